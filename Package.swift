@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-vllm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "VLLM", targets: ["VLLM"]),
+        .executable(name: "vllm", targets: ["vllm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // SIMD hot loops in C with runtime CPU dispatch; no allocation, no threads.
+        .target(name: "CKernels"),
+        // Thread pool, dtypes and Swift wrappers over CKernels.
+        .target(name: "VLLMCompute", dependencies: ["CKernels"]),
+        // Weight files (GGUF), model configs and architectures.
+        .target(name: "VLLMModels", dependencies: ["VLLMCompute"]),
+        // Tokenizers and the incremental detokenizer.
+        .target(name: "VLLMTokenizers", dependencies: ["VLLMModels"]),
+        // Sampling and the generation loop (grows into the V1 engine core).
+        .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
+        // Public Swift API.
+        .target(name: "VLLM", dependencies: ["VLLMEngine"]),
+        .executableTarget(name: "vllm", dependencies: [
+            "VLLM",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute"]),
+        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels"]),
+        .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers"]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
+    ]
+)

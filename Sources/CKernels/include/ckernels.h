@@ -1,0 +1,77 @@
+// Pure compute kernels over raw pointers: no allocation, no threads, no global state other than
+// the CPU-feature dispatch table that is filled once at load time.
+//
+// Quantized block layouts follow ggml's `ggml-common.h` (the GGUF tensor data format) exactly.
+// Matmul convention (as ggml/GGUF): a weight matrix has `rows` rows of `k` elements each, stored
+// row after row; each row is a whole number of blocks. y[m][r] = sum_k x[m][k] * W[r][k].
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// ggml tensor type ids, as stored in GGUF tensor infos.
+enum vk_type {
+    VK_TYPE_F32 = 0,
+    VK_TYPE_F16 = 1,
+    VK_TYPE_Q4_0 = 2,
+    VK_TYPE_Q4_1 = 3,
+    VK_TYPE_Q8_0 = 8,
+    VK_TYPE_Q4_K = 12,
+    VK_TYPE_Q5_K = 13,
+    VK_TYPE_Q6_K = 14,
+    VK_TYPE_BF16 = 30,
+};
+
+/// Elements per block of `type` (1 for F32/F16/BF16), 0 if unsupported.
+int64_t vk_type_block_elems(int type);
+/// Bytes per block of `type`, 0 if unsupported.
+int64_t vk_type_block_bytes(int type);
+
+/// Which SIMD path the dispatcher picked: 0 = portable C, 1 = AVX2+FMA, 2 = AVX-512.
+int vk_simd_level(void);
+/// Forces the portable path (level 0) or re-enables the best one (any other value); for tests.
+void vk_force_simd_level(int level);
+
+/// Dequantizes `n` elements (a multiple of the block size) to fp32. Exact: the value ggml defines.
+void vk_dequantize_row(int type, const void *src, float *dst, int64_t n);
+/// Scalar reference of `vk_dequantize_row`.
+void vk_dequantize_row_ref(int type, const void *src, float *dst, int64_t n);
+
+/// Dot product of one stored row (`n` elements of `type`) with fp32 `x`, accumulated in fp32
+/// from exactly dequantized weights (activations are never quantized).
+float vk_dot_row(int type, const void *w, const float *x, int64_t n);
+/// Scalar reference of `vk_dot_row` (dequantize, then a plain fp64 sum).
+double vk_dot_row_ref(int type, const void *w, const float *x, int64_t n);
+
+/// y[i * ldy + (r - r0)] = dot(W row r, x[i * ldx ...]) for i in [0, m), r in [r0, r1).
+/// `scratch` must hold `vk_matmul_scratch_floats(k)` floats (used when m is large enough that
+/// dequantizing a panel of rows once and running an fp32 GEMM is cheaper than per-row dots).
+void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
+               const float *x, int64_t ldx, int64_t m,
+               float *y, int64_t ldy, float *scratch);
+int64_t vk_matmul_scratch_floats(int64_t k);
+
+/// out = x / sqrt(mean(x^2) + eps) * w, n elements.
+void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);
+/// In place: x = exp(x - max) / sum, n elements.
+void vk_softmax(float *x, int64_t n);
+/// out[i] = silu(gate[i]) * up[i].
+void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
+/// Rotates adjacent pairs (x[2i], x[2i+1]) of each of `n_heads` heads (head_dim apart) by
+/// cos/sin[i] (head_dim/2 entries each), as GGUF's "normal" (non-NeoX) rope.
+void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim,
+                      const float *cos_, const float *sin_);
+/// fp32 dot product.
+float vk_dot_f32(const float *a, const float *b, int64_t n);
+/// y += a * x, n elements.
+void vk_axpy_f32(float a, const float *x, float *y, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
