@@ -1,0 +1,46 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A read-only memory map of a whole file. Weights are used in place, never copied.
+public final class MappedFile: @unchecked Sendable {
+    public let path: String
+    public let base: UnsafeRawPointer
+    public let count: Int
+    private let owned: Bool
+
+    public init(path: String) throws(ModelLoadError) {
+        self.path = path
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(path: path, reason: "not a regular file") }
+        count = Int(st.st_size)
+        guard count > 0 else { throw .corrupt(path: path, reason: "file is empty") }
+        guard let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else {
+            throw .cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        base = UnsafeRawPointer(p)
+        owned = false
+    }
+
+    /// An in-memory copy of `bytes` that reads like a mapped file (tests, generated models).
+    public init(copying bytes: [UInt8], path: String = "<memory>") {
+        self.path = path
+        count = bytes.count
+        let p = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 64)
+        let n = count
+        bytes.withUnsafeBytes { if n > 0 { p.copyMemory(from: $0.baseAddress!, byteCount: n) } }
+        base = UnsafeRawPointer(p)
+        owned = true
+    }
+
+    deinit {
+        if owned { UnsafeMutableRawPointer(mutating: base).deallocate() }
+        else { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+    }
+}

@@ -1,0 +1,14 @@
+/// Why a model file could not be used. Every message names the file and the problem.
+public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
+    case cannotOpen(path: String, reason: String)
+    case corrupt(path: String, reason: String)
+    case unsupported(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason): "cannot open model file \(path): \(reason)"
+        case let .corrupt(path, reason): "corrupt or truncated GGUF file \(path): \(reason)"
+        case let .unsupported(path, reason): "unsupported model file \(path): \(reason)"
+        }
+    }
+}
