@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "cpu_relax.h"
 
 #ifdef __cplusplus
 extern "C" {

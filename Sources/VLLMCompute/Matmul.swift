@@ -1,0 +1,49 @@
+import CKernels
+
+/// One product y = x·Wᵀ for `m` activation rows: x is m×columns, y is m×rows (row-major).
+public struct MatmulJob: @unchecked Sendable {
+    public let weight: WeightMatrix
+    public let x: UnsafePointer<Float>
+    public let y: UnsafeMutablePointer<Float>
+    public init(weight: WeightMatrix, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+        self.weight = weight
+        self.x = x
+        self.y = y
+    }
+}
+
+/// Runs matmuls on a thread pool, splitting each by output rows so every thread streams its own
+/// slice of the weights. Several jobs share one dispatch (e.g. Q, K and V).
+public final class MatmulRunner: @unchecked Sendable {
+    public let pool: ThreadPool
+    private var scratch: [UnsafeMutablePointer<Float>] = []
+    private var scratchColumns = 0
+
+    public init(pool: ThreadPool) { self.pool = pool }
+
+    deinit { scratch.forEach { $0.deallocate() } }
+
+    private func reserveScratch(columns: Int) {
+        guard columns > scratchColumns else { return }
+        scratch.forEach { $0.deallocate() }
+        let n = Int(vk_matmul_scratch_floats(Int64(columns)))
+        scratch = (0..<pool.threadCount).map { _ in .allocate(capacity: max(n, 1)) }
+        scratchColumns = columns
+    }
+
+    public func run(_ jobs: [MatmulJob], m: Int) {
+        reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
+        let scratch = self.scratch
+        let threads = pool.threadCount
+        pool.run { t in
+            for job in jobs {
+                let w = job.weight
+                // 16-row grain keeps each slice aligned to the GEMM panel height.
+                let r = ThreadPool.share(of: w.rows, thread: t, of: threads, grain: 16)
+                if r.isEmpty { continue }
+                vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
+                          job.x, Int64(w.columns), Int64(m), job.y + r.lowerBound, Int64(w.rows), scratch[t])
+            }
+        }
+    }
+}

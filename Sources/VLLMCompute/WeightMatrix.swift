@@ -1,0 +1,25 @@
+import CKernels
+
+/// A weight matrix used in place from the model file: `rows` rows of `columns` elements, each
+/// row a whole number of `type` blocks (ggml layout; y = W·x).
+public struct WeightMatrix: @unchecked Sendable {
+    public let type: GGMLType
+    public let data: UnsafeRawPointer
+    public let rows: Int
+    public let columns: Int
+
+    public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, columns: Int) {
+        precondition(columns % type.blockElements == 0)
+        self.type = type
+        self.data = data
+        self.rows = rows
+        self.columns = columns
+    }
+
+    public var rowBytes: Int { columns / type.blockElements * type.blockBytes }
+
+    /// Dequantizes row `r` into `out` (`columns` floats), exactly as ggml defines the values.
+    public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        vk_dequantize_row(Int32(type.rawValue), data + r * rowBytes, out, Int64(columns))
+    }
+}

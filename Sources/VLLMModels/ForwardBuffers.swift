@@ -1,0 +1,29 @@
+/// Activation buffers for one chunk of up to `tokens` tokens, allocated once per model.
+final class ForwardBuffers: @unchecked Sendable {
+    let x, xn, q, k, v, attn, tmp, gate, up, cos, sin: UnsafeMutablePointer<Float>
+    /// Attention scores, one row per thread.
+    let scores: UnsafeMutablePointer<Float>
+    let scoresPerThread: Int
+    /// Rows of `x` filled by the last chunk.
+    var lastRows = 0
+    private let all: [UnsafeMutablePointer<Float>]
+
+    init(config c: LlamaConfig, tokens t: Int, threads: Int) {
+        let qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        x = alloc(t * c.hiddenSize); xn = alloc(t * c.hiddenSize); tmp = alloc(t * c.hiddenSize)
+        q = alloc(t * qDim); attn = alloc(t * qDim)
+        k = alloc(t * kvDim); v = alloc(t * kvDim)
+        gate = alloc(t * c.intermediateSize); up = alloc(t * c.intermediateSize)
+        cos = alloc(t * c.headDim / 2); sin = alloc(t * c.headDim / 2)
+        scoresPerThread = c.contextLength
+        scores = alloc(threads * c.contextLength)
+        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin, scores]
+    }
+
+    deinit { all.forEach { $0.deallocate() } }
+}
