@@ -1,0 +1,75 @@
+// Runtime dispatch: picks the best kernel set for this CPU once, at load time.
+#include "internal.h"
+
+static const vk_kernels vk_portable = {
+    .level = 0,
+    .dequantize_row = vk_dequantize_row_portable,
+    .dot_row = vk_dot_row_portable,
+    .dot_row_multi = vk_dot_row_multi_portable,
+    .gemm_panel = vk_gemm_panel_portable,
+    .rmsnorm = vk_rmsnorm_portable,
+    .softmax = vk_softmax_portable,
+    .silu_mul = vk_silu_mul_portable,
+    .rope_adjacent = vk_rope_adjacent_portable,
+    .dot_f32 = vk_dot_f32_portable,
+    .axpy_f32 = vk_axpy_f32_portable,
+};
+
+#if VK_HAVE_AVX2
+static const vk_kernels vk_avx2 = {
+    .level = 1,
+    .dequantize_row = vk_dequantize_row_avx2,
+    .dot_row = vk_dot_row_avx2,
+    .dot_row_multi = vk_dot_row_multi_avx2,
+    .gemm_panel = vk_gemm_panel_avx2,
+    .rmsnorm = vk_rmsnorm_avx2,
+    .softmax = vk_softmax_avx2,
+    .silu_mul = vk_silu_mul_avx2,
+    .rope_adjacent = vk_rope_adjacent_avx2,
+    .dot_f32 = vk_dot_f32_avx2,
+    .axpy_f32 = vk_axpy_f32_avx2,
+};
+#endif
+
+const vk_kernels *vk_kp = &vk_portable;
+
+static const vk_kernels *vk_best(void) {
+#if VK_HAVE_AVX2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+        __builtin_cpu_supports("f16c"))
+        return &vk_avx2;
+#endif
+    return &vk_portable;
+}
+
+__attribute__((constructor)) static void vk_dispatch_init(void) {
+    __atomic_store_n(&vk_kp, vk_best(), __ATOMIC_RELAXED);
+}
+
+int vk_simd_level(void) { return VK_K.level; }
+
+void vk_force_simd_level(int level) {
+    __atomic_store_n(&vk_kp, level == 0 ? &vk_portable : vk_best(), __ATOMIC_RELAXED);
+}
+
+// Public entry points.
+void vk_dequantize_row(int type, const void *src, float *dst, int64_t n) {
+    VK_K.dequantize_row(type, src, dst, n);
+}
+float vk_dot_row(int type, const void *w, const float *x, int64_t n) {
+    return VK_K.dot_row(type, w, x, n);
+}
+void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps) {
+    VK_K.rmsnorm(x, w, out, n, eps);
+}
+void vk_softmax(float *x, int64_t n) { VK_K.softmax(x, n); }
+void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
+    VK_K.silu_mul(gate, up, out, n);
+}
+void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, const float *cos_,
+                      const float *sin_) {
+    VK_K.rope_adjacent(x, n_heads, head_dim, cos_, sin_);
+}
+float vk_dot_f32(const float *a, const float *b, int64_t n) { return VK_K.dot_f32(a, b, n); }
+void vk_axpy_f32(float a, const float *x, float *y, int64_t n) { VK_K.axpy_f32(a, x, y, n); }

@@ -1,0 +1,79 @@
+// vk_matmul: per-row dot kernels for a few activation rows, a packed-panel fp32 GEMM otherwise.
+//
+// GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
+// [k][16] (the 16 row values of column kk are contiguous), then the active gemm_panel kernel
+// computes y[i][r0+c] for all m activation rows against that panel.
+#include <string.h>
+
+#include "internal.h"
+
+#define VK_NR 16            // weight rows per panel
+#define VK_GEMM_MIN_M 4     // below this many activation rows, use the dot kernels
+
+int64_t vk_matmul_scratch_floats(int64_t k) {
+    return VK_NR * (k > 0 ? k : 0) + VK_NR;
+}
+
+static void pack_panel(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                       float *panel) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    float buf[VK_MAX_BLOCK];
+    for (int64_t r = 0; r < rows; r++) {
+        const char *wr = w + r * rowbytes;
+        if (type == VK_TYPE_F32) {
+            const float *f = (const float *)wr;
+            for (int64_t j = 0; j < k; j++) panel[j * VK_NR + r] = f[j];
+            continue;
+        }
+        for (int64_t i = 0; i < k; i += VK_MAX_BLOCK) {
+            const int64_t len = k - i < VK_MAX_BLOCK ? k - i : VK_MAX_BLOCK;
+            VK_K.dequantize_row(type, wr + (i / be) * bb, buf, len);
+            float *p = panel + i * VK_NR + r;
+            for (int64_t j = 0; j < len; j++) p[j * VK_NR] = buf[j];
+        }
+    }
+    for (int64_t r = rows; r < VK_NR; r++)
+        for (int64_t j = 0; j < k; j++) panel[j * VK_NR + r] = 0.0f;
+}
+
+void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
+               const float *x, int64_t ldx, int64_t m,
+               float *y, int64_t ldy, float *scratch) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
+    const int64_t rowbytes = (k / be) * bb;
+    const char *wb = (const char *)w;
+    if (m < VK_GEMM_MIN_M || scratch == NULL) {
+        for (int64_t r = r0; r < r1; r++) {
+            const char *wr = wb + r * rowbytes;
+            for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
+                const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
+                VK_K.dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
+            }
+        }
+        return;
+    }
+    for (int64_t rp = r0; rp < r1; rp += VK_NR) {
+        const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
+        pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
+        VK_K.gemm_panel(x, ldx, m, scratch, k, y + (rp - r0), ldy, nc);
+    }
+}
+
+void vk_gemm_panel_portable(const float *x, int64_t ldx, int64_t m, const float *panel,
+                            int64_t k, float *y, int64_t ldy, int64_t nc) {
+    for (int64_t i0 = 0; i0 < m; i0 += 4) {
+        const int64_t mr = m - i0 < 4 ? m - i0 : 4;
+        float acc[4][VK_NR];
+        memset(acc, 0, sizeof acc);
+        for (int64_t kk = 0; kk < k; kk++) {
+            const float *b = panel + kk * VK_NR;
+            for (int64_t i = 0; i < mr; i++) {
+                const float a = x[(i0 + i) * ldx + kk];
+                for (int c = 0; c < VK_NR; c++) acc[i][c] += a * b[c];
+            }
+        }
+        for (int64_t i = 0; i < mr; i++)
+            for (int64_t c = 0; c < nc; c++) y[(i0 + i) * ldy + c] = acc[i][c];
+    }
+}

@@ -1,0 +1,78 @@
+// Internal declarations shared by the kernel files: the per-level implementations and the
+// dispatch table that dispatch.c fills at load time.
+#ifndef CKERNELS_INTERNAL_H
+#define CKERNELS_INTERNAL_H
+
+#include "ckernels.h"
+
+// Every AVX2 function carries this attribute; no global -m flags are used.
+#define VK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// Largest block (elements) of any type; dequantization chunks are multiples of it.
+#define VK_MAX_BLOCK 256
+
+// Widest batch of activation rows the multi-row dot kernels take at once.
+#define VK_MULTI_MAX 4
+
+typedef struct {
+    int level;
+    void (*dequantize_row)(int type, const void *src, float *dst, int64_t n);
+    float (*dot_row)(int type, const void *w, const float *x, int64_t n);
+    // out[i * ldout] = dot(w, x + i * ldx) for i < nx (nx <= VK_MULTI_MAX).
+    void (*dot_row_multi)(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
+                          int64_t n, float *out, int64_t ldout);
+    // y[i * ldy + c] (+)= sum_kk x[i * ldx + kk] * panel[kk * 16 + c], i < m, c < nc <= 16.
+    void (*gemm_panel)(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
+                       float *y, int64_t ldy, int64_t nc);
+    void (*rmsnorm)(const float *x, const float *w, float *out, int64_t n, float eps);
+    void (*softmax)(float *x, int64_t n);
+    void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
+    void (*rope_adjacent)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                          const float *s);
+    float (*dot_f32)(const float *a, const float *b, int64_t n);
+    void (*axpy_f32)(float a, const float *x, float *y, int64_t n);
+} vk_kernels;
+
+// The active table; swapped atomically by vk_force_simd_level.
+extern const vk_kernels *vk_kp;
+#define VK_K (*__atomic_load_n(&vk_kp, __ATOMIC_RELAXED))
+
+// Portable (level 0) implementations.
+void vk_dequantize_row_portable(int type, const void *src, float *dst, int64_t n);
+float vk_dot_row_portable(int type, const void *w, const float *x, int64_t n);
+void vk_dot_row_multi_portable(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
+                               int64_t n, float *out, int64_t ldout);
+void vk_gemm_panel_portable(const float *x, int64_t ldx, int64_t m, const float *panel,
+                            int64_t k, float *y, int64_t ldy, int64_t nc);
+void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps);
+void vk_softmax_portable(float *x, int64_t n);
+void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n);
+void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                               const float *s);
+float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
+void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
+
+#if defined(__x86_64__)
+#define VK_HAVE_AVX2 0 // TEMP
+#else
+#define VK_HAVE_AVX2 0
+#endif
+
+#if VK_HAVE_AVX2
+// AVX2 + FMA + F16C (level 1) implementations.
+void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);
+float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n);
+void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
+                           int64_t n, float *out, int64_t ldout);
+void vk_gemm_panel_avx2(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
+                        float *y, int64_t ldy, int64_t nc);
+void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, float eps);
+void vk_softmax_avx2(float *x, int64_t n);
+void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
+void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                           const float *s);
+float vk_dot_f32_avx2(const float *a, const float *b, int64_t n);
+void vk_axpy_f32_avx2(float a, const float *x, float *y, int64_t n);
+#endif
+
+#endif

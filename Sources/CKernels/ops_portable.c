@@ -1,0 +1,48 @@
+// Portable (level 0) elementwise / normalization ops.
+#include <math.h>
+
+#include "internal.h"
+
+void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
+    const float scale = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+    for (int64_t i = 0; i < n; i++) out[i] = (x[i] * scale) * w[i];
+}
+
+void vk_softmax_portable(float *x, int64_t n) {
+    if (n <= 0) return;
+    float mx = x[0];
+    for (int64_t i = 1; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    double sum = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        x[i] = expf(x[i] - mx);
+        sum += x[i];
+    }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                               const float *s) {
+    const int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *p = x + h * head_dim;
+        for (int64_t i = 0; i < half; i++) {
+            const float x0 = p[2 * i], x1 = p[2 * i + 1];
+            p[2 * i] = x0 * c[i] - x1 * s[i];
+            p[2 * i + 1] = x0 * s[i] + x1 * c[i];
+        }
+    }
+}
+
+void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}

@@ -1,0 +1,103 @@
+import CKernels
+
+/// splitmix64: a tiny seeded PRNG so the tests are reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float(_ lo: Float, _ hi: Float) -> Float { Float.random(in: lo..<hi, using: &self) }
+}
+
+enum KType: Int32, CaseIterable, Sendable {
+    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, q4_K = 12, q5_K = 13, q6_K = 14, bf16 = 30
+    var blockElems: Int { Int(vk_type_block_elems(rawValue)) }
+    var blockBytes: Int { Int(vk_type_block_bytes(rawValue)) }
+}
+
+extension KType {
+    var name: String {
+        switch self {
+        case .f32: "F32"
+        case .f16: "F16"
+        case .bf16: "BF16"
+        case .q4_0: "Q4_0"
+        case .q4_1: "Q4_1"
+        case .q8_0: "Q8_0"
+        case .q4_K: "Q4_K"
+        case .q5_K: "Q5_K"
+        case .q6_K: "Q6_K"
+        }
+    }
+}
+
+@inline(__always) func putHalf(_ bytes: inout [UInt8], _ offset: Int, _ value: Float) {
+    let bits = Float16(value).bitPattern
+    bytes[offset] = UInt8(bits & 0xFF)
+    bytes[offset + 1] = UInt8(bits >> 8)
+}
+
+/// Random storage for `n` elements of `type`: random quant bytes, finite and reasonable scales.
+func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
+    let nb = n / type.blockElems
+    var bytes = (0..<(nb * type.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+    let bb = type.blockBytes
+    for b in 0..<nb {
+        let o = b * bb
+        switch type {
+        case .f32:
+            let v = rng.float(-2, 2).bitPattern
+            for i in 0..<4 { bytes[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt32(i))) }
+        case .f16:
+            putHalf(&bytes, o, rng.float(-2, 2))
+        case .bf16:
+            let v = rng.float(-2, 2).bitPattern >> 16
+            bytes[o] = UInt8(v & 0xFF); bytes[o + 1] = UInt8(v >> 8)
+        case .q4_0, .q8_0:
+            putHalf(&bytes, o, rng.float(0.001, 0.1) * (rng.next() & 1 == 0 ? 1 : -1))
+        case .q4_1:
+            putHalf(&bytes, o, rng.float(0.001, 0.1))
+            putHalf(&bytes, o + 2, rng.float(-0.8, 0.2))
+        case .q4_K, .q5_K:
+            putHalf(&bytes, o, rng.float(0.0005, 0.01))
+            putHalf(&bytes, o + 2, rng.float(0.0005, 0.01))
+        case .q6_K:
+            putHalf(&bytes, o + 208, rng.float(0.0001, 0.002))
+        }
+    }
+    return bytes
+}
+
+func randomFloats(_ n: Int, _ rng: inout SplitMix64, _ lo: Float = -1, _ hi: Float = 1) -> [Float] {
+    (0..<n).map { _ in rng.float(lo, hi) }
+}
+
+func dequantRef(_ type: KType, _ row: [UInt8], _ n: Int) -> [Float] {
+    var out = [Float](repeating: .nan, count: n)
+    row.withUnsafeBytes { w in out.withUnsafeMutableBufferPointer { o in
+        vk_dequantize_row_ref(type.rawValue, w.baseAddress, o.baseAddress, Int64(n))
+    } }
+    return out
+}
+
+func dequant(_ type: KType, _ row: [UInt8], _ n: Int) -> [Float] {
+    var out = [Float](repeating: .nan, count: n)
+    row.withUnsafeBytes { w in out.withUnsafeMutableBufferPointer { o in
+        vk_dequantize_row(type.rawValue, w.baseAddress, o.baseAddress, Int64(n))
+    } }
+    return out
+}
+
+/// Runs `body` once on the portable path and once on the best path, restoring the best path.
+func forEachSimdLevel(_ body: (Int32) throws -> Void) rethrows {
+    defer { vk_force_simd_level(1) }
+    vk_force_simd_level(0)
+    try body(vk_simd_level())
+    vk_force_simd_level(1)
+    try body(vk_simd_level())
+}

@@ -1,0 +1,173 @@
+import CKernels
+import Foundation
+import Testing
+
+@Suite(.serialized)
+struct MatmulTests {
+    static let shapes: [(m: Int, r0: Int, r1: Int)] = [
+        (1, 0, 37), (2, 3, 20), (3, 5, 6), (4, 0, 16), (5, 16, 33), (6, 1, 37), (7, 2, 19),
+        (17, 0, 37), (64, 7, 36),
+    ]
+
+    @Test(arguments: KType.allCases)
+    func matmulMatchesDotReference(_ type: KType) {
+        var rng = SplitMix64(seed: 0x5EED &+ UInt64(type.rawValue))
+        let rows = 37
+        for k in [256, 512] {
+            let rowBytes = k / type.blockElems * type.blockBytes
+            let w = randomRow(type, rows * k, &rng)
+            let wf = dequantRef(type, w, rows * k)
+            for shape in Self.shapes {
+                let ldx = k + 3
+                let x = randomFloats(shape.m * ldx, &rng)
+                let nr = shape.r1 - shape.r0
+                let ldy = nr + 5
+                // Reference values and error scales.
+                var ref = [Double](repeating: 0, count: shape.m * nr)
+                var scale = [Double](repeating: 0, count: shape.m * nr)
+                w.withUnsafeBytes { wb in
+                    for i in 0..<shape.m {
+                        for r in shape.r0..<shape.r1 {
+                            x.withUnsafeBufferPointer { xb in
+                                ref[i * nr + r - shape.r0] = vk_dot_row_ref(
+                                    type.rawValue, wb.baseAddress! + r * rowBytes, xb.baseAddress! + i * ldx, Int64(k))
+                            }
+                            var s = 0.0
+                            for j in 0..<k { s += abs(Double(x[i * ldx + j]) * Double(wf[r * k + j])) }
+                            scale[i * nr + r - shape.r0] = s
+                        }
+                    }
+                }
+                forEachSimdLevel { level in
+                    let sentinel: Float = 12345
+                    var y = [Float](repeating: sentinel, count: shape.m * ldy)
+                    var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
+                    w.withUnsafeBytes { wb in
+                        vk_matmul(type.rawValue, wb.baseAddress, Int64(k), Int64(shape.r0), Int64(shape.r1),
+                                  x, Int64(ldx), Int64(shape.m), &y, Int64(ldy), &scratch)
+                    }
+                    var bad = 0
+                    var untouched = true
+                    for i in 0..<shape.m {
+                        for c in 0..<ldy {
+                            let v = y[i * ldy + c]
+                            if c >= nr {
+                                if v != sentinel { untouched = false }
+                                continue
+                            }
+                            let err = abs(Double(v) - ref[i * nr + c])
+                            if !(err <= 1e-5 * scale[i * nr + c] + 1e-30) { bad += 1 }
+                        }
+                    }
+                    #expect(bad == 0, "\(type.name) level \(level) k \(k) shape \(shape)")
+                    #expect(untouched, "\(type.name) level \(level) wrote outside its columns")
+                }
+            }
+        }
+    }
+}
+
+@Suite(.serialized)
+struct OpsTests {
+    static let lengths = [1, 2, 7, 8, 9, 31, 33, 64, 100, 1027]
+
+    @Test func rmsnorm() {
+        var rng = SplitMix64(seed: 1)
+        forEachSimdLevel { level in
+            for n in Self.lengths {
+                let x = randomFloats(n, &rng, -3, 3), w = randomFloats(n, &rng, 0.5, 1.5)
+                var out = [Float](repeating: 0, count: n)
+                vk_rmsnorm(x, w, &out, Int64(n), 1e-6)
+                var ss = 0.0
+                for v in x { ss += Double(v) * Double(v) }
+                let inv = 1 / (ss / Double(n) + 1e-6).squareRoot()
+                for i in 0..<n {
+                    let want = Double(x[i]) * inv * Double(w[i])
+                    #expect(abs(Double(out[i]) - want) <= 1e-6 * abs(want) + 1e-7, "level \(level) n \(n) i \(i)")
+                }
+            }
+        }
+    }
+
+    @Test func softmax() {
+        var rng = SplitMix64(seed: 2)
+        forEachSimdLevel { level in
+            for n in Self.lengths {
+                var x = randomFloats(n, &rng, -20, 20)
+                if n > 4 { x[3] = -.infinity; x[1] = -100 }
+                let orig = x
+                vk_softmax(&x, Int64(n))
+                let mx = orig.max()!
+                var sum = 0.0
+                for v in orig { sum += exp(Double(v) - Double(mx)) }
+                for i in 0..<n {
+                    let want = exp(Double(orig[i]) - Double(mx)) / sum
+                    // x - max is rounded to float first (as ggml does): allow for that.
+                    let tol = (2e-6 + abs(Double(orig[i]) - Double(mx)) * 1.2e-7) * want
+                    #expect(abs(Double(x[i]) - want) <= tol + 1e-30, "level \(level) n \(n) i \(i)")
+                }
+            }
+        }
+    }
+
+    @Test func siluMul() {
+        var rng = SplitMix64(seed: 3)
+        forEachSimdLevel { level in
+            for n in Self.lengths {
+                var g = randomFloats(n, &rng, -12, 12)
+                if n > 8 { g[0] = -100; g[1] = 100; g[2] = 0; g[3] = -90; g[4] = 88.5 }
+                let u = randomFloats(n, &rng, -2, 2)
+                var out = [Float](repeating: 0, count: n)
+                vk_silu_mul(g, u, &out, Int64(n))
+                for i in 0..<n {
+                    let gd = Double(g[i])
+                    let want = gd / (1 + exp(-gd)) * Double(u[i])
+                    #expect(abs(Double(out[i]) - want) <= 2e-6 * abs(want) + 1e-30, "level \(level) n \(n) i \(i) g \(g[i])")
+                }
+            }
+        }
+    }
+
+    @Test func ropeAdjacent() {
+        var rng = SplitMix64(seed: 4)
+        forEachSimdLevel { level in
+            for (heads, hd) in [(1, 2), (3, 6), (2, 64), (5, 128), (1, 18)] {
+                var x = randomFloats(heads * hd, &rng, -2, 2)
+                let orig = x
+                let ang = randomFloats(hd / 2, &rng, -3.2, 3.2)
+                let c = ang.map { Float(cos(Double($0))) }, s = ang.map { Float(sin(Double($0))) }
+                vk_rope_adjacent(&x, Int64(heads), Int64(hd), c, s)
+                for h in 0..<heads {
+                    for i in 0..<(hd / 2) {
+                        let x0 = Double(orig[h * hd + 2 * i]), x1 = Double(orig[h * hd + 2 * i + 1])
+                        let w0 = x0 * Double(c[i]) - x1 * Double(s[i])
+                        let w1 = x0 * Double(s[i]) + x1 * Double(c[i])
+                        #expect(abs(Double(x[h * hd + 2 * i]) - w0) <= 1e-6 * (abs(x0) + abs(x1)))
+                        #expect(abs(Double(x[h * hd + 2 * i + 1]) - w1) <= 1e-6 * (abs(x0) + abs(x1)), "level \(level)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func dotAndAxpy() {
+        var rng = SplitMix64(seed: 5)
+        forEachSimdLevel { level in
+            for n in Self.lengths + [0, 4096] {
+                let a = randomFloats(n, &rng), b = randomFloats(n, &rng)
+                let got = vk_dot_f32(a, b, Int64(n))
+                var want = 0.0, scale = 0.0
+                for i in 0..<n { want += Double(a[i]) * Double(b[i]); scale += abs(Double(a[i]) * Double(b[i])) }
+                #expect(abs(Double(got) - want) <= 1e-6 * scale + 1e-30, "level \(level) n \(n)")
+
+                var y = b
+                let alpha: Float = -0.37
+                vk_axpy_f32(alpha, a, &y, Int64(n))
+                for i in 0..<n {
+                    let w = Double(b[i]) + Double(alpha) * Double(a[i])
+                    #expect(abs(Double(y[i]) - w) <= 1e-7 * (abs(Double(b[i])) + abs(Double(alpha * a[i]))) + 1e-30)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import CKernels
+import Testing
+
+/// Kernel tests switch the global SIMD level, so they run one at a time.
+@Suite(.serialized)
+struct QuantKernelTests {
+    @Test func simdLevelSwitches() {
+        let best = vk_simd_level()
+        vk_force_simd_level(0)
+        #expect(vk_simd_level() == 0)
+        vk_force_simd_level(1)
+        #expect(vk_simd_level() == best)
+        #if arch(x86_64)
+        #expect(best >= 1, "AVX2 machine expected in CI")
+        #endif
+    }
+
+    @Test func blockGeometry() {
+        let expect: [(KType, Int, Int)] = [
+            (.f32, 1, 4), (.f16, 1, 2), (.bf16, 1, 2), (.q4_0, 32, 18), (.q4_1, 32, 20),
+            (.q8_0, 32, 34), (.q4_K, 256, 144), (.q5_K, 256, 176), (.q6_K, 256, 210),
+        ]
+        for (t, e, b) in expect {
+            #expect(t.blockElems == e && t.blockBytes == b, "\(t.name)")
+        }
+        #expect(vk_type_block_elems(7) == 0 && vk_type_block_bytes(7) == 0)
+    }
+
+    @Test(arguments: KType.allCases)
+    func dequantizeMatchesReferenceExactly(_ type: KType) {
+        var rng = SplitMix64(seed: 0x1234 &+ UInt64(type.rawValue))
+        for blocks in [1, 2, 3, 9] {
+            let n = blocks * max(type.blockElems, 256)
+            let row = randomRow(type, n, &rng)
+            let ref = dequantRef(type, row, n)
+            #expect(ref.allSatisfy { $0.isFinite }, "\(type.name)")
+            forEachSimdLevel { level in
+                let got = dequant(type, row, n)
+                let same = zip(got, ref).allSatisfy { $0.bitPattern == $1.bitPattern }
+                #expect(same, "\(type.name) level \(level) n \(n)")
+            }
+        }
+    }
+
+    @Test(arguments: KType.allCases)
+    func dotMatchesReference(_ type: KType) {
+        var rng = SplitMix64(seed: 0xABCD &+ UInt64(type.rawValue))
+        let unit = max(type.blockElems, 1)
+        var lengths = [1, 2, 3, 5, 8, 17, 40].map { $0 * max(unit, 32) }
+        if unit == 1 { lengths += [1, 3, 7, 9, 15, 31, 33, 63, 100] }
+        for n in lengths {
+            let row = randomRow(type, n, &rng)
+            let x = randomFloats(n, &rng)
+            let w = dequantRef(type, row, n)
+            var absSum = 0.0
+            for i in 0..<n { absSum += abs(Double(x[i]) * Double(w[i])) }
+            let ref = row.withUnsafeBytes { vk_dot_row_ref(type.rawValue, $0.baseAddress, x, Int64(n)) }
+            var direct = 0.0
+            for i in 0..<n { direct += Double(x[i]) * Double(w[i]) }
+            #expect(abs(ref - direct) <= 1e-12 * absSum + 1e-30)
+            forEachSimdLevel { level in
+                let got = row.withUnsafeBytes { vk_dot_row(type.rawValue, $0.baseAddress, x, Int64(n)) }
+                let err = abs(Double(got) - ref)
+                #expect(err <= 1e-5 * absSum + 1e-30, "\(type.name) level \(level) n \(n) err \(err) scale \(absSum)")
+            }
+        }
+    }
+
+    // MARK: hand-made blocks pinned to the ggml layout
+
+    @Test func q4_0Layout() {
+        var b = [UInt8](repeating: 0, count: 18)
+        putHalf(&b, 0, 0.5)
+        for j in 0..<16 { b[2 + j] = UInt8(j | ((15 - j) << 4)) }
+        var want = [Float](repeating: 0, count: 32)
+        for j in 0..<16 {
+            want[j] = Float(j - 8) * 0.5
+            want[j + 16] = Float(15 - j - 8) * 0.5
+        }
+        forEachSimdLevel { _ in #expect(dequant(.q4_0, b, 32) == want) }
+        #expect(dequantRef(.q4_0, b, 32) == want)
+    }
+
+    @Test func q4_1Layout() {
+        var b = [UInt8](repeating: 0, count: 20)
+        putHalf(&b, 0, 0.5)
+        putHalf(&b, 2, -1)
+        for j in 0..<16 { b[4 + j] = UInt8(j | ((15 - j) << 4)) }
+        var want = [Float](repeating: 0, count: 32)
+        for j in 0..<16 {
+            want[j] = Float(j) * 0.5 - 1
+            want[j + 16] = Float(15 - j) * 0.5 - 1
+        }
+        forEachSimdLevel { _ in #expect(dequant(.q4_1, b, 32) == want) }
+        #expect(dequantRef(.q4_1, b, 32) == want)
+        // Dot with all-ones x: sum of the weights.
+        let x = [Float](repeating: 1, count: 32)
+        forEachSimdLevel { _ in
+            let d = b.withUnsafeBytes { vk_dot_row(KType.q4_1.rawValue, $0.baseAddress, x, 32) }
+            #expect(d == want.reduce(0, +))
+        }
+    }
+
+    @Test func q8_0Layout() {
+        var b = [UInt8](repeating: 0, count: 34)
+        putHalf(&b, 0, 0.25)
+        for j in 0..<32 { b[2 + j] = UInt8(bitPattern: Int8(j * 8 - 128)) }
+        let want = (0..<32).map { Float($0 * 8 - 128) * 0.25 }
+        forEachSimdLevel { _ in #expect(dequant(.q8_0, b, 32) == want) }
+        #expect(dequantRef(.q8_0, b, 32) == want)
+    }
+
+    /// ggml's 6-bit scale/min packing (as its quantize_row_q4_K writes it).
+    static func packScales(_ sc: [UInt8], _ mn: [UInt8]) -> [UInt8] {
+        var s = [UInt8](repeating: 0, count: 12)
+        for j in 0..<8 {
+            if j < 4 {
+                s[j] = sc[j]
+                s[j + 4] = mn[j]
+            } else {
+                s[j + 4] = (sc[j] & 0xF) | ((mn[j] & 0xF) << 4)
+                s[j - 4] |= (sc[j] >> 4) << 6
+                s[j] |= (mn[j] >> 4) << 6
+            }
+        }
+        return s
+    }
+
+    static let kScales: [UInt8] = [1, 2, 3, 63, 17, 33, 48, 5]
+    static let kMins: [UInt8] = [0, 7, 62, 1, 20, 40, 63, 9]
+
+    @Test func q4_KLayout() {
+        var b = [UInt8](repeating: 0, count: 144)
+        putHalf(&b, 0, 1.0)
+        putHalf(&b, 2, 0.5)
+        b.replaceSubrange(4..<16, with: Self.packScales(Self.kScales, Self.kMins))
+        var want = [Float](repeating: 0, count: 256)
+        for e in 0..<256 {
+            let q = (e * 7 + 3) % 16
+            let chunk = e / 64, w = e % 64
+            let byte = 16 + 32 * chunk + (w % 32)
+            b[byte] |= w < 32 ? UInt8(q) : UInt8(q << 4)
+            let sub = e / 32
+            want[e] = 1.0 * Float(Self.kScales[sub]) * Float(q) - 0.5 * Float(Self.kMins[sub])
+        }
+        forEachSimdLevel { _ in #expect(dequant(.q4_K, b, 256) == want) }
+        #expect(dequantRef(.q4_K, b, 256) == want)
+    }
+
+    @Test func q5_KLayout() {
+        var b = [UInt8](repeating: 0, count: 176)
+        putHalf(&b, 0, 0.5)
+        putHalf(&b, 2, 0.25)
+        b.replaceSubrange(4..<16, with: Self.packScales(Self.kScales, Self.kMins))
+        var want = [Float](repeating: 0, count: 256)
+        for e in 0..<256 {
+            let q = (e * 11 + 5) % 32
+            let chunk = e / 64, w = e % 64
+            b[48 + 32 * chunk + (w % 32)] |= w < 32 ? UInt8(q & 15) : UInt8((q & 15) << 4)
+            if q >= 16 { b[16 + (w % 32)] |= UInt8(1 << (2 * chunk + (w < 32 ? 0 : 1))) }
+            let sub = e / 32
+            want[e] = 0.5 * Float(Self.kScales[sub]) * Float(q) - 0.25 * Float(Self.kMins[sub])
+        }
+        forEachSimdLevel { _ in #expect(dequant(.q5_K, b, 256) == want) }
+        #expect(dequantRef(.q5_K, b, 256) == want)
+    }
+
+    @Test func q6_KLayout() {
+        var b = [UInt8](repeating: 0, count: 210)
+        let scales: [Int8] = [1, -2, 3, -4, 5, -6, 7, -8, 127, -128, 0, 11, -12, 13, 64, -1]
+        for i in 0..<16 { b[192 + i] = UInt8(bitPattern: scales[i]) }
+        putHalf(&b, 208, 0.25)
+        var want = [Float](repeating: 0, count: 256)
+        for e in 0..<256 {
+            let q = (e * 13 + 1) % 64
+            let h = e / 128, t = e % 128, g = t / 32, l = t % 32
+            let qlIndex = 64 * h + l + (g & 1) * 32
+            b[qlIndex] |= g < 2 ? UInt8(q & 15) : UInt8((q & 15) << 4)
+            b[128 + 32 * h + l] |= UInt8(q >> 4) << (2 * g)
+            want[e] = 0.25 * Float(scales[e / 16]) * Float(q - 32)
+        }
+        forEachSimdLevel { _ in #expect(dequant(.q6_K, b, 256) == want) }
+        #expect(dequantRef(.q6_K, b, 256) == want)
+    }
+
+    @Test func floatLayouts() {
+        let halves: [UInt16] = [0x3C00, 0xC000, 0x0001, 0x03FF, 0x8400, 0x7BFF, 0x3555, 0x7C00, 0xFC00, 0x8000,
+                                0x0400, 0x1234, 0xB4CD, 0x5A5A, 0x0200, 0x8001, 0x2E66]
+        var hb = [UInt8]()
+        for h in halves { hb += [UInt8(h & 0xFF), UInt8(h >> 8)] }
+        let wantH = halves.map { Float(Float16(bitPattern: $0)) }
+        #expect(dequantRef(.f16, hb, halves.count) == wantH)
+        forEachSimdLevel { _ in #expect(dequant(.f16, hb, halves.count) == wantH) }
+
+        let bf: [UInt16] = [0x3F80, 0xC040, 0x0001, 0x7F7F, 0x4049, 0xBDCC, 0x8000, 0x1234, 0x7F80]
+        var bb = [UInt8]()
+        for h in bf { bb += [UInt8(h & 0xFF), UInt8(h >> 8)] }
+        let wantB = bf.map { Float(bitPattern: UInt32($0) << 16) }
+        #expect(wantB[0] == 1 && wantB[1] == -3)
+        #expect(dequantRef(.bf16, bb, bf.count) == wantB)
+        forEachSimdLevel { _ in #expect(dequant(.bf16, bb, bf.count) == wantB) }
+
+        let fs: [Float] = [1, -2.5, .pi, 1e-30, -0.0, 65504, 3]
+        let fb = fs.withUnsafeBytes { Array($0) }
+        forEachSimdLevel { _ in #expect(dequant(.f32, fb, fs.count) == fs) }
+    }
+}
