@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import VLLMCompute
+@testable import VLLMModels
+
+/// The default model against the exact float64 reference pass (shared/reference): greedy paths
+/// must match token for token, and top-5 logprobs must be within 0.02 (we report the worst gap;
+/// fp32 on exactly dequantized weights is expected within ~3e-5).
+@Suite(.serialized) struct ReferenceForwardTests {
+    static let model: LlamaModel = {
+        let gguf = try! GGUFFile(path: TestPaths.defaultModel)
+        return try! LlamaModel(gguf: gguf, pool: ThreadPool())
+    }()
+
+    static func logSoftmax(_ logits: [Float]) -> [Double] {
+        let m = Double(logits.max()!)
+        let lse = m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
+        return logits.map { Double($0) - lse }
+    }
+
+    @Test func configFromMetadata() {
+        let c = Self.model.config
+        #expect(c.layerCount == 30 && c.hiddenSize == 576 && c.intermediateSize == 1536)
+        #expect(c.headCount == 9 && c.kvHeadCount == 3 && c.headDim == 64 && c.vocabSize == 49152)
+        #expect(c.rope.freqBase == 100000)
+    }
+
+    @Test(arguments: 0..<12) func greedyAndLogprobsMatchFloat64(case index: Int) throws {
+        let ref = try TestPaths.referenceLines("generation.jsonl")[index]
+        let prompt = (ref["prompt_token_ids"] as! [NSNumber]).map(\.intValue)
+        let expected = (ref["greedy_token_ids_fp64"] as! [NSNumber]).map(\.intValue)
+        let top5 = ref["fp64_top5"] as! [[[NSNumber]]]
+        let m = Self.model
+        let cache = SequenceKVCache(config: m.config, capacity: prompt.count + expected.count)
+        var logits = m.forward(tokens: prompt, cache: cache)
+        var got: [Int] = []
+        var worst = 0.0
+        for step in 0..<expected.count {
+            let lp = Self.logSoftmax(logits)
+            let next = lp.indices.max { lp[$0] < lp[$1] }!
+            got.append(next)
+            if step < top5.count {
+                for pair in top5[step] {
+                    worst = max(worst, abs(lp[pair[0].intValue] - pair[1].doubleValue))
+                }
+            }
+            // Teacher-force the reference path so one early slip doesn't hide later checks.
+            if step + 1 < expected.count { logits = m.forward(tokens: [expected[step]], cache: cache) }
+        }
+        #expect(got == expected, "\(ref["id"]!)")
+        #expect(worst < 0.02, "\(ref["id"]!): worst top-5 logprob gap \(worst)")
+        print("reference \(ref["id"]!): worst top-5 logprob gap \(worst)")
+    }
+}
