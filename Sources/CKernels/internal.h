@@ -53,7 +53,7 @@ float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 
 #if defined(__x86_64__)
-#define VK_HAVE_AVX2 0 // TEMP
+#define VK_HAVE_AVX2 1
 #else
 #define VK_HAVE_AVX2 0
 #endif
