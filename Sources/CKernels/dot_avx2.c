@@ -97,6 +97,21 @@ VK_AVX2_INLINE void q4_1_nx(const vk_block_q4_1 *b, int64_t nb, const float *x, 
         out[r * ldout] = vk_hsum256(_mm256_add_ps(_mm256_add_ps(a0[r], a1[r]), _mm256_add_ps(m0[r], m1[r])));
 }
 
+// Separate (non-inlined) instances per type and row count so each gets its own registers.
+typedef void (*vk_nx_fn)(const void *w, int64_t nb, const float *x, int64_t ldx, float *out, int64_t ldout);
+#define VK_INST(NAME, BLOCK, NX)                                                                   \
+    VK_AVX2 __attribute__((noinline)) static void NAME##_x##NX(const void *w, int64_t nb,          \
+                                                                const float *x, int64_t ldx,       \
+                                                                float *out, int64_t ldout) {       \
+        NAME##_nx((const BLOCK *)w, nb, x, ldx, NX, out, ldout);                                   \
+    }
+#define VK_INST4(NAME, BLOCK) \
+    VK_INST(NAME, BLOCK, 1) VK_INST(NAME, BLOCK, 2) VK_INST(NAME, BLOCK, 3) VK_INST(NAME, BLOCK, 4) \
+    static const vk_nx_fn NAME##_fns[VK_MULTI_MAX] = {NAME##_x1, NAME##_x2, NAME##_x3, NAME##_x4};
+VK_INST4(q4_0, vk_block_q4_0)
+VK_INST4(q4_1, vk_block_q4_1)
+VK_INST4(q8_0, vk_block_q8_0)
+
 // ---- K-quants: 8 lanes dequantized with one fma, then acc += w * x ----
 
 VK_AVX2_INLINE void q4_K_block(const vk_block_q4_K *b, const float *x, __m256 acc[4]) {
@@ -178,7 +193,7 @@ VK_AVX2_INLINE void q6_K_block(const vk_block_q6_K *b, const float *x, __m256 ac
 }
 
 #define VK_KQ_DOT(NAME, BLOCK)                                                         \
-    VK_AVX2 static float NAME##_dot(const BLOCK *b, int64_t nb, const float *x) {      \
+    VK_AVX2 __attribute__((noinline)) static float NAME##_dot(const BLOCK *b, int64_t nb, const float *x) {      \
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), \
                          _mm256_setzero_ps()};                                         \
         for (int64_t i = 0; i < nb; i++) NAME##_block(b + i, x + i * VK_QK_K, acc);    \
@@ -205,7 +220,7 @@ static inline float sc_f16(const void *p, int64_t i) { return vk_fp16_to_fp32(((
 static inline float sc_bf16(const void *p, int64_t i) { return vk_bf16_to_fp32(((const uint16_t *)p)[i]); }
 
 #define VK_FLOAT_DOT(NAME)                                                                    \
-    VK_AVX2 static float NAME##_dot(const void *w, const float *x, int64_t n) {               \
+    VK_AVX2 __attribute__((noinline)) static float NAME##_dot(const void *w, const float *x, int64_t n) {               \
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                           \
         int64_t i = 0;                                                                        \
         for (; i + 32 <= n; i += 32) {                                                        \
@@ -237,9 +252,9 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     case VK_TYPE_F32: return f32_dot(w, x, n);
     case VK_TYPE_F16: return f16_dot(w, x, n);
     case VK_TYPE_BF16: return bf16_dot(w, x, n);
-    case VK_TYPE_Q4_0: q4_0_nx((const vk_block_q4_0 *)w, nb, x, 0, 1, &out, 0); return out;
-    case VK_TYPE_Q4_1: q4_1_nx((const vk_block_q4_1 *)w, nb, x, 0, 1, &out, 0); return out;
-    case VK_TYPE_Q8_0: q8_0_nx((const vk_block_q8_0 *)w, nb, x, 0, 1, &out, 0); return out;
+    case VK_TYPE_Q4_0: q4_0_x1(w, nb, x, 0, &out, 0); return out;
+    case VK_TYPE_Q4_1: q4_1_x1(w, nb, x, 0, &out, 0); return out;
+    case VK_TYPE_Q8_0: q8_0_x1(w, nb, x, 0, &out, 0); return out;
     case VK_TYPE_Q4_K: return q4_K_dot((const vk_block_q4_K *)w, nb, x);
     case VK_TYPE_Q5_K: return q5_K_dot((const vk_block_q5_K *)w, nb, x);
     case VK_TYPE_Q6_K: return q6_K_dot((const vk_block_q6_K *)w, nb, x);
@@ -247,24 +262,15 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     }
 }
 
-// Instantiates a 32-element-block kernel for a compile-time number of activation rows.
-#define VK_NX_SWITCH(FN, B)                                                   \
-    switch (nx) {                                                             \
-    case 1: FN(B, nb, x, ldx, 1, out, ldout); break;                          \
-    case 2: FN(B, nb, x, ldx, 2, out, ldout); break;                          \
-    case 3: FN(B, nb, x, ldx, 3, out, ldout); break;                          \
-    default: FN(B, nb, x, ldx, 4, out, ldout); break;                         \
-    }
-
 VK_AVX2 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                                    int64_t n, float *out, int64_t ldout) {
     const int64_t be = vk_type_block_elems(type);
     if (be == 0 || n <= 0 || nx <= 0 || nx > VK_MULTI_MAX) return;
     const int64_t nb = n / be;
     switch (type) {
-    case VK_TYPE_Q4_0: VK_NX_SWITCH(q4_0_nx, (const vk_block_q4_0 *)w); return;
-    case VK_TYPE_Q4_1: VK_NX_SWITCH(q4_1_nx, (const vk_block_q4_1 *)w); return;
-    case VK_TYPE_Q8_0: VK_NX_SWITCH(q8_0_nx, (const vk_block_q8_0 *)w); return;
+    case VK_TYPE_Q4_0: q4_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
+    case VK_TYPE_Q4_1: q4_1_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
+    case VK_TYPE_Q8_0: q8_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     default:
         for (int64_t r = 0; r < nx; r++) out[r * ldout] = vk_dot_row_avx2(type, w, x + r * ldx, n);
         return;

@@ -8,14 +8,16 @@
 #include "internal.h"
 
 #define VK_NR 16            // weight rows per panel
-#define VK_GEMM_MIN_M 4     // below this many activation rows, use the dot kernels
+#ifndef VK_GEMM_MIN_M
+#define VK_GEMM_MIN_M 4  // below this many activation rows, use the dot kernels
+#endif
 
 int64_t vk_matmul_scratch_floats(int64_t k) {
     return VK_NR * (k > 0 ? k : 0) + VK_NR;
 }
 
-static void pack_panel(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
-                       float *panel) {
+void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                            float *panel) {
     const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
     float buf[VK_MAX_BLOCK];
     for (int64_t r = 0; r < rows; r++) {
@@ -27,7 +29,7 @@ static void pack_panel(int type, const char *w, int64_t rowbytes, int64_t k, int
         }
         for (int64_t i = 0; i < k; i += VK_MAX_BLOCK) {
             const int64_t len = k - i < VK_MAX_BLOCK ? k - i : VK_MAX_BLOCK;
-            VK_K.dequantize_row(type, wr + (i / be) * bb, buf, len);
+            vk_dequantize_row_portable(type, wr + (i / be) * bb, buf, len);
             float *p = panel + i * VK_NR + r;
             for (int64_t j = 0; j < len; j++) p[j * VK_NR] = buf[j];
         }
@@ -43,20 +45,21 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
+    const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
     if (m < VK_GEMM_MIN_M || scratch == NULL) {
         for (int64_t r = r0; r < r1; r++) {
             const char *wr = wb + r * rowbytes;
             for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
                 const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-                VK_K.dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
+                kt->dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
             }
         }
         return;
     }
     for (int64_t rp = r0; rp < r1; rp += VK_NR) {
         const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
-        pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
-        VK_K.gemm_panel(x, ldx, m, scratch, k, y + (rp - r0), ldy, nc);
+        kt->pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
+        kt->gemm_panel(x, ldx, m, scratch, k, y + (rp - r0), ldy, nc);
     }
 }
 
