@@ -2,7 +2,8 @@ import CKernels
 import Foundation
 import Testing
 
-@Suite(.serialized)
+extension KernelTests {
+@Suite
 struct MatmulTests {
     static let shapes: [(m: Int, r0: Int, r1: Int)] = [
         (1, 0, 37), (2, 3, 20), (3, 5, 6), (4, 0, 16), (5, 16, 33), (6, 1, 37), (7, 2, 19),
@@ -66,8 +67,10 @@ struct MatmulTests {
         }
     }
 }
+}
 
-@Suite(.serialized)
+extension KernelTests {
+@Suite
 struct OpsTests {
     static let lengths = [1, 2, 7, 8, 9, 31, 33, 64, 100, 1027]
 
@@ -170,4 +173,5 @@ struct OpsTests {
             }
         }
     }
+}
 }
