@@ -8,14 +8,29 @@
 #include "internal.h"
 
 #define VK_NR 16            // weight rows per panel
-#define VK_GEMM_MIN_M 4     // below this many activation rows, use the dot kernels
+#define VK_QK_B 32          // Q4_1 block size
+
+#ifndef VK_GEMM_MIN_M_Q
+#define VK_GEMM_MIN_M_Q 9   // Q8_0 / Q4_0 / Q4_1 (multi-row dot kernels): dots below this m
+#endif
+#ifndef VK_GEMM_MIN_M
+#define VK_GEMM_MIN_M 4     // other types: dots below this m
+#endif
+
+// Below this many activation rows, per-row dot kernels beat dequantize + GEMM.
+static int64_t gemm_min_m(int type) {
+    switch (type) {
+    case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return VK_GEMM_MIN_M_Q;
+    default: return VK_GEMM_MIN_M;
+    }
+}
 
 int64_t vk_matmul_scratch_floats(int64_t k) {
     return VK_NR * (k > 0 ? k : 0) + VK_NR;
 }
 
-static void pack_panel(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
-                       float *panel) {
+void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                            float *panel) {
     const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
     float buf[VK_MAX_BLOCK];
     for (int64_t r = 0; r < rows; r++) {
@@ -27,7 +42,7 @@ static void pack_panel(int type, const char *w, int64_t rowbytes, int64_t k, int
         }
         for (int64_t i = 0; i < k; i += VK_MAX_BLOCK) {
             const int64_t len = k - i < VK_MAX_BLOCK ? k - i : VK_MAX_BLOCK;
-            VK_K.dequantize_row(type, wr + (i / be) * bb, buf, len);
+            vk_dequantize_row_portable(type, wr + (i / be) * bb, buf, len);
             float *p = panel + i * VK_NR + r;
             for (int64_t j = 0; j < len; j++) p[j * VK_NR] = buf[j];
         }
@@ -43,20 +58,42 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
-    if (m < VK_GEMM_MIN_M || scratch == NULL) {
+    const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
+    if (m < gemm_min_m(type) || scratch == NULL) {
+        if (type == VK_TYPE_Q4_1 && kt->dot_q4_1_xs_multi && scratch != NULL) {
+            // Block sums of x, computed once for all rows, as (0, sum) pairs.
+            const int64_t nb = k / VK_QK_B, ldxs = 2 * nb;
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t b = 0; b < nb; b++) {
+                    const float *xb = x + i * ldx + b * VK_QK_B;
+                    float s = 0.0f;
+                    for (int j = 0; j < VK_QK_B; j++) s += xb[j];
+                    scratch[i * ldxs + 2 * b] = 0.0f;
+                    scratch[i * ldxs + 2 * b + 1] = s;
+                }
+            for (int64_t r = r0; r < r1; r++) {
+                const char *wr = wb + r * rowbytes;
+                for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
+                    const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
+                    kt->dot_q4_1_xs_multi(wr, k, x + i * ldx, ldx, scratch + i * ldxs, ldxs, nx,
+                                          y + i * ldy + (r - r0), ldy);
+                }
+            }
+            return;
+        }
         for (int64_t r = r0; r < r1; r++) {
             const char *wr = wb + r * rowbytes;
             for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
                 const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-                VK_K.dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
+                kt->dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
             }
         }
         return;
     }
     for (int64_t rp = r0; rp < r1; rp += VK_NR) {
         const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
-        pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
-        VK_K.gemm_panel(x, ldx, m, scratch, k, y + (rp - r0), ldy, nc);
+        kt->pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
+        kt->gemm_panel(x, ldx, m, scratch, k, y + (rp - r0), ldy, nc);
     }
 }
 

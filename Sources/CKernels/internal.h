@@ -21,6 +21,14 @@ typedef struct {
     // out[i * ldout] = dot(w, x + i * ldx) for i < nx (nx <= VK_MULTI_MAX).
     void (*dot_row_multi)(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                           int64_t n, float *out, int64_t ldout);
+    // Q4_1 only: like dot_row_multi, with xs[i * ldxs + 2b + 1] = sum of block b of x row i
+    // (xs[.. + 2b] = 0), as vk_block_sums_pairs writes them. NULL: use dot_row_multi.
+    void (*dot_q4_1_xs_multi)(const void *w, int64_t n, const float *x, int64_t ldx,
+                              const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
+    // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
+    // (missing rows are zero).
+    void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                       float *panel);
     // y[i * ldy + c] (+)= sum_kk x[i * ldx + kk] * panel[kk * 16 + c], i < m, c < nc <= 16.
     void (*gemm_panel)(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
                        float *y, int64_t ldy, int64_t nc);
@@ -42,6 +50,8 @@ void vk_dequantize_row_portable(int type, const void *src, float *dst, int64_t n
 float vk_dot_row_portable(int type, const void *w, const float *x, int64_t n);
 void vk_dot_row_multi_portable(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                                int64_t n, float *out, int64_t ldout);
+void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                            float *panel);
 void vk_gemm_panel_portable(const float *x, int64_t ldx, int64_t m, const float *panel,
                             int64_t k, float *y, int64_t ldy, int64_t nc);
 void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps);
@@ -53,7 +63,7 @@ float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 
 #if defined(__x86_64__)
-#define VK_HAVE_AVX2 0 // TEMP
+#define VK_HAVE_AVX2 1
 #else
 #define VK_HAVE_AVX2 0
 #endif
@@ -64,6 +74,11 @@ void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);
 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n);
 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                            int64_t n, float *out, int64_t ldout);
+void vk_dot_q4_1_xs_multi_avx2(const void *w, int64_t n, const float *x, int64_t ldx,
+                               const float *xs, int64_t ldxs, int64_t nx, float *out,
+                               int64_t ldout);
+void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                        float *panel);
 void vk_gemm_panel_avx2(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
                         float *y, int64_t ldy, int64_t nc);
 void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, float eps);

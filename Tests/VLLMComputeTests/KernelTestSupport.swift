@@ -1,4 +1,9 @@
 import CKernels
+import Testing
+
+/// Kernel tests switch the process-wide SIMD level, so all of them run one at a time, in one
+/// serialized parent suite.
+@Suite(.serialized) enum KernelTests {}
 
 /// splitmix64: a tiny seeded PRNG so the tests are reproducible.
 struct SplitMix64: RandomNumberGenerator {

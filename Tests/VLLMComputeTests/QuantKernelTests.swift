@@ -1,8 +1,8 @@
 import CKernels
 import Testing
 
-/// Kernel tests switch the global SIMD level, so they run one at a time.
-@Suite(.serialized)
+extension KernelTests {
+@Suite
 struct QuantKernelTests {
     @Test func simdLevelSwitches() {
         let best = vk_simd_level()
@@ -204,4 +204,5 @@ struct QuantKernelTests {
         let fb = fs.withUnsafeBytes { Array($0) }
         forEachSimdLevel { _ in #expect(dequant(.f32, fb, fs.count) == fs) }
     }
+}
 }

@@ -1,0 +1,165 @@
+// AVX2 + FMA GEMM microkernel over a packed weight panel ([k][16], see gemm.c):
+// MR (<= 6) activation rows x 16 outputs held in 12 ymm accumulators; per k step two panel
+// loads, MR broadcasts and 2*MR FMAs. k is split into KC-long slices so the panel slice stays in
+// L1 while every group of activation rows streams over it.
+#include "avx2_common.h"
+
+#if VK_HAVE_AVX2
+
+#define VK_NR 16
+#define VK_MR 6
+#define VK_KC 256
+
+// Writes (or adds, when accumulate) one row of 16 results, nc of them valid.
+VK_AVX2_INLINE void store_row(float *yr, __m256 c0, __m256 c1, int64_t nc, int accumulate) {
+    if (nc == VK_NR) {
+        if (accumulate) {
+            c0 = _mm256_add_ps(c0, _mm256_loadu_ps(yr));
+            c1 = _mm256_add_ps(c1, _mm256_loadu_ps(yr + 8));
+        }
+        _mm256_storeu_ps(yr, c0);
+        _mm256_storeu_ps(yr + 8, c1);
+    } else {
+        float t[VK_NR];
+        _mm256_storeu_ps(t, c0);
+        _mm256_storeu_ps(t + 8, c1);
+        for (int64_t c = 0; c < nc; c++) yr[c] = accumulate ? yr[c] + t[c] : t[c];
+    }
+}
+
+// The 6 x 16 kernel with its 12 accumulators spelled out so they stay in registers.
+VK_AVX2 static void kernel6(const float *x, int64_t ldx, const float *panel, int64_t kc, float *y,
+                            int64_t ldy, int64_t nc, int accumulate) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx, *x4 = x + 4 * ldx,
+                *x5 = x + 5 * ldx;
+    const float *p = panel;
+    for (int64_t kk = 0; kk < kc; kk++, p += VK_NR) {
+        const __m256 b0 = _mm256_loadu_ps(p), b1 = _mm256_loadu_ps(p + 8);
+        __m256 a;
+        a = _mm256_broadcast_ss(x0 + kk);
+        c00 = _mm256_fmadd_ps(a, b0, c00);
+        c01 = _mm256_fmadd_ps(a, b1, c01);
+        a = _mm256_broadcast_ss(x1 + kk);
+        c10 = _mm256_fmadd_ps(a, b0, c10);
+        c11 = _mm256_fmadd_ps(a, b1, c11);
+        a = _mm256_broadcast_ss(x2 + kk);
+        c20 = _mm256_fmadd_ps(a, b0, c20);
+        c21 = _mm256_fmadd_ps(a, b1, c21);
+        a = _mm256_broadcast_ss(x3 + kk);
+        c30 = _mm256_fmadd_ps(a, b0, c30);
+        c31 = _mm256_fmadd_ps(a, b1, c31);
+        a = _mm256_broadcast_ss(x4 + kk);
+        c40 = _mm256_fmadd_ps(a, b0, c40);
+        c41 = _mm256_fmadd_ps(a, b1, c41);
+        a = _mm256_broadcast_ss(x5 + kk);
+        c50 = _mm256_fmadd_ps(a, b0, c50);
+        c51 = _mm256_fmadd_ps(a, b1, c51);
+    }
+    store_row(y, c00, c01, nc, accumulate);
+    store_row(y + ldy, c10, c11, nc, accumulate);
+    store_row(y + 2 * ldy, c20, c21, nc, accumulate);
+    store_row(y + 3 * ldy, c30, c31, nc, accumulate);
+    store_row(y + 4 * ldy, c40, c41, nc, accumulate);
+    store_row(y + 5 * ldy, c50, c51, nc, accumulate);
+}
+
+// Remainder rows (mr < 6), one at a time in pairs of accumulators: only for the last < 6 rows.
+VK_AVX2 static void kernel_small(int64_t mr, const float *x, int64_t ldx, const float *panel, int64_t kc,
+                                 float *y, int64_t ldy, int64_t nc, int accumulate) {
+    int64_t i = 0;
+    for (; i + 2 <= mr; i += 2) {
+        const float *x0 = x + i * ldx, *x1 = x0 + ldx;
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
+        const float *p = panel;
+        for (int64_t kk = 0; kk < kc; kk++, p += VK_NR) {
+            const __m256 b0 = _mm256_loadu_ps(p), b1 = _mm256_loadu_ps(p + 8);
+            const __m256 a0 = _mm256_broadcast_ss(x0 + kk), a1 = _mm256_broadcast_ss(x1 + kk);
+            c00 = _mm256_fmadd_ps(a0, b0, c00);
+            c01 = _mm256_fmadd_ps(a0, b1, c01);
+            c10 = _mm256_fmadd_ps(a1, b0, c10);
+            c11 = _mm256_fmadd_ps(a1, b1, c11);
+        }
+        store_row(y + i * ldy, c00, c01, nc, accumulate);
+        store_row(y + (i + 1) * ldy, c10, c11, nc, accumulate);
+    }
+    if (i < mr) {
+        const float *x0 = x + i * ldx;
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+        const float *p = panel;
+        int64_t kk = 0;
+        for (; kk + 2 <= kc; kk += 2, p += 2 * VK_NR) {
+            const __m256 a0 = _mm256_broadcast_ss(x0 + kk), a1 = _mm256_broadcast_ss(x0 + kk + 1);
+            c00 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p), c00);
+            c01 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p + 8), c01);
+            c02 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(p + 16), c02);
+            c03 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(p + 24), c03);
+        }
+        if (kk < kc) {
+            const __m256 a0 = _mm256_broadcast_ss(x0 + kk);
+            c00 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p), c00);
+            c01 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p + 8), c01);
+        }
+        store_row(y + i * ldy, _mm256_add_ps(c00, c02), _mm256_add_ps(c01, c03), nc, accumulate);
+    }
+}
+
+// Columns j..j+7 of 8 rows (stride ld) -> 8 vectors of 8 row values, stored at dst + t*VK_NR.
+VK_AVX2_INLINE void transpose8_store(const float *src, int64_t ld, float *dst) {
+    const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
+    const __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+    const __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+    const __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * VK_NR, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * VK_NR, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * VK_NR, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * VK_NR, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * VK_NR, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * VK_NR, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * VK_NR, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * VK_NR, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+VK_AVX2 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                                float *panel) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    float tmp[VK_NR][VK_MAX_BLOCK] __attribute__((aligned(32)));
+    for (int64_t c0 = 0; c0 < k; c0 += VK_MAX_BLOCK) {
+        const int64_t len = k - c0 < VK_MAX_BLOCK ? k - c0 : VK_MAX_BLOCK;
+        for (int64_t r = 0; r < VK_NR; r++) {
+            if (r < rows) vk_dequantize_row_avx2(type, w + r * rowbytes + (c0 / be) * bb, tmp[r], len);
+            else memset(tmp[r], 0, (size_t)len * sizeof(float));
+        }
+        float *dst = panel + c0 * VK_NR;
+        int64_t j = 0;
+        for (; j + 8 <= len; j += 8) {
+            transpose8_store(&tmp[0][j], VK_MAX_BLOCK, dst + j * VK_NR);
+            transpose8_store(&tmp[8][j], VK_MAX_BLOCK, dst + j * VK_NR + 8);
+        }
+        for (; j < len; j++)
+            for (int64_t r = 0; r < VK_NR; r++) dst[j * VK_NR + r] = tmp[r][j];
+    }
+}
+
+VK_AVX2 void vk_gemm_panel_avx2(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
+                                float *y, int64_t ldy, int64_t nc) {
+    for (int64_t kb = 0; kb < k; kb += VK_KC) {
+        const int64_t kc = k - kb < VK_KC ? k - kb : VK_KC;
+        const float *p = panel + kb * VK_NR;
+        const int acc = kb > 0;
+        int64_t i = 0;
+        for (; i + VK_MR <= m; i += VK_MR) kernel6(x + i * ldx + kb, ldx, p, kc, y + i * ldy, ldy, nc, acc);
+        if (i < m) kernel_small(m - i, x + i * ldx + kb, ldx, p, kc, y + i * ldy, ldy, nc, acc);
+    }
+}
+
+#endif
