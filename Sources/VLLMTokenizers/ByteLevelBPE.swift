@@ -19,7 +19,7 @@ final class ByteLevelBPE: Sendable {
 
     /// - Parameters:
     ///   - mergeStrings: `tokenizer.ggml.merges`, best first: "left right" in byte-level spelling.
-    init(tokens: [String], tokenIDs: [String: Int], mergeStrings: [String], ignoreMerges: Bool,
+    init(tokenIDs: [String: Int], mergeStrings: [String], ignoreMerges: Bool,
          unknownID: Int?) throws(TokenizerError) {
         self.tokenIDs = tokenIDs
         self.ignoreMerges = ignoreMerges

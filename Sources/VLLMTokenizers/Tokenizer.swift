@@ -45,6 +45,9 @@ public final class Tokenizer: Sendable {
     private let splitter: SpecialTokenSplitter
     private let model: Model
 
+    /// The `tokenizer.ggml.model` values this type implements.
+    public static let supportedModels: Set<String> = ["gpt2", "llama"]
+
     /// Builds the tokenizer of a GGUF model file.
     public convenience init(gguf: GGUFFile) throws(TokenizerError) {
         try self.init(metadata: gguf.metadata)
@@ -53,6 +56,10 @@ public final class Tokenizer: Sendable {
     /// Builds a tokenizer from GGUF-style metadata (`tokenizer.ggml.*` keys); useful for tests
     /// and for vocabularies that do not come from a model file.
     public init(metadata: [String: GGUFValue]) throws(TokenizerError) {
+        // Name an unsupported model before complaining about the keys it lacks.
+        if let name = metadata["tokenizer.ggml.model"]?.string, !Self.supportedModels.contains(name) {
+            throw .unsupportedModel(name)
+        }
         let md = try TokenizerMetadata(metadata)
         tokens = md.tokens
         types = md.types
@@ -74,7 +81,7 @@ public final class Tokenizer: Sendable {
             guard metadata["tokenizer.ggml.merges"] != nil else { throw .missingMetadata(key: "tokenizer.ggml.merges") }
             kind = .byteLevelBPE
             model = .byteLevel(
-                try ByteLevelBPE(tokens: tokens, tokenIDs: ids, mergeStrings: md.merges,
+                try ByteLevelBPE(tokenIDs: ids, mergeStrings: md.merges,
                                  ignoreMerges: pre.ignoreMerges, unknownID: md.unknownID),
                 pre)
             // llama.cpp's llama3 pre-tokenizer family defaults to adding BOS.

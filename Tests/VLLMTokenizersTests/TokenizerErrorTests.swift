@@ -18,6 +18,8 @@ import VLLMModels
         let e = try #require(error(["tokenizer.ggml.model": .string("bert"), "tokenizer.ggml.tokens": Self.tokens]))
         #expect(e == .unsupportedModel("bert"))
         #expect(e.description.contains("'bert'"))
+        // Named even when the rest of the tokenizer metadata is absent.
+        #expect(error(["tokenizer.ggml.model": .string("rwkv")]) == .unsupportedModel("rwkv"))
     }
 
     @Test func unsupportedPreTokenizerIsNamed() throws {
