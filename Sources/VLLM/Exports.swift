@@ -1,0 +1,4 @@
+@_exported import VLLMCompute
+@_exported import VLLMEngine
+@_exported import VLLMModels
+@_exported import VLLMTokenizers
