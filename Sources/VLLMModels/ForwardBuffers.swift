@@ -1,9 +1,12 @@
 /// Activation buffers for one chunk of up to `tokens` tokens, allocated once per model.
 final class ForwardBuffers: @unchecked Sendable {
     let x, xn, q, k, v, attn, tmp, gate, up, cos, sin: UnsafeMutablePointer<Float>
-    /// Attention scores, one row per thread.
+    /// Attention scores: per thread, one row of `scoresPerThread` per query head of a group.
     let scores: UnsafeMutablePointer<Float>
     let scoresPerThread: Int
+    /// Decode attention split across threads: per (KV head, part), the normalized output of the
+    /// part and its score max and exp-sum, for merging.
+    let partialOut, partialMax, partialSum: UnsafeMutablePointer<Float>
     /// Rows of `x` filled by the last chunk.
     var lastRows = 0
     private let all: [UnsafeMutablePointer<Float>]
@@ -21,8 +24,11 @@ final class ForwardBuffers: @unchecked Sendable {
         gate = alloc(t * c.intermediateSize); up = alloc(t * c.intermediateSize)
         cos = alloc(t * c.headDim / 2); sin = alloc(t * c.headDim / 2)
         scoresPerThread = c.contextLength
-        scores = alloc(threads * c.contextLength)
-        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin, scores]
+        scores = alloc(threads * c.contextLength * (c.headCount / c.kvHeadCount))
+        partialOut = alloc(threads * qDim)
+        partialMax = alloc(threads * c.headCount)
+        partialSum = alloc(threads * c.headCount)
+        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin, scores, partialOut, partialMax, partialSum]
     }
 
     deinit { all.forEach { $0.deallocate() } }

@@ -29,7 +29,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// last one (`config.vocabSize` floats).
     public func forward(tokens: [Int], cache: SequenceKVCache) -> [Float] {
         precondition(!tokens.isEmpty && cache.count + tokens.count <= min(cache.capacity, buffers.scoresPerThread),
-                     "sequence longer than the KV cache")
+                     "sequence longer than the KV cache: \(cache.count) + \(tokens.count) > \(cache.capacity)")
         precondition(tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "token id out of range")
         var start = 0
         while start < tokens.count {
@@ -81,33 +81,50 @@ public final class LlamaModel: @unchecked Sendable {
             vk_rope_adjacent(b.q + i * qDim, Int64(c.headCount), Int64(c.headDim), b.cos + i * half, b.sin + i * half)
             vk_rope_adjacent(b.k + i * kvDim, Int64(c.kvHeadCount), Int64(c.headDim), b.cos + i * half, b.sin + i * half)
             let p = cache.count + i
-            cache.key(layer: layer, position: p).update(from: b.k + i * kvDim, count: kvDim)
-            cache.value(layer: layer, position: p).update(from: b.v + i * kvDim, count: kvDim)
+            for head in 0..<c.kvHeadCount {
+                let src = i * kvDim + head * c.headDim
+                (cache.keys(layer: layer, kvHead: head) + p * c.headDim).update(from: b.k + src, count: c.headDim)
+                (cache.values(layer: layer, kvHead: head) + p * c.headDim).update(from: b.v + src, count: c.headDim)
+            }
         }
     }
 
-    /// Causal grouped-query attention of the new tokens over every cached position up to their own.
+    /// Causal grouped-query attention of the new tokens over every cached position up to their
+    /// own. A work item is one (token, KV head) pair with its group of query heads, so keys are
+    /// read once per group. A single token (decode) has too few pairs to keep every thread busy,
+    /// so its positions are split into one part per thread and the parts merged.
     private func attention(layer: Int, tokens t: Int, firstPosition: Int, cache: SequenceKVCache) {
-        let c = config, b = buffers, hd = c.headDim
-        let group = c.headCount / c.kvHeadCount, qDim = c.headCount * hd
+        let c = config, b = buffers, hd = c.headDim, kvHeads = c.kvHeadCount
+        let group = c.headCount / kvHeads, qDim = c.headCount * hd
         let scale = Float(1 / Double(hd).squareRoot())
-        pool.parallelFor(t * c.headCount) { thread, items in
-            let scores = b.scores + thread * b.scoresPerThread
+        let threads = pool.threadCount
+        let parts = t == 1 && firstPosition + 1 >= 64 * threads ? threads : 1
+        pool.parallelFor(t * kvHeads * parts) { thread, items in
+            let scores = b.scores + thread * b.scoresPerThread * group
             for item in items {
-                let i = item / c.headCount, head = item % c.headCount
-                let kvOffset = (head / group) * hd
-                let q = b.q + i * qDim + head * hd
-                let out = b.attn + i * qDim + head * hd
+                let part = item % parts, pair = item / parts
+                let i = pair / kvHeads, kvHead = pair % kvHeads
                 let n = firstPosition + i + 1
-                for j in 0..<n {
-                    scores[j] = vk_dot_f32(q, cache.key(layer: layer, position: j) + kvOffset, Int64(hd)) * scale
-                }
-                vk_softmax(scores, Int64(n))
-                out.initialize(repeating: 0, count: hd)
-                for j in 0..<n {
-                    vk_axpy_f32(scores[j], cache.value(layer: layer, position: j) + kvOffset, out, Int64(hd))
+                let lo = n * part / parts, hi = n * (part + 1) / parts
+                let q = b.q + i * qDim + kvHead * group * hd
+                let k = cache.keys(layer: layer, kvHead: kvHead) + lo * hd
+                let v = cache.values(layer: layer, kvHead: kvHead) + lo * hd
+                if parts == 1 {
+                    vk_attention(q, Int64(group), Int64(hd), k, v, Int64(hd), Int64(hi - lo), scale, scores,
+                                 b.attn + i * qDim + kvHead * group * hd, nil, nil)
+                } else {
+                    let slot = kvHead * parts + part
+                    vk_attention(q, Int64(group), Int64(hd), k, v, Int64(hd), Int64(hi - lo), scale, scores,
+                                 b.partialOut + slot * group * hd, b.partialMax + slot * group, b.partialSum + slot * group)
                 }
             }
+        }
+        guard parts > 1 else { return }
+        for kvHead in 0..<kvHeads {
+            let first = kvHead * parts
+            vk_attention_merge(b.partialOut + first * group * hd, b.partialMax + first * group,
+                               b.partialSum + first * group, Int64(parts), Int64(group), Int64(hd),
+                               b.attn + kvHead * group * hd)
         }
     }
 

@@ -1,9 +1,11 @@
-/// Keys and values of one sequence, contiguous per layer: [layer][position][kvHeads × headDim].
+/// Keys and values of one sequence: [layer][kvHead][position][headDim], so attention streams
+/// each head's positions contiguously.
 /// (The paged, block-based cache of the engine replaces this for batched serving.)
 public final class SequenceKVCache: @unchecked Sendable {
     public let capacity: Int
     public let layerCount: Int
-    public let kvDim: Int
+    public let kvHeadCount: Int
+    public let headDim: Int
     /// Positions already filled.
     public internal(set) var count = 0
     let keys: UnsafeMutablePointer<Float>
@@ -12,8 +14,9 @@ public final class SequenceKVCache: @unchecked Sendable {
     public init(config: LlamaConfig, capacity: Int) {
         self.capacity = capacity
         layerCount = config.layerCount
-        kvDim = config.kvHeadCount * config.headDim
-        let n = layerCount * capacity * kvDim
+        kvHeadCount = config.kvHeadCount
+        headDim = config.headDim
+        let n = layerCount * capacity * kvHeadCount * headDim
         keys = .allocate(capacity: n)
         values = .allocate(capacity: n)
     }
@@ -26,11 +29,12 @@ public final class SequenceKVCache: @unchecked Sendable {
     /// Forgets every position (the storage is reused).
     public func reset() { count = 0 }
 
-    func key(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
-        keys + (layer * capacity + position) * kvDim
+    /// Position 0 of one head's keys; position p is `p * headDim` floats further.
+    func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
+        keys + ((layer * kvHeadCount + kvHead) * capacity) * headDim
     }
 
-    func value(layer: Int, position: Int) -> UnsafeMutablePointer<Float> {
-        values + (layer * capacity + position) * kvDim
+    func values(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
+        values + ((layer * kvHeadCount + kvHead) * capacity) * headDim
     }
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "cpu_relax.h"
+#include "attention.h"
 
 #ifdef __cplusplus
 extern "C" {

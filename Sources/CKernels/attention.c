@@ -1,0 +1,132 @@
+// Attention over a contiguous run of cached positions for one KV head and the query heads that
+// share it (grouped-query attention): each key and value row is read once for all g heads.
+#include <math.h>
+#include "internal.h"
+#if defined(__x86_64__)
+#include "avx2_common.h"
+#endif
+
+void vk_attention_ref(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
+                      int64_t stride, int64_t n, float scale, float *out) {
+    for (int64_t h = 0; h < g; h++) {
+        double s[n], mx = -INFINITY, sum = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double acc = 0;
+            for (int64_t d = 0; d < hd; d++) acc += (double)q[h * hd + d] * k[j * stride + d];
+            s[j] = acc * scale;
+            if (s[j] > mx) mx = s[j];
+        }
+        for (int64_t j = 0; j < n; j++) sum += exp(s[j] - mx);
+        for (int64_t d = 0; d < hd; d++) {
+            double acc = 0;
+            for (int64_t j = 0; j < n; j++) acc += exp(s[j] - mx) / sum * v[j * stride + d];
+            out[h * hd + d] = (float)acc;
+        }
+    }
+}
+
+// scores[j] <- exp(scores[j] - max); returns the sum.
+static float exp_shift_portable(float *s, int64_t n, float mx) {
+    float sum = 0;
+    for (int64_t j = 0; j < n; j++) sum += (s[j] = expf(s[j] - mx));
+    return sum;
+}
+
+static void attention_portable(const float *q, int64_t g, int64_t hd, const float *k,
+                               const float *v, int64_t stride, int64_t n, float scale,
+                               float *scores, float *out, float *mx, float *sum) {
+    for (int64_t h = 0; h < g; h++) {
+        float *s = scores + h * n, m = -INFINITY;
+        for (int64_t j = 0; j < n; j++) {
+            s[j] = VK_K.dot_f32(q + h * hd, k + j * stride, hd) * scale;
+            if (s[j] > m) m = s[j];
+        }
+        const float l = exp_shift_portable(s, n, m);
+        float *o = out + h * hd;
+        for (int64_t d = 0; d < hd; d++) o[d] = 0;
+        for (int64_t j = 0; j < n; j++) VK_K.axpy_f32(s[j] / l, v + j * stride, o, hd);
+        mx[h] = m;
+        sum[h] = l;
+    }
+}
+
+#if defined(__x86_64__)
+VK_AVX2 static float exp_shift_avx2(float *s, int64_t n, float mx) {
+    const __m256 m = _mm256_set1_ps(mx);
+    __m256 acc = _mm256_setzero_ps();
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        const __m256 e = vk_exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
+        _mm256_storeu_ps(s + j, e);
+        acc = _mm256_add_ps(acc, e);
+    }
+    float sum = vk_hsum256(acc);
+    for (; j < n; j++) sum += (s[j] = expf(s[j] - mx));
+    return sum;
+}
+
+// hd = 64 (the common head size): a whole query head and output head fit in 8 registers.
+VK_AVX2 static void attention_avx2_hd64(const float *q, int64_t g, const float *k, const float *v,
+                                        int64_t stride, int64_t n, float scale, float *scores,
+                                        float *out, float *mx, float *sum) {
+    for (int64_t h = 0; h < g; h++) {
+        __m256 qv[8];
+        for (int i = 0; i < 8; i++) qv[i] = _mm256_loadu_ps(q + h * 64 + 8 * i);
+        float *s = scores + h * n, m = -INFINITY;
+        for (int64_t j = 0; j < n; j++) {
+            const float *kj = k + j * stride;
+            __m256 a = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kj));
+            __m256 b = _mm256_mul_ps(qv[1], _mm256_loadu_ps(kj + 8));
+            for (int i = 2; i < 8; i += 2) {
+                a = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(kj + 8 * i), a);
+                b = _mm256_fmadd_ps(qv[i + 1], _mm256_loadu_ps(kj + 8 * i + 8), b);
+            }
+            s[j] = vk_hsum256(_mm256_add_ps(a, b)) * scale;
+            if (s[j] > m) m = s[j];
+        }
+        const float l = exp_shift_avx2(s, n, m);
+        __m256 o[8];
+        for (int i = 0; i < 8; i++) o[i] = _mm256_setzero_ps();
+        for (int64_t j = 0; j < n; j++) {
+            const float *vj = v + j * stride;
+            const __m256 p = _mm256_set1_ps(s[j]);
+            for (int i = 0; i < 8; i++) o[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * i), o[i]);
+        }
+        const __m256 inv = _mm256_set1_ps(1.0f / l);
+        for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + h * 64 + 8 * i, _mm256_mul_ps(o[i], inv));
+        mx[h] = m;
+        sum[h] = l;
+    }
+}
+#endif
+
+void vk_attention(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
+                  int64_t stride, int64_t n, float scale, float *scores, float *out,
+                  float *max_out, float *sum_out) {
+    float mx[g], sum[g];
+#if defined(__x86_64__)
+    if (hd == 64 && VK_K.level >= 1) {
+        attention_avx2_hd64(q, g, k, v, stride, n, scale, scores, out, mx, sum);
+    } else
+#endif
+        attention_portable(q, g, hd, k, v, stride, n, scale, scores, out, mx, sum);
+    for (int64_t h = 0; h < g; h++) {
+        if (max_out) max_out[h] = mx[h];
+        if (sum_out) sum_out[h] = sum[h];
+    }
+}
+
+void vk_attention_merge(const float *outs, const float *maxes, const float *sums, int64_t parts,
+                        int64_t g, int64_t hd, float *out) {
+    for (int64_t h = 0; h < g; h++) {
+        float m = -INFINITY;
+        for (int64_t p = 0; p < parts; p++) if (maxes[p * g + h] > m) m = maxes[p * g + h];
+        float w[parts], total = 0;
+        for (int64_t p = 0; p < parts; p++) total += (w[p] = sums[p * g + h] * expf(maxes[p * g + h] - m));
+        for (int64_t d = 0; d < hd; d++) {
+            float acc = 0;
+            for (int64_t p = 0; p < parts; p++) acc += w[p] * outs[(p * g + h) * hd + d];
+            out[h * hd + d] = acc / total;
+        }
+    }
+}
