@@ -35,8 +35,9 @@ public struct LoadedModel: Sendable {
     /// Loads `path` (or the default model) with `threads` compute threads.
     public init(path: String?, threads: Int? = nil) throws {
         gguf = try GGUFFile(path: path ?? DefaultModel.resolve())
-        tokenizer = try Tokenizer(gguf: gguf)
+        // The architecture check comes first: its error says more than a tokenizer complaint.
         model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores))
+        tokenizer = try Tokenizer(gguf: gguf)
     }
 
     public var generator: SequenceGenerator { SequenceGenerator(model: model, tokenizer: tokenizer) }

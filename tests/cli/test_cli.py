@@ -1,0 +1,108 @@
+"""End-to-end tests of the `vllm` command line on the default model (real binary, real file)."""
+import json
+import os
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm"))
+REF = ROOT.parent / "shared/reference/smollm2-135m-instruct-q4_1"
+
+
+def run(*args, check=True):
+    p = subprocess.run([BINARY, *args], capture_output=True, text=True, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def lines(name):
+    return [json.loads(l) for l in (REF / name).read_text().splitlines() if l.strip()]
+
+
+@pytest.mark.parametrize("case", lines("tokenize.jsonl"), ids=lambda c: c["id"])
+def test_tokenize_matches_reference(case):
+    out = json.loads(run("tokenize", "--", case["text"]).stdout)
+    assert out == {"count": len(case["token_ids_parse_special"]), "tokens": case["token_ids_parse_special"]}
+
+
+def test_tokenize_empty_and_dash_texts():
+    assert json.loads(run("tokenize", "").stdout) == {"count": 0, "tokens": []}
+    dash = json.loads(run("tokenize", "--no-add-special-tokens", "--", "-5 apples").stdout)
+    assert dash["count"] == len(dash["tokens"]) > 0
+
+
+def test_generate_json_greedy_matches_float64_reference():
+    case = lines("generation.jsonl")[0]
+    out = json.loads(run("generate", "--prompt", case["prompt"], "--temperature", "0", "--ignore-eos",
+                         "--max-tokens", "32", "--logprobs", "5", "--json").stdout)
+    assert out["prompt_token_ids"] == case["prompt_token_ids"]
+    o = out["outputs"][0]
+    assert o["index"] == 0 and o["finish_reason"] == "length"
+    assert o["token_ids"] == case["greedy_token_ids_fp64"]
+    assert len(o["logprobs"]) == 32
+    for step, (chosen, top5) in enumerate(zip(o["token_ids"], case["fp64_top5"])):
+        lp = o["logprobs"][step]
+        assert str(chosen) in lp and len(lp) in (5, 6)
+        for tid, ref_lp in top5:
+            assert abs(lp[str(tid)] - ref_lp) < 0.02
+
+
+def test_generate_stops_at_eos_with_text():
+    prompt = "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+    out = json.loads(run("generate", "--prompt", prompt, "--temperature", "0", "--max-tokens", "64", "--json").stdout)
+    o = out["outputs"][0]
+    assert o["finish_reason"] == "stop" and o["token_ids"][-1] == 2
+    assert "Paris" in o["text"] and o["logprobs"] is None
+
+
+def test_generate_streams_plain_text():
+    out = run("generate", "--prompt", "The capital of France is", "--temperature", "0", "--max-tokens", "4").stdout
+    assert out.strip().startswith("Paris")
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["generate", "--prompt", "hi", "--max-tokens", "0"], "max_tokens"),
+    (["generate", "--prompt", "hi", "--temperature", "-1"], "temperature"),
+    (["generate", "--prompt", "hi", "--model", "/nonexistent/m.gguf"], "/nonexistent/m.gguf"),
+    (["generate", "--prompt", "hi", "--max-tokens", "100000"], "context length"),
+    (["tokenize", "--threads", "0", "x"], "--threads"),
+])
+def test_bad_input_is_a_one_line_error(args, needle):
+    p = run(*args, check=False)
+    assert p.returncode != 0
+    assert needle in p.stderr
+    assert "Backtrac" not in p.stderr and "Fatal" not in p.stderr
+
+
+def gguf_header_only(path, arch):
+    """A minimal valid GGUF v3: one metadata string, no tensors."""
+    def s(x):
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+    data = b"GGUF" + struct.pack("<IQQ", 3, 0, 1) + s("general.architecture") + struct.pack("<I", 8) + s(arch)
+    path.write_bytes(data)
+
+
+def test_unsupported_architecture_is_named(tmp_path):
+    f = tmp_path / "other.gguf"
+    gguf_header_only(f, "mamba")
+    p = run("generate", "--model", str(f), "--prompt", "hi", check=False)
+    assert p.returncode != 0 and "mamba" in p.stderr
+
+
+def test_corrupt_file_is_an_error(tmp_path):
+    f = tmp_path / "bad.gguf"
+    f.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\xff" * 40)
+    p = run("tokenize", "--model", str(f), "x", check=False)
+    assert p.returncode != 0 and "bad.gguf" in p.stderr
+
+
+def test_bench_latency_json_last_line():
+    out = run("bench", "latency", "--input-len", "16", "--output-len", "4", "--num-iters", "1",
+              "--num-iters-warmup", "0", "--json").stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["prefill_tokens_per_s"] > 0 and r["decode_tokens_per_s"] > 0
