@@ -28,9 +28,11 @@ let package = Package(
             "VLLM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // Paths to the default model and reference data, shared by the test targets.
+        .target(name: "VLLMTestSupport", path: "Tests/VLLMTestSupport"),
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute"]),
-        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels"]),
-        .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers"]),
-        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine"]),
+        .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMTestSupport"]),
     ]
 )

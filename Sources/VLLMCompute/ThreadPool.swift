@@ -24,7 +24,7 @@ public final class ThreadPool: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var threads: [pthread_t] = []
-    private static let spinIterations = 200_000
+    private static let spinIterations = 10_000
 
     /// Creates a pool with `threadCount` threads in all (the caller counts as one).
     public init(threadCount: Int = ThreadPool.availableCores) {

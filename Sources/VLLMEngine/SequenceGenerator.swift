@@ -1,3 +1,4 @@
+import VLLMCompute
 import VLLMModels
 import VLLMTokenizers
 

@@ -1,3 +1,4 @@
+import VLLMCompute
 import CKernels
 import Testing
 

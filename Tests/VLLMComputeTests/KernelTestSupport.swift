@@ -1,3 +1,4 @@
+import VLLMCompute
 import CKernels
 import Testing
 
@@ -5,17 +6,7 @@ import Testing
 /// serialized parent suite.
 @Suite(.serialized) enum KernelTests {}
 
-/// splitmix64: a tiny seeded PRNG so the tests are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
     mutating func float(_ lo: Float, _ hi: Float) -> Float { Float.random(in: lo..<hi, using: &self) }
 }
 

@@ -1,4 +1,6 @@
+import VLLMCompute
 import Foundation
+import VLLMCompute
 import Testing
 @testable import VLLMEngine
 

@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 import VLLMCompute
 import VLLMModels
 import VLLMTokenizers

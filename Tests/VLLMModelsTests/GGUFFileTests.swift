@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMModels
 import VLLMCompute
 
@@ -72,14 +73,3 @@ import VLLMCompute
     }
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BF_0113_3111
-        return z ^ (z >> 31)
-    }
-}

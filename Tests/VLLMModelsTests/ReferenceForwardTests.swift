@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VLLMTestSupport
 import VLLMCompute
 @testable import VLLMModels
 

@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 import VLLMModels
 @testable import VLLMTokenizers
 

@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMTokenizers
 
 /// Agreement with llama.cpp / HF tokenizers on the shared SmolLM2 reference data.
