@@ -32,19 +32,32 @@ static float exp_shift_portable(float *s, int64_t n, float mx) {
     return sum;
 }
 
+// Offsets (in floats, from the head's base pointer) of positions [start, start + n), computed
+// block by block so the inner loops need no division.
+static void paged_rows(const int32_t *table, int64_t block_size, int64_t block_stride,
+                       int64_t hd, int64_t start, int64_t n, int64_t *rows) {
+    int64_t b = start / block_size, off = start % block_size, j = 0;
+    while (j < n) {
+        const int64_t base = (int64_t)table[b] * block_stride;
+        for (; off < block_size && j < n; off++, j++) rows[j] = base + off * hd;
+        off = 0;
+        b++;
+    }
+}
+
 static void attention_portable(const float *q, int64_t g, int64_t hd, const float *k,
-                               const float *v, int64_t stride, int64_t n, float scale,
+                               const float *v, const int64_t *rows, int64_t n, float scale,
                                float *scores, float *out, float *mx, float *sum) {
     for (int64_t h = 0; h < g; h++) {
         float *s = scores + h * n, m = -INFINITY;
         for (int64_t j = 0; j < n; j++) {
-            s[j] = VK_K.dot_f32(q + h * hd, k + j * stride, hd) * scale;
+            s[j] = VK_K.dot_f32(q + h * hd, k + rows[j], hd) * scale;
             if (s[j] > m) m = s[j];
         }
         const float l = exp_shift_portable(s, n, m);
         float *o = out + h * hd;
         for (int64_t d = 0; d < hd; d++) o[d] = 0;
-        for (int64_t j = 0; j < n; j++) VK_K.axpy_f32(s[j] / l, v + j * stride, o, hd);
+        for (int64_t j = 0; j < n; j++) VK_K.axpy_f32(s[j] / l, v + rows[j], o, hd);
         mx[h] = m;
         sum[h] = l;
     }
@@ -67,14 +80,14 @@ VK_AVX2 static float exp_shift_avx2(float *s, int64_t n, float mx) {
 
 // hd = 64 (the common head size): a whole query head and output head fit in 8 registers.
 VK_AVX2 static void attention_avx2_hd64(const float *q, int64_t g, const float *k, const float *v,
-                                        int64_t stride, int64_t n, float scale, float *scores,
-                                        float *out, float *mx, float *sum) {
+                                        const int64_t *rows, int64_t n, float scale,
+                                        float *scores, float *out, float *mx, float *sum) {
     for (int64_t h = 0; h < g; h++) {
         __m256 qv[8];
         for (int i = 0; i < 8; i++) qv[i] = _mm256_loadu_ps(q + h * 64 + 8 * i);
         float *s = scores + h * n, m = -INFINITY;
         for (int64_t j = 0; j < n; j++) {
-            const float *kj = k + j * stride;
+            const float *kj = k + rows[j];
             __m256 a = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kj));
             __m256 b = _mm256_mul_ps(qv[1], _mm256_loadu_ps(kj + 8));
             for (int i = 2; i < 8; i += 2) {
@@ -88,7 +101,7 @@ VK_AVX2 static void attention_avx2_hd64(const float *q, int64_t g, const float *
         __m256 o[8];
         for (int i = 0; i < 8; i++) o[i] = _mm256_setzero_ps();
         for (int64_t j = 0; j < n; j++) {
-            const float *vj = v + j * stride;
+            const float *vj = v + rows[j];
             const __m256 p = _mm256_set1_ps(s[j]);
             for (int i = 0; i < 8; i++) o[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * i), o[i]);
         }
@@ -100,16 +113,19 @@ VK_AVX2 static void attention_avx2_hd64(const float *q, int64_t g, const float *
 }
 #endif
 
-void vk_attention(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
-                  int64_t stride, int64_t n, float scale, float *scores, float *out,
-                  float *max_out, float *sum_out) {
+void vk_paged_attention(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
+                        const int32_t *block_table, int64_t block_size, int64_t block_stride,
+                        int64_t start, int64_t n, float scale, float *scores, float *out,
+                        float *max_out, float *sum_out) {
+    int64_t rows[n];
+    paged_rows(block_table, block_size, block_stride, hd, start, n, rows);
     float mx[g], sum[g];
 #if defined(__x86_64__)
     if (hd == 64 && VK_K.level >= 1) {
-        attention_avx2_hd64(q, g, k, v, stride, n, scale, scores, out, mx, sum);
+        attention_avx2_hd64(q, g, k, v, rows, n, scale, scores, out, mx, sum);
     } else
 #endif
-        attention_portable(q, g, hd, k, v, stride, n, scale, scores, out, mx, sum);
+        attention_portable(q, g, hd, k, v, rows, n, scale, scores, out, mx, sum);
     for (int64_t h = 0; h < g; h++) {
         if (max_out) max_out[h] = mx[h];
         if (sum_out) sum_out[h] = sum[h];

@@ -4,6 +4,9 @@ import VLLMCompute
 /// A Llama-architecture decoder (SmolLM2, Llama 2/3, Mistral-style GGUFs) computing in fp32 on
 /// weights used in place: matmuls dequantize exactly inside the kernels, activations are never
 /// quantized, so results track an exact forward pass to fp32 rounding.
+///
+/// `forward` takes a flat batch: any mix of prefill chunks and single-token decodes of different
+/// sequences, each reading and writing the paged KV cache through its block table.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let gguf: GGUFFile
@@ -11,7 +14,7 @@ public final class LlamaModel: @unchecked Sendable {
     let rope: RotaryEmbedding
     let matmul: MatmulRunner
     public var pool: ThreadPool { matmul.pool }
-    /// Tokens run through the layers together; longer inputs go in chunks of this size.
+    /// Tokens run through the layers together; larger batches go in chunks of this size.
     public let maxBatchTokens: Int
     private let buffers: ForwardBuffers
 
@@ -25,35 +28,65 @@ public final class LlamaModel: @unchecked Sendable {
         buffers = ForwardBuffers(config: config, tokens: maxBatchTokens, threads: pool.threadCount)
     }
 
-    /// Appends `tokens` to the sequence in `cache` and returns the next-token logits after the
-    /// last one (`config.vocabSize` floats).
-    public func forward(tokens: [Int], cache: SequenceKVCache) -> [Float] {
-        precondition(!tokens.isEmpty && cache.count + tokens.count <= min(cache.capacity, buffers.scoresPerThread),
-                     "sequence longer than the KV cache: \(cache.count) + \(tokens.count) > \(cache.capacity)")
-        precondition(tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "token id out of range")
-        var start = 0
-        while start < tokens.count {
-            let n = min(maxBatchTokens, tokens.count - start)
-            runLayers(tokens: tokens[start..<start + n], cache: cache)
-            start += n
+    /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
+    /// next-token logits (`vocabSize` floats) of each input that asked for them, in input order.
+    public func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> [[Float]] {
+        for s in inputs {
+            precondition(!s.tokens.isEmpty && s.tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "bad tokens")
+            precondition(s.blockTable.count * kv.blockSize >= s.firstPosition + s.tokens.count, "block table too short")
+            precondition(s.firstPosition + s.tokens.count <= buffers.scoresPerThread, "sequence longer than the context")
         }
-        return logitsOfLastToken()
+        let h = config.hiddenSize
+        let logitRows = inputs.filter(\.needsLogits).count
+        let finalHidden = UnsafeMutablePointer<Float>.allocate(capacity: max(1, logitRows) * h)
+        defer { finalHidden.deallocate() }
+        var row = 0
+        for chunk in BatchChunk.split(inputs, maxTokens: maxBatchTokens) {
+            runLayers(chunk, inputs: inputs, kv: kv)
+            for (offset, piece) in chunk.pieces.enumerated() where piece.isLast && inputs[piece.input].needsLogits {
+                let last = chunk.pieces[..<offset].reduce(0) { $0 + $1.count } + piece.count - 1
+                weights.outputNorm.withUnsafeBufferPointer {
+                    vk_rmsnorm(buffers.x + last * h, $0.baseAddress!, finalHidden + row * h, Int64(h), config.rmsNormEps)
+                }
+                row += 1
+            }
+        }
+        guard logitRows > 0 else { return [] }
+        let v = config.vocabSize
+        let logits = UnsafeMutablePointer<Float>.allocate(capacity: logitRows * v)
+        defer { logits.deallocate() }
+        matmul.run([MatmulJob(weight: weights.output, x: finalHidden, y: logits)], m: logitRows)
+        return (0..<logitRows).map { Array(UnsafeBufferPointer(start: logits + $0 * v, count: v)) }
     }
 
-    private func runLayers(tokens: ArraySlice<Int>, cache: SequenceKVCache) {
-        let c = config, b = buffers, t = tokens.count, h = c.hiddenSize
-        for (i, id) in tokens.enumerated() { weights.embedding.dequantizeRow(id, into: b.x + i * h) }
-        let firstPosition = cache.count
-        for i in 0..<t {
-            rope.angles(position: firstPosition + i, cos: b.cos + i * c.headDim / 2, sin: b.sin + i * c.headDim / 2)
+    /// Appends `tokens` to the single sequence in `cache`; returns the logits after the last one.
+    public func forward(tokens: [Int], cache: SequenceKVCache) -> [Float] {
+        precondition(cache.count + tokens.count <= cache.capacity, "sequence longer than the KV cache")
+        let input = SequenceInput(tokens: tokens, firstPosition: cache.count, blockTable: cache.blockTable)
+        let logits = forward([input], kv: cache.storage)
+        cache.count += tokens.count
+        return logits[0]
+    }
+
+    private func runLayers(_ chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
+        let c = config, b = buffers, h = c.hiddenSize, half = c.headDim / 2
+        let t = chunk.tokenCount
+        var i = 0
+        for piece in chunk.pieces {
+            let s = inputs[piece.input]
+            for j in piece.range {
+                weights.embedding.dequantizeRow(s.tokens[j], into: b.x + i * h)
+                rope.angles(position: s.firstPosition + j, cos: b.cos + i * half, sin: b.sin + i * half)
+                i += 1
+            }
         }
         for (l, w) in weights.layers.enumerated() {
             rmsnorm(b.x, w.attnNorm, into: b.xn, rows: t)
             matmul.run([MatmulJob(weight: w.q, x: b.xn, y: b.q),
                         MatmulJob(weight: w.k, x: b.xn, y: b.k),
                         MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t)
-            storeRotatedKV(layer: l, tokens: t, cache: cache)
-            attention(layer: l, tokens: t, firstPosition: firstPosition, cache: cache)
+            storeRotatedKV(layer: l, chunk: chunk, inputs: inputs, kv: kv)
+            attention(layer: l, chunk: chunk, inputs: inputs, kv: kv)
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t)
             vk_axpy_f32(1, b.tmp, b.x, Int64(t * h))
             rmsnorm(b.x, w.ffnNorm, into: b.xn, rows: t)
@@ -63,8 +96,6 @@ public final class LlamaModel: @unchecked Sendable {
             matmul.run([MatmulJob(weight: w.down, x: b.gate, y: b.tmp)], m: t)
             vk_axpy_f32(1, b.tmp, b.x, Int64(t * h))
         }
-        cache.count += t
-        b.lastRows = t
     }
 
     private func rmsnorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], into out: UnsafeMutablePointer<Float>, rows: Int) {
@@ -74,48 +105,56 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    private func storeRotatedKV(layer: Int, tokens t: Int, cache: SequenceKVCache) {
-        let c = config, b = buffers, half = c.headDim / 2
-        let qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
-        for i in 0..<t {
-            vk_rope_adjacent(b.q + i * qDim, Int64(c.headCount), Int64(c.headDim), b.cos + i * half, b.sin + i * half)
-            vk_rope_adjacent(b.k + i * kvDim, Int64(c.kvHeadCount), Int64(c.headDim), b.cos + i * half, b.sin + i * half)
-            let p = cache.count + i
-            for head in 0..<c.kvHeadCount {
-                let src = i * kvDim + head * c.headDim
-                (cache.keys(layer: layer, kvHead: head) + p * c.headDim).update(from: b.k + src, count: c.headDim)
-                (cache.values(layer: layer, kvHead: head) + p * c.headDim).update(from: b.v + src, count: c.headDim)
+    /// Rotates Q and K by position and writes each token's K and V into its slot of the paged cache.
+    private func storeRotatedKV(layer: Int, chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
+        let c = config, b = buffers, hd = c.headDim, half = hd / 2
+        let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd
+        var i = 0
+        for piece in chunk.pieces {
+            let s = inputs[piece.input]
+            for j in piece.range {
+                vk_rope_adjacent(b.q + i * qDim, Int64(c.headCount), Int64(hd), b.cos + i * half, b.sin + i * half)
+                vk_rope_adjacent(b.k + i * kvDim, Int64(c.kvHeadCount), Int64(hd), b.cos + i * half, b.sin + i * half)
+                let p = s.firstPosition + j
+                let slot = Int(s.blockTable[p / kv.blockSize]) * kv.blockStride + (p % kv.blockSize) * hd
+                for head in 0..<c.kvHeadCount {
+                    (kv.keyBase(layer: layer, kvHead: head) + slot).update(from: b.k + i * kvDim + head * hd, count: hd)
+                    (kv.valueBase(layer: layer, kvHead: head) + slot).update(from: b.v + i * kvDim + head * hd, count: hd)
+                }
+                i += 1
             }
         }
     }
 
-    /// Causal grouped-query attention of the new tokens over every cached position up to their
+    /// Causal grouped-query attention of each new token over its sequence's positions up to its
     /// own. A work item is one (token, KV head) pair with its group of query heads, so keys are
-    /// read once per group. A single token (decode) has too few pairs to keep every thread busy,
-    /// so its positions are split into one part per thread and the parts merged.
-    private func attention(layer: Int, tokens t: Int, firstPosition: Int, cache: SequenceKVCache) {
+    /// read once per group. A lone token (single-sequence decode) has too few pairs to keep every
+    /// thread busy, so its positions are split into one part per thread and the parts merged.
+    private func attention(layer: Int, chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
         let c = config, b = buffers, hd = c.headDim, kvHeads = c.kvHeadCount
         let group = c.headCount / kvHeads, qDim = c.headCount * hd
         let scale = Float(1 / Double(hd).squareRoot())
         let threads = pool.threadCount
-        let parts = t == 1 && firstPosition + 1 >= 64 * threads ? threads : 1
-        pool.parallelFor(t * kvHeads * parts) { thread, items in
+        let tokens = chunk.tokens(inputs)
+        let parts = tokens.count == 1 && tokens[0].position + 1 >= 64 * threads ? threads : 1
+        pool.parallelFor(tokens.count * kvHeads * parts) { thread, items in
             let scores = b.scores + thread * b.scoresPerThread * group
             for item in items {
                 let part = item % parts, pair = item / parts
                 let i = pair / kvHeads, kvHead = pair % kvHeads
-                let n = firstPosition + i + 1
+                let token = tokens[i]
+                let n = token.position + 1
                 let lo = n * part / parts, hi = n * (part + 1) / parts
                 let q = b.q + i * qDim + kvHead * group * hd
-                let k = cache.keys(layer: layer, kvHead: kvHead) + lo * hd
-                let v = cache.values(layer: layer, kvHead: kvHead) + lo * hd
-                if parts == 1 {
-                    vk_attention(q, Int64(group), Int64(hd), k, v, Int64(hd), Int64(hi - lo), scale, scores,
-                                 b.attn + i * qDim + kvHead * group * hd, nil, nil)
-                } else {
+                inputs[token.input].blockTable.withUnsafeBufferPointer { table in
                     let slot = kvHead * parts + part
-                    vk_attention(q, Int64(group), Int64(hd), k, v, Int64(hd), Int64(hi - lo), scale, scores,
-                                 b.partialOut + slot * group * hd, b.partialMax + slot * group, b.partialSum + slot * group)
+                    vk_paged_attention(q, Int64(group), Int64(hd),
+                                       kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
+                                       table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
+                                       Int64(lo), Int64(hi - lo), scale, scores,
+                                       parts == 1 ? b.attn + i * qDim + kvHead * group * hd : b.partialOut + slot * group * hd,
+                                       parts == 1 ? nil : b.partialMax + slot * group,
+                                       parts == 1 ? nil : b.partialSum + slot * group)
                 }
             }
         }
@@ -125,16 +164,6 @@ public final class LlamaModel: @unchecked Sendable {
             vk_attention_merge(b.partialOut + first * group * hd, b.partialMax + first * group,
                                b.partialSum + first * group, Int64(parts), Int64(group), Int64(hd),
                                b.attn + kvHead * group * hd)
-        }
-    }
-
-    private func logitsOfLastToken() -> [Float] {
-        let b = buffers, h = config.hiddenSize
-        let last = b.x + (b.lastRows - 1) * h
-        weights.outputNorm.withUnsafeBufferPointer { vk_rmsnorm(last, $0.baseAddress!, b.xn, Int64(h), config.rmsNormEps) }
-        return [Float](unsafeUninitializedCapacity: config.vocabSize) { buf, n in
-            matmul.run([MatmulJob(weight: weights.output, x: b.xn, y: buf.baseAddress!)], m: 1)
-            n = config.vocabSize
         }
     }
 }

@@ -1,40 +1,18 @@
-/// Keys and values of one sequence: [layer][kvHead][position][headDim], so attention streams
-/// each head's positions contiguously.
-/// (The paged, block-based cache of the engine replaces this for batched serving.)
+/// A paged cache that serves a single sequence, with its blocks in order (the one-sequence
+/// paths: `vllm bench latency`, reference tests).
 public final class SequenceKVCache: @unchecked Sendable {
-    public let capacity: Int
-    public let layerCount: Int
-    public let kvHeadCount: Int
-    public let headDim: Int
+    public let storage: PagedKVCache
+    public var capacity: Int { storage.numBlocks * storage.blockSize }
     /// Positions already filled.
     public internal(set) var count = 0
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    let blockTable: [Int32]
 
-    public init(config: LlamaConfig, capacity: Int) {
-        self.capacity = capacity
-        layerCount = config.layerCount
-        kvHeadCount = config.kvHeadCount
-        headDim = config.headDim
-        let n = layerCount * capacity * kvHeadCount * headDim
-        keys = .allocate(capacity: n)
-        values = .allocate(capacity: n)
-    }
-
-    deinit {
-        keys.deallocate()
-        values.deallocate()
+    public init(config: LlamaConfig, capacity: Int, blockSize: Int = 16) {
+        let blocks = max(1, (capacity + blockSize - 1) / blockSize)
+        storage = PagedKVCache(config: config, numBlocks: blocks, blockSize: blockSize)
+        blockTable = (0..<blocks).map { Int32($0) }
     }
 
     /// Forgets every position (the storage is reused).
     public func reset() { count = 0 }
-
-    /// Position 0 of one head's keys; position p is `p * headDim` floats further.
-    func keys(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        keys + ((layer * kvHeadCount + kvHead) * capacity) * headDim
-    }
-
-    func values(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        values + ((layer * kvHeadCount + kvHead) * capacity) * headDim
-    }
 }
