@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import VLLMModels
+
+/// Engine settings, with vLLM's flag names and meanings (`--block-size`, `--max-model-len`, …).
+public struct EngineArgs: Sendable, Equatable {
+    public var threads: Int?
+    /// Token slots per KV block.
+    public var blockSize = 16
+    /// Fraction of system memory the engine may use (weights + KV cache), as vLLM's
+    /// `--gpu-memory-utilization` on a device; nil: size the KV cache by `kvCacheMemory` or the
+    /// CPU default.
+    public var gpuMemoryUtilization: Double?
+    /// KV cache size in bytes (`--kv-cache-memory`).
+    public var kvCacheMemory: Int?
+    /// Fixed number of KV blocks (`--num-gpu-blocks-override`).
+    public var numGpuBlocksOverride: Int?
+    /// Prompt + output limit per request; nil: the model's context length.
+    public var maxModelLen: Int?
+    public var maxNumBatchedTokens = 2048
+    public var maxNumSeqs = 256
+    public var enableChunkedPrefill = true
+    public var enablePrefixCaching = true
+    public var schedulingPolicy: SchedulingPolicy = .fcfs
+
+    public init() {}
+
+    /// vLLM CPU's default KV space: `VLLM_CPU_KVCACHE_SPACE` GiB, or 4 GiB.
+    static var defaultKVCacheBytes: Int {
+        if let s = getenv("VLLM_CPU_KVCACHE_SPACE"), let gib = Double(String(cString: s)), gib > 0 {
+            return Int(gib * 1_073_741_824)
+        }
+        return 4 * 1_073_741_824
+    }
+
+    static var systemMemoryBytes: Int { Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) }
+
+    /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
+    public func numKVBlocks(config: LlamaConfig, weightBytes: Int) throws(EngineArgsError) -> Int {
+        let perBlock = PagedKVCache.bytesPerBlock(config: config, blockSize: blockSize)
+        if let n = numGpuBlocksOverride {
+            guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }
+            return n
+        }
+        let bytes: Int
+        if let b = kvCacheMemory {
+            bytes = b
+        } else if let u = gpuMemoryUtilization {
+            guard u > 0, u <= 1 else { throw .invalid("--gpu-memory-utilization must be in (0, 1], got \(u)") }
+            bytes = Int(u * Double(Self.systemMemoryBytes)) - weightBytes
+        } else {
+            bytes = Self.defaultKVCacheBytes
+        }
+        let n = bytes / perBlock
+        guard n > 0 else {
+            throw .invalid("the KV cache budget (\(bytes) bytes) holds no block of \(perBlock) bytes; raise --kv-cache-memory or --gpu-memory-utilization")
+        }
+        return n
+    }
+
+    public func validate() throws(EngineArgsError) {
+        guard blockSize > 0 else { throw .invalid("--block-size must be positive, got \(blockSize)") }
+        guard maxNumBatchedTokens > 0 else { throw .invalid("--max-num-batched-tokens must be positive") }
+        guard maxNumSeqs > 0 else { throw .invalid("--max-num-seqs must be positive") }
+        if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
+        if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
+        if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }
+    }
+}
+
+public enum EngineArgsError: Error, Equatable, CustomStringConvertible {
+    case invalid(String)
+    public var description: String { if case let .invalid(m) = self { m } else { "" } }
+}

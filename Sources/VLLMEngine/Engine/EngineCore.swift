@@ -1,0 +1,49 @@
+/// What one step did to one request, as the engine core reports it.
+public struct EngineCoreOutput: Sendable {
+    public let requestID: String
+    public let newTokenIDs: [Int]
+    /// One entry per new token, when the request asked for logprobs.
+    public let newLogprobs: [StepLogprobs]?
+    /// "stop", "length" or "abort" once finished.
+    public let finishReason: String?
+}
+
+/// The engine's single owner of scheduling state: every step it schedules, executes and
+/// applies the sampled tokens (vLLM's `EngineCore`). Not thread-safe: one loop drives it.
+public final class EngineCore: @unchecked Sendable {
+    public let scheduler: Scheduler
+    public let executor: any Executor
+
+    public init(scheduler: Scheduler, executor: any Executor) {
+        self.scheduler = scheduler
+        self.executor = executor
+    }
+
+    /// Queues a request; throws (before anything changes) when it can never run.
+    public func addRequest(_ request: Request) throws {
+        try scheduler.add(request)
+        executor.addRequest(id: request.requestID, params: request.samplingParams)
+    }
+
+    /// Aborted requests leave the batch and free their blocks at once.
+    public func abortRequests(_ ids: [String]) {
+        scheduler.abort(ids)
+        executor.removeRequests(ids)
+    }
+
+    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests }
+
+    /// One iteration: schedule → execute → update. Returns the requests that changed.
+    public func step() -> [EngineCoreOutput] {
+        let output = scheduler.schedule()
+        let sampled = executor.executeModel(output)
+        let updates = scheduler.update(output: output, sampled: sampled.mapValues(\.tokenID))
+        let finished = updates.filter(\.isFinished).map(\.requestID)
+        if !finished.isEmpty { executor.removeRequests(finished) }
+        return updates.map { u in
+            let lp = u.newTokenIDs.isEmpty ? nil : sampled[u.requestID]?.logprobs
+            return EngineCoreOutput(requestID: u.requestID, newTokenIDs: u.newTokenIDs,
+                                    newLogprobs: lp.map { [$0] }, finishReason: u.finishReason)
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import VLLMModels
+
+/// Runs a model runner (vLLM's `Worker`): the unit a multi-process executor will place on each
+/// device or process.
+public final class Worker: @unchecked Sendable {
+    public let modelRunner: ModelRunner
+    public init(modelRunner: ModelRunner) { self.modelRunner = modelRunner }
+    public func addRequest(id: String, params: SamplingParams) { modelRunner.addRequest(id: id, params: params) }
+    public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
+    public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { modelRunner.execute(output) }
+}
+
+/// Where the engine core sends each step (vLLM's `Executor`). Tensor- and pipeline-parallel
+/// executors will implement it over several workers without the scheduler noticing.
+public protocol Executor: AnyObject, Sendable {
+    func addRequest(id: String, params: SamplingParams)
+    func removeRequests(_ ids: [String])
+    func executeModel(_ output: SchedulerOutput) -> [String: SampledToken]
+}
+
+/// One worker in this process.
+public final class UniProcExecutor: Executor, @unchecked Sendable {
+    public let worker: Worker
+    public init(worker: Worker) { self.worker = worker }
+    public func addRequest(id: String, params: SamplingParams) { worker.addRequest(id: id, params: params) }
+    public func removeRequests(_ ids: [String]) { worker.removeRequests(ids) }
+    public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { worker.executeModel(output) }
+}

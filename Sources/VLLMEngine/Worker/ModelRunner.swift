@@ -1,0 +1,56 @@
+import VLLMCompute
+import VLLMModels
+
+/// The token a step sampled for one request, with its logprobs when they were asked for.
+public struct SampledToken: Sendable {
+    public let tokenID: Int
+    public let logprobs: StepLogprobs?
+}
+
+/// Turns a scheduler step into one flat forward batch, runs the model over the paged KV cache
+/// and samples the next token of every request whose chunk reached its last known token.
+/// Holds per-request sampling state (parameters, random stream) across steps.
+public final class ModelRunner: @unchecked Sendable {
+    public let model: LlamaModel
+    public let kvCache: PagedKVCache
+    private var states: [String: RequestState] = [:]
+
+    struct RequestState {
+        let params: SamplingParams
+        var rng: SplitMix64
+    }
+
+    public init(model: LlamaModel, numBlocks: Int, blockSize: Int) {
+        self.model = model
+        kvCache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize)
+    }
+
+    /// Registers a request's sampling state before it is first scheduled.
+    public func addRequest(id: String, params: SamplingParams) {
+        states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)))
+    }
+
+    public func execute(_ output: SchedulerOutput) -> [String: SampledToken] {
+        // Finished requests' state goes; preempted ones keep their random stream so a
+        // recomputed request continues the same sample path.
+        for id in output.finishedRequestIDs { states[id] = nil }
+        for copy in output.blockCopies { kvCache.copyBlock(from: copy.src, to: copy.dst) }
+        guard !output.scheduled.isEmpty else { return [:] }
+        let inputs = output.scheduled.map {
+            SequenceInput(tokens: $0.tokenIDs, firstPosition: $0.startPosition,
+                          blockTable: $0.blockIDs.map(Int32.init), needsLogits: $0.samplesAfterStep)
+        }
+        let logits = model.forward(inputs, kv: kvCache)
+        var sampled: [String: SampledToken] = [:]
+        for (req, rowLogits) in zip(output.scheduled.filter(\.samplesAfterStep), logits) {
+            guard var state = states[req.requestID] else { continue }
+            let token = Sampler.sample(logits: rowLogits, params: state.params, using: &state.rng)
+            states[req.requestID] = state
+            let lp = state.params.logprobs.map { Sampler.logprobs(logits: rowLogits, chosen: token, k: $0) }
+            sampled[req.requestID] = SampledToken(tokenID: token, logprobs: lp)
+        }
+        return sampled
+    }
+
+    public func removeRequests(_ ids: some Sequence<String>) { for id in ids { states[id] = nil } }
+}
