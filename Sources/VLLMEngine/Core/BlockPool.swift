@@ -1,0 +1,100 @@
+/// Every physical KV block, the free queue that is also the prefix cache's LRU, and the map
+/// from content hash to cached block.
+///
+/// All blocks exist from the start; block 0 is an ordinary block. A block is in exactly one
+/// of two states: held (`refCount > 0`, not in the free queue) or free (`refCount == 0`, in
+/// the free queue). A free block may still carry a hash: its contents stay reusable until the
+/// block is handed out again, which is when it is evicted from the hash map.
+public final class BlockPool {
+    public let blocks: [KVCacheBlock]
+    public let enableCaching: Bool
+    public private(set) var freeQueue: FreeKVCacheBlockQueue
+    /// One block per content hash. When two requests fill identical blocks before either is
+    /// cached, the second simply stays unhashed (it is never looked up, and is evicted as an
+    /// ordinary block).
+    private var cached: [BlockHash: KVCacheBlock] = [:]
+
+    /// Prompt tokens looked up in the prefix cache, and how many of them hit (vLLM's
+    /// `PrefixCacheStats` counts tokens, not blocks).
+    public internal(set) var prefixCacheQueries = 0
+    public internal(set) var prefixCacheHits = 0
+
+    public init(numBlocks: Int, enableCaching: Bool) {
+        precondition(numBlocks > 0, "a block pool needs at least one block")
+        blocks = (0..<numBlocks).map { KVCacheBlock(blockID: $0) }
+        freeQueue = FreeKVCacheBlockQueue(blocks)
+        self.enableCaching = enableCaching
+    }
+
+    public var numBlocks: Int { blocks.count }
+    public var numFreeBlocks: Int { freeQueue.count }
+    /// Blocks in the hash map (held or free).
+    public var numCachedBlocks: Int { cached.count }
+    /// Fraction of blocks held by requests; free blocks with cached contents count as unused
+    /// because they can be reclaimed at any time.
+    public var usage: Double { Double(numBlocks - numFreeBlocks) / Double(numBlocks) }
+
+    /// Takes `n` blocks from the head of the free queue, each with `refCount` 1. A block that
+    /// still holds cached contents is evicted from the hash map first.
+    public func getNewBlocks(_ n: Int) -> [KVCacheBlock] {
+        precondition(n <= numFreeBlocks, "asked for \(n) blocks with \(numFreeBlocks) free")
+        var out: [KVCacheBlock] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n {
+            let block = freeQueue.popFront()!
+            evict(block)
+            block.refCount = 1
+            out.append(block)
+        }
+        return out
+    }
+
+    /// Adds a reference to each block (prefix-cache hits, forks); a block that was free leaves
+    /// the free queue and so can no longer be evicted.
+    public func touch(_ blocks: some Sequence<KVCacheBlock>) {
+        for block in blocks {
+            if block.refCount == 0 { freeQueue.remove(block) }
+            block.refCount += 1
+        }
+    }
+
+    /// Drops one reference from each block; blocks reaching 0 join the free-queue tail in the
+    /// given order, so pass the block a caller wants evicted first before the others.
+    public func freeBlocks(_ ordered: some Sequence<KVCacheBlock>) {
+        for block in ordered {
+            precondition(block.refCount > 0, "block \(block.blockID) freed more often than held")
+            block.refCount -= 1
+            if block.refCount == 0 { freeQueue.append(block) }
+        }
+    }
+
+    /// Registers full blocks under their content hashes so later requests can reuse them.
+    /// `blocks[i]` must hold the tokens hashed into `hashes[i]`. Blocks already hashed are
+    /// skipped; a hash already owned by another block leaves this block unhashed.
+    public func cacheFullBlocks(_ blocks: some Sequence<KVCacheBlock>, hashes: some Sequence<BlockHash>) {
+        guard enableCaching else { return }
+        for (block, hash) in zip(blocks, hashes) where block.blockHash == nil {
+            guard cached[hash] == nil else { continue }
+            block.blockHash = hash
+            cached[hash] = block
+        }
+    }
+
+    /// The block holding contents with this hash, if still cached (held or free).
+    public func getCachedBlock(_ hash: BlockHash) -> KVCacheBlock? {
+        enableCaching ? cached[hash] : nil
+    }
+
+    /// Forgets every cached hash (e.g. after weights change). Held blocks stay held.
+    public func resetPrefixCache() {
+        for block in cached.values { block.blockHash = nil }
+        cached.removeAll()
+    }
+
+    /// Removes the block from the hash map (its contents are about to change or are invalid).
+    func evict(_ block: KVCacheBlock) {
+        guard let hash = block.blockHash else { return }
+        if cached[hash] === block { cached.removeValue(forKey: hash) }
+        block.blockHash = nil
+    }
+}

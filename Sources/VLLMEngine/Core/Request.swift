@@ -1,0 +1,101 @@
+/// Where a request stands in the scheduler (vLLM's `RequestStatus`).
+public enum RequestStatus: Sendable, Equatable {
+    case waiting
+    case running
+    /// Evicted from the running set to free KV blocks; waits to be recomputed.
+    case preempted
+    /// Hit EOS or a stop token (or, via abort, a stop string).
+    case finishedStopped
+    /// Reached `maxTokens` or the model's length limit.
+    case finishedLength
+    case finishedAborted
+
+    public var isFinished: Bool {
+        switch self {
+        case .finishedStopped, .finishedLength, .finishedAborted: true
+        case .waiting, .running, .preempted: false
+        }
+    }
+
+    /// The OpenAI `finish_reason` for a finished status ("stop", "length", "abort").
+    public var finishReason: String? {
+        switch self {
+        case .finishedStopped: "stop"
+        case .finishedLength: "length"
+        case .finishedAborted: "abort"
+        case .waiting, .running, .preempted: nil
+        }
+    }
+}
+
+/// One sequence as the engine core tracks it (vLLM's `Request`): its tokens, how many of them
+/// have KV in the cache, and its scheduling state. A request with `n > 1` is several of these.
+public final class Request {
+    public let requestID: String
+    public let promptTokenIDs: [Int]
+    public private(set) var outputTokenIDs: [Int] = []
+    /// Prompt then output: the tokens whose KV the request needs, in order.
+    public private(set) var allTokenIDs: [Int]
+    public let samplingParams: SamplingParams
+    /// Lower values are scheduled first under the priority policy (vLLM's convention).
+    public let priority: Int
+    /// The model's end-of-sequence token; nil when the model has none.
+    public let eosTokenID: Int?
+    /// Mixed into every block hash, so requests with different keys (LoRA adapters, cache
+    /// salts) never share cached KV.
+    public let blockHashExtraKey: String?
+
+    /// Tokens whose KV is computed or scheduled to be computed in the step in flight: the
+    /// scheduler advances it when it schedules, as vLLM does.
+    public internal(set) var numComputedTokens = 0
+    /// Prompt tokens served by the prefix cache when the request was first scheduled.
+    public internal(set) var numCachedTokens = 0
+    /// Position in arrival order, set by the scheduler when the request is added (FCFS key).
+    public internal(set) var arrivalIndex = -1
+    public internal(set) var status: RequestStatus = .waiting
+    public internal(set) var numPreemptions = 0
+    /// Hashes of the request's full blocks, extended as tokens arrive; they depend only on
+    /// the tokens, so they survive preemption (which is what makes resuming cheap).
+    var blockHashes: [BlockHash] = []
+    /// The block size `blockHashes` was computed for (a different one starts over).
+    private var blockHashesBlockSize = 0
+
+    public init(requestID: String, promptTokenIDs: [Int], samplingParams: SamplingParams = SamplingParams(),
+                eosTokenID: Int? = nil, priority: Int = 0, blockHashExtraKey: String? = nil) {
+        self.requestID = requestID
+        self.promptTokenIDs = promptTokenIDs
+        self.allTokenIDs = promptTokenIDs
+        self.samplingParams = samplingParams
+        self.eosTokenID = eosTokenID
+        self.priority = priority
+        self.blockHashExtraKey = blockHashExtraKey
+    }
+
+    public var numTokens: Int { allTokenIDs.count }
+    public var numPromptTokens: Int { promptTokenIDs.count }
+    public var numOutputTokens: Int { outputTokenIDs.count }
+
+    /// Appends a sampled token.
+    public func appendOutputToken(_ tokenID: Int) {
+        outputTokenIDs.append(tokenID)
+        allTokenIDs.append(tokenID)
+    }
+
+    /// Extends `blockHashes` over every full block of known tokens and returns the first
+    /// `count` of them (`count` must not exceed the number of full blocks).
+    func fullBlockHashes(blockSize: Int, count: Int) -> ArraySlice<BlockHash> {
+        let numFull = numTokens / blockSize
+        precondition(count <= numFull, "asked for \(count) block hashes with \(numFull) full blocks")
+        if blockHashesBlockSize != blockSize {
+            blockHashes = []
+            blockHashesBlockSize = blockSize
+        }
+        while blockHashes.count < count {
+            let i = blockHashes.count
+            blockHashes.append(BlockHash(parent: blockHashes.last,
+                                         tokenIDs: allTokenIDs[i * blockSize ..< (i + 1) * blockSize],
+                                         extraKey: blockHashExtraKey))
+        }
+        return blockHashes[..<count]
+    }
+}

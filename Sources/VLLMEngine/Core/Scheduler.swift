@@ -1,0 +1,244 @@
+/// vLLM's V1 scheduler: one rule for every request. Each step, a request's computed tokens
+/// catch up with its known tokens (prompt plus sampled output) as far as the step's token
+/// budget allows. A prefill is a request far behind, a decode is one token behind; there are
+/// no phases. Requests already running go first, then waiting ones are admitted.
+///
+/// When the KV cache can't hold a running request's next tokens, the last running request is
+/// preempted: its blocks are freed and it recomputes later (its full blocks usually survive in
+/// the prefix cache, so recomputing is mostly a cache hit).
+public final class Scheduler {
+    public let config: SchedulerConfig
+    public let kvCacheManager: KVCacheManager
+
+    /// In admission order; the last one is preempted first (under FCFS).
+    public private(set) var running: [Request] = []
+    /// Preempted requests are put back at the front.
+    public private(set) var waiting: [Request] = []
+    private var requests: [String: Request] = [:]
+    private var finishedSinceLastStep: [String] = []
+    private var nextArrivalIndex = 0
+    private var numPreemptions = 0
+    private var peakBlocksUsed = 0
+    private var wastedSlotSteps = 0
+    private var allocatedSlotSteps = 0
+    private var lastStepWaste = 0.0
+
+    public init(config: SchedulerConfig, numBlocks: Int) throws(SchedulerError) {
+        try config.validate()
+        guard numBlocks >= 1 else { throw .invalidConfig("the KV cache needs at least one block, got \(numBlocks)") }
+        self.config = config
+        kvCacheManager = KVCacheManager(blockSize: config.blockSize, numBlocks: numBlocks,
+                                        enableCaching: config.enablePrefixCaching)
+    }
+
+    public var numRunning: Int { running.count }
+    public var numWaiting: Int { waiting.count }
+    public var hasUnfinishedRequests: Bool { !running.isEmpty || !waiting.isEmpty }
+
+    /// The unfinished request with this id.
+    public func request(_ requestID: String) -> Request? { requests[requestID] }
+
+    /// Queues a request. Throws when it could never finish: an empty prompt, a duplicate id,
+    /// bad sampling parameters, prompt plus `maxTokens` over `maxModelLen`, or more KV blocks
+    /// than the whole cache has.
+    public func add(_ request: Request) throws(SchedulerError) {
+        let id = request.requestID
+        guard requests[id] == nil else { throw .invalidRequest("request id \(id) is already in use") }
+        guard !request.promptTokenIDs.isEmpty else { throw .invalidRequest("request \(id): the prompt is empty") }
+        do { try request.samplingParams.validate() } catch { throw .invalidRequest("request \(id): \(error.description)") }
+        let maxTokens = request.samplingParams.maxTokens
+        guard request.numTokens + maxTokens <= config.maxModelLen else {
+            throw .invalidRequest("request \(id): prompt (\(request.numTokens) tokens) plus max_tokens (\(maxTokens)) exceeds max_model_len (\(config.maxModelLen))")
+        }
+        // The last sampled token never needs KV, hence the - 1.
+        let blocksNeeded = (request.numTokens + maxTokens - 1 + config.blockSize - 1) / config.blockSize
+        guard blocksNeeded <= kvCacheManager.pool.numBlocks else {
+            throw .invalidRequest("request \(id) may need \(blocksNeeded) KV blocks but the cache has \(kvCacheManager.pool.numBlocks)")
+        }
+        request.arrivalIndex = nextArrivalIndex
+        nextArrivalIndex += 1
+        request.status = .waiting
+        requests[id] = request
+        waiting.append(request)
+    }
+
+    /// Finishes the requests as aborted (unknown or finished ids are ignored) and frees their
+    /// blocks. The output processor also uses this for stop strings, which only it can see.
+    public func abort(_ requestIDs: some Sequence<String>) {
+        for id in requestIDs {
+            guard let request = requests.removeValue(forKey: id) else { continue }
+            if let i = running.firstIndex(where: { $0 === request }) {
+                running.remove(at: i)
+                kvCacheManager.free(request)
+            } else if let i = waiting.firstIndex(where: { $0 === request }) {
+                waiting.remove(at: i)
+            }
+            request.status = .finishedAborted
+            finishedSinceLastStep.append(id)
+        }
+    }
+
+    /// Picks this step's work and allocates its KV slots; advances each scheduled request's
+    /// `numComputedTokens` right away.
+    public func schedule() -> SchedulerOutput {
+        var out = SchedulerOutput()
+        var budget = config.maxNumBatchedTokens
+        // Requests scheduled so far in this step: tokens given and computed count before.
+        var given: [ObjectIdentifier: (numNew: Int, start: Int)] = [:]
+
+        // Running requests, in order.
+        var i = 0
+        runningLoop: while i < running.count && budget > 0 {
+            let request = running[i]
+            let numNew = min(request.numTokens - request.numComputedTokens, budget)
+            guard numNew > 0 else { i += 1; continue }
+            while kvCacheManager.allocateSlots(request, numNewTokens: numNew) == nil {
+                let victimIndex = preemptionVictimIndex()
+                let victim = running[victimIndex]
+                // Under the priority policy the victim may have been scheduled earlier in this
+                // step: it gives its tokens back, and blocks cached for KV it will now never
+                // write must leave the prefix cache.
+                let earlier = given.removeValue(forKey: ObjectIdentifier(victim))
+                if let earlier { budget += earlier.numNew }
+                preempt(at: victimIndex, numWrittenTokens: earlier?.start ?? victim.numComputedTokens)
+                out.preemptedRequestIDs.append(victim.requestID)
+                if victimIndex < i { i -= 1 }
+                if victim === request { break runningLoop }
+            }
+            given[ObjectIdentifier(request)] = (numNew, request.numComputedTokens)
+            out.scheduled.append(scheduleChunk(request, numNew: numNew))
+            budget -= numNew
+            i += 1
+        }
+        if !out.preemptedRequestIDs.isEmpty {
+            let gone = Set(out.preemptedRequestIDs)
+            out.scheduled.removeAll { gone.contains($0.requestID) }
+        }
+
+        // Waiting requests, unless this step already had to preempt (memory is short).
+        if out.preemptedRequestIDs.isEmpty {
+            while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex() {
+                let request = waiting[w]
+                let (hits, numCached) = kvCacheManager.computedBlocks(for: request)
+                var numNew = request.numTokens - numCached
+                if numNew > budget {
+                    if !config.enableChunkedPrefill { break }
+                    numNew = budget
+                }
+                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits) != nil else { break }
+                waiting.remove(at: w)
+                if request.status == .waiting { request.numCachedTokens = numCached }
+                request.status = .running
+                request.numComputedTokens = numCached
+                running.append(request)
+                out.scheduled.append(scheduleChunk(request, numNew: numNew))
+                budget -= numNew
+            }
+        }
+
+        out.totalNumScheduledTokens = config.maxNumBatchedTokens - budget
+        out.blockCopies = kvCacheManager.takePendingCopies()
+        out.finishedRequestIDs = finishedSinceLastStep
+        finishedSinceLastStep = []
+        recordKVStats()
+        return out
+    }
+
+    /// Applies a step's sampled tokens (`sampled[requestID]`, for requests scheduled with
+    /// `samplesAfterStep`) and finishes requests that hit EOS (unless `ignoreEOS`), a stop
+    /// token id, `maxTokens` or `maxModelLen`, freeing their blocks at once. EOS and stop
+    /// tokens are checked before the length limits, so a stop token that is also the last
+    /// allowed one reports "stop". Stop strings are not checked here: only the detokenizer
+    /// sees text, and it calls `abort`. Requests aborted since `schedule()` are skipped.
+    public func update(output: SchedulerOutput, sampled: [String: Int]) -> [RequestUpdate] {
+        var updates: [RequestUpdate] = []
+        for s in output.scheduled where s.samplesAfterStep {
+            guard let request = requests[s.requestID], request.status == .running,
+                  let token = sampled[s.requestID] else { continue }
+            request.appendOutputToken(token)
+            let params = request.samplingParams
+            if (!params.ignoreEOS && token == request.eosTokenID) || params.stopTokenIDs.contains(token) {
+                request.status = .finishedStopped
+            } else if request.numOutputTokens >= params.maxTokens || request.numTokens >= config.maxModelLen {
+                request.status = .finishedLength
+            }
+            if request.status.isFinished {
+                running.removeAll { $0 === request }
+                kvCacheManager.free(request)
+                requests.removeValue(forKey: request.requestID)
+                finishedSinceLastStep.append(request.requestID)
+            }
+            updates.append(RequestUpdate(requestID: request.requestID, newTokenIDs: [token], status: request.status))
+        }
+        return updates
+    }
+
+    public var stats: SchedulerStats {
+        let pool = kvCacheManager.pool
+        var s = SchedulerStats()
+        s.numRunning = running.count
+        s.numWaiting = waiting.count
+        s.numPreemptions = numPreemptions
+        s.prefixCacheQueries = pool.prefixCacheQueries
+        s.prefixCacheHits = pool.prefixCacheHits
+        s.kvUsage = pool.usage
+        s.kvBlocksUsed = pool.numBlocks - pool.numFreeBlocks
+        s.kvBlocksFree = pool.numFreeBlocks
+        s.peakKVBlocksUsed = peakBlocksUsed
+        s.kvWaste = allocatedSlotSteps == 0 ? 0 : Double(wastedSlotSteps) / Double(allocatedSlotSteps)
+        s.lastStepKVWaste = lastStepWaste
+        return s
+    }
+
+    // MARK: - Helpers
+
+    private func scheduleChunk(_ request: Request, numNew: Int) -> ScheduledRequest {
+        let start = request.numComputedTokens
+        request.numComputedTokens += numNew
+        return ScheduledRequest(requestID: request.requestID,
+                                tokenIDs: Array(request.allTokenIDs[start ..< start + numNew]),
+                                startPosition: start,
+                                blockIDs: kvCacheManager.blockIDs(request.requestID),
+                                samplesAfterStep: start + numNew == request.numTokens)
+    }
+
+    /// FCFS: the last admitted. Priority: the highest priority value, latest arrival first.
+    private func preemptionVictimIndex() -> Int {
+        switch config.policy {
+        case .fcfs:
+            return running.count - 1
+        case .priority:
+            return running.indices.max { (running[$0].priority, running[$0].arrivalIndex) < (running[$1].priority, running[$1].arrivalIndex) }!
+        }
+    }
+
+    private func preempt(at index: Int, numWrittenTokens: Int) {
+        let victim = running.remove(at: index)
+        kvCacheManager.free(victim, numWrittenTokens: numWrittenTokens)
+        victim.numComputedTokens = 0
+        victim.status = .preempted
+        victim.numPreemptions += 1
+        numPreemptions += 1
+        waiting.insert(victim, at: 0)
+    }
+
+    private func nextWaitingIndex() -> Int? {
+        guard !waiting.isEmpty else { return nil }
+        switch config.policy {
+        case .fcfs:
+            return 0
+        case .priority:
+            return waiting.indices.min { (waiting[$0].priority, waiting[$0].arrivalIndex) < (waiting[$1].priority, waiting[$1].arrivalIndex) }
+        }
+    }
+
+    private func recordKVStats() {
+        let pool = kvCacheManager.pool
+        peakBlocksUsed = max(peakBlocksUsed, pool.numBlocks - pool.numFreeBlocks)
+        let allocated = kvCacheManager.allocatedSlots
+        let wasted = allocated - kvCacheManager.usedSlots
+        wastedSlotSteps += wasted
+        allocatedSlotSteps += allocated
+        lastStepWaste = allocated == 0 ? 0 : Double(wasted) / Double(allocated)
+    }
+}

@@ -1,0 +1,70 @@
+/// One request's work in a step: compute the KV of `tokenIDs` at positions
+/// `startPosition ..< startPosition + tokenIDs.count`, writing into the slots the block table
+/// maps them to.
+public struct ScheduledRequest: Sendable, Equatable {
+    public let requestID: String
+    /// A slice of the request's tokens, starting at its computed-token count.
+    public let tokenIDs: [Int]
+    /// Position of `tokenIDs[0]` in the sequence.
+    public let startPosition: Int
+    /// The request's whole block table after this step's allocation; position p lives in
+    /// block `blockIDs[p / blockSize]`, slot `p % blockSize`.
+    public let blockIDs: [Int]
+    /// The chunk ends at the request's last known token, so the step samples its next token
+    /// (false for all but the last chunk of a chunked prefill).
+    public let samplesAfterStep: Bool
+
+    public var numTokens: Int { tokenIDs.count }
+}
+
+/// Everything the model runner needs for one step (vLLM's `SchedulerOutput`).
+public struct SchedulerOutput: Sendable, Equatable {
+    /// Running requests first, in running order, then newly admitted ones.
+    public var scheduled: [ScheduledRequest] = []
+    /// Copy-on-write copies to perform, in order, before the step.
+    public var blockCopies: [BlockCopy] = []
+    /// Requests preempted in this step: the worker drops their state; they come back later
+    /// as new requests recomputing from position 0 (or a prefix-cache hit).
+    public var preemptedRequestIDs: [String] = []
+    /// Requests finished or aborted since the previous step, so the worker can drop state.
+    public var finishedRequestIDs: [String] = []
+    public var totalNumScheduledTokens = 0
+
+    public init() {}
+
+    public var isEmpty: Bool { scheduled.isEmpty }
+}
+
+/// What a step did to one request (the input of the output processor).
+public struct RequestUpdate: Sendable, Equatable {
+    public let requestID: String
+    public let newTokenIDs: [Int]
+    /// `.running` while the request goes on, else its finished status.
+    public let status: RequestStatus
+
+    public var isFinished: Bool { status.isFinished }
+    public var finishReason: String? { status.finishReason }
+}
+
+/// Counters for logging and metrics.
+public struct SchedulerStats: Sendable, Equatable {
+    public var numRunning = 0
+    public var numWaiting = 0
+    /// Preemptions since the scheduler started.
+    public var numPreemptions = 0
+    /// Tokens looked up in the prefix cache, and tokens found.
+    public var prefixCacheQueries = 0
+    public var prefixCacheHits = 0
+    /// Fraction of KV blocks held by requests.
+    public var kvUsage = 0.0
+    public var kvBlocksUsed = 0
+    public var kvBlocksFree = 0
+    public var peakKVBlocksUsed = 0
+    /// Unused share of held KV slots, pooled over all steps so far: the sum over steps of
+    /// (allocated - used) slots divided by the sum of allocated slots, measured right after
+    /// each `schedule()`. A step holding more memory weighs more; steps holding none weigh
+    /// nothing. 0 before anything was allocated.
+    public var kvWaste = 0.0
+    /// The same ratio for the last step only.
+    public var lastStepKVWaste = 0.0
+}
