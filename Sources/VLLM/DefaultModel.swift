@@ -33,12 +33,11 @@ public struct LoadedModel: Sendable {
     public let tokenizer: Tokenizer
 
     /// Loads `path` (or the default model) with `threads` compute threads.
-    public init(path: String?, threads: Int? = nil) throws {
+    public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256) throws {
         gguf = try GGUFFile(path: path ?? DefaultModel.resolve())
         // The architecture check comes first: its error says more than a tokenizer complaint.
-        model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores))
+        model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores),
+                               maxBatchTokens: maxBatchTokens)
         tokenizer = try Tokenizer(gguf: gguf)
     }
-
-    public var generator: SequenceGenerator { SequenceGenerator(model: model, tokenizer: tokenizer) }
 }

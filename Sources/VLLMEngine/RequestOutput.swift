@@ -5,13 +5,32 @@ public struct CompletionOutput: Sendable {
     public var tokenIDs: [Int]
     /// One entry per generated token, when logprobs were requested.
     public var logprobs: [StepLogprobs]?
-    /// "stop" (EOS) or "length" (max_tokens); nil while unfinished.
+    /// "stop" (EOS, a stop token or string), "length" (max_tokens) or "abort"; nil while running.
     public var finishReason: String?
+    /// The stop string or stop token id that ended it, if any.
+    public var stopReason: String?
+
+    public init(index: Int, text: String = "", tokenIDs: [Int] = [], logprobs: [StepLogprobs]? = nil,
+                finishReason: String? = nil, stopReason: String? = nil) {
+        self.index = index
+        self.text = text
+        self.tokenIDs = tokenIDs
+        self.logprobs = logprobs
+        self.finishReason = finishReason
+        self.stopReason = stopReason
+    }
 }
 
-/// The result of one request (vLLM's `RequestOutput`).
+/// The result of one request so far (vLLM's `RequestOutput`).
 public struct RequestOutput: Sendable {
+    public var requestID: String
     public var promptTokenIDs: [Int]
     public var outputs: [CompletionOutput]
     public var finished: Bool { outputs.allSatisfy { $0.finishReason != nil } }
+
+    public init(requestID: String = "", promptTokenIDs: [Int], outputs: [CompletionOutput]) {
+        self.requestID = requestID
+        self.promptTokenIDs = promptTokenIDs
+        self.outputs = outputs
+    }
 }

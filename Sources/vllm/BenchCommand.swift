@@ -3,7 +3,7 @@ import VLLM
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchLatencyCommand.self])
+        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchLatencyCommand.self, BenchThroughputCommand.self])
 }
 
 /// Single-request latency: prefill throughput on an input-len prompt, then decode throughput at
@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
 struct BenchLatencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "latency")
 
-    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var engine: EngineOptions
 
     @Option(help: "Prompt tokens.")
     var inputLen = 512
@@ -34,7 +34,7 @@ struct BenchLatencyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try modelOptions.load()
+        let loaded = try LoadedModel(path: engine.model, threads: engine.threads, maxBatchTokens: min(engine.maxNumBatchedTokens, 512))
         let model = loaded.model
         guard inputLen + outputLen <= model.config.contextLength else {
             throw ValidationError("--input-len + --output-len exceeds the context length \(model.config.contextLength)")
@@ -72,13 +72,14 @@ struct BenchLatencyCommand: ParsableCommand {
         }
     }
 
-    private func median(_ xs: [Double]) -> Double {
-        let s = xs.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
-
-    private func format(_ x: Double) -> String { String(Double(Int(x * 10)) / 10) }
 }
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func format(_ x: Double) -> String { String(Double(Int(x * 10)) / 10) }
 
 extension Duration {
     var seconds: Double {

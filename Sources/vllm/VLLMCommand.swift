@@ -9,7 +9,7 @@ struct VLLMCommand: ParsableCommand {
         subcommands: [TokenizeCommand.self, GenerateCommand.self, BenchCommand.self])
 }
 
-/// Options every model-loading command shares.
+/// The model options of commands that run no engine (`tokenize`).
 struct ModelOptions: ParsableArguments {
     @Option(help: "Path to a GGUF model (default: the SmolLM2-135M-Instruct Q4_1 in the model cache).")
     var model: String?
@@ -19,10 +19,6 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if let t = threads, t < 1 { throw ValidationError("--threads must be at least 1, got \(t)") }
-    }
-
-    func load() throws -> LoadedModel {
-        try LoadedModel(path: model, threads: threads)
     }
 }
 

@@ -1,0 +1,51 @@
+/// The offline API (vLLM's `LLM`): load a model once, then generate for many prompts at a time
+/// through continuous batching.
+///
+/// ```swift
+/// let llm = try LLM(model: path)
+/// let outputs = try llm.generate(["Hello", "The capital of France is"], SamplingParams(temperature: 0))
+/// ```
+public final class LLM: @unchecked Sendable {
+    public let engine: LLMEngine
+    public let loaded: LoadedModel
+    private var nextID = 0
+
+    /// Loads `model` (a GGUF path; nil: the default model) with the engine settings `args`.
+    public init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
+        loaded = try LoadedModel(path: model, threads: args.threads,
+                                 maxBatchTokens: min(args.maxNumBatchedTokens, 512))
+        engine = try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args)
+    }
+
+    public var tokenizer: Tokenizer { loaded.tokenizer }
+
+    /// Generates for every prompt, all submitted at once; outputs come back in input order.
+    /// `params` holds one entry for all prompts or one per prompt. A prompt that is refused
+    /// throws before any work starts.
+    public func generate(_ prompts: [PromptInput], _ params: [SamplingParams]) throws -> [RequestOutput] {
+        precondition(params.count == 1 || params.count == prompts.count, "one SamplingParams, or one per prompt")
+        let ids = prompts.indices.map { _ in nextRequestID() }
+        for (i, prompt) in prompts.enumerated() {
+            do {
+                try engine.addRequest(id: ids[i], prompt: prompt, params: params[params.count == 1 ? 0 : i])
+            } catch {
+                for id in ids[..<i] { engine.abortRequest(id: id) }
+                throw error
+            }
+        }
+        var finished: [String: RequestOutput] = [:]
+        while finished.count < prompts.count {
+            for out in engine.step() where out.finished { finished[out.requestID] = out }
+        }
+        return ids.map { finished[$0]! }
+    }
+
+    public func generate(_ prompts: [String], _ params: SamplingParams = SamplingParams()) throws -> [RequestOutput] {
+        try generate(prompts.map(PromptInput.text), [params])
+    }
+
+    private func nextRequestID() -> String {
+        defer { nextID += 1 }
+        return String(nextID)
+    }
+}

@@ -1,0 +1,112 @@
+import VLLMCompute
+import VLLMModels
+import VLLMTokenizers
+
+/// A prompt as text (tokenized with special-token parsing) or as token ids.
+public enum PromptInput: Sendable, Equatable {
+    case text(String)
+    case tokenIDs([Int])
+}
+
+/// Why a request was refused before reaching the engine core.
+public enum InvalidRequest: Error, Equatable, CustomStringConvertible {
+    case emptyPrompt
+    case tokenOutOfRange(Int, vocabSize: Int)
+    case tooLong(promptTokens: Int, maxTokens: Int, maxModelLen: Int)
+    case duplicateID(String)
+    case badParams(String)
+
+    public var description: String {
+        switch self {
+        case .emptyPrompt: "the prompt is empty (it must contain at least one token)"
+        case let .tokenOutOfRange(id, v): "prompt token id \(id) is outside the vocabulary (0..<\(v))"
+        case let .tooLong(p, m, l):
+            "prompt (\(p) tokens) plus max_tokens (\(m)) is \(p + m) tokens, more than max_model_len (\(l))"
+        case let .duplicateID(id): "request id \(id) is already in use"
+        case let .badParams(m): m
+        }
+    }
+}
+
+/// The synchronous engine (vLLM's `LLMEngine`): input processing, the engine core, and output
+/// processing, driven one `step()` at a time by its owner.
+public final class LLMEngine: @unchecked Sendable {
+    public let tokenizer: Tokenizer
+    public let config: LlamaConfig
+    public let engineCore: EngineCore
+    public let maxModelLen: Int
+    public let numKVBlocks: Int
+    private let outputs: OutputProcessor
+
+    public init(model: LlamaModel, tokenizer: Tokenizer, args: EngineArgs) throws {
+        try args.validate()
+        config = model.config
+        self.tokenizer = tokenizer
+        maxModelLen = args.maxModelLen ?? model.config.contextLength
+        guard maxModelLen <= model.config.contextLength else {
+            throw EngineArgsError.invalid("--max-model-len \(maxModelLen) exceeds the model's context length \(model.config.contextLength)")
+        }
+        numKVBlocks = try args.numKVBlocks(config: model.config, weightBytes: model.gguf.file.count)
+        let capacity = numKVBlocks * args.blockSize
+        guard capacity >= maxModelLen else {
+            throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) is larger than the \(capacity) tokens the KV cache can hold (\(numKVBlocks) blocks); lower --max-model-len or give the KV cache more memory")
+        }
+        let scheduler = try Scheduler(config: SchedulerConfig(
+            maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
+            blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
+            enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy), numBlocks: numKVBlocks)
+        let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize)
+        engineCore = EngineCore(scheduler: scheduler, executor: UniProcExecutor(worker: Worker(modelRunner: runner)))
+        outputs = OutputProcessor(tokenizer: tokenizer)
+        let mib = (numKVBlocks * PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize)) >> 20
+        let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(capacity) tokens, \(mib) MiB); "
+            + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(capacity * 100 / maxModelLen) / 100)x\n"
+        logInfo(line)
+    }
+
+    /// Tokenizes and validates a request, then queues it (n > 1 becomes n engine requests whose
+    /// prompts share KV blocks through the prefix cache).
+    public func addRequest(id: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0) throws {
+        do { try params.validate() } catch { throw InvalidRequest.badParams(error.description) }
+        guard outputs.childIDs(of: id).isEmpty else { throw InvalidRequest.duplicateID(id) }
+        let ids: [Int]
+        switch prompt {
+        case let .text(t): ids = tokenizer.encode(t)
+        case let .tokenIDs(t): ids = t
+        }
+        guard !ids.isEmpty else { throw InvalidRequest.emptyPrompt }
+        if let bad = ids.first(where: { !(0..<config.vocabSize).contains($0) }) {
+            throw InvalidRequest.tokenOutOfRange(bad, vocabSize: config.vocabSize)
+        }
+        guard ids.count + params.maxTokens <= maxModelLen else {
+            throw InvalidRequest.tooLong(promptTokens: ids.count, maxTokens: params.maxTokens, maxModelLen: maxModelLen)
+        }
+        let childIDs = params.n == 1 ? [id] : (0..<params.n).map { "\(id)#\($0)" }
+        outputs.addParent(id: id, promptTokenIDs: ids, childIDs: childIDs)
+        for (index, child) in childIDs.enumerated() {
+            var p = params
+            p.n = 1
+            if let seed = params.seed { p.seed = seed &+ UInt64(index) }
+            outputs.addChild(id: child, parentID: id, index: index, params: p)
+            try engineCore.addRequest(Request(requestID: child, promptTokenIDs: ids, samplingParams: p,
+                                              eosTokenID: tokenizer.eosTokenID, priority: priority))
+        }
+    }
+
+    /// Stops a request; its blocks are freed at once.
+    public func abortRequest(id: String) {
+        engineCore.abortRequests(outputs.childIDs(of: id))
+        outputs.forget(parent: id)
+    }
+
+    public var hasUnfinishedRequests: Bool { outputs.hasRequests }
+
+    /// One engine iteration; returns the outputs of requests that progressed.
+    public func step() -> [RequestOutput] {
+        let (changed, abort) = outputs.process(engineCore.step())
+        if !abort.isEmpty { engineCore.abortRequests(abort) }
+        return changed
+    }
+
+    public var stats: SchedulerStats { engineCore.scheduler.stats }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import VLLM
+
+/// Offline throughput: every prompt submitted at once, continuous batching does the rest.
+/// With `--max-num-seqs 1` it is the one-at-a-time baseline.
+struct BenchThroughputCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "throughput")
+
+    @OptionGroup var engine: EngineOptions
+
+    @Option(help: "Prompts (random token ids) when no --dataset is given.")
+    var numPrompts = 256
+
+    @Option(help: "Prompt tokens of each random prompt.")
+    var inputLen = 128
+
+    @Option(help: "Tokens generated per request (EOS ignored, as vLLM's benchmark does).")
+    var outputLen = 128
+
+    @Option(help: "JSON Lines: {\"prompt\": ...} or {\"prompt_token_ids\": [...]}, optional max_tokens.")
+    var dataset: String?
+
+    @Option(help: "Seed of the random prompts.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "End with one JSON line of the results.")
+    var json = false
+
+    func run() throws {
+        let llm = try engine.loadLLM()
+        let (prompts, params) = try makeWorkload(vocabSize: llm.loaded.model.config.vocabSize)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outputs = try llm.generate(prompts, params)
+        let seconds = (clock.now - start).seconds
+        let outputTokens = outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
+        let promptTokens = outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
+        let s = llm.engine.stats
+        let peak = Double(s.peakKVBlocksUsed) / Double(llm.engine.numKVBlocks)
+        print("requests: \(outputs.count), prompt tokens: \(promptTokens), output tokens: \(outputTokens), time: \(format(seconds)) s")
+        print("throughput: \(format(Double(outputs.count) / seconds)) requests/s, \(format(Double(outputTokens) / seconds)) output tokens/s, \(format(Double(promptTokens + outputTokens) / seconds)) total tokens/s")
+        print("peak KV usage: \(format(peak * 100))% of \(llm.engine.numKVBlocks) blocks, KV waste: \(format(s.kvWaste * 100))%, preemptions: \(s.numPreemptions)")
+        if json {
+            print(JSON.object([
+                ("requests_per_s", .double(Double(outputs.count) / seconds)),
+                ("output_tokens_per_s", .double(Double(outputTokens) / seconds)),
+                ("total_tokens_per_s", .double(Double(promptTokens + outputTokens) / seconds)),
+                ("peak_kv_usage", .double(peak)), ("kv_waste", .double(s.kvWaste)),
+                ("num_requests", .int(outputs.count)), ("output_tokens", .int(outputTokens)),
+                ("num_preemptions", .int(s.numPreemptions)), ("max_num_seqs", .int(engine.maxNumSeqs)),
+            ]).encoded)
+        }
+    }
+
+    private func makeWorkload(vocabSize: Int) throws -> ([PromptInput], [SamplingParams]) {
+        let base = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEOS: true)
+        if let dataset {
+            var (prompts, params) = try PromptsFile.read(dataset, defaults: base)
+            for i in params.indices { params[i].ignoreEOS = true }
+            return (prompts, params)
+        }
+        var rng = SplitMix64(seed: seed)
+        let prompts = (0..<numPrompts).map { _ in
+            PromptInput.tokenIDs((0..<inputLen).map { _ in Int.random(in: 100..<vocabSize, using: &rng) })
+        }
+        return (prompts, [base])
+    }
+}

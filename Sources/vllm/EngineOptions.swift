@@ -1,0 +1,78 @@
+import ArgumentParser
+import VLLM
+
+/// The engine flags every model command accepts, with vLLM's names and meanings.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Path to a GGUF model (default: the SmolLM2-135M-Instruct Q4_1 in the model cache).")
+    var model: String?
+
+    @Option(help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Token slots per KV cache block.")
+    var blockSize = 16
+
+    @Option(help: "Fraction of system memory the engine may use (weights + KV cache).")
+    var gpuMemoryUtilization: Double?
+
+    @Option(help: "KV cache size in bytes (suffixes K, M, G, KiB, MiB, GiB accepted).")
+    var kvCacheMemory: String?
+
+    @Option(help: "Use exactly this many KV cache blocks.")
+    var numGpuBlocksOverride: Int?
+
+    @Option(help: "Longest prompt + output a request may have (default: the model's context length).")
+    var maxModelLen: Int?
+
+    @Option(help: "Tokens computed per engine step across all requests.")
+    var maxNumBatchedTokens = 2048
+
+    @Option(help: "Requests running at once.")
+    var maxNumSeqs = 256
+
+    @Flag(inversion: .prefixedNo, help: "Split long prompts over several steps.")
+    var enableChunkedPrefill = true
+
+    @Flag(inversion: .prefixedNo, help: "Reuse the KV cache of shared prompt prefixes.")
+    var enablePrefixCaching = true
+
+    @Option(help: "fcfs or priority.")
+    var schedulingPolicy = "fcfs"
+
+    func validate() throws {
+        do { _ = try engineArgs; try engineArgs.validate() } catch { throw ValidationError("\(error)") }
+    }
+
+    var engineArgs: EngineArgs {
+        get throws {
+            var a = EngineArgs()
+            a.threads = threads
+            a.blockSize = blockSize
+            a.gpuMemoryUtilization = gpuMemoryUtilization
+            a.kvCacheMemory = try kvCacheMemory.map(Self.parseBytes)
+            a.numGpuBlocksOverride = numGpuBlocksOverride
+            a.maxModelLen = maxModelLen
+            a.maxNumBatchedTokens = maxNumBatchedTokens
+            a.maxNumSeqs = maxNumSeqs
+            a.enableChunkedPrefill = enableChunkedPrefill
+            a.enablePrefixCaching = enablePrefixCaching
+            switch schedulingPolicy {
+            case "fcfs": a.schedulingPolicy = .fcfs
+            case "priority": a.schedulingPolicy = .priority
+            default: throw ValidationError("--scheduling-policy must be fcfs or priority, got \(schedulingPolicy)")
+            }
+            return a
+        }
+    }
+
+    static func parseBytes(_ s: String) throws -> Int {
+        let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("B", 1)]
+        for (suffix, scale) in units where s.hasSuffix(suffix) {
+            if let v = Double(s.dropLast(suffix.count)), v > 0 { return Int(v * scale) }
+        }
+        if let v = Int(s), v > 0 { return v }
+        throw ValidationError("--kv-cache-memory must be a positive size like 1073741824 or 1GiB, got \(s)")
+    }
+
+    func loadLLM() throws -> LLM { try LLM(model: model, args: engineArgs) }
+}
