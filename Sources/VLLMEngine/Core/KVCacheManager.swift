@@ -80,10 +80,11 @@ public final class KVCacheManager {
 
         // Held blocks that this step writes into (from the one holding the first new token)
         // must be private; a shared one gets a fresh copy.
+        // (Prefix-cache hits are full blocks below `numComputed`, so only held ones qualify.)
         var cowIndices: [Int] = []
-        if numNewTokens > 0 {
-            for i in (numComputed / blockSize) ..< min(numRequired, entry.blocks.count)
-            where entry.blocks[i].refCount > 1 {
+        let firstWritten = numComputed / blockSize, pastHeld = min(numRequired, entry.blocks.count)
+        if numNewTokens > 0 && firstWritten < pastHeld {
+            for i in firstWritten ..< pastHeld where entry.blocks[i].refCount > 1 {
                 cowIndices.append(i)
             }
         }
