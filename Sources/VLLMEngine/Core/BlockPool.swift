@@ -18,6 +18,8 @@ public final class BlockPool {
     /// `PrefixCacheStats` counts tokens, not blocks).
     public internal(set) var prefixCacheQueries = 0
     public internal(set) var prefixCacheHits = 0
+    /// Filled slots summed over held blocks (each physical block once).
+    public private(set) var numFilledSlotsHeld = 0
 
     public init(numBlocks: Int, enableCaching: Bool) {
         precondition(numBlocks > 0, "a block pool needs at least one block")
@@ -44,6 +46,7 @@ public final class BlockPool {
             let block = freeQueue.popFront()!
             evict(block)
             block.refCount = 1
+            block.numFilledSlots = 0
             out.append(block)
         }
         return out
@@ -51,28 +54,43 @@ public final class BlockPool {
 
     /// Adds a reference to each block (prefix-cache hits, forks); a block that was free leaves
     /// the free queue and so can no longer be evicted.
-    public func touch(_ blocks: some Sequence<KVCacheBlock>) {
+    public func touch(_ blocks: [KVCacheBlock]) {
         for block in blocks {
-            if block.refCount == 0 { freeQueue.remove(block) }
+            if block.refCount == 0 {
+                freeQueue.remove(block)
+                numFilledSlotsHeld += block.numFilledSlots
+            }
             block.refCount += 1
         }
     }
 
     /// Drops one reference from each block; blocks reaching 0 join the free-queue tail in the
     /// given order, so pass the block a caller wants evicted first before the others.
-    public func freeBlocks(_ ordered: some Sequence<KVCacheBlock>) {
+    public func freeBlocks(_ ordered: [KVCacheBlock]) {
         for block in ordered {
             precondition(block.refCount > 0, "block \(block.blockID) freed more often than held")
             block.refCount -= 1
-            if block.refCount == 0 { freeQueue.append(block) }
+            if block.refCount == 0 {
+                freeQueue.append(block)
+                numFilledSlotsHeld -= block.numFilledSlots
+            }
         }
+    }
+
+    /// Records that a held block now has `n` slots filled (it only grows until reallocated).
+    public func markFilled(_ block: KVCacheBlock, slots n: Int) {
+        precondition(block.refCount > 0, "block \(block.blockID) is not held")
+        guard n > block.numFilledSlots else { return }
+        numFilledSlotsHeld += n - block.numFilledSlots
+        block.numFilledSlots = n
     }
 
     /// Registers full blocks under their content hashes so later requests can reuse them.
     /// `blocks[i]` must hold the tokens hashed into `hashes[i]`. Blocks already hashed are
     /// skipped; a hash already owned by another block leaves this block unhashed.
-    public func cacheFullBlocks(_ blocks: some Sequence<KVCacheBlock>, hashes: some Sequence<BlockHash>) {
+    public func cacheFullBlocks(_ blocks: ArraySlice<KVCacheBlock>, hashes: ArraySlice<BlockHash>) {
         guard enableCaching else { return }
+        precondition(blocks.count == hashes.count, "one hash per block")
         for (block, hash) in zip(blocks, hashes) where block.blockHash == nil {
             guard cached[hash] == nil else { continue }
             block.blockHash = hash

@@ -24,8 +24,6 @@ public final class KVCacheManager {
         var blocks: [KVCacheBlock] = []
         /// Leading blocks already offered to the prefix cache.
         var numCachedBlocks = 0
-        /// Slots whose KV is written (or being written this step): computed + scheduled tokens.
-        var numSlotsUsed = 0
     }
 
     private var entries: [String: Entry] = [:]
@@ -108,7 +106,10 @@ public final class KVCacheManager {
         let fresh = pool.getNewBlocks(max(0, numRequired - numHeld))
         entry.blocks += fresh
         added += fresh
-        entry.numSlotsUsed = max(entry.numSlotsUsed, numTotal)
+        // Waste accounting: the slots this step fills (a CoW copy arrives filled as well).
+        for i in firstWritten ..< numRequired {
+            pool.markFilled(entry.blocks[i], slots: min(blockSize, numTotal - i * blockSize))
+        }
 
         // Cache the blocks that are full of known tokens. Caching at scheduling time (before
         // the KV is written) is safe because a step writes each layer's KV before attention
@@ -158,12 +159,12 @@ public final class KVCacheManager {
         // A copy into a block this request no longer holds must not run.
         let dropped = Set(entry.blocks.filter { $0.refCount == 1 }.map(\.blockID))
         if !dropped.isEmpty { pendingCopies.removeAll { dropped.contains($0.dst) } }
-        pool.freeBlocks(entry.blocks.reversed())
+        pool.freeBlocks(Array(entry.blocks.reversed()))
     }
 
     /// The request's block table as block ids (empty when it holds none).
     public func blockIDs(_ requestID: String) -> [Int] {
-        entries[requestID]?.blocks.map(\.blockID) ?? []
+        entries[requestID]?.blocks.map { $0.blockID } ?? []
     }
 
     /// The request's block table.
@@ -181,18 +182,8 @@ public final class KVCacheManager {
     /// Slots in blocks held by any request, counting a shared block once.
     public var allocatedSlots: Int { (pool.numBlocks - pool.numFreeBlocks) * blockSize }
 
-    /// Slots holding KV (written or being written), counting a shared block once: for each
-    /// physical block, the most slots any holder has filled in it.
-    public var usedSlots: Int {
-        var filled: [Int: Int] = [:]
-        for entry in entries.values {
-            for (i, block) in entry.blocks.enumerated() {
-                let n = min(blockSize, max(0, entry.numSlotsUsed - i * blockSize))
-                filled[block.blockID] = max(filled[block.blockID] ?? 0, n)
-            }
-        }
-        return filled.values.reduce(0, +)
-    }
+    /// Slots holding KV (written or being written this step), counting a shared block once.
+    public var usedSlots: Int { pool.numFilledSlotsHeld }
 
     /// Fraction of held slots not holding KV: `1 - usedSlots / allocatedSlots`, 0 when nothing
     /// is held. With on-demand allocation this is the unfilled tails of last blocks.
