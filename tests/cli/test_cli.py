@@ -68,7 +68,7 @@ def test_generate_streams_plain_text():
     (["generate", "--prompt", "hi", "--max-tokens", "0"], "max_tokens"),
     (["generate", "--prompt", "hi", "--temperature", "-1"], "temperature"),
     (["generate", "--prompt", "hi", "--model", "/nonexistent/m.gguf"], "/nonexistent/m.gguf"),
-    (["generate", "--prompt", "hi", "--max-tokens", "100000"], "context length"),
+    (["generate", "--prompt", "hi", "--max-tokens", "100000"], "max_model_len"),
     (["tokenize", "--threads", "0", "x"], "--threads"),
 ])
 def test_bad_input_is_a_one_line_error(args, needle):
@@ -106,3 +106,45 @@ def test_bench_latency_json_last_line():
               "--num-iters-warmup", "0", "--json").stdout
     r = json.loads(out.strip().splitlines()[-1])
     assert r["prefill_tokens_per_s"] > 0 and r["decode_tokens_per_s"] > 0
+
+
+def test_prompts_file_outputs_in_order_with_stats(tmp_path):
+    cases = lines("generation.jsonl")[:3]
+    f = tmp_path / "prompts.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"prompt": cases[0]["prompt"], "max_tokens": 32, "ignore_eos": True}),
+        json.dumps({"prompt_token_ids": cases[1]["prompt_token_ids"], "max_tokens": 8, "ignore_eos": True}),
+        json.dumps({"prompt": cases[2]["prompt"], "max_tokens": 5, "temperature": 0.7, "seed": 3}),
+    ]) + "\n")
+    out = run("generate", "--prompts-file", str(f), "--temperature", "0", "--stats").stdout.strip().splitlines()
+    assert len(out) == 4
+    first, second, third = (json.loads(l) for l in out[:3])
+    assert first["outputs"][0]["token_ids"] == cases[0]["greedy_token_ids_fp64"]
+    assert second["prompt_token_ids"] == cases[1]["prompt_token_ids"]
+    assert second["outputs"][0]["token_ids"] == cases[1]["greedy_token_ids_fp64"][:8]
+    assert 1 <= len(third["outputs"][0]["token_ids"]) <= 5
+    stats = json.loads(out[3])["stats"]
+    assert set(stats) == {"num_preemptions", "prefix_cache_queries", "prefix_cache_hits", "kv_waste",
+                          "peak_kv_blocks_used", "num_kv_blocks"}
+    assert stats["num_kv_blocks"] > 0 and 0 <= stats["kv_waste"] < 1
+
+
+def test_engine_flags_and_errors(tmp_path):
+    p = run("generate", "--prompt", "hi", "--max-tokens", "4", "--num-gpu-blocks-override", "100",
+            "--max-model-len", "512", "--block-size", "8", "--max-num-seqs", "4", "--no-enable-prefix-caching", "--stats")
+    assert json.loads(p.stdout.strip().splitlines()[-1])["stats"]["num_kv_blocks"] == 100
+    assert "KV cache: 100 blocks of 8 tokens" in p.stderr
+    p = run("generate", "--prompt", "hi", "--num-gpu-blocks-override", "4", check=False)
+    assert p.returncode != 0 and "max_model_len" in p.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "a"}\n{"max_tokens": 3}\n')
+    p = run("generate", "--prompts-file", str(bad), check=False)
+    assert p.returncode != 0 and "line 2" in p.stderr
+
+
+def test_bench_throughput_json_last_line():
+    out = run("bench", "throughput", "--num-prompts", "4", "--input-len", "16", "--output-len", "4", "--json").stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    for key in ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s", "peak_kv_usage", "kv_waste"):
+        assert r[key] >= 0
+    assert r["output_tokens"] == 16

@@ -88,8 +88,13 @@ public final class LLMEngine: @unchecked Sendable {
             p.n = 1
             if let seed = params.seed { p.seed = seed &+ UInt64(index) }
             outputs.addChild(id: child, parentID: id, index: index, params: p)
-            try engineCore.addRequest(Request(requestID: child, promptTokenIDs: ids, samplingParams: p,
-                                              eosTokenID: tokenizer.eosTokenID, priority: priority))
+            do {
+                try engineCore.addRequest(Request(requestID: child, promptTokenIDs: ids, samplingParams: p,
+                                                  eosTokenID: tokenizer.eosTokenID, priority: priority))
+            } catch {
+                abortRequest(id: id)
+                throw InvalidRequest.badParams("\(error)")
+            }
         }
     }
 

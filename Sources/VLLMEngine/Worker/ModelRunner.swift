@@ -31,9 +31,9 @@ public final class ModelRunner: @unchecked Sendable {
     }
 
     public func execute(_ output: SchedulerOutput) -> [String: SampledToken] {
-        // Finished requests' state goes; preempted ones keep their random stream so a
-        // recomputed request continues the same sample path.
-        for id in output.finishedRequestIDs { states[id] = nil }
+        // State leaves through `removeRequests` when a request finishes (the engine core calls
+        // it at once, so an id may be reused right away); preempted requests keep their random
+        // stream so a recomputed request continues the same sample path.
         for copy in output.blockCopies { kvCache.copyBlock(from: copy.src, to: copy.dst) }
         guard !output.scheduled.isEmpty else { return [:] }
         let inputs = output.scheduled.map {
@@ -43,7 +43,7 @@ public final class ModelRunner: @unchecked Sendable {
         let logits = model.forward(inputs, kv: kvCache)
         var sampled: [String: SampledToken] = [:]
         for (req, rowLogits) in zip(output.scheduled.filter(\.samplesAfterStep), logits) {
-            guard var state = states[req.requestID] else { continue }
+            guard var state = states[req.requestID] else { preconditionFailure("no sampling state for \(req.requestID)") }
             let token = Sampler.sample(logits: rowLogits, params: state.params, using: &state.rng)
             states[req.requestID] = state
             let lp = state.params.logprobs.map { Sampler.logprobs(logits: rowLogits, chosen: token, k: $0) }
