@@ -9,9 +9,9 @@ import CKernels
 /// A persistent pool of worker threads for data-parallel kernels.
 ///
 /// `run` hands the same job to every thread (the caller is thread 0) and returns when all have
-/// finished. Workers spin briefly after a job because the next one usually follows within
-/// microseconds (one per matmul in a forward pass); then they sleep on a condition variable so an
-/// idle engine uses no CPU.
+/// finished. Workers spin after a job because the next one usually follows within microseconds
+/// (one per matmul in a forward pass); then they sleep on a condition variable so an idle engine
+/// uses no CPU.
 public final class ThreadPool: @unchecked Sendable {
     public let threadCount: Int
 
@@ -24,7 +24,11 @@ public final class ThreadPool: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var threads: [pthread_t] = []
-    private static let spinIterations = 10_000
+    /// Busy-wait rounds before yielding, and yielding rounds before sleeping. Yielding keeps a
+    /// worker ready for the next job (between matmuls the caller often runs short single-threaded
+    /// steps) while letting other runnable threads have the core when cores are oversubscribed.
+    private static let spinIterations = 4_000
+    private static let yieldIterations = 20_000
 
     /// Creates a pool with `threadCount` threads in all (the caller counts as one).
     public init(threadCount: Int = ThreadPool.availableCores) {
@@ -103,6 +107,7 @@ public final class ThreadPool: @unchecked Sendable {
             while generation.load(ordering: .acquiring) == seen {
                 spins += 1
                 if spins < Self.spinIterations { spinPause(); continue }
+                if spins < Self.spinIterations + Self.yieldIterations { sched_yield(); continue }
                 pthread_mutex_lock(&mutex)
                 sleepers.add(1, ordering: .sequentiallyConsistent)
                 while generation.load(ordering: .sequentiallyConsistent) == seen {
