@@ -43,10 +43,12 @@ public final class LlamaModel: @unchecked Sendable {
         var row = 0
         for chunk in BatchChunk.split(inputs, maxTokens: maxBatchTokens) {
             runLayers(chunk, inputs: inputs, kv: kv)
-            for (offset, piece) in chunk.pieces.enumerated() where piece.isLast && inputs[piece.input].needsLogits {
-                let last = chunk.pieces[..<offset].reduce(0) { $0 + $1.count } + piece.count - 1
+            var end = 0
+            for piece in chunk.pieces {
+                end += piece.count
+                guard piece.isLast && inputs[piece.input].needsLogits else { continue }
                 weights.outputNorm.withUnsafeBufferPointer {
-                    vk_rmsnorm(buffers.x + last * h, $0.baseAddress!, finalHidden + row * h, Int64(h), config.rmsNormEps)
+                    vk_rmsnorm(buffers.x + (end - 1) * h, $0.baseAddress!, finalHidden + row * h, Int64(h), config.rmsNormEps)
                 }
                 row += 1
             }
@@ -71,6 +73,7 @@ public final class LlamaModel: @unchecked Sendable {
     private func runLayers(_ chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
         let c = config, b = buffers, h = c.hiddenSize, half = c.headDim / 2
         let t = chunk.tokenCount
+        let tokens = chunk.tokens(inputs)
         var i = 0
         for piece in chunk.pieces {
             let s = inputs[piece.input]
@@ -86,7 +89,7 @@ public final class LlamaModel: @unchecked Sendable {
                         MatmulJob(weight: w.k, x: b.xn, y: b.k),
                         MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t)
             storeRotatedKV(layer: l, chunk: chunk, inputs: inputs, kv: kv)
-            attention(layer: l, chunk: chunk, inputs: inputs, kv: kv)
+            attention(layer: l, tokens: tokens, inputs: inputs, kv: kv)
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t)
             vk_axpy_f32(1, b.tmp, b.x, Int64(t * h))
             rmsnorm(b.x, w.ffnNorm, into: b.xn, rows: t)
@@ -130,12 +133,11 @@ public final class LlamaModel: @unchecked Sendable {
     /// own. A work item is one (token, KV head) pair with its group of query heads, so keys are
     /// read once per group. A lone token (single-sequence decode) has too few pairs to keep every
     /// thread busy, so its positions are split into one part per thread and the parts merged.
-    private func attention(layer: Int, chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
+    private func attention(layer: Int, tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache) {
         let c = config, b = buffers, hd = c.headDim, kvHeads = c.kvHeadCount
         let group = c.headCount / kvHeads, qDim = c.headCount * hd
         let scale = Float(1 / Double(hd).squareRoot())
         let threads = pool.threadCount
-        let tokens = chunk.tokens(inputs)
         let parts = tokens.count == 1 && tokens[0].position + 1 >= 64 * threads ? threads : 1
         pool.parallelFor(tokens.count * kvHeads * parts) { thread, items in
             let scores = b.scores + thread * b.scoresPerThread * group
