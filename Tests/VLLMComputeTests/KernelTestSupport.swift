@@ -10,26 +10,12 @@ extension SplitMix64 {
     mutating func float(_ lo: Float, _ hi: Float) -> Float { Float.random(in: lo..<hi, using: &self) }
 }
 
-enum KType: Int32, CaseIterable, Sendable {
-    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, q4_K = 12, q5_K = 13, q6_K = 14, bf16 = 30
-    var blockElems: Int { Int(vk_type_block_elems(rawValue)) }
-    var blockBytes: Int { Int(vk_type_block_bytes(rawValue)) }
-}
+/// The kernel tests name types with the library's own ggml type ids.
+typealias KType = GGMLType
 
-extension KType {
-    var name: String {
-        switch self {
-        case .f32: "F32"
-        case .f16: "F16"
-        case .bf16: "BF16"
-        case .q4_0: "Q4_0"
-        case .q4_1: "Q4_1"
-        case .q8_0: "Q8_0"
-        case .q4_K: "Q4_K"
-        case .q5_K: "Q5_K"
-        case .q6_K: "Q6_K"
-        }
-    }
+extension GGMLType {
+    /// The id as the C kernels take it.
+    var id: Int32 { Int32(rawValue) }
 }
 
 @inline(__always) func putHalf(_ bytes: inout [UInt8], _ offset: Int, _ value: Float) {
@@ -40,7 +26,7 @@ extension KType {
 
 /// Random storage for `n` elements of `type`: random quant bytes, finite and reasonable scales.
 func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
-    let nb = n / type.blockElems
+    let nb = n / type.blockElements
     var bytes = (0..<(nb * type.blockBytes)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
     let bb = type.blockBytes
     for b in 0..<nb {
@@ -76,7 +62,7 @@ func randomFloats(_ n: Int, _ rng: inout SplitMix64, _ lo: Float = -1, _ hi: Flo
 func dequantRef(_ type: KType, _ row: [UInt8], _ n: Int) -> [Float] {
     var out = [Float](repeating: .nan, count: n)
     row.withUnsafeBytes { w in out.withUnsafeMutableBufferPointer { o in
-        vk_dequantize_row_ref(type.rawValue, w.baseAddress, o.baseAddress, Int64(n))
+        vk_dequantize_row_ref(type.id, w.baseAddress, o.baseAddress, Int64(n))
     } }
     return out
 }
@@ -84,7 +70,7 @@ func dequantRef(_ type: KType, _ row: [UInt8], _ n: Int) -> [Float] {
 func dequant(_ type: KType, _ row: [UInt8], _ n: Int) -> [Float] {
     var out = [Float](repeating: .nan, count: n)
     row.withUnsafeBytes { w in out.withUnsafeMutableBufferPointer { o in
-        vk_dequantize_row(type.rawValue, w.baseAddress, o.baseAddress, Int64(n))
+        vk_dequantize_row(type.id, w.baseAddress, o.baseAddress, Int64(n))
     } }
     return out
 }

@@ -16,7 +16,7 @@ struct MatmulTests {
         var rng = SplitMix64(seed: 0x5EED &+ UInt64(type.rawValue))
         let rows = 37
         for k in [256, 512] {
-            let rowBytes = k / type.blockElems * type.blockBytes
+            let rowBytes = k / type.blockElements * type.blockBytes
             let w = randomRow(type, rows * k, &rng)
             let wf = dequantRef(type, w, rows * k)
             for shape in Self.shapes {
@@ -32,7 +32,7 @@ struct MatmulTests {
                         for r in shape.r0..<shape.r1 {
                             x.withUnsafeBufferPointer { xb in
                                 ref[i * nr + r - shape.r0] = vk_dot_row_ref(
-                                    type.rawValue, wb.baseAddress! + r * rowBytes, xb.baseAddress! + i * ldx, Int64(k))
+                                    type.id, wb.baseAddress! + r * rowBytes, xb.baseAddress! + i * ldx, Int64(k))
                             }
                             var s = 0.0
                             for j in 0..<k { s += abs(Double(x[i * ldx + j]) * Double(wf[r * k + j])) }
@@ -45,7 +45,7 @@ struct MatmulTests {
                     var y = [Float](repeating: sentinel, count: shape.m * ldy)
                     var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
                     w.withUnsafeBytes { wb in
-                        vk_matmul(type.rawValue, wb.baseAddress, Int64(k), Int64(shape.r0), Int64(shape.r1),
+                        vk_matmul(type.id, wb.baseAddress, Int64(k), Int64(shape.r0), Int64(shape.r1),
                                   x, Int64(ldx), Int64(shape.m), &y, Int64(ldy), &scratch)
                     }
                     var bad = 0
@@ -61,8 +61,8 @@ struct MatmulTests {
                             if !(err <= 1e-5 * scale[i * nr + c] + 1e-30) { bad += 1 }
                         }
                     }
-                    #expect(bad == 0, "\(type.name) level \(level) k \(k) shape \(shape)")
-                    #expect(untouched, "\(type.name) level \(level) wrote outside its columns")
+                    #expect(bad == 0, "\(type.description) level \(level) k \(k) shape \(shape)")
+                    #expect(untouched, "\(type.description) level \(level) wrote outside its columns")
                 }
             }
         }

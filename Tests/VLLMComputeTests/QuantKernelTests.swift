@@ -22,7 +22,7 @@ struct QuantKernelTests {
             (.q8_0, 32, 34), (.q4_K, 256, 144), (.q5_K, 256, 176), (.q6_K, 256, 210),
         ]
         for (t, e, b) in expect {
-            #expect(t.blockElems == e && t.blockBytes == b, "\(t.name)")
+            #expect(t.blockElements == e && t.blockBytes == b, "\(t.description)")
         }
         #expect(vk_type_block_elems(7) == 0 && vk_type_block_bytes(7) == 0)
     }
@@ -31,14 +31,14 @@ struct QuantKernelTests {
     func dequantizeMatchesReferenceExactly(_ type: KType) {
         var rng = SplitMix64(seed: 0x1234 &+ UInt64(type.rawValue))
         for blocks in [1, 2, 3, 9] {
-            let n = blocks * max(type.blockElems, 256)
+            let n = blocks * max(type.blockElements, 256)
             let row = randomRow(type, n, &rng)
             let ref = dequantRef(type, row, n)
-            #expect(ref.allSatisfy { $0.isFinite }, "\(type.name)")
+            #expect(ref.allSatisfy { $0.isFinite }, "\(type.description)")
             forEachSimdLevel { level in
                 let got = dequant(type, row, n)
                 let same = zip(got, ref).allSatisfy { $0.bitPattern == $1.bitPattern }
-                #expect(same, "\(type.name) level \(level) n \(n)")
+                #expect(same, "\(type.description) level \(level) n \(n)")
             }
         }
     }
@@ -46,7 +46,7 @@ struct QuantKernelTests {
     @Test(arguments: KType.allCases)
     func dotMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0xABCD &+ UInt64(type.rawValue))
-        let unit = max(type.blockElems, 1)
+        let unit = max(type.blockElements, 1)
         var lengths = [1, 2, 3, 5, 8, 17, 40].map { $0 * max(unit, 32) }
         if unit == 1 { lengths += [1, 3, 7, 9, 15, 31, 33, 63, 100] }
         for n in lengths {
@@ -55,14 +55,14 @@ struct QuantKernelTests {
             let w = dequantRef(type, row, n)
             var absSum = 0.0
             for i in 0..<n { absSum += abs(Double(x[i]) * Double(w[i])) }
-            let ref = row.withUnsafeBytes { vk_dot_row_ref(type.rawValue, $0.baseAddress, x, Int64(n)) }
+            let ref = row.withUnsafeBytes { vk_dot_row_ref(type.id, $0.baseAddress, x, Int64(n)) }
             var direct = 0.0
             for i in 0..<n { direct += Double(x[i]) * Double(w[i]) }
             #expect(abs(ref - direct) <= 1e-12 * absSum + 1e-30)
             forEachSimdLevel { level in
-                let got = row.withUnsafeBytes { vk_dot_row(type.rawValue, $0.baseAddress, x, Int64(n)) }
+                let got = row.withUnsafeBytes { vk_dot_row(type.id, $0.baseAddress, x, Int64(n)) }
                 let err = abs(Double(got) - ref)
-                #expect(err <= 1e-5 * absSum + 1e-30, "\(type.name) level \(level) n \(n) err \(err) scale \(absSum)")
+                #expect(err <= 1e-5 * absSum + 1e-30, "\(type.description) level \(level) n \(n) err \(err) scale \(absSum)")
             }
         }
     }
@@ -97,7 +97,7 @@ struct QuantKernelTests {
         // Dot with all-ones x: sum of the weights.
         let x = [Float](repeating: 1, count: 32)
         forEachSimdLevel { _ in
-            let d = b.withUnsafeBytes { vk_dot_row(KType.q4_1.rawValue, $0.baseAddress, x, 32) }
+            let d = b.withUnsafeBytes { vk_dot_row(KType.q4_1.id, $0.baseAddress, x, 32) }
             #expect(d == want.reduce(0, +))
         }
     }
