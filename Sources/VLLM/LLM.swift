@@ -13,7 +13,7 @@ public final class LLM: @unchecked Sendable {
     /// Loads `model` (a GGUF path; nil: the default model) with the engine settings `args`.
     public init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
         loaded = try LoadedModel(path: model, threads: args.threads,
-                                 maxBatchTokens: min(args.maxNumBatchedTokens, 512))
+                                 maxBatchTokens: args.forwardChunkTokens)
         engine = try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args)
     }
 

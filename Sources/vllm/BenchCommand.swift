@@ -34,7 +34,7 @@ struct BenchLatencyCommand: ParsableCommand {
     }
 
     func run() throws {
-        let loaded = try LoadedModel(path: engine.model, threads: engine.threads, maxBatchTokens: min(engine.maxNumBatchedTokens, 512))
+        let loaded = try engine.loadModel()
         let model = loaded.model
         guard inputLen + outputLen <= model.config.contextLength else {
             throw ValidationError("--input-len + --output-len exceeds the context length \(model.config.contextLength)")

@@ -3,11 +3,7 @@ import VLLM
 
 /// The engine flags every model command accepts, with vLLM's names and meanings.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Path to a GGUF model (default: the SmolLM2-135M-Instruct Q4_1 in the model cache).")
-    var model: String?
-
-    @Option(help: "Compute threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "Token slots per KV cache block.")
     var blockSize = 16
@@ -46,7 +42,7 @@ struct EngineOptions: ParsableArguments {
     var engineArgs: EngineArgs {
         get throws {
             var a = EngineArgs()
-            a.threads = threads
+            a.threads = modelOptions.threads
             a.blockSize = blockSize
             a.gpuMemoryUtilization = gpuMemoryUtilization
             a.kvCacheMemory = try kvCacheMemory.map(Self.parseBytes)
@@ -74,5 +70,10 @@ struct EngineOptions: ParsableArguments {
         throw ValidationError("--kv-cache-memory must be a positive size like 1073741824 or 1GiB, got \(s)")
     }
 
-    func loadLLM() throws -> LLM { try LLM(model: model, args: engineArgs) }
+    func loadLLM() throws -> LLM { try LLM(model: modelOptions.model, args: engineArgs) }
+
+    /// The model alone, for benchmarks that drive it without the engine.
+    func loadModel() throws -> LoadedModel {
+        try LoadedModel(path: modelOptions.model, threads: modelOptions.threads, maxBatchTokens: engineArgs.forwardChunkTokens)
+    }
 }

@@ -9,7 +9,7 @@ struct VLLMCommand: ParsableCommand {
         subcommands: [TokenizeCommand.self, GenerateCommand.self, BenchCommand.self])
 }
 
-/// The model options of commands that run no engine (`tokenize`).
+/// Which model file and how many compute threads; every model command takes them.
 struct ModelOptions: ParsableArguments {
     @Option(help: "Path to a GGUF model (default: the SmolLM2-135M-Instruct Q4_1 in the model cache).")
     var model: String?

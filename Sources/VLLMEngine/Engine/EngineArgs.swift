@@ -26,6 +26,10 @@ public struct EngineArgs: Sendable, Equatable {
 
     public init() {}
 
+    /// Tokens the model runs through its layers at once: a step's batch, capped so the
+    /// activation buffers stay small (larger steps run in several chunks).
+    public var forwardChunkTokens: Int { min(maxNumBatchedTokens, 512) }
+
     /// vLLM CPU's default KV space: `VLLM_CPU_KVCACHE_SPACE` GiB, or 4 GiB.
     static var defaultKVCacheBytes: Int {
         if let s = getenv("VLLM_CPU_KVCACHE_SPACE"), let gib = Double(String(cString: s)), gib > 0 {
