@@ -54,7 +54,9 @@ final class OutputProcessor {
                     c.output.stopReason = String(last)
                 }
             }
-            let searchFrom = max(0, c.output.text.count - (c.params.stop.map(\.count).max() ?? 0))
+            // A stop string can end in the new text while starting in the old: search from the
+            // longest stop's length before the old end (counting only when there are stops).
+            let searchFrom = c.params.stop.isEmpty ? 0 : max(0, c.output.text.count - c.params.stop.map(\.count).max()!)
             c.output.text += text
             if let (range, stop) = Self.firstStop(in: c.output.text, from: searchFrom, stops: c.params.stop) {
                 c.output.text = String(c.output.text[..<range.lowerBound])
