@@ -1,5 +1,5 @@
 /// The offline API (vLLM's `LLM`): load a model once, then generate for many prompts at a time
-/// through continuous batching.
+/// through continuous batching. `AsyncLLM` is the streaming counterpart.
 ///
 /// ```swift
 /// let llm = try LLM(model: path)

@@ -64,38 +64,52 @@ public final class LLMEngine: @unchecked Sendable {
         logInfo(line)
     }
 
-    /// Tokenizes and validates a request, then queues it (n > 1 becomes n engine requests whose
-    /// prompts share KV blocks through the prefix cache).
-    public func addRequest(id: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0) throws {
-        do { try params.validate() } catch { throw InvalidRequest.badParams(error.description) }
-        guard outputs.childIDs(of: id).isEmpty else { throw InvalidRequest.duplicateID(id) }
+    /// Tokenizes and validates a request without touching engine state, so any thread may call
+    /// it (vLLM's input processor); `add` then queues the result on the engine's owner thread.
+    public func processInputs(id: String, prompt: PromptInput, params: SamplingParams,
+                              priority: Int = 0) throws(InvalidRequest) -> EngineCoreRequest {
+        do { try params.validate() } catch { throw .badParams(error.description) }
         let ids: [Int]
         switch prompt {
         case let .text(t): ids = tokenizer.encode(t)
         case let .tokenIDs(t): ids = t
         }
-        guard !ids.isEmpty else { throw InvalidRequest.emptyPrompt }
+        guard !ids.isEmpty else { throw .emptyPrompt }
         if let bad = ids.first(where: { !(0..<config.vocabSize).contains($0) }) {
-            throw InvalidRequest.tokenOutOfRange(bad, vocabSize: config.vocabSize)
+            throw .tokenOutOfRange(bad, vocabSize: config.vocabSize)
         }
         guard ids.count + params.maxTokens <= maxModelLen else {
-            throw InvalidRequest.tooLong(promptTokens: ids.count, maxTokens: params.maxTokens, maxModelLen: maxModelLen)
+            throw .tooLong(promptTokens: ids.count, maxTokens: params.maxTokens, maxModelLen: maxModelLen)
         }
+        return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority)
+    }
+
+    /// Queues a processed request (n > 1 becomes n engine requests whose prompts share KV
+    /// blocks through the prefix cache).
+    public func add(_ request: EngineCoreRequest) throws(InvalidRequest) {
+        let id = request.requestID, params = request.params
+        guard outputs.childIDs(of: id).isEmpty else { throw .duplicateID(id) }
         let childIDs = params.n == 1 ? [id] : (0..<params.n).map { "\(id)#\($0)" }
-        outputs.addParent(id: id, promptTokenIDs: ids, childIDs: childIDs)
+        outputs.addParent(id: id, promptTokenIDs: request.promptTokenIDs, childIDs: childIDs)
         for (index, child) in childIDs.enumerated() {
             var p = params
             p.n = 1
             if let seed = params.seed { p.seed = seed &+ UInt64(index) }
             outputs.addChild(id: child, parentID: id, index: index, params: p)
             do {
-                try engineCore.addRequest(Request(requestID: child, promptTokenIDs: ids, samplingParams: p,
-                                                  eosTokenID: tokenizer.eosTokenID, priority: priority))
+                try engineCore.addRequest(Request(requestID: child, promptTokenIDs: request.promptTokenIDs,
+                                                  samplingParams: p, eosTokenID: tokenizer.eosTokenID,
+                                                  priority: request.priority))
             } catch {
                 abortRequest(id: id)
-                throw InvalidRequest.badParams("\(error)")
+                throw .badParams("\(error)")
             }
         }
+    }
+
+    /// `processInputs` then `add`.
+    public func addRequest(id: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0) throws(InvalidRequest) {
+        try add(processInputs(id: id, prompt: prompt, params: params, priority: priority))
     }
 
     /// Stops a request; its blocks are freed at once.
@@ -114,4 +128,12 @@ public final class LLMEngine: @unchecked Sendable {
     }
 
     public var stats: SchedulerStats { engineCore.scheduler.stats }
+}
+
+/// A tokenized, validated request on its way into the engine core (vLLM's `EngineCoreRequest`).
+public struct EngineCoreRequest: Sendable {
+    public let requestID: String
+    public let promptTokenIDs: [Int]
+    public let params: SamplingParams
+    public let priority: Int
 }
