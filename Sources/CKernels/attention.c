@@ -1,10 +1,7 @@
 // Attention over a contiguous run of cached positions for one KV head and the query heads that
-// share it (grouped-query attention): each key and value row is read once for all g heads.
+// share it (grouped-query attention), reading K and V through a block table.
 #include <math.h>
 #include "internal.h"
-#if defined(__x86_64__)
-#include "avx2_common.h"
-#endif
 
 void vk_attention_ref(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
                       int64_t stride, int64_t n, float scale, float *out) {
@@ -63,56 +60,6 @@ static void attention_portable(const float *q, int64_t g, int64_t hd, const floa
     }
 }
 
-#if defined(__x86_64__)
-VK_AVX2 static float exp_shift_avx2(float *s, int64_t n, float mx) {
-    const __m256 m = _mm256_set1_ps(mx);
-    __m256 acc = _mm256_setzero_ps();
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8) {
-        const __m256 e = vk_exp256(_mm256_sub_ps(_mm256_loadu_ps(s + j), m));
-        _mm256_storeu_ps(s + j, e);
-        acc = _mm256_add_ps(acc, e);
-    }
-    float sum = vk_hsum256(acc);
-    for (; j < n; j++) sum += (s[j] = expf(s[j] - mx));
-    return sum;
-}
-
-// hd = 64 (the common head size): a whole query head and output head fit in 8 registers.
-VK_AVX2 static void attention_avx2_hd64(const float *q, int64_t g, const float *k, const float *v,
-                                        const int64_t *rows, int64_t n, float scale,
-                                        float *scores, float *out, float *mx, float *sum) {
-    for (int64_t h = 0; h < g; h++) {
-        __m256 qv[8];
-        for (int i = 0; i < 8; i++) qv[i] = _mm256_loadu_ps(q + h * 64 + 8 * i);
-        float *s = scores + h * n, m = -INFINITY;
-        for (int64_t j = 0; j < n; j++) {
-            const float *kj = k + rows[j];
-            __m256 a = _mm256_mul_ps(qv[0], _mm256_loadu_ps(kj));
-            __m256 b = _mm256_mul_ps(qv[1], _mm256_loadu_ps(kj + 8));
-            for (int i = 2; i < 8; i += 2) {
-                a = _mm256_fmadd_ps(qv[i], _mm256_loadu_ps(kj + 8 * i), a);
-                b = _mm256_fmadd_ps(qv[i + 1], _mm256_loadu_ps(kj + 8 * i + 8), b);
-            }
-            s[j] = vk_hsum256(_mm256_add_ps(a, b)) * scale;
-            if (s[j] > m) m = s[j];
-        }
-        const float l = exp_shift_avx2(s, n, m);
-        __m256 o[8];
-        for (int i = 0; i < 8; i++) o[i] = _mm256_setzero_ps();
-        for (int64_t j = 0; j < n; j++) {
-            const float *vj = v + rows[j];
-            const __m256 p = _mm256_set1_ps(s[j]);
-            for (int i = 0; i < 8; i++) o[i] = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8 * i), o[i]);
-        }
-        const __m256 inv = _mm256_set1_ps(1.0f / l);
-        for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + h * 64 + 8 * i, _mm256_mul_ps(o[i], inv));
-        mx[h] = m;
-        sum[h] = l;
-    }
-}
-#endif
-
 void vk_paged_attention(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
                         const int32_t *block_table, int64_t block_size, int64_t block_stride,
                         int64_t start, int64_t n, float scale, float *scores, float *out,
@@ -120,9 +67,9 @@ void vk_paged_attention(const float *q, int64_t g, int64_t hd, const float *k, c
     int64_t rows[n];
     paged_rows(block_table, block_size, block_stride, hd, start, n, rows);
     float mx[g], sum[g];
-#if defined(__x86_64__)
-    if (hd == 64 && VK_K.level >= 1) {
-        attention_avx2_hd64(q, g, k, v, rows, n, scale, scores, out, mx, sum);
+#if VK_HAVE_AVX2
+    if (hd % 32 == 0 && VK_K.level >= 1) {
+        vk_attention_avx2(q, g, hd, k, v, rows, n, scale, scores, out, mx, sum);
     } else
 #endif
         attention_portable(q, g, hd, k, v, rows, n, scale, scores, out, mx, sum);

@@ -88,6 +88,10 @@ void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const fl
                            const float *s);
 float vk_dot_f32_avx2(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_avx2(float a, const float *x, float *y, int64_t n);
+// Attention of g query heads over n positions at offsets rows[] (hd % 32 == 0); see attention.c.
+void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
+                       const int64_t *rows, int64_t n, float scale, float *scores, float *out,
+                       float *mx, float *sum);
 #endif
 
 #endif
