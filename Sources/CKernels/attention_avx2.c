@@ -87,15 +87,29 @@ VK_AVX2_INLINE void dot4x3_rows_avx2(const float *q, int64_t hd, const float *k,
     out[2] = hsum4_avx2(a20, a21, a22, a23);
 }
 
+// Positions between a key row's prefetch and its use.
+#define VK_ATT_AHEAD 16
+
+VK_AVX2_INLINE void prefetch_row(const float *p, int64_t hd) {
+    for (int64_t d = 0; d < hd; d += 16) _mm_prefetch((const char *)(p + d), _MM_HINT_T0);
+}
+
 // Scores s[h * n + j] = scale * q_h . k_j for all heads and positions; returns each head's max.
 VK_AVX2 static void attention_scores_avx2(const float *q, int64_t g, int64_t hd, const float *k,
-                                          const int64_t *rows, int64_t n, float scale, float *s, float *mx) {
+                                          const float *v, const int64_t *rows, int64_t n, float scale, float *s, float *mx) {
     const __m128 sv = _mm_set1_ps(scale);
     int64_t h = 0;
     for (; h + 3 <= g; h += 3) {
         __m128 m[3] = {_mm_set1_ps(-INFINITY), _mm_set1_ps(-INFINITY), _mm_set1_ps(-INFINITY)};
         int64_t j = 0;
         for (; j + 4 <= n; j += 4) {
+            // Rows sit in blocks scattered over the pool, too short for the hardware
+            // prefetcher to ramp up: ask for keys a block ahead and for the values of these
+            // positions, which the value pass reads next.
+            for (int64_t t = j; t < j + 4; t++) {
+                if (t + VK_ATT_AHEAD < n) prefetch_row(k + rows[t + VK_ATT_AHEAD], hd);
+                prefetch_row(v + rows[t], hd);
+            }
             __m128 d[3];
             dot4x3_rows_avx2(q + h * hd, hd, k, rows + j, d);
             for (int t = 0; t < 3; t++) {
@@ -195,7 +209,7 @@ VK_AVX2_INLINE void values1_avx2(const float *p, int64_t n, const float *v, cons
 VK_AVX2 void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
                                const int64_t *rows, int64_t n, float scale, float *scores,
                                float *out, float *mx, float *sum) {
-    attention_scores_avx2(q, g, hd, k, rows, n, scale, scores, mx);
+    attention_scores_avx2(q, g, hd, k, v, rows, n, scale, scores, mx);
     for (int64_t h = 0; h < g; h++) sum[h] = exp_shift_avx2(scores + h * n, n, mx[h]);
     int64_t h = 0;
     for (; h + 3 <= g; h += 3)

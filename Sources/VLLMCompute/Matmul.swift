@@ -1,4 +1,5 @@
 import CKernels
+import Synchronization
 
 /// One product y = x·Wᵀ for `m` activation rows: x is m×columns, y is m×rows (row-major).
 public struct MatmulJob: @unchecked Sendable {
@@ -12,12 +13,18 @@ public struct MatmulJob: @unchecked Sendable {
     }
 }
 
-/// Runs matmuls on a thread pool, splitting each by output rows so every thread streams its own
-/// slice of the weights. Several jobs share one dispatch (e.g. Q, K and V).
+/// Runs matmuls on a thread pool. Each job's output rows are cut into a few chunks per thread
+/// that threads claim from a shared counter, so a thread that starts late (woken from sleep,
+/// or preempted) takes fewer chunks instead of holding everyone at the end. Several jobs share
+/// one dispatch (e.g. Q, K and V).
 public final class MatmulRunner: @unchecked Sendable {
     public let pool: ThreadPool
     private var scratch: [UnsafeMutablePointer<Float>] = []
     private var scratchColumns = 0
+    private let nextChunk = Atomic<Int>(0)
+    /// Chunks per thread and job: enough to even out late starts, few enough that each chunk
+    /// still streams a long run of weight rows.
+    private static let chunksPerThread = 4
 
     public init(pool: ThreadPool) { self.pool = pool }
 
@@ -35,11 +42,15 @@ public final class MatmulRunner: @unchecked Sendable {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch
         let threads = pool.threadCount
+        let perJob = threads == 1 ? 1 : threads * Self.chunksPerThread
+        nextChunk.store(0, ordering: .relaxed)
         pool.run { t in
-            for job in jobs {
-                let w = job.weight
-                // 16-row grain keeps each slice aligned to the GEMM panel height.
-                let r = ThreadPool.share(of: w.rows, thread: t, of: threads, grain: 16)
+            while true {
+                let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard c < jobs.count * perJob else { return }
+                let job = jobs[c / perJob], w = job.weight
+                // 16-row grain keeps each chunk aligned to the GEMM panel height.
+                let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
                           job.x, Int64(w.columns), Int64(m), job.y + r.lowerBound, Int64(w.rows), scratch[t])

@@ -7,8 +7,11 @@ final class ForwardBuffers: @unchecked Sendable {
     /// Decode attention split across threads: per (KV head, part), the normalized output of the
     /// part and its score max and exp-sum, for merging.
     let partialOut, partialMax, partialSum: UnsafeMutablePointer<Float>
-    /// Rows of `x` filled by the last chunk.
-    var lastRows = 0
+    /// Final-norm hidden states and logits of the rows that need logits; grown on demand and
+    /// kept, so steady-state steps allocate nothing.
+    private(set) var finalHidden = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private(set) var logits = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var logitRows = 0
     private let all: [UnsafeMutablePointer<Float>]
 
     init(config c: LlamaConfig, tokens t: Int, threads: Int) {
@@ -31,5 +34,18 @@ final class ForwardBuffers: @unchecked Sendable {
         all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin, scores, partialOut, partialMax, partialSum]
     }
 
-    deinit { all.forEach { $0.deallocate() } }
+    func reserveLogits(rows: Int, hidden: Int, vocab: Int) {
+        guard rows > logitRows else { return }
+        finalHidden.deallocate()
+        logits.deallocate()
+        finalHidden = .allocate(capacity: rows * hidden)
+        logits = .allocate(capacity: rows * vocab)
+        logitRows = rows
+    }
+
+    deinit {
+        all.forEach { $0.deallocate() }
+        finalHidden.deallocate()
+        logits.deallocate()
+    }
 }

@@ -29,17 +29,16 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
-    /// next-token logits (`vocabSize` floats) of each input that asked for them, in input order.
-    public func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> [[Float]] {
+    /// next-token logits of each input that asked for them, in input order.
+    public func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> Logits {
         for s in inputs {
             precondition(!s.tokens.isEmpty && s.tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "bad tokens")
             precondition(s.blockTable.count * kv.blockSize >= s.firstPosition + s.tokens.count, "block table too short")
             precondition(s.firstPosition + s.tokens.count <= buffers.scoresPerThread, "sequence longer than the context")
         }
-        let h = config.hiddenSize
+        let h = config.hiddenSize, v = config.vocabSize
         let logitRows = inputs.filter(\.needsLogits).count
-        let finalHidden = UnsafeMutablePointer<Float>.allocate(capacity: max(1, logitRows) * h)
-        defer { finalHidden.deallocate() }
+        buffers.reserveLogits(rows: logitRows, hidden: h, vocab: v)
         var row = 0
         for chunk in BatchChunk.split(inputs, maxTokens: maxBatchTokens) {
             runLayers(chunk, inputs: inputs, kv: kv)
@@ -48,17 +47,15 @@ public final class LlamaModel: @unchecked Sendable {
                 end += piece.count
                 guard piece.isLast && inputs[piece.input].needsLogits else { continue }
                 weights.outputNorm.withUnsafeBufferPointer {
-                    vk_rmsnorm(buffers.x + (end - 1) * h, $0.baseAddress!, finalHidden + row * h, Int64(h), config.rmsNormEps)
+                    vk_rmsnorm(buffers.x + (end - 1) * h, $0.baseAddress!, buffers.finalHidden + row * h, Int64(h), config.rmsNormEps)
                 }
                 row += 1
             }
         }
-        guard logitRows > 0 else { return [] }
-        let v = config.vocabSize
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: logitRows * v)
-        defer { logits.deallocate() }
-        matmul.run([MatmulJob(weight: weights.output, x: finalHidden, y: logits)], m: logitRows)
-        return (0..<logitRows).map { Array(UnsafeBufferPointer(start: logits + $0 * v, count: v)) }
+        if logitRows > 0 {
+            matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: buffers.logits)], m: logitRows)
+        }
+        return Logits(base: buffers.logits, count: logitRows, vocabSize: v)
     }
 
     /// Appends `tokens` to the single sequence in `cache`; returns the logits after the last one.
@@ -67,7 +64,7 @@ public final class LlamaModel: @unchecked Sendable {
         let input = SequenceInput(tokens: tokens, firstPosition: cache.count, blockTable: cache.blockTable)
         let logits = forward([input], kv: cache.storage)
         cache.count += tokens.count
-        return logits[0]
+        return Array(logits[0])
     }
 
     private func runLayers(_ chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
@@ -83,48 +80,58 @@ public final class LlamaModel: @unchecked Sendable {
                 i += 1
             }
         }
-        for (l, w) in weights.layers.enumerated() {
-            rmsnorm(b.x, w.attnNorm, into: b.xn, rows: t)
+        let layers = weights.layers
+        addAndNorm(nil, layers[0].attnNorm, rows: t)
+        for (l, w) in layers.enumerated() {
             matmul.run([MatmulJob(weight: w.q, x: b.xn, y: b.q),
                         MatmulJob(weight: w.k, x: b.xn, y: b.k),
                         MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t)
-            storeRotatedKV(layer: l, chunk: chunk, inputs: inputs, kv: kv)
+            storeRotatedKV(layer: l, tokens: tokens, inputs: inputs, kv: kv)
             attention(layer: l, tokens: tokens, inputs: inputs, kv: kv)
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t)
-            vk_axpy_f32(1, b.tmp, b.x, Int64(t * h))
-            rmsnorm(b.x, w.ffnNorm, into: b.xn, rows: t)
+            addAndNorm(b.tmp, w.ffnNorm, rows: t)
             matmul.run([MatmulJob(weight: w.gate, x: b.xn, y: b.gate),
                         MatmulJob(weight: w.up, x: b.xn, y: b.up)], m: t)
-            vk_silu_mul(b.gate, b.up, b.gate, Int64(t * c.intermediateSize))
+            let f = c.intermediateSize
+            forRows(t) { r in vk_silu_mul(b.gate + r.lowerBound * f, b.up + r.lowerBound * f, b.gate + r.lowerBound * f, Int64(r.count * f)) }
             matmul.run([MatmulJob(weight: w.down, x: b.gate, y: b.tmp)], m: t)
-            vk_axpy_f32(1, b.tmp, b.x, Int64(t * h))
+            addAndNorm(b.tmp, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
         }
     }
 
-    private func rmsnorm(_ x: UnsafeMutablePointer<Float>, _ w: [Float], into out: UnsafeMutablePointer<Float>, rows: Int) {
-        let h = config.hiddenSize, eps = config.rmsNormEps
-        w.withUnsafeBufferPointer { wp in
-            for r in 0..<rows { vk_rmsnorm(x + r * h, wp.baseAddress!, out + r * h, Int64(h), eps) }
+    /// Runs `body` over `0..<rows` split across the pool; few rows stay on the calling thread,
+    /// where a dispatch would cost more than it saves.
+    private func forRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        if rows < 8 { body(0..<rows); return }
+        pool.parallelFor(rows) { _, r in body(r) }
+    }
+
+    /// The residual stream step: x += delta (when given), then xn = rmsnorm(x) * norm (when given),
+    /// row by row so each row is read once while it is in cache.
+    private func addAndNorm(_ delta: UnsafeMutablePointer<Float>?, _ norm: [Float]?, rows: Int) {
+        let h = config.hiddenSize, eps = config.rmsNormEps, b = buffers
+        forRows(rows) { range in
+            for r in range {
+                if let delta { vk_axpy_f32(1, delta + r * h, b.x + r * h, Int64(h)) }
+                norm?.withUnsafeBufferPointer { vk_rmsnorm(b.x + r * h, $0.baseAddress!, b.xn + r * h, Int64(h), eps) }
+            }
         }
     }
 
     /// Rotates Q and K by position and writes each token's K and V into its slot of the paged cache.
-    private func storeRotatedKV(layer: Int, chunk: BatchChunk, inputs: [SequenceInput], kv: PagedKVCache) {
+    private func storeRotatedKV(layer: Int, tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache) {
         let c = config, b = buffers, hd = c.headDim, half = hd / 2
         let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd
-        var i = 0
-        for piece in chunk.pieces {
-            let s = inputs[piece.input]
-            for j in piece.range {
+        forRows(tokens.count) { range in
+            for i in range {
                 vk_rope_adjacent(b.q + i * qDim, Int64(c.headCount), Int64(hd), b.cos + i * half, b.sin + i * half)
                 vk_rope_adjacent(b.k + i * kvDim, Int64(c.kvHeadCount), Int64(hd), b.cos + i * half, b.sin + i * half)
-                let p = s.firstPosition + j
-                let slot = Int(s.blockTable[p / kv.blockSize]) * kv.blockStride + (p % kv.blockSize) * hd
+                let p = tokens[i].position, table = inputs[tokens[i].input].blockTable
+                let slot = Int(table[p / kv.blockSize]) * kv.blockStride + (p % kv.blockSize) * hd
                 for head in 0..<c.kvHeadCount {
                     (kv.keyBase(layer: layer, kvHead: head) + slot).update(from: b.k + i * kvDim + head * hd, count: hd)
                     (kv.valueBase(layer: layer, kvHead: head) + slot).update(from: b.v + i * kvDim + head * hd, count: hd)
                 }
-                i += 1
             }
         }
     }

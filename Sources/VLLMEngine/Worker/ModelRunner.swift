@@ -42,7 +42,8 @@ public final class ModelRunner: @unchecked Sendable {
         }
         let logits = model.forward(inputs, kv: kvCache)
         var sampled: [String: SampledToken] = [:]
-        for (req, rowLogits) in zip(output.scheduled.filter(\.samplesAfterStep), logits) {
+        for (row, req) in output.scheduled.filter(\.samplesAfterStep).enumerated() {
+            let rowLogits = logits[row]
             guard var state = states[req.requestID] else { preconditionFailure("no sampling state for \(req.requestID)") }
             let token = Sampler.sample(logits: rowLogits, params: state.params, using: &state.rng)
             states[req.requestID] = state
