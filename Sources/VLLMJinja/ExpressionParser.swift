@@ -294,7 +294,7 @@ extension Parser {
             var name = try expectName()
             while current.isOp(".") { advance(); name += "." + (try expectName()) }
             // jinja2 rejects unknown filters when compiling, even in branches never taken.
-            guard Filters.names.contains(name) else { throw .syntax("No filter named '\(name)'.", line) }
+            guard Filters.names.contains(name) || conditionalDepth > 0 else { throw .syntax("No filter named '\(name)'.", line) }
             let args = current.isOp("(") ? try callArguments() : []
             calls.append(FilterCall(name: name, args: args, line: line))
         }
@@ -313,7 +313,7 @@ extension Parser {
         let negated = skipName("not")
         var name = try expectName()
         while current.isOp(".") { advance(); name += "." + (try expectName()) }
-        guard Tests.names.contains(name) else { throw .syntax("No test named '\(name)'.", line) }
+        guard Tests.names.contains(name) || conditionalDepth > 0 else { throw .syntax("No test named '\(name)'.", line) }
         var args: [Argument] = []
         if current.isOp("(") {
             args = try callArguments()

@@ -11,7 +11,16 @@ enum Filters {
         "truncate", "unique", "upper", "wordcount",
     ]
 
+    /// Filters that take no argument besides the value: extra ones are a TypeError in jinja2.
+    private static let noArguments: Set<String> = [
+        "abs", "capitalize", "count", "e", "escape", "first", "forceescape", "items", "last", "length", "list",
+        "lower", "reverse", "safe", "string", "striptags", "title", "upper", "wordcount",
+    ]
+
     static func apply(_ name: String, _ value: Value, _ args: Arguments, _ interp: Interpreter) throws(TemplateError) -> Value {
+        if noArguments.contains(name) && (!args.positional.isEmpty || !args.keywords.isEmpty) {
+            throw .type("\(name)() takes no arguments besides the value")
+        }
         switch name {
         case "default", "d":
             try args.check(name, ["default_value", "boolean"])

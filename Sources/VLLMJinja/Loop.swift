@@ -8,17 +8,17 @@ struct ForLoop {
 }
 
 extension Interpreter {
-    /// Runs the loop over `items`. The body gets one scope for the whole loop, so a `set` in an
-    /// iteration is visible in the next but not after the loop, as in jinja2.
+    /// Runs the loop over `items`. Each iteration gets a fresh scope under the enclosing one: as
+    /// in jinja2, a `set` in the body is seen neither by the next iteration nor after the loop.
     func run(_ loop: ForLoop, items: [Value], depth: Int, _ scope: Scope, _ out: inout String) throws(TemplateError) {
-        let inner = Scope(parent: scope)
         var selected = items
         if let filter = loop.filter {
             // `for x in xs if cond`: loop.index, length etc. count only the items kept.
             selected = []
             for item in items {
-                try assign(loop.target, item, inner)
-                if try eval(filter, inner).truthy { selected.append(item) }
+                let probe = Scope(parent: scope)
+                try assign(loop.target, item, probe)
+                if try eval(filter, probe).truthy { selected.append(item) }
             }
         }
         if selected.isEmpty {
@@ -27,6 +27,7 @@ extension Interpreter {
         }
         let changed = ChangedState()
         for (i, item) in selected.enumerated() {
+            let inner = Scope(parent: scope)
             try assign(loop.target, item, inner)
             inner.set("loop", .object(loopObject(i, selected, depth, loop, scope, changed)))
             if try exec(loop.body, inner, &out) == .breakLoop { break }

@@ -5,6 +5,9 @@ struct Parser {
     var index = 0
     /// `break`/`continue` are only legal inside a loop body (not inside a macro in that body).
     private var loopDepth = 0
+    /// jinja2 reports an unknown filter or test when compiling, except inside an `if` body,
+    /// where it fails only if that code runs.
+    var conditionalDepth = 0
 
     static func parse(_ source: String) throws(TemplateError) -> [Stmt] {
         var p = Parser(tokens: try Lexer.tokenize(source))
@@ -117,6 +120,8 @@ struct Parser {
     private mutating func ifStatement(_ line: Int) throws(TemplateError) -> Stmt {
         var branches: [(test: Expr, body: [Stmt])] = []
         var test = try tuple(condexpr: false)
+        conditionalDepth += 1
+        defer { conditionalDepth -= 1 }
         while true {
             try expectBlockEnd()
             let (body, tag) = try self.body(until: ["elif", "else", "endif"])
