@@ -20,12 +20,15 @@ let package = Package(
         .target(name: "VLLMModels", dependencies: ["VLLMCompute"]),
         // Tokenizers and the incremental detokenizer.
         .target(name: "VLLMTokenizers", dependencies: ["VLLMModels"]),
+        // Jinja templates with jinja2/Hugging Face semantics, and `apply_chat_template`.
+        .target(name: "VLLMJinja"),
         // Sampling and the generation loop (grows into the V1 engine core).
         .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
         // Public Swift API.
         .target(name: "VLLM", dependencies: ["VLLMEngine"]),
         .executableTarget(name: "vllm", dependencies: [
             "VLLM",
+            "VLLMJinja",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Paths to the default model and reference data, shared by the test targets.
@@ -34,5 +37,6 @@ let package = Package(
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMTestSupport"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja"]),
     ]
 )

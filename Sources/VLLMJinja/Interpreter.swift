@@ -1,0 +1,157 @@
+/// Variables visible at one point of a render. `for`, macros, call blocks and `with` open a new
+/// scope; `if` does not, so `{% set %}` inside an `if` is seen after it, as in jinja2.
+final class Scope {
+    private var vars: [String: Value] = [:]
+    let parent: Scope?
+
+    init(parent: Scope?) { self.parent = parent }
+
+    func lookup(_ name: String) -> Value? {
+        var s: Scope? = self
+        while let scope = s {
+            if let v = scope.vars[name] { return v }
+            s = scope.parent
+        }
+        return nil
+    }
+
+    func set(_ name: String, _ value: Value) { vars[name] = value }
+}
+
+/// How a statement list ended: normally, or through `{% break %}`/`{% continue %}`.
+enum Flow { case normal, breakLoop, continueLoop }
+
+/// Executes statements, appending output. One instance per render.
+final class Interpreter {
+    let globals: [String: Value]
+    /// Guards against runaway recursion (a macro calling itself) turning into a stack overflow.
+    private var depth = 0
+    private static let maxDepth = 200
+
+    init(globals: [String: Value]) { self.globals = globals }
+
+    func render(_ stmts: [Stmt], _ scope: Scope) throws(TemplateError) -> String {
+        var out = ""
+        _ = try exec(stmts, scope, &out)
+        return out
+    }
+
+    func exec(_ stmts: [Stmt], _ scope: Scope, _ out: inout String) throws(TemplateError) -> Flow {
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth { throw TemplateError(.runtime, "RecursionError: maximum recursion depth exceeded", line: stmts.first?.line) }
+        for stmt in stmts {
+            let flow: Flow
+            do {
+                flow = try exec(stmt, scope, &out)
+            } catch {
+                throw error.at(stmt.line)
+            }
+            if flow != .normal { return flow }
+        }
+        return .normal
+    }
+
+    private func exec(_ stmt: Stmt, _ scope: Scope, _ out: inout String) throws(TemplateError) -> Flow {
+        switch stmt.kind {
+        case let .text(s):
+            out += s
+        case let .output(e):
+            out += try eval(e, scope).pyStr
+        case let .ifElse(branches, otherwise):
+            for b in branches where try eval(b.test, scope).truthy {
+                return try exec(b.body, scope, &out)
+            }
+            return try exec(otherwise, scope, &out)
+        case let .forLoop(target, iterable, filter, recursive, body, otherwise):
+            let items = try Self.iterate(try eval(iterable, scope))
+            let loop = ForLoop(target: target, filter: filter, recursive: recursive, body: body, otherwise: otherwise)
+            try run(loop, items: items, depth: 1, scope, &out)
+        case let .set(target, e):
+            try assign(target, try eval(e, scope), scope)
+        case let .setBlock(target, filters, body):
+            var value = Value.string(try render(body, Scope(parent: scope)))
+            for f in filters { value = try applyFilter(f, to: value, scope) }
+            try assign(target, value, scope)
+        case let .macro(name, params, body):
+            scope.set(name, .callable(makeMacro(name: name, params, body: body, scope)))
+        case let .callBlock(call, params, body):
+            guard case let .call(callee, args) = call.kind else { return .normal }
+            let caller = makeMacro(name: "caller", params, body: body, scope)
+            var arguments = try evalArguments(args, scope)
+            arguments.keywords.append(("caller", .callable(caller)))
+            out += try callValue(try eval(callee, scope), arguments).pyStr
+        case let .filterBlock(filters, body):
+            var value = Value.string(try render(body, Scope(parent: scope)))
+            for f in filters { value = try applyFilter(f, to: value, scope) }
+            out += value.pyStr
+        case let .with(assignments, body):
+            let inner = Scope(parent: scope)
+            for (target, e) in assignments { try assign(target, try eval(e, scope), inner) }
+            return try exec(body, inner, &out)
+        case let .generation(body):
+            return try exec(body, scope, &out)
+        case .breakLoop:
+            return .breakLoop
+        case .continueLoop:
+            return .continueLoop
+        }
+        return .normal
+    }
+
+    /// Stores `value` into a `set`/`for` target, unpacking sequences into tuples of names.
+    func assign(_ target: Target, _ value: Value, _ scope: Scope) throws(TemplateError) {
+        switch target {
+        case let .name(n):
+            scope.set(n, value)
+        case let .attribute(e, attr):
+            guard case let .namespace(ns) = try eval(e, scope) else {
+                throw .runtime("cannot assign attribute on non-namespace object")
+            }
+            ns.attributes[attr] = value
+        case let .tuple(targets):
+            let items = try Self.iterate(value)
+            if items.count > targets.count { throw .value("too many values to unpack (expected \(targets.count))") }
+            if items.count < targets.count { throw .value("not enough values to unpack (expected \(targets.count), got \(items.count))") }
+            for (t, v) in zip(targets, items) { try assign(t, v, scope) }
+        }
+    }
+
+    /// What `for x in value` walks: list items, dict keys, string characters; nothing for
+    /// `Undefined`.
+    static func iterate(_ value: Value) throws(TemplateError) -> [Value] {
+        switch value {
+        case .undefined: return []
+        case let .list(a): return a
+        case let .dict(d): return d.keys
+        case let .string(s): return s.unicodeScalars.map { .string(String($0)) }
+        case let .namespace(ns): return ns.attributes.keys
+        default: throw .type("'\(value.typeName)' object is not iterable")
+        }
+    }
+
+    /// A macro (or a call block's `caller`): a callable that renders `body` in a fresh scope
+    /// under the defining one, with parameters, `varargs` and `kwargs` bound.
+    private func makeMacro(name: String, _ params: Parameters, body: [Stmt], _ defining: Scope) -> Callable {
+        Callable(name: name, isMacro: true) { [unowned self] (args: Arguments) throws(TemplateError) -> Value in
+            let scope = Scope(parent: defining)
+            for (i, p) in params.names.enumerated() {
+                if i < args.positional.count {
+                    scope.set(p, args.positional[i])
+                } else if let kw = args.keywords.last(where: { $0.0 == p }) {
+                    scope.set(p, kw.1)
+                } else if let d = params.defaults[i] {
+                    scope.set(p, try self.eval(d, scope))
+                } else {
+                    scope.set(p, .undefined("parameter '\(p)' was not provided"))
+                }
+            }
+            scope.set("varargs", .list(Array(args.positional.dropFirst(params.names.count))))
+            var kwargs = Dict()
+            for (k, v) in args.keywords where !params.names.contains(k) && k != "caller" { kwargs[k] = v }
+            scope.set("kwargs", .dict(kwargs))
+            if let caller = args.keywords.last(where: { $0.0 == "caller" }) { scope.set("caller", caller.1) }
+            return .string(try self.render(body, scope))
+        }
+    }
+}
