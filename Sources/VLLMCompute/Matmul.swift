@@ -1,5 +1,4 @@
 import CKernels
-import Synchronization
 
 /// One product y = x·Wᵀ for `m` activation rows: x is m×columns, y is m×rows (row-major).
 public struct MatmulJob: @unchecked Sendable {
@@ -14,14 +13,13 @@ public struct MatmulJob: @unchecked Sendable {
 }
 
 /// Runs matmuls on a thread pool. Each job's output rows are cut into a few chunks per thread
-/// that threads claim from a shared counter, so a thread that starts late (woken from sleep,
+/// that threads claim in turn (`parallelForDynamic`), so a thread that starts late (woken from sleep,
 /// or preempted) takes fewer chunks instead of holding everyone at the end. Several jobs share
 /// one dispatch (e.g. Q, K and V).
 public final class MatmulRunner: @unchecked Sendable {
     public let pool: ThreadPool
     private var scratch: [UnsafeMutablePointer<Float>] = []
     private var scratchColumns = 0
-    private let nextChunk = Atomic<Int>(0)
     /// Chunks per thread and job: enough to even out late starts, few enough that each chunk
     /// still streams a long run of weight rows.
     private static let chunksPerThread = 4
@@ -41,13 +39,9 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch
-        let threads = pool.threadCount
-        let perJob = threads == 1 ? 1 : threads * Self.chunksPerThread
-        nextChunk.store(0, ordering: .relaxed)
-        pool.run { t in
-            while true {
-                let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard c < jobs.count * perJob else { return }
+        let perJob = pool.threadCount == 1 ? 1 : pool.threadCount * Self.chunksPerThread
+        pool.parallelForDynamic(jobs.count * perJob, pieces: jobs.count * perJob) { t, pieces in
+            for c in pieces {
                 let job = jobs[c / perJob], w = job.weight
                 // 16-row grain keeps each chunk aligned to the GEMM panel height.
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)

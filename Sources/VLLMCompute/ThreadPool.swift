@@ -21,6 +21,7 @@ public final class ThreadPool: @unchecked Sendable {
     private let pending = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
+    private let nextPiece = Atomic<Int>(0)
     private var mutex = pthread_mutex_t()
     private var wake = pthread_cond_t()
     private var threads: [pthread_t] = []
@@ -89,6 +90,23 @@ public final class ThreadPool: @unchecked Sendable {
         run { t in
             let r = Self.share(of: count, thread: t, of: n, grain: grain)
             if !r.isEmpty { body(t, r) }
+        }
+    }
+
+    /// Cuts `0..<count` into `pieces` ranges (edges at multiples of `grain`) that threads claim
+    /// in order from a shared counter, running `body(thread, range)` on each: uneven pieces, or a
+    /// thread that starts late, then cost little idle time at the end.
+    public func parallelForDynamic(_ count: Int, pieces: Int, grain: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+        let pieces = max(1, pieces)
+        if threadCount == 1 || pieces == 1 { body(0, 0..<count); return }
+        nextPiece.store(0, ordering: .relaxed)
+        run { t in
+            while true {
+                let i = nextPiece.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < pieces else { return }
+                let r = Self.share(of: count, thread: i, of: pieces, grain: grain)
+                if !r.isEmpty { body(t, r) }
+            }
         }
     }
 

@@ -146,7 +146,9 @@ public final class LlamaModel: @unchecked Sendable {
         let scale = Float(1 / Double(hd).squareRoot())
         let threads = pool.threadCount
         let parts = tokens.count == 1 && tokens[0].position + 1 >= 64 * threads ? threads : 1
-        pool.parallelFor(tokens.count * kvHeads * parts) { thread, items in
+        // Items differ in cost (context lengths differ), so threads claim them one at a time.
+        let count = tokens.count * kvHeads * parts
+        pool.parallelForDynamic(count, pieces: count) { thread, items in
             let scores = b.scores + thread * b.scoresPerThread * group
             for item in items {
                 let part = item % parts, pair = item / parts
