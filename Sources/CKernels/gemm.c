@@ -2,7 +2,10 @@
 //
 // GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
 // [k][16] (the 16 row values of column kk are contiguous), then the active gemm_panel kernel
-// computes y[i][r0+c] for all m activation rows against that panel.
+// computes y[i][r0+c] for all m activation rows against that panel. The activations come
+// packed by vk_pack_activations in groups of VK_MR rows laid out [k][VK_MR], so the kernel
+// reads them as one sequential stream; the caller packs once per x and shares it between
+// threads and between the matmuls that read the same x (Q, K, V; gate, up).
 #include <string.h>
 
 #include "internal.h"
@@ -22,6 +25,28 @@ static int64_t gemm_min_m(int type) {
     switch (type) {
     case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return VK_GEMM_MIN_M_Q;
     default: return VK_GEMM_MIN_M;
+    }
+}
+
+int vk_matmul_uses_gemm(int type, int64_t m) { return m >= gemm_min_m(type); }
+
+int64_t vk_packed_activation_floats(int64_t m, int64_t k) {
+    return (m + VK_MR - 1) / VK_MR * VK_MR * (k > 0 ? k : 0);
+}
+
+void vk_pack_activations(const float *x, int64_t ldx, int64_t m, int64_t k, int64_t g0, int64_t g1,
+                         float *packed) {
+    for (int64_t g = g0; g < g1; g++) {
+        float *dst = packed + g * k * VK_MR;
+        for (int r = 0; r < VK_MR; r++) {
+            const int64_t i = g * VK_MR + r;
+            if (i < m) {
+                const float *xr = x + i * ldx;
+                for (int64_t kk = 0; kk < k; kk++) dst[kk * VK_MR + r] = xr[kk];
+            } else {
+                for (int64_t kk = 0; kk < k; kk++) dst[kk * VK_MR + r] = 0.0f;
+            }
+        }
     }
 }
 
@@ -52,14 +77,14 @@ void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k
 }
 
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
-               const float *x, int64_t ldx, int64_t m,
+               const float *x, int64_t ldx, int64_t m, const float *packed,
                float *y, int64_t ldy, float *scratch) {
     const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
     if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
-    if (m < gemm_min_m(type) || scratch == NULL) {
+    if (m < gemm_min_m(type) || scratch == NULL || packed == NULL) {
         if (type == VK_TYPE_Q4_1 && kt->dot_q4_1_xs_multi && scratch != NULL) {
             // Block sums of x, computed once for all rows, as (0, sum) pairs.
             const int64_t nb = k / VK_QK_B, ldxs = 2 * nb;
@@ -93,22 +118,21 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     for (int64_t rp = r0; rp < r1; rp += VK_NR) {
         const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
         kt->pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
-        kt->gemm_panel(x, ldx, m, scratch, k, y + (rp - r0), ldy, nc);
+        kt->gemm_panel(packed, m, scratch, k, y + (rp - r0), ldy, nc);
     }
 }
 
-void vk_gemm_panel_portable(const float *x, int64_t ldx, int64_t m, const float *panel,
-                            int64_t k, float *y, int64_t ldy, int64_t nc) {
-    for (int64_t i0 = 0; i0 < m; i0 += 4) {
-        const int64_t mr = m - i0 < 4 ? m - i0 : 4;
-        float acc[4][VK_NR];
+void vk_gemm_panel_portable(const float *packed, int64_t m, const float *panel, int64_t k,
+                            float *y, int64_t ldy, int64_t nc) {
+    for (int64_t i0 = 0; i0 < m; i0 += VK_MR) {
+        const int64_t mr = m - i0 < VK_MR ? m - i0 : VK_MR;
+        const float *a = packed + i0 * k;
+        float acc[VK_MR][VK_NR];
         memset(acc, 0, sizeof acc);
         for (int64_t kk = 0; kk < k; kk++) {
             const float *b = panel + kk * VK_NR;
-            for (int64_t i = 0; i < mr; i++) {
-                const float a = x[(i0 + i) * ldx + kk];
-                for (int c = 0; c < VK_NR; c++) acc[i][c] += a * b[c];
-            }
+            for (int64_t i = 0; i < mr; i++)
+                for (int c = 0; c < VK_NR; c++) acc[i][c] += a[kk * VK_MR + i] * b[c];
         }
         for (int64_t i = 0; i < mr; i++)
             for (int64_t c = 0; c < nc; c++) y[(i0 + i) * ldy + c] = acc[i][c];

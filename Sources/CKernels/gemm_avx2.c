@@ -1,13 +1,12 @@
-// AVX2 + FMA GEMM microkernel over a packed weight panel ([k][16], see gemm.c):
-// MR (<= 6) activation rows x 16 outputs held in 12 ymm accumulators; per k step two panel
-// loads, MR broadcasts and 2*MR FMAs. k is split into KC-long slices so the panel slice stays in
-// L1 while every group of activation rows streams over it.
+// AVX2 + FMA GEMM microkernel over a packed weight panel ([k][16], see gemm.c) and packed
+// activations ([k][6] per group of 6 rows): 6 rows x 16 outputs held in 12 ymm accumulators;
+// per k step two panel loads, 6 broadcasts and 12 FMAs. k is split into KC-long slices so the
+// panel slice stays in L1 while every group of activation rows streams over it.
 #include "avx2_common.h"
 
 #if VK_HAVE_AVX2
 
 #define VK_NR 16
-#define VK_MR 6
 #define VK_KC 256
 
 // Writes (or adds, when accumulate) one row of 16 results, nc of them valid.
@@ -27,82 +26,42 @@ VK_AVX2_INLINE void store_row(float *yr, __m256 c0, __m256 c1, int64_t nc, int a
     }
 }
 
-// The 6 x 16 kernel with its 12 accumulators spelled out so they stay in registers.
-VK_AVX2 static void kernel6(const float *x, int64_t ldx, const float *panel, int64_t kc, float *y,
-                            int64_t ldy, int64_t nc, int accumulate) {
+// The 6 x 16 kernel with its 12 accumulators spelled out so they stay in registers. `a` is
+// one packed group: the 6 row values of column kk are a[kk * 6 .. kk * 6 + 5]. Rows past `mr`
+// are zero padding and are not stored.
+VK_AVX2 static void kernel6(const float *a, const float *panel, int64_t kc, float *y, int64_t ldy,
+                            int64_t mr, int64_t nc, int accumulate) {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx, *x4 = x + 4 * ldx,
-                *x5 = x + 5 * ldx;
     const float *p = panel;
-    for (int64_t kk = 0; kk < kc; kk++, p += VK_NR) {
+    for (int64_t kk = 0; kk < kc; kk++, p += VK_NR, a += VK_MR) {
         const __m256 b0 = _mm256_loadu_ps(p), b1 = _mm256_loadu_ps(p + 8);
-        __m256 a;
-        a = _mm256_broadcast_ss(x0 + kk);
-        c00 = _mm256_fmadd_ps(a, b0, c00);
-        c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(x1 + kk);
-        c10 = _mm256_fmadd_ps(a, b0, c10);
-        c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(x2 + kk);
-        c20 = _mm256_fmadd_ps(a, b0, c20);
-        c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(x3 + kk);
-        c30 = _mm256_fmadd_ps(a, b0, c30);
-        c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(x4 + kk);
-        c40 = _mm256_fmadd_ps(a, b0, c40);
-        c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(x5 + kk);
-        c50 = _mm256_fmadd_ps(a, b0, c50);
-        c51 = _mm256_fmadd_ps(a, b1, c51);
+        __m256 t;
+        t = _mm256_broadcast_ss(a);
+        c00 = _mm256_fmadd_ps(t, b0, c00);
+        c01 = _mm256_fmadd_ps(t, b1, c01);
+        t = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(t, b0, c10);
+        c11 = _mm256_fmadd_ps(t, b1, c11);
+        t = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(t, b0, c20);
+        c21 = _mm256_fmadd_ps(t, b1, c21);
+        t = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(t, b0, c30);
+        c31 = _mm256_fmadd_ps(t, b1, c31);
+        t = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(t, b0, c40);
+        c41 = _mm256_fmadd_ps(t, b1, c41);
+        t = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(t, b0, c50);
+        c51 = _mm256_fmadd_ps(t, b1, c51);
     }
     store_row(y, c00, c01, nc, accumulate);
-    store_row(y + ldy, c10, c11, nc, accumulate);
-    store_row(y + 2 * ldy, c20, c21, nc, accumulate);
-    store_row(y + 3 * ldy, c30, c31, nc, accumulate);
-    store_row(y + 4 * ldy, c40, c41, nc, accumulate);
-    store_row(y + 5 * ldy, c50, c51, nc, accumulate);
-}
-
-// Remainder rows (mr < 6), one at a time in pairs of accumulators: only for the last < 6 rows.
-VK_AVX2 static void kernel_small(int64_t mr, const float *x, int64_t ldx, const float *panel, int64_t kc,
-                                 float *y, int64_t ldy, int64_t nc, int accumulate) {
-    int64_t i = 0;
-    for (; i + 2 <= mr; i += 2) {
-        const float *x0 = x + i * ldx, *x1 = x0 + ldx;
-        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00;
-        const float *p = panel;
-        for (int64_t kk = 0; kk < kc; kk++, p += VK_NR) {
-            const __m256 b0 = _mm256_loadu_ps(p), b1 = _mm256_loadu_ps(p + 8);
-            const __m256 a0 = _mm256_broadcast_ss(x0 + kk), a1 = _mm256_broadcast_ss(x1 + kk);
-            c00 = _mm256_fmadd_ps(a0, b0, c00);
-            c01 = _mm256_fmadd_ps(a0, b1, c01);
-            c10 = _mm256_fmadd_ps(a1, b0, c10);
-            c11 = _mm256_fmadd_ps(a1, b1, c11);
-        }
-        store_row(y + i * ldy, c00, c01, nc, accumulate);
-        store_row(y + (i + 1) * ldy, c10, c11, nc, accumulate);
-    }
-    if (i < mr) {
-        const float *x0 = x + i * ldx;
-        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
-        const float *p = panel;
-        int64_t kk = 0;
-        for (; kk + 2 <= kc; kk += 2, p += 2 * VK_NR) {
-            const __m256 a0 = _mm256_broadcast_ss(x0 + kk), a1 = _mm256_broadcast_ss(x0 + kk + 1);
-            c00 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p), c00);
-            c01 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p + 8), c01);
-            c02 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(p + 16), c02);
-            c03 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(p + 24), c03);
-        }
-        if (kk < kc) {
-            const __m256 a0 = _mm256_broadcast_ss(x0 + kk);
-            c00 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p), c00);
-            c01 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(p + 8), c01);
-        }
-        store_row(y + i * ldy, _mm256_add_ps(c00, c02), _mm256_add_ps(c01, c03), nc, accumulate);
-    }
+    if (mr > 1) store_row(y + ldy, c10, c11, nc, accumulate);
+    if (mr > 2) store_row(y + 2 * ldy, c20, c21, nc, accumulate);
+    if (mr > 3) store_row(y + 3 * ldy, c30, c31, nc, accumulate);
+    if (mr > 4) store_row(y + 4 * ldy, c40, c41, nc, accumulate);
+    if (mr > 5) store_row(y + 5 * ldy, c50, c51, nc, accumulate);
 }
 
 // Columns j..j+7 of 8 rows (stride ld) -> 8 vectors of 8 row values, stored at dst + t*VK_NR.
@@ -150,15 +109,15 @@ VK_AVX2 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64
     }
 }
 
-VK_AVX2 void vk_gemm_panel_avx2(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
+VK_AVX2 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,
                                 float *y, int64_t ldy, int64_t nc) {
     for (int64_t kb = 0; kb < k; kb += VK_KC) {
         const int64_t kc = k - kb < VK_KC ? k - kb : VK_KC;
         const float *p = panel + kb * VK_NR;
-        const int acc = kb > 0;
-        int64_t i = 0;
-        for (; i + VK_MR <= m; i += VK_MR) kernel6(x + i * ldx + kb, ldx, p, kc, y + i * ldy, ldy, nc, acc);
-        if (i < m) kernel_small(m - i, x + i * ldx + kb, ldx, p, kc, y + i * ldy, ldy, nc, acc);
+        for (int64_t i = 0; i < m; i += VK_MR) {
+            const int64_t mr = m - i < VK_MR ? m - i : VK_MR;
+            kernel6(packed + i * k + kb * VK_MR, p, kc, y + i * ldy, ldy, mr, nc, kb > 0);
+        }
     }
 }
 

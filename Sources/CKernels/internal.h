@@ -11,6 +11,9 @@
 // Largest block (elements) of any type; dequantization chunks are multiples of it.
 #define VK_MAX_BLOCK 256
 
+// Activation rows per packed group (the GEMM microkernel's height); see vk_pack_activations.
+#define VK_MR VK_PACK_ROWS
+
 // Widest batch of activation rows the multi-row dot kernels take at once.
 #define VK_MULTI_MAX 4
 
@@ -29,8 +32,9 @@ typedef struct {
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                        float *panel);
-    // y[i * ldy + c] (+)= sum_kk x[i * ldx + kk] * panel[kk * 16 + c], i < m, c < nc <= 16.
-    void (*gemm_panel)(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
+    // y[i * ldy + c] = sum_kk x[i][kk] * panel[kk * 16 + c], i < m, c < nc <= 16, with x
+    // packed by vk_pack_activations.
+    void (*gemm_panel)(const float *packed, int64_t m, const float *panel, int64_t k,
                        float *y, int64_t ldy, int64_t nc);
     void (*rmsnorm)(const float *x, const float *w, float *out, int64_t n, float eps);
     void (*softmax)(float *x, int64_t n);
@@ -52,7 +56,7 @@ void vk_dot_row_multi_portable(int type, const void *w, const float *x, int64_t 
                                int64_t n, float *out, int64_t ldout);
 void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                             float *panel);
-void vk_gemm_panel_portable(const float *x, int64_t ldx, int64_t m, const float *panel,
+void vk_gemm_panel_portable(const float *packed, int64_t m, const float *panel,
                             int64_t k, float *y, int64_t ldy, int64_t nc);
 void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps);
 void vk_softmax_portable(float *x, int64_t n);
@@ -79,7 +83,7 @@ void vk_dot_q4_1_xs_multi_avx2(const void *w, int64_t n, const float *x, int64_t
                                int64_t ldout);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                         float *panel);
-void vk_gemm_panel_avx2(const float *x, int64_t ldx, int64_t m, const float *panel, int64_t k,
+void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,
                         float *y, int64_t ldy, int64_t nc);
 void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, float eps);
 void vk_softmax_avx2(float *x, int64_t n);

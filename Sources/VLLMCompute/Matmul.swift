@@ -20,13 +20,19 @@ public final class MatmulRunner: @unchecked Sendable {
     public let pool: ThreadPool
     private var scratch: [UnsafeMutablePointer<Float>] = []
     private var scratchColumns = 0
+    /// Packed activations for the GEMM path, grown on demand.
+    private var packedBuffer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var packedCapacity = 0
     /// Chunks per thread and job: enough to even out late starts, few enough that each chunk
     /// still streams a long run of weight rows.
     private static let chunksPerThread = 4
 
     public init(pool: ThreadPool) { self.pool = pool }
 
-    deinit { scratch.forEach { $0.deallocate() } }
+    deinit {
+        scratch.forEach { $0.deallocate() }
+        packedBuffer.deallocate()
+    }
 
     private func reserveScratch(columns: Int) {
         guard columns > scratchColumns else { return }
@@ -39,6 +45,7 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch
+        let packed = packActivations(jobs, m: m)
         let perJob = pool.threadCount == 1 ? 1 : pool.threadCount * Self.chunksPerThread
         pool.parallelForDynamic(jobs.count * perJob, pieces: jobs.count * perJob) { t, pieces in
             for c in pieces {
@@ -47,8 +54,36 @@ public final class MatmulRunner: @unchecked Sendable {
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
-                          job.x, Int64(w.columns), Int64(m), job.y + r.lowerBound, Int64(w.rows), scratch[t])
+                          job.x, Int64(w.columns), Int64(m), packed[c / perJob],
+                          job.y + r.lowerBound, Int64(w.rows), scratch[t])
             }
         }
+    }
+
+    /// Packs, once per distinct input, the activations of the jobs that take the GEMM path;
+    /// returns each job's packed input (nil for the per-row dot path).
+    private func packActivations(_ jobs: [MatmulJob], m: Int) -> [UnsafePointer<Float>?] {
+        var inputs: [(x: UnsafePointer<Float>, k: Int)] = []
+        for job in jobs where vk_matmul_uses_gemm(Int32(job.weight.type.rawValue), Int64(m)) != 0 {
+            if !inputs.contains(where: { $0.x == job.x }) { inputs.append((job.x, job.weight.columns)) }
+        }
+        let sizes = inputs.map { Int(vk_packed_activation_floats(Int64(m), Int64($0.k))) }
+        let total = sizes.reduce(0, +)
+        if total > packedCapacity {
+            packedBuffer.deallocate()
+            packedBuffer = .allocate(capacity: total)
+            packedCapacity = total
+        }
+        var packed: [UnsafePointer<Float>: UnsafePointer<Float>] = [:]
+        var dst = packedBuffer
+        for (input, size) in zip(inputs, sizes) {
+            let groups = (m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS), out = dst
+            pool.parallelFor(groups) { _, g in
+                vk_pack_activations(input.x, Int64(input.k), Int64(m), Int64(input.k), Int64(g.lowerBound), Int64(g.upperBound), out)
+            }
+            packed[input.x] = UnsafePointer(out)
+            dst += size
+        }
+        return jobs.map { packed[$0.x] }
     }
 }

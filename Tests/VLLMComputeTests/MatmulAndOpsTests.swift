@@ -40,13 +40,19 @@ struct MatmulTests {
                         }
                     }
                 }
-                forEachSimdLevel { level in
+                let groups = (shape.m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS)
+                var packed = [Float](repeating: .nan, count: Int(vk_packed_activation_floats(Int64(shape.m), Int64(k))))
+                vk_pack_activations(x, Int64(ldx), Int64(shape.m), Int64(k), 0, Int64(groups), &packed)
+                // With packed activations large m takes the GEMM path; without, per-row dots.
+                forEachSimdLevel { level in for usePacked in [true, false] {
                     let sentinel: Float = 12345
                     var y = [Float](repeating: sentinel, count: shape.m * ldy)
                     var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
                     w.withUnsafeBytes { wb in
-                        vk_matmul(type.id, wb.baseAddress, Int64(k), Int64(shape.r0), Int64(shape.r1),
-                                  x, Int64(ldx), Int64(shape.m), &y, Int64(ldy), &scratch)
+                        packed.withUnsafeBufferPointer { pb in
+                            vk_matmul(type.id, wb.baseAddress, Int64(k), Int64(shape.r0), Int64(shape.r1),
+                                      x, Int64(ldx), Int64(shape.m), usePacked ? pb.baseAddress : nil, &y, Int64(ldy), &scratch)
+                        }
                     }
                     var bad = 0
                     var untouched = true
@@ -61,9 +67,9 @@ struct MatmulTests {
                             if !(err <= 1e-5 * scale[i * nr + c] + 1e-30) { bad += 1 }
                         }
                     }
-                    #expect(bad == 0, "\(type.description) level \(level) k \(k) shape \(shape)")
+                    #expect(bad == 0, "\(type.description) level \(level) packed \(usePacked) k \(k) shape \(shape)")
                     #expect(untouched, "\(type.description) level \(level) wrote outside its columns")
-                }
+                } }
             }
         }
     }

@@ -51,12 +51,23 @@ float vk_dot_row(int type, const void *w, const float *x, int64_t n);
 double vk_dot_row_ref(int type, const void *w, const float *x, int64_t n);
 
 /// y[i * ldy + (r - r0)] = dot(W row r, x[i * ldx ...]) for i in [0, m), r in [r0, r1).
-/// `scratch` must hold `vk_matmul_scratch_floats(k)` floats (used when m is large enough that
-/// dequantizing a panel of rows once and running an fp32 GEMM is cheaper than per-row dots).
+/// When `vk_matmul_uses_gemm(type, m)` (enough rows that dequantizing a panel of weight rows
+/// once and running an fp32 GEMM beats per-row dots), the GEMM runs if `packed` holds x packed
+/// by vk_pack_activations and `scratch` holds `vk_matmul_scratch_floats(k)` floats; with either
+/// NULL the per-row dots run instead. The result is the same to fp32 rounding either way.
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
-               const float *x, int64_t ldx, int64_t m,
+               const float *x, int64_t ldx, int64_t m, const float *packed,
                float *y, int64_t ldy, float *scratch);
+int vk_matmul_uses_gemm(int type, int64_t m);
 int64_t vk_matmul_scratch_floats(int64_t k);
+/// Rows per packed activation group.
+#define VK_PACK_ROWS 6
+/// Floats `vk_pack_activations` writes for m rows of k columns.
+int64_t vk_packed_activation_floats(int64_t m, int64_t k);
+/// Packs the row groups [g0, g1) (VK_PACK_ROWS rows each; the last one zero-padded) of the m x k matrix x
+/// for the GEMM path; disjoint group ranges may be packed by different threads.
+void vk_pack_activations(const float *x, int64_t ldx, int64_t m, int64_t k, int64_t g0, int64_t g1,
+                         float *packed);
 
 /// out = x / sqrt(mean(x^2) + eps) * w, n elements.
 void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);
