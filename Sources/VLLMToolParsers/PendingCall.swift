@@ -17,7 +17,7 @@ protocol CallSource {
 /// One tool call being read, whose fate is open until its name and the start of its
 /// arguments have been seen. Before that point, a format error makes the whole span plain text
 /// again (the model wrote something that looked like a call but was not); after it, the call
-/// has been announced to the client and cannot be taken back, so an error or the end of the
+/// has been announced to the client (an empty name never announces one) and cannot be taken back, so an error or the end of the
 /// output closes it with its arguments completed as far as they went.
 struct PendingCall<Source: CallSource> {
     enum Outcome { case more, ended(wasCall: Bool, consumed: Bool) }
@@ -51,7 +51,7 @@ struct PendingCall<Source: CallSource> {
     }
 
     private mutating func sync(_ ledger: inout CallLedger) {
-        if index == nil, let name = source.name, source.argumentsStarted {
+        if index == nil, let name = source.name, !name.isEmpty, source.argumentsStarted {
             index = ledger.open(name: name)
         }
         if let index { ledger.setArguments(index, to: source.argumentsText) }
@@ -59,7 +59,7 @@ struct PendingCall<Source: CallSource> {
 
     private mutating func completed(_ ledger: inout CallLedger) {
         sync(&ledger)
-        if index == nil, let name = source.name, source.argumentsOptional { index = ledger.open(name: name) }
+        if index == nil, let name = source.name, !name.isEmpty, source.argumentsOptional { index = ledger.open(name: name) }
     }
 
     /// Closes the call, or gives its text back as content; returns whether it was a call.

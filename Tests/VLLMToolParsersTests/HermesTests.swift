@@ -53,6 +53,8 @@ let hermesCases: [Case] = [
          calls: [], content: #"<tool_call>{"name": "f"}</tool_call>"#),
     Case(label: "a name that is not a string is text", output: #"<tool_call>{"name": 3, "arguments": {}}</tool_call>"#,
          calls: [], content: #"<tool_call>{"name": 3, "arguments": {}}</tool_call>"#),
+    Case(label: "an empty name is text", output: #"<tool_call>{"name": "", "arguments": {"a": 1}}</tool_call>"#,
+         calls: [], content: #"<tool_call>{"name": "", "arguments": {"a": 1}}</tool_call>"#),
     Case(label: "false start, then a call",
          output: "<tool_call>oops</tool_call>\n<tool_call>\(weather)</tool_call>",
          calls: [("get_weather", #"{"city": "Paris", "unit": "celsius"}"#)], content: "<tool_call>oops</tool_call>\n"),
