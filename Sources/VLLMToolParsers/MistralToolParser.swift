@@ -13,14 +13,14 @@ extension ToolParser {
 }
 
 struct MistralMachine: ToolCallMachine {
-    private enum Mode { case text, afterToken, expectElement(first: Bool), element, afterElement, named, afterNamed, dropRest }
+    private enum Mode { case text, afterToken, array, named, afterNamed }
     private static let token = "[TOOL_CALLS]"
 
     private var mode = Mode.text
     private var marker = MarkerMatcher(MistralMachine.token)
     /// The token and what followed it, until a call starts: given back as text on a false start.
     private var raw = ""
-    private var element = PendingCall(CallObjectScanner(argumentsOptional: true), raw: "")
+    private var array = CallArrayReader(raw: "", argumentsOptional: true)
     private var named = PendingCall(MistralNamedCall(), raw: "")
 
     private static func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
@@ -28,6 +28,7 @@ struct MistralMachine: ToolCallMachine {
     mutating func feed(_ c: Unicode.Scalar, _ ledger: inout CallLedger) {
         switch mode {
         case .text, .afterNamed:
+            // Text after a v11 call is dropped by the ledger; the next call has its own token.
             switch marker.feed(c) {
             case let .text(s):
                 ledger.addText(s)
@@ -37,61 +38,38 @@ struct MistralMachine: ToolCallMachine {
                 mode = .afterToken
             }
         case .afterToken:
-            if MistralMachine.isSpace(c) {
-                raw.unicodeScalars.append(c)
-            } else if c == "[" {
-                raw.unicodeScalars.append(c)
-                mode = .expectElement(first: true)
+            raw.unicodeScalars.append(c)
+            if MistralMachine.isSpace(c) { return }
+            if c == "[" {
+                // vLLM defaults missing arguments to {} in this form.
+                array = CallArrayReader(raw: raw, argumentsOptional: true)
+                mode = .array
             } else if MistralNamedCall.isNameCharacter(c) {
+                raw.unicodeScalars.removeLast()
                 named = PendingCall(MistralNamedCall(), raw: raw)
                 mode = .named
                 feed(c, &ledger)
             } else {
-                giveBack(c, &ledger)
+                ledger.addText(raw)
+                mode = .text
             }
-        case let .expectElement(first):
-            if MistralMachine.isSpace(c) {
-                raw.unicodeScalars.append(c)
-            } else if c == "{" {
-                element = PendingCall(CallObjectScanner(argumentsOptional: true), raw: first ? raw : "")
-                mode = .element
-                feed(c, &ledger)
-            } else if first {
-                giveBack(c, &ledger)
-            } else {
-                mode = .dropRest
-            }
-        case .element:
-            guard case let .ended(wasCall, consumed) = element.feed(c, &ledger) else { return }
-            mode = wasCall ? .afterElement : .text
+        case .array:
+            guard case let .notCalls(consumed) = array.feed(c, &ledger) else { return }
+            mode = .text
             if !consumed { feed(c, &ledger) }
-        case .afterElement:
-            if MistralMachine.isSpace(c) { return }
-            mode = c == "," ? .expectElement(first: false) : .dropRest
         case .named:
             guard case let .ended(wasCall, consumed) = named.feed(c, &ledger) else { return }
-            // Further calls each start with their own token; other text after a call is dropped.
             mode = wasCall ? .afterNamed : .text
             if !consumed { feed(c, &ledger) }
-        case .dropRest:
-            break
         }
-    }
-
-    /// The token was not followed by a call: it and what followed are text.
-    private mutating func giveBack(_ c: Unicode.Scalar, _ ledger: inout CallLedger) {
-        ledger.addText(raw)
-        mode = .text
-        feed(c, &ledger)
     }
 
     mutating func finish(_ ledger: inout CallLedger) {
         switch mode {
         case .text, .afterNamed: ledger.addText(marker.flush())
-        case .afterToken, .expectElement: ledger.addText(raw)
-        case .element: _ = element.end(&ledger)
+        case .afterToken: ledger.addText(raw)
+        case .array: array.finish(&ledger)
         case .named: _ = named.end(&ledger)
-        case .afterElement, .dropRest: break
         }
     }
 }

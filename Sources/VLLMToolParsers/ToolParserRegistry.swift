@@ -2,6 +2,7 @@
 public enum ToolParserRegistry {
     /// Every parser, including aliases (`llama4_json` is `llama3_json`, as in vLLM).
     public static let parsers: [String: ToolParser] = [
+        "granite": .granite,
         "hermes": .hermes,
         "llama3_json": .llama3JSON,
         "llama4_json": .llama3JSON,

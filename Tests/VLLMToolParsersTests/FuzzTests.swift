@@ -32,9 +32,10 @@ import Testing
 
     static let parsers: [(ToolParser, [Case])] = [
         (.hermes, hermesCases), (.llama3JSON, llamaCases), (.mistral, mistralCases), (.pythonic, pythonicCases),
+        (.granite, graniteCases),
     ]
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<5)
     func mutatedCases(_ which: Int) {
         let (parser, cases) = FuzzTests.parsers[which]
         var rng = SeededGenerator(seed: UInt64(100 + which))
@@ -47,7 +48,7 @@ import Testing
         }
     }
 
-    @Test(arguments: 0..<4)
+    @Test(arguments: 0..<5)
     func gluedPieces(_ which: Int) {
         let (parser, _) = FuzzTests.parsers[which]
         var rng = SeededGenerator(seed: UInt64(200 + which))

@@ -2,18 +2,18 @@ import Testing
 @testable import VLLMToolParsers
 
 @Suite struct RegistryTests {
-    @Test(arguments: ["hermes", "llama3_json", "llama4_json", "mistral", "pythonic"])
+    @Test(arguments: ["granite", "hermes", "llama3_json", "llama4_json", "mistral", "pythonic"])
     func knownNames(_ name: String) throws {
         let parser = try ToolParserRegistry.make(name: name)
         #expect(parser.name == (name == "llama4_json" ? "llama3_json" : name))
     }
 
     @Test func unknownNameListsTheValidOnes() {
-        #expect(throws: ToolParserError.unknownParser("hermes2", validNames: ["hermes", "llama3_json", "llama4_json", "mistral", "pythonic"])) {
+        #expect(throws: ToolParserError.unknownParser("hermes2", validNames: ["granite", "hermes", "llama3_json", "llama4_json", "mistral", "pythonic"])) {
             try ToolParserRegistry.make(name: "hermes2")
         }
         let message = ToolParserError.unknownParser("x", validNames: ToolParserRegistry.names).description
-        #expect(message == "unknown tool call parser 'x'; valid names: hermes, llama3_json, llama4_json, mistral, pythonic")
+        #expect(message == "unknown tool call parser 'x'; valid names: granite, hermes, llama3_json, llama4_json, mistral, pythonic")
     }
 
     @Test func streamIgnoresInputAfterFinish() {
