@@ -22,6 +22,9 @@ let package = Package(
         .target(name: "VLLMTokenizers", dependencies: ["VLLMModels"]),
         // Jinja templates with jinja2/Hugging Face semantics, and `apply_chat_template`.
         .target(name: "VLLMJinja"),
+        // vLLM's tool-call parsers (`--tool-call-parser`): model output to OpenAI tool calls,
+        // whole or streamed. Uses VLLMJinja's JSON reading; independent of the engine.
+        .target(name: "VLLMToolParsers", dependencies: ["VLLMJinja"]),
         // Sampling and the generation loop (grows into the V1 engine core).
         .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
         // Public Swift API.
@@ -38,5 +41,6 @@ let package = Package(
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMTestSupport"]),
         .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja"]),
+        .testTarget(name: "VLLMToolParsersTests", dependencies: ["VLLMToolParsers", "VLLMJinja"]),
     ]
 )
