@@ -25,7 +25,7 @@ let package = Package(
         // vLLM's tool-call parsers (`--tool-call-parser`): model output to OpenAI tool calls,
         // whole or streamed. Uses VLLMJinja's JSON reading; independent of the engine.
         .target(name: "VLLMToolParsers", dependencies: ["VLLMJinja"]),
-        // Sampling and the generation loop (grows into the V1 engine core).
+        // The V1 engine: KV cache manager, scheduler, engine core, workers, sampling, AsyncLLM.
         .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
         // Public Swift API.
         .target(name: "VLLM", dependencies: ["VLLMEngine"]),
