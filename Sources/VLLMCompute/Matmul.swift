@@ -45,8 +45,12 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch
-        let packed = packActivations(jobs, m: m)
-        let perJob = pool.threadCount == 1 ? 1 : pool.threadCount * Self.chunksPerThread
+        // Decode-sized batches take the per-row dot path: skip packing and its bookkeeping.
+        let gemm = jobs.contains { vk_matmul_uses_gemm(Int32($0.weight.type.rawValue), Int64(m)) != 0 }
+        let packed = gemm ? packActivations(jobs, m: m) : nil
+        // GEMM chunks are compute-bound and uneven in start time: many, claimed in turn. The
+        // per-row dot path streams weights from memory: one contiguous slice per thread.
+        let perJob = pool.threadCount * (gemm ? Self.chunksPerThread : 1)
         pool.parallelForDynamic(jobs.count * perJob, pieces: jobs.count * perJob) { t, pieces in
             for c in pieces {
                 let job = jobs[c / perJob], w = job.weight
@@ -54,7 +58,7 @@ public final class MatmulRunner: @unchecked Sendable {
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
-                          job.x, Int64(w.columns), Int64(m), packed[c / perJob],
+                          job.x, Int64(w.columns), Int64(m), packed?[c / perJob] ?? nil,
                           job.y + r.lowerBound, Int64(w.rows), scratch[t])
             }
         }

@@ -3,15 +3,10 @@ import Foundation
 /// Log-probabilities of one step: the chosen token first, then the top alternatives.
 public typealias StepLogprobs = [(tokenID: Int, logprob: Double)]
 
-/// A row of logits: an array, or a row of a forward batch's `Logits`.
-public protocol LogitsRow: RandomAccessCollection where Element == Float, Index == Int {}
-extension Array: LogitsRow where Element == Float {}
-extension UnsafeBufferPointer: LogitsRow where Element == Float {}
-
 /// Picks the next token from logits and reports logprobs of the model's raw distribution
 /// (before temperature, as vLLM reports them by default).
 public enum Sampler {
-    public static func sample<R: RandomNumberGenerator>(logits: some LogitsRow, params: SamplingParams,
+    public static func sample<R: RandomNumberGenerator>(logits: UnsafeBufferPointer<Float>, params: SamplingParams,
                                                          using rng: inout R) -> Int {
         if params.temperature == 0 { return argmax(logits) }
         // Softmax of logits / T in Double, then an inverse-CDF draw.
@@ -32,14 +27,14 @@ public enum Sampler {
     }
 
     /// Index of the largest logit (the lowest index on ties, as torch.argmax).
-    public static func argmax(_ logits: some LogitsRow) -> Int {
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
         for i in 1..<logits.count where logits[i] > logits[best] { best = i }
         return best
     }
 
     /// log-softmax of `logits`, computed in Double.
-    public static func logSoftmax(_ logits: some LogitsRow) -> [Double] {
+    public static func logSoftmax(_ logits: UnsafeBufferPointer<Float>) -> [Double] {
         let m = Double(logits[argmax(logits)])
         let lse = m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
         return logits.map { Double($0) - lse }
@@ -47,9 +42,21 @@ public enum Sampler {
 
     /// The chosen token's logprob followed by the `k` most likely tokens (the chosen one may
     /// appear again among them, as in vLLM's output).
-    public static func logprobs(logits: some LogitsRow, chosen: Int, k: Int) -> StepLogprobs {
+    public static func logprobs(logits: UnsafeBufferPointer<Float>, chosen: Int, k: Int) -> StepLogprobs {
         let lp = logSoftmax(logits)
         let top = lp.indices.sorted { lp[$0] > lp[$1] || (lp[$0] == lp[$1] && $0 < $1) }.prefix(k)
         return [(chosen, lp[chosen])] + top.map { ($0, lp[$0]) }
+    }
+
+    // Arrays (tests, single-sequence callers) go through the buffer versions.
+
+    public static func sample<R: RandomNumberGenerator>(logits: [Float], params: SamplingParams, using rng: inout R) -> Int {
+        logits.withUnsafeBufferPointer { sample(logits: $0, params: params, using: &rng) }
+    }
+
+    public static func argmax(_ logits: [Float]) -> Int { logits.withUnsafeBufferPointer { argmax($0) } }
+
+    public static func logprobs(logits: [Float], chosen: Int, k: Int) -> StepLogprobs {
+        logits.withUnsafeBufferPointer { logprobs(logits: $0, chosen: chosen, k: k) }
     }
 }
