@@ -93,7 +93,10 @@ public final class LlamaModel: @unchecked Sendable {
             matmul.run([MatmulJob(weight: w.gate, x: b.xn, y: b.gate),
                         MatmulJob(weight: w.up, x: b.xn, y: b.up)], m: t)
             let f = c.intermediateSize
-            forRows(t) { r in vk_silu_mul(b.gate + r.lowerBound * f, b.up + r.lowerBound * f, b.gate + r.lowerBound * f, Int64(r.count * f)) }
+            forRows(t) { r in
+                let o = r.lowerBound * f
+                vk_silu_mul(b.gate + o, b.up + o, b.gate + o, Int64(r.count * f))
+            }
             matmul.run([MatmulJob(weight: w.down, x: b.gate, y: b.tmp)], m: t)
             addAndNorm(b.tmp, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
         }
