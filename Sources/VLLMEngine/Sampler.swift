@@ -16,16 +16,21 @@ public struct SamplingHistory: Sendable {
     /// Occurrences of each output token.
     public private(set) var outputCounts: [Int: Int] = [:]
     public private(set) var numOutputTokens = 0
+    /// The output so far; kept only when bad words need it.
+    public private(set) var outputTokenIDs: [Int] = []
+    let keepsOutput: Bool
     public let eosTokenID: Int?
 
     public init(promptTokenIDs: [Int] = [], eosTokenID: Int? = nil, params: SamplingParams = SamplingParams()) {
         self.eosTokenID = eosTokenID
+        keepsOutput = !params.badWordsTokenIDs.isEmpty
         if params.repetitionPenalty != 1 { promptTokens = Set(promptTokenIDs) }
     }
 
     public mutating func append(_ token: Int) {
         outputCounts[token, default: 0] += 1
         numOutputTokens += 1
+        if keepsOutput { outputTokenIDs.append(token) }
     }
 }
 
@@ -54,6 +59,7 @@ public enum Sampler {
                                                          using rng: inout R) -> Int {
         let minTokensActive = params.minTokens > 0 && (history?.numOutputTokens ?? 0) < params.minTokens
         let rewrites = params.allowedTokenIDs != nil || !params.logitBias.isEmpty || minTokensActive
+            || !params.badWordsTokenIDs.isEmpty
             || (params.usesPenalties && history != nil)
         if params.temperature == 0 && !rewrites { return argmax(logits) }
         let ws = workspace ?? SamplerWorkspace()
@@ -74,6 +80,13 @@ public enum Sampler {
             let kept = allowed.filter { (0..<v).contains($0) }.map { ($0, w[$0]) }
             for i in 0..<v { w[i] = -.infinity }
             for (i, x) in kept { w[i] = x }
+        }
+        // Bad words: a one-token word is always banned; a longer one bans its last token when
+        // the output ends with the rest (vLLM checks the output only, not the prompt).
+        let output = history?.outputTokenIDs ?? []
+        for word in params.badWordsTokenIDs {
+            guard let last = word.last, (0..<v).contains(last), word.count - 1 <= output.count else { continue }
+            if word.count == 1 || output.suffix(word.count - 1).elementsEqual(word.dropLast()) { w[last] = -.infinity }
         }
         for (i, b) in params.logitBias where (0..<v).contains(i) { w[i] += b }
         if minTokensActive {

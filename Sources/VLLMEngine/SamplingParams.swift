@@ -41,8 +41,12 @@ public struct SamplingParams: Sendable, Equatable, Codable {
     public var logitBias: [Int: Float] = [:]
     /// Only these token ids may be sampled (nil = all).
     public var allowedTokenIDs: [Int]?
-    /// Words that must not be generated. Stored; the token-level ban is not applied yet.
+    /// Words that must not be generated: the engine tokenizes each (as is and with a leading
+    /// space) into `badWordsTokenIDs`, and the sampler bans a word's last token whenever the
+    /// output ends with the rest of it.
     public var badWords: [String] = []
+    /// `badWords` as token sequences, filled by the engine (not part of the JSON form).
+    public var badWordsTokenIDs: [[Int]] = []
     public var skipSpecialTokens = true
     public var spacesBetweenSpecialTokens = true
     /// Produce text; stop strings need it.
@@ -170,6 +174,21 @@ public struct SamplingParams: Sendable, Equatable, Codable {
         skipSpecialTokens = try get(.skipSpecialTokens, d.skipSpecialTokens)
         spacesBetweenSpecialTokens = try get(.spacesBetweenSpecialTokens, d.spacesBetweenSpecialTokens)
         detokenize = try get(.detokenize, d.detokenize)
+    }
+
+    /// vLLM's `update_from_tokenizer`: each bad word as is, and with a leading space when that
+    /// gives a different first token and as many tokens.
+    public mutating func tokenizeBadWords(_ encode: (String) -> [Int]) {
+        badWordsTokenIDs = []
+        for word in badWords {
+            let trimmed = String(word.drop { $0 == " " || $0 == "\t" || $0 == "\n" })
+            let plain = encode(trimmed)
+            if !plain.isEmpty { badWordsTokenIDs.append(plain) }
+            let spaced = encode(" " + trimmed)
+            if !spaced.isEmpty, let last = badWordsTokenIDs.last, spaced[0] != last[0], spaced.count == last.count {
+                badWordsTokenIDs.append(spaced)
+            }
+        }
     }
 }
 

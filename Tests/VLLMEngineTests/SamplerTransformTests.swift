@@ -151,6 +151,36 @@ import VLLMCompute
         #expect(Sampler.sample(logits: l, params: p2, history: h1, using: &rng) == 0)
     }
 
+    @Test func badWordsBanTheLastTokenAfterTheRestOfTheWord() {
+        let l = Self.randomLogits(20, seed: 75)
+        var params = SamplingParams(badWords: ["x"])
+        params.badWordsTokenIDs = [[4], [7, 8, 9]]
+        var h = SamplingHistory(promptTokenIDs: [7, 8], params: params)
+        var w = Sampler.processedLogits(l, params: params, history: h)
+        #expect(w[4] == -.infinity && w[9] > -.infinity)  // the prompt does not count
+        for t in [1, 7, 8] { h.append(t) }
+        w = Sampler.processedLogits(l, params: params, history: h)
+        #expect(w[4] == -.infinity && w[9] == -.infinity && Self.kept(w).count == 18)
+        h.append(2)
+        #expect(Sampler.processedLogits(l, params: params, history: h)[9] > -.infinity)
+    }
+
+    @Test func badWordsAreTokenizedPlainAndWithALeadingSpace() {
+        // A toy tokenizer: one token per character, a leading space merged into the next one.
+        func encode(_ s: String) -> [Int] {
+            var out: [Int] = [], pendingSpace = false
+            for c in s.unicodeScalars {
+                if c == " " { pendingSpace = true; continue }
+                out.append(Int(c.value) + (pendingSpace ? 1000 : 0))
+                pendingSpace = false
+            }
+            return out
+        }
+        var p = SamplingParams(badWords: ["  ab", "c"])
+        p.tokenizeBadWords(encode)
+        #expect(p.badWordsTokenIDs == [[97, 98], [1097, 98], [99], [1099]])
+    }
+
     @Test func greedyIsArgmaxAfterPenalties() {
         let l: [Float] = [1, 5, 4.5, 0]
         let params = SamplingParams(temperature: 0, presencePenalty: 1)

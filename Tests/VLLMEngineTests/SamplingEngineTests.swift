@@ -62,6 +62,20 @@ extension EngineTests {
         if out.finishReason == "stop" { #expect(out.tokenIDs.last == first) } else { #expect(out.tokenIDs.count == 12) }
     }
 
+    @Test func badWordsKeepAWordOutOfTheOutput() throws {
+        let prompt = Self.tokenizer.encode("The capital of France is")
+        let base = SamplingParams(temperature: 0, maxTokens: 6, ignoreEOS: true)
+        let free = try Self.runMixed(Self.engine(), [("g", prompt, base)])["g"]!
+        let first = free.tokenIDs[0]
+        let word = Self.tokenizer.decode([first])
+        var banned = base
+        banned.badWords = [word]
+        banned.tokenizeBadWords { Self.tokenizer.encode($0, addSpecialTokens: false) }
+        #expect(banned.badWordsTokenIDs.contains([first]), "\(word): \(banned.badWordsTokenIDs)")
+        let out = try Self.runMixed(Self.engine(), [("b", prompt, banned)])["b"]!
+        #expect(out.tokenIDs.count == 6 && !out.tokenIDs.contains(first))
+    }
+
     @Test func vocabularyChecksRejectBadTokenIDs() throws {
         let e = try Self.engine()
         for (params, field) in [(SamplingParams(logitBias: [49152: 1]), "logit_bias"),

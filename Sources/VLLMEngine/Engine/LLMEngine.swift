@@ -81,6 +81,8 @@ public final class LLMEngine: @unchecked Sendable {
         guard ids.count + params.maxTokens <= maxModelLen else {
             throw .tooLong(promptTokens: ids.count, maxTokens: params.maxTokens, maxModelLen: maxModelLen)
         }
+        var params = params
+        params.tokenizeBadWords { tokenizer.encode($0, addSpecialTokens: false) }
         return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority)
     }
 
