@@ -121,6 +121,7 @@ public struct SamplingParams: Sendable, Equatable, Codable {
         }
         if let ids = allowedTokenIDs, ids.isEmpty { throw .invalid("allowed_token_ids is not None and empty!") }
         if let v = vocabSize {
+            if topK > v { throw .invalid("top_k cannot be greater than vocabulary size(\(v)), but got \(topK).") }
             let badBias = logitBias.keys.filter { !(0..<v).contains($0) }.sorted()
             if !badBias.isEmpty {
                 throw .invalid("token_id(s) \(badBias) in logit_bias contain out-of-vocab token ids. Vocabulary size: \(v)")

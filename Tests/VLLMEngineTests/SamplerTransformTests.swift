@@ -275,6 +275,7 @@ import VLLMCompute
         (SamplingParams(allowedTokenIDs: []), "allowed_token_ids"),
         (SamplingParams(allowedTokenIDs: [100]), "allowed_token_ids"),
         (SamplingParams(logitBias: [-1: 1]), "logit_bias"),
+        (SamplingParams(topK: 101), "top_k"),
     ] as [(SamplingParams, String)])
     func invalidValuesNameTheField(params: SamplingParams, field: String) {
         do {
@@ -289,7 +290,7 @@ import VLLMCompute
         try SamplingParams(temperature: 0, topP: 1, topK: -1, minP: 1, presencePenalty: -2, frequencyPenalty: 2,
                            repetitionPenalty: 0.01, maxTokens: 1, minTokens: 1, logprobs: 0,
                            promptLogprobs: 0, allowedTokenIDs: [99]).validate(vocabSize: 100)
-        try SamplingParams(topK: 1, logitBias: [0: -100]).validate(vocabSize: 100)
+        try SamplingParams(topK: 100, logitBias: [0: -100]).validate(vocabSize: 100)
     }
 
     @Test func jsonUsesSnakeCaseKeysAndDefaultsForMissingOnes() throws {
