@@ -57,6 +57,18 @@ public enum Sampler {
                                                          history: SamplingHistory? = nil,
                                                          workspace: SamplerWorkspace? = nil,
                                                          using rng: inout R) -> Int {
+        // One concrete row type, so the per-token loops are specialized whoever calls.
+        if let token = logits.withContiguousStorageIfAvailable({
+            sampleRow($0, params: params, history: history, workspace: workspace, using: &rng)
+        }) { return token }
+        return Array(logits).withUnsafeBufferPointer {
+            sampleRow($0, params: params, history: history, workspace: workspace, using: &rng)
+        }
+    }
+
+    static func sampleRow<R: RandomNumberGenerator>(_ logits: UnsafeBufferPointer<Float>, params: SamplingParams,
+                                                     history: SamplingHistory?, workspace: SamplerWorkspace?,
+                                                     using rng: inout R) -> Int {
         let minTokensActive = params.minTokens > 0 && (history?.numOutputTokens ?? 0) < params.minTokens
         let rewrites = params.allowedTokenIDs != nil || !params.logitBias.isEmpty || minTokensActive
             || !params.badWordsTokenIDs.isEmpty
@@ -279,6 +291,11 @@ public enum Sampler {
     /// The chosen token's logprob followed by the `k` most likely tokens (the chosen one may
     /// appear again among them, as in vLLM's output). Raw model logprobs (see the type's doc).
     public static func logprobs(logits: some LogitsRow, chosen: Int, k: Int) -> StepLogprobs {
+        if let r = logits.withContiguousStorageIfAvailable({ logprobsRow($0, chosen: chosen, k: k) }) { return r }
+        return Array(logits).withUnsafeBufferPointer { logprobsRow($0, chosen: chosen, k: k) }
+    }
+
+    static func logprobsRow(_ logits: UnsafeBufferPointer<Float>, chosen: Int, k: Int) -> StepLogprobs {
         let lse = logSumExp(logits)
         var top: [Int] = []  // ascending by (value, then higher index first): a size-k min-heap
         func below(_ a: Int, _ b: Int) -> Bool { logits[a] < logits[b] || (logits[a] == logits[b] && a > b) }
