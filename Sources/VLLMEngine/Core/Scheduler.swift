@@ -157,7 +157,8 @@ public final class Scheduler {
                   let token = sampled[s.requestID] else { continue }
             request.appendOutputToken(token)
             let params = request.samplingParams
-            if (!params.ignoreEOS && token == request.eosTokenID) || params.stopTokenIDs.contains(token) {
+            let mayStop = request.numOutputTokens >= params.minTokens  // vLLM: no stop before min_tokens
+            if mayStop && ((!params.ignoreEOS && token == request.eosTokenID) || params.stopTokenIDs.contains(token)) {
                 request.status = .finishedStopped
             } else if request.numOutputTokens >= params.maxTokens || request.numTokens >= config.maxModelLen {
                 request.status = .finishedLength

@@ -22,7 +22,8 @@ public final class EngineCore: @unchecked Sendable {
     /// Queues a request; throws (before anything changes) when it can never run.
     public func addRequest(_ request: Request) throws {
         try scheduler.add(request)
-        executor.addRequest(id: request.requestID, params: request.samplingParams)
+        executor.addRequest(id: request.requestID, params: request.samplingParams,
+                             promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID)
     }
 
     /// Aborted requests leave the batch and free their blocks at once.

@@ -68,7 +68,7 @@ public final class LLMEngine: @unchecked Sendable {
     /// it (vLLM's input processor); `add` then queues the result on the engine's owner thread.
     public func processInputs(id: String, prompt: PromptInput, params: SamplingParams,
                               priority: Int = 0) throws(InvalidRequest) -> EngineCoreRequest {
-        do { try params.validate() } catch { throw .badParams(error.description) }
+        do { try params.validate(vocabSize: config.vocabSize) } catch { throw .badParams(error.description) }
         let ids: [Int]
         switch prompt {
         case let .text(t): ids = tokenizer.encode(t)
@@ -81,6 +81,8 @@ public final class LLMEngine: @unchecked Sendable {
         guard ids.count + params.maxTokens <= maxModelLen else {
             throw .tooLong(promptTokens: ids.count, maxTokens: params.maxTokens, maxModelLen: maxModelLen)
         }
+        var params = params
+        params.tokenizeBadWords { tokenizer.encode($0, addSpecialTokens: false) }
         return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority)
     }
 

@@ -58,8 +58,10 @@ final class OutputProcessor {
             // longest stop's length before the old end (counting only when there are stops).
             let searchFrom = c.params.stop.isEmpty ? 0 : max(0, c.output.text.count - c.params.stop.map(\.count).max()!)
             c.output.text += text
-            if let (range, stop) = Self.firstStop(in: c.output.text, from: searchFrom, stops: c.params.stop) {
-                c.output.text = String(c.output.text[..<range.lowerBound])
+            // As vLLM's detokenizer: stop strings count only after min_tokens.
+            if c.output.tokenIDs.count > c.params.minTokens,
+               let (range, stop) = Self.firstStop(in: c.output.text, from: searchFrom, stops: c.params.stop) {
+                c.output.text = String(c.output.text[..<(c.params.includeStopStrInOutput ? range.upperBound : range.lowerBound)])
                 if c.output.finishReason == nil { abort.append(u.requestID) }
                 c.output.finishReason = "stop"
                 c.output.stopReason = stop

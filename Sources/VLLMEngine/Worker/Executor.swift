@@ -5,7 +5,9 @@ import VLLMModels
 public final class Worker: @unchecked Sendable {
     public let modelRunner: ModelRunner
     public init(modelRunner: ModelRunner) { self.modelRunner = modelRunner }
-    public func addRequest(id: String, params: SamplingParams) { modelRunner.addRequest(id: id, params: params) }
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
+        modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
+    }
     public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
     public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { modelRunner.execute(output) }
 }
@@ -13,7 +15,9 @@ public final class Worker: @unchecked Sendable {
 /// Where the engine core sends each step (vLLM's `Executor`). Tensor- and pipeline-parallel
 /// executors will implement it over several workers without the scheduler noticing.
 public protocol Executor: AnyObject, Sendable {
-    func addRequest(id: String, params: SamplingParams)
+    /// Registers a request's sampling state: parameters, prompt (for penalties) and EOS (for
+    /// min_tokens).
+    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
     func removeRequests(_ ids: [String])
     func executeModel(_ output: SchedulerOutput) -> [String: SampledToken]
 }
@@ -22,7 +26,9 @@ public protocol Executor: AnyObject, Sendable {
 public final class UniProcExecutor: Executor, @unchecked Sendable {
     public let worker: Worker
     public init(worker: Worker) { self.worker = worker }
-    public func addRequest(id: String, params: SamplingParams) { worker.addRequest(id: id, params: params) }
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
+        worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
+    }
     public func removeRequests(_ ids: [String]) { worker.removeRequests(ids) }
     public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { worker.executeModel(output) }
 }

@@ -15,9 +15,13 @@ public final class ModelRunner: @unchecked Sendable {
     public let kvCache: PagedKVCache
     private var states: [String: RequestState] = [:]
 
+    private let workspace = SamplerWorkspace()
+
     struct RequestState {
         let params: SamplingParams
         var rng: SplitMix64
+        /// Prompt and sampled tokens, for penalties and min_tokens.
+        var history: SamplingHistory
     }
 
     public init(model: LlamaModel, numBlocks: Int, blockSize: Int) {
@@ -26,8 +30,10 @@ public final class ModelRunner: @unchecked Sendable {
     }
 
     /// Registers a request's sampling state before it is first scheduled.
-    public func addRequest(id: String, params: SamplingParams) {
-        states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)))
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int] = [], eosTokenID: Int? = nil) {
+        states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)),
+                                  history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
+                                                           params: params))
     }
 
     public func execute(_ output: SchedulerOutput) -> [String: SampledToken] {
@@ -45,7 +51,9 @@ public final class ModelRunner: @unchecked Sendable {
         for (row, req) in output.scheduled.filter(\.samplesAfterStep).enumerated() {
             let rowLogits = logits[row]
             guard var state = states[req.requestID] else { preconditionFailure("no sampling state for \(req.requestID)") }
-            let token = Sampler.sample(logits: rowLogits, params: state.params, using: &state.rng)
+            let token = Sampler.sample(logits: rowLogits, params: state.params, history: state.history,
+                                       workspace: workspace, using: &state.rng)
+            state.history.append(token)
             states[req.requestID] = state
             let lp = state.params.logprobs.map { Sampler.logprobs(logits: rowLogits, chosen: token, k: $0) }
             sampled[req.requestID] = SampledToken(tokenID: token, logprobs: lp)
