@@ -45,9 +45,8 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch
-        // Decode-sized batches take the per-row dot path: skip packing and its bookkeeping.
-        let gemm = jobs.contains { vk_matmul_uses_gemm(Int32($0.weight.type.rawValue), Int64(m)) != 0 }
-        let packed = gemm ? packActivations(jobs, m: m) : nil
+        let packed = packActivations(jobs, m: m)
+        let gemm = packed != nil
         // GEMM chunks are compute-bound and uneven in start time: many, claimed in turn. The
         // per-row dot path streams weights from memory: one contiguous slice per thread.
         let perJob = pool.threadCount * (gemm ? Self.chunksPerThread : 1)
@@ -65,12 +64,14 @@ public final class MatmulRunner: @unchecked Sendable {
     }
 
     /// Packs, once per distinct input, the activations of the jobs that take the GEMM path;
-    /// returns each job's packed input (nil for the per-row dot path).
-    private func packActivations(_ jobs: [MatmulJob], m: Int) -> [UnsafePointer<Float>?] {
+    /// returns each job's packed input, or nil when no job does (decode-sized batches, which
+    /// then skip the bookkeeping too).
+    private func packActivations(_ jobs: [MatmulJob], m: Int) -> [UnsafePointer<Float>?]? {
         var inputs: [(x: UnsafePointer<Float>, k: Int)] = []
         for job in jobs where vk_matmul_uses_gemm(Int32(job.weight.type.rawValue), Int64(m)) != 0 {
             if !inputs.contains(where: { $0.x == job.x }) { inputs.append((job.x, job.weight.columns)) }
         }
+        guard !inputs.isEmpty else { return nil }
         let sizes = inputs.map { Int(vk_packed_activation_floats(Int64(m), Int64($0.k))) }
         let total = sizes.reduce(0, +)
         if total > packedCapacity {
