@@ -1,6 +1,7 @@
 // Attention over a contiguous run of cached positions for one KV head and the query heads that
-// share it (grouped-query attention), reading K and V through a block table.
+// share it (grouped-query attention), reading K and V (float32 or fp16) through a block table.
 #include <math.h>
+#include "fp16.h"
 #include "internal.h"
 
 void vk_attention_ref(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
@@ -42,26 +43,36 @@ static void paged_rows(const int32_t *table, int64_t block_size, int64_t block_s
     }
 }
 
-static void attention_portable(const float *q, int64_t g, int64_t hd, const float *k,
-                               const float *v, const int64_t *rows, int64_t n, float scale,
+// The K or V row at element offset `row` as floats: in place for float32, converted into `tmp`
+// for fp16.
+static const float *kv_row(const void *base, int64_t row, int kv_type, int64_t hd, float *tmp) {
+    if (kv_type != VK_TYPE_F16) return (const float *)base + row;
+    const uint16_t *h = (const uint16_t *)base + row;
+    for (int64_t d = 0; d < hd; d++) tmp[d] = vk_fp16_to_fp32(h[d]);
+    return tmp;
+}
+
+static void attention_portable(const float *q, int64_t g, int64_t hd, const void *k,
+                               const void *v, int kv_type, const int64_t *rows, int64_t n, float scale,
                                float *scores, float *out, float *mx, float *sum) {
+    float tmp[hd];
     for (int64_t h = 0; h < g; h++) {
         float *s = scores + h * n, m = -INFINITY;
         for (int64_t j = 0; j < n; j++) {
-            s[j] = VK_K.dot_f32(q + h * hd, k + rows[j], hd) * scale;
+            s[j] = VK_K.dot_f32(q + h * hd, kv_row(k, rows[j], kv_type, hd, tmp), hd) * scale;
             if (s[j] > m) m = s[j];
         }
         const float l = exp_shift_portable(s, n, m);
         float *o = out + h * hd;
         for (int64_t d = 0; d < hd; d++) o[d] = 0;
-        for (int64_t j = 0; j < n; j++) VK_K.axpy_f32(s[j] / l, v + rows[j], o, hd);
+        for (int64_t j = 0; j < n; j++) VK_K.axpy_f32(s[j] / l, kv_row(v, rows[j], kv_type, hd, tmp), o, hd);
         mx[h] = m;
         sum[h] = l;
     }
 }
 
-void vk_paged_attention(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
-                        const int32_t *block_table, int64_t block_size, int64_t block_stride,
+void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
+                        int kv_type, const int32_t *block_table, int64_t block_size, int64_t block_stride,
                         int64_t start, int64_t n, float scale, float *scores, float *out,
                         float *max_out, float *sum_out) {
     int64_t rows[n];
@@ -69,10 +80,10 @@ void vk_paged_attention(const float *q, int64_t g, int64_t hd, const float *k, c
     float mx[g], sum[g];
 #if VK_HAVE_AVX2
     if (hd % 32 == 0 && VK_K.level >= 1) {
-        vk_attention_avx2(q, g, hd, k, v, rows, n, scale, scores, out, mx, sum);
+        vk_attention_avx2(q, g, hd, k, v, kv_type, rows, n, scale, scores, out, mx, sum);
     } else
 #endif
-        attention_portable(q, g, hd, k, v, rows, n, scale, scores, out, mx, sum);
+        attention_portable(q, g, hd, k, v, kv_type, rows, n, scale, scores, out, mx, sum);
     for (int64_t h = 0; h < g; h++) {
         if (max_out) max_out[h] = mx[h];
         if (sum_out) sum_out[h] = sum[h];

@@ -15,6 +15,7 @@ static const vk_kernels vk_portable = {
     .rope_adjacent = vk_rope_adjacent_portable,
     .dot_f32 = vk_dot_f32_portable,
     .axpy_f32 = vk_axpy_f32_portable,
+    .f32_to_f16 = vk_f32_to_f16_portable,
 };
 
 #if VK_HAVE_AVX2
@@ -32,6 +33,7 @@ static const vk_kernels vk_avx2 = {
     .rope_adjacent = vk_rope_adjacent_avx2,
     .dot_f32 = vk_dot_f32_avx2,
     .axpy_f32 = vk_axpy_f32_avx2,
+    .f32_to_f16 = vk_f32_to_f16_avx2,
 };
 #endif
 
@@ -77,3 +79,4 @@ void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, const float *
 }
 float vk_dot_f32(const float *a, const float *b, int64_t n) { return VK_K.dot_f32(a, b, n); }
 void vk_axpy_f32(float a, const float *x, float *y, int64_t n) { VK_K.axpy_f32(a, x, y, n); }
+void vk_f32_to_f16(const float *src, uint16_t *dst, int64_t n) { VK_K.f32_to_f16(src, dst, n); }

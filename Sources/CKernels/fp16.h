@@ -32,6 +32,27 @@ static inline float vk_fp16_to_fp32(uint16_t h) {
     return vk_bits_to_f32(sign | ((exp + 112u) << 23) | (mant << 13));
 }
 
+/// binary32 -> IEEE binary16, rounded to nearest even (what F16C's vcvtps2ph does): overflow
+/// gives infinity, tiny values become subnormals or zero, NaNs stay quiet NaNs.
+static inline uint16_t vk_fp32_to_fp16(float f) {
+    const uint32_t x = vk_f32_to_bits(f);
+    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    const uint32_t ax = x & 0x7FFFFFFFu;
+    if (ax > 0x7F800000u) return sign | 0x7E00u | (uint16_t)((ax >> 13) & 0x3FFu);
+    // 65520 and above round past the largest half (65504).
+    if (ax >= 0x477FF000u) return sign | 0x7C00u;
+    if (ax >= 0x38800000u) {
+        // Normal: rebias the exponent (127 -> 15), then round off 13 mantissa bits; a carry
+        // into the exponent is the correct result.
+        uint32_t m = ax - 0x38000000u;
+        m += 0xFFFu + ((m >> 13) & 1u);
+        return sign | (uint16_t)(m >> 13);
+    }
+    // Subnormal or zero: adding 0.5 makes the float adder round to multiples of 2^-24, the
+    // half subnormal step, with ties to even.
+    return sign | (uint16_t)(vk_f32_to_bits(vk_bits_to_f32(ax) + 0.5f) - 0x3F000000u);
+}
+
 /// bfloat16 -> binary32: the top half of the float's bits.
 static inline float vk_bf16_to_fp32(uint16_t h) {
     return vk_bits_to_f32((uint32_t)h << 16);

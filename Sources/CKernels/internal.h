@@ -43,6 +43,7 @@ typedef struct {
                           const float *s);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
     void (*axpy_f32)(float a, const float *x, float *y, int64_t n);
+    void (*f32_to_f16)(const float *src, uint16_t *dst, int64_t n);
 } vk_kernels;
 
 // The active table; swapped atomically by vk_force_simd_level.
@@ -65,6 +66,7 @@ void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, cons
                                const float *s);
 float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
+void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
 
 #if defined(__x86_64__)
 #define VK_HAVE_AVX2 1
@@ -92,9 +94,10 @@ void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const fl
                            const float *s);
 float vk_dot_f32_avx2(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_avx2(float a, const float *x, float *y, int64_t n);
+void vk_f32_to_f16_avx2(const float *src, uint16_t *dst, int64_t n);
 // Attention of g query heads over n positions at offsets rows[] (hd % 32 == 0); see attention.c.
-void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
-                       const int64_t *rows, int64_t n, float scale, float *scores, float *out,
+void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
+                       int kv_type, const int64_t *rows, int64_t n, float scale, float *scores, float *out,
                        float *mx, float *sum);
 #endif
 

@@ -1,6 +1,7 @@
 // Portable (level 0) elementwise / normalization ops.
 #include <math.h>
 
+#include "fp16.h"
 #include "internal.h"
 
 void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps) {
@@ -45,4 +46,8 @@ void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, cons
 
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = vk_fp32_to_fp16(src[i]);
 }

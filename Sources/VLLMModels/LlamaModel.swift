@@ -132,8 +132,8 @@ public final class LlamaModel: @unchecked Sendable {
                 let p = tokens[i].position, table = inputs[tokens[i].input].blockTable
                 let slot = Int(table[p / kv.blockSize]) * kv.blockStride + (p % kv.blockSize) * hd
                 for head in 0..<c.kvHeadCount {
-                    (kv.keyBase(layer: layer, kvHead: head) + slot).update(from: b.k + i * kvDim + head * hd, count: hd)
-                    (kv.valueBase(layer: layer, kvHead: head) + slot).update(from: b.v + i * kvDim + head * hd, count: hd)
+                    kv.store(b.k + i * kvDim + head * hd, at: kv.keyBase(layer: layer, kvHead: head), offset: slot)
+                    kv.store(b.v + i * kvDim + head * hd, at: kv.valueBase(layer: layer, kvHead: head), offset: slot)
                 }
             }
         }
@@ -164,7 +164,7 @@ public final class LlamaModel: @unchecked Sendable {
                     let slot = kvHead * parts + part
                     vk_paged_attention(q, Int64(group), Int64(hd),
                                        kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
-                                       table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
+                                       kv.dtype.kernelType, table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
                                        Int64(lo), Int64(hi - lo), scale, scores,
                                        parts == 1 ? b.attn + i * qDim + kvHead * group * hd : b.partialOut + slot * group * hd,
                                        parts == 1 ? nil : b.partialMax + slot * group,

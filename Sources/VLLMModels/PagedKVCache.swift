@@ -1,3 +1,17 @@
+import CKernels
+
+/// Element type of the KV cache (`--kv-cache-dtype`). fp16 halves the bytes attention streams
+/// per cached position, which is what bounds batched decode; float32 keeps activations exact.
+public enum KVCacheDType: String, Sendable, CaseIterable {
+    case float16, float32
+
+    /// Bytes per element.
+    public var size: Int { self == .float16 ? 2 : 4 }
+
+    /// The CKernels type id (`VK_TYPE_F16` / `VK_TYPE_F32`).
+    var kernelType: Int32 { Int32(self == .float16 ? VK_TYPE_F16.rawValue : VK_TYPE_F32.rawValue) }
+}
+
 /// The KV cache of every sequence, in fixed-size blocks of one preallocated pool (PagedAttention).
 ///
 /// Layout: [layer][block][kvHead][blockSize][headDim] for keys and the same for values, so one
@@ -9,19 +23,21 @@ public final class PagedKVCache: @unchecked Sendable {
     public let layerCount: Int
     public let kvHeadCount: Int
     public let headDim: Int
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    public let dtype: KVCacheDType
+    let keys: UnsafeMutableRawPointer
+    let values: UnsafeMutableRawPointer
 
-    public init(config: LlamaConfig, numBlocks: Int, blockSize: Int) {
+    public init(config: LlamaConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType = .float16) {
         precondition(numBlocks > 0 && blockSize > 0)
         self.numBlocks = numBlocks
         self.blockSize = blockSize
+        self.dtype = dtype
         layerCount = config.layerCount
         kvHeadCount = config.kvHeadCount
         headDim = config.headDim
-        let n = layerCount * numBlocks * kvHeadCount * blockSize * headDim
-        keys = .allocate(capacity: n)
-        values = .allocate(capacity: n)
+        let bytes = layerCount * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
+        keys = .allocate(byteCount: bytes, alignment: 64)
+        values = .allocate(byteCount: bytes, alignment: 64)
     }
 
     deinit {
@@ -30,28 +46,37 @@ public final class PagedKVCache: @unchecked Sendable {
     }
 
     /// Bytes one block takes (keys and values, all layers).
-    public static func bytesPerBlock(config c: LlamaConfig, blockSize: Int) -> Int {
-        2 * c.layerCount * c.kvHeadCount * blockSize * c.headDim * MemoryLayout<Float>.size
+    public static func bytesPerBlock(config c: LlamaConfig, blockSize: Int, dtype: KVCacheDType) -> Int {
+        2 * c.layerCount * c.kvHeadCount * blockSize * c.headDim * dtype.size
     }
 
-    /// Floats between the same head's rows of consecutive blocks.
+    /// Elements between the same head's rows of consecutive blocks.
     public var blockStride: Int { kvHeadCount * blockSize * headDim }
 
-    /// One head's keys in block 0 of `layer`; block b is `b * blockStride` floats further.
-    func keyBase(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        keys + layer * numBlocks * blockStride + kvHead * blockSize * headDim
+    /// One head's keys in block 0 of `layer`; block b is `b * blockStride` elements further.
+    func keyBase(layer: Int, kvHead: Int) -> UnsafeMutableRawPointer {
+        keys + (layer * numBlocks * blockStride + kvHead * blockSize * headDim) * dtype.size
     }
 
-    func valueBase(layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        values + layer * numBlocks * blockStride + kvHead * blockSize * headDim
+    func valueBase(layer: Int, kvHead: Int) -> UnsafeMutableRawPointer {
+        values + (layer * numBlocks * blockStride + kvHead * blockSize * headDim) * dtype.size
+    }
+
+    /// Stores `headDim` floats at element offset `offset` from `base`, converting to the cache's type.
+    func store(_ row: UnsafePointer<Float>, at base: UnsafeMutableRawPointer, offset: Int) {
+        switch dtype {
+        case .float32: (base.assumingMemoryBound(to: Float.self) + offset).update(from: row, count: headDim)
+        case .float16: vk_f32_to_f16(row, base.assumingMemoryBound(to: UInt16.self) + offset, Int64(headDim))
+        }
     }
 
     /// Copies block `src` into block `dst` in every layer (copy-on-write of a shared block).
     public func copyBlock(from src: Int, to dst: Int) {
+        let bytes = blockStride * dtype.size
         for layer in 0..<layerCount {
-            let base = layer * numBlocks * blockStride
-            (keys + base + dst * blockStride).update(from: keys + base + src * blockStride, count: blockStride)
-            (values + base + dst * blockStride).update(from: values + base + src * blockStride, count: blockStride)
+            let base = layer * numBlocks * bytes
+            (keys + base + dst * bytes).copyMemory(from: keys + base + src * bytes, byteCount: bytes)
+            (values + base + dst * bytes).copyMemory(from: values + base + src * bytes, byteCount: bytes)
         }
     }
 }

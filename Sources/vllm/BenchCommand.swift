@@ -42,7 +42,8 @@ struct BenchLatencyCommand: ParsableCommand {
         // Random ordinary tokens (seeded): the work per token does not depend on which they are.
         var rng = SplitMix64(seed: 42)
         let prompt = (0..<inputLen).map { _ in Int.random(in: 100..<model.config.vocabSize, using: &rng) }
-        let cache = SequenceKVCache(config: model.config, capacity: inputLen + outputLen)
+        let cache = SequenceKVCache(config: model.config, capacity: inputLen + outputLen,
+                                    dtype: try engine.engineArgs.kvCacheDtype)
         let clock = ContinuousClock()
         var prefill: [Double] = [], decode: [Double] = []
         for iter in 0..<(numItersWarmup + numIters) {

@@ -35,6 +35,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "fcfs or priority.")
     var schedulingPolicy = "fcfs"
 
+    @Option(help: "KV cache element type: auto (float16), float16 or float32.")
+    var kvCacheDtype = "auto"
+
     func validate() throws {
         do { _ = try engineArgs; try engineArgs.validate() } catch { throw ValidationError("\(error)") }
     }
@@ -56,6 +59,11 @@ struct EngineOptions: ParsableArguments {
             case "fcfs": a.schedulingPolicy = .fcfs
             case "priority": a.schedulingPolicy = .priority
             default: throw ValidationError("--scheduling-policy must be fcfs or priority, got \(schedulingPolicy)")
+            }
+            switch kvCacheDtype {
+            case "auto", "float16": a.kvCacheDtype = .float16
+            case "float32": a.kvCacheDtype = .float32
+            default: throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(kvCacheDtype)")
             }
             return a
         }

@@ -6,9 +6,14 @@ extension KernelTests {
 @Suite
 struct AttentionTests {
     /// Paged attention over randomly placed blocks equals the contiguous double reference, whole
-    /// and split into parts then merged; head sizes on the AVX2 path (multiples of 32) and off it (48).
-    @Test func pagedMatchesContiguousReference() {
+    /// and split into parts then merged; head sizes on the AVX2 path (multiples of 32) and off it
+    /// (48); float32 and fp16 K/V (the reference then reads the same fp16-rounded values).
+    @Test(arguments: [Int32(VK_TYPE_F32.rawValue), Int32(VK_TYPE_F16.rawValue)])
+    func pagedMatchesContiguousReference(kvType: Int32) {
         var rng = SplitMix64(seed: 11)
+        let f16 = kvType == Int32(VK_TYPE_F16.rawValue)
+        // The values the cache holds for `x`.
+        func stored(_ x: [Float]) -> [Float] { f16 ? x.map { Float(Float16($0)) } : x }
         forEachSimdLevel { level in
             for round in 0..<40 {
                 let hd = [48, 64, 128, 64, 96][round % 5]
@@ -19,7 +24,7 @@ struct AttentionTests {
                 let numBlocks = blocksNeeded + Int(rng.next() % 5)
                 let table = Array((0..<numBlocks).map { Int32($0) }.shuffled(using: &rng).prefix(blocksNeeded))
                 let q = randomFloats(g * hd, &rng, -2, 2)
-                let kRef = randomFloats(n * hd, &rng, -2, 2), vRef = randomFloats(n * hd, &rng, -1, 1)
+                let kRef = stored(randomFloats(n * hd, &rng, -2, 2)), vRef = stored(randomFloats(n * hd, &rng, -1, 1))
                 // Pool layout [block][kvHead][blockSize][hd].
                 let blockStride = kvHeads * blockSize * hd
                 var kPool = randomFloats(numBlocks * blockStride, &rng), vPool = randomFloats(numBlocks * blockStride, &rng)
@@ -27,24 +32,28 @@ struct AttentionTests {
                     let dst = Int(table[p / blockSize]) * blockStride + head * blockSize * hd + (p % blockSize) * hd
                     for d in 0..<hd { kPool[dst + d] = kRef[p * hd + d]; vPool[dst + d] = vRef[p * hd + d] }
                 }
+                let kHalf = kPool.map { Float16($0).bitPattern }, vHalf = vPool.map { Float16($0).bitPattern }
                 var want = [Float](repeating: 0, count: g * hd)
                 vk_attention_ref(q, Int64(g), Int64(hd), kRef, vRef, Int64(hd), Int64(n), 0.125, &want)
 
                 func run(_ start: Int, _ len: Int, _ out: inout [Float], _ m: inout [Float], _ s: inout [Float]) {
                     var scores = [Float](repeating: 0, count: g * len)
-                    kPool.withUnsafeBufferPointer { kp in
-                        vPool.withUnsafeBufferPointer { vp in
-                            let off = head * blockSize * hd
-                            vk_paged_attention(q, Int64(g), Int64(hd), kp.baseAddress! + off, vp.baseAddress! + off, table,
-                                               Int64(blockSize), Int64(blockStride), Int64(start), Int64(len), 0.125,
-                                               &scores, &out, &m, &s)
-                        }
+                    func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
+                        vk_paged_attention(q, Int64(g), Int64(hd), k, v, kvType, table,
+                                           Int64(blockSize), Int64(blockStride), Int64(start), Int64(len), 0.125,
+                                           &scores, &out, &m, &s)
+                    }
+                    let off = head * blockSize * hd
+                    if f16 {
+                        kHalf.withUnsafeBufferPointer { k in vHalf.withUnsafeBufferPointer { v in call(k.baseAddress! + off, v.baseAddress! + off) } }
+                    } else {
+                        kPool.withUnsafeBufferPointer { k in vPool.withUnsafeBufferPointer { v in call(k.baseAddress! + off, v.baseAddress! + off) } }
                     }
                 }
                 var got = [Float](repeating: 0, count: g * hd), m = [Float](repeating: 0, count: g), s = m
                 run(0, n, &got, &m, &s)
                 for i in 0..<g * hd {
-                    #expect(abs(got[i] - want[i]) <= 2e-5, "level \(level) round \(round) i \(i)")
+                    #expect(abs(got[i] - want[i]) <= 2e-5, "type \(kvType) level \(level) round \(round) i \(i)")
                 }
                 // Split in up to three parts at random cuts, then merge.
                 let cuts = ([0, n] + [Int(rng.next() % UInt64(n)), Int(rng.next() % UInt64(n))]).sorted()
@@ -58,8 +67,32 @@ struct AttentionTests {
                 var merged = [Float](repeating: 0, count: g * hd)
                 vk_attention_merge(outs, maxes, sums, Int64(parts), Int64(g), Int64(hd), &merged)
                 for i in 0..<g * hd {
-                    #expect(abs(merged[i] - want[i]) <= 2e-5, "merged level \(level) round \(round) i \(i)")
+                    #expect(abs(merged[i] - want[i]) <= 2e-5, "merged type \(kvType) level \(level) round \(round) i \(i)")
                 }
+            }
+        }
+    }
+
+    /// fp32 -> fp16 rounds to nearest even on every path: equal to Swift's Float16 conversion
+    /// on random values across the whole range and on the edges (overflow, subnormals, ties).
+    @Test func f32ToF16MatchesSwiftFloat16() {
+        var rng = SplitMix64(seed: 5)
+        var xs: [Float] = [0, -0, 65504, 65519.99, 65520, -65520, 1e9, .infinity, -.infinity,
+                           0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 5.9604645e-8, 6.1035156e-5,
+                           1 + 0x1p-11, 1 + 0x1p-11 + 0x1p-20, 1 + 3 * 0x1p-11]
+        for _ in 0..<20_000 {
+            // Random sign, exponent across fp16's range and beyond, random mantissa.
+            let bits = UInt32(truncatingIfNeeded: rng.next())
+            let exp = UInt32(100 + rng.next() % 46)
+            xs.append(Float(bitPattern: (bits & 0x8000_0000) | (exp << 23) | (bits & 0x7F_FFFF)))
+        }
+        let want = xs.map { Float16($0).bitPattern }
+        forEachSimdLevel { level in
+            var got = [UInt16](repeating: 0, count: xs.count)
+            vk_f32_to_f16(xs, &got, Int64(xs.count))
+            for i in xs.indices where got[i] != want[i] {
+                Issue.record("level \(level): \(xs[i]) -> \(got[i]), want \(want[i])")
+                break
             }
         }
     }

@@ -4,14 +4,15 @@
 /// Paged softmax attention of `g` query heads (q: g × hd, contiguous) that share one KV head.
 ///
 /// Keys and values live in fixed-size blocks: position p is at
-/// `k + block_table[p / block_size] * block_stride + (p % block_size) * hd` (same for v), i.e.
-/// `k`/`v` point at this KV head's rows of block 0 and `block_stride` floats separate blocks.
+/// `k + block_table[p / block_size] * block_stride + (p % block_size) * hd` elements (same for
+/// v), i.e. `k`/`v` point at this KV head's rows of block 0 and `block_stride` elements separate
+/// blocks. Elements are `kv_type`: VK_TYPE_F32 or VK_TYPE_F16 (IEEE binary16).
 /// Attends positions [start, start + n) (n >= 1): out (g × hd) = softmax(scale · q·kᵀ) · v.
 /// `scores` holds g × n floats. When `max_out`/`sum_out` (g floats each) are not NULL they
 /// receive each head's largest score and its sum of exp(score − max), so attention over split
 /// position ranges can be merged with `vk_attention_merge`.
-void vk_paged_attention(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
-                        const int32_t *block_table, int64_t block_size, int64_t block_stride,
+void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
+                        int kv_type, const int32_t *block_table, int64_t block_size, int64_t block_stride,
                         int64_t start, int64_t n, float scale, float *scores, float *out,
                         float *max_out, float *sum_out);
 /// Combines `parts` partial results over disjoint position ranges: outs is parts × g × hd,

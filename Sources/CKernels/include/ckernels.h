@@ -83,6 +83,8 @@ void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim,
 float vk_dot_f32(const float *a, const float *b, int64_t n);
 /// y += a * x, n elements.
 void vk_axpy_f32(float a, const float *x, float *y, int64_t n);
+/// dst = src rounded to IEEE binary16 (nearest even), n elements.
+void vk_f32_to_f16(const float *src, uint16_t *dst, int64_t n);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,9 @@ public struct EngineArgs: Sendable, Equatable {
     public var enableChunkedPrefill = true
     public var enablePrefixCaching = true
     public var schedulingPolicy: SchedulingPolicy = .fcfs
+    /// KV cache element type (`--kv-cache-dtype`). vLLM's `auto` means the model's dtype, which
+    /// for vLLM on CPU is a 16-bit float; ours is fp16 (what llama.cpp keeps its cache in too).
+    public var kvCacheDtype: KVCacheDType = .float16
 
     public init() {}
 
@@ -42,7 +45,7 @@ public struct EngineArgs: Sendable, Equatable {
 
     /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
     public func numKVBlocks(config: LlamaConfig, weightBytes: Int) throws(EngineArgsError) -> Int {
-        let perBlock = PagedKVCache.bytesPerBlock(config: config, blockSize: blockSize)
+        let perBlock = PagedKVCache.bytesPerBlock(config: config, blockSize: blockSize, dtype: kvCacheDtype)
         if let n = numGpuBlocksOverride {
             guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }
             return n

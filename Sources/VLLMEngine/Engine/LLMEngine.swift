@@ -55,10 +55,10 @@ public final class LLMEngine: @unchecked Sendable {
             maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
             blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
             enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy), numBlocks: numKVBlocks)
-        let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize)
+        let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize, kvCacheDtype: args.kvCacheDtype)
         engineCore = EngineCore(scheduler: scheduler, executor: UniProcExecutor(worker: Worker(modelRunner: runner)))
         outputs = OutputProcessor(tokenizer: tokenizer)
-        let mib = (numKVBlocks * PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize)) >> 20
+        let mib = (numKVBlocks * PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize, dtype: args.kvCacheDtype)) >> 20
         let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(capacity) tokens, \(mib) MiB); "
             + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(capacity * 100 / maxModelLen) / 100)x\n"
         logInfo(line)

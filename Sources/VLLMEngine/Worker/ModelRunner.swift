@@ -24,9 +24,9 @@ public final class ModelRunner: @unchecked Sendable {
         var history: SamplingHistory
     }
 
-    public init(model: LlamaModel, numBlocks: Int, blockSize: Int) {
+    public init(model: LlamaModel, numBlocks: Int, blockSize: Int, kvCacheDtype: KVCacheDType = .float16) {
         self.model = model
-        kvCache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize)
+        kvCache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: kvCacheDtype)
     }
 
     /// Registers a request's sampling state before it is first scheduled.
