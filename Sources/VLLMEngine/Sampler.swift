@@ -289,6 +289,27 @@ public enum Sampler {
         return logits.map { Double($0) - lse }
     }
 
+    /// The raw logprob of one token.
+    public static func logprob(logits: some LogitsRow, of token: Int) -> Double {
+        if let r = logits.withContiguousStorageIfAvailable({ Double($0[token]) - logSumExpRow($0) }) { return r }
+        return Double(logits[token]) - logSumExp(logits)
+    }
+
+    /// log-sum-exp of a contiguous row: two passes in Float with a Double total (the
+    /// per-token cost of tracking cumulative logprobs stays small).
+    static func logSumExpRow(_ logits: UnsafeBufferPointer<Float>) -> Double {
+        var m = -Float.infinity
+        for x in logits where x > m { m = x }
+        guard m > -.infinity else { return -.infinity }
+        var total: Double = 0
+        var part: Float = 0
+        for (i, x) in logits.enumerated() {
+            part += expf(x - m)
+            if i & 1023 == 1023 { total += Double(part); part = 0 }
+        }
+        return Double(m) + log(total + Double(part))
+    }
+
     static func logSumExp(_ logits: some LogitsRow) -> Double {
         let m = Double(logits[argmax(logits)])
         return m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })

@@ -15,6 +15,8 @@ public final class Scheduler {
     /// Preempted requests are put back at the front.
     public private(set) var waiting: [Request] = []
     private var requests: [String: Request] = [:]
+    /// Finished requests whose blocks are kept for `fork` until `release`.
+    private var held: [String: Request] = [:]
     private var finishedSinceLastStep: [String] = []
     private var nextArrivalIndex = 0
     private var numPreemptions = 0
@@ -62,16 +64,39 @@ public final class Scheduler {
         waiting.append(request)
     }
 
+    /// Queues `child`, whose tokens continue the computed tokens of `parentID` (a finished
+    /// request that kept its blocks), with the parent's block table: every block gains a
+    /// reference, and the shared partial last block is copied on write when the child first
+    /// writes into it. Throws as `add` does, or when the parent holds no kept blocks.
+    public func fork(_ child: Request, from parentID: String) throws(SchedulerError) {
+        guard let parent = held[parentID] else {
+            throw .invalidRequest("request \(parentID) holds no blocks to fork from")
+        }
+        guard child.numTokens > parent.numComputedTokens,
+              child.allTokenIDs[..<parent.numComputedTokens] == parent.allTokenIDs[..<parent.numComputedTokens] else {
+            throw .invalidRequest("request \(child.requestID) does not continue \(parentID)")
+        }
+        try add(child)
+        kvCacheManager.fork(parent: parent, child: child)
+    }
+
+    /// Frees the blocks kept by finished requests (see `Request.keepsBlocksWhenFinished`).
+    public func release(_ requestIDs: some Sequence<String>) {
+        for id in requestIDs { if let r = held.removeValue(forKey: id) { kvCacheManager.free(r) } }
+    }
+
     /// Finishes the requests as aborted (unknown or finished ids are ignored) and frees their
     /// blocks. The output processor also uses this for stop strings, which only it can see.
     public func abort(_ requestIDs: some Sequence<String>) {
         for id in requestIDs {
+            if let kept = held.removeValue(forKey: id) { kvCacheManager.free(kept) }
             guard let request = requests.removeValue(forKey: id) else { continue }
             if let i = running.firstIndex(where: { $0 === request }) {
                 running.remove(at: i)
                 kvCacheManager.free(request)
             } else if let i = waiting.firstIndex(where: { $0 === request }) {
                 waiting.remove(at: i)
+                kvCacheManager.free(request)  // a forked request holds blocks while it waits
             }
             request.status = .finishedAborted
             finishedSinceLastStep.append(id)
@@ -119,13 +144,20 @@ public final class Scheduler {
         if out.preemptedRequestIDs.isEmpty {
             while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex() {
                 let request = waiting[w]
-                let (hits, numCached) = kvCacheManager.computedBlocks(for: request)
+                // A forked request starts from its parent's blocks, not from the prefix cache.
+                let forked = !kvCacheManager.blockIDs(request.requestID).isEmpty
+                let (hits, numCached) = forked ? ([], request.numComputedTokens) : kvCacheManager.computedBlocks(for: request)
                 var numNew = request.numTokens - numCached
                 if numNew > budget {
                     if !config.enableChunkedPrefill { break }
                     numNew = budget
                 }
-                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits) != nil else { break }
+                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits) != nil else {
+                    // Blocks held while waiting could starve everyone: give them back; the
+                    // request recomputes later (mostly prefix-cache hits).
+                    if forked { kvCacheManager.free(request); request.numComputedTokens = 0 }
+                    break
+                }
                 waiting.remove(at: w)
                 if request.status == .waiting { request.numCachedTokens = numCached }
                 request.status = .running
@@ -165,7 +197,7 @@ public final class Scheduler {
             }
             if request.status.isFinished {
                 running.removeAll { $0 === request }
-                kvCacheManager.free(request)
+                if request.keepsBlocksWhenFinished { held[request.requestID] = request } else { kvCacheManager.free(request) }
                 requests.removeValue(forKey: request.requestID)
                 finishedSinceLastStep.append(request.requestID)
             }

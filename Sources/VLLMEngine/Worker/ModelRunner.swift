@@ -4,6 +4,9 @@ import VLLMModels
 /// The token a step sampled for one request, with its logprobs when they were asked for.
 public struct SampledToken: Sendable {
     public let tokenID: Int
+    /// The chosen token's raw logprob (always computed: it gives the cumulative logprob that
+    /// `best_of` ranks by).
+    public let logprob: Double
     public let logprobs: StepLogprobs?
 }
 
@@ -56,7 +59,8 @@ public final class ModelRunner: @unchecked Sendable {
             state.history.append(token)
             states[req.requestID] = state
             let lp = state.params.logprobs.map { Sampler.logprobs(logits: rowLogits, chosen: token, k: $0) }
-            sampled[req.requestID] = SampledToken(tokenID: token, logprobs: lp)
+            let chosen = lp?[0].logprob ?? Sampler.logprob(logits: rowLogits, of: token)
+            sampled[req.requestID] = SampledToken(tokenID: token, logprob: chosen, logprobs: lp)
         }
         return sampled
     }
