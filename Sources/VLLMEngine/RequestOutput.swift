@@ -28,10 +28,15 @@ public struct CompletionOutput: Sendable {
 public struct RequestOutput: Sendable {
     public var requestID: String
     public var promptTokenIDs: [Int]
+    /// When asked for (`promptLogprobs`): per prompt token, nil for the first (nothing predicts
+    /// it), then the token's raw logprob followed by the top alternatives, as vLLM reports.
+    public var promptLogprobs: [StepLogprobs?]?
     public var outputs: [CompletionOutput]
     public var finished: Bool { outputs.allSatisfy { $0.finishReason != nil } }
 
-    public init(requestID: String = "", promptTokenIDs: [Int], outputs: [CompletionOutput]) {
+    public init(requestID: String = "", promptTokenIDs: [Int], promptLogprobs: [StepLogprobs?]? = nil,
+                outputs: [CompletionOutput]) {
+        self.promptLogprobs = promptLogprobs
         self.requestID = requestID
         self.promptTokenIDs = promptTokenIDs
         self.outputs = outputs

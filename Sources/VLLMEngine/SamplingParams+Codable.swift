@@ -1,7 +1,7 @@
 /// The JSON form of `SamplingParams`: vLLM's snake_case keys; a missing key or a null takes
 /// vLLM's default. `badWordsTokenIDs` is filled by the engine and is not part of it.
 extension SamplingParams: Codable {
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case n, temperature, seed, stop, logprobs, detokenize
         case bestOf = "best_of", useBeamSearch = "use_beam_search"
         case lengthPenalty = "length_penalty", earlyStopping = "early_stopping"
@@ -15,6 +15,9 @@ extension SamplingParams: Codable {
         case skipSpecialTokens = "skip_special_tokens"
         case spacesBetweenSpecialTokens = "spaces_between_special_tokens"
     }
+
+    /// The JSON keys, for callers that refuse unknown ones (as vLLM's constructor does).
+    public static var jsonKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
     /// Missing keys and nulls take vLLM's defaults; `stop` may be one string or a list.
     public init(from decoder: any Decoder) throws {

@@ -144,9 +144,13 @@ public final class Scheduler {
         if out.preemptedRequestIDs.isEmpty {
             while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex() {
                 let request = waiting[w]
-                // A forked request starts from its parent's blocks, not from the prefix cache.
+                // A forked request starts from its parent's blocks, not from the prefix cache. A
+                // request wanting prompt logprobs computes its whole prompt (as vLLM: cached
+                // blocks would skip the rows they need).
                 let forked = !kvCacheManager.blockIDs(request.requestID).isEmpty
-                let (hits, numCached) = forked ? ([], request.numComputedTokens) : kvCacheManager.computedBlocks(for: request)
+                let (hits, numCached) = forked ? ([], request.numComputedTokens)
+                    : request.samplingParams.promptLogprobs != nil ? ([], 0)
+                    : kvCacheManager.computedBlocks(for: request)
                 var numNew = request.numTokens - numCached
                 if numNew > budget {
                     if !config.enableChunkedPrefill { break }

@@ -6,6 +6,9 @@ public struct EngineCoreOutput: Sendable {
     public let newLogprobs: [StepLogprobs]?
     /// The raw logprob of each new token.
     public let newTokenLogprobs: [Double]
+    /// With the first token of a request that asked for them: prompt logprobs for each prompt
+    /// position after the first.
+    public var promptLogprobs: [StepLogprobs]?
     /// "stop", "length" or "abort" once finished.
     public let finishReason: String?
 }
@@ -57,7 +60,7 @@ public final class EngineCore: @unchecked Sendable {
             let s = u.newTokenIDs.isEmpty ? nil : sampled[u.requestID]
             return EngineCoreOutput(requestID: u.requestID, newTokenIDs: u.newTokenIDs,
                                     newLogprobs: s?.logprobs.map { [$0] }, newTokenLogprobs: s.map { [$0.logprob] } ?? [],
-                                    finishReason: u.finishReason)
+                                    promptLogprobs: s?.promptLogprobs, finishReason: u.finishReason)
         }
     }
 }

@@ -17,6 +17,7 @@ final class OutputProcessor {
 
     private struct Parent {
         let promptTokenIDs: [Int]
+        var promptLogprobs: [StepLogprobs?]?
         var childIDs: [String]
         /// Completions returned; fewer than `childIDs` when only the best are kept.
         let n: Int
@@ -30,7 +31,8 @@ final class OutputProcessor {
     init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
 
     func addParent(id: String, promptTokenIDs: [Int], childIDs: [String], n: Int? = nil) {
-        parents[id] = Parent(promptTokenIDs: promptTokenIDs, childIDs: childIDs, n: n ?? childIDs.count)
+        parents[id] = Parent(promptTokenIDs: promptTokenIDs, promptLogprobs: nil, childIDs: childIDs,
+                             n: n ?? childIDs.count)
     }
 
     func addChild(id: String, parentID: String, index: Int, params: SamplingParams) {
@@ -49,6 +51,10 @@ final class OutputProcessor {
         var changed: [String] = [], abort: [String] = []
         for u in updates {
             guard var c = completions[u.requestID], c.output.finishReason == nil else { continue }
+            // Every candidate computes them; the first to report gives the parent's.
+            if let pl = u.promptLogprobs, parents[c.parentID]?.promptLogprobs == nil {
+                parents[c.parentID]?.promptLogprobs = [nil] + pl.map { Optional($0) }
+            }
             c.output.tokenIDs += u.newTokenIDs
             if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
             c.output.cumulativeLogprob? += u.newTokenLogprobs.reduce(0, +)
@@ -105,7 +111,8 @@ final class OutputProcessor {
                 ($0.element.cumulativeLogprob ?? 0, -$0.offset) > ($1.element.cumulativeLogprob ?? 0, -$1.offset)
             }.map(\.element).prefix(p.n))
         }
-        return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs, outputs: outputs)
+        return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs, promptLogprobs: p.promptLogprobs,
+                             outputs: outputs)
     }
 
     /// The earliest match of any stop string that ends at or after `from` characters.
