@@ -43,7 +43,7 @@ extension EngineTests {
             (SamplingParams(temperature: 1, earlyStopping: true), "early_stopping"),
             (SamplingParams(temperature: 0.5, bestOf: 2, useBeamSearch: true), "temperature"),
             (SamplingParams(temperature: 0, useBeamSearch: true), "best_of"),
-            (SamplingParams(temperature: 0, stop: ["x"], bestOf: 2), "stop"),
+            (SamplingParams(temperature: 0, bestOf: 2, stop: ["x"]), "stop"),
         ]
         for (params, field) in cases {
             #expect(throws: InvalidRequest.self) { try e.addRequest(id: field, prompt: .tokenIDs([1, 2]), params: params) }
