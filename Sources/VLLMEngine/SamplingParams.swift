@@ -47,7 +47,9 @@ public struct SamplingParams: Sendable, Equatable {
     public var minTokens: Int = 0
     /// Return the chosen token's logprob plus the top-`logprobs` alternatives at each step.
     public var logprobs: Int?
-    /// Top alternatives to return for each prompt token.
+    /// Top alternatives to return for each prompt token (with the token's own logprob; the
+    /// first prompt token has none). Such requests compute their whole prompt: prefix-cache
+    /// hits are not used for them, as in vLLM.
     public var promptLogprobs: Int?
     /// Added to the logits of these token ids before sampling.
     public var logitBias: [Int: Float] = [:]
@@ -59,9 +61,14 @@ public struct SamplingParams: Sendable, Equatable {
     public var badWords: [String] = []
     /// `badWords` as token sequences, filled by the engine (not part of the JSON form).
     public var badWordsTokenIDs: [[Int]] = []
+    /// Leave special (control) tokens such as `<|im_end|>` out of the text (token ids keep them).
     public var skipSpecialTokens = true
+    /// Accepted for vLLM compatibility; no effect on our tokenizers. vLLM's fast (Rust
+    /// `tokenizers`) detokenizer, which it uses for GGUF tokenizers, puts no spaces around
+    /// special tokens either way with byte-level BPE; the spaces this flag names are added only
+    /// by Hugging Face's slow Python tokenizers.
     public var spacesBetweenSpecialTokens = true
-    /// Produce text; stop strings need it.
+    /// Produce text; false leaves every text empty (token ids only) and stop strings are refused.
     public var detokenize = true
 
     public init(temperature: Float = 1.0, topP: Float = 1.0, topK: Int = 0, minP: Float = 0,

@@ -100,3 +100,19 @@ extension EngineTests {
         #expect(o.allSatisfy { !$0.text.isEmpty && $0.finishReason != nil })
     }
 }
+
+extension EngineTests {
+    @Test func asyncStreamsOfBestOfAndBeamSearchHoldOnlyTheFinalOutput() async throws {
+        let llm = AsyncLLM(engine: try Self.engine())
+        defer { llm.shutdown() }
+        let cases = [SamplingParams(temperature: 1, maxTokens: 6, seed: 2, ignoreEOS: true, n: 1, bestOf: 3),
+                     SamplingParams(temperature: 0, maxTokens: 6, ignoreEOS: true, n: 2, bestOf: 2)]
+        for (i, params) in cases.enumerated() {
+            var seen: [RequestOutput] = []
+            for try await out in try llm.generate(.tokenIDs(Self.prompts[i]), params, requestID: "s\(i)") { seen.append(out) }
+            #expect(seen.count == 1 && seen[0].finished)
+            #expect(seen[0].outputs.count == params.n && seen[0].outputs.allSatisfy { $0.tokenIDs.count == 6 })
+        }
+        #expect(try await Self.idleStats(llm).kvBlocksUsed == 0)
+    }
+}
