@@ -44,6 +44,40 @@ public final class LLM: @unchecked Sendable {
         try generate(prompts.map(PromptInput.text), [params])
     }
 
+    /// vLLM 0.11's `LLM.beam_search`: for each prompt, the best `beamWidth` sequences by
+    /// length-penalized score (cumulative logprob / length^lengthPenalty), best first. Beams
+    /// share KV blocks and fork with copy-on-write (see `BeamSearchDriver`). A prompt that is
+    /// refused throws before any work starts.
+    public func beamSearch(_ prompts: [PromptInput], _ params: BeamSearchParams) throws -> [BeamSearchOutput] {
+        let ids = prompts.indices.map { _ in nextRequestID() }
+        for (i, prompt) in prompts.enumerated() {
+            do { try engine.addBeamSearch(id: ids[i], prompt: prompt, params: params) } catch {
+                for id in ids[..<i] { engine.abortRequest(id: id) }
+                throw error
+            }
+        }
+        var finished: [String: RequestOutput] = [:]
+        while finished.count < prompts.count {
+            for out in engine.step() where out.finished { finished[out.requestID] = out }
+        }
+        return ids.map { id in
+            let out = finished[id]!
+            return BeamSearchOutput(sequences: out.outputs.map { o in
+                let tokens = out.promptTokenIDs + o.tokenIDs
+                let eos = o.finishReason == "stop" && o.tokenIDs.last == engine.tokenizer.eosTokenID
+                return BeamSearchSequence(tokens: tokens, text: o.text, cumulativeLogprob: o.cumulativeLogprob ?? 0,
+                                          score: beamSearchScore(length: tokens.count, endsWithEOS: eos,
+                                                                 cumulativeLogprob: o.cumulativeLogprob ?? 0,
+                                                                 lengthPenalty: params.lengthPenalty),
+                                          finishReason: o.finishReason ?? "length")
+            })
+        }
+    }
+
+    public func beamSearch(_ prompts: [String], _ params: BeamSearchParams) throws -> [BeamSearchOutput] {
+        try beamSearch(prompts.map(PromptInput.text), params)
+    }
+
     private func nextRequestID() -> String {
         defer { nextID += 1 }
         return String(nextID)

@@ -5,13 +5,16 @@ public struct CompletionOutput: Sendable {
     public var tokenIDs: [Int]
     /// One entry per generated token, when logprobs were requested.
     public var logprobs: [StepLogprobs]?
+    /// Sum of the raw logprobs of `tokenIDs` (vLLM's `cumulative_logprob`).
+    public var cumulativeLogprob: Double?
     /// "stop" (EOS, a stop token or string), "length" (max_tokens) or "abort"; nil while running.
     public var finishReason: String?
     /// The stop string or stop token id that ended it, if any.
     public var stopReason: String?
 
     public init(index: Int, text: String = "", tokenIDs: [Int] = [], logprobs: [StepLogprobs]? = nil,
-                finishReason: String? = nil, stopReason: String? = nil) {
+                finishReason: String? = nil, stopReason: String? = nil, cumulativeLogprob: Double? = nil) {
+        self.cumulativeLogprob = cumulativeLogprob
         self.index = index
         self.text = text
         self.tokenIDs = tokenIDs
@@ -25,10 +28,15 @@ public struct CompletionOutput: Sendable {
 public struct RequestOutput: Sendable {
     public var requestID: String
     public var promptTokenIDs: [Int]
+    /// When asked for (`promptLogprobs`): per prompt token, nil for the first (nothing predicts
+    /// it), then the token's raw logprob followed by the top alternatives, as vLLM reports.
+    public var promptLogprobs: [StepLogprobs?]?
     public var outputs: [CompletionOutput]
     public var finished: Bool { outputs.allSatisfy { $0.finishReason != nil } }
 
-    public init(requestID: String = "", promptTokenIDs: [Int], outputs: [CompletionOutput]) {
+    public init(requestID: String = "", promptTokenIDs: [Int], promptLogprobs: [StepLogprobs?]? = nil,
+                outputs: [CompletionOutput]) {
+        self.promptLogprobs = promptLogprobs
         self.requestID = requestID
         self.promptTokenIDs = promptTokenIDs
         self.outputs = outputs

@@ -1,8 +1,20 @@
 /// How to pick tokens for one request (vLLM's `SamplingParams`). Defaults are vLLM 0.11's; the
 /// JSON form uses vLLM's snake_case keys and a missing key takes the default.
-public struct SamplingParams: Sendable, Equatable, Codable {
-    /// Completions to generate for the prompt.
+public struct SamplingParams: Sendable, Equatable {
+    /// Completions to return for the prompt.
     public var n = 1
+    /// With sampling: candidates generated, of which the `n` with the highest cumulative
+    /// logprob are returned (nil means `n`; such requests report only their final output). With
+    /// beam search: the beam width.
+    public var bestOf: Int?
+    /// The older beam-search form (vLLM V0, and the OpenAI server's extra field): beam search
+    /// of width `bestOf`, returning the `n` best beams. Temperature 0 with `bestOf > 1` means
+    /// beam search too (see `isBeamSearch`).
+    public var useBeamSearch = false
+    /// Beam search: a beam's score is its cumulative logprob / length^lengthPenalty.
+    public var lengthPenalty: Float = 1.0
+    /// Beam search: when to stop (see `EarlyStopping`).
+    public var earlyStopping: EarlyStopping = .heuristic
     /// 0 means greedy. Positive values below 0.01 are raised to 0.01 by the sampler, as vLLM does.
     public var temperature: Float = 1.0
     /// Nucleus sampling: keep the most likely tokens whose mass reaches `topP` (1 = off).
@@ -35,7 +47,9 @@ public struct SamplingParams: Sendable, Equatable, Codable {
     public var minTokens: Int = 0
     /// Return the chosen token's logprob plus the top-`logprobs` alternatives at each step.
     public var logprobs: Int?
-    /// Top alternatives to return for each prompt token.
+    /// Top alternatives to return for each prompt token (with the token's own logprob; the
+    /// first prompt token has none). Such requests compute their whole prompt: prefix-cache
+    /// hits are not used for them, as in vLLM.
     public var promptLogprobs: Int?
     /// Added to the logits of these token ids before sampling.
     public var logitBias: [Int: Float] = [:]
@@ -47,19 +61,29 @@ public struct SamplingParams: Sendable, Equatable, Codable {
     public var badWords: [String] = []
     /// `badWords` as token sequences, filled by the engine (not part of the JSON form).
     public var badWordsTokenIDs: [[Int]] = []
+    /// Leave special (control) tokens such as `<|im_end|>` out of the text (token ids keep them).
     public var skipSpecialTokens = true
+    /// Accepted for vLLM compatibility; no effect on our tokenizers. vLLM's fast (Rust
+    /// `tokenizers`) detokenizer, which it uses for GGUF tokenizers, puts no spaces around
+    /// special tokens either way with byte-level BPE; the spaces this flag names are added only
+    /// by Hugging Face's slow Python tokenizers.
     public var spacesBetweenSpecialTokens = true
-    /// Produce text; stop strings need it.
+    /// Produce text; false leaves every text empty (token ids only) and stop strings are refused.
     public var detokenize = true
 
     public init(temperature: Float = 1.0, topP: Float = 1.0, topK: Int = 0, minP: Float = 0,
                 presencePenalty: Float = 0, frequencyPenalty: Float = 0, repetitionPenalty: Float = 1.0,
                 maxTokens: Int = 16, minTokens: Int = 0, seed: UInt64? = nil, ignoreEOS: Bool = false,
-                logprobs: Int? = nil, promptLogprobs: Int? = nil, n: Int = 1,
+                logprobs: Int? = nil, promptLogprobs: Int? = nil, n: Int = 1, bestOf: Int? = nil,
+                useBeamSearch: Bool = false, lengthPenalty: Float = 1.0, earlyStopping: EarlyStopping = .heuristic,
                 stop: [String] = [], stopTokenIDs: [Int] = [], includeStopStrInOutput: Bool = false,
                 logitBias: [Int: Float] = [:], allowedTokenIDs: [Int]? = nil, badWords: [String] = [],
                 skipSpecialTokens: Bool = true, spacesBetweenSpecialTokens: Bool = true, detokenize: Bool = true) {
         self.n = n
+        self.bestOf = bestOf
+        self.useBeamSearch = useBeamSearch
+        self.lengthPenalty = lengthPenalty
+        self.earlyStopping = earlyStopping
         self.temperature = temperature
         self.topP = topP
         self.topK = topK
@@ -84,6 +108,14 @@ public struct SamplingParams: Sendable, Equatable, Codable {
         self.detokenize = detokenize
     }
 
+    /// Beam search runs when asked for, or for greedy decoding with `bestOf > 1` (which vLLM V0
+    /// refused; the seed document gives it this meaning).
+    public var isBeamSearch: Bool { useBeamSearch || (temperature == 0 && (bestOf ?? 1) > 1) }
+
+    /// Engine requests generated for the prompt: `bestOf` (default `n`) candidates, or the
+    /// beam width for beam search.
+    public var numCandidates: Int { bestOf ?? n }
+
     /// The sampling-relevant flags: penalties that need the token history.
     var usesPenalties: Bool { presencePenalty != 0 || frequencyPenalty != 0 || repetitionPenalty != 1 }
 
@@ -91,6 +123,10 @@ public struct SamplingParams: Sendable, Equatable, Codable {
     /// With `vocabSize`, token ids in `logitBias` and `allowedTokenIDs` are checked too.
     public func validate(vocabSize: Int? = nil) throws(SamplingParamsError) {
         guard n >= 1 else { throw .invalid("n must be at least 1, got \(n).") }
+        if let b = bestOf, b < n {
+            throw .invalid("best_of must be greater than or equal to n, got n=\(n) and best_of=\(b).")
+        }
+        try validateBeamSearch()
         guard presencePenalty >= -2, presencePenalty <= 2 else {
             throw .invalid("presence_penalty must be in [-2, 2], got \(presencePenalty).")
         }
@@ -130,51 +166,6 @@ public struct SamplingParams: Sendable, Equatable, Codable {
                 throw .invalid("allowed_token_ids contains out-of-vocab token id!")
             }
         }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case n, temperature, seed, stop, logprobs, detokenize
-        case topP = "top_p", topK = "top_k", minP = "min_p"
-        case presencePenalty = "presence_penalty", frequencyPenalty = "frequency_penalty"
-        case repetitionPenalty = "repetition_penalty"
-        case stopTokenIDs = "stop_token_ids", includeStopStrInOutput = "include_stop_str_in_output"
-        case ignoreEOS = "ignore_eos", maxTokens = "max_tokens", minTokens = "min_tokens"
-        case promptLogprobs = "prompt_logprobs", logitBias = "logit_bias"
-        case allowedTokenIDs = "allowed_token_ids", badWords = "bad_words"
-        case skipSpecialTokens = "skip_special_tokens"
-        case spacesBetweenSpecialTokens = "spaces_between_special_tokens"
-    }
-
-    /// Missing keys and nulls take vLLM's defaults; `stop` may be one string or a list.
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = SamplingParams()
-        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
-        }
-        n = try get(.n, d.n)
-        temperature = try get(.temperature, d.temperature)
-        topP = try get(.topP, d.topP)
-        topK = try get(.topK, d.topK)
-        minP = try get(.minP, d.minP)
-        presencePenalty = try get(.presencePenalty, d.presencePenalty)
-        frequencyPenalty = try get(.frequencyPenalty, d.frequencyPenalty)
-        repetitionPenalty = try get(.repetitionPenalty, d.repetitionPenalty)
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
-        if let one = try? c.decodeIfPresent(String.self, forKey: .stop) { stop = [one] } else { stop = try get(.stop, d.stop) }
-        stopTokenIDs = try get(.stopTokenIDs, d.stopTokenIDs)
-        includeStopStrInOutput = try get(.includeStopStrInOutput, d.includeStopStrInOutput)
-        ignoreEOS = try get(.ignoreEOS, d.ignoreEOS)
-        maxTokens = try get(.maxTokens, d.maxTokens)
-        minTokens = try get(.minTokens, d.minTokens)
-        logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)
-        promptLogprobs = try c.decodeIfPresent(Int.self, forKey: .promptLogprobs)
-        logitBias = try get(.logitBias, d.logitBias)
-        allowedTokenIDs = try c.decodeIfPresent([Int].self, forKey: .allowedTokenIDs)
-        badWords = try get(.badWords, d.badWords)
-        skipSpecialTokens = try get(.skipSpecialTokens, d.skipSpecialTokens)
-        spacesBetweenSpecialTokens = try get(.spacesBetweenSpecialTokens, d.spacesBetweenSpecialTokens)
-        detokenize = try get(.detokenize, d.detokenize)
     }
 
     /// vLLM's `update_from_tokenizer`: each bad word as is, and with a leading space when that

@@ -35,7 +35,10 @@ final class ForwardBuffers: @unchecked Sendable {
     }
 
     func reserveLogits(rows: Int, hidden: Int, vocab: Int) {
-        guard rows > logitRows else { return }
+        // A step with logits for every prompt row (prompt logprobs) needs a large buffer once;
+        // later steps give it back rather than keep hundreds of MiB.
+        let shrink = logitRows > 1024 && rows * 4 < logitRows
+        guard rows > logitRows || shrink else { return }
         finalHidden.deallocate()
         logits.deallocate()
         finalHidden = .allocate(capacity: rows * hidden)

@@ -29,7 +29,8 @@ public final class LlamaModel: @unchecked Sendable {
     }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
-    /// next-token logits of each input that asked for them, in input order.
+    /// next-token logits of each input that asked for them, in input order: one row after its
+    /// last token, or one after each of its tokens (`needsAllLogits`).
     public func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> Logits {
         for s in inputs {
             precondition(!s.tokens.isEmpty && s.tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "bad tokens")
@@ -37,7 +38,7 @@ public final class LlamaModel: @unchecked Sendable {
             precondition(s.firstPosition + s.tokens.count <= buffers.scoresPerThread, "sequence longer than the context")
         }
         let h = config.hiddenSize, v = config.vocabSize
-        let logitRows = inputs.filter(\.needsLogits).count
+        let logitRows = inputs.reduce(0) { $0 + $1.numLogitRows }
         buffers.reserveLogits(rows: logitRows, hidden: h, vocab: v)
         var row = 0
         for chunk in BatchChunk.split(inputs, maxTokens: maxBatchTokens) {
@@ -45,11 +46,20 @@ public final class LlamaModel: @unchecked Sendable {
             var end = 0
             for piece in chunk.pieces {
                 end += piece.count
-                guard piece.isLast && inputs[piece.input].needsLogits else { continue }
-                weights.outputNorm.withUnsafeBufferPointer {
-                    vk_rmsnorm(buffers.x + (end - 1) * h, $0.baseAddress!, buffers.finalHidden + row * h, Int64(h), config.rmsNormEps)
+                let rows: Range<Int>
+                if inputs[piece.input].needsAllLogits {
+                    rows = end - piece.count ..< end
+                } else if piece.isLast && inputs[piece.input].needsLogits {
+                    rows = end - 1 ..< end
+                } else {
+                    continue
                 }
-                row += 1
+                for r in rows {
+                    weights.outputNorm.withUnsafeBufferPointer {
+                        vk_rmsnorm(buffers.x + r * h, $0.baseAddress!, buffers.finalHidden + row * h, Int64(h), config.rmsNormEps)
+                    }
+                    row += 1
+                }
             }
         }
         if logitRows > 0 {

@@ -89,11 +89,19 @@ public struct SequenceInput: Sendable {
     public var firstPosition: Int
     public var blockTable: [Int32]
     public var needsLogits: Bool
+    /// Return the logits after every new token, not only the last (prompt logprobs);
+    /// implies `needsLogits`.
+    public var needsAllLogits: Bool
 
-    public init(tokens: [Int], firstPosition: Int, blockTable: [Int32], needsLogits: Bool = true) {
+    public init(tokens: [Int], firstPosition: Int, blockTable: [Int32], needsLogits: Bool = true,
+                needsAllLogits: Bool = false) {
         self.tokens = tokens
         self.firstPosition = firstPosition
         self.blockTable = blockTable
-        self.needsLogits = needsLogits
+        self.needsLogits = needsLogits || needsAllLogits
+        self.needsAllLogits = needsAllLogits
     }
+
+    /// Logit rows this input produces.
+    var numLogitRows: Int { needsAllLogits ? tokens.count : needsLogits ? 1 : 0 }
 }

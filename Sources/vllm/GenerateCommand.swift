@@ -12,20 +12,26 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "The prompt text.")
     var prompt: String?
 
-    @Option(help: "JSON Lines file: each line {\"prompt\": ...} or {\"prompt_token_ids\": [...]}, optionally with max_tokens, temperature, seed, ignore_eos. Prints one RequestOutput JSON per line, in input order.")
+    @Option(help: "JSON Lines file: each line {\"prompt\": ...} or {\"prompt_token_ids\": [...]}, with any vLLM sampling parameter (snake_case) overriding the command line's. Prints one RequestOutput JSON per line, in input order.")
     var promptsFile: String?
 
-    @Option(help: "Tokens to generate at most.")
-    var maxTokens = 16
+    @Option(name: .customLong("sampling-params"), help: "A JSON object of vLLM sampling parameters (snake_case keys: n, best_of, temperature, top_p, top_k, min_p, penalties, seed, stop, stop_token_ids, logprobs, prompt_logprobs, logit_bias, use_beam_search, length_penalty, early_stopping, skip_special_tokens, detokenize, …). The flags below override it.")
+    var samplingParamsJSON: String?
 
-    @Option(help: "Sampling temperature; 0 is greedy.")
-    var temperature: Float = 1.0
+    @Option(help: "Tokens to generate at most (default 16).")
+    var maxTokens: Int?
+
+    @Option(help: "Sampling temperature; 0 is greedy (default 1).")
+    var temperature: Float?
 
     @Option(help: "Random seed for sampling.")
     var seed: UInt64?
 
-    @Option(help: "Completions per prompt.")
-    var n = 1
+    @Option(help: "Completions per prompt (default 1).")
+    var n: Int?
+
+    @Option(help: "Candidates per prompt, of which the n most likely are returned (beam width with temperature 0).")
+    var bestOf: Int?
 
     @Option(help: "Stop string (repeatable); the completion ends before it.")
     var stop: [String] = []
@@ -36,6 +42,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Report the chosen token's logprob and the top K alternatives at each step.")
     var logprobs: Int?
 
+    @Option(help: "Report each prompt token's logprob and the top K alternatives.")
+    var promptLogprobs: Int?
+
     @Flag(help: "Print one JSON object shaped like vLLM's RequestOutput instead of streaming text.")
     var json = false
 
@@ -44,15 +53,30 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard (prompt == nil) != (promptsFile == nil) else { throw ValidationError("give exactly one of --prompt and --prompts-file") }
-        do { try samplingParams.validate() } catch { throw ValidationError(error.description) }
+        do { try samplingParams().validate() } catch let e as SamplingParamsError { throw ValidationError(e.description) }
     }
 
-    var samplingParams: SamplingParams {
-        SamplingParams(temperature: temperature, maxTokens: maxTokens, seed: seed, ignoreEOS: ignoreEos,
-                       logprobs: logprobs, n: n, stop: stop)
+    /// `--sampling-params` (or vLLM's defaults), then the flags that were given.
+    func samplingParams() throws -> SamplingParams {
+        var p = SamplingParams()
+        if let json = samplingParamsJSON {
+            p = try SamplingParamsJSON.merge(SamplingParamsJSON.object(json, context: "--sampling-params"), over: p,
+                                             context: "--sampling-params")
+        }
+        if let v = maxTokens { p.maxTokens = v }
+        if let v = temperature { p.temperature = v }
+        if let v = seed { p.seed = v }
+        if let v = n { p.n = v }
+        if let v = bestOf { p.bestOf = v }
+        if ignoreEos { p.ignoreEOS = true }
+        if let v = logprobs { p.logprobs = v }
+        if let v = promptLogprobs { p.promptLogprobs = v }
+        if !stop.isEmpty { p.stop = stop }
+        return p
     }
 
     func run() throws {
+        let samplingParams = try samplingParams()
         if let file = promptsFile {
             let (prompts, params) = try PromptsFile.read(file, defaults: samplingParams)
             let llm = try engine.loadLLM()
@@ -68,14 +92,14 @@ struct GenerateCommand: ParsableCommand {
             for out in llm.engine.step() {
                 last = out
                 // Stream the first completion's new text as it grows.
-                if !json, n == 1, let text = out.outputs.first?.text, text.count > printed {
+                if !json, samplingParams.n == 1, let text = out.outputs.first?.text, text.count > printed {
                     print(text.dropFirst(printed), terminator: "")
                     fflushStdout()
                     printed = text.count
                 }
             }
         }
-        if json { print(OutputJSON.requestOutput(last!).encoded) } else if n > 1 {
+        if json { print(OutputJSON.requestOutput(last!).encoded) } else if samplingParams.n > 1 {
             for o in last!.outputs { print("[\(o.index)] \(o.text)") }
         } else { print() }
         if stats { print(OutputJSON.stats(llm.engine).encoded) }
@@ -84,35 +108,21 @@ struct GenerateCommand: ParsableCommand {
 
 /// `--prompts-file` lines.
 enum PromptsFile {
-    struct Line: Decodable {
-        var prompt: String?
-        var prompt_token_ids: [Int]?
-        var max_tokens: Int?
-        var temperature: Float?
-        var seed: UInt64?
-        var ignore_eos: Bool?
-    }
-
     static func read(_ path: String, defaults: SamplingParams) throws -> ([PromptInput], [SamplingParams]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --prompts-file \(path)") }
         var prompts: [PromptInput] = [], params: [SamplingParams] = []
         for (n, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated()
         where !raw.allSatisfy(\.isWhitespace) {
-            let line: Line
-            do { line = try JSONDecoder().decode(Line.self, from: Data(raw.utf8)) } catch {
-                throw ValidationError("\(path) line \(n + 1) is not a valid JSON object of the expected shape")
+            let context = "\(path) line \(n + 1)"
+            var line = try SamplingParamsJSON.object(String(raw), context: context)
+            let text = line.removeValue(forKey: "prompt"), ids = line.removeValue(forKey: "prompt_token_ids")
+            switch (text as? String, ids as? [Int]) {
+            case let (p?, nil) where ids == nil: prompts.append(.text(p))
+            case let (nil, ids?) where text == nil: prompts.append(.tokenIDs(ids))
+            default: throw ValidationError("\(context) needs exactly one of prompt (a string) and prompt_token_ids (a list of ints)")
             }
-            switch (line.prompt, line.prompt_token_ids) {
-            case let (p?, nil): prompts.append(.text(p))
-            case let (nil, ids?): prompts.append(.tokenIDs(ids))
-            default: throw ValidationError("\(path) line \(n + 1) needs exactly one of prompt and prompt_token_ids")
-            }
-            var p = defaults
-            if let v = line.max_tokens { p.maxTokens = v }
-            if let v = line.temperature { p.temperature = v }
-            if let v = line.seed { p.seed = v }
-            if let v = line.ignore_eos { p.ignoreEOS = v }
-            do { try p.validate() } catch { throw ValidationError("\(path) line \(n + 1): \(error.description)") }
+            let p = try SamplingParamsJSON.merge(line, over: defaults, context: context)
+            do { try p.validate() } catch { throw ValidationError("\(context): \(error.description)") }
             params.append(p)
         }
         guard !prompts.isEmpty else { throw ValidationError("\(path) has no prompts") }
@@ -125,11 +135,13 @@ enum OutputJSON {
     static func requestOutput(_ r: RequestOutput) -> JSON {
         .object([
             ("prompt_token_ids", .array(r.promptTokenIDs.map { .int($0) })),
+            ("prompt_logprobs", r.promptLogprobs.map { .array($0.map { $0.map(step) ?? .null }) } ?? .null),
             ("outputs", .array(r.outputs.map { o in
                 .object([
                     ("index", .int(o.index)),
                     ("text", .string(o.text)),
                     ("token_ids", .array(o.tokenIDs.map { .int($0) })),
+                    ("cumulative_logprob", o.cumulativeLogprob.map { .double($0) } ?? .null),
                     ("logprobs", o.logprobs.map { steps in .array(steps.map(step)) } ?? .null),
                     ("finish_reason", o.finishReason.map { .string($0) } ?? .null),
                     ("stop_reason", o.stopReason.map { .string($0) } ?? .null),

@@ -148,3 +148,60 @@ def test_bench_throughput_json_last_line():
     for key in ("requests_per_s", "output_tokens_per_s", "total_tokens_per_s", "peak_kv_usage", "kv_waste"):
         assert r[key] >= 0
     assert r["output_tokens"] == 16
+
+
+def test_sampling_params_json_gives_every_field():
+    case = lines("generation.jsonl")[0]
+    sp = {"temperature": 0, "max_tokens": 8, "ignore_eos": True, "logprobs": 2, "prompt_logprobs": 1}
+    out = json.loads(run("generate", "--prompt", case["prompt"], "--sampling-params", json.dumps(sp), "--json").stdout)
+    o = out["outputs"][0]
+    assert o["token_ids"] == case["greedy_token_ids_fp64"][:8]
+    assert abs(o["cumulative_logprob"] - sum(step[str(t)] for step, t in zip(o["logprobs"], o["token_ids"]))) < 1e-3
+    pl = out["prompt_logprobs"]
+    assert len(pl) == len(case["prompt_token_ids"]) and pl[0] is None
+    assert all(str(t) in entry for t, entry in zip(case["prompt_token_ids"][1:], pl[1:]))
+    # Flags override the JSON; detokenize false gives no text.
+    out = json.loads(run("generate", "--prompt", case["prompt"], "--sampling-params",
+                         '{"max_tokens": 3, "ignore_eos": true, "detokenize": false}', "--max-tokens", "5",
+                         "--temperature", "0", "--json").stdout)
+    assert len(out["outputs"][0]["token_ids"]) == 5 and out["outputs"][0]["text"] == ""
+
+
+@pytest.mark.parametrize("sp, needle", [
+    ('{"best_of": 1, "n": 2}', "best_of"),
+    ('{"temprature": 0.5}', "temprature"),
+    ('{"top_p": "high"}', "top_p"),
+    ('[1, 2]', "--sampling-params"),
+    ('{"use_beam_search": true, "best_of": 2, "temperature": 0.7}', "temperature"),
+    ('{"early_stopping": "sometimes"}', "early_stopping"),
+])
+def test_bad_sampling_params_json_is_a_one_line_error(sp, needle):
+    p = run("generate", "--prompt", "hi", "--sampling-params", sp, check=False)
+    assert p.returncode != 0 and needle in p.stderr
+    assert "Backtrac" not in p.stderr and "Fatal" not in p.stderr
+
+
+def test_prompts_file_lines_take_any_sampling_field(tmp_path):
+    cases = lines("generation.jsonl")[:3]
+    f = tmp_path / "prompts.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"prompt": cases[0]["prompt"], "max_tokens": 6, "n": 2, "best_of": 4, "temperature": 0.8,
+                    "seed": 1, "ignore_eos": True}),
+        json.dumps({"prompt": cases[1]["prompt"], "max_tokens": 6, "n": 2, "best_of": 3, "temperature": 0,
+                    "use_beam_search": True, "early_stopping": "never", "ignore_eos": True}),
+        json.dumps({"prompt_token_ids": cases[2]["prompt_token_ids"], "max_tokens": 8, "temperature": 0,
+                    "stop_token_ids": [cases[2]["greedy_token_ids_fp64"][2]]}),
+    ]) + "\n")
+    out = [json.loads(l) for l in run("generate", "--prompts-file", str(f)).stdout.strip().splitlines()]
+    best, beams, stopped = out
+    assert len(best["outputs"]) == 2
+    assert best["outputs"][0]["cumulative_logprob"] >= best["outputs"][1]["cumulative_logprob"]
+    assert len(beams["outputs"]) == 2 and all(len(o["token_ids"]) == 6 for o in beams["outputs"])
+    assert beams["outputs"][0]["cumulative_logprob"] >= beams["outputs"][1]["cumulative_logprob"]
+    assert stopped["outputs"][0]["token_ids"] == cases[2]["greedy_token_ids_fp64"][:3]
+    assert stopped["outputs"][0]["finish_reason"] == "stop"
+    assert stopped["outputs"][0]["stop_reason"] == str(cases[2]["greedy_token_ids_fp64"][2])
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"prompt": "a", "bogus": 1}\n')
+    p = run("generate", "--prompts-file", str(bad), check=False)
+    assert p.returncode != 0 and "line 1" in p.stderr and "bogus" in p.stderr

@@ -54,6 +54,9 @@ public final class Request {
     public internal(set) var arrivalIndex = -1
     public internal(set) var status: RequestStatus = .waiting
     public internal(set) var numPreemptions = 0
+    /// When it finishes, the scheduler keeps its blocks for `Scheduler.fork` until `release`
+    /// (beam search forks a finished step's beams).
+    var keepsBlocksWhenFinished = false
     /// Hashes of the request's full blocks, extended as tokens arrive; they depend only on
     /// the tokens, so they survive preemption (which is what makes resuming cheap).
     var blockHashes: [BlockHash] = []

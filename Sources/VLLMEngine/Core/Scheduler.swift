@@ -15,6 +15,9 @@ public final class Scheduler {
     /// Preempted requests are put back at the front.
     public private(set) var waiting: [Request] = []
     private var requests: [String: Request] = [:]
+    /// Finished requests whose blocks are kept for `fork` until `release` (internal for the
+    /// extension in Scheduler+Fork.swift).
+    var held: [String: Request] = [:]
     private var finishedSinceLastStep: [String] = []
     private var nextArrivalIndex = 0
     private var numPreemptions = 0
@@ -66,12 +69,14 @@ public final class Scheduler {
     /// blocks. The output processor also uses this for stop strings, which only it can see.
     public func abort(_ requestIDs: some Sequence<String>) {
         for id in requestIDs {
+            if let kept = held.removeValue(forKey: id) { kvCacheManager.free(kept) }
             guard let request = requests.removeValue(forKey: id) else { continue }
             if let i = running.firstIndex(where: { $0 === request }) {
                 running.remove(at: i)
                 kvCacheManager.free(request)
             } else if let i = waiting.firstIndex(where: { $0 === request }) {
                 waiting.remove(at: i)
+                kvCacheManager.free(request)  // a forked request holds blocks while it waits
             }
             request.status = .finishedAborted
             finishedSinceLastStep.append(id)
@@ -119,13 +124,24 @@ public final class Scheduler {
         if out.preemptedRequestIDs.isEmpty {
             while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex() {
                 let request = waiting[w]
-                let (hits, numCached) = kvCacheManager.computedBlocks(for: request)
+                // A forked request starts from its parent's blocks, not from the prefix cache. A
+                // request wanting prompt logprobs computes its whole prompt (as vLLM: cached
+                // blocks would skip the rows they need).
+                let forked = !kvCacheManager.blockIDs(request.requestID).isEmpty
+                let (hits, numCached) = forked ? ([], request.numComputedTokens)
+                    : request.samplingParams.promptLogprobs != nil ? ([], 0)
+                    : kvCacheManager.computedBlocks(for: request)
                 var numNew = request.numTokens - numCached
                 if numNew > budget {
                     if !config.enableChunkedPrefill { break }
                     numNew = budget
                 }
-                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits) != nil else { break }
+                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits) != nil else {
+                    // Blocks held while waiting could starve everyone: give them back; the
+                    // request recomputes later (mostly prefix-cache hits).
+                    if forked { kvCacheManager.free(request); request.numComputedTokens = 0 }
+                    break
+                }
                 waiting.remove(at: w)
                 if request.status == .waiting { request.numCachedTokens = numCached }
                 request.status = .running
@@ -165,7 +181,7 @@ public final class Scheduler {
             }
             if request.status.isFinished {
                 running.removeAll { $0 === request }
-                kvCacheManager.free(request)
+                if request.keepsBlocksWhenFinished { held[request.requestID] = request } else { kvCacheManager.free(request) }
                 requests.removeValue(forKey: request.requestID)
                 finishedSinceLastStep.append(request.requestID)
             }

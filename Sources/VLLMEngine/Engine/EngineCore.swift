@@ -4,6 +4,11 @@ public struct EngineCoreOutput: Sendable {
     public let newTokenIDs: [Int]
     /// One entry per new token, when the request asked for logprobs.
     public let newLogprobs: [StepLogprobs]?
+    /// The raw logprob of each new token.
+    public let newTokenLogprobs: [Double]
+    /// With the first token of a request that asked for them: prompt logprobs for each prompt
+    /// position after the first.
+    public var promptLogprobs: [StepLogprobs]?
     /// "stop", "length" or "abort" once finished.
     public let finishReason: String?
 }
@@ -26,6 +31,16 @@ public final class EngineCore: @unchecked Sendable {
                              promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID)
     }
 
+    /// Queues `child` on the blocks of the finished request `parentID` (see `Scheduler.fork`).
+    public func forkRequest(_ child: Request, from parentID: String) throws {
+        try scheduler.fork(child, from: parentID)
+        executor.addRequest(id: child.requestID, params: child.samplingParams,
+                             promptTokenIDs: child.promptTokenIDs, eosTokenID: child.eosTokenID)
+    }
+
+    /// Frees blocks that finished requests kept for forking.
+    public func releaseBlocks(of ids: [String]) { scheduler.release(ids) }
+
     /// Aborted requests leave the batch and free their blocks at once.
     public func abortRequests(_ ids: [String]) {
         scheduler.abort(ids)
@@ -42,9 +57,10 @@ public final class EngineCore: @unchecked Sendable {
         let finished = updates.filter(\.isFinished).map(\.requestID)
         if !finished.isEmpty { executor.removeRequests(finished) }
         return updates.map { u in
-            let lp = u.newTokenIDs.isEmpty ? nil : sampled[u.requestID]?.logprobs
+            let s = u.newTokenIDs.isEmpty ? nil : sampled[u.requestID]
             return EngineCoreOutput(requestID: u.requestID, newTokenIDs: u.newTokenIDs,
-                                    newLogprobs: lp.map { [$0] }, finishReason: u.finishReason)
+                                    newLogprobs: s?.logprobs.map { [$0] }, newTokenLogprobs: s.map { [$0.logprob] } ?? [],
+                                    promptLogprobs: s?.promptLogprobs, finishReason: u.finishReason)
         }
     }
 }

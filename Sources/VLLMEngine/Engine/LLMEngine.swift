@@ -36,7 +36,8 @@ public final class LLMEngine: @unchecked Sendable {
     public let engineCore: EngineCore
     public let maxModelLen: Int
     public let numKVBlocks: Int
-    private let outputs: OutputProcessor
+    let outputs: OutputProcessor
+    let beams: BeamSearchDriver
 
     public init(model: LlamaModel, tokenizer: Tokenizer, args: EngineArgs) throws {
         try args.validate()
@@ -58,6 +59,7 @@ public final class LLMEngine: @unchecked Sendable {
         let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize, kvCacheDtype: args.kvCacheDtype)
         engineCore = EngineCore(scheduler: scheduler, executor: UniProcExecutor(worker: Worker(modelRunner: runner)))
         outputs = OutputProcessor(tokenizer: tokenizer)
+        beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer)
         let mib = (numKVBlocks * PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize, dtype: args.kvCacheDtype)) >> 20
         let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(capacity) tokens, \(mib) MiB); "
             + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(capacity * 100 / maxModelLen) / 100)x\n"
@@ -69,6 +71,12 @@ public final class LLMEngine: @unchecked Sendable {
     public func processInputs(id: String, prompt: PromptInput, params: SamplingParams,
                               priority: Int = 0) throws(InvalidRequest) -> EngineCoreRequest {
         do { try params.validate(vocabSize: config.vocabSize) } catch { throw .badParams(error.description) }
+        if params.isBeamSearch && !params.stop.isEmpty {
+            throw .badParams("stop strings are not supported with beam search; use stop_token_ids.")
+        }
+        if params.isBeamSearch && params.promptLogprobs != nil {
+            throw .badParams("prompt_logprobs is not supported with beam search.")
+        }
         let ids: [Int]
         switch prompt {
         case let .text(t): ids = tokenizer.encode(t)
@@ -86,16 +94,19 @@ public final class LLMEngine: @unchecked Sendable {
         return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority)
     }
 
-    /// Queues a processed request (n > 1 becomes n engine requests whose prompts share KV
-    /// blocks through the prefix cache).
+    /// Queues a processed request: `best_of` (default `n`) engine requests whose prompts share
+    /// KV blocks through the prefix cache, or a beam search (`params.isBeamSearch`).
     public func add(_ request: EngineCoreRequest) throws(InvalidRequest) {
         let id = request.requestID, params = request.params
-        guard outputs.childIDs(of: id).isEmpty else { throw .duplicateID(id) }
-        let childIDs = params.n == 1 ? [id] : (0..<params.n).map { "\(id)#\($0)" }
-        outputs.addParent(id: id, promptTokenIDs: request.promptTokenIDs, childIDs: childIDs)
+        guard outputs.childIDs(of: id).isEmpty && !beams.isSearch(id) else { throw .duplicateID(id) }
+        if params.isBeamSearch { return try addBeamSearch(request) }
+        let count = params.numCandidates
+        let childIDs = count == 1 ? [id] : (0..<count).map { "\(id)#\($0)" }
+        outputs.addParent(id: id, promptTokenIDs: request.promptTokenIDs, childIDs: childIDs, n: params.n)
         for (index, child) in childIDs.enumerated() {
             var p = params
             p.n = 1
+            p.bestOf = nil
             if let seed = params.seed { p.seed = seed &+ UInt64(index) }
             outputs.addChild(id: child, parentID: id, index: index, params: p)
             do {
@@ -116,17 +127,20 @@ public final class LLMEngine: @unchecked Sendable {
 
     /// Stops a request; its blocks are freed at once.
     public func abortRequest(id: String) {
+        if beams.isSearch(id) { return beams.abort(id) }
         engineCore.abortRequests(outputs.childIDs(of: id))
         outputs.forget(parent: id)
     }
 
-    public var hasUnfinishedRequests: Bool { outputs.hasRequests }
+    public var hasUnfinishedRequests: Bool { outputs.hasRequests || beams.hasSearches }
 
-    /// One engine iteration; returns the outputs of requests that progressed.
+    /// One engine iteration; returns the outputs of requests that progressed (beam searches
+    /// report once, when done).
     public func step() -> [RequestOutput] {
-        let (changed, abort) = outputs.process(engineCore.step())
+        let all = engineCore.step()
+        let (changed, abort) = outputs.process(all.filter { !beams.owns($0.requestID) })
         if !abort.isEmpty { engineCore.abortRequests(abort) }
-        return changed
+        return changed + beams.process(all.filter { beams.owns($0.requestID) })
     }
 
     public var stats: SchedulerStats { engineCore.scheduler.stats }

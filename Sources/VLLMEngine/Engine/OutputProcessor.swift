@@ -3,7 +3,9 @@ import VLLMTokenizers
 
 /// Turns engine-core token updates into `RequestOutput`s: incremental detokenization, stop
 /// strings (the scheduler never sees text: a match here aborts the engine request), and
-/// gathering the `n` completions of a parent request into one output.
+/// gathering the completions of a parent request into one output. A parent with `best_of > n`
+/// reports only when every candidate has finished, then the `n` with the highest cumulative
+/// logprob (best first, each keeping its candidate index, as vLLM V0 did).
 final class OutputProcessor {
     private struct Completion {
         let parentID: String
@@ -15,7 +17,11 @@ final class OutputProcessor {
 
     private struct Parent {
         let promptTokenIDs: [Int]
+        var promptLogprobs: [StepLogprobs?]?
         var childIDs: [String]
+        /// Completions returned; fewer than `childIDs` when only the best are kept.
+        let n: Int
+        var returnsBest: Bool { n < childIDs.count }
     }
 
     private let tokenizer: Tokenizer
@@ -24,15 +30,17 @@ final class OutputProcessor {
 
     init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
 
-    func addParent(id: String, promptTokenIDs: [Int], childIDs: [String]) {
-        parents[id] = Parent(promptTokenIDs: promptTokenIDs, childIDs: childIDs)
+    func addParent(id: String, promptTokenIDs: [Int], childIDs: [String], n: Int? = nil) {
+        parents[id] = Parent(promptTokenIDs: promptTokenIDs, promptLogprobs: nil, childIDs: childIDs,
+                             n: n ?? childIDs.count)
     }
 
     func addChild(id: String, parentID: String, index: Int, params: SamplingParams) {
         completions[id] = Completion(
             parentID: parentID, index: index, params: params,
-            detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, atSequenceStart: false),
-            output: CompletionOutput(index: index, logprobs: params.logprobs.map { _ in [] }))
+            detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: params.skipSpecialTokens,
+                                                atSequenceStart: false),
+            output: CompletionOutput(index: index, logprobs: params.logprobs.map { _ in [] }, cumulativeLogprob: 0))
     }
 
     var hasRequests: Bool { !parents.isEmpty }
@@ -43,12 +51,18 @@ final class OutputProcessor {
         var changed: [String] = [], abort: [String] = []
         for u in updates {
             guard var c = completions[u.requestID], c.output.finishReason == nil else { continue }
+            // Every candidate computes them; the first to report gives the parent's.
+            if let pl = u.promptLogprobs, parents[c.parentID]?.promptLogprobs == nil {
+                parents[c.parentID]?.promptLogprobs = [nil] + pl.map { Optional($0) }
+            }
             c.output.tokenIDs += u.newTokenIDs
             if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
+            c.output.cumulativeLogprob? += u.newTokenLogprobs.reduce(0, +)
+            // detokenize=false: no text at all (vLLM refuses stop strings for such requests).
             var text = ""
-            for id in u.newTokenIDs { text += c.detokenizer.feed(id) }
+            if c.params.detokenize { for id in u.newTokenIDs { text += c.detokenizer.feed(id) } }
             if let reason = u.finishReason {
-                text += c.detokenizer.finish()
+                if c.params.detokenize { text += c.detokenizer.finish() }
                 c.output.finishReason = reason
                 if reason == "stop", let last = u.newTokenIDs.last, c.params.stopTokenIDs.contains(last) {
                     c.output.stopReason = String(last)
@@ -69,8 +83,14 @@ final class OutputProcessor {
             completions[u.requestID] = c
             if !changed.contains(c.parentID) { changed.append(c.parentID) }
         }
-        let outputs = changed.map(output(of:))
-        for out in outputs where out.finished { forget(parent: out.requestID) }
+        var outputs: [RequestOutput] = []
+        for id in changed {
+            let p = parents[id]!
+            let done = p.childIDs.allSatisfy { completions[$0]?.output.finishReason != nil }
+            // A best-of parent speaks once, when all its candidates are done.
+            if done || !p.returnsBest { outputs.append(output(of: id)) }
+            if done { forget(parent: id) }
+        }
         return (outputs, abort)
     }
 
@@ -84,8 +104,15 @@ final class OutputProcessor {
 
     private func output(of parentID: String) -> RequestOutput {
         let p = parents[parentID]!
-        return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs,
-                             outputs: p.childIDs.compactMap { completions[$0]?.output })
+        var outputs = p.childIDs.compactMap { completions[$0]?.output }
+        if p.returnsBest {
+            // Stable: equal scores keep candidate order.
+            outputs = Array(outputs.enumerated().sorted {
+                ($0.element.cumulativeLogprob ?? 0, -$0.offset) > ($1.element.cumulativeLogprob ?? 0, -$1.offset)
+            }.map(\.element).prefix(p.n))
+        }
+        return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs, promptLogprobs: p.promptLogprobs,
+                             outputs: outputs)
     }
 
     /// The earliest match of any stop string that ends at or after `from` characters.

@@ -4,7 +4,13 @@ import VLLMModels
 /// The token a step sampled for one request, with its logprobs when they were asked for.
 public struct SampledToken: Sendable {
     public let tokenID: Int
+    /// The chosen token's raw logprob (always computed: it gives the cumulative logprob that
+    /// `best_of` ranks by).
+    public let logprob: Double
     public let logprobs: StepLogprobs?
+    /// With the request's first sampled token, when it asked for prompt logprobs: one entry per
+    /// prompt position after the first (the prompt token, then the top alternatives).
+    public var promptLogprobs: [StepLogprobs]?
 }
 
 /// Turns a scheduler step into one flat forward batch, runs the model over the paged KV cache
@@ -22,6 +28,10 @@ public final class ModelRunner: @unchecked Sendable {
         var rng: SplitMix64
         /// Prompt and sampled tokens, for penalties and min_tokens.
         var history: SamplingHistory
+        /// Kept only for prompt logprobs, until they are reported.
+        var prompt: [Int]?
+        /// Prompt logprobs by position - 1, filled chunk by chunk (again after a preemption).
+        var promptLogprobs: [StepLogprobs?] = []
     }
 
     public init(model: LlamaModel, numBlocks: Int, blockSize: Int, kvCacheDtype: KVCacheDType = .float16) {
@@ -33,7 +43,9 @@ public final class ModelRunner: @unchecked Sendable {
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int] = [], eosTokenID: Int? = nil) {
         states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)),
                                   history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
-                                                           params: params))
+                                                           params: params),
+                                  prompt: params.promptLogprobs == nil ? nil : promptTokenIDs,
+                                  promptLogprobs: Array(repeating: nil, count: max(0, promptTokenIDs.count - 1)))
     }
 
     public func execute(_ output: SchedulerOutput) -> [String: SampledToken] {
@@ -44,21 +56,45 @@ public final class ModelRunner: @unchecked Sendable {
         guard !output.scheduled.isEmpty else { return [:] }
         let inputs = output.scheduled.map {
             SequenceInput(tokens: $0.tokenIDs, firstPosition: $0.startPosition,
-                          blockTable: $0.blockIDs.map(Int32.init), needsLogits: $0.samplesAfterStep)
+                          blockTable: $0.blockIDs.map(Int32.init), needsLogits: $0.samplesAfterStep,
+                          needsAllLogits: states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false)
         }
         let logits = model.forward(inputs, kv: kvCache)
         var sampled: [String: SampledToken] = [:]
-        for (row, req) in output.scheduled.filter(\.samplesAfterStep).enumerated() {
-            let rowLogits = logits[row]
+        var next = 0
+        for (req, input) in zip(output.scheduled, inputs) where input.needsLogits {
             guard var state = states[req.requestID] else { preconditionFailure("no sampling state for \(req.requestID)") }
+            if input.needsAllLogits { recordPromptLogprobs(&state, req, logits, firstRow: next) }
+            next += input.needsAllLogits ? req.numTokens : 1
+            guard req.samplesAfterStep else { states[req.requestID] = state; continue }
+            let rowLogits = logits[next - 1]
             let token = Sampler.sample(logits: rowLogits, params: state.params, history: state.history,
                                        workspace: workspace, using: &state.rng)
             state.history.append(token)
-            states[req.requestID] = state
             let lp = state.params.logprobs.map { Sampler.logprobs(logits: rowLogits, chosen: token, k: $0) }
-            sampled[req.requestID] = SampledToken(tokenID: token, logprobs: lp)
+            let chosen = lp?[0].logprob ?? Sampler.logprob(logits: rowLogits, of: token)
+            var out = SampledToken(tokenID: token, logprob: chosen, logprobs: lp)
+            if state.prompt != nil {
+                // Reported once, with the first token; later recomputes need no prompt rows.
+                out.promptLogprobs = state.promptLogprobs.map { $0 ?? [] }
+                state.prompt = nil
+                state.promptLogprobs = []
+            }
+            states[req.requestID] = state
+            sampled[req.requestID] = out
         }
         return sampled
+    }
+
+    /// Row j of the chunk predicts the token at position start + j + 1: while that is a prompt
+    /// position, its logprob (and the top alternatives) is a prompt logprob.
+    private func recordPromptLogprobs(_ state: inout RequestState, _ req: ScheduledRequest, _ logits: Logits, firstRow: Int) {
+        guard let prompt = state.prompt, let k = state.params.promptLogprobs else { return }
+        for j in 0..<req.numTokens {
+            let target = req.startPosition + j + 1
+            guard target < prompt.count else { break }
+            state.promptLogprobs[target - 1] = Sampler.logprobs(logits: logits[firstRow + j], chosen: prompt[target], k: k)
+        }
     }
 
     public func removeRequests(_ ids: some Sequence<String>) { for id in ids { states[id] = nil } }
