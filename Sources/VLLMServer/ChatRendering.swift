@@ -9,8 +9,9 @@ struct ChatInputs {
 
     /// Reads `messages`, `tools` and `chat_template_kwargs` from the JSON body and prepares the
     /// messages as vLLM does before rendering: list content becomes its text parts joined by
-    /// newlines (templates index content as a string), and assistant `tool_calls` arguments
-    /// given as JSON text become objects (templates print them with `tojson`).
+    /// newlines and null content "" (templates use content as a string), and assistant
+    /// `tool_calls` arguments given as JSON text become objects (templates print them with
+    /// `tojson`).
     init(body: String) throws {
         guard case let .dict(root) = try Value(json: body) else {
             throw APIError.badRequest("The request body must be a JSON object.")
@@ -44,6 +45,12 @@ struct ChatInputs {
 
     private static func prepare(_ message: Value) -> Value {
         guard case var .dict(m) = message else { return message }
+        // A missing or null content (an assistant turn that only calls tools) renders as "",
+        // as vLLM passes it to string-content templates.
+        switch m["content"] {
+        case nil, .some(.none): m["content"] = .string("")
+        default: break
+        }
         if case let .list(parts)? = m["content"] {
             let texts = parts.compactMap { part -> String? in
                 guard case let .dict(p) = part, case let .string(t)? = p["text"] else { return nil }
