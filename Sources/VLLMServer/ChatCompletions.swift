@@ -22,6 +22,9 @@ struct ChatCall: Sendable {
         self.context = context
         self.request = request
         model = try context.resolveModel(request.model)
+        if request.streamOptions != nil && !request.stream {
+            throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
+        }
         if let format = request.responseFormat?.type, format != "text" {
             throw APIError.badRequest("response_format type '\(format)' needs structured outputs, which are not supported yet; only 'text' is.", param: "response_format")
         }

@@ -16,6 +16,9 @@ struct CompletionsCall: Sendable {
         self.context = context
         self.request = request
         model = try context.resolveModel(request.model)
+        if request.streamOptions != nil && !request.stream {
+            throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
+        }
         if request.suffix != nil {
             throw APIError.badRequest("suffix is not currently supported", param: "suffix")
         }

@@ -35,7 +35,7 @@ final class ServerContext: Sendable {
                                 trustRequestTemplate: options.trustRequestChatTemplate)
         if options.enableAutoToolChoice {
             guard let name = options.toolCallParser else {
-                throw APIError.badRequest("--enable-auto-tool-choice requires --tool-call-parser")
+                throw ServerSetupError("--enable-auto-tool-choice requires --tool-call-parser")
             }
             toolParser = try ToolParserRegistry.make(name: name)
         } else {
@@ -72,4 +72,10 @@ final class ServerContext: Sendable {
 
     /// The most alternatives per step a request may ask for (vLLM's default `--max-logprobs`).
     static let maxLogprobs = 20
+}
+
+/// A server setting that cannot work, found at start-up.
+public struct ServerSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
 }

@@ -89,6 +89,9 @@ def test_other_refusals(server):
                  "--trust-request-chat-template")
     assert_error(post(server, "/v1/chat/completions", {**CHAT, "add_generation_prompt": True,
                                                         "continue_final_message": True}), 400)
+    assert_error(post(server, "/v1/completions", {"prompt": "Hi", "stream_options": {"include_usage": True}}), 400,
+                 "stream")
+    assert_error(post(server, "/v1/completions", {"prompt": "Hi", "n": 1000}), 400, "n must be at most")
     assert_error(post(server, "/detokenize", {"tokens": [-1]}), 400)
     assert_error(post(server, "/tokenize", {"prompt": "a", "messages": []}), 400)
 

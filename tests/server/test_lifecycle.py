@@ -15,7 +15,7 @@ from conftest import BINARY, MODEL, Server, metric
 
 @pytest.fixture(scope="module")
 def keyed():
-    s = Server("--api-key", "sk-right")
+    s = Server("--api-key", "sk-right", "--served-model-name", "smol", "smol-alias")
     yield s
     assert s.stop() == 0
 
@@ -32,7 +32,9 @@ def test_api_key_guards_v1_routes(keyed):
     with pytest.raises(AuthenticationError):
         OpenAI(base_url=url + "/v1", api_key="sk-wrong", max_retries=0).models.list()
     ok = OpenAI(base_url=url + "/v1", api_key="sk-right", max_retries=0)
-    assert ok.completions.create(model=MODEL, prompt="Hi", max_tokens=2).usage.completion_tokens == 2
+    assert [m.id for m in ok.models.list().data] == ["smol", "smol-alias"]
+    r = ok.completions.create(model="smol-alias", prompt="Hi", max_tokens=2)
+    assert r.usage.completion_tokens == 2 and r.model == "smol"
 
 
 def test_api_key_from_environment():
