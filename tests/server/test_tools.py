@@ -3,6 +3,7 @@ a few-shot pattern greedily, so it emits a real call that the parser turns into 
 import json
 
 import pytest
+import requests
 
 from conftest import MODEL, Server
 
@@ -23,7 +24,7 @@ ASK = SHOTS + [{"role": "user", "content": "What is the weather in Paris?"}]
 @pytest.fixture(scope="module")
 def tool_client():
     from openai import OpenAI
-    s = Server("--enable-auto-tool-choice", "--tool-call-parser", "hermes")
+    s = Server("--enable-auto-tool-choice", "--tool-call-parser", "hermes", "--trust-request-chat-template")
     yield OpenAI(base_url=s.url + "/v1", api_key="unused", max_retries=0, timeout=120)
     assert s.stop() == 0
 
@@ -70,3 +71,17 @@ def test_forced_tool_choice_is_refused_clearly(tool_client, choice):
     from openai import BadRequestError
     with pytest.raises(BadRequestError, match="structured outputs"):
         tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice=choice, max_tokens=4)
+
+
+def test_request_chat_template_with_kwargs(tool_client):
+    """With --trust-request-chat-template a request brings its own template; kwargs reach it."""
+    root = str(tool_client.base_url).removesuffix("/v1/")
+    template = "{{ greeting }}{% for m in messages %}{{ m.content }}{% endfor %}{{ tools | length }}"
+    body = {"messages": [{"role": "user", "content": "Hi"}], "chat_template": template,
+            "chat_template_kwargs": {"greeting": "Hey "}, "tools": TOOLS}
+    t = requests.post(root + "/tokenize", json=body).json()
+    d = requests.post(root + "/detokenize", json={"tokens": t["tokens"]}).json()
+    assert d["prompt"] == "Hey Hi1"
+    r = tool_client.chat.completions.create(model=MODEL, messages=body["messages"], max_tokens=2, tool_choice="none",
+                                            tools=TOOLS, extra_body={k: body[k] for k in ("chat_template", "chat_template_kwargs")})
+    assert r.usage.prompt_tokens == t["count"]
