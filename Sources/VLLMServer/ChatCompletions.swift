@@ -1,0 +1,126 @@
+import VLLM
+import VLLMJinja
+import VLLMToolParsers
+
+/// `POST /v1/chat/completions`: renders the conversation with the chat template, then shapes
+/// the engine's output as a `chat.completion` or as streamed chunks, turning tool-call text
+/// into `tool_calls` when a parser is on.
+struct ChatCall: Sendable {
+    let context: ServerContext
+    let request: ChatRequest
+    let id: String
+    let model: String
+    let created: Int
+    let job: EngineJob
+    /// Set when the output is parsed for tool calls (`tool_choice` auto with a parser).
+    let toolParser: ToolParser?
+    let toolNames: [String]
+    /// With `echo`: the final assistant message's text, which the reply continues.
+    let echoText: String?
+
+    init(context: ServerContext, request: ChatRequest, body: String) throws {
+        self.context = context
+        self.request = request
+        model = try context.resolveModel(request.model)
+        if request.streamOptions != nil && !request.stream {
+            throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
+        }
+        if let format = request.responseFormat?.type, format != "text" {
+            throw APIError.badRequest("response_format type '\(format)' needs structured outputs, which are not supported yet; only 'text' is.", param: "response_format")
+        }
+        if let k = request.topLogprobs {
+            guard request.logprobs else { throw APIError.badRequest("when using `top_logprobs`, `logprobs` must be set to true.", param: "top_logprobs") }
+            guard k >= 0 else { throw APIError.badRequest("`top_logprobs` must be a positive value.", param: "top_logprobs") }
+            guard k <= ServerContext.maxLogprobs else {
+                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "top_logprobs")
+            }
+        }
+        let inputs = try ChatInputs(body: body)
+        toolNames = inputs.toolNames
+        // OpenAI: with tools and no tool_choice, the model decides ("auto").
+        let choice = request.toolChoice ?? (inputs.tools == nil ? .none : .auto)
+        switch choice {
+        case .none: toolParser = nil
+        case .auto:
+            guard let parser = context.toolParser else {
+                throw APIError.badRequest("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set", param: "tool_choice")
+            }
+            toolParser = inputs.tools == nil ? nil : parser
+        case .required, .function:
+            throw APIError.badRequest("tool_choice 'required' or a named function needs structured outputs, which are not supported yet; use 'auto' or 'none'.", param: "tool_choice")
+        }
+        let prompt = try context.renderer.render(inputs, addGenerationPrompt: request.addGenerationPrompt,
+                                                 continueFinalMessage: request.continueFinalMessage,
+                                                 requestTemplate: request.chatTemplate)
+        let ids = context.tokenizer.encode(prompt, addSpecialTokens: request.addSpecialTokens)
+        guard !ids.isEmpty else { throw APIError.badRequest("The rendered prompt is empty.", param: "messages") }
+        var params = try request.sampling.samplingParams(maxTokens: request.outputLimit,
+                                                         logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil,
+                                                         promptTokens: ids.count, maxModelLen: context.maxModelLen)
+        // A parser that recognizes calls by a special token needs it kept in the text.
+        if toolParser?.needsSpecialTokens == true { params.skipSpecialTokens = false }
+        id = context.makeID("chatcmpl-", requested: request.requestID)
+        created = context.now
+        context.logRequest(id, prompt: prompt, params: params)
+        job = EngineJob(requestID: id, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0)
+        echoText = request.echo ? Self.lastAssistantText(inputs.messages) : nil
+    }
+
+    private static func lastAssistantText(_ messages: Value) -> String? {
+        guard case let .list(list) = messages, case let .dict(last)? = list.last,
+              case .string("assistant")? = last["role"], case let .string(text)? = last["content"] else { return nil }
+        return text
+    }
+
+    var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
+    var toolRequest: ToolCallRequest { ToolCallRequest(toolNames: toolNames) }
+
+    func header(_ object: String) -> [(String, JSONOut)] {
+        [("id", .string(id)), ("object", .string(object)), ("created", .int(created)), ("model", .string(model))]
+    }
+
+    func logprobsJSON(_ steps: ArraySlice<StepLogprobs>?) -> JSONOut {
+        guard request.logprobs, let steps else { return .null }
+        return .object([("content", .array(logprobs.chatContent(steps: steps, top: request.topLogprobs ?? 0)))])
+    }
+
+    /// The whole response from the last output (nil: aborted).
+    func response(final: RequestOutput?) -> JSONOut {
+        var choices: [JSONOut] = []
+        var completionTokens = 0
+        for o in final?.outputs ?? [] {
+            completionTokens += o.tokenIDs.count
+            var content: String? = (echoText ?? "") + o.text
+            var toolCalls: [JSONOut] = []
+            var finishReason = o.finishReason
+            if let parser = toolParser {
+                let extracted = parser.extractToolCalls(modelOutput: o.text, request: toolRequest)
+                if extracted.toolsCalled {
+                    content = extracted.content
+                    toolCalls = extracted.toolCalls.map { call in
+                        .object([("id", .string(call.id)), ("type", .string(call.type)), ("function", .object([
+                            ("name", .string(call.function.name)), ("arguments", .string(call.function.arguments)),
+                        ]))])
+                    }
+                    finishReason = "tool_calls"
+                }
+            }
+            choices.append(.object([
+                ("index", .int(o.index)),
+                ("message", .object([
+                    ("role", .string("assistant")), ("content", .string(content)), ("refusal", .null),
+                    ("annotations", .null), ("audio", .null), ("function_call", .null),
+                    ("tool_calls", .array(toolCalls)), ("reasoning_content", .null),
+                ])),
+                ("logprobs", logprobsJSON(o.logprobs?[...])),
+                ("finish_reason", .string(finishReason)),
+                ("stop_reason", .string(o.stopReason)),
+            ]))
+        }
+        let usage = Usage(promptTokens: job.promptTokenIDs.count, completionTokens: completionTokens)
+        return .object(header("chat.completion") + [
+            ("choices", .array(choices)), ("service_tier", .null), ("system_fingerprint", .null),
+            ("usage", usage.json), ("prompt_logprobs", .null), ("kv_transfer_params", .null),
+        ])
+    }
+}

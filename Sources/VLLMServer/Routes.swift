@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// The HTTP routes of the OpenAI-compatible server.
+enum Routes {
+    /// Bodies above this are refused (a long prompt is far below it).
+    static let maxBodyBytes = 32 << 20
+
+    static func register(on router: Router<BasicRequestContext>, _ ctx: ServerContext) {
+        router.get("/health") { _, _ in Response(status: .ok) }
+        router.get("/version") { _, _ in jsonResponse(.object([("version", .string(UtilityHandlers.version))])) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats))))
+        }
+        router.post("/tokenize") { request, _ in
+            await answer {
+                let body = try await readBody(request)
+                let req = try decode(TokenizeRequest.self, body)
+                return jsonResponse(try UtilityHandlers.tokenize(ctx, req, body: body))
+            }
+        }
+        router.post("/detokenize") { request, _ in
+            await answer { jsonResponse(try UtilityHandlers.detokenize(ctx, try decode(DetokenizeRequest.self, try await readBody(request)))) }
+        }
+
+        let v1 = router.group("v1")
+        if let key = ctx.options.apiKey { v1.add(middleware: APIKeyMiddleware(key: key)) }
+        v1.get("models") { _, _ in jsonResponse(UtilityHandlers.models(ctx)) }
+        v1.post("completions") { request, _ in
+            await answer {
+                var request = request
+                let call = try CompletionsCall(context: ctx, request: try decode(CompletionRequest.self, try await readBody(&request)))
+                if call.request.stream {
+                    return try GenerationResponder.sse(request, ctx, jobs: call.jobs) { CompletionsCall.Streamer(call) }
+                }
+                return try await GenerationResponder.json(request, ctx, jobs: call.jobs) { call.response(finals: $0) }
+            }
+        }
+        v1.post("chat/completions") { request, _ in
+            await answer {
+                var request = request
+                let body = try await readBody(&request)
+                let call = try ChatCall(context: ctx, request: try decode(ChatRequest.self, body), body: body)
+                if call.request.stream {
+                    return try GenerationResponder.sse(request, ctx, jobs: [call.job]) { ChatStreamer(call) }
+                }
+                return try await GenerationResponder.json(request, ctx, jobs: [call.job]) { call.response(final: $0[0]) }
+            }
+        }
+    }
+
+    /// Runs a handler; whatever it throws becomes an OpenAI-style error response.
+    static func answer(_ handler: () async throws -> Response) async -> Response {
+        do { return try await handler() } catch { return APIError.from(error).response }
+    }
+
+    static func jsonResponse(_ json: JSONOut) -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: json.buffer))
+    }
+
+    /// Collects the body into the request (generation handlers watch the connection afterwards).
+    static func readBody(_ request: inout Request) async throws -> String {
+        do {
+            let buffer = try await request.collectBody(upTo: maxBodyBytes)
+            return String(buffer: buffer)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError(status: .contentTooLarge, message: "The request body exceeds \(maxBodyBytes) bytes.", type: "BadRequestError")
+        }
+    }
+
+    static func readBody(_ request: Request) async throws -> String {
+        var request = request
+        return try await readBody(&request)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ body: String) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(body.utf8))
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import VLLM
+import VLLMJinja
+import VLLMToolParsers
+
+/// What every handler shares: the engine, the model's names and tokenizer, the chat renderer,
+/// the tool parser and the metrics.
+final class ServerContext: Sendable {
+    let engine: AsyncLLM
+    let tokenizer: Tokenizer
+    let maxModelLen: Int
+    let modelNames: [String]
+    let modelRoot: String
+    let renderer: ChatRenderer
+    /// Set when `--enable-auto-tool-choice --tool-call-parser NAME` were given.
+    let toolParser: ToolParser?
+    let options: ServerOptions
+    let metrics: ServerMetrics
+    let logger: Logger
+    let startTime = Int(Date().timeIntervalSince1970)
+
+    /// - Parameters:
+    ///   - modelName: the model argument as given (reported when no `--served-model-name`).
+    init(engine: AsyncLLM, modelName: String, options: ServerOptions, logger: Logger) throws {
+        self.engine = engine
+        tokenizer = engine.engine.tokenizer
+        maxModelLen = engine.engine.maxModelLen
+        modelRoot = modelName
+        modelNames = options.servedModelNames.isEmpty ? [modelName] : options.servedModelNames
+        self.options = options
+        self.logger = logger
+        let source = options.chatTemplate ?? tokenizer.chatTemplate
+        renderer = ChatRenderer(template: try source.map { try ChatTemplate($0) }, tokenizer: tokenizer,
+                                trustRequestTemplate: options.trustRequestChatTemplate)
+        if options.enableAutoToolChoice {
+            guard let name = options.toolCallParser else {
+                throw ServerSetupError("--enable-auto-tool-choice requires --tool-call-parser")
+            }
+            toolParser = try ToolParserRegistry.make(name: name)
+        } else {
+            toolParser = nil
+        }
+        metrics = ServerMetrics(modelName: modelNames[0])
+    }
+
+    /// The name to report for a request's `model` field; unknown names are a 404. A request
+    /// without a model gets the first served name (vLLM accepts that too).
+    func resolveModel(_ requested: String?) throws -> String {
+        guard let requested else { return modelNames[0] }
+        guard modelNames.contains(requested) else {
+            throw APIError.notFound("The model `\(requested)` does not exist.")
+        }
+        return modelNames[0]
+    }
+
+    /// A fresh id with the given prefix (`cmpl-`, `chatcmpl-`), or the client's `request_id`.
+    func makeID(_ prefix: String, requested: String? = nil) -> String {
+        if let requested { return requested }
+        return prefix + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
+    }
+
+    var now: Int { Int(Date().timeIntervalSince1970) }
+
+    /// Logs a request as vLLM does (`--disable-log-requests`, `--max-log-len`).
+    func logRequest(_ id: String, prompt: String, params: SamplingParams) {
+        guard !options.disableLogRequests else { return }
+        var shown = prompt
+        if let n = options.maxLogLen, shown.count > n { shown = String(shown.prefix(n)) }
+        logger.info("Received request \(id): prompt: \(shown.debugDescription), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)")
+    }
+
+    /// The most alternatives per step a request may ask for (vLLM's default `--max-logprobs`).
+    static let maxLogprobs = 20
+}
+
+/// A server setting that cannot work, found at start-up.
+public struct ServerSetupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

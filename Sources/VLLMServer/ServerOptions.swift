@@ -1,0 +1,28 @@
+/// How `vllm serve` runs the HTTP side, with vLLM's flag names in the docs.
+public struct ServerOptions: Sendable {
+    /// `--host`, `--port`.
+    public var host = "0.0.0.0"
+    public var port = 8000
+    /// `--served-model-name`: the names requests may use; the first is reported. Empty: the
+    /// model argument as given.
+    public var servedModelNames: [String] = []
+    /// `--api-key` / `VLLM_API_KEY`: when set, `/v1/*` needs `Authorization: Bearer KEY`.
+    public var apiKey: String?
+    /// `--chat-template`: template text to use instead of the model's.
+    public var chatTemplate: String?
+    /// `--trust-request-chat-template`: a request may bring its own `chat_template`.
+    public var trustRequestChatTemplate = false
+    /// `--enable-auto-tool-choice` with `--tool-call-parser NAME`.
+    public var enableAutoToolChoice = false
+    public var toolCallParser: String?
+    /// `--max-log-len`: characters of a prompt shown in request logs (nil: all).
+    public var maxLogLen: Int?
+    /// `--disable-log-requests`.
+    public var disableLogRequests = false
+    /// `--log-level`: trace, debug, info, warning, error, critical.
+    public var logLevel = "info"
+    /// How long in-flight requests may run after SIGTERM/SIGINT before they are aborted.
+    public var gracefulShutdownSeconds = 30
+
+    public init() {}
+}

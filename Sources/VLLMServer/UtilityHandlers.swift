@@ -1,0 +1,56 @@
+import Foundation
+import VLLM
+
+/// The small endpoints: models, tokenize, detokenize, version.
+enum UtilityHandlers {
+    /// `GET /v1/models`: each served name, as vLLM's model card.
+    static func models(_ context: ServerContext) -> JSONOut {
+        .object([("object", .string("list")), ("data", .array(context.modelNames.map { name in
+            .object([
+                ("id", .string(name)), ("object", .string("model")), ("created", .int(context.startTime)),
+                ("owned_by", .string("vllm")), ("root", .string(context.modelRoot)), ("parent", .null),
+                ("max_model_len", .int(context.maxModelLen)),
+                ("permission", .array([.object([
+                    ("id", .string(context.makeID("modelperm-"))), ("object", .string("model_permission")),
+                    ("created", .int(context.startTime)), ("allow_create_engine", .bool(false)),
+                    ("allow_sampling", .bool(true)), ("allow_logprobs", .bool(true)),
+                    ("allow_search_indices", .bool(false)), ("allow_view", .bool(true)),
+                    ("allow_fine_tuning", .bool(false)), ("organization", .string("*")), ("group", .null),
+                    ("is_blocking", .bool(false)),
+                ])])),
+            ])
+        }))])
+    }
+
+    static func tokenize(_ context: ServerContext, _ request: TokenizeRequest, body: String) throws -> JSONOut {
+        _ = try context.resolveModel(request.model)
+        let text: String
+        let addSpecial: Bool
+        if let prompt = request.prompt {
+            text = prompt
+            addSpecial = request.addSpecialTokens ?? true
+        } else {
+            text = try context.renderer.render(try ChatInputs(body: body), addGenerationPrompt: request.addGenerationPrompt,
+                                               continueFinalMessage: request.continueFinalMessage,
+                                               requestTemplate: request.chatTemplate)
+            addSpecial = request.addSpecialTokens ?? false
+        }
+        let ids = context.tokenizer.encode(text, addSpecialTokens: addSpecial)
+        let strs: JSONOut = request.returnTokenStrs
+            ? .array(ids.map { .string(context.tokenizer.tokenString($0) ?? "") }) : .null
+        return .object([("count", .int(ids.count)), ("max_model_len", .int(context.maxModelLen)),
+                        ("tokens", .array(ids.map { .int($0) })), ("token_strs", strs)])
+    }
+
+    static func detokenize(_ context: ServerContext, _ request: DetokenizeRequest) throws -> JSONOut {
+        _ = try context.resolveModel(request.model)
+        let vocab = context.tokenizer.vocabSize
+        if let bad = request.tokens.first(where: { !(0..<vocab).contains($0) }) {
+            throw APIError.badRequest("token id \(bad) is outside the vocabulary (0..<\(vocab)).", param: "tokens")
+        }
+        return .object([("prompt", .string(context.tokenizer.decode(request.tokens)))])
+    }
+
+    /// swift-vllm's version (vLLM reports its own package version here).
+    static let version = "0.1.0"
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import VLLM
+import VLLMServer
+import VLLMToolParsers
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Start the OpenAI-compatible HTTP server.",
+        discussion: """
+            Serves /v1/models, /v1/completions, /v1/chat/completions, /tokenize, /detokenize, \
+            /health, /version and /metrics. SIGTERM or SIGINT stops it gracefully.
+            """)
+
+    @Argument(help: "Path to a GGUF model (the same as --model).")
+    var modelTag: String?
+
+    @OptionGroup var engine: EngineOptions
+
+    @Option(help: "Host name or address to listen on.")
+    var host = "0.0.0.0"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port = 8000
+
+    @Option(parsing: .upToNextOption, help: "Model names the API accepts; the first is reported (default: the model argument).")
+    var servedModelName: [String] = []
+
+    @Option(help: "Require this key as 'Authorization: Bearer KEY' on /v1 routes (default: $VLLM_API_KEY).")
+    var apiKey: String?
+
+    @Option(help: "A Jinja chat template file to use instead of the model's.")
+    var chatTemplate: String?
+
+    @Flag(help: "Let requests bring their own chat_template.")
+    var trustRequestChatTemplate = false
+
+    @Flag(help: "Let the model choose to call tools (tool_choice auto); needs --tool-call-parser.")
+    var enableAutoToolChoice = false
+
+    @Option(help: "How to read tool calls from the output: \(ToolParserRegistry.names.joined(separator: ", ")).")
+    var toolCallParser: String?
+
+    @Option(help: "Characters of each prompt shown in request logs (default: all).")
+    var maxLogLen: Int?
+
+    @Flag(help: "Do not log requests.")
+    var disableLogRequests = false
+
+    @Option(help: "Log level: trace, debug, info, warning, error, critical.")
+    var logLevel = "info"
+
+    @Option(help: "Devices to split the model over; only 1 is supported on CPU.")
+    var tensorParallelSize = 1
+
+    func validate() throws {
+        if modelTag != nil && engine.modelOptions.model != nil && modelTag != engine.modelOptions.model {
+            throw ValidationError("the model is given twice (\(modelTag!) and --model \(engine.modelOptions.model!))")
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
+        guard tensorParallelSize == 1 else {
+            throw ValidationError("--tensor-parallel-size \(tensorParallelSize) is not supported: this build runs on one CPU host (use 1)")
+        }
+        if enableAutoToolChoice && toolCallParser == nil {
+            throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
+        }
+        if let name = toolCallParser, ToolParserRegistry.parsers[name] == nil {
+            throw ValidationError("unknown --tool-call-parser \(name); known: \(ToolParserRegistry.names.joined(separator: ", "))")
+        }
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, warning, error, critical; got \(logLevel)")
+        }
+        if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
+    }
+
+    func run() async throws {
+        let model = modelTag ?? engine.modelOptions.model
+        var options = ServerOptions()
+        options.host = host
+        options.port = port
+        options.servedModelNames = servedModelName
+        options.apiKey = apiKey ?? ProcessInfo.processInfo.environment["VLLM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let file = chatTemplate {
+            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read --chat-template \(file)") }
+            options.chatTemplate = String(decoding: data, as: UTF8.self)
+        }
+        options.trustRequestChatTemplate = trustRequestChatTemplate
+        options.enableAutoToolChoice = enableAutoToolChoice
+        options.toolCallParser = toolCallParser
+        options.maxLogLen = maxLogLen
+        options.disableLogRequests = disableLogRequests
+        options.logLevel = logLevel
+        let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
+        try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
+    }
+}

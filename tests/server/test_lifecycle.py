@@ -1,0 +1,113 @@
+"""API keys, client disconnects, graceful shutdown and command-line checks, each on its own server."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import BINARY, MODEL, Server, metric
+
+
+@pytest.fixture(scope="module")
+def keyed():
+    s = Server("--api-key", "sk-right", "--served-model-name", "smol", "smol-alias")
+    yield s
+    assert s.stop() == 0
+
+
+def test_api_key_guards_v1_routes(keyed):
+    from openai import OpenAI, AuthenticationError
+    url = keyed.url
+    assert requests.get(url + "/v1/models").status_code == 401
+    r = requests.get(url + "/v1/models", headers={"Authorization": "Bearer sk-wrong"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == 401
+    assert requests.post(url + "/v1/completions", json={"prompt": "Hi"}).status_code == 401
+    assert requests.get(url + "/health").status_code == 200
+    assert requests.get(url + "/metrics").status_code == 200
+    with pytest.raises(AuthenticationError):
+        OpenAI(base_url=url + "/v1", api_key="sk-wrong", max_retries=0).models.list()
+    ok = OpenAI(base_url=url + "/v1", api_key="sk-right", max_retries=0)
+    assert [m.id for m in ok.models.list().data] == ["smol", "smol-alias"]
+    r = ok.completions.create(model="smol-alias", prompt="Hi", max_tokens=2)
+    assert r.usage.completion_tokens == 2 and r.model == "smol"
+
+
+def test_api_key_from_environment():
+    s = Server(env={"VLLM_API_KEY": "sk-env"})
+    try:
+        assert requests.get(s.url + "/v1/models").status_code == 401
+        assert requests.get(s.url + "/v1/models", headers={"Authorization": "Bearer sk-env"}).status_code == 200
+    finally:
+        assert s.stop() == 0
+
+
+def cut_stream(url, headers, body, after_events=2):
+    """Starts a streaming request over a raw socket, reads a few events, then drops the connection."""
+    host, port = url.removeprefix("http://").split(":")
+    payload = __import__("json").dumps(body).encode()
+    s = socket.create_connection((host, int(port)), timeout=60)
+    s.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + headers +
+              b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+    seen = b""
+    while seen.count(b"data: ") < after_events:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        seen += chunk
+    s.close()
+    return seen
+
+
+def test_disconnects_abort_and_free_kv_blocks(keyed):
+    auth = b"Authorization: Bearer sk-right\r\n"
+    body = {"prompt": "Write a long story about a dragon.", "max_tokens": 500, "ignore_eos": True, "stream": True}
+    threads = [threading.Thread(target=cut_stream, args=(keyed.url, auth, body)) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if metric(keyed.url, "vllm:kv_cache_usage_perc") == 0 and metric(keyed.url, "vllm:num_requests_running") == 0:
+            break
+        time.sleep(0.2)
+    assert metric(keyed.url, "vllm:kv_cache_usage_perc") == 0
+    assert metric(keyed.url, "vllm:num_requests_running") == 0
+    assert metric(keyed.url, "vllm:num_requests_waiting") == 0
+    r = requests.post(keyed.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 3},
+                      headers={"Authorization": "Bearer sk-right"}, timeout=60)
+    assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3
+
+
+def test_sigterm_finishes_in_flight_requests_and_exits_0():
+    s = Server()
+    r = requests.post(s.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 16, "ignore_eos": True,
+                                                       "stream": True, "stream_options": {"include_usage": True}},
+                      stream=True, timeout=120)
+    events = r.iter_lines(decode_unicode=True)
+    first = next(e for e in events if e)
+    assert first.startswith("data: {")
+    # The request is in flight: shut down now; it must still run to the end.
+    s.proc.send_signal(signal.SIGTERM)
+    rest = [e for e in events if e]
+    assert rest[-1] == "data: [DONE]"
+    assert json.loads(rest[-2].removeprefix("data: "))["usage"]["completion_tokens"] == 16
+    assert s.proc.wait(60) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(s.url + "/health", timeout=5)
+
+
+def test_unknown_flag_is_named():
+    p = subprocess.run([BINARY, "serve", "--no-such-flag"], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "--no-such-flag" in p.stderr
+
+
+def test_unknown_tool_parser_is_refused():
+    p = subprocess.run([BINARY, "serve", "--enable-auto-tool-choice", "--tool-call-parser", "nope"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "nope" in p.stderr
