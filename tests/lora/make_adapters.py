@@ -130,8 +130,8 @@ def make_plain(out_dir, count, r, base_path=None, targets=ALL, seed=0):
                 in_dim, out_dim = (int(x) for x in tensors[f"blk.{layer}.{GGUF_NAMES[m]}.weight"].shape)
                 block = "mlp" if m in ("gate_proj", "up_proj", "down_proj") else "self_attn"
                 prefix = f"base_model.model.model.layers.{layer}.{block}.{m}"
-                weights[f"{prefix}.lora_A.weight"] = rng.standard_normal((r, in_dim)).astype(np.float32) / np.sqrt(in_dim)
-                weights[f"{prefix}.lora_B.weight"] = rng.standard_normal((out_dim, r)).astype(np.float32) * 0.01
+                weights[f"{prefix}.lora_A.weight"] = (rng.standard_normal((r, in_dim)) / np.sqrt(in_dim)).astype(np.float32)
+                weights[f"{prefix}.lora_B.weight"] = (rng.standard_normal((out_dim, r)) * 0.01).astype(np.float32)
         d = Path(out_dir) / f"bench{i}"
         d.mkdir(parents=True, exist_ok=True)
         save_file(weights, str(d / "adapter_model.safetensors"))
