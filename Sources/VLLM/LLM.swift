@@ -22,12 +22,19 @@ public final class LLM: @unchecked Sendable {
     /// Generates for every prompt, all submitted at once; outputs come back in input order.
     /// `params` holds one entry for all prompts or one per prompt. A prompt that is refused
     /// throws before any work starts.
-    public func generate(_ prompts: [PromptInput], _ params: [SamplingParams]) throws -> [RequestOutput] {
+    ///
+    /// `loraRequest` holds nothing (the base model), one adapter for all prompts, or one entry
+    /// per prompt (nil: that prompt runs on the base model). An adapter not loaded yet is loaded
+    /// from its path; requests with different adapters run in the same batches.
+    public func generate(_ prompts: [PromptInput], _ params: [SamplingParams],
+                         loraRequest: [LoRARequest?] = []) throws -> [RequestOutput] {
         precondition(params.count == 1 || params.count == prompts.count, "one SamplingParams, or one per prompt")
+        precondition(loraRequest.count <= 1 || loraRequest.count == prompts.count, "one LoRARequest, or one per prompt")
         let ids = prompts.indices.map { _ in nextRequestID() }
         for (i, prompt) in prompts.enumerated() {
             do {
-                try engine.addRequest(id: ids[i], prompt: prompt, params: params[params.count == 1 ? 0 : i])
+                try engine.addRequest(id: ids[i], prompt: prompt, params: params[params.count == 1 ? 0 : i],
+                                      lora: loraRequest.isEmpty ? nil : loraRequest[loraRequest.count == 1 ? 0 : i])
             } catch {
                 for id in ids[..<i] { engine.abortRequest(id: id) }
                 throw error
@@ -40,8 +47,9 @@ public final class LLM: @unchecked Sendable {
         return ids.map { finished[$0]! }
     }
 
-    public func generate(_ prompts: [String], _ params: SamplingParams = SamplingParams()) throws -> [RequestOutput] {
-        try generate(prompts.map(PromptInput.text), [params])
+    public func generate(_ prompts: [String], _ params: SamplingParams = SamplingParams(),
+                         loraRequest: LoRARequest? = nil) throws -> [RequestOutput] {
+        try generate(prompts.map(PromptInput.text), [params], loraRequest: [loraRequest])
     }
 
     /// vLLM 0.11's `LLM.beam_search`: for each prompt, the best `beamWidth` sequences by

@@ -16,7 +16,7 @@ public final class LlamaModel: @unchecked Sendable {
     public var pool: ThreadPool { matmul.pool }
     /// Tokens run through the layers together; larger batches go in chunks of this size.
     public let maxBatchTokens: Int
-    private let buffers: ForwardBuffers
+    let buffers: ForwardBuffers
 
     public init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256) throws(ModelLoadError) {
         self.gguf = gguf
@@ -91,30 +91,38 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         let layers = weights.layers
+        let lora = Self.loraRows(chunk, inputs: inputs)
         addAndNorm(nil, layers[0].attnNorm, rows: t)
         for (l, w) in layers.enumerated() {
             matmul.run([MatmulJob(weight: w.q, x: b.xn, y: b.q),
                         MatmulJob(weight: w.k, x: b.xn, y: b.k),
                         MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t)
+            addLoRA(lora, layer: l, [LoRAProduct(target: .qProj, x: b.xn, y: b.q),
+                                     LoRAProduct(target: .kProj, x: b.xn, y: b.k),
+                                     LoRAProduct(target: .vProj, x: b.xn, y: b.v)])
             storeRotatedKV(layer: l, tokens: tokens, inputs: inputs, kv: kv)
             attention(layer: l, tokens: tokens, inputs: inputs, kv: kv)
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t)
+            addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
             addAndNorm(b.tmp, w.ffnNorm, rows: t)
             matmul.run([MatmulJob(weight: w.gate, x: b.xn, y: b.gate),
                         MatmulJob(weight: w.up, x: b.xn, y: b.up)], m: t)
+            addLoRA(lora, layer: l, [LoRAProduct(target: .gateProj, x: b.xn, y: b.gate),
+                                     LoRAProduct(target: .upProj, x: b.xn, y: b.up)])
             let f = c.intermediateSize
             forRows(t) { r in
                 let o = r.lowerBound * f
                 vk_silu_mul(b.gate + o, b.up + o, b.gate + o, Int64(r.count * f))
             }
             matmul.run([MatmulJob(weight: w.down, x: b.gate, y: b.tmp)], m: t)
+            addLoRA(lora, layer: l, [LoRAProduct(target: .downProj, x: b.gate, y: b.tmp)])
             addAndNorm(b.tmp, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
         }
     }
 
     /// Runs `body` over `0..<rows` split across the pool; few rows stay on the calling thread,
     /// where a dispatch would cost more than it saves.
-    private func forRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
+    func forRows(_ rows: Int, _ body: (Range<Int>) -> Void) {
         if rows < 8 { body(0..<rows); return }
         pool.parallelFor(rows) { _, r in body(r) }
     }

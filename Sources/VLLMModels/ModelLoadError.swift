@@ -7,8 +7,13 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): "cannot open model file \(path): \(reason)"
-        case let .corrupt(path, reason): "corrupt or truncated GGUF file \(path): \(reason)"
+        case let .corrupt(path, reason): "corrupt or truncated \(Self.format(path)) file \(path): \(reason)"
         case let .unsupported(path, reason): "unsupported model file \(path): \(reason)"
         }
+    }
+
+    /// The file format named in messages, from the file's extension (GGUF unless it says otherwise).
+    static func format(_ path: String) -> String {
+        path.hasSuffix(".safetensors") ? "safetensors" : path.hasSuffix(".json") ? "JSON" : "GGUF"
     }
 }

@@ -92,14 +92,17 @@ public struct SequenceInput: Sendable {
     /// Return the logits after every new token, not only the last (prompt logprobs);
     /// implies `needsLogits`.
     public var needsAllLogits: Bool
+    /// The LoRA adapter applied to this sequence's tokens; nil: the base model.
+    public var lora: LoRAAdapter?
 
     public init(tokens: [Int], firstPosition: Int, blockTable: [Int32], needsLogits: Bool = true,
-                needsAllLogits: Bool = false) {
+                needsAllLogits: Bool = false, lora: LoRAAdapter? = nil) {
         self.tokens = tokens
         self.firstPosition = firstPosition
         self.blockTable = blockTable
         self.needsLogits = needsLogits || needsAllLogits
         self.needsAllLogits = needsAllLogits
+        self.lora = lora
     }
 
     /// Logit rows this input produces.

@@ -24,15 +24,24 @@ struct BenchThroughputCommand: ParsableCommand {
     @Option(help: "Seed of the random prompts.")
     var seed: UInt64 = 0
 
+    @Option(help: "Spread the requests round-robin over the first N --lora-modules adapters (0: base model only).")
+    var loraMix = 0
+
     @Flag(help: "End with one JSON line of the results.")
     var json = false
 
     func run() throws {
         let llm = try engine.loadLLM()
         let (prompts, params) = try makeWorkload(vocabSize: llm.loaded.model.config.vocabSize)
+        let modules = try engine.engineArgs.loraModules
+        guard loraMix >= 0, loraMix <= modules.count else {
+            throw ValidationError("--lora-mix \(loraMix) needs that many --lora-modules (have \(modules.count))")
+        }
+        let adapters = try modules.prefix(loraMix).map { try engine.loraRequest(named: $0.name) }
+        let loras: [LoRARequest?] = adapters.isEmpty ? [] : prompts.indices.map { adapters[$0 % adapters.count] }
         let clock = ContinuousClock()
         let start = clock.now
-        let outputs = try llm.generate(prompts, params)
+        let outputs = try llm.generate(prompts, params, loraRequest: loras)
         let seconds = (clock.now - start).seconds
         let outputTokens = outputs.reduce(0) { $0 + $1.outputs.reduce(0) { $0 + $1.tokenIDs.count } }
         let promptTokens = outputs.reduce(0) { $0 + $1.promptTokenIDs.count }
@@ -49,6 +58,11 @@ struct BenchThroughputCommand: ParsableCommand {
                 ("peak_kv_usage", .double(peak)), ("kv_waste", .double(s.kvWaste)),
                 ("num_requests", .int(outputs.count)), ("output_tokens", .int(outputTokens)),
                 ("num_preemptions", .int(s.numPreemptions)), ("max_num_seqs", .int(engine.maxNumSeqs)),
+                ("lora_mix", .int(loraMix)), ("kv_blocks_for_requests", .int(llm.engine.kvBlocksForRequests)),
+                ("num_kv_blocks", .int(llm.engine.numKVBlocks)),
+                ("lora_adapter_bytes", .int(llm.engine.loraAdapters.reduce(0) { $0 + $1.bytes })),
+                ("lora_preallocation_bytes", .int(llm.engine.loraPreallocationBytes)),
+                ("kv_block_bytes", .int(llm.engine.kvBlockBytes)),
             ]).encoded)
         }
     }
@@ -56,7 +70,7 @@ struct BenchThroughputCommand: ParsableCommand {
     private func makeWorkload(vocabSize: Int) throws -> ([PromptInput], [SamplingParams]) {
         let base = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEOS: true)
         if let dataset {
-            var (prompts, params) = try PromptsFile.read(dataset, defaults: base)
+            var (prompts, params, _) = try PromptsFile.read(dataset, defaults: base)
             for i in params.indices { params[i].ignoreEOS = true }
             return (prompts, params)
         }

@@ -38,6 +38,21 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "KV cache element type: auto (float16), float16 or float32.")
     var kvCacheDtype = "auto"
 
+    @Flag(help: "Serve LoRA adapters.")
+    var enableLora = false
+
+    @Option(help: "Largest LoRA rank accepted.")
+    var maxLoraRank = 16
+
+    @Option(help: "Distinct LoRA adapters in one batch.")
+    var maxLoras = 1
+
+    @Option(help: "LoRA adapters kept loaded (default: --max-loras).")
+    var maxCpuLoras: Int?
+
+    @Option(parsing: .upToNextOption, help: "LoRA adapters to load at start: name=path or {\"name\": ..., \"path\": ..., \"base_model_name\": ...} (several allowed).")
+    var loraModules: [String] = []
+
     func validate() throws {
         do { _ = try engineArgs; try engineArgs.validate() } catch { throw ValidationError("\(error)") }
     }
@@ -60,6 +75,11 @@ struct EngineOptions: ParsableArguments {
             case "priority": a.schedulingPolicy = .priority
             default: throw ValidationError("--scheduling-policy must be fcfs or priority, got \(schedulingPolicy)")
             }
+            a.enableLoRA = enableLora
+            a.maxLoraRank = maxLoraRank
+            a.maxLoras = maxLoras
+            a.maxCPULoras = maxCpuLoras
+            a.loraModules = try loraModules.map { try LoRAModule(parsing: $0) }
             switch kvCacheDtype {
             case "auto", "float16": a.kvCacheDtype = .float16
             case "float32": a.kvCacheDtype = .float32
@@ -79,6 +99,15 @@ struct EngineOptions: ParsableArguments {
     }
 
     func loadLLM() throws -> LLM { try LLM(model: modelOptions.model, args: engineArgs) }
+
+    /// The `LoRARequest` for a `--lora-modules` name (as the server resolves the `model` field).
+    func loraRequest(named name: String) throws -> LoRARequest {
+        let modules = try engineArgs.loraModules
+        guard let i = modules.firstIndex(where: { $0.name == name }) else {
+            throw ValidationError("LoRA adapter '\(name)' is not among --lora-modules (\(modules.map(\.name).joined(separator: ", ")))")
+        }
+        return LoRARequest(loraName: name, loraIntId: i + 1, loraPath: modules[i].path, baseModelName: modules[i].baseModelName)
+    }
 
     /// The model alone, for benchmarks that drive it without the engine.
     func loadModel() throws -> LoadedModel {

@@ -45,6 +45,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Report each prompt token's logprob and the top K alternatives.")
     var promptLogprobs: Int?
 
+    @Option(help: "Run with this LoRA adapter (a --lora-modules name); with --prompts-file, the default for lines without \"lora\".")
+    var lora: String?
+
+    @Option(help: "Run with the LoRA adapter in this directory (loaded under its path as name).")
+    var loraPath: String?
+
     @Flag(help: "Print one JSON object shaped like vLLM's RequestOutput instead of streaming text.")
     var json = false
 
@@ -53,6 +59,8 @@ struct GenerateCommand: ParsableCommand {
 
     func validate() throws {
         guard (prompt == nil) != (promptsFile == nil) else { throw ValidationError("give exactly one of --prompt and --prompts-file") }
+        if lora != nil && loraPath != nil { throw ValidationError("give at most one of --lora and --lora-path") }
+        if (lora != nil || loraPath != nil) && !engine.enableLora { throw ValidationError("--lora and --lora-path need --enable-lora") }
         do { try samplingParams().validate() } catch let e as SamplingParamsError { throw ValidationError(e.description) }
     }
 
@@ -77,15 +85,19 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let samplingParams = try samplingParams()
+        let defaultLoRA = try lora.map(engine.loraRequest(named:))
+            ?? loraPath.map { LoRARequest(loraName: $0, loraIntId: 1_000_000, loraPath: $0) }
         if let file = promptsFile {
-            let (prompts, params) = try PromptsFile.read(file, defaults: samplingParams)
+            let (prompts, params, loraNames) = try PromptsFile.read(file, defaults: samplingParams)
+            let loras = try loraNames.map { try $0.map(engine.loraRequest(named:)) ?? defaultLoRA }
+            if loras.contains(where: { $0 != nil }) && !engine.enableLora { throw ValidationError("\"lora\" in --prompts-file needs --enable-lora") }
             let llm = try engine.loadLLM()
-            for out in try llm.generate(prompts, params) { print(OutputJSON.requestOutput(out).encoded) }
+            for out in try llm.generate(prompts, params, loraRequest: loras) { print(OutputJSON.requestOutput(out).encoded) }
             if stats { print(OutputJSON.stats(llm.engine).encoded) }
             return
         }
         let llm = try engine.loadLLM()
-        try llm.engine.addRequest(id: "0", prompt: .text(prompt!), params: samplingParams)
+        try llm.engine.addRequest(id: "0", prompt: .text(prompt!), params: samplingParams, lora: defaultLoRA)
         var printed = 0
         var last: RequestOutput?
         while llm.engine.hasUnfinishedRequests {
@@ -108,14 +120,18 @@ struct GenerateCommand: ParsableCommand {
 
 /// `--prompts-file` lines.
 enum PromptsFile {
-    static func read(_ path: String, defaults: SamplingParams) throws -> ([PromptInput], [SamplingParams]) {
+    /// Prompts, their sampling parameters, and the LoRA adapter each line names (`"lora"`).
+    static func read(_ path: String, defaults: SamplingParams) throws -> ([PromptInput], [SamplingParams], [String?]) {
         guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read --prompts-file \(path)") }
-        var prompts: [PromptInput] = [], params: [SamplingParams] = []
+        var prompts: [PromptInput] = [], params: [SamplingParams] = [], loras: [String?] = []
         for (n, raw) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated()
         where !raw.allSatisfy(\.isWhitespace) {
             let context = "\(path) line \(n + 1)"
             var line = try SamplingParamsJSON.object(String(raw), context: context)
             let text = line.removeValue(forKey: "prompt"), ids = line.removeValue(forKey: "prompt_token_ids")
+            let lora = line.removeValue(forKey: "lora")
+            guard lora == nil || lora is String else { throw ValidationError("\(context): lora must be an adapter name (a string)") }
+            loras.append(lora as? String)
             switch (text as? String, ids as? [Int]) {
             case let (p?, nil) where ids == nil: prompts.append(.text(p))
             case let (nil, ids?) where text == nil: prompts.append(.tokenIDs(ids))
@@ -126,7 +142,7 @@ enum PromptsFile {
             params.append(p)
         }
         guard !prompts.isEmpty else { throw ValidationError("\(path) has no prompts") }
-        return (prompts, params)
+        return (prompts, params, loras)
     }
 }
 

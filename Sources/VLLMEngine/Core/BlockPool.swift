@@ -20,6 +20,9 @@ public final class BlockPool {
     public internal(set) var prefixCacheHits = 0
     /// Filled slots summed over held blocks (each physical block once).
     public private(set) var numFilledSlotsHeld = 0
+    /// Blocks set aside for other uses (LoRA adapter weights, S-LoRA's unified pool): held,
+    /// never in a block table, not counted as KV waste.
+    public private(set) var numReservedBlocks = 0
 
     public init(numBlocks: Int, enableCaching: Bool) {
         precondition(numBlocks > 0, "a block pool needs at least one block")
@@ -51,6 +54,23 @@ public final class BlockPool {
         }
         return out
     }
+
+    /// Takes `n` free blocks out of the pool for a non-KV use (evicting cached contents as
+    /// `getNewBlocks` does); nil, with nothing taken, when fewer are free.
+    public func reserveBlocks(_ n: Int) -> [KVCacheBlock]? {
+        guard n <= numFreeBlocks else { return nil }
+        numReservedBlocks += n
+        return getNewBlocks(n)
+    }
+
+    /// Returns blocks taken by `reserveBlocks` to the free queue.
+    public func releaseReserved(_ blocks: [KVCacheBlock]) {
+        numReservedBlocks -= blocks.count
+        freeBlocks(blocks)
+    }
+
+    /// Blocks KV may use: all but the reserved ones.
+    public var numKVBlocks: Int { numBlocks - numReservedBlocks }
 
     /// Adds a reference to each block (prefix-cache hits, forks); a block that was free leaves
     /// the free queue and so can no longer be evicted.

@@ -180,7 +180,7 @@ public final class KVCacheManager {
     }
 
     /// Slots in blocks held by any request, counting a shared block once.
-    public var allocatedSlots: Int { (pool.numBlocks - pool.numFreeBlocks) * blockSize }
+    public var allocatedSlots: Int { (pool.numKVBlocks - pool.numFreeBlocks) * blockSize }
 
     /// Slots holding KV (written or being written this step), counting a shared block once.
     public var usedSlots: Int { pool.numFilledSlotsHeld }

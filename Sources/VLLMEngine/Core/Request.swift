@@ -44,6 +44,8 @@ public final class Request {
     /// Mixed into every block hash, so requests with different keys (LoRA adapters, cache
     /// salts) never share cached KV.
     public let blockHashExtraKey: String?
+    /// The LoRA adapter this request runs with (the engine's per-load adapter id); nil: none.
+    public let loraID: Int?
 
     /// Tokens whose KV is computed or scheduled to be computed in the step in flight: the
     /// scheduler advances it when it schedules, as vLLM does.
@@ -64,14 +66,17 @@ public final class Request {
     private var blockHashesBlockSize = 0
 
     public init(requestID: String, promptTokenIDs: [Int], samplingParams: SamplingParams = SamplingParams(),
-                eosTokenID: Int? = nil, priority: Int = 0, blockHashExtraKey: String? = nil) {
+                eosTokenID: Int? = nil, priority: Int = 0, blockHashExtraKey: String? = nil,
+                loraID: Int? = nil) {
         self.requestID = requestID
         self.promptTokenIDs = promptTokenIDs
         self.allTokenIDs = promptTokenIDs
         self.samplingParams = samplingParams
         self.eosTokenID = eosTokenID
         self.priority = priority
-        self.blockHashExtraKey = blockHashExtraKey
+        self.loraID = loraID
+        // Two adapters compute different KV for the same tokens: they must never share blocks.
+        self.blockHashExtraKey = loraID.map { "lora:\($0)" + (blockHashExtraKey.map { "|" + $0 } ?? "") } ?? blockHashExtraKey
     }
 
     public var numTokens: Int { allTokenIDs.count }

@@ -55,8 +55,8 @@ public final class Scheduler {
         }
         // The last sampled token never needs KV, hence the - 1.
         let blocksNeeded = (request.numTokens + maxTokens - 1 + config.blockSize - 1) / config.blockSize
-        guard blocksNeeded <= kvCacheManager.pool.numBlocks else {
-            throw .invalidRequest("request \(id) may need \(blocksNeeded) KV blocks but the cache has \(kvCacheManager.pool.numBlocks)")
+        guard blocksNeeded <= kvCacheManager.pool.numKVBlocks else {
+            throw .invalidRequest("request \(id) may need \(blocksNeeded) KV blocks but the cache has \(kvCacheManager.pool.numKVBlocks)")
         }
         request.arrivalIndex = nextArrivalIndex
         nextArrivalIndex += 1
@@ -122,8 +122,16 @@ public final class Scheduler {
 
         // Waiting requests, unless this step already had to preempt (memory is short).
         if out.preemptedRequestIDs.isEmpty {
-            while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex() {
+            // --max-loras: the running set never holds more distinct adapters than that; a
+            // request whose adapter would exceed it is passed over (it keeps its place).
+            var activeLoRAs = Set(running.compactMap(\.loraID))
+            var passedOver = Set<ObjectIdentifier>()
+            while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex(skipping: passedOver) {
                 let request = waiting[w]
+                if let max = config.maxLoras, let lora = request.loraID, !activeLoRAs.contains(lora), activeLoRAs.count >= max {
+                    passedOver.insert(ObjectIdentifier(request))
+                    continue
+                }
                 // A forked request starts from its parent's blocks, not from the prefix cache. A
                 // request wanting prompt logprobs computes its whole prompt (as vLLM: cached
                 // blocks would skip the rows they need).
@@ -147,6 +155,7 @@ public final class Scheduler {
                 request.status = .running
                 request.numComputedTokens = numCached
                 running.append(request)
+                if let lora = request.loraID { activeLoRAs.insert(lora) }
                 out.scheduled.append(scheduleChunk(request, numNew: numNew))
                 budget -= numNew
             }
@@ -216,7 +225,8 @@ public final class Scheduler {
                                 tokenIDs: Array(request.allTokenIDs[start ..< start + numNew]),
                                 startPosition: start,
                                 blockIDs: kvCacheManager.blockIDs(request.requestID),
-                                samplesAfterStep: start + numNew == request.numTokens)
+                                samplesAfterStep: start + numNew == request.numTokens,
+                                loraID: request.loraID)
     }
 
     /// FCFS: the last admitted. Priority: the highest priority value, latest arrival first.
@@ -239,14 +249,19 @@ public final class Scheduler {
         waiting.insert(victim, at: 0)
     }
 
-    private func nextWaitingIndex() -> Int? {
-        guard !waiting.isEmpty else { return nil }
+    private func nextWaitingIndex(skipping passedOver: Set<ObjectIdentifier>) -> Int? {
+        let open = { (i: Int) in passedOver.isEmpty || !passedOver.contains(ObjectIdentifier(self.waiting[i])) }
         switch config.policy {
         case .fcfs:
-            return 0
+            return waiting.indices.first(where: open)
         case .priority:
-            return waiting.indices.min { (waiting[$0].priority, waiting[$0].arrivalIndex) < (waiting[$1].priority, waiting[$1].arrivalIndex) }
+            return waiting.indices.filter(open).min { (waiting[$0].priority, waiting[$0].arrivalIndex) < (waiting[$1].priority, waiting[$1].arrivalIndex) }
         }
+    }
+
+    /// Unfinished requests (waiting, running or kept for forking) using LoRA adapter `loraID`.
+    public func numRequests(loraID: Int) -> Int {
+        requests.values.count { $0.loraID == loraID } + held.values.count { $0.loraID == loraID && requests[$0.requestID] == nil }
     }
 
     private func recordKVStats() {

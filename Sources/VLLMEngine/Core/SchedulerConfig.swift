@@ -29,10 +29,13 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Reuse the KV of full blocks whose token prefix was computed before.
     public var enablePrefixCaching = true
     public var policy: SchedulingPolicy = .fcfs
+    /// Distinct LoRA adapters among running requests at once (`--max-loras`); a waiting
+    /// request with another adapter waits while that many are running. nil: no limit.
+    public var maxLoras: Int?
 
     public init(maxNumBatchedTokens: Int = 2048, maxNumSeqs: Int = 256, maxModelLen: Int,
                 blockSize: Int = 16, enableChunkedPrefill: Bool = true,
-                enablePrefixCaching: Bool = true, policy: SchedulingPolicy = .fcfs) {
+                enablePrefixCaching: Bool = true, policy: SchedulingPolicy = .fcfs, maxLoras: Int? = nil) {
         self.maxNumBatchedTokens = maxNumBatchedTokens
         self.maxNumSeqs = maxNumSeqs
         self.maxModelLen = maxModelLen
@@ -40,6 +43,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         self.enableChunkedPrefill = enableChunkedPrefill
         self.enablePrefixCaching = enablePrefixCaching
         self.policy = policy
+        self.maxLoras = maxLoras
     }
 
     /// Checks the combinations that would leave requests unschedulable.
@@ -47,6 +51,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         guard maxNumBatchedTokens >= 1 else { throw .invalidConfig("max_num_batched_tokens must be at least 1, got \(maxNumBatchedTokens)") }
         guard maxNumSeqs >= 1 else { throw .invalidConfig("max_num_seqs must be at least 1, got \(maxNumSeqs)") }
         guard maxModelLen >= 1 else { throw .invalidConfig("max_model_len must be at least 1, got \(maxModelLen)") }
+        if let m = maxLoras, m < 1 { throw .invalidConfig("max_loras must be at least 1, got \(m)") }
         guard blockSize >= 1 else { throw .invalidConfig("block_size must be at least 1, got \(blockSize)") }
         if !enableChunkedPrefill && maxNumBatchedTokens < maxModelLen {
             throw .invalidConfig("without chunked prefill max_num_batched_tokens (\(maxNumBatchedTokens)) must be at least max_model_len (\(maxModelLen))")

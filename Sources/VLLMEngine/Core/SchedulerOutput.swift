@@ -13,6 +13,8 @@ public struct ScheduledRequest: Sendable, Equatable {
     /// The chunk ends at the request's last known token, so the step samples its next token
     /// (false for all but the last chunk of a chunked prefill).
     public let samplesAfterStep: Bool
+    /// The request's LoRA adapter id (`Request.loraID`); nil: the base model.
+    public var loraID: Int? = nil
 
     public var numTokens: Int { tokenIDs.count }
 }

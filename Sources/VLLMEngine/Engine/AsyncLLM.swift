@@ -1,4 +1,5 @@
 import Foundation
+import VLLMModels
 
 /// Why a stream from `AsyncLLM` ended without finishing its request.
 public enum AsyncLLMError: Error, Equatable, CustomStringConvertible {
@@ -37,6 +38,8 @@ public final class AsyncLLM: @unchecked Sendable {
     private enum Command {
         case add(EngineCoreRequest)
         case abort(id: String, serial: Int)
+        case loadLoRA(LoRARequest, LoRAAdapter, @Sendable (Result<LoRAAdapterInfo, LoRALoadError>) -> Void)
+        case unloadLoRA(String, @Sendable (Result<Void, LoRALoadError>) -> Void)
     }
 
     private struct Listener {
@@ -52,11 +55,13 @@ public final class AsyncLLM: @unchecked Sendable {
     private var stopping = false
     private var running = true
     private var latestStats: SchedulerStats
+    private var latestLoRAs: [LoRAAdapterInfo]
 
     /// Starts the engine loop thread; `engine` must not be driven by anyone else afterwards.
     public init(engine: LLMEngine) {
         self.engine = engine
         latestStats = engine.stats
+        latestLoRAs = engine.loraAdapters
         let thread = Thread { [self] in loop() }
         thread.name = "vllm-engine-core"
         thread.start()
@@ -65,8 +70,8 @@ public final class AsyncLLM: @unchecked Sendable {
     /// Submits a request and returns the stream of its outputs. Throws `InvalidRequest` when
     /// the request is refused (including an id that is still in flight).
     public func generate(_ prompt: PromptInput, _ params: SamplingParams, requestID: String,
-                         priority: Int = 0) throws -> AsyncThrowingStream<RequestOutput, Error> {
-        let request = try engine.processInputs(id: requestID, prompt: prompt, params: params, priority: priority)
+                         priority: Int = 0, lora: LoRARequest? = nil) throws -> AsyncThrowingStream<RequestOutput, Error> {
+        let request = try engine.processInputs(id: requestID, prompt: prompt, params: params, priority: priority, lora: lora)
         let (stream, continuation) = Stream.makeStream()
         condition.lock()
         defer { condition.unlock() }
@@ -91,6 +96,46 @@ public final class AsyncLLM: @unchecked Sendable {
         guard let l = listeners.removeValue(forKey: requestID) else { return }
         l.continuation.finish()
         inbox.append(.abort(id: requestID, serial: l.serial))
+        condition.signal()
+    }
+
+    /// Loads a LoRA adapter while requests run (the server's `/v1/load_lora_adapter`): the files
+    /// are read on the caller's thread, then the engine loop registers the adapter between
+    /// steps, so requests in flight are never disturbed. Throws `LoRALoadError`.
+    public func loadLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapterInfo {
+        let adapter = try engine.readLoRAAdapter(request)
+        return try await withCheckedThrowingContinuation { c in
+            send(.loadLoRA(request, adapter, { c.resume(with: $0.mapError { $0 as Error }) }))
+        }
+    }
+
+    /// Unloads an adapter no unfinished request uses (`/v1/unload_lora_adapter`); an adapter
+    /// in use, or not loaded, throws `LoRALoadError`.
+    public func unloadLoRAAdapter(name: String) async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            send(.unloadLoRA(name, { c.resume(with: $0.mapError { $0 as Error }) }))
+        }
+    }
+
+    /// The loaded adapters as of the last step or adapter change (`/v1/models`).
+    public var loraAdapters: [LoRAAdapterInfo] {
+        condition.lock()
+        defer { condition.unlock() }
+        return latestLoRAs
+    }
+
+    private func send(_ command: Command) {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else {
+            switch command {
+            case let .loadLoRA(_, _, reply): reply(.failure(.badRequest(AsyncLLMError.shutDown.description)))
+            case let .unloadLoRA(_, reply): reply(.failure(.badRequest(AsyncLLMError.shutDown.description)))
+            default: break
+            }
+            return
+        }
+        inbox.append(command)
         condition.signal()
     }
 
@@ -126,11 +171,19 @@ public final class AsyncLLM: @unchecked Sendable {
             while inbox.isEmpty && !stopping && !engine.hasUnfinishedRequests { condition.wait() }
             if stopping {
                 let open = listeners.values
+                let pending = inbox
                 listeners = [:]
+                inbox = []
                 running = false
                 condition.broadcast()
                 condition.unlock()
                 for l in open { l.continuation.finish(throwing: AsyncLLMError.shutDown) }
+                // Adapter calls waiting for an answer must get one.
+                let gone = LoRALoadError.badRequest(AsyncLLMError.shutDown.description)
+                for command in pending {
+                    if case let .loadLoRA(_, _, reply) = command { reply(.failure(gone)) }
+                    if case let .unloadLoRA(_, reply) = command { reply(.failure(gone)) }
+                }
                 return
             }
             let commands = inbox
@@ -152,12 +205,27 @@ public final class AsyncLLM: @unchecked Sendable {
             }
         case let .abort(id, _):
             engine.abortRequest(id: id)
+        case let .loadLoRA(request, adapter, reply):
+            let result = Result { () throws(LoRALoadError) in try engine.registerLoRAAdapter(request, adapter) }
+            updateLoRAs()
+            reply(result)
+        case let .unloadLoRA(name, reply):
+            let result = Result { () throws(LoRALoadError) in try engine.unloadLoRAAdapter(name: name) }
+            updateLoRAs()
+            reply(result)
         }
     }
 
+    private func updateLoRAs() {
+        let list = engine.loraAdapters
+        condition.withLock { latestLoRAs = list }
+    }
+
     private func deliver(_ outputs: [RequestOutput]) {
+        let loras = engine.lora == nil ? [] : engine.loraAdapters
         condition.lock()
         latestStats = engine.stats
+        latestLoRAs = loras
         var targets: [(Stream.Continuation, RequestOutput)] = []
         for out in outputs {
             guard let l = listeners[out.requestID] else { continue }

@@ -26,6 +26,16 @@ public struct EngineArgs: Sendable, Equatable {
     /// KV cache element type (`--kv-cache-dtype`). vLLM's `auto` means the model's dtype, which
     /// for vLLM on CPU is a 16-bit float; ours is fp16 (what llama.cpp keeps its cache in too).
     public var kvCacheDtype: KVCacheDType = .float16
+    /// Serve LoRA adapters (`--enable-lora`).
+    public var enableLoRA = false
+    /// Largest adapter rank accepted (`--max-lora-rank`, vLLM's default 16).
+    public var maxLoraRank = 16
+    /// Distinct adapters in one batch (`--max-loras`, default 1).
+    public var maxLoras = 1
+    /// Adapters kept loaded (`--max-cpu-loras`); nil: `maxLoras`.
+    public var maxCPULoras: Int?
+    /// Adapters loaded at start (`--lora-modules`).
+    public var loraModules: [LoRAModule] = []
 
     public init() {}
 
@@ -73,6 +83,19 @@ public struct EngineArgs: Sendable, Equatable {
         if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
         if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }
+        guard maxLoraRank >= 1 else { throw .invalid("--max-lora-rank must be positive, got \(maxLoraRank)") }
+        guard maxLoras >= 1 else { throw .invalid("--max-loras must be at least 1, got \(maxLoras)") }
+        if let c = maxCPULoras, c < maxLoras {
+            throw .invalid("--max-cpu-loras (\(c)) must be at least --max-loras (\(maxLoras))")
+        }
+        if !enableLoRA && !loraModules.isEmpty { throw .invalid("--lora-modules needs --enable-lora") }
+        var names = Set<String>()
+        for m in loraModules where !names.insert(m.name).inserted {
+            throw .invalid("--lora-modules names '\(m.name)' twice")
+        }
+        if loraModules.count > maxCPULoras ?? maxLoras {
+            throw .invalid("--lora-modules lists \(loraModules.count) adapters but --max-cpu-loras allows \(maxCPULoras ?? maxLoras) loaded at once")
+        }
     }
 }
 

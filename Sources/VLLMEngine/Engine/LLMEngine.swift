@@ -38,6 +38,10 @@ public final class LLMEngine: @unchecked Sendable {
     public let numKVBlocks: Int
     let outputs: OutputProcessor
     let beams: BeamSearchDriver
+    /// Loaded LoRA adapters; nil without `--enable-lora`.
+    let lora: LoRAManager?
+    /// Bytes of one KV block (adapters are charged in these units).
+    public let kvBlockBytes: Int
 
     public init(model: LlamaModel, tokenizer: Tokenizer, args: EngineArgs) throws {
         try args.validate()
@@ -55,21 +59,41 @@ public final class LLMEngine: @unchecked Sendable {
         let scheduler = try Scheduler(config: SchedulerConfig(
             maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
             blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
-            enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy), numBlocks: numKVBlocks)
+            enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
+            maxLoras: args.enableLoRA ? args.maxLoras : nil), numBlocks: numKVBlocks)
         let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize, kvCacheDtype: args.kvCacheDtype)
         engineCore = EngineCore(scheduler: scheduler, executor: UniProcExecutor(worker: Worker(modelRunner: runner)))
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer)
-        let mib = (numKVBlocks * PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize, dtype: args.kvCacheDtype)) >> 20
+        kvBlockBytes = PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
+                                             maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
+        let mib = (numKVBlocks * kvBlockBytes) >> 20
         let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(capacity) tokens, \(mib) MiB); "
             + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(capacity * 100 / maxModelLen) / 100)x\n"
         logInfo(line)
+        if lora != nil {
+            for (i, m) in args.loraModules.enumerated() {
+                do {
+                    _ = try loadLoRAAdapter(LoRARequest(loraName: m.name, loraIntId: i + 1, loraPath: m.path,
+                                                        baseModelName: m.baseModelName), log: false)
+                } catch { throw EngineArgsError.invalid("--lora-modules \(m.name): \(error)") }
+            }
+            logLoRAMemory("at start, \(args.loraModules.count) adapter(s) loaded")
+        }
     }
 
     /// Tokenizes and validates a request without touching engine state, so any thread may call
     /// it (vLLM's input processor); `add` then queues the result on the engine's owner thread.
     public func processInputs(id: String, prompt: PromptInput, params: SamplingParams,
-                              priority: Int = 0) throws(InvalidRequest) -> EngineCoreRequest {
+                              priority: Int = 0, lora: LoRARequest? = nil) throws(InvalidRequest) -> EngineCoreRequest {
+        if let lora {
+            guard self.lora != nil else { throw .badParams(LoRALoadError.notEnabled.description) }
+            guard lora.loraIntId > 0, !lora.loraName.isEmpty else {
+                throw .badParams("a LoRA request needs a name and a positive lora_int_id, got '\(lora.loraName)' and \(lora.loraIntId)")
+            }
+            if params.isBeamSearch { throw .badParams("beam search with a LoRA adapter is not supported.") }
+        }
         do { try params.validate(vocabSize: config.vocabSize) } catch { throw .badParams(error.description) }
         if params.isBeamSearch && !params.stop.isEmpty {
             throw .badParams("stop strings are not supported with beam search; use stop_token_ids.")
@@ -91,7 +115,7 @@ public final class LLMEngine: @unchecked Sendable {
         }
         var params = params
         params.tokenizeBadWords { tokenizer.encode($0, addSpecialTokens: false) }
-        return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority)
+        return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority, lora: lora)
     }
 
     /// Queues a processed request: `best_of` (default `n`) engine requests whose prompts share
@@ -100,6 +124,7 @@ public final class LLMEngine: @unchecked Sendable {
         let id = request.requestID, params = request.params
         guard outputs.childIDs(of: id).isEmpty && !beams.isSearch(id) else { throw .duplicateID(id) }
         if params.isBeamSearch { return try addBeamSearch(request) }
+        let loraID = try resolveLoRA(request.lora)
         let count = params.numCandidates
         let childIDs = count == 1 ? [id] : (0..<count).map { "\(id)#\($0)" }
         outputs.addParent(id: id, promptTokenIDs: request.promptTokenIDs, childIDs: childIDs, n: params.n)
@@ -112,7 +137,7 @@ public final class LLMEngine: @unchecked Sendable {
             do {
                 try engineCore.addRequest(Request(requestID: child, promptTokenIDs: request.promptTokenIDs,
                                                   samplingParams: p, eosTokenID: tokenizer.eosTokenID,
-                                                  priority: request.priority))
+                                                  priority: request.priority, loraID: loraID))
             } catch {
                 abortRequest(id: id)
                 throw .badParams("\(error)")
@@ -121,8 +146,9 @@ public final class LLMEngine: @unchecked Sendable {
     }
 
     /// `processInputs` then `add`.
-    public func addRequest(id: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0) throws(InvalidRequest) {
-        try add(processInputs(id: id, prompt: prompt, params: params, priority: priority))
+    public func addRequest(id: String, prompt: PromptInput, params: SamplingParams, priority: Int = 0,
+                           lora: LoRARequest? = nil) throws(InvalidRequest) {
+        try add(processInputs(id: id, prompt: prompt, params: params, priority: priority, lora: lora))
     }
 
     /// Stops a request; its blocks are freed at once.
@@ -152,4 +178,6 @@ public struct EngineCoreRequest: Sendable {
     public let promptTokenIDs: [Int]
     public let params: SamplingParams
     public let priority: Int
+    /// The adapter to run with; nil: the base model.
+    public var lora: LoRARequest? = nil
 }

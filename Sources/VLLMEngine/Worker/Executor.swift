@@ -9,6 +9,8 @@ public final class Worker: @unchecked Sendable {
         modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
     }
     public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
+    public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
+    public func removeLoRA(id: Int) { modelRunner.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { modelRunner.execute(output) }
 }
 
@@ -19,6 +21,9 @@ public protocol Executor: AnyObject, Sendable {
     /// min_tokens).
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
     func removeRequests(_ ids: [String])
+    /// Makes a LoRA adapter available under engine adapter id `id` on every worker.
+    func addLoRA(id: Int, adapter: LoRAAdapter)
+    func removeLoRA(id: Int)
     func executeModel(_ output: SchedulerOutput) -> [String: SampledToken]
 }
 
@@ -30,5 +35,7 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
         worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
     }
     public func removeRequests(_ ids: [String]) { worker.removeRequests(ids) }
+    public func addLoRA(id: Int, adapter: LoRAAdapter) { worker.addLoRA(id: id, adapter: adapter) }
+    public func removeLoRA(id: Int) { worker.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { worker.executeModel(output) }
 }

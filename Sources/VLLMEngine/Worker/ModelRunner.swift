@@ -20,6 +20,8 @@ public final class ModelRunner: @unchecked Sendable {
     public let model: LlamaModel
     public let kvCache: PagedKVCache
     private var states: [String: RequestState] = [:]
+    /// Loaded LoRA adapters by engine adapter id (`ScheduledRequest.loraID`).
+    private var loras: [Int: LoRAAdapter] = [:]
 
     private let workspace = SamplerWorkspace()
 
@@ -48,6 +50,12 @@ public final class ModelRunner: @unchecked Sendable {
                                   promptLogprobs: Array(repeating: nil, count: max(0, promptTokenIDs.count - 1)))
     }
 
+    /// Makes adapter `id` available to scheduled requests (vLLM's `add_lora`).
+    public func addLoRA(id: Int, adapter: LoRAAdapter) { loras[id] = adapter }
+
+    /// Forgets adapter `id`; the engine only removes adapters no request uses.
+    public func removeLoRA(id: Int) { loras[id] = nil }
+
     public func execute(_ output: SchedulerOutput) -> [String: SampledToken] {
         // State leaves through `removeRequests` when a request finishes (the engine core calls
         // it at once, so an id may be reused right away); preempted requests keep their random
@@ -57,7 +65,11 @@ public final class ModelRunner: @unchecked Sendable {
         let inputs = output.scheduled.map {
             SequenceInput(tokens: $0.tokenIDs, firstPosition: $0.startPosition,
                           blockTable: $0.blockIDs.map(Int32.init), needsLogits: $0.samplesAfterStep,
-                          needsAllLogits: states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false)
+                          needsAllLogits: states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false,
+                          lora: $0.loraID.map { id in
+                              guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded") }
+                              return a
+                          })
         }
         let logits = model.forward(inputs, kv: kvCache)
         var sampled: [String: SampledToken] = [:]

@@ -1,0 +1,138 @@
+import Foundation
+
+/// One adapted linear layer: ΔW = B·A folded with its scale, ready for the batched kernels.
+public struct LoRAWeights: Sendable {
+    public let rank: Int
+    public let inputs: Int
+    public let outputs: Int
+    /// A, rank × inputs, row-major (PEFT's `lora_A.weight` as stored): the shrink step takes a
+    /// dot product of an activation row with each of its rows.
+    let a: [Float]
+    /// scale·B transposed, rank × outputs: the expand step adds each row, weighted by the
+    /// shrunk activation, to the output row (an axpy, no reduction). Rows of Q and K are in
+    /// GGUF's order (see `LoRAAdapter.ggufRowOrder`).
+    let scaledBT: [Float]
+}
+
+/// A Hugging Face PEFT LoRA adapter (`adapter_config.json` + `adapter_model.safetensors`),
+/// checked against a model and converted to the layout the forward pass uses.
+///
+/// Tensor names follow PEFT's saved form:
+/// `base_model.model.model.layers.{i}.self_attn.q_proj.lora_A.weight` ([r, in]) and
+/// `….lora_B.weight` ([out, r]), for the modules of `LoRATarget`.
+public final class LoRAAdapter: @unchecked Sendable {
+    public let path: String
+    public let config: LoRAConfig
+    /// `layers[l][target]`: the weights of that layer's module, when the adapter has them.
+    public let layers: [[LoRATarget: LoRAWeights]]
+
+    public var rank: Int { config.rank }
+    /// Bytes the converted weights occupy (fp32 A and B of every adapted module).
+    public let byteCount: Int
+
+    /// Loads the adapter in directory `path` for a model with `model`'s shapes; refuses ranks
+    /// above `maxRank`.
+    public init(path: String, model: LlamaConfig, maxRank: Int) throws(LoRAError) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+            throw .notFound(path: path, reason: "no such file or directory")
+        }
+        guard isDir.boolValue else { throw .notAnAdapter(path: path, reason: "not a directory") }
+        self.path = path
+        let config = try LoRAConfig(path: path + "/adapter_config.json", dir: path)
+        self.config = config
+        guard config.rank <= maxRank else { throw .rankTooLarge(path: path, rank: config.rank, maxRank: maxRank) }
+        let weightsPath = path + "/adapter_model.safetensors"
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            let bin = FileManager.default.fileExists(atPath: path + "/adapter_model.bin")
+            throw .notAnAdapter(path: path, reason: bin ? "only adapter_model.bin (PyTorch pickle) is present; convert it to adapter_model.safetensors"
+                                                          : "adapter_model.safetensors is missing")
+        }
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(path: weightsPath) } catch { throw .file(error) }
+
+        // Group A and B halves by (layer, target).
+        var halves: [Int: [LoRATarget: (a: SafetensorsTensorInfo?, b: SafetensorsTensorInfo?)]] = [:]
+        for t in file.tensors {
+            let (layer, target, isA) = try Self.parseName(t.name, path: path, model: model)
+            var pair = halves[layer, default: [:]][target] ?? (nil, nil)
+            if isA { pair.a = t } else { pair.b = t }
+            halves[layer, default: [:]][target] = pair
+        }
+        guard !halves.isEmpty else { throw .notAnAdapter(path: path, reason: "adapter_model.safetensors holds no LoRA weights") }
+
+        var layers = [[LoRATarget: LoRAWeights]](repeating: [:], count: model.layerCount)
+        var bytes = 0
+        for (layer, modules) in halves {
+            for (target, pair) in modules {
+                let where_ = target.moduleName(layer: layer)
+                guard let a = pair.a, let b = pair.b else {
+                    throw .mismatch(path: path, reason: "\(where_) has lora_\(pair.a == nil ? "B" : "A") without lora_\(pair.a == nil ? "A" : "B")")
+                }
+                guard config.targets.contains(target) else {
+                    throw .mismatch(path: path, reason: "\(where_) has weights but target_modules does not name it")
+                }
+                let (out, inp) = target.dimensions(model), r = config.rank
+                guard a.shape == [r, inp], b.shape == [out, r] else {
+                    throw .mismatch(path: path, reason: "\(where_): lora_A is \(a.shape) and lora_B is \(b.shape); rank \(r) on this model needs [\(r), \(inp)] and [\(out), \(r)]")
+                }
+                let aValues: [Float], bValues: [Float]
+                do { aValues = try file.floats(a); bValues = try file.floats(b) } catch { throw .file(error) }
+                guard aValues.allSatisfy(\.isFinite), bValues.allSatisfy(\.isFinite) else {
+                    throw .mismatch(path: path, reason: "\(where_) holds NaN or infinite values")
+                }
+                let order = Self.ggufRowOrder(target, model)
+                let scale = Float(config.scale)
+                var bt = [Float](repeating: 0, count: r * out)
+                for row in 0..<out {
+                    let src = order?[row] ?? row
+                    for k in 0..<r { bt[k * out + row] = scale * bValues[src * r + k] }
+                }
+                layers[layer][target] = LoRAWeights(rank: r, inputs: inp, outputs: out, a: aValues, scaledBT: bt)
+                bytes += (aValues.count + bt.count) * MemoryLayout<Float>.size
+            }
+        }
+        self.layers = layers
+        byteCount = bytes
+    }
+
+    /// Splits a PEFT tensor name into (layer, target, is lora_A).
+    static func parseName(_ name: String, path: String, model: LlamaConfig) throws(LoRAError) -> (Int, LoRATarget, Bool) {
+        var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        if parts.starts(with: ["base_model", "model"]) { parts.removeFirst(2) }
+        if parts.contains(where: { $0.hasPrefix("lora_embedding") }) {
+            throw .unsupported(path: path, reason: "LoRA on embeddings (\(name))")
+        }
+        // model.layers.{i}.{self_attn|mlp}.{module}.lora_{A|B}.weight
+        guard parts.count == 7, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
+              ["lora_A", "lora_B"].contains(parts[5]), parts[6] == "weight" else {
+            throw .mismatch(path: path, reason: "unexpected tensor \(name) (expected base_model.model.model.layers.N.self_attn|mlp.MODULE.lora_A|lora_B.weight)")
+        }
+        guard let target = LoRATarget(rawValue: parts[4]), target.moduleName(layer: layer) == parts[0...4].joined(separator: ".") else {
+            throw .unsupportedTargets(path: path, modules: [parts[3] + "." + parts[4]])
+        }
+        guard (0..<model.layerCount).contains(layer) else {
+            throw .mismatch(path: path, reason: "tensor \(name) is for layer \(layer) but the model has \(model.layerCount) layers")
+        }
+        return (layer, target, parts[5] == "lora_A")
+    }
+
+    /// For q_proj and k_proj: GGUF row → Hugging Face row. llama.cpp's convert_hf_to_gguf.py
+    /// reorders each head's rows (of Q, and of K with the KV head count) from the rotate-half
+    /// layout (pair i is rows i and i + D/2) to adjacent pairs (rows 2i and 2i + 1), which is
+    /// what our `vk_rope_adjacent` rotates; B's rows are the output rows, so they move the same
+    /// way. nil for other modules (no reordering).
+    static func ggufRowOrder(_ target: LoRATarget, _ c: LlamaConfig) -> [Int]? {
+        let heads: Int
+        switch target {
+        case .qProj: heads = c.headCount
+        case .kProj: heads = c.kvHeadCount
+        default: return nil
+        }
+        let d = c.headDim, half = d / 2
+        return (0..<heads * d).map { g in
+            let head = g / d, within = g % d
+            return head * d + (within % 2) * half + within / 2
+        }
+    }
+}

@@ -1,0 +1,57 @@
+/// Why a LoRA adapter could not be loaded. Every message names the adapter's path and the problem.
+public enum LoRAError: Error, Equatable, CustomStringConvertible {
+    /// The path does not exist or is not a readable directory.
+    case notFound(path: String, reason: String)
+    /// A directory without a PEFT LoRA adapter in it (no or bad `adapter_config.json`, no weights).
+    case notAnAdapter(path: String, reason: String)
+    /// The adapter's rank exceeds `--max-lora-rank`.
+    case rankTooLarge(path: String, rank: Int, maxRank: Int)
+    /// The adapter targets modules this model has no LoRA support for.
+    case unsupportedTargets(path: String, modules: [String])
+    /// The weights don't fit the model (shapes, layer indices, missing halves).
+    case mismatch(path: String, reason: String)
+    /// A PEFT feature this engine does not implement (DoRA, biases, per-module ranks, …).
+    case unsupported(path: String, reason: String)
+    /// The weight file itself is unreadable or corrupt.
+    case file(ModelLoadError)
+
+    public var description: String {
+        switch self {
+        case let .notFound(p, r): "no LoRA adapter at \(p): \(r)"
+        case let .notAnAdapter(p, r): "\(p) is not a LoRA adapter: \(r)"
+        case let .rankTooLarge(p, r, m):
+            "LoRA adapter \(p) has rank \(r), greater than max_lora_rank \(m) (raise --max-lora-rank)"
+        case let .unsupportedTargets(p, m):
+            "LoRA adapter \(p) targets \(m.joined(separator: ", ")), which this model does not have (supported: \(LoRATarget.allCases.map(\.rawValue).joined(separator: ", ")))"
+        case let .mismatch(p, r): "LoRA adapter \(p) does not fit the model: \(r)"
+        case let .unsupported(p, r): "LoRA adapter \(p) uses \(r), which is not supported"
+        case let .file(e): e.description
+        }
+    }
+}
+
+/// The linear layers of a Llama decoder layer an adapter may target, by their Hugging Face
+/// module names (PEFT's `target_modules` vocabulary).
+public enum LoRATarget: String, CaseIterable, Sendable, Hashable {
+    case qProj = "q_proj", kProj = "k_proj", vProj = "v_proj", oProj = "o_proj"
+    case gateProj = "gate_proj", upProj = "up_proj", downProj = "down_proj"
+
+    /// The module's full name inside layer `layer` of a Hugging Face `LlamaForCausalLM`
+    /// (without the `base_model.model.` prefix PEFT adds).
+    public func moduleName(layer: Int) -> String {
+        let block = self == .gateProj || self == .upProj || self == .downProj ? "mlp" : "self_attn"
+        return "model.layers.\(layer).\(block).\(rawValue)"
+    }
+
+    /// (outputs, inputs) of the base weight in `config`.
+    public func dimensions(_ c: LlamaConfig) -> (out: Int, in: Int) {
+        let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
+        switch self {
+        case .qProj: return (q, c.hiddenSize)
+        case .kProj, .vProj: return (kv, c.hiddenSize)
+        case .oProj: return (c.hiddenSize, q)
+        case .gateProj, .upProj: return (c.intermediateSize, c.hiddenSize)
+        case .downProj: return (c.hiddenSize, c.intermediateSize)
+        }
+    }
+}
