@@ -4,11 +4,23 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from safetensors.numpy import save_file
+
+# No conftest.py here: tests/server imports its helpers from a module named `conftest`, and
+# pytest would hand it this folder's instead.
+sys.path.insert(0, str(Path(__file__).parent))
+import make_adapters  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def adapters(tmp_path_factory):
+    """The test adapters of make_adapters.py and their merged GGUFs, made once per session."""
+    return make_adapters.make(tmp_path_factory.mktemp("lora"))
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm"))
