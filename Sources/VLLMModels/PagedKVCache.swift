@@ -2,7 +2,7 @@ import CKernels
 
 /// Element type of the KV cache (`--kv-cache-dtype`). fp16 halves the bytes attention streams
 /// per cached position, which is what bounds batched decode; float32 keeps activations exact.
-public enum KVCacheDType: String, Sendable, CaseIterable {
+public enum KVCacheDType: String, Sendable {
     case float16, float32
 
     /// Bytes per element.

@@ -80,11 +80,10 @@ struct EngineOptions: ParsableArguments {
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras
             a.loraModules = try loraModules.map { try LoRAModule(parsing: $0) }
-            switch kvCacheDtype {
-            case "auto", "float16": a.kvCacheDtype = .float16
-            case "float32": a.kvCacheDtype = .float32
-            default: throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(kvCacheDtype)")
+            guard let dtype = kvCacheDtype == "auto" ? .float16 : KVCacheDType(rawValue: kvCacheDtype) else {
+                throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(kvCacheDtype)")
             }
+            a.kvCacheDtype = dtype
             return a
         }
     }
