@@ -9,6 +9,10 @@ enum Routes {
 
     static func register(on router: Router<BasicRequestContext>, _ ctx: ServerContext) {
         router.get("/health") { _, _ in Response(status: .ok) }
+        router.get("/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
         router.get("/version") { _, _ in jsonResponse(.object([("version", .string(UtilityHandlers.version))])) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
