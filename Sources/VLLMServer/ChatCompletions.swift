@@ -31,8 +31,8 @@ struct ChatCall: Sendable {
         if let k = request.topLogprobs {
             guard request.logprobs else { throw APIError.badRequest("when using `top_logprobs`, `logprobs` must be set to true.", param: "top_logprobs") }
             guard k >= 0 else { throw APIError.badRequest("`top_logprobs` must be a positive value.", param: "top_logprobs") }
-            guard k <= ServerContext.maxLogprobs else {
-                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "top_logprobs")
+            guard k <= context.options.maxLogprobs else {
+                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(context.options.maxLogprobs)", param: "top_logprobs")
             }
         }
         let inputs = try ChatInputs(body: body)

@@ -24,8 +24,8 @@ struct CompletionsCall: Sendable {
         }
         if let k = request.logprobs {
             guard k >= 0 else { throw APIError.badRequest("logprobs must be non-negative, got \(k).", param: "logprobs") }
-            guard k <= ServerContext.maxLogprobs else {
-                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "logprobs")
+            guard k <= context.options.maxLogprobs else {
+                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(context.options.maxLogprobs)", param: "logprobs")
             }
             if request.echo {
                 throw APIError.badRequest("echo with logprobs needs prompt logprobs, which are not supported yet.", param: "echo")

@@ -69,9 +69,6 @@ final class ServerContext: Sendable {
         if let n = options.maxLogLen, shown.count > n { shown = String(shown.prefix(n)) }
         logger.info("Received request \(id): prompt: \(shown.debugDescription), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)")
     }
-
-    /// The most alternatives per step a request may ask for (vLLM's default `--max-logprobs`).
-    static let maxLogprobs = 20
 }
 
 /// A server setting that cannot work, found at start-up.

@@ -21,6 +21,8 @@ public struct ServerOptions: Sendable {
     public var disableLogRequests = false
     /// `--log-level`: trace, debug, info, warning, error, critical.
     public var logLevel = "info"
+    /// `--max-logprobs`: the most alternatives per token a request may ask for.
+    public var maxLogprobs = 20
     /// How long in-flight requests may run after SIGTERM/SIGINT before they are aborted.
     public var gracefulShutdownSeconds = 30
 

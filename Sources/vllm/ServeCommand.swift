@@ -18,6 +18,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
+    @OptionGroup var compatibility: CompatibilityOptions
+
     @Option(help: "Host name or address to listen on.")
     var host = "0.0.0.0"
 
@@ -51,8 +53,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "vLLM's name for --log-level (it sets uvicorn's); the same values.")
+    var uvicornLogLevel: String?
+
     @Option(help: "Devices to split the model over; only 1 is supported on CPU.")
     var tensorParallelSize = 1
+
+    private var level: String { uvicornLogLevel ?? logLevel }
 
     func validate() throws {
         if modelTag != nil && engine.modelOptions.model != nil && modelTag != engine.modelOptions.model {
@@ -68,9 +75,10 @@ struct ServeCommand: AsyncParsableCommand {
         if let name = toolCallParser, ToolParserRegistry.parsers[name] == nil {
             throw ValidationError("unknown --tool-call-parser \(name); known: \(ToolParserRegistry.names.joined(separator: ", "))")
         }
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, warning, error, critical; got \(logLevel)")
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, warning, error, critical; got \(level)")
         }
+        try compatibility.checkTokenizer(model: modelTag ?? engine.modelOptions.model)
         if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
     }
 
@@ -90,7 +98,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.toolCallParser = toolCallParser
         options.maxLogLen = maxLogLen
         options.disableLogRequests = disableLogRequests
-        options.logLevel = logLevel
+        options.logLevel = level
+        options.maxLogprobs = compatibility.maxLogprobs
         let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }

@@ -111,3 +111,30 @@ def test_unknown_tool_parser_is_refused():
     p = subprocess.run([BINARY, "serve", "--enable-auto-tool-choice", "--tool-call-parser", "nope"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0 and "nope" in p.stderr
+
+
+@pytest.mark.parametrize("flags,named", [
+    (["--dtype", "bfloat16"], "--dtype bfloat16"),
+    (["--pipeline-parallel-size", "2"], "--pipeline-parallel-size 2"),
+    (["--data-parallel-size", "2"], "--data-parallel-size 2"),
+    (["--tensor-parallel-size", "4"], "--tensor-parallel-size 4"),
+    (["--quantization", "awq"], "--quantization awq"),
+    (["--load-format", "safetensors"], "--load-format safetensors"),
+    (["--tokenizer", "/some/tokenizer"], "--tokenizer /some/tokenizer"),
+    (["--uvicorn-log-level", "loud"], "loud"),
+])
+def test_vllm_flags_this_engine_cannot_honour_fail_at_start(flags, named):
+    p = subprocess.run([BINARY, "serve", *flags], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and named in p.stderr, p.stderr
+
+
+def test_habitual_vllm_flags_are_accepted_with_their_meaning():
+    s = Server("--dtype", "auto", "--trust-remote-code", "--enforce-eager", "--load-format", "gguf",
+               "--uvicorn-log-level", "debug", "--max-logprobs", "3")
+    try:
+        ok = requests.post(s.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 2, "logprobs": 3}, timeout=60)
+        assert ok.status_code == 200 and len(ok.json()["choices"][0]["logprobs"]["top_logprobs"][0]) >= 3
+        too_many = requests.post(s.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 2, "logprobs": 4}, timeout=60)
+        assert too_many.status_code == 400 and "max allowed: 3" in too_many.json()["error"]["message"]
+    finally:
+        assert s.stop() == 0
