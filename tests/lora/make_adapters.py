@@ -69,7 +69,8 @@ def field_value(field):
     return field.contents()
 
 
-def make(out_dir, base_path=None):
+def make(out_dir, base_path=None, names=None):
+    """Writes the adapters in `names` (default: all of ADAPTERS) and their merged models."""
     check_permutation()
     base_path = base_path or default_model()
     reader = GGUFReader(base_path)
@@ -83,6 +84,8 @@ def make(out_dir, base_path=None):
     head_dim = int(field_value(key_length)) if key_length else int(field_value(meta[f"{arch}.embedding_length"])) // n_head
     made = {}
     for name, spec in ADAPTERS.items():
+        if names is not None and name not in names:
+            continue
         rng = np.random.default_rng(sum(map(ord, name)))  # fixed per adapter: reproducible files
         r, alpha = spec["r"], spec["alpha"]
         scale = alpha / np.sqrt(r) if spec.get("rslora") else alpha / r
