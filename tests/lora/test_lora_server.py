@@ -85,7 +85,7 @@ def assert_error(r, status, fragment, type_=None):
 
 
 def complete(client, model, **kw):
-    return client.completions.create(model=model, prompt=PROMPT, logprobs=1, **{**GREEDY, **kw})
+    return client.completions.create(model=model, **{"prompt": PROMPT, "logprobs": 1, **GREEDY, **kw})
 
 
 def same_output(a, b):
@@ -173,11 +173,30 @@ def test_load_use_unload_then_404(server, client, adapters):
     assert_error(post(server, "/v1/completions", {"prompt": PROMPT, "model": "dyn"}), 404, "does not exist")
     assert_error(post(server, "/v1/unload_lora_adapter", {"lora_name": "dyn"}), 404,
                  "The lora adapter 'dyn' cannot be found.", "NotFoundError")
-    # Reloaded from another path, the same name gives the new adapter's output: the prompt's
-    # cached KV blocks from the first load are keyed to that load and not reused.
-    assert post(server, "/v1/load_lora_adapter", {"lora_name": "dyn", "lora_path": adapters["qv4"]["path"]}).status_code == 200
-    same_output(complete(client, "dyn"), complete(client, "qv4"))
-    assert post(server, "/v1/unload_lora_adapter", {"lora_name": "dyn"}).status_code == 200
+
+
+def test_a_reloaded_name_never_reuses_the_old_loads_cached_blocks(server, client, adapters):
+    # Long enough for several full 16-token KV blocks, which the prefix cache keeps.
+    long = "Here is a long and careful list of facts about the geography of Europe, its rivers, " \
+           "mountains, coasts and capitals, written for students. " + PROMPT
+    load = lambda path: post(server, "/v1/load_lora_adapter", {"lora_name": "re", "lora_path": path}).status_code
+    hits = lambda: metric(server.url, "vllm:prefix_cache_hits_total")
+    assert load(adapters["attn8"]["path"]) == 200
+    complete(client, "re", prompt=long)
+    assert post(server, "/v1/unload_lora_adapter", {"lora_name": "re"}).status_code == 200
+    assert load(adapters["qv4"]["path"]) == 200
+    before = hits()
+    fresh = complete(client, "re", prompt=long)
+    assert hits() == before, "a new load found blocks cached under the old one"
+    same_output(fresh, complete(client, "qv4", prompt=long))
+    # The cache does work for this prompt: the same load finds its own blocks.
+    n = post(server, "/tokenize", {"prompt": long}).json()["count"]
+    cached = (n - 1) // 16 * 16  # full blocks, short of the last token, which is always recomputed
+    assert cached >= 32
+    before = hits()
+    same_output(complete(client, "re", prompt=long), fresh)
+    assert hits() == before + cached
+    assert post(server, "/v1/unload_lora_adapter", {"lora_name": "re"}).status_code == 200
 
 
 def copy_of(adapters, tmp_path, change):
