@@ -144,6 +144,13 @@ def make_plain(out_dir, count, r, base_path=None, targets=ALL, seed=0):
     return made
 
 
+def edit_config(d, **changes):
+    """Changes fields of the adapter_config.json in directory `d` (for broken-adapter tests)."""
+    c = json.loads((Path(d) / "adapter_config.json").read_text())
+    c.update(changes)
+    (Path(d) / "adapter_config.json").write_text(json.dumps(c))
+
+
 def write_merged(reader, arch, replaced, path):
     writer = GGUFWriter(str(path), arch)
     for field in reader.fields.values():

@@ -2,6 +2,7 @@
 adapter (or BASE:ADAPTER) and gets the merged model's greedy tokens, /v1/models lists adapters
 with their parents, and VLLM_ALLOW_RUNTIME_LORA_UPDATING adds load/unload routes whose every
 refusal is a 4xx that leaves the server, its KV cache and requests in flight untouched."""
+import importlib.util
 import json
 import shutil
 import sys
@@ -12,12 +13,23 @@ import numpy as np
 import pytest
 import requests
 
-# No conftest.py here (see test_lora.py): the server helpers come from tests/server's.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
 sys.path.insert(0, str(Path(__file__).parent))
 import make_adapters  # noqa: E402
-from conftest import MODEL, Server, metric  # noqa: E402
-from test_lora import edit_config  # noqa: E402
+from make_adapters import edit_config  # noqa: E402
+
+
+def _server_helpers():
+    """tests/server/conftest.py under a name of its own: no conftest.py may live here (see
+    test_lora.py), and in a run over all of tests/ the module called `conftest` may be another
+    folder's."""
+    spec = importlib.util.spec_from_file_location("server_helpers", Path(__file__).resolve().parents[1] / "server/conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_helpers = _server_helpers()
+MODEL, Server, metric = _helpers.MODEL, _helpers.Server, _helpers.metric
 
 ALIAS = "smol"  # a second served name
 PROMPT = "The three largest cities in Europe are"
