@@ -20,8 +20,19 @@ struct APIError: Error, CustomStringConvertible {
         APIError(status: .badRequest, message: message, type: "BadRequestError", param: param)
     }
 
-    static func notFound(_ message: String) -> APIError {
-        APIError(status: .notFound, message: message, type: "NotFoundError")
+    static func notFound(_ message: String, param: String? = nil) -> APIError {
+        APIError(status: .notFound, message: message, type: "NotFoundError", param: param)
+    }
+
+    /// vLLM's 400 for a LoRA load or unload request that is incomplete or names a taken name.
+    static func invalidUserInput(_ message: String) -> APIError {
+        APIError(status: .badRequest, message: message, type: "InvalidUserInput")
+    }
+
+    /// The resource's current state forbids the change (an adapter in use, one already being
+    /// loaded); the same request may succeed later.
+    static func conflict(_ message: String) -> APIError {
+        APIError(status: .conflict, message: message, type: "ConflictError")
     }
 
     static let unauthorized = APIError(status: .unauthorized, message: "Unauthorized", type: "AuthenticationError")
@@ -58,7 +69,20 @@ struct APIError: Error, CustomStringConvertible {
         case let e as AsyncLLMError:
             if case .shutDown = e { return .unavailable(e.description) }
             return .badRequest(e.description)
+        case let e as LoRALoadError: return lora(e)
         default: return .internalError("\(error)")
+        }
+    }
+
+    /// Statuses as vLLM's adapter routes give them: 404 for a path with nothing at it (vLLM's
+    /// "No adapter found") and for an unknown adapter, 400 for the rest. vLLM never refuses to
+    /// unload an adapter in use (it only forgets the name); here that is a 409.
+    private static func lora(_ error: LoRALoadError) -> APIError {
+        switch error {
+        case .adapterMissing, .notLoaded: .notFound(error.description)
+        case .duplicateName: .invalidUserInput(error.description)
+        case .inUse: .conflict(error.description)
+        case .notEnabled, .badRequest, .adapter, .noMemory, .full: .badRequest(error.description)
         }
     }
 

@@ -21,7 +21,8 @@ struct ChatCall: Sendable {
     init(context: ServerContext, request: ChatRequest, body: String) throws {
         self.context = context
         self.request = request
-        model = try context.resolveModel(request.model)
+        let served = try context.resolveModel(request.model)
+        model = served.name
         if request.streamOptions != nil && !request.stream {
             throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
         }
@@ -61,8 +62,8 @@ struct ChatCall: Sendable {
         if toolParser?.needsSpecialTokens == true { params.skipSpecialTokens = false }
         id = context.makeID("chatcmpl-", requested: request.requestID)
         created = context.now
-        context.logRequest(id, prompt: prompt, params: params)
-        job = EngineJob(requestID: id, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0)
+        context.logRequest(id, prompt: prompt, params: params, lora: served.lora)
+        job = EngineJob(requestID: id, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora)
         echoText = request.echo ? Self.lastAssistantText(inputs.messages) : nil
     }
 

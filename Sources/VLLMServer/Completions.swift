@@ -15,7 +15,8 @@ struct CompletionsCall: Sendable {
     init(context: ServerContext, request: CompletionRequest) throws {
         self.context = context
         self.request = request
-        model = try context.resolveModel(request.model)
+        let served = try context.resolveModel(request.model)
+        model = served.name
         if request.streamOptions != nil && !request.stream {
             throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
         }
@@ -48,8 +49,8 @@ struct CompletionsCall: Sendable {
             let params = try request.sampling.samplingParams(maxTokens: request.maxTokens, logprobs: request.logprobs,
                                                              promptTokens: ids.count, maxModelLen: context.maxModelLen)
             let jobID = prompts.count == 1 ? id : "\(id)-\(i)"
-            context.logRequest(jobID, prompt: text, params: params)
-            jobs.append(EngineJob(requestID: jobID, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0))
+            context.logRequest(jobID, prompt: text, params: params, lora: served.lora)
+            jobs.append(EngineJob(requestID: jobID, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora))
         }
         self.jobs = jobs
         promptTexts = prompts.map(\.0)

@@ -8,6 +8,8 @@ struct EngineJob: Sendable {
     var promptTokenIDs: [Int]
     var params: SamplingParams
     var priority: Int
+    /// The adapter the `model` field chose; nil: the base model.
+    var lora: LoRARequest?
 }
 
 /// An output of one of a call's engine requests, tagged with which one.
@@ -35,7 +37,7 @@ struct EngineRequests: Sendable {
         do {
             for job in jobs {
                 streams.append(try engine.generate(.tokenIDs(job.promptTokenIDs), job.params,
-                                                   requestID: job.requestID, priority: job.priority))
+                                                   requestID: job.requestID, priority: job.priority, lora: job.lora))
             }
         } catch {
             for job in jobs.prefix(streams.count) { engine.abort(requestID: job.requestID) }

@@ -32,6 +32,7 @@ enum Routes {
         let v1 = router.group("v1")
         if let key = ctx.options.apiKey { v1.add(middleware: APIKeyMiddleware(key: key)) }
         v1.get("models") { _, _ in jsonResponse(UtilityHandlers.models(ctx)) }
+        if ctx.options.allowRuntimeLoRAUpdating { LoRAEndpoints.register(on: v1, ctx) }
         v1.post("completions") { request, _ in
             await answer {
                 var request = request

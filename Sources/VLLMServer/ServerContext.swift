@@ -5,7 +5,7 @@ import VLLMJinja
 import VLLMToolParsers
 
 /// What every handler shares: the engine, the model's names and tokenizer, the chat renderer,
-/// the tool parser and the metrics.
+/// the tool parser, the LoRA adapters and the metrics.
 final class ServerContext: Sendable {
     let engine: AsyncLLM
     let tokenizer: Tokenizer
@@ -17,6 +17,8 @@ final class ServerContext: Sendable {
     let toolParser: ToolParser?
     let options: ServerOptions
     let metrics: ServerMetrics
+    /// The LoRA adapters a request's `model` field may name.
+    let loras: LoRARegistry
     let logger: Logger
     let startTime = Int(Date().timeIntervalSince1970)
 
@@ -42,16 +44,7 @@ final class ServerContext: Sendable {
             toolParser = nil
         }
         metrics = ServerMetrics(modelName: modelNames[0])
-    }
-
-    /// The name to report for a request's `model` field; unknown names are a 404. A request
-    /// without a model gets the first served name (vLLM accepts that too).
-    func resolveModel(_ requested: String?) throws -> String {
-        guard let requested else { return modelNames[0] }
-        guard modelNames.contains(requested) else {
-            throw APIError.notFound("The model `\(requested)` does not exist.")
-        }
-        return modelNames[0]
+        loras = LoRARegistry(modules: options.loraModules)
     }
 
     /// A fresh id with the given prefix (`cmpl-`, `chatcmpl-`), or the client's `request_id`.
@@ -63,11 +56,11 @@ final class ServerContext: Sendable {
     var now: Int { Int(Date().timeIntervalSince1970) }
 
     /// Logs a request as vLLM does (`--disable-log-requests`, `--max-log-len`).
-    func logRequest(_ id: String, prompt: String, params: SamplingParams) {
+    func logRequest(_ id: String, prompt: String, params: SamplingParams, lora: LoRARequest?) {
         guard !options.disableLogRequests else { return }
         var shown = prompt
         if let n = options.maxLogLen, shown.count > n { shown = String(shown.prefix(n)) }
-        logger.info("Received request \(id): prompt: \(shown.debugDescription), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)")
+        logger.info("Received request \(id): prompt: \(shown.debugDescription), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)\(lora.map { ", lora: \($0.loraName)" } ?? "")")
     }
 }
 

@@ -1,3 +1,6 @@
+import Foundation
+import VLLM
+
 /// How `vllm serve` runs the HTTP side, with vLLM's flag names in the docs.
 public struct ServerOptions: Sendable {
     /// `--host`, `--port`.
@@ -25,6 +28,19 @@ public struct ServerOptions: Sendable {
     public var maxLogprobs = 20
     /// How long in-flight requests may run after SIGTERM/SIGINT before they are aborted.
     public var gracefulShutdownSeconds = 30
+    /// `--lora-modules`: the adapters the engine loaded at start, in flag order (the engine gave
+    /// the i-th the id i + 1). The `model` field may name them; `/v1/models` lists them.
+    public var loraModules: [LoRAModule] = []
+    /// `VLLM_ALLOW_RUNTIME_LORA_UPDATING`: serve `/v1/load_lora_adapter` and
+    /// `/v1/unload_lora_adapter`.
+    public var allowRuntimeLoRAUpdating = false
+
+    /// Reads an on/off environment variable the way vLLM does: "1" or "true" in any case,
+    /// surrounding spaces ignored, is on; anything else, or unset, is off.
+    public static func environmentFlag(_ value: String?) -> Bool {
+        guard let value else { return false }
+        return ["1", "true"].contains(value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased())
+    }
 
     public init() {}
 }

@@ -3,23 +3,33 @@ import VLLM
 
 /// The small endpoints: models, tokenize, detokenize, version.
 enum UtilityHandlers {
-    /// `GET /v1/models`: each served name, as vLLM's model card.
+    /// `GET /v1/models`: each served name, then each LoRA adapter, as vLLM's model cards. An
+    /// adapter's card has its path as `root`, its base model as `parent` and, as in vLLM, no
+    /// `max_model_len`.
     static func models(_ context: ServerContext) -> JSONOut {
-        .object([("object", .string("list")), ("data", .array(context.modelNames.map { name in
-            .object([
-                ("id", .string(name)), ("object", .string("model")), ("created", .int(context.startTime)),
-                ("owned_by", .string("vllm")), ("root", .string(context.modelRoot)), ("parent", .null),
-                ("max_model_len", .int(context.maxModelLen)),
-                ("permission", .array([.object([
-                    ("id", .string(context.makeID("modelperm-"))), ("object", .string("model_permission")),
-                    ("created", .int(context.startTime)), ("allow_create_engine", .bool(false)),
-                    ("allow_sampling", .bool(true)), ("allow_logprobs", .bool(true)),
-                    ("allow_search_indices", .bool(false)), ("allow_view", .bool(true)),
-                    ("allow_fine_tuning", .bool(false)), ("organization", .string("*")), ("group", .null),
-                    ("is_blocking", .bool(false)),
-                ])])),
-            ])
-        }))])
+        let bases = context.modelNames.map { name in
+            card(context, id: name, root: context.modelRoot, parent: nil, maxModelLen: context.maxModelLen)
+        }
+        let adapters = context.loras.adapters.map { lora in
+            card(context, id: lora.loraName, root: lora.loraPath, parent: context.parent(of: lora), maxModelLen: nil)
+        }
+        return .object([("object", .string("list")), ("data", .array(bases + adapters))])
+    }
+
+    private static func card(_ context: ServerContext, id: String, root: String, parent: String?, maxModelLen: Int?) -> JSONOut {
+        .object([
+            ("id", .string(id)), ("object", .string("model")), ("created", .int(context.startTime)),
+            ("owned_by", .string("vllm")), ("root", .string(root)), ("parent", .string(parent)),
+            ("max_model_len", maxModelLen.map { .int($0) } ?? .null),
+            ("permission", .array([.object([
+                ("id", .string(context.makeID("modelperm-"))), ("object", .string("model_permission")),
+                ("created", .int(context.startTime)), ("allow_create_engine", .bool(false)),
+                ("allow_sampling", .bool(true)), ("allow_logprobs", .bool(true)),
+                ("allow_search_indices", .bool(false)), ("allow_view", .bool(true)),
+                ("allow_fine_tuning", .bool(false)), ("organization", .string("*")), ("group", .null),
+                ("is_blocking", .bool(false)),
+            ])])),
+        ])
     }
 
     static func tokenize(_ context: ServerContext, _ request: TokenizeRequest, body: String) throws -> JSONOut {

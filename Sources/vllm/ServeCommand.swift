@@ -10,7 +10,8 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Start the OpenAI-compatible HTTP server.",
         discussion: """
             Serves /v1/models, /v1/completions, /v1/chat/completions, /tokenize, /detokenize, \
-            /health, /version and /metrics. SIGTERM or SIGINT stops it gracefully.
+            /health, /version and /metrics; with VLLM_ALLOW_RUNTIME_LORA_UPDATING=true also \
+            /v1/load_lora_adapter and /v1/unload_lora_adapter. SIGTERM or SIGINT stops it gracefully.
             """)
 
     @Argument(help: "Path to a GGUF model (the same as --model).")
@@ -100,6 +101,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.disableLogRequests = disableLogRequests
         options.logLevel = level
         options.maxLogprobs = compatibility.maxLogprobs
+        options.loraModules = try engine.engineArgs.loraModules
+        options.allowRuntimeLoRAUpdating = ServerOptions.environmentFlag(ProcessInfo.processInfo.environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])
         let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }

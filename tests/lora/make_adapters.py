@@ -69,7 +69,8 @@ def field_value(field):
     return field.contents()
 
 
-def make(out_dir, base_path=None):
+def make(out_dir, base_path=None, names=None):
+    """Writes the adapters in `names` (default: all of ADAPTERS) and their merged models."""
     check_permutation()
     base_path = base_path or default_model()
     reader = GGUFReader(base_path)
@@ -83,6 +84,8 @@ def make(out_dir, base_path=None):
     head_dim = int(field_value(key_length)) if key_length else int(field_value(meta[f"{arch}.embedding_length"])) // n_head
     made = {}
     for name, spec in ADAPTERS.items():
+        if names is not None and name not in names:
+            continue
         rng = np.random.default_rng(sum(map(ord, name)))  # fixed per adapter: reproducible files
         r, alpha = spec["r"], spec["alpha"]
         scale = alpha / np.sqrt(r) if spec.get("rslora") else alpha / r
@@ -139,6 +142,13 @@ def make_plain(out_dir, count, r, base_path=None, targets=ALL, seed=0):
             {"peft_type": "LORA", "r": r, "lora_alpha": 2 * r, "target_modules": list(targets)}))
         made[f"bench{i}"] = str(d)
     return made
+
+
+def edit_config(d, **changes):
+    """Changes fields of the adapter_config.json in directory `d` (for broken-adapter tests)."""
+    c = json.loads((Path(d) / "adapter_config.json").read_text())
+    c.update(changes)
+    (Path(d) / "adapter_config.json").write_text(json.dumps(c))
 
 
 def write_merged(reader, arch, replaced, path):

@@ -15,6 +15,7 @@ from safetensors.numpy import save_file
 # pytest would hand it this folder's instead.
 sys.path.insert(0, str(Path(__file__).parent))
 import make_adapters  # noqa: E402
+from make_adapters import edit_config  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -103,12 +104,6 @@ def bad_copy(adapters, tmp_path, name="qv4"):
     d = tmp_path / "bad"
     shutil.copytree(adapters[name]["path"], d)
     return d
-
-
-def edit_config(d, **changes):
-    c = json.loads((d / "adapter_config.json").read_text())
-    c.update(changes)
-    (d / "adapter_config.json").write_text(json.dumps(c))
 
 
 def rewrite_weights(d, fn):

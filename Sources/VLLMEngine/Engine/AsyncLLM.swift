@@ -100,10 +100,16 @@ public final class AsyncLLM: @unchecked Sendable {
     }
 
     /// Loads a LoRA adapter while requests run (the server's `/v1/load_lora_adapter`): the files
-    /// are read on the caller's thread, then the engine loop registers the adapter between
+    /// are read on a dispatch thread, then the engine loop registers the adapter between
     /// steps, so requests in flight are never disturbed. Throws `LoRALoadError`.
     public func loadLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapterInfo {
-        let adapter = try engine.readLoRAAdapter(request)
+        // Reading and converting the files takes a while: a dispatch thread does it, so neither
+        // the engine loop nor one of Swift's few cooperative threads (the server's) waits on it.
+        let adapter = try await withCheckedThrowingContinuation { (c: CheckedContinuation<LoRAAdapter, Error>) in
+            DispatchQueue.global(qos: .userInitiated).async { [engine] in
+                c.resume(with: Result { () throws(LoRALoadError) in try engine.readLoRAAdapter(request) }.mapError { $0 as Error })
+            }
+        }
         return try await withCheckedThrowingContinuation { c in
             send(.loadLoRA(request, adapter, { c.resume(with: $0.mapError { $0 as Error }) }))
         }
@@ -216,9 +222,15 @@ public final class AsyncLLM: @unchecked Sendable {
         }
     }
 
+    /// Refreshes what callers read before replying, so a scrape right after a load or unload
+    /// already shows the adapter's KV blocks taken or returned.
     private func updateLoRAs() {
         let list = engine.loraAdapters
-        condition.withLock { latestLoRAs = list }
+        let stats = engine.stats
+        condition.withLock {
+            latestLoRAs = list
+            latestStats = stats
+        }
     }
 
     private func deliver(_ outputs: [RequestOutput]) {

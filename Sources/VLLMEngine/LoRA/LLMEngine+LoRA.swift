@@ -9,7 +9,9 @@ extension LLMEngine {
     public func readLoRAAdapter(_ request: LoRARequest) throws(LoRALoadError) -> LoRAAdapter {
         guard let lora else { throw .notEnabled }
         do { return try LoRAAdapter(path: request.loraPath, model: config, maxRank: lora.maxRank) } catch {
-            throw .adapter("Loading lora \(request.loraName) failed: \(error.description)")
+            let message = "Loading lora \(request.loraName) failed: \(error.description)"
+            if case .notFound = error { throw .adapterMissing(message) }
+            throw .adapter(message)
         }
     }
 

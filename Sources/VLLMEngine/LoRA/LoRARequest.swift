@@ -34,7 +34,9 @@ public struct LoRAAdapterInfo: Sendable, Equatable {
 public enum LoRALoadError: Error, Equatable, CustomStringConvertible {
     case notEnabled
     case badRequest(String)
-    /// The adapter files could not be used (missing, not an adapter, rank, targets, shapes).
+    /// Nothing exists at the adapter's path (the server answers 404, as vLLM does).
+    case adapterMissing(String)
+    /// The adapter files could not be used (not an adapter, unreadable, rank, targets, shapes).
     case adapter(String)
     case duplicateName(String)
     case notLoaded(String)
@@ -46,6 +48,7 @@ public enum LoRALoadError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notEnabled: "LoRA is not enabled; start the engine with --enable-lora"
         case let .badRequest(m): m
+        case let .adapterMissing(m): m
         case let .adapter(m): m
         case let .duplicateName(n): "The lora adapter '\(n)' has already been loaded."
         case let .notLoaded(n): "The lora adapter '\(n)' cannot be found."
