@@ -5,7 +5,7 @@ import VLLMToolParsers
 /// `POST /v1/chat/completions`: renders the conversation with the chat template, then shapes
 /// the engine's output as a `chat.completion` or as streamed chunks, turning tool-call text
 /// into `tool_calls` when a parser is on.
-struct ChatCall: Sendable {
+struct ChatCall: GenerationCall {
     let context: ServerContext
     let request: ChatRequest
     let id: String
@@ -72,6 +72,10 @@ struct ChatCall: Sendable {
         return text
     }
 
+    var jobs: [EngineJob] { [job] }
+    var delivery: Delivery { request.stream ? .stream : .json }
+    func makeChunkSource() -> any ChunkSource { ChatStreamer(self) }
+
     var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
     var toolRequest: ToolCallRequest { ToolCallRequest(toolNames: toolNames) }
 
@@ -85,7 +89,8 @@ struct ChatCall: Sendable {
     }
 
     /// The whole response from the last output (nil: aborted).
-    func response(final: RequestOutput?) -> JSONOut {
+    func response(finals: [RequestOutput?]) -> JSONOut {
+        let final = finals.first ?? nil
         var choices: [JSONOut] = []
         var completionTokens = 0
         for o in final?.outputs ?? [] {

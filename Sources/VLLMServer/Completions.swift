@@ -2,7 +2,7 @@ import VLLM
 
 /// `POST /v1/completions`: checks and tokenizes the request, then shapes the engine's outputs
 /// as a `text_completion` object or as streamed chunks.
-struct CompletionsCall: Sendable {
+struct CompletionsCall: GenerationCall {
     let context: ServerContext
     let request: CompletionRequest
     let id: String
@@ -54,6 +54,10 @@ struct CompletionsCall: Sendable {
         self.jobs = jobs
         promptTexts = prompts.map(\.0)
     }
+
+    var delivery: Delivery { request.stream ? .stream : .json }
+
+    func makeChunkSource() -> any ChunkSource { Streamer(self) }
 
     private var n: Int { jobs.first?.params.n ?? 1 }
     private var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
