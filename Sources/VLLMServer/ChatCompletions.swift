@@ -35,6 +35,7 @@ struct ChatCall: GenerationCall {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "top_logprobs")
             }
         }
+        try ServerContext.checkPromptLogprobs(request.sampling.promptLogprobs, stream: request.stream)
         let inputs = try ChatInputs(body: body)
         toolNames = inputs.toolNames
         // OpenAI: with tools and no tool_choice, the model decides ("auto").
@@ -54,9 +55,17 @@ struct ChatCall: GenerationCall {
                                                  requestTemplate: request.chatTemplate)
         let ids = context.tokenizer.encode(prompt, addSpecialTokens: request.addSpecialTokens)
         guard !ids.isEmpty else { throw APIError.badRequest("The rendered prompt is empty.", param: "messages") }
+        // vLLM: echo brings the prompt's logprobs at the `top_logprobs` depth. Only a whole
+        // response carries them, and beam search has none.
+        let echoLogprobs = request.echo && !request.stream ? (request.topLogprobs ?? 0) : nil
         var params = try request.sampling.samplingParams(maxTokens: request.outputLimit,
                                                          logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil,
+                                                         promptLogprobs: request.sampling.promptLogprobs ?? echoLogprobs,
                                                          promptTokens: ids.count, maxModelLen: context.maxModelLen)
+        if request.sampling.promptLogprobs == nil && params.isBeamSearch { params.promptLogprobs = nil }
+        if request.stream && params.numCandidates != params.n && !params.isBeamSearch {
+            throw APIError.badRequest("best_of above n is not available when `stream=True`: the best choices are known only at the end.", param: "best_of")
+        }
         // A parser that recognizes calls by a special token needs it kept in the text.
         if toolParser?.needsSpecialTokens == true { params.skipSpecialTokens = false }
         id = context.makeID("chatcmpl-", requested: request.requestID)
@@ -93,7 +102,8 @@ struct ChatCall: GenerationCall {
         let final = finals.first ?? nil
         var choices: [JSONOut] = []
         var completionTokens = 0
-        for o in final?.outputs ?? [] {
+        // Numbered in order: best-of outputs keep their candidate index in the engine.
+        for (index, o) in (final?.outputs ?? []).enumerated() {
             completionTokens += o.tokenIDs.count
             var content: String? = (echoText ?? "") + o.text
             var toolCalls: [JSONOut] = []
@@ -111,7 +121,7 @@ struct ChatCall: GenerationCall {
                 }
             }
             choices.append(.object([
-                ("index", .int(o.index)),
+                ("index", .int(index)),
                 ("message", .object([
                     ("role", .string("assistant")), ("content", .string(content)), ("refusal", .null),
                     ("annotations", .null), ("audio", .null), ("function_call", .null),
@@ -125,7 +135,7 @@ struct ChatCall: GenerationCall {
         let usage = Usage(promptTokens: job.promptTokenIDs.count, completionTokens: completionTokens)
         return .object(header("chat.completion") + [
             ("choices", .array(choices)), ("service_tier", .null), ("system_fingerprint", .null),
-            ("usage", usage.json), ("prompt_logprobs", .null), ("kv_transfer_params", .null),
+            ("usage", usage.json), ("prompt_logprobs", logprobs.promptLogprobs(final)), ("kv_transfer_params", .null),
         ])
     }
 }

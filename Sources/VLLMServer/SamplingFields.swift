@@ -77,8 +77,9 @@ struct SamplingFields: Decodable, Sendable {
     ///
     /// `maxTokens` nil takes what is left of the context (`maxModelLen - promptTokens`), as vLLM
     /// does; an explicit value that does not fit is refused with vLLM's context-length message.
-    /// `logprobs` is the number of alternatives per step (nil: none).
-    func samplingParams(maxTokens: Int?, logprobs: Int?, promptTokens: Int, maxModelLen: Int) throws -> SamplingParams {
+    /// `logprobs` is the number of alternatives per step (nil: none); `promptLogprobs` the same
+    /// for prompt tokens (the endpoint decides it: `echo` may imply it).
+    func samplingParams(maxTokens: Int?, logprobs: Int?, promptLogprobs: Int?, promptTokens: Int, maxModelLen: Int) throws -> SamplingParams {
         if let m = maxTokens, m < 1 { throw APIError.badRequest("max_tokens must be at least 1, got \(m).", param: "max_tokens") }
         // Compared without adding: a huge max_tokens must not overflow.
         if let m = maxTokens, m > maxModelLen - promptTokens {
@@ -91,11 +92,8 @@ struct SamplingFields: Decodable, Sendable {
         if let n, n > Self.maxN {
             throw APIError.badRequest("n must be at most \(Self.maxN), got \(n).", param: "n")
         }
-        if let b = bestOf, b != (n ?? 1) {
-            throw APIError.badRequest("best_of is not supported yet (it must be absent or equal to n).", param: "best_of")
-        }
-        if promptLogprobs != nil {
-            throw APIError.badRequest("prompt_logprobs is not supported yet.", param: "prompt_logprobs")
+        if let b = bestOf, b > Self.maxN {
+            throw APIError.badRequest("best_of must be at most \(Self.maxN), got \(b).", param: "best_of")
         }
         let d = SamplingParams()
         var p = SamplingParams()
@@ -116,6 +114,8 @@ struct SamplingFields: Decodable, Sendable {
         p.minTokens = minTokens ?? d.minTokens
         p.maxTokens = maxTokens ?? (maxModelLen - promptTokens)
         p.logprobs = logprobs
+        p.promptLogprobs = promptLogprobs
+        p.bestOf = bestOf
         p.allowedTokenIDs = allowedTokenIDs
         p.badWords = badWords ?? []
         p.skipSpecialTokens = skipSpecialTokens ?? d.skipSpecialTokens
