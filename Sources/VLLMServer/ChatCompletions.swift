@@ -35,7 +35,7 @@ struct ChatCall: GenerationCall {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "top_logprobs")
             }
         }
-        try ServerContext.checkPromptLogprobs(request.sampling.promptLogprobs, stream: request.stream)
+        try ServerContext.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
         let inputs = try ChatInputs(body: body)
         toolNames = inputs.toolNames
         // OpenAI: with tools and no tool_choice, the model decides ("auto").
@@ -60,9 +60,9 @@ struct ChatCall: GenerationCall {
         let echoLogprobs = request.echo && !request.stream ? (request.topLogprobs ?? 0) : nil
         var params = try request.sampling.samplingParams(maxTokens: request.outputLimit,
                                                          logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil,
-                                                         promptLogprobs: request.sampling.promptLogprobs ?? echoLogprobs,
+                                                         promptLogprobs: request.sampling.params.promptLogprobs ?? echoLogprobs,
                                                          promptTokens: ids.count, maxModelLen: context.maxModelLen)
-        if request.sampling.promptLogprobs == nil && params.isBeamSearch { params.promptLogprobs = nil }
+        if request.sampling.params.promptLogprobs == nil && params.isBeamSearch { params.promptLogprobs = nil }
         if request.stream && params.numCandidates != params.n && !params.isBeamSearch {
             throw APIError.badRequest("best_of above n is not available when `stream=True`: the best choices are known only at the end.", param: "best_of")
         }

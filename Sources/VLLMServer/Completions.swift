@@ -31,11 +31,11 @@ struct CompletionsCall: GenerationCall {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "logprobs")
             }
         }
-        try ServerContext.checkPromptLogprobs(request.sampling.promptLogprobs, stream: request.stream)
+        try ServerContext.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
         guard request.prompt.count > 0 else { throw APIError.badRequest("prompt must not be empty.", param: "prompt") }
         echoOnly = request.echo && request.maxTokens == 0
         // vLLM: echo brings the prompt's logprobs, at the depth `logprobs` asks for.
-        let promptLogprobs = request.sampling.promptLogprobs ?? (request.echo ? request.logprobs : nil)
+        let promptLogprobs = request.sampling.params.promptLogprobs ?? (request.echo ? request.logprobs : nil)
         id = context.makeID("cmpl-", requested: request.requestID)
         created = context.now
         let tokenizer = context.tokenizer
