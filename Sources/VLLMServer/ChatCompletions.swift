@@ -35,7 +35,7 @@ struct ChatCall: GenerationCall {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "top_logprobs")
             }
         }
-        try ServerContext.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
+        try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
         let inputs = try ChatInputs(body: body)
         toolNames = inputs.toolNames
         // OpenAI: with tools and no tool_choice, the model decides ("auto").

@@ -31,7 +31,7 @@ struct CompletionsCall: GenerationCall {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(ServerContext.maxLogprobs)", param: "logprobs")
             }
         }
-        try ServerContext.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
+        try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
         guard request.prompt.count > 0 else { throw APIError.badRequest("prompt must not be empty.", param: "prompt") }
         echoOnly = request.echo && request.maxTokens == 0
         // vLLM: echo brings the prompt's logprobs, at the depth `logprobs` asks for.

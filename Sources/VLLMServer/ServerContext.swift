@@ -74,14 +74,14 @@ final class ServerContext: Sendable {
     static let maxLogprobs = 20
 
     /// vLLM's checks of the `prompt_logprobs` field (both endpoints take it).
-    static func checkPromptLogprobs(_ k: Int?, stream: Bool) throws {
+    func checkPromptLogprobs(_ k: Int?, stream: Bool) throws {
         guard let k else { return }
         guard k >= 0 else { throw APIError.badRequest("`prompt_logprobs` must be a positive value.", param: "prompt_logprobs") }
         if stream && k > 0 {
             throw APIError.badRequest("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
         }
-        guard k <= maxLogprobs else {
-            throw APIError.badRequest("Requested prompt logprobs of \(k), which is greater than max allowed: \(maxLogprobs)", param: "prompt_logprobs")
+        guard k <= Self.maxLogprobs else {
+            throw APIError.badRequest("Requested prompt logprobs of \(k), which is greater than max allowed: \(Self.maxLogprobs)", param: "prompt_logprobs")
         }
     }
 }
