@@ -31,12 +31,16 @@ public struct RequestOutput: Sendable {
     /// When asked for (`promptLogprobs`): per prompt token, nil for the first (nothing predicts
     /// it), then the token's raw logprob followed by the top alternatives, as vLLM reports.
     public var promptLogprobs: [StepLogprobs?]?
+    /// With `promptLogprobs`: each prompt token's rank among all tokens by logprob (1 = the
+    /// most likely; nil for the first token).
+    public var promptLogprobRanks: [Int?]?
     public var outputs: [CompletionOutput]
     public var finished: Bool { outputs.allSatisfy { $0.finishReason != nil } }
 
     public init(requestID: String = "", promptTokenIDs: [Int], promptLogprobs: [StepLogprobs?]? = nil,
-                outputs: [CompletionOutput]) {
+                promptLogprobRanks: [Int?]? = nil, outputs: [CompletionOutput]) {
         self.promptLogprobs = promptLogprobs
+        self.promptLogprobRanks = promptLogprobRanks
         self.requestID = requestID
         self.promptTokenIDs = promptTokenIDs
         self.outputs = outputs

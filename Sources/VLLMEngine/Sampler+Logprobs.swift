@@ -35,6 +35,13 @@ extension Sampler {
         return m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
     }
 
+    /// A token's rank among all tokens by logprob, as vLLM reports it: 1 + the number of other
+    /// tokens at least as likely (ties rank below).
+    public static func rank(logits: some LogitsRow, of token: Int) -> Int {
+        let x = logits[token]
+        return logits.reduce(0) { $1 >= x ? $0 + 1 : $0 }
+    }
+
     /// The chosen token's logprob followed by the `k` most likely tokens (the chosen one may
     /// appear again among them, as in vLLM's output). Raw model logprobs (see the type's doc).
     public static func logprobs(logits: some LogitsRow, chosen: Int, k: Int) -> StepLogprobs {

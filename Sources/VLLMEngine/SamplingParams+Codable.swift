@@ -19,15 +19,22 @@ extension SamplingParams: Codable {
     /// The JSON keys, for callers that refuse unknown ones (as vLLM's constructor does).
     public static var jsonKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
-    /// Missing keys and nulls take vLLM's defaults; `stop` may be one string or a list.
-    public init(from decoder: any Decoder) throws {
+    /// Missing keys and nulls take vLLM's defaults; `stop` may be one string or a list; `seed`
+    /// any 64-bit integer, signed or not (the random stream takes its bits).
+    public init(from decoder: any Decoder) throws { try self.init(from: decoder, ignoring: []) }
+
+    /// As `init(from:)`, leaving the `ignoring` keys at their defaults: for JSON that gives
+    /// some keys another meaning (the OpenAI server's chat `logprobs` is a Boolean) and reads
+    /// them itself.
+    public init(from decoder: any Decoder, ignoring: Set<String>) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = SamplingParams()
-        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-            try c.decodeIfPresent(T.self, forKey: key) ?? fallback
+        func read<T: Decodable>(_ key: CodingKeys) throws -> T? {
+            ignoring.contains(key.rawValue) ? nil : try c.decodeIfPresent(T.self, forKey: key)
         }
+        func get<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T { try read(key) ?? fallback }
         n = try get(.n, d.n)
-        bestOf = try c.decodeIfPresent(Int.self, forKey: .bestOf)
+        bestOf = try read(.bestOf)
         useBeamSearch = try get(.useBeamSearch, d.useBeamSearch)
         lengthPenalty = try get(.lengthPenalty, d.lengthPenalty)
         earlyStopping = try get(.earlyStopping, d.earlyStopping)
@@ -38,17 +45,17 @@ extension SamplingParams: Codable {
         presencePenalty = try get(.presencePenalty, d.presencePenalty)
         frequencyPenalty = try get(.frequencyPenalty, d.frequencyPenalty)
         repetitionPenalty = try get(.repetitionPenalty, d.repetitionPenalty)
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
-        if let one = try? c.decodeIfPresent(String.self, forKey: .stop) { stop = [one] } else { stop = try get(.stop, d.stop) }
+        if let unsigned = try? read(.seed) as UInt64? { seed = unsigned } else { seed = try (read(.seed) as Int64?).map { UInt64(bitPattern: $0) } }
+        if let one = try? read(.stop) as String? { stop = [one] } else { stop = try get(.stop, d.stop) }
         stopTokenIDs = try get(.stopTokenIDs, d.stopTokenIDs)
         includeStopStrInOutput = try get(.includeStopStrInOutput, d.includeStopStrInOutput)
         ignoreEOS = try get(.ignoreEOS, d.ignoreEOS)
         maxTokens = try get(.maxTokens, d.maxTokens)
         minTokens = try get(.minTokens, d.minTokens)
-        logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)
-        promptLogprobs = try c.decodeIfPresent(Int.self, forKey: .promptLogprobs)
+        logprobs = try read(.logprobs)
+        promptLogprobs = try read(.promptLogprobs)
         logitBias = try get(.logitBias, d.logitBias)
-        allowedTokenIDs = try c.decodeIfPresent([Int].self, forKey: .allowedTokenIDs)
+        allowedTokenIDs = try read(.allowedTokenIDs)
         badWords = try get(.badWords, d.badWords)
         skipSpecialTokens = try get(.skipSpecialTokens, d.skipSpecialTokens)
         spacesBetweenSpecialTokens = try get(.spacesBetweenSpecialTokens, d.spacesBetweenSpecialTokens)

@@ -127,3 +127,12 @@ enum JSONDump {
         }
     }
 }
+
+extension Value {
+    /// Compact JSON text with object keys in their order (a parsed body sent on as text keeps
+    /// the order the chat template prints tool schemas in).
+    public func jsonText() throws(TemplateError) -> String {
+        try JSONDump.dump(self, ensureASCII: false, indent: .none,
+                          separators: .list([.string(","), .string(":")]), sortKeys: false)
+    }
+}

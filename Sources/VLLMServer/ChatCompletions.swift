@@ -5,7 +5,7 @@ import VLLMToolParsers
 /// `POST /v1/chat/completions`: renders the conversation with the chat template, then shapes
 /// the engine's output as a `chat.completion` or as streamed chunks, turning tool-call text
 /// into `tool_calls` when a parser is on.
-struct ChatCall: Sendable {
+struct ChatCall: GenerationCall {
     let context: ServerContext
     let request: ChatRequest
     let id: String
@@ -36,6 +36,7 @@ struct ChatCall: Sendable {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(context.options.maxLogprobs)", param: "top_logprobs")
             }
         }
+        try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
         let inputs = try ChatInputs(body: body)
         toolNames = inputs.toolNames
         // OpenAI: with tools and no tool_choice, the model decides ("auto").
@@ -55,9 +56,17 @@ struct ChatCall: Sendable {
                                                  requestTemplate: request.chatTemplate)
         let ids = context.tokenizer.encode(prompt, addSpecialTokens: request.addSpecialTokens)
         guard !ids.isEmpty else { throw APIError.badRequest("The rendered prompt is empty.", param: "messages") }
+        // vLLM: echo brings the prompt's logprobs at the `top_logprobs` depth. Only a whole
+        // response carries them, and beam search has none.
+        let echoLogprobs = request.echo && !request.stream ? (request.topLogprobs ?? 0) : nil
         var params = try request.sampling.samplingParams(maxTokens: request.outputLimit,
                                                          logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil,
+                                                         promptLogprobs: request.sampling.params.promptLogprobs ?? echoLogprobs,
                                                          promptTokens: ids.count, maxModelLen: context.maxModelLen)
+        if request.sampling.params.promptLogprobs == nil && params.isBeamSearch { params.promptLogprobs = nil }
+        if request.stream && params.numCandidates != params.n && !params.isBeamSearch {
+            throw APIError.badRequest("best_of above n is not available when `stream=True`: the best choices are known only at the end.", param: "best_of")
+        }
         // A parser that recognizes calls by a special token needs it kept in the text.
         if toolParser?.needsSpecialTokens == true { params.skipSpecialTokens = false }
         id = context.makeID("chatcmpl-", requested: request.requestID)
@@ -73,6 +82,10 @@ struct ChatCall: Sendable {
         return text
     }
 
+    var jobs: [EngineJob] { [job] }
+    var delivery: Delivery { request.stream ? .stream : .json }
+    func makeChunkSource() -> any ChunkSource { ChatStreamer(self) }
+
     var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
     var toolRequest: ToolCallRequest { ToolCallRequest(toolNames: toolNames) }
 
@@ -86,10 +99,12 @@ struct ChatCall: Sendable {
     }
 
     /// The whole response from the last output (nil: aborted).
-    func response(final: RequestOutput?) -> JSONOut {
+    func response(finals: [RequestOutput?]) -> JSONOut {
+        let final = finals.first ?? nil
         var choices: [JSONOut] = []
         var completionTokens = 0
-        for o in final?.outputs ?? [] {
+        // Numbered in order: best-of outputs keep their candidate index in the engine.
+        for (index, o) in (final?.outputs ?? []).enumerated() {
             completionTokens += o.tokenIDs.count
             var content: String? = (echoText ?? "") + o.text
             var toolCalls: [JSONOut] = []
@@ -107,7 +122,7 @@ struct ChatCall: Sendable {
                 }
             }
             choices.append(.object([
-                ("index", .int(o.index)),
+                ("index", .int(index)),
                 ("message", .object([
                     ("role", .string("assistant")), ("content", .string(content)), ("refusal", .null),
                     ("annotations", .null), ("audio", .null), ("function_call", .null),
@@ -121,7 +136,7 @@ struct ChatCall: Sendable {
         let usage = Usage(promptTokens: job.promptTokenIDs.count, completionTokens: completionTokens)
         return .object(header("chat.completion") + [
             ("choices", .array(choices)), ("service_tier", .null), ("system_fingerprint", .null),
-            ("usage", usage.json), ("prompt_logprobs", .null), ("kv_transfer_params", .null),
+            ("usage", usage.json), ("prompt_logprobs", logprobs.promptLogprobs(final)), ("kv_transfer_params", .null),
         ])
     }
 }

@@ -1,8 +1,8 @@
 import VLLM
 
 /// `POST /v1/completions`: checks and tokenizes the request, then shapes the engine's outputs
-/// as a `text_completion` object or as streamed chunks.
-struct CompletionsCall: Sendable {
+/// as a `text_completion` object (streamed chunks: `CompletionsCall.Streamer`).
+struct CompletionsCall: GenerationCall {
     let context: ServerContext
     let request: CompletionRequest
     let id: String
@@ -11,6 +11,9 @@ struct CompletionsCall: Sendable {
     let jobs: [EngineJob]
     /// Each prompt's text, for `echo`.
     let promptTexts: [String]
+    /// `echo` with `max_tokens` 0: the prompt alone is the answer (vLLM generates one token
+    /// and drops it).
+    let echoOnly: Bool
 
     init(context: ServerContext, request: CompletionRequest) throws {
         self.context = context
@@ -28,11 +31,12 @@ struct CompletionsCall: Sendable {
             guard k <= context.options.maxLogprobs else {
                 throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(context.options.maxLogprobs)", param: "logprobs")
             }
-            if request.echo {
-                throw APIError.badRequest("echo with logprobs needs prompt logprobs, which are not supported yet.", param: "echo")
-            }
         }
+        try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
         guard request.prompt.count > 0 else { throw APIError.badRequest("prompt must not be empty.", param: "prompt") }
+        echoOnly = request.echo && request.maxTokens == 0
+        // vLLM: echo brings the prompt's logprobs, at the depth `logprobs` asks for.
+        let promptLogprobs = request.sampling.params.promptLogprobs ?? (request.echo ? request.logprobs : nil)
         id = context.makeID("cmpl-", requested: request.requestID)
         created = context.now
         let tokenizer = context.tokenizer
@@ -46,7 +50,8 @@ struct CompletionsCall: Sendable {
         var jobs: [EngineJob] = []
         for (i, (text, ids)) in prompts.enumerated() {
             guard !ids.isEmpty else { throw APIError.badRequest("prompt \(i) is empty (it must contain at least one token).", param: "prompt") }
-            let params = try request.sampling.samplingParams(maxTokens: request.maxTokens, logprobs: request.logprobs,
+            let params = try request.sampling.samplingParams(maxTokens: echoOnly ? 1 : request.maxTokens, logprobs: request.logprobs,
+                                                             promptLogprobs: promptLogprobs,
                                                              promptTokens: ids.count, maxModelLen: context.maxModelLen)
             let jobID = prompts.count == 1 ? id : "\(id)-\(i)"
             context.logRequest(jobID, prompt: text, params: params, lora: served.lora)
@@ -56,84 +61,48 @@ struct CompletionsCall: Sendable {
         promptTexts = prompts.map(\.0)
     }
 
-    private var n: Int { jobs.first?.params.n ?? 1 }
-    private var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
+    /// As vLLM: when the outputs are only known at the end (`best_of` above `n`, beam search),
+    /// a stream request gets the whole response as one event.
+    var delivery: Delivery {
+        guard request.stream else { return .json }
+        let p = jobs[0].params
+        return p.numCandidates != p.n || p.isBeamSearch ? .wholeAsOneEvent : .stream
+    }
 
-    private func header(_ object: String) -> [(String, JSONOut)] {
+    func makeChunkSource() -> any ChunkSource { Streamer(self) }
+
+    var n: Int { jobs.first?.params.n ?? 1 }
+    var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
+
+    func header(_ object: String) -> [(String, JSONOut)] {
         [("id", .string(id)), ("object", .string(object)), ("created", .int(created)), ("model", .string(model))]
     }
 
     /// The whole response from each job's last output (missing ones: aborted, left out).
+    /// Choices are numbered in order, as vLLM does (best-of outputs keep their candidate index
+    /// in the engine, which is no choice number).
     func response(finals: [RequestOutput?]) -> JSONOut {
         var choices: [JSONOut] = []
         var usage = Usage(promptTokens: 0, completionTokens: 0)
         for (i, out) in finals.enumerated() {
             usage.promptTokens += jobs[i].promptTokenIDs.count
-            for o in out?.outputs ?? [] {
+            guard let out else { continue }
+            for o in out.outputs {
                 usage.completionTokens += o.tokenIDs.count
-                let prefix = request.echo ? promptTexts[i] : ""
+                let echoed = request.echo ? promptTexts[i] : ""
                 let lp: JSONOut = request.logprobs.map { k in
-                    logprobs.completion(steps: (o.logprobs ?? [])[...], top: k, offset: prefix.unicodeScalars.count).json
+                    var tokens = request.echo ? LogprobsFormatter.prompt(out) : []
+                    if !echoOnly { tokens += LogprobsFormatter.sampled((o.logprobs ?? [])[...]) }
+                    return logprobs.completion(tokens, top: k, offset: 0).json
                 } ?? .null
                 choices.append(.object([
-                    ("index", .int(i * n + o.index)), ("text", .string(prefix + o.text)), ("logprobs", lp),
+                    ("index", .int(choices.count)), ("text", .string(echoOnly ? echoed : echoed + o.text)), ("logprobs", lp),
                     ("finish_reason", .string(o.finishReason)), ("stop_reason", .string(o.stopReason)),
-                    ("prompt_logprobs", .null),
+                    ("prompt_logprobs", logprobs.promptLogprobs(out)),
                 ]))
             }
         }
         return .object(header("text_completion") + [("choices", .array(choices)), ("usage", usage.json),
                                                      ("kv_transfer_params", .null)])
-    }
-
-    /// Streamed chunks, one call per engine output.
-    final class Streamer {
-        let call: CompletionsCall
-        private var cursors: [Int: ChoiceCursor] = [:]
-        private var completionTokens: [Int: Int] = [:]
-        /// Per choice: where the next token's `text_offset` starts.
-        private var textOffsets: [Int: Int] = [:]
-
-        init(_ call: CompletionsCall) { self.call = call }
-
-        func chunks(for event: JobOutput) -> [JSONOut] {
-            let job = event.job
-            var out: [JSONOut] = []
-            for o in event.output.outputs {
-                let index = job * call.n + o.index
-                var cursor = cursors[index] ?? ChoiceCursor(params: call.jobs[job].params)
-                let first = cursors[index] == nil
-                defer { cursors[index] = cursor }
-                guard let delta = cursor.advance(o) else { continue }
-                completionTokens[index] = o.tokenIDs.count
-                let prefix = first && call.request.echo ? call.promptTexts[job] : ""
-                var lp = JSONOut.null
-                if let k = call.request.logprobs {
-                    let steps = (o.logprobs ?? [])[delta.steps.clamped(to: 0..<(o.logprobs?.count ?? 0))]
-                    let r = call.logprobs.completion(steps: steps, top: k, offset: textOffsets[index] ?? 0)
-                    lp = r.json
-                    textOffsets[index] = r.end
-                }
-                var chunk = call.header("text_completion") + [("choices", .array([.object([
-                    ("index", .int(index)), ("text", .string(prefix + delta.text)), ("logprobs", lp),
-                    ("finish_reason", .string(delta.finishReason)),
-                    ("stop_reason", .string(delta.finishReason == nil ? nil : o.stopReason)),
-                ])]))]
-                if call.request.streamOptions?.continuousUsageStats == true { chunk.append(("usage", usage.json)) }
-                out.append(.object(chunk))
-            }
-            return out
-        }
-
-        private var usage: Usage {
-            Usage(promptTokens: call.jobs.reduce(0) { $0 + $1.promptTokenIDs.count },
-                  completionTokens: completionTokens.values.reduce(0, +))
-        }
-
-        /// The usage chunk, when asked for with `stream_options.include_usage`.
-        func finalChunks() -> [JSONOut] {
-            guard call.request.streamOptions?.includeUsage == true else { return [] }
-            return [.object(call.header("text_completion") + [("choices", .array([])), ("usage", usage.json)])]
-        }
     }
 }

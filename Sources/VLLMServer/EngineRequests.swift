@@ -73,6 +73,19 @@ struct EngineRequests: Sendable {
         return merged
     }
 
+    /// Runs the jobs to the end without a client to watch (`vllm run-batch`): each job's last
+    /// output, in job order.
+    func run() async throws -> [RequestOutput?] {
+        try await Self.finals(of: start(), count: jobs.count)
+    }
+
+    /// Drains a merged stream, keeping each job's last output (nil where a job gave none).
+    static func finals(of stream: AsyncThrowingStream<JobOutput, Error>, count: Int) async throws -> [RequestOutput?] {
+        var finals = [RequestOutput?](repeating: nil, count: count)
+        for try await event in stream { finals[event.job] = event.output }
+        return finals
+    }
+
     /// Aborts every request of the call (the client went away).
     func abort() {
         for id in requestIDs { engine.abort(requestID: id) }

@@ -22,22 +22,35 @@ extension ChatStreamer: ChunkSource {}
 /// prefilling or decoding, so their KV blocks go back to the pool. Such responses close the
 /// connection when done, as watching the inbound side consumes it.
 enum GenerationResponder {
-    static func json(_ request: Request, _ context: ServerContext, jobs: [EngineJob],
-                     build: ([RequestOutput?]) -> JSONOut) async throws -> Response {
+    /// Answers a call as it asked: one JSON body, a stream, or the whole response as one event.
+    static func respond(_ request: Request, _ context: ServerContext, _ call: any GenerationCall) async throws -> Response {
+        switch call.delivery {
+        case .stream:
+            return try sse(request, context, jobs: call.jobs) { call.makeChunkSource() }
+        case .json:
+            let finals = try await collect(request, context, jobs: call.jobs)
+            return Response(status: .ok, headers: [.contentType: "application/json", .connection: "close"],
+                            body: ResponseBody(byteBuffer: call.response(finals: finals).buffer))
+        case .wholeAsOneEvent:
+            let finals = try await collect(request, context, jobs: call.jobs)
+            var events = event(call.response(finals: finals))
+            events.writeString("data: [DONE]\n\n")
+            return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .connection: "close"],
+                            body: ResponseBody(byteBuffer: events))
+        }
+    }
+
+    /// Runs the jobs to the end, aborting them if the client goes away first.
+    private static func collect(_ request: Request, _ context: ServerContext, jobs: [EngineJob]) async throws -> [RequestOutput?] {
         let requests = EngineRequests(engine: context.engine, metrics: context.metrics, jobs: jobs)
         let stream = try requests.start()
-        let count = jobs.count
-        let finals = try await request.body.consumeWithInboundCloseHandler({ _ in
-            var finals = [RequestOutput?](repeating: nil, count: count)
-            for try await event in stream { finals[event.job] = event.output }
-            return finals
+        return try await request.body.consumeWithInboundCloseHandler({ _ in
+            try await EngineRequests.finals(of: stream, count: jobs.count)
         }, onInboundClosed: { requests.abort() })
-        return Response(status: .ok, headers: [.contentType: "application/json", .connection: "close"],
-                        body: ResponseBody(byteBuffer: build(finals).buffer))
     }
 
     /// Starts the requests now (so a refused one is still a plain 400) and streams their chunks.
-    static func sse(_ request: Request, _ context: ServerContext, jobs: [EngineJob],
+    private static func sse(_ request: Request, _ context: ServerContext, jobs: [EngineJob],
                     makeSource: @escaping @Sendable () -> any ChunkSource) throws -> Response {
         let requests = EngineRequests(engine: context.engine, metrics: context.metrics, jobs: jobs)
         let stream = try requests.start()

@@ -38,17 +38,22 @@ struct LogprobsFormatter: Sendable {
     }
 
     /// Completions' `{"text_offset", "token_logprobs", "tokens", "top_logprobs"}` for the given
-    /// steps, whose text starts `offset` characters into the choice's text; also returns the
-    /// offset after them (streamed chunks continue from it).
-    func completion(steps: ArraySlice<StepLogprobs>, top: Int, offset: Int) -> (json: JSONOut, end: Int) {
-        var offsets: [JSONOut] = [], logprobs: [JSONOut] = [], tokens: [JSONOut] = [], tops: [JSONOut] = []
+    /// tokens, whose text starts `offset` characters into the choice's text; also returns the
+    /// offset after them (streamed chunks continue from it). A token without a step (the first
+    /// prompt token under `echo`: nothing predicts it) gets nulls, as in vLLM.
+    func completion(_ tokens: [(tokenID: Int, step: StepLogprobs?)], top: Int, offset: Int) -> (json: JSONOut, end: Int) {
+        var offsets: [JSONOut] = [], logprobs: [JSONOut] = [], texts: [JSONOut] = [], tops: [JSONOut] = []
         var at = offset
-        for step in steps {
-            guard let chosen = step.first else { continue }
-            let t = text(chosen.tokenID)
+        for (id, step) in tokens {
+            let t = text(id)
             offsets.append(.int(at))
             at += t.unicodeScalars.count
-            tokens.append(.string(t))
+            texts.append(.string(t))
+            guard let step, let chosen = step.first else {
+                logprobs.append(.null)
+                tops.append(.null)
+                continue
+            }
             logprobs.append(.double(chosen.logprob))
             // vLLM's dict: the chosen token plus the top alternatives, keyed by token text.
             var seen = Set<String>()
@@ -60,6 +65,39 @@ struct LogprobsFormatter: Sendable {
             tops.append(.object(pairs))
         }
         return (.object([("text_offset", .array(offsets)), ("token_logprobs", .array(logprobs)),
-                         ("tokens", .array(tokens)), ("top_logprobs", .array(tops))]), at)
+                         ("tokens", .array(texts)), ("top_logprobs", .array(tops))]), at)
+    }
+
+    /// Generated steps as `completion`'s tokens (each step starts with the chosen token).
+    static func sampled(_ steps: ArraySlice<StepLogprobs>) -> [(tokenID: Int, step: StepLogprobs?)] {
+        steps.compactMap { step in step.first.map { ($0.tokenID, step) } }
+    }
+
+    /// The prompt's tokens with their logprob steps (nil for the first), for `echo`.
+    static func prompt(_ output: RequestOutput) -> [(tokenID: Int, step: StepLogprobs?)] {
+        let steps = output.promptLogprobs ?? []
+        return output.promptTokenIDs.enumerated().map { i, id in (id, i < steps.count ? steps[i] : nil) }
+    }
+
+    /// vLLM's `prompt_logprobs`: per prompt token, null for the first, then
+    /// `{"<token id>": {"logprob", "rank", "decoded_token"}}` for the token itself followed by
+    /// the top alternatives (ranked 1, 2, …). A token id seen twice keeps its first place and
+    /// its last entry, as a Python dict built in that order does. Null when not asked for.
+    func promptLogprobs(_ output: RequestOutput?) -> JSONOut {
+        guard let output, let steps = output.promptLogprobs else { return .null }
+        let ranks = output.promptLogprobRanks ?? []
+        return .array(steps.enumerated().map { i, step -> JSONOut in
+            guard let step, !step.isEmpty else { return .null }
+            var order: [Int] = []
+            var entries: [Int: JSONOut] = [:]
+            let rankOfFirst = i < ranks.count ? ranks[i] : nil
+            for (j, e) in step.enumerated() {
+                if entries[e.tokenID] == nil { order.append(e.tokenID) }
+                let rank = j == 0 ? rankOfFirst : j
+                entries[e.tokenID] = .object([("logprob", .double(e.logprob)), ("rank", .int(rank)),
+                                              ("decoded_token", .string(text(e.tokenID)))])
+            }
+            return .object(order.map { (String($0), entries[$0]!) })
+        })
     }
 }

@@ -33,25 +33,13 @@ enum Routes {
         if let key = ctx.options.apiKey { v1.add(middleware: APIKeyMiddleware(key: key)) }
         v1.get("models") { _, _ in jsonResponse(UtilityHandlers.models(ctx)) }
         if ctx.options.allowRuntimeLoRAUpdating { LoRAEndpoints.register(on: v1, ctx) }
-        v1.post("completions") { request, _ in
-            await answer {
-                var request = request
-                let call = try CompletionsCall(context: ctx, request: try decode(CompletionRequest.self, try await readBody(&request)))
-                if call.request.stream {
-                    return try GenerationResponder.sse(request, ctx, jobs: call.jobs) { CompletionsCall.Streamer(call) }
+        for endpoint in GenerationEndpoint.allCases {
+            v1.post(RouterPath(stringLiteral: endpoint.route)) { request, _ in
+                await answer {
+                    var request = request
+                    let call = try endpoint.call(ctx, body: try await readBody(&request))
+                    return try await GenerationResponder.respond(request, ctx, call)
                 }
-                return try await GenerationResponder.json(request, ctx, jobs: call.jobs) { call.response(finals: $0) }
-            }
-        }
-        v1.post("chat/completions") { request, _ in
-            await answer {
-                var request = request
-                let body = try await readBody(&request)
-                let call = try ChatCall(context: ctx, request: try decode(ChatRequest.self, body), body: body)
-                if call.request.stream {
-                    return try GenerationResponder.sse(request, ctx, jobs: [call.job]) { ChatStreamer(call) }
-                }
-                return try await GenerationResponder.json(request, ctx, jobs: [call.job]) { call.response(final: $0[0]) }
             }
         }
     }

@@ -62,6 +62,18 @@ final class ServerContext: Sendable {
         if let n = options.maxLogLen, shown.count > n { shown = String(shown.prefix(n)) }
         logger.info("Received request \(id): prompt: \(shown.debugDescription), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)\(lora.map { ", lora: \($0.loraName)" } ?? "")")
     }
+
+    /// vLLM's checks of the `prompt_logprobs` field (both endpoints take it).
+    func checkPromptLogprobs(_ k: Int?, stream: Bool) throws {
+        guard let k else { return }
+        guard k >= 0 else { throw APIError.badRequest("`prompt_logprobs` must be a positive value.", param: "prompt_logprobs") }
+        if stream && k > 0 {
+            throw APIError.badRequest("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
+        }
+        guard k <= options.maxLogprobs else {
+            throw APIError.badRequest("Requested prompt logprobs of \(k), which is greater than max allowed: \(options.maxLogprobs)", param: "prompt_logprobs")
+        }
+    }
 }
 
 /// A server setting that cannot work, found at start-up.

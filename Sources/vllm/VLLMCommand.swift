@@ -6,7 +6,7 @@ struct VLLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vllm",
         abstract: "swift-vllm: LLM inference and serving on CPU.",
-        subcommands: [ServeCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, ChatTemplateCommand.self])
+        subcommands: [ServeCommand.self, RunBatchCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, ChatTemplateCommand.self])
 }
 
 /// Which model file and how many compute threads; every model command takes them.

@@ -252,6 +252,38 @@ import VLLMCompute
         #expect(Sampler.logprobs(logits: l, chosen: 3, k: 0).count == 1)
     }
 
+    @Test func rankCountsTheTokensAtLeastAsLikely() {
+        let l = Self.randomLogits(3000, seed: 5)
+        let order = l.indices.sorted { l[$0] > l[$1] }
+        for position in [0, 1, 7, 2999] { #expect(Sampler.rank(logits: l, of: order[position]) == position + 1) }
+        // Ties rank below: both of two equal best tokens have rank 2.
+        #expect(Sampler.rank(logits: [1, 3, 3, 0] as [Float], of: 1) == 2)
+        #expect(Sampler.rank(logits: [1, 3, 3, 0] as [Float], of: 2) == 2)
+    }
+
+    @Test func jsonSeedsMayBeSignedAndKeysLeftToTheCaller() throws {
+        func decode(_ text: String, ignoring: Set<String> = []) throws -> SamplingParams {
+            let decoder = JSONDecoder()
+            decoder.userInfo[Ignoring.key] = ignoring
+            return try decoder.decode(Ignoring.self, from: Data(text.utf8)).params
+        }
+        #expect(try decode(#"{"seed": -1}"#).seed == UInt64.max)
+        #expect(try decode(#"{"seed": 18446744073709551615}"#).seed == UInt64.max)
+        #expect(throws: (any Error).self) { try decode(#"{"seed": 1.5}"#) }
+        let chat = try decode(#"{"logprobs": true, "max_tokens": 5, "stop": "x", "seed": 3}"#, ignoring: ["logprobs", "max_tokens", "seed"])
+        #expect(chat.logprobs == nil && chat.maxTokens == SamplingParams().maxTokens && chat.seed == nil && chat.stop == ["x"])
+        #expect(throws: (any Error).self) { try decode(#"{"logprobs": true}"#) }
+    }
+
+    /// `SamplingParams(from:ignoring:)` on a JSON body, the keys to ignore in `userInfo`.
+    struct Ignoring: Decodable {
+        static let key = CodingUserInfoKey(rawValue: "ignoring")!
+        let params: SamplingParams
+        init(from decoder: any Decoder) throws {
+            params = try SamplingParams(from: decoder, ignoring: decoder.userInfo[Self.key] as? Set<String> ?? [])
+        }
+    }
+
     // MARK: SamplingParams
 
     @Test(arguments: [

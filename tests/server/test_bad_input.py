@@ -70,7 +70,8 @@ def test_prompt_longer_than_max_model_len(server):
     ("temperature", -1), ("top_p", 0), ("top_p", 1.5), ("top_k", -5), ("min_p", 2), ("n", 0),
     ("presence_penalty", 3), ("frequency_penalty", -3), ("repetition_penalty", 0), ("max_tokens", 0),
     ("min_tokens", 100), ("logprobs", 50), ("logprobs", -1), ("stop", [""]), ("top_k", 10**6),
-    ("logit_bias", {"99999999": 1}), ("allowed_token_ids", []), ("best_of", 3), ("prompt_logprobs", 1),
+    ("logit_bias", {"99999999": 1}), ("allowed_token_ids", []), ("best_of", 0), ("best_of", 500),
+    ("prompt_logprobs", -1), ("prompt_logprobs", 21),
 ])
 def test_invalid_sampling_values(server, field, value):
     err = assert_error(post(server, "/v1/completions", {"prompt": "Hi", "max_tokens": 4, field: value}), 400)

@@ -9,6 +9,8 @@ public struct EngineCoreOutput: Sendable {
     /// With the first token of a request that asked for them: prompt logprobs for each prompt
     /// position after the first.
     public var promptLogprobs: [StepLogprobs]?
+    /// With `promptLogprobs`: each prompt token's rank among all tokens.
+    public var promptLogprobRanks: [Int]? = nil
     /// "stop", "length" or "abort" once finished.
     public let finishReason: String?
 }
@@ -60,7 +62,8 @@ public final class EngineCore: @unchecked Sendable {
             let s = u.newTokenIDs.isEmpty ? nil : sampled[u.requestID]
             return EngineCoreOutput(requestID: u.requestID, newTokenIDs: u.newTokenIDs,
                                     newLogprobs: s?.logprobs.map { [$0] }, newTokenLogprobs: s.map { [$0.logprob] } ?? [],
-                                    promptLogprobs: s?.promptLogprobs, finishReason: u.finishReason)
+                                    promptLogprobs: s?.promptLogprobs, promptLogprobRanks: s?.promptLogprobRanks,
+                                    finishReason: u.finishReason)
         }
     }
 }

@@ -18,6 +18,7 @@ final class OutputProcessor {
     private struct Parent {
         let promptTokenIDs: [Int]
         var promptLogprobs: [StepLogprobs?]?
+        var promptLogprobRanks: [Int?]?
         var childIDs: [String]
         /// Completions returned; fewer than `childIDs` when only the best are kept.
         let n: Int
@@ -31,7 +32,7 @@ final class OutputProcessor {
     init(tokenizer: Tokenizer) { self.tokenizer = tokenizer }
 
     func addParent(id: String, promptTokenIDs: [Int], childIDs: [String], n: Int? = nil) {
-        parents[id] = Parent(promptTokenIDs: promptTokenIDs, promptLogprobs: nil, childIDs: childIDs,
+        parents[id] = Parent(promptTokenIDs: promptTokenIDs, promptLogprobs: nil, promptLogprobRanks: nil, childIDs: childIDs,
                              n: n ?? childIDs.count)
     }
 
@@ -54,6 +55,7 @@ final class OutputProcessor {
             // Every candidate computes them; the first to report gives the parent's.
             if let pl = u.promptLogprobs, parents[c.parentID]?.promptLogprobs == nil {
                 parents[c.parentID]?.promptLogprobs = [nil] + pl.map { Optional($0) }
+                parents[c.parentID]?.promptLogprobRanks = u.promptLogprobRanks.map { [nil] + $0.map { Optional($0) } }
             }
             c.output.tokenIDs += u.newTokenIDs
             if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
@@ -112,6 +114,7 @@ final class OutputProcessor {
             }.map(\.element).prefix(p.n))
         }
         return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs, promptLogprobs: p.promptLogprobs,
+                             promptLogprobRanks: p.promptLogprobRanks,
                              outputs: outputs)
     }
 

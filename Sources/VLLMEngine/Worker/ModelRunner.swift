@@ -11,6 +11,8 @@ public struct SampledToken: Sendable {
     /// With the request's first sampled token, when it asked for prompt logprobs: one entry per
     /// prompt position after the first (the prompt token, then the top alternatives).
     public var promptLogprobs: [StepLogprobs]?
+    /// With `promptLogprobs`: each prompt token's rank (see `Sampler.rank`).
+    public var promptLogprobRanks: [Int]?
 }
 
 /// Turns a scheduler step into one flat forward batch, runs the model over the paged KV cache
@@ -34,6 +36,7 @@ public final class ModelRunner: @unchecked Sendable {
         var prompt: [Int]?
         /// Prompt logprobs by position - 1, filled chunk by chunk (again after a preemption).
         var promptLogprobs: [StepLogprobs?] = []
+        var promptLogprobRanks: [Int] = []
     }
 
     public init(model: LlamaModel, numBlocks: Int, blockSize: Int, kvCacheDtype: KVCacheDType = .float16) {
@@ -47,7 +50,8 @@ public final class ModelRunner: @unchecked Sendable {
                                   history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
                                                            params: params),
                                   prompt: params.promptLogprobs == nil ? nil : promptTokenIDs,
-                                  promptLogprobs: Array(repeating: nil, count: max(0, promptTokenIDs.count - 1)))
+                                  promptLogprobs: Array(repeating: nil, count: max(0, promptTokenIDs.count - 1)),
+                                  promptLogprobRanks: Array(repeating: 0, count: max(0, promptTokenIDs.count - 1)))
     }
 
     /// Makes adapter `id` available to scheduled requests (vLLM's `add_lora`).
@@ -89,6 +93,8 @@ public final class ModelRunner: @unchecked Sendable {
             if state.prompt != nil {
                 // Reported once, with the first token; later recomputes need no prompt rows.
                 out.promptLogprobs = state.promptLogprobs.map { $0 ?? [] }
+                out.promptLogprobRanks = state.promptLogprobRanks
+                state.promptLogprobRanks = []
                 state.prompt = nil
                 state.promptLogprobs = []
             }
@@ -105,7 +111,9 @@ public final class ModelRunner: @unchecked Sendable {
         for j in 0..<req.numTokens {
             let target = req.startPosition + j + 1
             guard target < prompt.count else { break }
-            state.promptLogprobs[target - 1] = Sampler.logprobs(logits: logits[firstRow + j], chosen: prompt[target], k: k)
+            let row = logits[firstRow + j]
+            state.promptLogprobs[target - 1] = Sampler.logprobs(logits: row, chosen: prompt[target], k: k)
+            state.promptLogprobRanks[target - 1] = Sampler.rank(logits: row, of: prompt[target])
         }
     }
 

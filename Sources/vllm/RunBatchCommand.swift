@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import VLLM
+import VLLMServer
+
+struct RunBatchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run-batch",
+        abstract: "Run an OpenAI batch file (JSON lines) offline through the server's request handling.",
+        discussion: """
+            Each input line is {"custom_id", "method": "POST", "url": "/v1/completions" or \
+            "/v1/chat/completions", "body": {...}}; all lines run concurrently, so they batch. The \
+            output has one line per input line, in input order: {"id", "custom_id", "response": \
+            {"status_code", "request_id", "body"}, "error"}. A failing line carries its error and \
+            the batch goes on.
+            """)
+
+    @Option(name: [.customShort("i"), .customLong("input-file")], help: "The batch file to read (JSON lines).")
+    var inputFile: String
+
+    @Option(name: [.customShort("o"), .customLong("output-file")], help: "Where to write the results ('-': standard output).")
+    var outputFile: String
+
+    @OptionGroup var engine: EngineOptions
+
+    @Option(parsing: .upToNextOption, help: "Model names the bodies may use; the first is reported (default: the model argument).")
+    var servedModelName: [String] = []
+
+    @Flag(help: "Log each request as it is received.")
+    var enableLogRequests = false
+
+    @Option(help: "Characters of each prompt shown in request logs (default: all).")
+    var maxLogLen: Int?
+
+    func validate() throws {
+        if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
+    }
+
+    func run() async throws {
+        guard let data = FileManager.default.contents(atPath: inputFile) else { throw CLIError("cannot read --input-file \(inputFile)") }
+        let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+        let out = try OutputFile(path: outputFile)
+        var options = ServerOptions()
+        options.servedModelNames = servedModelName
+        options.disableLogRequests = !enableLogRequests
+        options.maxLogLen = maxLogLen
+        options.loraModules = try engine.engineArgs.loraModules
+        let model = engine.modelOptions.model
+        let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
+        defer { llm.shutdown() }
+        let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,
+                                                lines: lines, maxInFlight: 2 * engine.maxNumSeqs) { try out.write($0 + "\n") }
+        try out.close()
+        FileHandle.standardError.write(Data("run-batch: \(summary.lines) lines, \(summary.failed) failed\n".utf8))
+    }
+}
+
+/// A file being written line by line, or standard output for "-".
+private struct OutputFile {
+    let handle: FileHandle
+    let isStdout: Bool
+
+    init(path: String) throws {
+        if path == "-" {
+            handle = .standardOutput
+            isStdout = true
+            return
+        }
+        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
+            throw CLIError("cannot write --output-file \(path)")
+        }
+        handle = h
+        isStdout = false
+    }
+
+    func write(_ text: String) throws { try handle.write(contentsOf: Data(text.utf8)) }
+
+    func close() throws { if !isStdout { try handle.close() } }
+}
