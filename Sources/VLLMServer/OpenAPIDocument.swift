@@ -532,6 +532,28 @@ enum OpenAPIDocument {
      },
      "suffix": {
       "type": "string"
+     },
+     "use_beam_search": {
+      "type": "boolean"
+     },
+     "length_penalty": {
+      "type": "number"
+     },
+     "early_stopping": {
+      "oneOf": [
+       {
+        "type": "boolean"
+       },
+       {
+        "type": "string",
+        "enum": [
+         "never"
+        ]
+       }
+      ]
+     },
+     "detokenize": {
+      "type": "boolean"
      }
     }
    },
@@ -756,6 +778,28 @@ enum OpenAPIDocument {
       ]
      },
      "parallel_tool_calls": {
+      "type": "boolean"
+     },
+     "use_beam_search": {
+      "type": "boolean"
+     },
+     "length_penalty": {
+      "type": "number"
+     },
+     "early_stopping": {
+      "oneOf": [
+       {
+        "type": "boolean"
+       },
+       {
+        "type": "string",
+        "enum": [
+         "never"
+        ]
+       }
+      ]
+     },
+     "detokenize": {
       "type": "boolean"
      }
     }

@@ -5,6 +5,7 @@ refusal is a 4xx that leaves the server, its KV cache and requests in flight unt
 import importlib.util
 import json
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -29,7 +30,7 @@ def _server_helpers():
 
 
 _helpers = _server_helpers()
-MODEL, Server, metric = _helpers.MODEL, _helpers.Server, _helpers.metric
+MODEL, Server, metric, BINARY = _helpers.MODEL, _helpers.Server, _helpers.metric, _helpers.BINARY
 
 ALIAS = "smol"  # a second served name
 PROMPT = "The three largest cities in Europe are"
@@ -325,3 +326,22 @@ def test_runtime_loading_needs_enable_lora_and_the_api_key(adapters):
         assert_error(r, 400, "--enable-lora", "BadRequestError")
     finally:
         assert s.stop() == 0
+
+
+def test_run_batch_lines_may_name_adapters(server, adapters, tmp_path):
+    body = {"prompt": PROMPT, "max_tokens": 8, "temperature": 0}
+    lines = [{"custom_id": name, "method": "POST", "url": "/v1/completions", "body": {**body, "model": name}}
+             for name in ["qv4", MODEL, "no-such-adapter"]]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    subprocess.run([BINARY, "run-batch", "-i", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+                    "--served-model-name", MODEL, "--kv-cache-dtype", "float32", "--kv-cache-memory", "256MiB", "--max-model-len", "1024",
+                    "--enable-lora", "--max-lora-rank", "16", "--lora-modules", f"qv4={adapters['qv4']['path']}"],
+                   check=True, capture_output=True, text=True, timeout=300)
+    out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [o["custom_id"] for o in out] == ["qv4", MODEL, "no-such-adapter"]
+    for o in out[:2]:
+        served = post(server, "/v1/completions", {**body, "model": o["custom_id"]}).json()
+        assert o["response"]["body"]["model"] == o["custom_id"]
+        assert o["response"]["body"]["choices"][0]["text"] == served["choices"][0]["text"]
+    assert out[0]["response"]["body"]["choices"][0]["text"] != out[1]["response"]["body"]["choices"][0]["text"]
+    assert out[2]["error"] is not None and out[2]["response"]["status_code"] == 404
