@@ -3,7 +3,7 @@ import VLLM
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchLatencyCommand.self, BenchThroughputCommand.self])
+        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchLatencyCommand.self, BenchThroughputCommand.self, BenchRooflineCommand.self])
 }
 
 /// Single-request latency: prefill throughput on an input-len prompt, then decode throughput at

@@ -182,3 +182,35 @@ struct OpsTests {
     }
 }
 }
+
+/// The roofline probes: the triad against a scalar loop, the FMA chains' exact sum on both paths.
+@Suite
+struct RooflineTests {
+    @Test func triadMatchesScalarLoop() {
+        var rng = SplitMix64(seed: 7)
+        for n in [0, 1, 7, 8, 33, 1000] {
+            let b = (0..<n).map { _ in Float.random(in: -4...4, using: &rng) }
+            let c = (0..<n).map { _ in Float.random(in: -4...4, using: &rng) }
+            let s = Float.random(in: -2...2, using: &rng)
+            var a = [Float](repeating: .nan, count: n)
+            vk_triad_f32(&a, b, c, s, Int64(n))
+            for i in 0..<n { #expect(a[i] == b[i] + s * c[i]) }
+        }
+    }
+
+    @Test func fmaChainsSumExactly() {
+        forEachSimdLevel { _ in
+            for iterations in [0, 1, 1000, 4097] {
+                #expect(vk_fma_peak(Int64(iterations)) == Double(96 * iterations))
+            }
+        }
+        #expect(vk_fma_peak_flops_per_iteration() == 192)
+    }
+
+    @Test func measureReportsPositiveLimits() {
+        let r = Roofline.measure(pool: ThreadPool(threadCount: 2), arrayBytes: 1 << 20, fmaIterations: 1000, repeats: 1)
+        #expect(r.memoryBandwidth > 0 && r.memoryBandwidth.isFinite)
+        #expect(r.peakFlops > 0 && r.peakFlops.isFinite)
+        #expect(r.threads == 2)
+    }
+}

@@ -73,6 +73,14 @@ void vk_pack_activations(const float *x, int64_t ldx, int64_t m, int64_t k, int6
 void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);
 /// In place: x = exp(x - max) / sum, n elements.
 void vk_softmax(float *x, int64_t n);
+/// STREAM-style triad a[i] = b[i] + s * c[i] (memory-bandwidth probe).
+void vk_triad_f32(float *a, const float *b, const float *c, float s, int64_t n);
+/// Runs `iterations` rounds of independent fp32 FMA chains (peak FLOP/s probe) and returns
+/// their sum, exactly 96 * iterations up to 2^24 iterations (so the work cannot be skipped).
+double vk_fma_peak(int64_t iterations);
+/// fp32 floating-point operations per round of `vk_fma_peak` on this CPU's path (192).
+int64_t vk_fma_peak_flops_per_iteration(void);
+
 /// out[i] = silu(gate[i]) * up[i].
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
 /// Rotates adjacent pairs (x[2i], x[2i+1]) of each of `n_heads` heads (head_dim apart) by
