@@ -12,69 +12,29 @@ enum OpenAPIDocument {
  },
  "paths": {
   "/health": {
-   "get": {
-    "summary": "200 while the engine runs",
-    "responses": {
-     "200": {
-      "description": "healthy"
-     }
-    }
-   }
+   "get": {"summary": "200 while the engine runs", "responses": {"200": {"description": "healthy"}}}
   },
   "/version": {
    "get": {
     "summary": "Server version",
     "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     }
+     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     }
    }
   },
   "/metrics": {
    "get": {
     "summary": "Prometheus metrics (vllm:* names)",
-    "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "text/plain": {
-        "schema": {
-         "type": "string"
-        }
-       }
-      }
-     }
-    }
+    "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}}
    }
   },
   "/v1/models": {
    "get": {
     "summary": "Served models",
     "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     }
+     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     },
-    "security": [
-     {
-      "bearer": []
-     }
-    ]
+    "security": [{"bearer": []}]
    }
   },
   "/v1/completions": {
@@ -82,61 +42,24 @@ enum OpenAPIDocument {
     "summary": "Completions (OpenAI legacy, with vLLM's extra sampling fields)",
     "requestBody": {
      "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/CompletionRequest"
-       }
-      }
-     }
+     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CompletionRequest"}}}
     },
     "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     },
+     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
      "400": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "401": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "404": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      }
     },
-    "security": [
-     {
-      "bearer": []
-     }
-    ]
+    "security": [{"bearer": []}]
    }
   },
   "/v1/chat/completions": {
@@ -144,61 +67,24 @@ enum OpenAPIDocument {
     "summary": "Chat completions",
     "requestBody": {
      "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/ChatCompletionRequest"
-       }
-      }
-     }
+     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletionRequest"}}}
     },
     "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     },
+     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
      "400": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "401": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "404": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      }
     },
-    "security": [
-     {
-      "bearer": []
-     }
-    ]
+    "security": [{"bearer": []}]
    }
   },
   "/tokenize": {
@@ -206,54 +92,21 @@ enum OpenAPIDocument {
     "summary": "Tokenize a prompt or a conversation",
     "requestBody": {
      "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/TokenizeRequest"
-       }
-      }
-     }
+     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TokenizeRequest"}}}
     },
     "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     },
+     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
      "400": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "401": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "404": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      }
     }
    }
@@ -263,54 +116,21 @@ enum OpenAPIDocument {
     "summary": "Turn token ids into text",
     "requestBody": {
      "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/DetokenizeRequest"
-       }
-      }
-     }
+     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DetokenizeRequest"}}}
     },
     "responses": {
-     "200": {
-      "description": "OK",
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     },
+     "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
      "400": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "401": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      },
      "404": {
       "description": "OpenAI-style error",
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ErrorResponse"
-        }
-       }
-      }
+      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
      }
     }
    }
@@ -320,586 +140,181 @@ enum OpenAPIDocument {
   "schemas": {
    "StreamOptions": {
     "type": "object",
-    "properties": {
-     "include_usage": {
-      "type": "boolean"
-     },
-     "continuous_usage_stats": {
-      "type": "boolean"
-     }
-    }
+    "properties": {"include_usage": {"type": "boolean"}, "continuous_usage_stats": {"type": "boolean"}}
    },
    "TextPart": {
     "type": "object",
-    "required": [
-     "type",
-     "text"
-    ],
-    "properties": {
-     "type": {
-      "type": "string",
-      "enum": [
-       "text"
-      ]
-     },
-     "text": {
-      "type": "string"
-     }
-    }
+    "required": ["type", "text"],
+    "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}
    },
    "ChatMessage": {
     "type": "object",
-    "required": [
-     "role"
-    ],
+    "required": ["role"],
     "properties": {
-     "role": {
-      "type": "string"
-     },
+     "role": {"type": "string"},
      "content": {
       "oneOf": [
-       {
-        "type": "string"
-       },
-       {
-        "type": "array",
-        "items": {
-         "$ref": "#/components/schemas/TextPart"
-        }
-       }
+       {"type": "string"},
+       {"type": "array", "items": {"$ref": "#/components/schemas/TextPart"}}
       ],
       "nullable": true
      },
-     "name": {
-      "type": "string"
-     },
-     "tool_call_id": {
-      "type": "string"
-     },
-     "tool_calls": {
-      "type": "array",
-      "items": {
-       "type": "object"
-      }
-     }
+     "name": {"type": "string"},
+     "tool_call_id": {"type": "string"},
+     "tool_calls": {"type": "array", "items": {"type": "object"}}
     }
    },
    "CompletionRequest": {
-    "type": "object",
-    "required": [
-     "prompt"
-    ],
-    "properties": {
-     "n": {
-      "type": "integer"
-     },
-     "temperature": {
-      "type": "number"
-     },
-     "top_p": {
-      "type": "number"
-     },
-     "top_k": {
-      "type": "integer"
-     },
-     "min_p": {
-      "type": "number"
-     },
-     "presence_penalty": {
-      "type": "number"
-     },
-     "frequency_penalty": {
-      "type": "number"
-     },
-     "repetition_penalty": {
-      "type": "number"
-     },
-     "seed": {
-      "type": "integer"
-     },
-     "stop": {
-      "oneOf": [
-       {
-        "type": "string"
-       },
-       {
-        "type": "array",
-        "items": {
-         "type": "string"
-        }
-       }
-      ]
-     },
-     "stop_token_ids": {
-      "type": "array",
-      "items": {
-       "type": "integer"
-      }
-     },
-     "include_stop_str_in_output": {
-      "type": "boolean"
-     },
-     "ignore_eos": {
-      "type": "boolean"
-     },
-     "min_tokens": {
-      "type": "integer"
-     },
-     "logit_bias": {
+    "allOf": [
+     {"$ref": "#/components/schemas/GenerationFields"},
+     {
       "type": "object",
-      "additionalProperties": {
-       "type": "number"
-      }
-     },
-     "allowed_token_ids": {
-      "type": "array",
-      "items": {
-       "type": "integer"
-      }
-     },
-     "bad_words": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "skip_special_tokens": {
-      "type": "boolean"
-     },
-     "spaces_between_special_tokens": {
-      "type": "boolean"
-     },
-     "best_of": {
-      "type": "integer"
-     },
-     "prompt_logprobs": {
-      "type": "integer"
-     },
-     "priority": {
-      "type": "integer"
-     },
-     "request_id": {
-      "type": "string"
-     },
-     "add_special_tokens": {
-      "type": "boolean"
-     },
-     "stream": {
-      "type": "boolean"
-     },
-     "stream_options": {
-      "$ref": "#/components/schemas/StreamOptions"
-     },
-     "max_tokens": {
-      "type": "integer"
-     },
-     "model": {
-      "type": "string"
-     },
-     "prompt": {
-      "oneOf": [
-       {
-        "type": "string"
-       },
-       {
-        "type": "array",
-        "items": {
-         "type": "string"
-        }
-       },
-       {
-        "type": "array",
-        "items": {
-         "type": "integer"
-        }
-       },
-       {
-        "type": "array",
-        "items": {
-         "type": "array",
-         "items": {
-          "type": "integer"
-         }
-        }
-       }
-      ]
-     },
-     "echo": {
-      "type": "boolean"
-     },
-     "logprobs": {
-      "type": "integer"
-     },
-     "suffix": {
-      "type": "string"
-     },
-     "use_beam_search": {
-      "type": "boolean"
-     },
-     "length_penalty": {
-      "type": "number"
-     },
-     "early_stopping": {
-      "oneOf": [
-       {
-        "type": "boolean"
-       },
-       {
-        "type": "string",
-        "enum": [
-         "never"
+      "required": ["prompt"],
+      "properties": {
+       "prompt": {
+        "oneOf": [
+         {"type": "string"},
+         {"type": "array", "items": {"type": "string"}},
+         {"type": "array", "items": {"type": "integer"}},
+         {"type": "array", "items": {"type": "array", "items": {"type": "integer"}}}
         ]
-       }
-      ]
-     },
-     "detokenize": {
-      "type": "boolean"
+       },
+       "logprobs": {"type": "integer"},
+       "suffix": {"type": "string"}
+      }
      }
-    }
+    ]
    },
    "ChatCompletionRequest": {
-    "type": "object",
-    "required": [
-     "messages"
-    ],
-    "properties": {
-     "n": {
-      "type": "integer"
-     },
-     "temperature": {
-      "type": "number"
-     },
-     "top_p": {
-      "type": "number"
-     },
-     "top_k": {
-      "type": "integer"
-     },
-     "min_p": {
-      "type": "number"
-     },
-     "presence_penalty": {
-      "type": "number"
-     },
-     "frequency_penalty": {
-      "type": "number"
-     },
-     "repetition_penalty": {
-      "type": "number"
-     },
-     "seed": {
-      "type": "integer"
-     },
-     "stop": {
-      "oneOf": [
-       {
-        "type": "string"
-       },
-       {
+    "allOf": [
+     {"$ref": "#/components/schemas/GenerationFields"},
+     {
+      "type": "object",
+      "required": ["messages"],
+      "properties": {
+       "messages": {"type": "array", "items": {"$ref": "#/components/schemas/ChatMessage"}},
+       "max_completion_tokens": {"type": "integer"},
+       "logprobs": {"type": "boolean"},
+       "top_logprobs": {"type": "integer"},
+       "response_format": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}},
+       "add_generation_prompt": {"type": "boolean"},
+       "continue_final_message": {"type": "boolean"},
+       "chat_template": {"type": "string"},
+       "chat_template_kwargs": {"type": "object"},
+       "tools": {
         "type": "array",
         "items": {
-         "type": "string"
-        }
-       }
-      ]
-     },
-     "stop_token_ids": {
-      "type": "array",
-      "items": {
-       "type": "integer"
-      }
-     },
-     "include_stop_str_in_output": {
-      "type": "boolean"
-     },
-     "ignore_eos": {
-      "type": "boolean"
-     },
-     "min_tokens": {
-      "type": "integer"
-     },
-     "logit_bias": {
-      "type": "object",
-      "additionalProperties": {
-       "type": "number"
-      }
-     },
-     "allowed_token_ids": {
-      "type": "array",
-      "items": {
-       "type": "integer"
-      }
-     },
-     "bad_words": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "skip_special_tokens": {
-      "type": "boolean"
-     },
-     "spaces_between_special_tokens": {
-      "type": "boolean"
-     },
-     "best_of": {
-      "type": "integer"
-     },
-     "prompt_logprobs": {
-      "type": "integer"
-     },
-     "priority": {
-      "type": "integer"
-     },
-     "request_id": {
-      "type": "string"
-     },
-     "add_special_tokens": {
-      "type": "boolean"
-     },
-     "stream": {
-      "type": "boolean"
-     },
-     "stream_options": {
-      "$ref": "#/components/schemas/StreamOptions"
-     },
-     "max_tokens": {
-      "type": "integer"
-     },
-     "model": {
-      "type": "string"
-     },
-     "messages": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/ChatMessage"
-      }
-     },
-     "max_completion_tokens": {
-      "type": "integer"
-     },
-     "logprobs": {
-      "type": "boolean"
-     },
-     "top_logprobs": {
-      "type": "integer"
-     },
-     "response_format": {
-      "type": "object",
-      "required": [
-       "type"
-      ],
-      "properties": {
-       "type": {
-        "type": "string"
-       }
-      }
-     },
-     "add_generation_prompt": {
-      "type": "boolean"
-     },
-     "continue_final_message": {
-      "type": "boolean"
-     },
-     "echo": {
-      "type": "boolean"
-     },
-     "chat_template": {
-      "type": "string"
-     },
-     "chat_template_kwargs": {
-      "type": "object"
-     },
-     "tools": {
-      "type": "array",
-      "items": {
-       "type": "object",
-       "required": [
-        "type",
-        "function"
-       ],
-       "properties": {
-        "type": {
-         "type": "string"
-        },
-        "function": {
          "type": "object",
-         "required": [
-          "name"
-         ],
+         "required": ["type", "function"],
          "properties": {
-          "name": {
-           "type": "string"
-          },
-          "description": {
-           "type": "string"
-          },
-          "parameters": {
-           "type": "object"
-          }
-         }
-        }
-       }
-      }
-     },
-     "tool_choice": {
-      "oneOf": [
-       {
-        "type": "string",
-        "enum": [
-         "none",
-         "auto",
-         "required"
-        ]
-       },
-       {
-        "type": "object",
-        "required": [
-         "type",
-         "function"
-        ],
-        "properties": {
-         "type": {
-          "type": "string"
-         },
-         "function": {
-          "type": "object",
-          "required": [
-           "name"
-          ],
-          "properties": {
-           "name": {
-            "type": "string"
+          "type": {"type": "string"},
+          "function": {
+           "type": "object",
+           "required": ["name"],
+           "properties": {
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+            "parameters": {"type": "object"}
            }
           }
          }
         }
-       }
-      ]
-     },
-     "parallel_tool_calls": {
-      "type": "boolean"
-     },
-     "use_beam_search": {
-      "type": "boolean"
-     },
-     "length_penalty": {
-      "type": "number"
-     },
-     "early_stopping": {
-      "oneOf": [
-       {
-        "type": "boolean"
        },
-       {
-        "type": "string",
-        "enum": [
-         "never"
+       "tool_choice": {
+        "oneOf": [
+         {"type": "string", "enum": ["none", "auto", "required"]},
+         {
+          "type": "object",
+          "required": ["type", "function"],
+          "properties": {
+           "type": {"type": "string"},
+           "function": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
+          }
+         }
         ]
-       }
-      ]
-     },
-     "detokenize": {
-      "type": "boolean"
+       },
+       "parallel_tool_calls": {"type": "boolean"}
+      }
      }
-    }
+    ]
    },
    "TokenizeRequest": {
     "type": "object",
     "properties": {
-     "model": {
-      "type": "string"
-     },
-     "prompt": {
-      "type": "string"
-     },
-     "messages": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/ChatMessage"
-      }
-     },
-     "add_special_tokens": {
-      "type": "boolean"
-     },
-     "add_generation_prompt": {
-      "type": "boolean"
-     },
-     "continue_final_message": {
-      "type": "boolean"
-     },
-     "return_token_strs": {
-      "type": "boolean"
-     },
-     "chat_template": {
-      "type": "string"
-     },
-     "tools": {
-      "type": "array",
-      "items": {
-       "type": "object"
-      }
-     },
-     "chat_template_kwargs": {
-      "type": "object"
-     }
+     "model": {"type": "string"},
+     "prompt": {"type": "string"},
+     "messages": {"type": "array", "items": {"$ref": "#/components/schemas/ChatMessage"}},
+     "add_special_tokens": {"type": "boolean"},
+     "add_generation_prompt": {"type": "boolean"},
+     "continue_final_message": {"type": "boolean"},
+     "return_token_strs": {"type": "boolean"},
+     "chat_template": {"type": "string"},
+     "tools": {"type": "array", "items": {"type": "object"}},
+     "chat_template_kwargs": {"type": "object"}
     }
    },
    "DetokenizeRequest": {
     "type": "object",
-    "required": [
-     "tokens"
-    ],
+    "required": ["tokens"],
+    "properties": {"model": {"type": "string"}, "tokens": {"type": "array", "items": {"type": "integer"}}}
+   },
+   "ErrorResponse": {
+    "type": "object",
+    "required": ["error"],
     "properties": {
-     "model": {
-      "type": "string"
-     },
-     "tokens": {
-      "type": "array",
-      "items": {
-       "type": "integer"
+     "error": {
+      "type": "object",
+      "required": ["message", "type", "code"],
+      "properties": {
+       "message": {"type": "string"},
+       "type": {"type": "string"},
+       "param": {"type": "string", "nullable": true},
+       "code": {"type": "integer"}
       }
      }
     }
    },
-   "ErrorResponse": {
+   "GenerationFields": {
     "type": "object",
-    "required": [
-     "error"
-    ],
+    "description": "Fields both generation routes read at the top level of the body.",
     "properties": {
-     "error": {
-      "type": "object",
-      "required": [
-       "message",
-       "type",
-       "code"
-      ],
-      "properties": {
-       "message": {
-        "type": "string"
-       },
-       "type": {
-        "type": "string"
-       },
-       "param": {
-        "type": "string",
-        "nullable": true
-       },
-       "code": {
-        "type": "integer"
-       }
-      }
-     }
+     "n": {"type": "integer"},
+     "temperature": {"type": "number"},
+     "top_p": {"type": "number"},
+     "top_k": {"type": "integer"},
+     "min_p": {"type": "number"},
+     "presence_penalty": {"type": "number"},
+     "frequency_penalty": {"type": "number"},
+     "repetition_penalty": {"type": "number"},
+     "seed": {"type": "integer"},
+     "stop": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+     "stop_token_ids": {"type": "array", "items": {"type": "integer"}},
+     "include_stop_str_in_output": {"type": "boolean"},
+     "ignore_eos": {"type": "boolean"},
+     "min_tokens": {"type": "integer"},
+     "logit_bias": {"type": "object", "additionalProperties": {"type": "number"}},
+     "allowed_token_ids": {"type": "array", "items": {"type": "integer"}},
+     "bad_words": {"type": "array", "items": {"type": "string"}},
+     "skip_special_tokens": {"type": "boolean"},
+     "spaces_between_special_tokens": {"type": "boolean"},
+     "best_of": {"type": "integer"},
+     "prompt_logprobs": {"type": "integer"},
+     "priority": {"type": "integer"},
+     "request_id": {"type": "string"},
+     "add_special_tokens": {"type": "boolean"},
+     "stream": {"type": "boolean"},
+     "stream_options": {"$ref": "#/components/schemas/StreamOptions"},
+     "max_tokens": {"type": "integer"},
+     "model": {"type": "string"},
+     "echo": {"type": "boolean"},
+     "use_beam_search": {"type": "boolean"},
+     "length_penalty": {"type": "number"},
+     "early_stopping": {"oneOf": [{"type": "boolean"}, {"type": "string", "enum": ["never"]}]},
+     "detokenize": {"type": "boolean"}
     }
    }
   },
-  "securitySchemes": {
-   "bearer": {
-    "type": "http",
-    "scheme": "bearer"
-   }
-  }
+  "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
  }
 }
 """#

@@ -81,3 +81,15 @@ def metric(url, name):
         if line.startswith(name + "{") or line.startswith(name + " "):
             return float(line.rsplit(" ", 1)[1])
     raise AssertionError(f"{name} not in /metrics:\n{text}")
+
+
+def assert_idle(url, timeout=30):
+    """Waits until no request runs and no KV block is held, then asserts it (nothing leaked)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if metric(url, "vllm:num_requests_running") == 0 and metric(url, "vllm:kv_cache_usage_perc") == 0:
+            break
+        time.sleep(0.2)
+    assert metric(url, "vllm:kv_cache_usage_perc") == 0
+    assert metric(url, "vllm:num_requests_running") == 0
+    assert metric(url, "vllm:num_requests_waiting") == 0

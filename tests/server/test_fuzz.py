@@ -11,12 +11,11 @@ VLLM_FUZZ_SEED the seed.
 import json
 import os
 import random
-import time
 
 import pytest
 import requests
 
-from conftest import Server, metric
+from conftest import Server, assert_idle
 
 CASES = int(os.environ.get("VLLM_FUZZ_CASES", "600"))
 SEED = int(os.environ.get("VLLM_FUZZ_SEED", "20261128"))
@@ -41,6 +40,10 @@ class Generator:
             for part in schema["$ref"].lstrip("#/").split("/"):
                 node = node[part]
             schema = node
+        if "allOf" in schema:  # the union of the parts' properties and required fields
+            parts = [self.resolve(p) for p in schema["allOf"]]
+            schema = {"type": "object", "properties": {k: v for p in parts for k, v in p.get("properties", {}).items()},
+                      "required": [r for p in parts for r in p.get("required", [])]}
         return schema
 
     def value(self, schema, name="", depth=0):
@@ -152,18 +155,11 @@ def test_fuzz_finds_no_5xx_and_leaks_nothing(server):
             failures.append((i, path, repr(body)[:300], status))
     assert server.proc.poll() is None, "server died:\n" + "".join(server.log[-40:])
     assert not failures, f"{len(failures)} failing cases, first: {failures[:3]}"
-    assert statuses.get(200, 0) > CASES // 10, statuses  # the fuzzer must also reach the engine
+    assert statuses.get(200, 0) > CASES // 20, statuses  # the fuzzer must also reach the engine
     assert statuses.get(400, 0) > CASES // 10, statuses
     print(f"fuzz: {CASES} cases, seed {SEED}, statuses {dict(sorted(statuses.items()))}")
 
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if metric(server.url, "vllm:num_requests_running") == 0 and metric(server.url, "vllm:kv_cache_usage_perc") == 0:
-            break
-        time.sleep(0.2)
-    assert metric(server.url, "vllm:num_requests_running") == 0
-    assert metric(server.url, "vllm:num_requests_waiting") == 0
-    assert metric(server.url, "vllm:kv_cache_usage_perc") == 0
+    assert_idle(server.url)
     ok = requests.post(server.url + "/v1/completions", json={"prompt": "Paris is", "max_tokens": 4, "temperature": 0},
                        timeout=60)
     assert ok.status_code == 200 and ok.json()["usage"]["completion_tokens"] == 4

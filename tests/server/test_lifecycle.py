@@ -5,12 +5,11 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 import requests
 
-from conftest import BINARY, MODEL, Server, metric
+from conftest import BINARY, MODEL, Server, assert_idle
 
 
 @pytest.fixture(scope="module")
@@ -71,14 +70,7 @@ def test_disconnects_abort_and_free_kv_blocks(keyed):
         t.start()
     for t in threads:
         t.join(120)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if metric(keyed.url, "vllm:kv_cache_usage_perc") == 0 and metric(keyed.url, "vllm:num_requests_running") == 0:
-            break
-        time.sleep(0.2)
-    assert metric(keyed.url, "vllm:kv_cache_usage_perc") == 0
-    assert metric(keyed.url, "vllm:num_requests_running") == 0
-    assert metric(keyed.url, "vllm:num_requests_waiting") == 0
+    assert_idle(keyed.url)
     r = requests.post(keyed.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 3},
                       headers={"Authorization": "Bearer sk-right"}, timeout=60)
     assert r.status_code == 200 and r.json()["usage"]["completion_tokens"] == 3
