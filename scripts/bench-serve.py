@@ -13,7 +13,7 @@ llama-server comes from scripts/build-llama-server.sh (llama.cpp as vendored in 
 llama-cpp-python source distribution); it runs with --parallel = the largest concurrency and
 continuous batching on.
 """
-import argparse, asyncio, json, os, random, re, socket, statistics, subprocess, sys, threading, time
+import argparse, asyncio, json, os, random, socket, subprocess, sys, threading, time
 import urllib.request
 
 WORDS = ("the a of to and in is that for it on with as was at by from this be are have an or not "
