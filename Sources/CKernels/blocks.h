@@ -5,6 +5,7 @@
 #define CKERNELS_BLOCKS_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define VK_QK 32     // elements per Q4_0 / Q4_1 / Q8_0 block
 #define VK_QK_K 256  // elements per K-quant super-block
@@ -81,6 +82,19 @@ static inline void vk_k4_scale_min(int j, const uint8_t *s, uint8_t *sc, uint8_t
         *sc = (uint8_t)((s[j + 4] & 0x0F) | ((s[j - 4] >> 6) << 4));
         *mn = (uint8_t)((s[j + 4] >> 4) | ((s[j] >> 6) << 4));
     }
+}
+
+// All eight scales (out[0..8)) and mins (out[8..16)) of a Q4_K / Q5_K block at once: the same
+// fields as vk_k4_scale_min, read four bytes at a time.
+static inline void vk_k4_scales_mins(const uint8_t *s, uint8_t out[16]) {
+    uint32_t u[3], r[4];
+    memcpy(u, s, 12);
+    const uint32_t low6 = 0x3f3f3f3fu, low4 = 0x0f0f0f0fu, low2 = 0x03030303u;
+    r[0] = u[0] & low6;
+    r[1] = (u[2] & low4) | (((u[0] >> 6) & low2) << 4);
+    r[2] = u[1] & low6;
+    r[3] = ((u[2] >> 4) & low4) | (((u[1] >> 6) & low2) << 4);
+    memcpy(out, r, 16);
 }
 
 #endif

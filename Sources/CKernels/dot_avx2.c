@@ -97,55 +97,6 @@ VK_AVX2_INLINE void q4_1_nx(const vk_block_q4_1 *b, int64_t nb, const float *x, 
         out[r * ldout] = vk_hsum256(_mm256_add_ps(_mm256_add_ps(a0[r], a1[r]), _mm256_add_ps(m0[r], m1[r])));
 }
 
-// Q4_1 with precomputed block sums of x (the vk_matmul path): xs holds, per activation row,
-// pairs (0, sum of block b of x) so one 128-bit fma with (d, m) adds m * sum(x).
-VK_AVX2_INLINE void q4_1s_nx(const vk_block_q4_1 *b, int64_t nb, const float *x, int64_t ldx,
-                             const float *xs, int64_t ldxs, int nx, float *out, int64_t ldout) {
-    __m256 acc[VK_MULTI_MAX];
-    __m128 accm[VK_MULTI_MAX];
-    for (int r = 0; r < nx; r++) {
-        acc[r] = _mm256_setzero_ps();
-        accm[r] = _mm_setzero_ps();
-    }
-    for (int64_t i = 0; i < nb; i++) {
-        __m256 q[4];
-        unpack_q4_1(b + i, q);
-        uint32_t dmbits;
-        memcpy(&dmbits, &b[i].d, 4);
-        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128((int)dmbits));  // (d, m, 0, 0)
-        const __m256 d = _mm256_broadcastss_ps(dm);
-        for (int r = 0; r < nx; r++) {
-            acc[r] = _mm256_fmadd_ps(d, qx32(q, x + r * ldx + i * VK_QK), acc[r]);
-            const __m128 s = _mm_castpd_ps(_mm_load_sd((const double *)(xs + r * ldxs + 2 * i)));
-            accm[r] = _mm_fmadd_ps(dm, s, accm[r]);
-        }
-    }
-    for (int r = 0; r < nx; r++)
-        out[r * ldout] = vk_hsum256(acc[r]) + _mm_cvtss_f32(_mm_movehdup_ps(accm[r]));
-}
-
-typedef void (*vk_nxs_fn)(const void *w, int64_t nb, const float *x, int64_t ldx, const float *xs,
-                          int64_t ldxs, float *out, int64_t ldout);
-#define VK_INST_S(NX)                                                                              \
-    VK_AVX2 __attribute__((noinline)) static void q4_1s_x##NX(const void *w, int64_t nb,           \
-                                                               const float *x, int64_t ldx,        \
-                                                               const float *xs, int64_t ldxs,      \
-                                                               float *out, int64_t ldout) {        \
-        q4_1s_nx((const vk_block_q4_1 *)w, nb, x, ldx, xs, ldxs, NX, out, ldout);                  \
-    }
-VK_INST_S(1)
-VK_INST_S(2)
-VK_INST_S(3)
-VK_INST_S(4)
-static const vk_nxs_fn q4_1s_fns[VK_MULTI_MAX] = {q4_1s_x1, q4_1s_x2, q4_1s_x3, q4_1s_x4};
-
-VK_AVX2 void vk_dot_q4_1_xs_multi_avx2(const void *w, int64_t n, const float *x, int64_t ldx,
-                                       const float *xs, int64_t ldxs, int64_t nx, float *out,
-                                       int64_t ldout) {
-    if (n <= 0 || nx <= 0 || nx > VK_MULTI_MAX) return;
-    q4_1s_fns[nx - 1](w, n / VK_QK, x, ldx, xs, ldxs, out, ldout);
-}
-
 // Separate (non-inlined) instances per type and row count so each gets its own registers.
 typedef void (*vk_nx_fn)(const void *w, int64_t nb, const float *x, int64_t ldx, float *out, int64_t ldout);
 #define VK_INST(NAME, BLOCK, NX)                                                                   \

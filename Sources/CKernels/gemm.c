@@ -11,7 +11,6 @@
 #include "internal.h"
 
 #define VK_NR 16            // weight rows per panel
-#define VK_QK_B 32          // Q4_1 block size
 
 #ifndef VK_GEMM_MIN_M_Q
 #define VK_GEMM_MIN_M_Q 9   // Q8_0 / Q4_0 / Q4_1 (multi-row dot kernels): dots below this m
@@ -25,6 +24,31 @@ static int64_t gemm_min_m(int type) {
     switch (type) {
     case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return VK_GEMM_MIN_M_Q;
     default: return VK_GEMM_MIN_M;
+    }
+}
+
+// Q4_1: (0, s) pairs per 32-element block (one 128-bit fma with (d, m) adds m * s); Q4_K: s per
+// 32-element sub-block; Q6_K: s per 16-element sub-block.
+int64_t vk_act_sums_floats(int type, int64_t k) {
+    switch (type) {
+    case VK_TYPE_Q4_1: return 2 * (k / 32);
+    case VK_TYPE_Q4_K: return k / 32;
+    case VK_TYPE_Q6_K: return k / 16;
+    default: return 0;
+    }
+}
+
+void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
+    const int64_t group = type == VK_TYPE_Q6_K ? 16 : 32;
+    for (int64_t b = 0; b < k / group; b++) {
+        float s = 0.0f;
+        for (int64_t j = 0; j < group; j++) s += x[b * group + j];
+        if (type == VK_TYPE_Q4_1) {
+            xs[2 * b] = 0.0f;
+            xs[2 * b + 1] = s;
+        } else {
+            xs[b] = s;
+        }
     }
 }
 
@@ -85,23 +109,16 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
     if (m < gemm_min_m(type) || scratch == NULL || packed == NULL) {
-        if (type == VK_TYPE_Q4_1 && kt->dot_q4_1_xs_multi && scratch != NULL) {
-            // Block sums of x, computed once for all rows, as (0, sum) pairs.
-            const int64_t nb = k / VK_QK_B, ldxs = 2 * nb;
-            for (int64_t i = 0; i < m; i++)
-                for (int64_t b = 0; b < nb; b++) {
-                    const float *xb = x + i * ldx + b * VK_QK_B;
-                    float s = 0.0f;
-                    for (int j = 0; j < VK_QK_B; j++) s += xb[j];
-                    scratch[i * ldxs + 2 * b] = 0.0f;
-                    scratch[i * ldxs + 2 * b + 1] = s;
-                }
+        const int64_t ldxs = vk_act_sums_floats(type, k);
+        if (ldxs > 0 && kt->dot_sums_multi && scratch != NULL && m * ldxs <= vk_matmul_scratch_floats(k)) {
+            // Block sums of x, computed once for all weight rows.
+            for (int64_t i = 0; i < m; i++) vk_act_sums(type, x + i * ldx, k, scratch + i * ldxs);
             for (int64_t r = r0; r < r1; r++) {
                 const char *wr = wb + r * rowbytes;
                 for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
                     const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-                    kt->dot_q4_1_xs_multi(wr, k, x + i * ldx, ldx, scratch + i * ldxs, ldxs, nx,
-                                          y + i * ldy + (r - r0), ldy);
+                    kt->dot_sums_multi(type, wr, k, x + i * ldx, ldx, scratch + i * ldxs, ldxs, nx,
+                                       y + i * ldy + (r - r0), ldy);
                 }
             }
             return;

@@ -24,10 +24,10 @@ typedef struct {
     // out[i * ldout] = dot(w, x + i * ldx) for i < nx (nx <= VK_MULTI_MAX).
     void (*dot_row_multi)(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                           int64_t n, float *out, int64_t ldout);
-    // Q4_1 only: like dot_row_multi, with xs[i * ldxs + 2b + 1] = sum of block b of x row i
-    // (xs[.. + 2b] = 0), as vk_block_sums_pairs writes them. NULL: use dot_row_multi.
-    void (*dot_q4_1_xs_multi)(const void *w, int64_t n, const float *x, int64_t ldx,
-                              const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
+    // Like dot_row_multi, for the types vk_act_sums_floats names, with row i's block sums at
+    // xs + i * ldxs as vk_act_sums writes them. NULL: use dot_row_multi.
+    void (*dot_sums_multi)(int type, const void *w, int64_t n, const float *x, int64_t ldx,
+                           const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
     // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
@@ -49,6 +49,11 @@ typedef struct {
 // The active table; swapped atomically by vk_force_simd_level.
 extern const vk_kernels *vk_kp;
 #define VK_K (*__atomic_load_n(&vk_kp, __ATOMIC_RELAXED))
+
+// Block sums of one activation row that the dot_sums kernels take: floats per row of k elements
+// (0 for types without such a kernel), and the sums themselves.
+int64_t vk_act_sums_floats(int type, int64_t k);
+void vk_act_sums(int type, const float *x, int64_t k, float *xs);
 
 // Portable (level 0) implementations.
 void vk_dequantize_row_portable(int type, const void *src, float *dst, int64_t n);
@@ -80,9 +85,8 @@ void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);
 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n);
 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                            int64_t n, float *out, int64_t ldout);
-void vk_dot_q4_1_xs_multi_avx2(const void *w, int64_t n, const float *x, int64_t ldx,
-                               const float *xs, int64_t ldxs, int64_t nx, float *out,
-                               int64_t ldout);
+void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, int64_t ldx,
+                            const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                         float *panel);
 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,
