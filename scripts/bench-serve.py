@@ -7,13 +7,15 @@ requests through the official `openai` client, at most `concurrency` at a time, 
 turn (swift-vllm, then llama.cpp, so the two see the machine in the same state), and reports
 output tokens/s (all output tokens over the level's wall time), time to first token and
 inter-token latency (gaps between streamed tokens) at p50 and p99. Every request asks for exactly
---output-len tokens (`ignore_eos`), so both servers do the same work.
+--output-len tokens (`ignore_eos`), so both servers do the same work. It also reports each
+server's time from start to ready (/health 200) and its peak RSS (VmHWM before it is stopped),
+and swift-vllm's KV pool size from its start log. scripts/bench-all.py imports run().
 
 llama-server comes from scripts/build-llama-server.sh (llama.cpp as vendored in the
 llama-cpp-python source distribution); it runs with --parallel = the largest concurrency and
 continuous batching on.
 """
-import argparse, asyncio, json, os, random, socket, subprocess, sys, threading, time
+import argparse, asyncio, json, os, random, re, socket, subprocess, sys, threading, time
 import urllib.request
 
 WORDS = ("the a of to and in is that for it on with as was at by from this be are have an or not "
@@ -55,9 +57,19 @@ class ServerProcess:
             except OSError:
                 pass
             time.sleep(0.05)
+        self.proc.kill()
         sys.exit(f"{name} never became ready:\n" + "".join(self.log[-30:]))
 
+    def peak_rss_bytes(self):
+        """VmHWM (peak resident set) of the running process, or None once it is gone."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+        except (OSError, StopIteration):
+            return None
+
     def stop(self):
+        self.peak_rss = self.peak_rss_bytes()
         self.proc.terminate()
         try:
             self.proc.wait(30)
@@ -114,7 +126,7 @@ def pct(sorted_values, p):
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def main():
+def build_parser():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default=os.path.expanduser("~/.cache/swift-vllm/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
     ap.add_argument("--binary", default=os.environ.get("VLLM_BINARY", ".build/release/vllm"))
@@ -127,23 +139,28 @@ def main():
     ap.add_argument("--output-len", type=int, default=128)
     ap.add_argument("--skip-llamacpp", action="store_true")
     ap.add_argument("--vllm-args", default="", help="extra arguments for vllm serve")
-    a = ap.parse_args()
+    return ap
+
+
+def run(a):
+    """Runs every level against both servers; returns the rows, each server's start-to-ready time
+    and peak RSS (VmHWM just before it is stopped), and swift-vllm's KV pool from its start log."""
     counts = a.num_prompts or [8 if c == 1 else 2 * c for c in a.concurrency]
     if len(counts) == 1:
         counts = counts * len(a.concurrency)
 
     servers = []
-    port = free_port()
-    servers.append(ServerProcess("swift-vllm", [a.binary, "serve", a.model, "--host", "127.0.0.1", "--port", str(port),
-                                                "--threads", str(a.threads), "--disable-log-requests", *a.vllm_args.split()], port))
-    if not a.skip_llamacpp:
-        port = free_port()
-        slots = max(a.concurrency)
-        per_slot = a.prompt_words * 2 + a.output_len + 64
-        servers.append(ServerProcess("llama.cpp", [a.llama_server, "-m", a.model, "--host", "127.0.0.1", "--port", str(port),
-                                                   "-t", str(a.threads), "-tb", str(a.threads), "-np", str(slots),
-                                                   "-c", str(slots * per_slot), "--cont-batching", "--no-webui"], port))
     try:
+        port = free_port()
+        servers.append(ServerProcess("swift-vllm", [a.binary, "serve", a.model, "--host", "127.0.0.1", "--port", str(port),
+                                                    "--threads", str(a.threads), "--disable-log-requests", *a.vllm_args.split()], port))
+        if not a.skip_llamacpp:
+            port = free_port()
+            slots = max(a.concurrency)
+            per_slot = a.prompt_words * 2 + a.output_len + 64
+            servers.append(ServerProcess("llama.cpp", [a.llama_server, "-m", a.model, "--host", "127.0.0.1", "--port", str(port),
+                                                       "-t", str(a.threads), "-tb", str(a.threads), "-np", str(slots),
+                                                       "-c", str(slots * per_slot), "--cont-batching", "--no-webui"], port))
         rows = []
         for c, n in zip(a.concurrency, counts):
             prompts = make_prompts(n, a.prompt_words, seed=c)
@@ -154,19 +171,31 @@ def main():
     finally:
         for s in servers:
             s.stop()
+    kv = [m for line in servers[0].log for m in re.findall(r"KV cache: .*\(\d+ tokens, (\d+) MiB\)", line)]
+    return {"rows": rows, "ready_s": {s.name: s.ready_s for s in servers},
+            "peak_rss_bytes": {s.name: s.peak_rss for s in servers},
+            "kv_pool_bytes": int(kv[0]) << 20 if kv else None,
+            "servers": [s.name for s in servers]}
 
+
+def main():
+    a = build_parser().parse_args()
+    res = run(a)
+    rows = res["rows"]
     print(f"threads={a.threads} prompt≈{a.prompt_words} words, output={a.output_len} tokens (ignore_eos), streaming /v1/completions")
-    print(f"ready after start: " + ", ".join(f"{s.name} {s.ready_s:.2f} s" for s in servers))
+    print(f"ready after start: " + ", ".join(f"{name} {s:.2f} s" for name, s in res["ready_s"].items()))
+    print(f"peak RSS: " + ", ".join(f"{name} {b / 2**20:.0f} MiB" for name, b in res["peak_rss_bytes"].items() if b)
+          + (f" (swift-vllm KV pool {res['kv_pool_bytes'] >> 20} MiB)" if res["kv_pool_bytes"] else ""))
     print(f"{'server':11} {'conc':>4} {'reqs':>4} {'out tok/s':>9} {'TTFT p50':>9} {'TTFT p99':>9} {'ITL p50':>8} {'ITL p99':>8}")
     for r in rows:
         print(f"{r['server']:11} {r['concurrency']:4d} {r['requests']:4d} {r['output_tok_s']:9.1f} {r['ttft_p50_ms']:7.0f}ms"
               f" {r['ttft_p99_ms']:7.0f}ms {r['itl_p50_ms']:6.1f}ms {r['itl_p99_ms']:6.1f}ms")
-    if len(servers) == 2:
+    if len(res["servers"]) == 2:
         for c in a.concurrency:
-            ours, theirs = (next(r for r in rows if r["server"] == s.name and r["concurrency"] == c) for s in servers)
+            ours, theirs = (next(r for r in rows if r["server"] == name and r["concurrency"] == c) for name in res["servers"])
             print(f"ratio c={c}: output tok/s {ours['output_tok_s'] / theirs['output_tok_s']:.2f}×, "
                   f"ITL p99 {ours['itl_p99_ms'] / theirs['itl_p99_ms']:.2f}×, TTFT p50 {ours['ttft_p50_ms'] / theirs['ttft_p50_ms']:.2f}×")
-    print(json.dumps({"rows": rows, "ready_s": {s.name: s.ready_s for s in servers}}))
+    print(json.dumps({k: res[k] for k in ("rows", "ready_s", "peak_rss_bytes", "kv_pool_bytes")}))
 
 
 if __name__ == "__main__":
