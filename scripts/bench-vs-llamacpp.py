@@ -31,10 +31,10 @@ def llamacpp_bench(model, threads, input_len, output_len, iters):
             decode.append(output_len / (t2 - t1))
     return statistics.median(prefill), statistics.median(decode)
 
-def swift_bench(binary, model, threads, input_len, output_len, iters):
+def swift_bench(binary, model, threads, input_len, output_len, iters, extra=()):
     out = subprocess.run([binary, "bench", "latency", "--model", model, "--threads", str(threads),
                           "--input-len", str(input_len), "--output-len", str(output_len),
-                          "--num-iters", str(iters), "--json"], check=True, capture_output=True, text=True).stdout
+                          "--num-iters", str(iters), "--json", *extra], check=True, capture_output=True, text=True).stdout
     r = json.loads(out.strip().splitlines()[-1])
     return r["prefill_tokens_per_s"], r["decode_tokens_per_s"]
 
@@ -46,8 +46,9 @@ def main():
     ap.add_argument("--input-len", type=int, default=512)
     ap.add_argument("--output-len", type=int, default=128)
     ap.add_argument("--num-iters", type=int, default=5)
+    ap.add_argument("--swift-args", default="", help="extra flags for `vllm bench latency`, e.g. '--activation-dtype int8'")
     a = ap.parse_args()
-    sp, sd = swift_bench(a.binary, a.model, a.threads, a.input_len, a.output_len, a.num_iters)
+    sp, sd = swift_bench(a.binary, a.model, a.threads, a.input_len, a.output_len, a.num_iters, a.swift_args.split())
     lp, ld = llamacpp_bench(a.model, a.threads, a.input_len, a.output_len, a.num_iters)
     print(f"threads={a.threads} input_len={a.input_len} output_len={a.output_len} median of {a.num_iters}")
     print(f"{'':10} {'prefill tok/s':>14} {'decode tok/s':>13}")

@@ -102,13 +102,27 @@ void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k
 
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
                const float *x, int64_t ldx, int64_t m, const float *packed,
-               float *y, int64_t ldy, float *scratch) {
+               float *y, int64_t ldy, float *scratch, int act) {
     const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
     if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
     if (m < gemm_min_m(type) || scratch == NULL || packed == NULL) {
+        const int64_t qbytes = vk_act_q8_bytes(k);
+        if (act == VK_ACT_INT8 && vk_matmul_int8_supported(type) && scratch != NULL &&
+            m * qbytes <= vk_matmul_scratch_floats(k) * (int64_t)sizeof(float)) {
+            // x quantized once for all weight rows.
+            for (int64_t i = 0; i < m; i++) vk_quantize_act_q8(x + i * ldx, k, (char *)scratch + i * qbytes);
+            for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
+                const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
+                vk_act_q8 a[VK_MULTI_MAX];
+                for (int64_t j = 0; j < nx; j++) a[j] = vk_act_q8_view((char *)scratch + (i + j) * qbytes, k);
+                for (int64_t r = r0; r < r1; r++)
+                    kt->dot_q8act_multi(type, wb + r * rowbytes, k, a, nx, y + i * ldy + (r - r0), ldy);
+            }
+            return;
+        }
         const int64_t ldxs = vk_act_sums_floats(type, k);
         if (ldxs > 0 && kt->dot_sums_multi && scratch != NULL && m * ldxs <= vk_matmul_scratch_floats(k)) {
             // Block sums of x, computed once for all weight rows.

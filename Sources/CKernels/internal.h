@@ -17,6 +17,15 @@
 // Widest batch of activation rows the multi-row dot kernels take at once.
 #define VK_MULTI_MAX 4
 
+// A view of one activation row in the int8 format of act_q8.c: per 32-element block b a scale
+// d[b] (x ≈ d[b] * q), per 16 elements the sum s[] of q, and q itself.
+typedef struct {
+    const float *d;
+    const int16_t *s;
+    const int8_t *q;
+} vk_act_q8;
+vk_act_q8 vk_act_q8_view(const void *p, int64_t k);
+
 typedef struct {
     int level;
     void (*dequantize_row)(int type, const void *src, float *dst, int64_t n);
@@ -28,6 +37,10 @@ typedef struct {
     // xs + i * ldxs as vk_act_sums writes them. NULL: use dot_row_multi.
     void (*dot_sums_multi)(int type, const void *w, int64_t n, const float *x, int64_t ldx,
                            const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
+    // out[i * ldout] = dot(w, dequantized a[i]) for i < nx (<= VK_MULTI_MAX), for the types
+    // vk_matmul_int8_supported names. NULL: no int8 path at this level.
+    void (*dot_q8act_multi)(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
+                            float *out, int64_t ldout);
     // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
@@ -87,6 +100,8 @@ void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx,
                            int64_t n, float *out, int64_t ldout);
 void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, int64_t ldx,
                             const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
+void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
+                             int64_t nx, float *out, int64_t ldout);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                         float *panel);
 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,

@@ -2,7 +2,7 @@ extension AsyncLLM {
     /// Loads `model` (a GGUF path; nil: the default model) with the engine settings `args` and
     /// starts the engine loop.
     public convenience init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
-        let loaded = try LoadedModel(path: model, threads: args.threads, maxBatchTokens: args.forwardChunkTokens)
+        let loaded = try LoadedModel(path: model, args: args)
         self.init(engine: try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args))
     }
 }

@@ -35,11 +35,18 @@ public struct LoadedModel: Sendable {
     public let tokenizer: Tokenizer
 
     /// Loads `path` (or the default model) with `threads` compute threads.
-    public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256) throws {
+    public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
+                activationPrecision: ActivationPrecision = .float32) throws {
         gguf = try GGUFFile(path: path ?? DefaultModel.resolve())
         // The architecture check comes first: its error says more than a tokenizer complaint.
         model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores),
-                               maxBatchTokens: maxBatchTokens)
+                               maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision)
         tokenizer = try Tokenizer(gguf: gguf)
+    }
+
+    /// Loads `path` (or the default model) as the engine settings `args` ask.
+    public init(path: String?, args: EngineArgs) throws {
+        try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
+                      activationPrecision: args.activationDtype)
     }
 }

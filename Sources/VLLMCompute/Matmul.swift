@@ -12,12 +12,27 @@ public struct MatmulJob: @unchecked Sendable {
     }
 }
 
+/// The precision activations have in decode-sized matmuls (the per-row dot path; prefill-sized
+/// batches always run the fp32 GEMM).
+public enum ActivationPrecision: String, Sendable, CaseIterable {
+    /// fp32 activations times exactly dequantized weights: tracks an exact forward pass to fp32
+    /// rounding. The default.
+    case float32
+    /// Opt-in: activations quantized to int8 per 32 elements for Q4_0, Q4_1, Q8_0, Q4_K and Q6_K
+    /// weights (integer dot products, as llama.cpp computes); faster, slightly less faithful.
+    /// Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where it matters.
+    case int8
+
+    var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
+}
+
 /// Runs matmuls on a thread pool. Each job's output rows are cut into a few chunks per thread
 /// that threads claim in turn (`parallelForDynamic`), so a thread that starts late (woken from sleep,
 /// or preempted) takes fewer chunks instead of holding everyone at the end. Several jobs share
 /// one dispatch (e.g. Q, K and V).
 public final class MatmulRunner: @unchecked Sendable {
     public let pool: ThreadPool
+    public let activationPrecision: ActivationPrecision
     private var scratch: [UnsafeMutablePointer<Float>] = []
     private var scratchColumns = 0
     /// Packed activations for the GEMM path, grown on demand.
@@ -27,7 +42,10 @@ public final class MatmulRunner: @unchecked Sendable {
     /// still streams a long run of weight rows.
     private static let chunksPerThread = 4
 
-    public init(pool: ThreadPool) { self.pool = pool }
+    public init(pool: ThreadPool, activationPrecision: ActivationPrecision = .float32) {
+        self.pool = pool
+        self.activationPrecision = activationPrecision
+    }
 
     deinit {
         scratch.forEach { $0.deallocate() }
@@ -42,9 +60,11 @@ public final class MatmulRunner: @unchecked Sendable {
         scratchColumns = columns
     }
 
-    public func run(_ jobs: [MatmulJob], m: Int) {
+    /// Runs `jobs` on `m` activation rows; `precision` overrides the runner's activation
+    /// precision for these jobs.
+    public func run(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision? = nil) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
-        let scratch = self.scratch
+        let scratch = self.scratch, act = (precision ?? activationPrecision).kernelValue
         let packed = packActivations(jobs, m: m)
         let gemm = packed != nil
         // GEMM chunks are compute-bound and uneven in start time: many, claimed in turn. The
@@ -58,7 +78,7 @@ public final class MatmulRunner: @unchecked Sendable {
                 if r.isEmpty { continue }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
                           job.x, Int64(w.columns), Int64(m), packed?[c / perJob] ?? nil,
-                          job.y + r.lowerBound, Int64(w.rows), scratch[t])
+                          job.y + r.lowerBound, Int64(w.rows), scratch[t], act)
             }
         }
     }

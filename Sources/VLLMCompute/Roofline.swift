@@ -31,18 +31,22 @@ public struct Roofline: Sendable, Equatable {
             pool.parallelFor(n, grain: 1024) { _, r in
                 vk_triad_f32(a + r.lowerBound, b + r.lowerBound, c + r.lowerBound, 3, Int64(r.count))
             }
-            bandwidth = max(bandwidth, Double(3 * arrayBytes) / seconds(clock.now - t0))
+            bandwidth = max(bandwidth, Double(3 * arrayBytes) / (clock.now - t0).seconds)
 
             let t1 = clock.now
             pool.run { _ in _ = vk_fma_peak(Int64(fmaIterations)) }
             let work = Double(pool.threadCount * fmaIterations) * Double(vk_fma_peak_flops_per_iteration())
-            flops = max(flops, work / seconds(clock.now - t1))
+            flops = max(flops, work / (clock.now - t1).seconds)
         }
         return Roofline(memoryBandwidth: bandwidth, peakFlops: flops, threads: pool.threadCount)
     }
 
-    private static func seconds(_ d: Duration) -> Double {
-        let (s, a) = d.components
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double (for rates).
+    public var seconds: Double {
+        let (s, a) = components
         return Double(s) + Double(a) * 1e-18
     }
 }

@@ -82,9 +82,3 @@ func median(_ xs: [Double]) -> Double {
 
 func format(_ x: Double) -> String { String(Double(Int(x * 10)) / 10) }
 
-extension Duration {
-    var seconds: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) * 1e-18
-    }
-}

@@ -13,6 +13,9 @@ struct CompatibilityOptions: ParsableArguments {
     @Flag(help: "Accepted for vLLM compatibility: the CPU engine always runs eagerly (no graphs to capture).")
     var enforceEager = false
 
+    @Option(help: "Devices to split the model over; only 1 on one CPU host.")
+    var tensorParallelSize = 1
+
     @Option(help: "Pipeline stages; only 1 on one CPU host.")
     var pipelineParallelSize = 1
 
@@ -34,6 +37,9 @@ struct CompatibilityOptions: ParsableArguments {
     func validate() throws {
         guard ["auto", "float32", "float"].contains(dtype) else {
             throw ValidationError("--dtype \(dtype) is not supported: the CPU engine computes in float32 on quantized weights (use auto or float32)")
+        }
+        guard tensorParallelSize == 1 else {
+            throw ValidationError("--tensor-parallel-size \(tensorParallelSize) is not supported: this build runs on one CPU host (use 1)")
         }
         guard pipelineParallelSize == 1 else {
             throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize) is not supported: this build runs on one CPU host (use 1)")

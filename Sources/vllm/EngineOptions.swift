@@ -38,6 +38,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "KV cache element type: auto (float16), float16 or float32.")
     var kvCacheDtype = "auto"
 
+    @Option(help: "Activations in decode-sized matmuls: float32 (exact, the default) or int8 (opt-in: quantized per 32 elements for Q4_0/Q4_1/Q8_0/Q4_K/Q6_K weights; faster decode, slightly further from an exact forward pass).")
+    var activationDtype = "float32"
+
     @Flag(help: "Serve LoRA adapters.")
     var enableLora = false
 
@@ -84,6 +87,10 @@ struct EngineOptions: ParsableArguments {
                 throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(kvCacheDtype)")
             }
             a.kvCacheDtype = dtype
+            guard let act = ActivationPrecision(rawValue: activationDtype) else {
+                throw ValidationError("--activation-dtype must be float32 or int8, got \(activationDtype)")
+            }
+            a.activationDtype = act
             return a
         }
     }
@@ -110,6 +117,6 @@ struct EngineOptions: ParsableArguments {
 
     /// The model alone, for benchmarks that drive it without the engine.
     func loadModel() throws -> LoadedModel {
-        try LoadedModel(path: modelOptions.model, threads: modelOptions.threads, maxBatchTokens: engineArgs.forwardChunkTokens)
+        try LoadedModel(path: modelOptions.model, args: engineArgs)
     }
 }

@@ -23,28 +23,24 @@ struct RunBatchCommand: AsyncParsableCommand {
 
     @OptionGroup var engine: EngineOptions
 
-    @Option(parsing: .upToNextOption, help: "Model names the bodies may use; the first is reported (default: the model argument).")
-    var servedModelName: [String] = []
+    @OptionGroup var compatibility: CompatibilityOptions
+
+    @OptionGroup var requests: RequestOptions
 
     @Flag(help: "Log each request as it is received.")
     var enableLogRequests = false
 
-    @Option(help: "Characters of each prompt shown in request logs (default: all).")
-    var maxLogLen: Int?
 
     func validate() throws {
-        if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
+        try compatibility.checkTokenizer(model: engine.modelOptions.model)
     }
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: inputFile) else { throw CLIError("cannot read --input-file \(inputFile)") }
         let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
         let out = try OutputFile(path: outputFile)
-        var options = ServerOptions()
-        options.servedModelNames = servedModelName
+        var options = try requests.serverOptions(engine: engine, compatibility: compatibility)
         options.disableLogRequests = !enableLogRequests
-        options.maxLogLen = maxLogLen
-        options.loraModules = try engine.engineArgs.loraModules
         let model = engine.modelOptions.model
         let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
         defer { llm.shutdown() }

@@ -27,8 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).")
     var port = 8000
 
-    @Option(parsing: .upToNextOption, help: "Model names the API accepts; the first is reported (default: the model argument).")
-    var servedModelName: [String] = []
+    @OptionGroup var requests: RequestOptions
 
     @Option(help: "Require this key as 'Authorization: Bearer KEY' on /v1 routes (default: $VLLM_API_KEY).")
     var apiKey: String?
@@ -45,8 +44,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How to read tool calls from the output: \(ToolParserRegistry.names.joined(separator: ", ")).")
     var toolCallParser: String?
 
-    @Option(help: "Characters of each prompt shown in request logs (default: all).")
-    var maxLogLen: Int?
 
     @Flag(help: "Do not log requests.")
     var disableLogRequests = false
@@ -57,9 +54,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "vLLM's name for --log-level (it sets uvicorn's); the same values.")
     var uvicornLogLevel: String?
 
-    @Option(help: "Devices to split the model over; only 1 is supported on CPU.")
-    var tensorParallelSize = 1
-
     private var level: String { uvicornLogLevel ?? logLevel }
 
     func validate() throws {
@@ -67,9 +61,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("the model is given twice (\(modelTag!) and --model \(engine.modelOptions.model!))")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
-        guard tensorParallelSize == 1 else {
-            throw ValidationError("--tensor-parallel-size \(tensorParallelSize) is not supported: this build runs on one CPU host (use 1)")
-        }
         if enableAutoToolChoice && toolCallParser == nil {
             throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
         }
@@ -80,15 +71,13 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, warning, error, critical; got \(level)")
         }
         try compatibility.checkTokenizer(model: modelTag ?? engine.modelOptions.model)
-        if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
     }
 
     func run() async throws {
         let model = modelTag ?? engine.modelOptions.model
-        var options = ServerOptions()
+        var options = try requests.serverOptions(engine: engine, compatibility: compatibility)
         options.host = host
         options.port = port
-        options.servedModelNames = servedModelName
         options.apiKey = apiKey ?? ProcessInfo.processInfo.environment["VLLM_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         if let file = chatTemplate {
             guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read --chat-template \(file)") }
@@ -97,11 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.trustRequestChatTemplate = trustRequestChatTemplate
         options.enableAutoToolChoice = enableAutoToolChoice
         options.toolCallParser = toolCallParser
-        options.maxLogLen = maxLogLen
         options.disableLogRequests = disableLogRequests
         options.logLevel = level
-        options.maxLogprobs = compatibility.maxLogprobs
-        options.loraModules = try engine.engineArgs.loraModules
         options.allowRuntimeLoRAUpdating = ServerOptions.environmentFlag(ProcessInfo.processInfo.environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])
         let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)

@@ -51,7 +51,8 @@ struct MatmulTests {
                     w.withUnsafeBytes { wb in
                         packed.withUnsafeBufferPointer { pb in
                             vk_matmul(type.id, wb.baseAddress, Int64(k), Int64(shape.r0), Int64(shape.r1),
-                                      x, Int64(ldx), Int64(shape.m), usePacked ? pb.baseAddress : nil, &y, Int64(ldy), &scratch)
+                                      x, Int64(ldx), Int64(shape.m), usePacked ? pb.baseAddress : nil, &y, Int64(ldy), &scratch,
+                                      Int32(VK_ACT_F32.rawValue))
                         }
                     }
                     var bad = 0

@@ -55,4 +55,40 @@ import VLLMCompute
         #expect(worst < 0.02, "\(ref["id"]!): worst top-5 logprob gap \(worst)")
         print("reference \(ref["id"]!) \(kvCacheDtype): worst top-5 logprob gap \(worst)")
     }
+
+    /// The opt-in int8 activation mode: mean KL(float64 ‖ ours) over the 16 reference steps of
+    /// every prompt, teacher-forced on the float64 greedy path, must stay under 0.001 nats (the
+    /// issue's bar; llama.cpp's int8 path measures ~0.0019 on these prompts). The reference has
+    /// the top 5 tokens of each step, so the KL is taken over those 5 and the rest of the
+    /// vocabulary as one outcome (a lower bound of the full KL that the top 5 dominate here).
+    @Test func int8ActivationsStayCloseToFloat64() throws {
+        let m = try LlamaModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: ThreadPool(), activationPrecision: .int8)
+        var kls: [Double] = []
+        var worstGap = 0.0
+        for ref in try TestPaths.referenceLines("generation.jsonl") {
+            let prompt = (ref["prompt_token_ids"] as! [NSNumber]).map(\.intValue)
+            let path = (ref["greedy_token_ids_fp64"] as! [NSNumber]).map(\.intValue)
+            let top5 = ref["fp64_top5"] as! [[[NSNumber]]]
+            let cache = SequenceKVCache(config: m.config, capacity: prompt.count + top5.count, dtype: .float32)
+            var logits = m.forward(tokens: prompt, cache: cache)
+            for step in 0..<top5.count {
+                let lp = Self.logSoftmax(logits)
+                var kl = 0.0, pRest = 1.0, qRest = 1.0
+                for pair in top5[step] {
+                    let p = pair[1].doubleValue, q = lp[pair[0].intValue]
+                    kl += exp(p) * (p - q)
+                    pRest -= exp(p)
+                    qRest -= exp(q)
+                    worstGap = max(worstGap, abs(p - q))
+                }
+                if pRest > 1e-12 && qRest > 1e-12 { kl += pRest * log(pRest / qRest) }
+                kls.append(kl)
+                logits = m.forward(tokens: [path[step]], cache: cache)
+            }
+        }
+        let mean = kls.reduce(0, +) / Double(kls.count)
+        print("int8 activations: mean KL \(mean) over \(kls.count) steps, max \(kls.max()!), worst top-5 logprob gap \(worstGap)")
+        #expect(mean < 0.001)
+    }
 }
+

@@ -50,14 +50,24 @@ float vk_dot_row(int type, const void *w, const float *x, int64_t n);
 /// Scalar reference of `vk_dot_row` (dequantize, then a plain fp64 sum).
 double vk_dot_row_ref(int type, const void *w, const float *x, int64_t n);
 
+/// Activation precision of vk_matmul's per-row dot path (the GEMM path is always fp32).
+enum vk_act {
+    /// Exact: fp32 activations times exactly dequantized weights.
+    VK_ACT_F32 = 0,
+    /// Opt-in: activations quantized to int8 per 32 elements (vk_quantize_act_q8) for the types
+    /// vk_matmul_int8_supported names; faster, less faithful. Other types stay fp32.
+    VK_ACT_INT8 = 1,
+};
+
 /// y[i * ldy + (r - r0)] = dot(W row r, x[i * ldx ...]) for i in [0, m), r in [r0, r1).
 /// When `vk_matmul_uses_gemm(type, m)` (enough rows that dequantizing a panel of weight rows
 /// once and running an fp32 GEMM beats per-row dots), the GEMM runs if `packed` holds x packed
 /// by vk_pack_activations and `scratch` holds `vk_matmul_scratch_floats(k)` floats; with either
-/// NULL the per-row dots run instead. The result is the same to fp32 rounding either way.
+/// NULL the per-row dots run instead, with activations of precision `act` (enum vk_act). With
+/// VK_ACT_F32 the result is the same to fp32 rounding either way.
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
                const float *x, int64_t ldx, int64_t m, const float *packed,
-               float *y, int64_t ldy, float *scratch);
+               float *y, int64_t ldy, float *scratch, int act);
 int vk_matmul_uses_gemm(int type, int64_t m);
 int64_t vk_matmul_scratch_floats(int64_t k);
 /// Rows per packed activation group.
@@ -68,6 +78,17 @@ int64_t vk_packed_activation_floats(int64_t m, int64_t k);
 /// for the GEMM path; disjoint group ranges may be packed by different threads.
 void vk_pack_activations(const float *x, int64_t ldx, int64_t m, int64_t k, int64_t g0, int64_t g1,
                          float *packed);
+
+/// Whether vk_matmul's VK_ACT_INT8 path covers `type` on this CPU's SIMD level.
+int vk_matmul_int8_supported(int type);
+/// Bytes of one activation row of k elements (a multiple of 32) in the int8 format.
+int64_t vk_act_q8_bytes(int64_t k);
+/// Quantizes an activation row to the int8 format: per 32 elements d = max|x| / 127 and
+/// q = round(x / d), plus the sums of q over each 16 elements.
+void vk_quantize_act_q8(const float *x, int64_t k, void *out);
+/// The values an int8-format row stands for: x[i] = d[i / 32] * q[i] (the scalar reference of
+/// the int8 path is vk_dot_row_ref on these).
+void vk_dequantize_act_q8(const void *act, int64_t k, float *x);
 
 /// out = x / sqrt(mean(x^2) + eps) * w, n elements.
 void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);

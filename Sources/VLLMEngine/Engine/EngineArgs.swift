@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import VLLMCompute
 import VLLMModels
 
 /// Engine settings, with vLLM's flag names and meanings (`--block-size`, `--max-model-len`, …).
@@ -26,6 +27,9 @@ public struct EngineArgs: Sendable, Equatable {
     /// KV cache element type (`--kv-cache-dtype`). vLLM's `auto` means the model's dtype, which
     /// for vLLM on CPU is a 16-bit float; ours is fp16 (what llama.cpp keeps its cache in too).
     public var kvCacheDtype: KVCacheDType = .float16
+    /// Activations in decode-sized matmuls (`--activation-dtype`): exact fp32 by default, int8
+    /// as an opt-in speed mode.
+    public var activationDtype: ActivationPrecision = .float32
     /// Serve LoRA adapters (`--enable-lora`).
     public var enableLoRA = false
     /// Largest adapter rank accepted (`--max-lora-rank`, vLLM's default 16).

@@ -1,0 +1,61 @@
+// The opt-in int8 activation format (vk_matmul with VK_ACT_INT8): each 32-element block of an
+// activation row becomes a fp32 scale and 32 int8 values (x ≈ d * q, d = max|x| / 127), plus the
+// integer sum of q over each 16 elements so that weight offsets (Q4_0's -8, Q6_K's -32) and minimums
+// (Q4_1's m, Q4_K's dmin * m) cost one multiply per block. The quantized row is what the int8 dot
+// kernels multiply exactly (integer products, fp32 block scales), so the scalar reference is the
+// plain dot product of the weights with the dequantized row.
+#include <math.h>
+
+#include "internal.h"
+
+int64_t vk_act_q8_bytes(int64_t k) {
+    const int64_t nb = k / 32;
+    return nb * (4 + 2 * 2 + 32);
+}
+
+vk_act_q8 vk_act_q8_view(const void *p, int64_t k) {
+    const int64_t nb = k / 32;
+    vk_act_q8 a;
+    a.d = (const float *)p;
+    a.s = (const int16_t *)(a.d + nb);
+    a.q = (const int8_t *)(a.s + 2 * nb);
+    return a;
+}
+
+void vk_quantize_act_q8(const float *x, int64_t k, void *out) {
+    const int64_t nb = k / 32;
+    float *d = (float *)out;
+    int16_t *s = (int16_t *)(d + nb);
+    int8_t *q = (int8_t *)(s + 2 * nb);
+    for (int64_t b = 0; b < nb; b++) {
+        const float *xb = x + 32 * b;
+        float amax = 0.0f;
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
+        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        d[b] = amax / 127.0f;
+        for (int h = 0; h < 2; h++) {
+            int sum = 0;
+            for (int j = 16 * h; j < 16 * h + 16; j++) {
+                const int v = (int)lrintf(xb[j] * inv);
+                q[32 * b + j] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+                sum += q[32 * b + j];
+            }
+            s[2 * b + h] = (int16_t)sum;
+        }
+    }
+}
+
+void vk_dequantize_act_q8(const void *act, int64_t k, float *x) {
+    const vk_act_q8 a = vk_act_q8_view(act, k);
+    for (int64_t i = 0; i < k; i++) x[i] = a.d[i / 32] * (float)a.q[i];
+}
+
+int vk_matmul_int8_supported(int type) {
+    if (VK_K.dot_q8act_multi == NULL) return 0;
+    switch (type) {
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: case VK_TYPE_Q4_K: case VK_TYPE_Q6_K:
+        return 1;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import VLLM
+import VLLMServer
+
+/// The request-handling flags `vllm serve` and `vllm run-batch` share, and the server options
+/// they give, so the two commands treat requests alike.
+struct RequestOptions: ParsableArguments {
+    @Option(parsing: .upToNextOption, help: "Model names requests may use; the first is reported (default: the model argument).")
+    var servedModelName: [String] = []
+
+    @Option(help: "Characters of each prompt shown in request logs (default: all).")
+    var maxLogLen: Int?
+
+    func validate() throws {
+        if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
+    }
+
+    func serverOptions(engine: EngineOptions, compatibility: CompatibilityOptions) throws -> ServerOptions {
+        var options = ServerOptions()
+        options.servedModelNames = servedModelName
+        options.maxLogLen = maxLogLen
+        options.maxLogprobs = compatibility.maxLogprobs
+        options.loraModules = try engine.engineArgs.loraModules
+        return options
+    }
+}

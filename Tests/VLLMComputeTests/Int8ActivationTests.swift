@@ -1,0 +1,79 @@
+import VLLMCompute
+import CKernels
+import Testing
+
+extension KernelTests {
+/// The opt-in int8 activation path: the quantizer's rounding bound, and the int8 dot kernels
+/// against the scalar reference on the dequantized activations.
+@Suite
+struct Int8ActivationTests {
+    static func quantized(_ x: [Float], _ k: Int) -> (bytes: [UInt8], values: [Float]) {
+        var bytes = [UInt8](repeating: 0, count: Int(vk_act_q8_bytes(Int64(k))))
+        var values = [Float](repeating: .nan, count: k)
+        bytes.withUnsafeMutableBytes { b in
+            vk_quantize_act_q8(x, Int64(k), b.baseAddress)
+            vk_dequantize_act_q8(b.baseAddress, Int64(k), &values)
+        }
+        return (bytes, values)
+    }
+
+    @Test func quantizerRoundsWithinHalfAStep() {
+        var rng = SplitMix64(seed: 0x18A)
+        let k = 256
+        for trial in 0..<20 {
+            // Blocks of very different magnitudes, and one all-zero block.
+            var x = (0..<k).map { i in rng.float(-1, 1) * Float(1 << ((i / 32 + trial) % 12)) * 1e-3 }
+            for i in 64..<96 { x[i] = 0 }
+            let (_, values) = Self.quantized(x, k)
+            for b in 0..<(k / 32) {
+                let amax = x[(32 * b)..<(32 * b + 32)].map(abs).max()!
+                for i in (32 * b)..<(32 * b + 32) {
+                    #expect(abs(values[i] - x[i]) <= amax / 254 * 1.0001, "trial \(trial) element \(i)")
+                }
+            }
+            #expect(values[64..<96].allSatisfy { $0 == 0 })
+        }
+    }
+
+    static let int8Types: [KType] = [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K]
+
+    /// vk_matmul with VK_ACT_INT8 on the dot path equals the reference dot of each weight row with
+    /// the dequantized int8 activations (where the level has the int8 kernels), or with x itself
+    /// (where it falls back to fp32).
+    @Test(arguments: KType.allCases)
+    func int8MatmulMatchesReference(_ type: KType) {
+        var rng = SplitMix64(seed: 0x1A8 &+ UInt64(type.rawValue))
+        let k = 512, rows = 19
+        let rowBytes = k / type.blockElements * type.blockBytes
+        let w = randomRow(type, rows * k, &rng)
+        let wf = dequantRef(type, w, rows * k)
+        for m in [1, 2, 3, 4, 5, 7] {
+            let x = randomFloats(m * k, &rng)
+            let xq = (0..<m).flatMap { i in Self.quantized(Array(x[(i * k)..<(i * k + k)]), k).values }
+            forEachSimdLevel { level in
+                let int8 = vk_matmul_int8_supported(type.id) != 0
+                #expect(int8 == (level >= 1 && Self.int8Types.contains(type)))
+                let input = int8 ? xq : x
+                var y = [Float](repeating: .nan, count: m * rows)
+                var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
+                w.withUnsafeBytes { wb in
+                    vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), x, Int64(k), Int64(m), nil,
+                              &y, Int64(rows), &scratch, Int32(VK_ACT_INT8.rawValue))
+                }
+                var bad = 0
+                for i in 0..<m {
+                    let xi = Array(input[(i * k)..<(i * k + k)])
+                    for r in 0..<rows {
+                        let wr = Array(w[(r * rowBytes)..<(r * rowBytes + rowBytes)])
+                        let ref = vk_dot_row_ref(type.id, wr, xi, Int64(k))
+                        var scale = 0.0
+                        for j in 0..<k { scale += abs(Double(xi[j]) * Double(wf[r * k + j])) }
+                        if !(abs(Double(y[i * rows + r]) - ref) <= 1e-5 * scale + 1e-30) { bad += 1 }
+                    }
+                }
+                #expect(bad == 0, "\(type.description) level \(level) m \(m)")
+            }
+        }
+    }
+}
+}
