@@ -22,7 +22,7 @@ vk_act_q8 vk_act_q8_view(const void *p, int64_t k) {
     return a;
 }
 
-void vk_quantize_act_q8(const float *x, int64_t k, void *out) {
+void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out) {
     const int64_t nb = k / 32;
     float *d = (float *)out;
     int16_t *s = (int16_t *)(d + nb);
@@ -44,6 +44,8 @@ void vk_quantize_act_q8(const float *x, int64_t k, void *out) {
         }
     }
 }
+
+void vk_quantize_act_q8(const float *x, int64_t k, void *out) { VK_K.quantize_act_q8(x, k, out); }
 
 void vk_dequantize_act_q8(const void *act, int64_t k, float *x) {
     const vk_act_q8 a = vk_act_q8_view(act, k);

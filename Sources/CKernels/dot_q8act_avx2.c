@@ -29,6 +29,42 @@ VK_AVX2_INLINE __m256i block_sums8(const int16_t *s, int64_t b0) {
     return _mm256_madd_epi16(load32(s + 2 * b0), _mm256_set1_epi16(1));
 }
 
+// ---- the activation format (act_q8.c), same rounding as the portable quantizer ----
+
+VK_AVX2_INLINE int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+VK_AVX2 void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out) {
+    const int64_t nb = k / 32;
+    float *d = (float *)out;
+    int16_t *s = (int16_t *)(d + nb);
+    int8_t *q = (int8_t *)(s + 2 * nb);
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    // packs interleaves 128-bit lanes; this puts the 4-byte groups back in element order.
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int64_t b = 0; b < nb; b++) {
+        __m256 v[4];
+        for (int i = 0; i < 4; i++) v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                                 _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        const __m256 inv = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
+        d[b] = amax / 127.0f;
+        __m256i qi[4];
+        for (int i = 0; i < 4; i++) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inv));
+        s[2 * b] = (int16_t)hsum_epi32(_mm256_add_epi32(qi[0], qi[1]));
+        s[2 * b + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(qi[2], qi[3]));
+        const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]), _mm256_packs_epi32(qi[2], qi[3]));
+        _mm256_storeu_si256((__m256i *)(q + 32 * b), _mm256_permutevar8x32_epi32(bytes, order));
+    }
+}
+
 // ---- 32-element formats: one weight block per activation block ----
 
 // Q4_0 / Q4_1 nibbles: element j low nibble of qs[j], element j + 16 high nibble.

@@ -37,6 +37,8 @@ typedef struct {
     // xs + i * ldxs as vk_act_sums writes them. NULL: use dot_row_multi.
     void (*dot_sums_multi)(int type, const void *w, int64_t n, const float *x, int64_t ldx,
                            const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
+    // vk_quantize_act_q8, bit for bit the same at every level.
+    void (*quantize_act_q8)(const float *x, int64_t k, void *out);
     // out[i * ldout] = dot(w, dequantized a[i]) for i < nx (<= VK_MULTI_MAX), for the types
     // vk_matmul_int8_supported names. NULL: no int8 path at this level.
     void (*dot_q8act_multi)(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
@@ -85,6 +87,7 @@ void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, cons
 float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
+void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out);
 
 #if defined(__x86_64__)
 #define VK_HAVE_AVX2 1
@@ -100,6 +103,7 @@ void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx,
                            int64_t n, float *out, int64_t ldout);
 void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, int64_t ldx,
                             const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
+void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out);
 void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
                              int64_t nx, float *out, int64_t ldout);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,

@@ -77,3 +77,17 @@ struct Int8ActivationTests {
     }
 }
 }
+
+extension KernelTests.Int8ActivationTests {
+    /// The SIMD quantizer writes the same bytes as the portable one (scales, sums, values).
+    @Test func quantizerIsTheSameOnEveryLevel() {
+        var rng = SplitMix64(seed: 0x5AB1E)
+        let k = 1024
+        var x = (0..<k).map { i in rng.float(-1, 1) * Float(1 << (i % 9)) }
+        for i in 96..<128 { x[i] = 0 }
+        x[5] = 1e-30
+        var outputs: [[UInt8]] = []
+        forEachSimdLevel { _ in outputs.append(Self.quantized(x, k).bytes) }
+        #expect(outputs[0] == outputs[1])
+    }
+}
