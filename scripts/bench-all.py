@@ -132,7 +132,7 @@ def matmul_params(path):
 def case_latency(a, sz, path):
     out = subprocess.run([sys.executable, os.path.join(HERE, "bench-vs-llamacpp.py"), "--model", path,
                           "--binary", a.binary, "--threads", str(a.threads), "--input-len", str(sz["pp"]),
-                          "--output-len", str(sz["tg"]), "--num-iters", str(sz["iters"])],
+                          "--output-len", str(sz["tg"]), "--num-iters", str(sz["iters"]), "--swift-args", a.swift_args],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     return last_json(out)
 
@@ -143,7 +143,7 @@ def case_throughput(a, sz, path, batched_bench):
         log(f"  throughput N={n}: swift-vllm")
         out, rss = run_measured([a.binary, "bench", "throughput", "--model", path, "--threads", str(a.threads),
                                  "--num-prompts", str(n), "--max-num-seqs", str(n), "--input-len", str(sz["tp_in"]),
-                                 "--output-len", str(sz["tp_out"]), "--json"])
+                                 "--output-len", str(sz["tp_out"]), "--json", *a.swift_args.split()])
         s = last_json(out)
         log(f"  throughput N={n}: llama.cpp")
         out, lrss = run_measured([batched_bench, "-m", path, "-c", str(n * (sz["tp_in"] + sz["tp_out"])),
@@ -160,7 +160,8 @@ def case_throughput(a, sz, path, batched_bench):
 
 def case_serve(a, sz, path, llama_server, minimal=False):
     bs = load_script("bench-serve.py")
-    argv = ["--model", path, "--binary", a.binary, "--llama-server", llama_server, "--threads", str(a.threads)]
+    argv = ["--model", path, "--binary", a.binary, "--llama-server", llama_server, "--threads", str(a.threads),
+            "--vllm-args", a.swift_args]
     if minimal:
         argv += ["--concurrency", "1", "--num-prompts", "2", "--prompt-words", "20", "--output-len", "8"]
     else:
@@ -263,6 +264,7 @@ def main():
     ap.add_argument("--binary", default=os.environ.get("VLLM_BINARY", ".build/release/vllm"))
     ap.add_argument("--synthetic-dir", default=os.path.expanduser("~/.cache/swift-vllm/synthetic"))
     ap.add_argument("--json-out", help="write all results as JSON to this file")
+    ap.add_argument("--swift-args", default="", help="extra engine flags for every swift-vllm run, e.g. '--activation-dtype int8'")
     a = ap.parse_args()
     a.binary = os.path.abspath(a.binary)
     cases = [c for c in a.cases.split(",") if c]
@@ -284,7 +286,7 @@ def main():
                                     check=True, stdout=subprocess.PIPE, text=True).stdout)
     log(f"bandwidth {roof['memory_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, peak {roof['peak_flops'] / 1e9:.1f} GFLOP/s")
 
-    results = {"threads": a.threads, "quick": a.quick, "cases": cases, "sizes": sz, "binary": a.binary,
+    results = {"threads": a.threads, "quick": a.quick, "swift_args": a.swift_args, "cases": cases, "sizes": sz, "binary": a.binary,
                "llama_tools": tools, "roofline": roof, "models": {}, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     rows = []
     for name in [m for m in a.models.split(",") if m]:
