@@ -1,5 +1,5 @@
 // AVX2 + FMA GEMM microkernel over a packed weight panel ([k][16], see gemm.c) and packed
-// activations ([k][6] per group of 6 rows): 6 rows x 16 outputs held in 12 ymm accumulators;
+// activations ([k][6] per group of 6 rows): up to 6 rows x 16 outputs in 12 ymm accumulators;
 // per k step two panel loads, 6 broadcasts and 12 FMAs. k is split into KC-long slices so the
 // panel slice stays in L1 while every group of activation rows streams over it.
 #include "avx2_common.h"
@@ -26,43 +26,35 @@ VK_AVX2_INLINE void store_row(float *yr, __m256 c0, __m256 c1, int64_t nc, int a
     }
 }
 
-// The 6 x 16 kernel with its 12 accumulators spelled out so they stay in registers. `a` is
-// one packed group: the 6 row values of column kk are a[kk * 6 .. kk * 6 + 5]. Rows past `mr`
-// are zero padding and are not stored.
-VK_AVX2 static void kernel6(const float *a, const float *panel, int64_t kc, float *y, int64_t ldy,
-                            int64_t mr, int64_t nc, int accumulate) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-    const float *p = panel;
-    for (int64_t kk = 0; kk < kc; kk++, p += VK_NR, a += VK_MR) {
-        const __m256 b0 = _mm256_loadu_ps(p), b1 = _mm256_loadu_ps(p + 8);
-        __m256 t;
-        t = _mm256_broadcast_ss(a);
-        c00 = _mm256_fmadd_ps(t, b0, c00);
-        c01 = _mm256_fmadd_ps(t, b1, c01);
-        t = _mm256_broadcast_ss(a + 1);
-        c10 = _mm256_fmadd_ps(t, b0, c10);
-        c11 = _mm256_fmadd_ps(t, b1, c11);
-        t = _mm256_broadcast_ss(a + 2);
-        c20 = _mm256_fmadd_ps(t, b0, c20);
-        c21 = _mm256_fmadd_ps(t, b1, c21);
-        t = _mm256_broadcast_ss(a + 3);
-        c30 = _mm256_fmadd_ps(t, b0, c30);
-        c31 = _mm256_fmadd_ps(t, b1, c31);
-        t = _mm256_broadcast_ss(a + 4);
-        c40 = _mm256_fmadd_ps(t, b0, c40);
-        c41 = _mm256_fmadd_ps(t, b1, c41);
-        t = _mm256_broadcast_ss(a + 5);
-        c50 = _mm256_fmadd_ps(t, b0, c50);
-        c51 = _mm256_fmadd_ps(t, b1, c51);
+// The mr x 16 kernel (mr <= 6) with 2 * mr accumulators; each row count gets its own instance
+// so a short last group of rows (a decode batch of 32 is 5 groups of 6 and one of 2) does only
+// its own work. `a` is one packed group: the 6 row values of column kk are a[kk * 6 ..
+// kk * 6 + 5]; rows past mr are padding and never read.
+#define VK_KERNEL(MR)                                                                              \
+    VK_AVX2 static void kernel##MR(const float *a, const float *panel, int64_t kc, float *y,       \
+                                   int64_t ldy, int64_t nc, int accumulate) {                      \
+        __m256 c0[MR], c1[MR];                                                                     \
+        for (int r = 0; r < MR; r++) c0[r] = c1[r] = _mm256_setzero_ps();                          \
+        const float *p = panel;                                                                    \
+        for (int64_t kk = 0; kk < kc; kk++, p += VK_NR, a += VK_MR) {                              \
+            const __m256 b0 = _mm256_loadu_ps(p), b1 = _mm256_loadu_ps(p + 8);                     \
+            for (int r = 0; r < MR; r++) {                                                         \
+                const __m256 t = _mm256_broadcast_ss(a + r);                                       \
+                c0[r] = _mm256_fmadd_ps(t, b0, c0[r]);                                             \
+                c1[r] = _mm256_fmadd_ps(t, b1, c1[r]);                                             \
+            }                                                                                      \
+        }                                                                                          \
+        for (int r = 0; r < MR; r++) store_row(y + r * ldy, c0[r], c1[r], nc, accumulate);         \
     }
-    store_row(y, c00, c01, nc, accumulate);
-    if (mr > 1) store_row(y + ldy, c10, c11, nc, accumulate);
-    if (mr > 2) store_row(y + 2 * ldy, c20, c21, nc, accumulate);
-    if (mr > 3) store_row(y + 3 * ldy, c30, c31, nc, accumulate);
-    if (mr > 4) store_row(y + 4 * ldy, c40, c41, nc, accumulate);
-    if (mr > 5) store_row(y + 5 * ldy, c50, c51, nc, accumulate);
-}
+VK_KERNEL(1)
+VK_KERNEL(2)
+VK_KERNEL(3)
+VK_KERNEL(4)
+VK_KERNEL(5)
+VK_KERNEL(6)
+typedef void (*vk_kernel_fn)(const float *a, const float *panel, int64_t kc, float *y, int64_t ldy,
+                             int64_t nc, int accumulate);
+static const vk_kernel_fn kernels[VK_MR + 1] = {NULL, kernel1, kernel2, kernel3, kernel4, kernel5, kernel6};
 
 // Columns j..j+7 of 8 rows (stride ld) -> 8 vectors of 8 row values, stored at dst + t*VK_NR.
 VK_AVX2_INLINE void transpose8_store(const float *src, int64_t ld, float *dst) {
@@ -116,7 +108,7 @@ VK_AVX2 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *pan
         const float *p = panel + kb * VK_NR;
         for (int64_t i = 0; i < m; i += VK_MR) {
             const int64_t mr = m - i < VK_MR ? m - i : VK_MR;
-            kernel6(packed + i * k + kb * VK_MR, p, kc, y + i * ldy, ldy, mr, nc, kb > 0);
+            kernels[mr](packed + i * k + kb * VK_MR, p, kc, y + i * ldy, ldy, nc, kb > 0);
         }
     }
 }
