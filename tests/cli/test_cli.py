@@ -64,12 +64,19 @@ def test_generate_streams_plain_text():
     assert out.strip().startswith("Paris")
 
 
+def test_generate_with_int8_activations():
+    out = run("generate", "--prompt", "The capital of France is", "--temperature", "0", "--max-tokens", "4",
+              "--activation-dtype", "int8").stdout
+    assert out.strip().startswith("Paris")
+
+
 @pytest.mark.parametrize("args, needle", [
     (["generate", "--prompt", "hi", "--max-tokens", "0"], "max_tokens"),
     (["generate", "--prompt", "hi", "--temperature", "-1"], "temperature"),
     (["generate", "--prompt", "hi", "--model", "/nonexistent/m.gguf"], "/nonexistent/m.gguf"),
     (["generate", "--prompt", "hi", "--max-tokens", "100000"], "max_model_len"),
     (["tokenize", "--threads", "0", "x"], "--threads"),
+    (["generate", "--prompt", "hi", "--activation-dtype", "int4"], "--activation-dtype"),
 ])
 def test_bad_input_is_a_one_line_error(args, needle):
     p = run(*args, check=False)

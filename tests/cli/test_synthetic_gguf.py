@@ -43,9 +43,10 @@ def models(tmp_path_factory):
     return out
 
 
-def generate(path):
+def generate(path, act="float32"):
     p = subprocess.run([BINARY, "generate", "--model", str(path), "--temperature", "0", "--max-tokens", "8",
-                        "--prompt", "Hello", "--ignore-eos", "--json", "--logprobs", "5", "--kv-cache-memory", "64M"],
+                        "--prompt", "Hello", "--ignore-eos", "--json", "--logprobs", "5", "--kv-cache-memory", "64M",
+                        "--activation-dtype", act],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -69,9 +70,11 @@ def test_file_has_expected_tensor_types(models, qtype):
         assert types["blk.1.ffn_down.weight"] == "Q6_K"
 
 
+# int8 activations (opt-in) are held to the same tolerances as the exact default.
+@pytest.mark.parametrize("act", ["float32", "int8"])
 @pytest.mark.parametrize("qtype", TYPES)
-def test_generates_and_agrees_with_llamacpp(models, qtype):
-    out = generate(models[qtype])
+def test_generates_and_agrees_with_llamacpp(models, qtype, act):
+    out = generate(models[qtype], act)
     o = out["outputs"][0]
     assert out["prompt_token_ids"] == [19556]
     assert len(o["token_ids"]) == 8 and o["finish_reason"] == "length"
