@@ -13,6 +13,7 @@ static const vk_kernels vk_portable = {
     .gemm_panel = vk_gemm_panel_portable,
     .rmsnorm = vk_rmsnorm_portable,
     .softmax = vk_softmax_portable,
+    .log_sum_exp = vk_log_sum_exp_portable,
     .silu_mul = vk_silu_mul_portable,
     .rope_adjacent = vk_rope_adjacent_portable,
     .dot_f32 = vk_dot_f32_portable,
@@ -33,6 +34,7 @@ static const vk_kernels vk_avx2 = {
     .gemm_panel = vk_gemm_panel_avx2,
     .rmsnorm = vk_rmsnorm_avx2,
     .softmax = vk_softmax_avx2,
+    .log_sum_exp = vk_log_sum_exp_avx2,
     .silu_mul = vk_silu_mul_avx2,
     .rope_adjacent = vk_rope_adjacent_avx2,
     .dot_f32 = vk_dot_f32_avx2,
@@ -74,6 +76,7 @@ void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps
     VK_K.rmsnorm(x, w, out, n, eps);
 }
 void vk_softmax(float *x, int64_t n) { VK_K.softmax(x, n); }
+double vk_log_sum_exp(const float *x, int64_t n) { return VK_K.log_sum_exp(x, n); }
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
     VK_K.silu_mul(gate, up, out, n);
 }

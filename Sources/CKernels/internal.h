@@ -53,6 +53,7 @@ typedef struct {
                        float *y, int64_t ldy, int64_t nc);
     void (*rmsnorm)(const float *x, const float *w, float *out, int64_t n, float eps);
     void (*softmax)(float *x, int64_t n);
+    double (*log_sum_exp)(const float *x, int64_t n);
     void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
     void (*rope_adjacent)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                           const float *s);
@@ -81,6 +82,7 @@ void vk_gemm_panel_portable(const float *packed, int64_t m, const float *panel,
                             int64_t k, float *y, int64_t ldy, int64_t nc);
 void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps);
 void vk_softmax_portable(float *x, int64_t n);
+double vk_log_sum_exp_portable(const float *x, int64_t n);
 void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n);
 void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                const float *s);
@@ -112,6 +114,7 @@ void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int6
                         float *y, int64_t ldy, int64_t nc);
 void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, float eps);
 void vk_softmax_avx2(float *x, int64_t n);
+double vk_log_sum_exp_avx2(const float *x, int64_t n);
 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
 void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                            const float *s);

@@ -63,6 +63,33 @@ VK_AVX2 void vk_softmax_avx2(float *x, int64_t n) {
     for (; i < n; i++) x[i] *= inv;
 }
 
+VK_AVX2 double vk_log_sum_exp_avx2(const float *x, int64_t n) {
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    float mx = _mm_cvtss_f32(m4);
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY) return -INFINITY;
+    const __m256 mb = _mm256_set1_ps(mx);
+    double total = 0.0;
+    for (i = 0; i < n; i += 1024) {
+        const int64_t end = n < i + 1024 ? n : i + 1024;
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+        int64_t j = i;
+        for (; j + 16 <= end; j += 16) {
+            s0 = _mm256_add_ps(s0, vk_exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j), mb)));
+            s1 = _mm256_add_ps(s1, vk_exp256(_mm256_sub_ps(_mm256_loadu_ps(x + j + 8), mb)));
+        }
+        float part = vk_hsum256(_mm256_add_ps(s0, s1));
+        for (; j < end; j++) part += expf(x[j] - mx);
+        total += part;
+    }
+    return (double)mx + log(total);
+}
+
 VK_AVX2 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n) {
     const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
     int64_t i = 0;

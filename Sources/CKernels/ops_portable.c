@@ -24,6 +24,19 @@ void vk_softmax_portable(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] *= inv;
 }
 
+double vk_log_sum_exp_portable(const float *x, int64_t n) {
+    float mx = -INFINITY;
+    for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    if (mx == -INFINITY) return -INFINITY;
+    double total = 0.0;
+    for (int64_t i = 0; i < n; i += 1024) {
+        float part = 0.0f;
+        for (int64_t j = i; j < n && j < i + 1024; j++) part += expf(x[j] - mx);
+        total += part;
+    }
+    return (double)mx + log(total);
+}
+
 void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         const float g = gate[i];

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Raw model logprobs: log-softmax of the logits before any penalty, bias, mask or temperature
@@ -15,19 +16,10 @@ extension Sampler {
         return Double(logits[token]) - logSumExp(logits)
     }
 
-    /// log-sum-exp of a contiguous row: two passes in Float with a Double total (the
-    /// per-token cost of tracking cumulative logprobs stays small).
+    /// log-sum-exp of a contiguous row, in the SIMD kernel (the per-token cost of tracking
+    /// cumulative logprobs stays small).
     static func logSumExpRow(_ logits: UnsafeBufferPointer<Float>) -> Double {
-        var m = -Float.infinity
-        for x in logits where x > m { m = x }
-        guard m > -.infinity else { return -.infinity }
-        var total: Double = 0
-        var part: Float = 0
-        for (i, x) in logits.enumerated() {
-            part += expf(x - m)
-            if i & 1023 == 1023 { total += Double(part); part = 0 }
-        }
-        return Double(m) + log(total + Double(part))
+        vk_log_sum_exp(logits.baseAddress!, Int64(logits.count))
     }
 
     static func logSumExp(_ logits: some LogitsRow) -> Double {

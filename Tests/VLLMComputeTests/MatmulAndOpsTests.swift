@@ -121,6 +121,22 @@ struct OpsTests {
         }
     }
 
+    @Test func logSumExp() {
+        var rng = SplitMix64(seed: 12)
+        forEachSimdLevel { level in
+            for n in Self.lengths + [2048, 49152] {
+                var x = randomFloats(n, &rng, -30, 30)
+                if n > 4 { x[3] = -.infinity; x[1] = -100 }
+                let mx = Double(x.max()!)
+                let want = mx + log(x.reduce(0.0) { $0 + exp(Double($1) - mx) })
+                let got = vk_log_sum_exp(x, Int64(n))
+                #expect(abs(got - want) <= 1e-6, "level \(level) n \(n): \(got) vs \(want)")
+            }
+            #expect(vk_log_sum_exp([-Float.infinity, -.infinity], 2) == -.infinity)
+            #expect(vk_log_sum_exp([], 0) == -.infinity)
+        }
+    }
+
     @Test func siluMul() {
         var rng = SplitMix64(seed: 3)
         forEachSimdLevel { level in

@@ -94,6 +94,9 @@ void vk_dequantize_act_q8(const void *act, int64_t k, float *x);
 void vk_rmsnorm(const float *x, const float *w, float *out, int64_t n, float eps);
 /// In place: x = exp(x - max) / sum, n elements.
 void vk_softmax(float *x, int64_t n);
+/// log(sum exp(x[i])) over n elements (the log-softmax normalizer), shifted by the maximum and
+/// summed in fp32 per 1024 elements, in double across them; -inf when every x is -inf (or n is 0).
+double vk_log_sum_exp(const float *x, int64_t n);
 /// STREAM-style triad a[i] = b[i] + s * c[i] (memory-bandwidth probe).
 void vk_triad_f32(float *a, const float *b, const float *c, float s, int64_t n);
 /// Runs `iterations` rounds of independent fp32 FMA chains (peak FLOP/s probe) and returns
