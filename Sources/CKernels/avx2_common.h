@@ -3,6 +3,7 @@
 #ifndef CKERNELS_AVX2_COMMON_H
 #define CKERNELS_AVX2_COMMON_H
 
+#include "blocks.h"
 #include "fp16.h"
 #include "internal.h"
 
@@ -34,6 +35,19 @@ VK_AVX2_INLINE __m256i vk_u8x8(const uint8_t *p) {
 /// 8 signed bytes at p, sign-extended to 8 x int32.
 VK_AVX2_INLINE __m256i vk_i8x8(const int8_t *p) {
     return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
+}
+
+/// A Q4_K / Q5_K block's eight sub-block scales d*sc_s and minimums dmin*m_s as fp32 lanes
+/// (`scales` is the block's 12 packed bytes, `d`/`dmin` its fp16 fields).
+VK_AVX2_INLINE void vk_k4_scales_f32(const uint8_t *scales, const void *d, const void *dmin,
+                                     __m256 *dsc, __m256 *dmn) {
+    uint8_t sm[16];
+    vk_k4_scales_mins(scales, sm);
+    int64_t s8, m8;
+    memcpy(&s8, sm, 8);
+    memcpy(&m8, sm + 8, 8);
+    *dsc = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(s8))));
+    *dmn = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8))));
 }
 
 VK_AVX2_INLINE float vk_hsum256(__m256 v) {

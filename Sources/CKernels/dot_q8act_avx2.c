@@ -143,13 +143,8 @@ VK_AVX2_INLINE void q4_Ka_nx(const vk_block_q4_K *b, int64_t nb, const vk_act_q8
             q[2 * j] = _mm256_and_si256(v, m15);
             q[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m15);
         }
-        uint8_t sm[16];
-        vk_k4_scales_mins(b[i].scales, sm);
-        int64_t s8, m8;
-        memcpy(&s8, sm, 8);
-        memcpy(&m8, sm + 8, 8);
-        const __m256 dsc = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(&b[i].d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(s8))));
-        const __m256 dmn = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(&b[i].dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8))));
+        __m256 dsc, dmn;
+        vk_k4_scales_f32(b[i].scales, &b[i].d, &b[i].dmin, &dsc, &dmn);
         for (int r = 0; r < nx; r++) {
             const int8_t *x8 = a[r].q + VK_QK_K * i;
             __m256i p[8];

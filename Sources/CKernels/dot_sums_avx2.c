@@ -54,13 +54,7 @@ VK_AVX2_INLINE void unpack_q4_K(const vk_block_q4_K *b, uint8_t q[VK_QK_K], __m2
         _mm256_storeu_si256((__m256i *)(q + 64 * j), _mm256_and_si256(v, m15));
         _mm256_storeu_si256((__m256i *)(q + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m15));
     }
-    uint8_t sm[16];
-    vk_k4_scales_mins(b->scales, sm);
-    int64_t s8, m8;
-    memcpy(&s8, sm, 8);
-    memcpy(&m8, sm + 8, 8);
-    *dsc = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(&b->d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(s8))));
-    *dmn = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(&b->dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8))));
+    vk_k4_scales_f32(b->scales, &b->d, &b->dmin, dsc, dmn);
 }
 
 // Q6_K: x_e = d*sc_s * (q_e - 32) for sub-block s = e / 16. sums: one per sub-block.
@@ -94,6 +88,22 @@ VK_AVX2_INLINE void unpack_q6_K(const vk_block_q6_K *b, uint8_t q[VK_QK_K], __m2
         (out) = _mm256_add_ps(p0_, p1_);                                                           \
     } while (0)
 
+// The same over integers already converted to floats (multi-row kernels convert a super-block
+// once and share it between the rows).
+VK_AVX2_INLINE __m256 qx_f32(const float *q, const float *x, int groups) {
+    __m256 p0 = _mm256_mul_ps(_mm256_load_ps(q), _mm256_loadu_ps(x));
+    __m256 p1 = _mm256_mul_ps(_mm256_load_ps(q + 8), _mm256_loadu_ps(x + 8));
+    for (int g = 2; g < groups; g += 2) {
+        p0 = _mm256_fmadd_ps(_mm256_load_ps(q + 8 * g), _mm256_loadu_ps(x + 8 * g), p0);
+        p1 = _mm256_fmadd_ps(_mm256_load_ps(q + 8 * g + 8), _mm256_loadu_ps(x + 8 * g + 8), p1);
+    }
+    return _mm256_add_ps(p0, p1);
+}
+
+VK_AVX2_INLINE void bytes_to_f32(const uint8_t *q, float *qf) {
+    for (int g = 0; g < VK_QK_K / 8; g++) _mm256_store_ps(qf + 8 * g, _mm256_cvtepi32_ps(vk_u8x8(q + 8 * g)));
+}
+
 // One activation row: nibbles unpacked in registers, no byte buffer round trip.
 VK_AVX2_INLINE void q4_Ks_one(const vk_block_q4_K *b, int64_t nb, const float *x, const float *xs,
                              float *out) {
@@ -101,13 +111,8 @@ VK_AVX2_INLINE void q4_Ks_one(const vk_block_q4_K *b, int64_t nb, const float *x
     __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, accm = acc0;
     float sc[8];
     for (int64_t i = 0; i < nb; i++, x += VK_QK_K) {
-        uint8_t sm[16];
-        vk_k4_scales_mins(b[i].scales, sm);
-        int64_t s8, m8;
-        memcpy(&s8, sm, 8);
-        memcpy(&m8, sm + 8, 8);
-        const __m256 dsc = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(&b[i].d)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(s8))));
-        const __m256 dmn = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(&b[i].dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8))));
+        __m256 dsc, dmn;
+        vk_k4_scales_f32(b[i].scales, &b[i].d, &b[i].dmin, &dsc, &dmn);
         accm = _mm256_fmadd_ps(dmn, _mm256_loadu_ps(xs + 8 * i), accm);
         _mm256_storeu_ps(sc, dsc);
         const uint8_t *q = b[i].qs;
@@ -137,19 +142,18 @@ VK_AVX2_INLINE void q4_Ks_nx(const vk_block_q4_K *b, int64_t nb, const float *x,
     __m256 acc[VK_MULTI_MAX], accm[VK_MULTI_MAX];
     for (int r = 0; r < nx; r++) acc[r] = accm[r] = _mm256_setzero_ps();
     uint8_t q[VK_QK_K] __attribute__((aligned(32)));
+    float qf[VK_QK_K] __attribute__((aligned(32)));
     float sc[8];
     for (int64_t i = 0; i < nb; i++) {
         __m256 dsc, dmn;
         unpack_q4_K(b + i, q, &dsc, &dmn);
+        bytes_to_f32(q, qf);
         _mm256_storeu_ps(sc, dsc);
         for (int r = 0; r < nx; r++) {
             const float *xr = x + r * ldx + i * VK_QK_K;
             accm[r] = _mm256_fmadd_ps(dmn, _mm256_loadu_ps(xs + r * ldxs + 8 * i), accm[r]);
-            for (int s = 0; s < 8; s++) {
-                __m256 p;
-                VK_QX(4, q + 32 * s, xr + 32 * s, p);
-                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + s), p, acc[r]);
-            }
+            for (int s = 0; s < 8; s++)
+                acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + s), qx_f32(qf + 32 * s, xr + 32 * s, 4), acc[r]);
         }
     }
     for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(_mm256_sub_ps(acc[r], accm[r]));
@@ -162,6 +166,7 @@ VK_AVX2_INLINE void q6_Ks_nx(const vk_block_q6_K *b, int64_t nb, const float *x,
     // Block i + 1 is unpacked while block i is summed, so the byte loads never wait on the
     // stores that just wrote them.
     uint8_t q[2][VK_QK_K] __attribute__((aligned(32)));
+    float qf[VK_QK_K] __attribute__((aligned(32)));
     __m256 dsc[2][2];
     float sc[16];
     if (nb > 0) unpack_q6_K(b, q[0], dsc[0]);
@@ -170,13 +175,15 @@ VK_AVX2_INLINE void q6_Ks_nx(const vk_block_q6_K *b, int64_t nb, const float *x,
         if (i + 1 < nb) unpack_q6_K(b + i + 1, q[cur ^ 1], dsc[cur ^ 1]);
         _mm256_storeu_ps(sc, dsc[cur][0]);
         _mm256_storeu_ps(sc + 8, dsc[cur][1]);
+        if (nx > 1) bytes_to_f32(q[cur], qf);
         for (int r = 0; r < nx; r++) {
             const float *xr = x + r * ldx + i * VK_QK_K, *xsr = xs + r * ldxs + 16 * i;
             accm[r] = _mm256_fmadd_ps(dsc[cur][0], _mm256_loadu_ps(xsr), accm[r]);
             accm[r] = _mm256_fmadd_ps(dsc[cur][1], _mm256_loadu_ps(xsr + 8), accm[r]);
             for (int s = 0; s < 16; s++) {
                 __m256 p;
-                VK_QX(2, q[cur] + 16 * s, xr + 16 * s, p);
+                if (nx > 1) p = qx_f32(qf + 16 * s, xr + 16 * s, 2);
+                else VK_QX(2, q[cur] + 16 * s, xr + 16 * s, p);
                 acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + s), p, acc[r]);
             }
         }

@@ -12,18 +12,15 @@
 
 #define VK_NR 16            // weight rows per panel
 
-#ifndef VK_GEMM_MIN_M_Q
-#define VK_GEMM_MIN_M_Q 9   // Q8_0 / Q4_0 / Q4_1 (multi-row dot kernels): dots below this m
-#endif
-#ifndef VK_GEMM_MIN_M
-#define VK_GEMM_MIN_M 4     // other types: dots below this m
-#endif
-
-// Below this many activation rows, per-row dot kernels beat dequantize + GEMM.
-static int64_t gemm_min_m(int type) {
+// Below this many activation rows, per-row dot kernels beat dequantize + GEMM (measured on the
+// 2-core Zen 3 machine with the kernels' own benchmark): the 32-element formats' multi-row dots
+// share each unpacked block between 4 rows; K-quant dots convert a super-block once for 4 rows
+// in fp32, and with int8 activations stay ahead of the fp32 GEMM up to 16 rows.
+static int64_t gemm_min_m(int type, int act) {
     switch (type) {
-    case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return VK_GEMM_MIN_M_Q;
-    default: return VK_GEMM_MIN_M;
+    case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return 9;
+    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return act == VK_ACT_INT8 && vk_matmul_int8_supported(type) ? 17 : 8;
+    default: return 4;
     }
 }
 
@@ -52,7 +49,7 @@ void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
     }
 }
 
-int vk_matmul_uses_gemm(int type, int64_t m) { return m >= gemm_min_m(type); }
+int vk_matmul_uses_gemm(int type, int64_t m, int act) { return m >= gemm_min_m(type, act); }
 
 int64_t vk_packed_activation_floats(int64_t m, int64_t k) {
     return (m + VK_MR - 1) / VK_MR * VK_MR * (k > 0 ? k : 0);
@@ -108,7 +105,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
-    if (m < gemm_min_m(type) || scratch == NULL || packed == NULL) {
+    if (m < gemm_min_m(type, act) || scratch == NULL || packed == NULL) {
         const int64_t qbytes = vk_act_q8_bytes(k);
         if (act == VK_ACT_INT8 && vk_matmul_int8_supported(type) && scratch != NULL &&
             m * qbytes <= vk_matmul_scratch_floats(k) * (int64_t)sizeof(float)) {

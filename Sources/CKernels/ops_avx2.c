@@ -27,8 +27,8 @@ VK_AVX2 void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t
     for (; i < n; i++) out[i] = (x[i] * scale) * w[i];
 }
 
-VK_AVX2 void vk_softmax_avx2(float *x, int64_t n) {
-    if (n <= 0) return;
+// The largest of x[0..n) (-inf for n = 0).
+VK_AVX2_INLINE float max_f32(const float *x, int64_t n) {
     __m256 mv = _mm256_set1_ps(-INFINITY);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
@@ -37,9 +37,16 @@ VK_AVX2 void vk_softmax_avx2(float *x, int64_t n) {
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     float mx = _mm_cvtss_f32(m4);
     for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    return mx;
+}
+
+VK_AVX2 void vk_softmax_avx2(float *x, int64_t n) {
+    if (n <= 0) return;
+    const float mx = max_f32(x, n);
     const __m256 mb = _mm256_set1_ps(mx);
     __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-    for (i = 0; i + 16 <= n; i += 16) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
         const __m256 e0 = vk_exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i), mb));
         const __m256 e1 = vk_exp256(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), mb));
         _mm256_storeu_ps(x + i, e0);
@@ -64,18 +71,11 @@ VK_AVX2 void vk_softmax_avx2(float *x, int64_t n) {
 }
 
 VK_AVX2 double vk_log_sum_exp_avx2(const float *x, int64_t n) {
-    __m256 mv = _mm256_set1_ps(-INFINITY);
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) mv = _mm256_max_ps(mv, _mm256_loadu_ps(x + i));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
-    float mx = _mm_cvtss_f32(m4);
-    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    const float mx = max_f32(x, n);
     if (mx == -INFINITY) return -INFINITY;
     const __m256 mb = _mm256_set1_ps(mx);
     double total = 0.0;
-    for (i = 0; i < n; i += 1024) {
+    for (int64_t i = 0; i < n; i += 1024) {
         const int64_t end = n < i + 1024 ? n : i + 1024;
         __m256 s0 = _mm256_setzero_ps(), s1 = s0;
         int64_t j = i;

@@ -65,7 +65,7 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision? = nil) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch, act = (precision ?? activationPrecision).kernelValue
-        let packed = packActivations(jobs, m: m)
+        let packed = packActivations(jobs, m: m, act: act)
         let gemm = packed != nil
         // GEMM chunks are compute-bound and uneven in start time: many, claimed in turn. The
         // per-row dot path streams weights from memory: one contiguous slice per thread.
@@ -86,9 +86,9 @@ public final class MatmulRunner: @unchecked Sendable {
     /// Packs, once per distinct input, the activations of the jobs that take the GEMM path;
     /// returns each job's packed input, or nil when no job does (decode-sized batches, which
     /// then skip the bookkeeping too).
-    private func packActivations(_ jobs: [MatmulJob], m: Int) -> [UnsafePointer<Float>?]? {
+    private func packActivations(_ jobs: [MatmulJob], m: Int, act: Int32) -> [UnsafePointer<Float>?]? {
         var inputs: [(x: UnsafePointer<Float>, k: Int)] = []
-        for job in jobs where vk_matmul_uses_gemm(Int32(job.weight.type.rawValue), Int64(m)) != 0 {
+        for job in jobs where vk_matmul_uses_gemm(Int32(job.weight.type.rawValue), Int64(m), act) != 0 {
             if !inputs.contains(where: { $0.x == job.x }) { inputs.append((job.x, job.weight.columns)) }
         }
         guard !inputs.isEmpty else { return nil }

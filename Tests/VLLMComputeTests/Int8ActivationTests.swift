@@ -47,7 +47,7 @@ struct Int8ActivationTests {
         let rowBytes = k / type.blockElements * type.blockBytes
         let w = randomRow(type, rows * k, &rng)
         let wf = dequantRef(type, w, rows * k)
-        for m in [1, 2, 3, 4, 5, 7] {
+        for m in [1, 2, 3, 4, 5, 7, 16] {
             let x = randomFloats(m * k, &rng)
             let xq = (0..<m).flatMap { i in Self.quantized(Array(x[(i * k)..<(i * k + k)]), k).values }
             forEachSimdLevel { level in

@@ -60,7 +60,7 @@ enum vk_act {
 };
 
 /// y[i * ldy + (r - r0)] = dot(W row r, x[i * ldx ...]) for i in [0, m), r in [r0, r1).
-/// When `vk_matmul_uses_gemm(type, m)` (enough rows that dequantizing a panel of weight rows
+/// When `vk_matmul_uses_gemm(type, m, act)` (enough rows that dequantizing a panel of weight rows
 /// once and running an fp32 GEMM beats per-row dots), the GEMM runs if `packed` holds x packed
 /// by vk_pack_activations and `scratch` holds `vk_matmul_scratch_floats(k)` floats; with either
 /// NULL the per-row dots run instead, with activations of precision `act` (enum vk_act). With
@@ -68,7 +68,7 @@ enum vk_act {
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
                const float *x, int64_t ldx, int64_t m, const float *packed,
                float *y, int64_t ldy, float *scratch, int act);
-int vk_matmul_uses_gemm(int type, int64_t m);
+int vk_matmul_uses_gemm(int type, int64_t m, int act);
 int64_t vk_matmul_scratch_floats(int64_t k);
 /// Rows per packed activation group.
 #define VK_PACK_ROWS 6
