@@ -76,17 +76,16 @@ VK_AVX2_INLINE void unpack_q6_K(const vk_block_q6_K *b, uint8_t q[VK_QK_K], __m2
     dsc[1] = _mm256_mul_ps(d, _mm256_cvtepi32_ps(vk_i8x8(b->scales + 8)));
 }
 
-// sum over 8 * G elements of q * x (G groups of 8), as 8 lanes.
-#define VK_QX(G, q, x, out)                                                                        \
-    do {                                                                                           \
-        __m256 p0_ = _mm256_mul_ps(_mm256_cvtepi32_ps(vk_u8x8(q)), _mm256_loadu_ps(x));             \
-        __m256 p1_ = _mm256_mul_ps(_mm256_cvtepi32_ps(vk_u8x8((q) + 8)), _mm256_loadu_ps((x) + 8)); \
-        for (int g_ = 2; g_ < (G); g_ += 2) {                                                      \
-            p0_ = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vk_u8x8((q) + 8 * g_)), _mm256_loadu_ps((x) + 8 * g_), p0_); \
-            p1_ = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vk_u8x8((q) + 8 * g_ + 8)), _mm256_loadu_ps((x) + 8 * g_ + 8), p1_); \
-        }                                                                                          \
-        (out) = _mm256_add_ps(p0_, p1_);                                                           \
-    } while (0)
+// sum over 8 * groups elements of q * x (q: unpacked integer bytes), as 8 lanes.
+VK_AVX2_INLINE __m256 qx_u8(const uint8_t *q, const float *x, int groups) {
+    __m256 p0 = _mm256_mul_ps(_mm256_cvtepi32_ps(vk_u8x8(q)), _mm256_loadu_ps(x));
+    __m256 p1 = _mm256_mul_ps(_mm256_cvtepi32_ps(vk_u8x8(q + 8)), _mm256_loadu_ps(x + 8));
+    for (int g = 2; g < groups; g += 2) {
+        p0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vk_u8x8(q + 8 * g)), _mm256_loadu_ps(x + 8 * g), p0);
+        p1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(vk_u8x8(q + 8 * g + 8)), _mm256_loadu_ps(x + 8 * g + 8), p1);
+    }
+    return _mm256_add_ps(p0, p1);
+}
 
 // The same over integers already converted to floats (multi-row kernels convert a super-block
 // once and share it between the rows).
@@ -181,9 +180,7 @@ VK_AVX2_INLINE void q6_Ks_nx(const vk_block_q6_K *b, int64_t nb, const float *x,
             accm[r] = _mm256_fmadd_ps(dsc[cur][0], _mm256_loadu_ps(xsr), accm[r]);
             accm[r] = _mm256_fmadd_ps(dsc[cur][1], _mm256_loadu_ps(xsr + 8), accm[r]);
             for (int s = 0; s < 16; s++) {
-                __m256 p;
-                if (nx > 1) p = qx_f32(qf + 16 * s, xr + 16 * s, 2);
-                else VK_QX(2, q[cur] + 16 * s, xr + 16 * s, p);
+                const __m256 p = nx > 1 ? qx_f32(qf + 16 * s, xr + 16 * s, 2) : qx_u8(q[cur] + 16 * s, xr + 16 * s, 2);
                 acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(sc + s), p, acc[r]);
             }
         }
