@@ -19,7 +19,8 @@ public enum ActivationPrecision: String, Sendable, CaseIterable {
     /// rounding. The default.
     case float32
     /// Opt-in: activations quantized to int8 per 32 elements for Q4_0, Q4_1, Q8_0, Q4_K and Q6_K
-    /// weights (integer dot products, as llama.cpp computes); faster, slightly less faithful.
+    /// weights (integer dot products, as llama.cpp computes); slightly less faithful, and faster
+    /// on K-quant weights (on this AVX2 path the 32-element formats are not faster yet).
     /// Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where it matters.
     case int8
 
