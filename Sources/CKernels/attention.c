@@ -90,9 +90,9 @@ void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, co
 }
 
 void vk_contiguous_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
-                             int kv_type, int64_t stride, int64_t n, float scale, float *scores,
-                             float *out, float *max_out, float *sum_out) {
-    const vk_kv_rows kv = {.k = k, .v = v, .stride = stride};
+                             int kv_type, int64_t stride, int64_t n, int64_t prefetch, float scale,
+                             float *scores, float *out, float *max_out, float *sum_out) {
+    const vk_kv_rows kv = {.k = k, .v = v, .stride = stride, .prefetch = prefetch};
     attention(q, g, hd, &kv, kv_type, n, scale, scores, out, max_out, sum_out);
 }
 

@@ -7,12 +7,13 @@
 
 // The positions [start, start + n) attention reads. Offsets are in elements from `k` and `v`
 // (the same for both). Paged (`table` not NULL): position p's rows are at
-// table[p / block_size] * block_stride + (p % block_size) * stride. Contiguous: the j-th
-// position attended is at j * stride (`start` and the block fields are unused).
+// table[p / block_size] * block_stride + (p % block_size) * stride, with stride == head size.
+// Contiguous: the j-th position attended is at j * stride (`start` and the block fields are
+// unused), and `prefetch` > 0 asks for software prefetches that many rows ahead.
 typedef struct {
     const void *k, *v;
     const int32_t *table;
-    int64_t block_size, block_stride, stride, start;
+    int64_t block_size, block_stride, stride, start, prefetch;
 } vk_kv_rows;
 
 // Walks the positions in order. A contiguous layout is one block that never ends, so its walk
@@ -26,14 +27,9 @@ typedef struct {
     int64_t stride, block_size, block_stride;
 } vk_kv_cursor;
 
-#ifndef VK_KV_AHEAD
-#define VK_KV_AHEAD 1
-#endif
-
-// Offset from the current block's rows to those VK_KV_AHEAD blocks on (0 past the last block).
-static inline int64_t vk_kv_delta(const vk_kv_cursor *c, int64_t base) {
-    const int32_t *b = c->next + (VK_KV_AHEAD - 1);
-    return (b < c->end ? (int64_t)*b * c->block_stride : base) - base;
+// Sets `delta` for a walk now in the block whose first row is at `base`.
+static inline void vk_kv_set_delta(vk_kv_cursor *c, int64_t base) {
+    c->delta = (c->next < c->end ? (int64_t)*c->next * c->block_stride : base) - base;
 }
 
 static inline vk_kv_cursor vk_kv_begin(const vk_kv_rows *kv, int64_t n) {
@@ -47,7 +43,7 @@ static inline vk_kv_cursor vk_kv_begin(const vk_kv_rows *kv, int64_t n) {
     c.end = kv->table + (kv->start + n - 1) / kv->block_size + 1;
     c.off = base + slot * kv->stride;
     c.left = kv->block_size - slot;
-    c.delta = vk_kv_delta(&c, base);
+    vk_kv_set_delta(&c, base);
     return c;
 }
 
@@ -55,7 +51,7 @@ static inline vk_kv_cursor vk_kv_begin(const vk_kv_rows *kv, int64_t n) {
 static inline void vk_kv_next_block(vk_kv_cursor *c) {
     c->off = (int64_t)*c->next++ * c->block_stride;
     c->left = c->block_size;
-    c->delta = vk_kv_delta(c, c->off);
+    vk_kv_set_delta(c, c->off);
 }
 
 // The next position's offset. `paged` is a compile-time constant at every call, so the

@@ -6,8 +6,11 @@ import VLLMCompute
 ///
 /// Both layouts hold identical bits and run the same kernels; only where a position's row is
 /// found differs. The paged pool is `poolFactor` times larger than the sequence needs and its
-/// blocks are handed out in shuffled order, as in a pool after requests came and went. Data stay
-/// cache-warm across repetitions, which shows the kernels' own cost rather than DRAM's.
+/// blocks are handed out in shuffled order, as in a pool after requests came and went. The
+/// contiguous kernel runs once per software-prefetch distance asked for (its best distance
+/// depends on where the data sits: none while it fits in L2, some rows ahead from L3), and the
+/// paged one is compared with the fastest. Data stay cache-warm across repetitions, which shows
+/// the kernels' own cost rather than DRAM's.
 public enum AttentionBenchmark {
     /// The attention shape and cache layout measured.
     public struct Shape: Sendable {
@@ -26,34 +29,42 @@ public enum AttentionBenchmark {
         }
     }
 
-    /// One context length: seconds per decode step's attention (every KV head), per trial;
-    /// `paged[i]` and `contiguous[i]` ran back to back.
+    /// One context length: seconds per decode step's attention (every KV head), per trial.
+    /// Trial i of every layout ran within the same round, back to back.
     public struct Result: Sendable {
         public var context: Int
         public var paged: [Double]
-        public var contiguous: [Double]
-        /// Largest |paged − contiguous| over all output elements.
+        /// Per software-prefetch distance (rows ahead; 0: none), the contiguous kernel's trials.
+        public var contiguous: [(prefetch: Int, seconds: [Double])]
+        /// Largest |paged − contiguous| over all output elements and contiguous variants.
         public var maxDifference: Float
 
         public var pagedMedian: Double { Self.median(paged) }
-        public var contiguousMedian: Double { Self.median(contiguous) }
-        /// paged ÷ contiguous: the median over trial pairs. A pair ran within milliseconds, so
-        /// the machine's speed, which drifts by tens of percent on a shared host, cancels out.
-        public var ratio: Double { Self.median(zip(paged, contiguous).map { $0 / $1 }) }
+        /// The fastest contiguous variant (lowest median).
+        public var best: (prefetch: Int, seconds: [Double]) {
+            contiguous.min { Self.median($0.seconds) < Self.median($1.seconds) }!
+        }
+        public var contiguousMedian: Double { Self.median(best.seconds) }
+        /// paged ÷ fastest contiguous: the median over trial rounds. A round takes milliseconds,
+        /// so the machine's speed, which drifts by tens of percent on a shared host, cancels out.
+        public var ratio: Double { Self.median(zip(paged, best.seconds).map { $0 / $1 }) }
 
-        static func median(_ xs: [Double]) -> Double {
+        public static func median(_ xs: [Double]) -> Double {
             let s = xs.sorted()
             return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
     }
 
     /// Times one decode token's attention at `context` cached positions on this thread:
-    /// `trials` trials per layout of about `trialSeconds` each, alternating the layouts (and
-    /// which goes first) so that drift in the machine's speed hits both alike.
-    public static func measure(shape: Shape, context n: Int, poolFactor: Int = 4, trials: Int = 31,
-                               trialSeconds: Double = 0.01, seed: UInt64 = 1) -> Result {
+    /// `trials` rounds of one trial per layout, each about `trialSeconds`, the order rotating
+    /// from round to round so that drift in the machine's speed hits every layout alike.
+    public static func measure(shape: Shape, context n: Int, contiguousPrefetch: [Int] = [0, 16, 32],
+                               poolFactor: Int = 4, trials: Int = 31, trialSeconds: Double = 0.01,
+                               seed: UInt64 = 1) -> Result {
         precondition(shape.queryHeads % shape.kvHeads == 0 && n >= 1 && poolFactor >= 1 && trials >= 1)
+        precondition(!contiguousPrefetch.isEmpty && contiguousPrefetch.allSatisfy { $0 >= 0 })
         let buffers = Buffers(shape: shape, context: n, poolFactor: poolFactor, seed: seed)
+        let layouts: [() -> Void] = [buffers.paged] + contiguousPrefetch.map { p in { buffers.contiguous(prefetch: p) } }
         let clock = ContinuousClock()
         func perCall(_ body: () -> Void, _ reps: Int) -> Double {
             let t0 = clock.now
@@ -61,21 +72,24 @@ public enum AttentionBenchmark {
             let (s, a) = (clock.now - t0).components
             return (Double(s) + Double(a) * 1e-18) / Double(reps)
         }
-        // Warm caches and branch predictors, then size the trials from the faster layout.
-        let single = min((0..<3).map { _ in perCall(buffers.paged, 1) }.min()!,
-                         (0..<3).map { _ in perCall(buffers.contiguous, 1) }.min()!)
+        // Warm caches and branch predictors, then size the trials from the fastest layout.
+        let single = layouts.map { run in (0..<3).map { _ in perCall(run, 1) }.min()! }.min()!
         let reps = max(1, Int(trialSeconds / max(single, 1e-9)))
-        var paged: [Double] = [], contiguous: [Double] = []
+        var seconds = [[Double]](repeating: [], count: layouts.count)
         for t in 0..<trials {
-            if t % 2 == 0 {
-                paged.append(perCall(buffers.paged, reps))
-                contiguous.append(perCall(buffers.contiguous, reps))
-            } else {
-                contiguous.append(perCall(buffers.contiguous, reps))
-                paged.append(perCall(buffers.paged, reps))
+            for i in 0..<layouts.count {
+                let l = (t + i) % layouts.count
+                seconds[l].append(perCall(layouts[l], reps))
             }
         }
-        return Result(context: n, paged: paged, contiguous: contiguous, maxDifference: buffers.maxDifference)
+        var maxDifference: Float = 0
+        for p in contiguousPrefetch {
+            buffers.contiguous(prefetch: p)
+            maxDifference = max(maxDifference, buffers.maxDifference)
+        }
+        return Result(context: n, paged: seconds[0],
+                      contiguous: contiguousPrefetch.enumerated().map { ($0.element, seconds[$0.offset + 1]) },
+                      maxDifference: maxDifference)
     }
 }
 
@@ -140,7 +154,7 @@ private final class Buffers {
     }
 
     /// One decode step's attention, all KV heads, through the block table as the engine calls it
-    /// (row offsets are worked out inside every call, as there).
+    /// (the walk over the table happens inside every call, as there).
     func paged() {
         for head in 0..<kvHeads {
             let off = head * blockSize * hd * size
@@ -150,15 +164,17 @@ private final class Buffers {
         }
     }
 
-    /// The same over the contiguous copy.
-    func contiguous() {
+    /// The same over the contiguous copy, prefetching `prefetch` rows ahead (0: none).
+    func contiguous(prefetch: Int) {
         for head in 0..<kvHeads {
             let off = head * n * hd * size
             vk_contiguous_attention(q + head * g * hd, Int64(g), Int64(hd), kFlat + off, vFlat + off, kvType,
-                                    Int64(hd), Int64(n), scale, scores, outFlat + head * g * hd, nil, nil)
+                                    Int64(hd), Int64(n), Int64(prefetch), scale, scores, outFlat + head * g * hd,
+                                    nil, nil)
         }
     }
 
+    /// Largest |paged − contiguous| over the outputs of the last calls of each.
     var maxDifference: Float {
         (0..<kvHeads * g * hd).reduce(0) { max($0, abs(outPaged[$1] - outFlat[$1])) }
     }

@@ -26,6 +26,10 @@ struct BenchAttentionCommand: ParsableCommand {
     @Option(help: "KV cache element type: auto (the engine's default), float16 or float32.")
     var kvCacheDtype = "auto"
 
+    @Option(parsing: .upToNextOption,
+            help: "Software-prefetch distances (rows ahead, 0: none) to run the contiguous kernel with; the fastest is the baseline.")
+    var contiguousPrefetch: [String] = ["0,16,32"]
+
     @Option(help: "The paged pool's size as a multiple of the blocks the sequence uses.")
     var poolFactor = 4
 
@@ -38,13 +42,17 @@ struct BenchAttentionCommand: ParsableCommand {
     @Flag(help: "End with one JSON line of the results.")
     var json = false
 
-    var contextList: [Int] {
-        get throws {
-            try contexts.flatMap { $0.split(separator: ",") }.map {
-                guard let n = Int($0), n >= 1 else { throw ValidationError("--contexts takes positive integers, got \($0)") }
-                return n
-            }
+    var contextList: [Int] { get throws { try Self.integers(contexts, min: 1, flag: "--contexts") } }
+    var prefetchList: [Int] { get throws { try Self.integers(contiguousPrefetch, min: 0, flag: "--contiguous-prefetch") } }
+
+    /// Integers given space- or comma-separated.
+    static func integers(_ args: [String], min: Int, flag: String) throws -> [Int] {
+        let values = try args.flatMap { $0.split(separator: ",") }.map {
+            guard let n = Int($0), n >= min else { throw ValidationError("\(flag) takes integers >= \(min), got \($0)") }
+            return n
         }
+        guard !values.isEmpty else { throw ValidationError("\(flag) needs at least one value") }
+        return values
     }
 
     var dtype: KVCacheDType {
@@ -59,6 +67,7 @@ struct BenchAttentionCommand: ParsableCommand {
 
     func validate() throws {
         _ = try contextList
+        _ = try prefetchList
         _ = try dtype
         guard headDim >= 1, kvHeads >= 1, queryHeads >= kvHeads, queryHeads % kvHeads == 0 else {
             throw ValidationError("--query-heads must be a positive multiple of --kv-heads")
@@ -73,19 +82,21 @@ struct BenchAttentionCommand: ParsableCommand {
                                              blockSize: blockSize, dtype: try dtype)
         print("head_dim \(headDim), \(queryHeads) query heads over \(kvHeads) KV heads, block size \(blockSize), "
               + "\(shape.dtype.rawValue) K/V, pool \(poolFactor)x the blocks used, shuffled")
-        print("one thread, all KV heads per call; medians of \(trials) trials of ~\(Int(trialMs)) ms per layout, alternating; "
-              + "the ratio is the median over back-to-back pairs")
-        print("context | paged µs | contiguous µs | paged/contiguous")
+        let prefetch = try prefetchList
+        print("one thread, all KV heads per call; medians of \(trials) rounds of ~\(Int(trialMs)) ms per layout, order rotating; "
+              + "contiguous = the fastest of software prefetch \(prefetch.map(String.init).joined(separator: "/")) rows ahead; "
+              + "the ratio is the median over rounds")
+        print("context | paged µs | contiguous µs | paged/contiguous | contiguous prefetch")
         var results: [AttentionBenchmark.Result] = []
         for n in try contextList {
-            let r = AttentionBenchmark.measure(shape: shape, context: n, poolFactor: poolFactor, trials: trials,
-                                               trialSeconds: trialMs / 1000)
+            let r = AttentionBenchmark.measure(shape: shape, context: n, contiguousPrefetch: prefetch,
+                                               poolFactor: poolFactor, trials: trials, trialSeconds: trialMs / 1000)
             // Same values, same kernels, same order of operations: the outputs agree to rounding.
             guard r.maxDifference <= 1e-5 else {
                 throw ValidationError("context \(n): paged and contiguous outputs differ by \(r.maxDifference)")
             }
             print("\(pad(n, 7)) | \(pad(micro(r.pagedMedian), 8)) | \(pad(micro(r.contiguousMedian), 13)) | "
-                  + pad(String(format2(r.ratio)), 16))
+                  + "\(pad(format2(r.ratio), 16)) | \(pad(r.best.prefetch, 19))")
             fflushStdout()
             results.append(r)
         }
@@ -98,8 +109,11 @@ struct BenchAttentionCommand: ParsableCommand {
                     JSON.object([
                         ("context", .int(r.context)), ("paged_us", .double(r.pagedMedian * 1e6)),
                         ("contiguous_us", .double(r.contiguousMedian * 1e6)), ("ratio", .double(r.ratio)),
-                        ("paged_best_us", .double(r.paged.min()! * 1e6)),
-                        ("contiguous_best_us", .double(r.contiguous.min()! * 1e6)),
+                        ("contiguous_prefetch", .int(r.best.prefetch)),
+                        ("contiguous_variants", .array(r.contiguous.map { c in
+                            JSON.object([("prefetch", .int(c.prefetch)),
+                                         ("us", .double(AttentionBenchmark.Result.median(c.seconds) * 1e6))])
+                        })),
                         ("max_abs_diff", .double(Double(r.maxDifference))),
                     ])
                 })),

@@ -76,8 +76,8 @@ struct AttentionTests {
 
     /// Contiguous attention equals the double reference: rows `stride` apart (packed, or one
     /// head's rows among several heads'), head sizes on and off the AVX2 path, float32 and fp16
-    /// K/V, g from 1 to 4 (the 3-head and 1-head kernels and their tails), and the max and sum
-    /// it reports are the softmax's.
+    /// K/V, g from 1 to 4 (the 3-head and 1-head kernels and their tails), with and without
+    /// software prefetching, and the max and sum it reports are the softmax's.
     @Test(arguments: [Int32(VK_TYPE_F32.rawValue), Int32(VK_TYPE_F16.rawValue)])
     func contiguousMatchesReference(kvType: Int32) {
         var rng = SplitMix64(seed: 12)
@@ -97,8 +97,8 @@ struct AttentionTests {
                 var got = [Float](repeating: 0, count: g * hd), m = [Float](repeating: 0, count: g), s = m
                 var scores = [Float](repeating: 0, count: g * n)
                 func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
-                    vk_contiguous_attention(q, Int64(g), Int64(hd), k, v, kvType, Int64(stride), Int64(n), 0.125,
-                                            &scores, &got, &m, &s)
+                    vk_contiguous_attention(q, Int64(g), Int64(hd), k, v, kvType, Int64(stride), Int64(n),
+                                            Int64([0, 16, 5][round % 3]), 0.125, &scores, &got, &m, &s)
                 }
                 let off = head * hd
                 if f16 {
