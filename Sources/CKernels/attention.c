@@ -1,5 +1,7 @@
-// Attention over a contiguous run of cached positions for one KV head and the query heads that
-// share it (grouped-query attention), reading K and V (float32 or fp16) through a block table.
+// Attention over a run of cached positions for one KV head and the query heads that share it
+// (grouped-query attention), reading K and V (float32 or fp16) through a block table (the
+// engine's paged cache) or from one contiguous array (the baseline `vllm bench attention`
+// compares the paged kernel against). Both layouts run the same kernel bodies.
 #include <math.h>
 #include "fp16.h"
 #include "internal.h"
@@ -30,19 +32,6 @@ static float exp_shift_portable(float *s, int64_t n, float mx) {
     return sum;
 }
 
-// Offsets (in floats, from the head's base pointer) of positions [start, start + n), computed
-// block by block so the inner loops need no division.
-static void paged_rows(const int32_t *table, int64_t block_size, int64_t block_stride,
-                       int64_t hd, int64_t start, int64_t n, int64_t *rows) {
-    int64_t b = start / block_size, off = start % block_size, j = 0;
-    while (j < n) {
-        const int64_t base = (int64_t)table[b] * block_stride;
-        for (; off < block_size && j < n; off++, j++) rows[j] = base + off * hd;
-        off = 0;
-        b++;
-    }
-}
-
 // The K or V row at element offset `row` as floats: in place for float32, converted into `tmp`
 // for fp16.
 static const float *kv_row(const void *base, int64_t row, int kv_type, int64_t hd, float *tmp) {
@@ -52,22 +41,42 @@ static const float *kv_row(const void *base, int64_t row, int kv_type, int64_t h
     return tmp;
 }
 
-static void attention_portable(const float *q, int64_t g, int64_t hd, const void *k,
-                               const void *v, int kv_type, const int64_t *rows, int64_t n, float scale,
-                               float *scores, float *out, float *mx, float *sum) {
+static void attention_portable(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type,
+                               int64_t n, float scale, float *scores, float *out, float *mx, float *sum) {
+    const void *k = kv->k, *v = kv->v;
     float tmp[hd];
     for (int64_t h = 0; h < g; h++) {
         float *s = scores + h * n, m = -INFINITY;
+        vk_kv_cursor c = vk_kv_begin(kv, n);
         for (int64_t j = 0; j < n; j++) {
-            s[j] = VK_K.dot_f32(q + h * hd, kv_row(k, rows[j], kv_type, hd, tmp), hd) * scale;
+            const int64_t r = vk_kv_next(&c, kv->table != NULL);
+            s[j] = VK_K.dot_f32(q + h * hd, kv_row(k, r, kv_type, hd, tmp), hd) * scale;
             if (s[j] > m) m = s[j];
         }
         const float l = exp_shift_portable(s, n, m);
         float *o = out + h * hd;
         for (int64_t d = 0; d < hd; d++) o[d] = 0;
-        for (int64_t j = 0; j < n; j++) VK_K.axpy_f32(s[j] / l, kv_row(v, rows[j], kv_type, hd, tmp), o, hd);
+        c = vk_kv_begin(kv, n);
+        for (int64_t j = 0; j < n; j++)
+            VK_K.axpy_f32(s[j] / l, kv_row(v, vk_kv_next(&c, kv->table != NULL), kv_type, hd, tmp), o, hd);
         mx[h] = m;
         sum[h] = l;
+    }
+}
+
+// Runs the best kernel for this CPU and head size over the positions `kv` places.
+static void attention(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type, int64_t n,
+                      float scale, float *scores, float *out, float *max_out, float *sum_out) {
+    float mx[g], sum[g];
+#if VK_HAVE_AVX2
+    if (hd % 32 == 0 && VK_K.level >= 1) {
+        vk_attention_avx2(q, g, hd, kv, kv_type, n, scale, scores, out, mx, sum);
+    } else
+#endif
+        attention_portable(q, g, hd, kv, kv_type, n, scale, scores, out, mx, sum);
+    for (int64_t h = 0; h < g; h++) {
+        if (max_out) max_out[h] = mx[h];
+        if (sum_out) sum_out[h] = sum[h];
     }
 }
 
@@ -75,19 +84,16 @@ void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, co
                         int kv_type, const int32_t *block_table, int64_t block_size, int64_t block_stride,
                         int64_t start, int64_t n, float scale, float *scores, float *out,
                         float *max_out, float *sum_out) {
-    int64_t rows[n];
-    paged_rows(block_table, block_size, block_stride, hd, start, n, rows);
-    float mx[g], sum[g];
-#if VK_HAVE_AVX2
-    if (hd % 32 == 0 && VK_K.level >= 1) {
-        vk_attention_avx2(q, g, hd, k, v, kv_type, rows, n, scale, scores, out, mx, sum);
-    } else
-#endif
-        attention_portable(q, g, hd, k, v, kv_type, rows, n, scale, scores, out, mx, sum);
-    for (int64_t h = 0; h < g; h++) {
-        if (max_out) max_out[h] = mx[h];
-        if (sum_out) sum_out[h] = sum[h];
-    }
+    const vk_kv_rows kv = {.k = k, .v = v, .table = block_table, .block_size = block_size,
+                           .block_stride = block_stride, .stride = hd, .start = start};
+    attention(q, g, hd, &kv, kv_type, n, scale, scores, out, max_out, sum_out);
+}
+
+void vk_contiguous_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
+                             int kv_type, int64_t stride, int64_t n, int64_t prefetch, float scale,
+                             float *scores, float *out, float *max_out, float *sum_out) {
+    const vk_kv_rows kv = {.k = k, .v = v, .stride = stride, .prefetch = prefetch};
+    attention(q, g, hd, &kv, kv_type, n, scale, scores, out, max_out, sum_out);
 }
 
 void vk_attention_merge(const float *outs, const float *maxes, const float *sums, int64_t parts,

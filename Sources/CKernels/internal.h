@@ -4,6 +4,7 @@
 #define CKERNELS_INTERNAL_H
 
 #include "ckernels.h"
+#include "attention_rows.h"
 
 // Every AVX2 function carries this attribute; no global -m flags are used.
 #define VK_AVX2 __attribute__((target("avx2,fma,f16c")))
@@ -121,10 +122,9 @@ void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const fl
 float vk_dot_f32_avx2(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_avx2(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_avx2(const float *src, uint16_t *dst, int64_t n);
-// Attention of g query heads over n positions at offsets rows[] (hd % 32 == 0); see attention.c.
-void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
-                       int kv_type, const int64_t *rows, int64_t n, float scale, float *scores, float *out,
-                       float *mx, float *sum);
+// Attention of g query heads over the n positions `kv` describes (hd % 32 == 0); see attention.c.
+void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type,
+                       int64_t n, float scale, float *scores, float *out, float *mx, float *sum);
 #endif
 
 #endif

@@ -3,7 +3,9 @@ import VLLM
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchLatencyCommand.self, BenchThroughputCommand.self, BenchRooflineCommand.self])
+        commandName: "bench", abstract: "Benchmarks.",
+        subcommands: [BenchLatencyCommand.self, BenchThroughputCommand.self, BenchRooflineCommand.self,
+                      BenchAttentionCommand.self])
 }
 
 /// Single-request latency: prefill throughput on an input-len prompt, then decode throughput at

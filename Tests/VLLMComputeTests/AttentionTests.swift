@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Testing
 import VLLMCompute
 
@@ -68,6 +69,56 @@ struct AttentionTests {
                 vk_attention_merge(outs, maxes, sums, Int64(parts), Int64(g), Int64(hd), &merged)
                 for i in 0..<g * hd {
                     #expect(abs(merged[i] - want[i]) <= 2e-5, "merged type \(kvType) level \(level) round \(round) i \(i)")
+                }
+            }
+        }
+    }
+
+    /// Contiguous attention equals the double reference: rows `stride` apart (packed, or one
+    /// head's rows among several heads'), head sizes on and off the AVX2 path, float32 and fp16
+    /// K/V, g from 1 to 4 (the 3-head and 1-head kernels and their tails), with and without
+    /// software prefetching, and the max and sum it reports are the softmax's.
+    @Test(arguments: [Int32(VK_TYPE_F32.rawValue), Int32(VK_TYPE_F16.rawValue)])
+    func contiguousMatchesReference(kvType: Int32) {
+        var rng = SplitMix64(seed: 12)
+        let f16 = kvType == Int32(VK_TYPE_F16.rawValue)
+        forEachSimdLevel { level in
+            for round in 0..<40 {
+                let hd = [48, 64, 128, 64, 96][round % 5]
+                let g = [1, 2, 3, 4][round % 4], heads = 1 + round % 3, head = round % heads
+                let n = 1 + Int(rng.next() % 300), stride = heads * hd
+                let q = randomFloats(g * hd, &rng, -2, 2)
+                var k = randomFloats(n * stride, &rng, -2, 2), v = randomFloats(n * stride, &rng, -1, 1)
+                if f16 { k = k.map { Float(Float16($0)) }; v = v.map { Float(Float16($0)) } }
+                let kHalf = k.map { Float16($0).bitPattern }, vHalf = v.map { Float16($0).bitPattern }
+                var want = [Float](repeating: 0, count: g * hd)
+                vk_attention_ref(q, Int64(g), Int64(hd), Array(k[(head * hd)...]), Array(v[(head * hd)...]),
+                                 Int64(stride), Int64(n), 0.125, &want)
+                var got = [Float](repeating: 0, count: g * hd), m = [Float](repeating: 0, count: g), s = m
+                var scores = [Float](repeating: 0, count: g * n)
+                func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
+                    vk_contiguous_attention(q, Int64(g), Int64(hd), k, v, kvType, Int64(stride), Int64(n),
+                                            Int64([0, 16, 5][round % 3]), 0.125, &scores, &got, &m, &s)
+                }
+                let off = head * hd
+                if f16 {
+                    kHalf.withUnsafeBufferPointer { k in vHalf.withUnsafeBufferPointer { v in call(k.baseAddress! + off, v.baseAddress! + off) } }
+                } else {
+                    k.withUnsafeBufferPointer { k in v.withUnsafeBufferPointer { v in call(k.baseAddress! + off, v.baseAddress! + off) } }
+                }
+                for i in 0..<g * hd {
+                    #expect(abs(got[i] - want[i]) <= 2e-5, "type \(kvType) level \(level) round \(round) i \(i)")
+                }
+                for h in 0..<g {
+                    // The largest scaled score, and the softmax denominator relative to it.
+                    var dots = [Double](repeating: 0, count: n)
+                    for j in 0..<n {
+                        for d in 0..<hd { dots[j] += Double(q[h * hd + d]) * Double(k[j * stride + off + d]) }
+                        dots[j] *= 0.125
+                    }
+                    let mx = dots.max()!, sum = dots.reduce(0.0) { $0 + exp($1 - mx) }
+                    #expect(abs(Double(m[h]) - mx) <= 1e-4 && abs(Double(s[h]) - sum) <= 1e-4 * sum,
+                            "max/sum type \(kvType) level \(level) round \(round) head \(h)")
                 }
             }
         }

@@ -15,6 +15,15 @@ void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, co
                         int kv_type, const int32_t *block_table, int64_t block_size, int64_t block_stride,
                         int64_t start, int64_t n, float scale, float *scores, float *out,
                         float *max_out, float *sum_out);
+/// `vk_paged_attention` over K/V stored contiguously: position j (of the n attended) at
+/// `k + j * stride` elements (same for v). The same kernels as the paged path, with rows found
+/// by pointer increments instead of a block table: the baseline `vllm bench attention` measures
+/// the paged cache against. `prefetch` > 0 adds software prefetches that many rows ahead, as
+/// the paged path does one block ahead (the hardware prefetcher alone does better while the
+/// rows come from L2, worse from L3 or memory); 0 leaves it to the hardware.
+void vk_contiguous_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
+                             int kv_type, int64_t stride, int64_t n, int64_t prefetch, float scale,
+                             float *scores, float *out, float *max_out, float *sum_out);
 /// Combines `parts` partial results over disjoint position ranges: outs is parts × g × hd,
 /// maxes and sums parts × g. Writes g × hd to out.
 void vk_attention_merge(const float *outs, const float *maxes, const float *sums, int64_t parts,
