@@ -55,15 +55,7 @@ struct BenchAttentionCommand: ParsableCommand {
         return values
     }
 
-    var dtype: KVCacheDType {
-        get throws {
-            if kvCacheDtype == "auto" { return EngineArgs().kvCacheDtype }
-            guard let d = KVCacheDType(rawValue: kvCacheDtype) else {
-                throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(kvCacheDtype)")
-            }
-            return d
-        }
-    }
+    var dtype: KVCacheDType { get throws { try EngineOptions.kvCacheDType(kvCacheDtype) } }
 
     func validate() throws {
         _ = try contextList

@@ -83,10 +83,7 @@ struct EngineOptions: ParsableArguments {
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras
             a.loraModules = try loraModules.map { try LoRAModule(parsing: $0) }
-            guard let dtype = kvCacheDtype == "auto" ? .float16 : KVCacheDType(rawValue: kvCacheDtype) else {
-                throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(kvCacheDtype)")
-            }
-            a.kvCacheDtype = dtype
+            a.kvCacheDtype = try Self.kvCacheDType(kvCacheDtype)
             guard let act = ActivationPrecision(rawValue: activationDtype) else {
                 throw ValidationError("--activation-dtype must be float32 or int8, got \(activationDtype)")
             }
@@ -118,5 +115,14 @@ struct EngineOptions: ParsableArguments {
     /// The model alone, for benchmarks that drive it without the engine.
     func loadModel() throws -> LoadedModel {
         try LoadedModel(path: modelOptions.model, args: engineArgs)
+    }
+
+    /// `--kv-cache-dtype`: auto (the engine's default), float16 or float32.
+    static func kvCacheDType(_ value: String) throws -> KVCacheDType {
+        if value == "auto" { return EngineArgs().kvCacheDtype }
+        guard let dtype = KVCacheDType(rawValue: value) else {
+            throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(value)")
+        }
+        return dtype
     }
 }
