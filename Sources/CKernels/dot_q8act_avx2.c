@@ -66,6 +66,10 @@ VK_AVX2 void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out) {
 }
 
 // ---- 32-element formats: one weight block per activation block ----
+// Eight blocks make one step: their integer dots fill the 8 lanes of one vector, so the block
+// scales (weight d gathered from the 8 blocks, activation d loaded as is) are applied 8 at a
+// time instead of by a broadcast per block. Blocks past the last multiple of 8 use the same
+// arithmetic one lane at a time.
 
 // Q4_0 / Q4_1 nibbles: element j low nibble of qs[j], element j + 16 high nibble.
 VK_AVX2_INLINE __m256i nibbles32(const uint8_t *qs) {
@@ -73,42 +77,73 @@ VK_AVX2_INLINE __m256i nibbles32(const uint8_t *qs) {
     return _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), _mm256_set1_epi8(15));
 }
 
-// Q4_0: d * (q - 8) · x = d * dx * (sum q*x8 - 8 * sum x8); the offset goes into lane 0.
+// The fp16 value at byte offset `at` of each of 8 consecutive blocks, `stride` bytes apart.
+VK_AVX2_INLINE __m256 f16x8(const void *base, int64_t stride, int64_t at) {
+    const uint8_t *p = (const uint8_t *)base + at;
+    uint16_t h[8];
+    for (int j = 0; j < 8; j++) memcpy(&h[j], p + j * stride, 2);
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+}
+
+// One lane's worth of a step for the tail blocks.
+VK_AVX2_INLINE __m256 lane0(float v) { return _mm256_zextps128_ps256(_mm_set_ss(v)); }
+
+// Q4_0: d * (q - 8) · x = d * dx * (sum q*x8 - 8 * sum x8).
 VK_AVX2_INLINE void q4_0a_nx(const vk_block_q4_0 *b, int64_t nb, const vk_act_q8 *a, int nx,
                              float *out, int64_t ldout) {
     __m256 acc[VK_MULTI_MAX];
     for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        __m256i u[8];
+        for (int j = 0; j < 8; j++) u[j] = nibbles32(b[i + j].qs);
+        const __m256 d = f16x8(b + i, sizeof *b, 0);
+        for (int r = 0; r < nx; r++) {
+            __m256i p[8];
+            for (int j = 0; j < 8; j++) p[j] = dot32_u8s8(u[j], load32(a[r].q + 32 * (i + j)));
+            const __m256i t = _mm256_sub_epi32(hsum8x8_epi32(p), _mm256_slli_epi32(block_sums8(a[r].s, i), 3));
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_loadu_ps(a[r].d + i)), _mm256_cvtepi32_ps(t), acc[r]);
+        }
+    }
+    for (; i < nb; i++) {
         const __m256i u = nibbles32(b[i].qs);
         const float d = vk_f16c_load(&b[i].d);
         for (int r = 0; r < nx; r++) {
-            const int off = 8 * (a[r].s[2 * i] + a[r].s[2 * i + 1]);
-            const __m256i p = _mm256_sub_epi32(dot32_u8s8(u, load32(a[r].q + 32 * i)), _mm256_zextsi128_si256(_mm_cvtsi32_si128(off)));
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[r].d[i]), _mm256_cvtepi32_ps(p), acc[r]);
+            const int t = hsum_epi32(dot32_u8s8(u, load32(a[r].q + 32 * i))) - 8 * (a[r].s[2 * i] + a[r].s[2 * i + 1]);
+            acc[r] = _mm256_add_ps(acc[r], lane0(d * a[r].d[i] * (float)t));
         }
     }
     for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]);
 }
 
-// Q4_1: (d * q + m) · x = d * dx * sum q*x8 + m * dx * sum x8.
+// Q4_1: (d * q + m) · x = dx * (d * sum q*x8 + m * sum x8).
 VK_AVX2_INLINE void q4_1a_nx(const vk_block_q4_1 *b, int64_t nb, const vk_act_q8 *a, int nx,
                              float *out, int64_t ldout) {
     __m256 acc[VK_MULTI_MAX];
-    float accm[VK_MULTI_MAX];
-    for (int r = 0; r < nx; r++) {
-        acc[r] = _mm256_setzero_ps();
-        accm[r] = 0.0f;
+    for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        __m256i u[8];
+        for (int j = 0; j < 8; j++) u[j] = nibbles32(b[i + j].qs);
+        const __m256 d = f16x8(b + i, sizeof *b, 0), m = f16x8(b + i, sizeof *b, 2);
+        for (int r = 0; r < nx; r++) {
+            __m256i p[8];
+            for (int j = 0; j < 8; j++) p[j] = dot32_u8s8(u[j], load32(a[r].q + 32 * (i + j)));
+            const __m256 t = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8x8_epi32(p)),
+                                             _mm256_mul_ps(m, _mm256_cvtepi32_ps(block_sums8(a[r].s, i))));
+            acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(a[r].d + i), t, acc[r]);
+        }
     }
-    for (int64_t i = 0; i < nb; i++) {
+    for (; i < nb; i++) {
         const __m256i u = nibbles32(b[i].qs);
         const float d = vk_f16c_load(&b[i].d), m = vk_f16c_load(&b[i].m);
         for (int r = 0; r < nx; r++) {
-            const float dx = a[r].d[i];
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * dx), _mm256_cvtepi32_ps(dot32_u8s8(u, load32(a[r].q + 32 * i))), acc[r]);
-            accm[r] += m * dx * (float)(a[r].s[2 * i] + a[r].s[2 * i + 1]);
+            const float t = d * (float)hsum_epi32(dot32_u8s8(u, load32(a[r].q + 32 * i))) +
+                            m * (float)(a[r].s[2 * i] + a[r].s[2 * i + 1]);
+            acc[r] = _mm256_add_ps(acc[r], lane0(a[r].d[i] * t));
         }
     }
-    for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]) + accm[r];
+    for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]);
 }
 
 // Q8_0: vpmaddubsw wants one unsigned side: |w| with w's sign moved onto x.
@@ -116,12 +151,24 @@ VK_AVX2_INLINE void q8_0a_nx(const vk_block_q8_0 *b, int64_t nb, const vk_act_q8
                              float *out, int64_t ldout) {
     __m256 acc[VK_MULTI_MAX];
     for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
-    for (int64_t i = 0; i < nb; i++) {
+    int64_t i = 0;
+    for (; i + 8 <= nb; i += 8) {
+        const __m256 d = f16x8(b + i, sizeof *b, 0);
+        for (int r = 0; r < nx; r++) {
+            __m256i p[8];
+            for (int j = 0; j < 8; j++) {
+                const __m256i w = load32(b[i + j].qs);
+                p[j] = dot32_u8s8(_mm256_abs_epi8(w), _mm256_sign_epi8(load32(a[r].q + 32 * (i + j)), w));
+            }
+            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_loadu_ps(a[r].d + i)), _mm256_cvtepi32_ps(hsum8x8_epi32(p)), acc[r]);
+        }
+    }
+    for (; i < nb; i++) {
         const __m256i w = load32(b[i].qs), u = _mm256_abs_epi8(w);
         const float d = vk_f16c_load(&b[i].d);
         for (int r = 0; r < nx; r++) {
-            const __m256i s = _mm256_sign_epi8(load32(a[r].q + 32 * i), w);
-            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(d * a[r].d[i]), _mm256_cvtepi32_ps(dot32_u8s8(u, s)), acc[r]);
+            const int t = hsum_epi32(dot32_u8s8(u, _mm256_sign_epi8(load32(a[r].q + 32 * i), w)));
+            acc[r] = _mm256_add_ps(acc[r], lane0(d * a[r].d[i] * (float)t));
         }
     }
     for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]);
