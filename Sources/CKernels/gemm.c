@@ -1,4 +1,5 @@
-// vk_matmul: per-row dot kernels for a few activation rows, a packed-panel fp32 GEMM otherwise.
+// vk_matmul: int8 dots for int8 activations; fp32 per-row dot kernels for a few activation rows,
+// a packed-panel fp32 GEMM otherwise.
 //
 // GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
 // [k][16] (the 16 row values of column kk are contiguous), then the active gemm_panel kernel
@@ -14,12 +15,11 @@
 
 // Below this many activation rows, per-row dot kernels beat dequantize + GEMM (measured on the
 // 2-core Zen 3 machine with the kernels' own benchmark): the 32-element formats' multi-row dots
-// share each unpacked block between 4 rows; K-quant dots convert a super-block once for 4 rows
-// in fp32, and with int8 activations stay ahead of the fp32 GEMM up to 16 rows.
-static int64_t gemm_min_m(int type, int act) {
+// share each unpacked block between 4 rows; K-quant dots convert a super-block once for 4 rows.
+static int64_t gemm_min_m(int type) {
     switch (type) {
     case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return 9;
-    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return act == VK_ACT_INT8 && vk_matmul_int8_supported(type) ? 17 : 8;
+    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return 8;
     default: return 4;
     }
 }
@@ -49,7 +49,9 @@ void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
     }
 }
 
-int vk_matmul_uses_gemm(int type, int64_t m, int act) { return m >= gemm_min_m(type, act); }
+int vk_matmul_uses_gemm(int type, int64_t m, int act) {
+    return !vk_matmul_takes_int8(type, act) && m >= gemm_min_m(type);
+}
 
 int64_t vk_packed_activation_floats(int64_t m, int64_t k) {
     return (m + VK_MR - 1) / VK_MR * VK_MR * (k > 0 ? k : 0);
@@ -97,57 +99,77 @@ void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k
         for (int64_t j = 0; j < k; j++) panel[j * VK_NR + r] = 0.0f;
 }
 
+// The int8 path: activation rows quantized once (act_q8.c), then the multi-row int8 dots for any
+// m — on AVX2 they outrun the fp32 GEMM even for large m (vpmaddubsw: 32 products in two
+// instructions). Weight rows go in tiles small enough to stay in L2 while every group of
+// activation rows passes over them.
+#define VK_INT8_ROW_TILE 16
+
+static void matmul_int8(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
+                        int64_t r0, int64_t r1, const char *q, int64_t m, float *y, int64_t ldy) {
+    const int64_t qbytes = vk_act_q8_bytes(k);
+    for (int64_t t0 = r0; t0 < r1; t0 += VK_INT8_ROW_TILE) {
+        const int64_t t1 = r1 - t0 < VK_INT8_ROW_TILE ? r1 : t0 + VK_INT8_ROW_TILE;
+        for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
+            const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
+            vk_act_q8 a[VK_MULTI_MAX];
+            for (int64_t j = 0; j < nx; j++) a[j] = vk_act_q8_view(q + (i + j) * qbytes, k);
+            for (int64_t r = t0; r < t1; r++)
+                kt->dot_q8act_multi(type, wb + r * rowbytes, k, a, nx, y + i * ldy + (r - r0), ldy);
+        }
+    }
+}
+
+// fp32 per-row dots; with block sums of x (computed once for all weight rows) where the type
+// has such a kernel and scratch holds them.
+static void matmul_dots(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
+                        int64_t r0, int64_t r1, const float *x, int64_t ldx, int64_t m, float *y,
+                        int64_t ldy, float *scratch) {
+    const int64_t ldxs = vk_act_sums_floats(type, k);
+    const int sums = ldxs > 0 && kt->dot_sums_multi && scratch != NULL && m * ldxs <= vk_matmul_scratch_floats(k);
+    if (sums)
+        for (int64_t i = 0; i < m; i++) vk_act_sums(type, x + i * ldx, k, scratch + i * ldxs);
+    for (int64_t r = r0; r < r1; r++) {
+        const char *wr = wb + r * rowbytes;
+        for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
+            const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
+            if (sums)
+                kt->dot_sums_multi(type, wr, k, x + i * ldx, ldx, scratch + i * ldxs, ldxs, nx,
+                                   y + i * ldy + (r - r0), ldy);
+            else
+                kt->dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
+        }
+    }
+}
+
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
-               const float *x, int64_t ldx, int64_t m, const float *packed,
+               const float *x, int64_t ldx, int64_t m, const void *prepared,
                float *y, int64_t ldy, float *scratch, int act) {
     const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
     if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
-    if (m < gemm_min_m(type, act) || scratch == NULL || packed == NULL) {
+    if (vk_matmul_takes_int8(type, act)) {
+        if (prepared != NULL) {
+            matmul_int8(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);
+            return;
+        }
         const int64_t qbytes = vk_act_q8_bytes(k);
-        if (act == VK_ACT_INT8 && vk_matmul_int8_supported(type) && scratch != NULL &&
-            m * qbytes <= vk_matmul_scratch_floats(k) * (int64_t)sizeof(float)) {
-            // x quantized once for all weight rows.
+        if (scratch != NULL && m * qbytes <= vk_matmul_scratch_floats(k) * (int64_t)sizeof(float)) {
             for (int64_t i = 0; i < m; i++) vk_quantize_act_q8(x + i * ldx, k, (char *)scratch + i * qbytes);
-            for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
-                const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-                vk_act_q8 a[VK_MULTI_MAX];
-                for (int64_t j = 0; j < nx; j++) a[j] = vk_act_q8_view((char *)scratch + (i + j) * qbytes, k);
-                for (int64_t r = r0; r < r1; r++)
-                    kt->dot_q8act_multi(type, wb + r * rowbytes, k, a, nx, y + i * ldy + (r - r0), ldy);
-            }
+            matmul_int8(kt, type, wb, rowbytes, k, r0, r1, (const char *)scratch, m, y, ldy);
             return;
         }
-        const int64_t ldxs = vk_act_sums_floats(type, k);
-        if (ldxs > 0 && kt->dot_sums_multi && scratch != NULL && m * ldxs <= vk_matmul_scratch_floats(k)) {
-            // Block sums of x, computed once for all weight rows.
-            for (int64_t i = 0; i < m; i++) vk_act_sums(type, x + i * ldx, k, scratch + i * ldxs);
-            for (int64_t r = r0; r < r1; r++) {
-                const char *wr = wb + r * rowbytes;
-                for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
-                    const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-                    kt->dot_sums_multi(type, wr, k, x + i * ldx, ldx, scratch + i * ldxs, ldxs, nx,
-                                       y + i * ldy + (r - r0), ldy);
-                }
-            }
-            return;
-        }
-        for (int64_t r = r0; r < r1; r++) {
-            const char *wr = wb + r * rowbytes;
-            for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
-                const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-                kt->dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
-            }
+    } else if (m >= gemm_min_m(type) && scratch != NULL && prepared != NULL) {
+        for (int64_t rp = r0; rp < r1; rp += VK_NR) {
+            const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
+            kt->pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
+            kt->gemm_panel((const float *)prepared, m, scratch, k, y + (rp - r0), ldy, nc);
         }
         return;
     }
-    for (int64_t rp = r0; rp < r1; rp += VK_NR) {
-        const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
-        kt->pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
-        kt->gemm_panel(packed, m, scratch, k, y + (rp - r0), ldy, nc);
-    }
+    matmul_dots(kt, type, wb, rowbytes, k, r0, r1, x, ldx, m, y, ldy, scratch);
 }
 
 void vk_gemm_panel_portable(const float *packed, int64_t m, const float *panel, int64_t k,

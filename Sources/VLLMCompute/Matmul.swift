@@ -12,16 +12,15 @@ public struct MatmulJob: @unchecked Sendable {
     }
 }
 
-/// The precision activations have in decode-sized matmuls (the per-row dot path; prefill-sized
-/// batches always run the fp32 GEMM).
-public enum ActivationPrecision: String, Sendable, CaseIterable {
+/// The precision of activations in matmuls.
+public enum ActivationPrecision: String, Sendable {
     /// fp32 activations times exactly dequantized weights: tracks an exact forward pass to fp32
     /// rounding. The default.
     case float32
     /// Opt-in: activations quantized to int8 per 32 elements for Q4_0, Q4_1, Q8_0, Q4_K and Q6_K
-    /// weights (integer dot products, as llama.cpp computes); slightly less faithful, and faster
-    /// on K-quant weights (on this AVX2 path the 32-element formats are not faster yet).
-    /// Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where it matters.
+    /// weights (integer dot products, as llama.cpp computes), in every batch size; slightly less
+    /// faithful, and faster. Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model
+    /// does where it matters.
     case int8
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
@@ -36,9 +35,10 @@ public final class MatmulRunner: @unchecked Sendable {
     public let activationPrecision: ActivationPrecision
     private var scratch: [UnsafeMutablePointer<Float>] = []
     private var scratchColumns = 0
-    /// Packed activations for the GEMM path, grown on demand.
-    private var packedBuffer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private var packedCapacity = 0
+    /// Activations prepared for the kernels (packed for the GEMM, quantized for int8), grown on
+    /// demand.
+    private var prepared = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+    private var preparedBytes = 64
     /// Chunks per thread and job: enough to even out late starts, few enough that each chunk
     /// still streams a long run of weight rows.
     private static let chunksPerThread = 4
@@ -50,7 +50,7 @@ public final class MatmulRunner: @unchecked Sendable {
 
     deinit {
         scratch.forEach { $0.deallocate() }
-        packedBuffer.deallocate()
+        prepared.deallocate()
     }
 
     private func reserveScratch(columns: Int) {
@@ -66,11 +66,10 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision? = nil) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch, act = (precision ?? activationPrecision).kernelValue
-        let packed = packActivations(jobs, m: m, act: act)
-        let gemm = packed != nil
-        // GEMM chunks are compute-bound and uneven in start time: many, claimed in turn. The
-        // per-row dot path streams weights from memory: one contiguous slice per thread.
-        let perJob = pool.threadCount * (gemm ? Self.chunksPerThread : 1)
+        let inputs = prepareActivations(jobs, m: m, act: act)
+        // Many activation rows make chunks compute-bound and uneven in start time: many, claimed
+        // in turn. A few rows stream weights from memory: one contiguous slice per thread.
+        let perJob = pool.threadCount * (m > Self.memoryBoundRows ? Self.chunksPerThread : 1)
         pool.parallelForDynamic(jobs.count * perJob, pieces: jobs.count * perJob) { t, pieces in
             for c in pieces {
                 let job = jobs[c / perJob], w = job.weight
@@ -78,38 +77,74 @@ public final class MatmulRunner: @unchecked Sendable {
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
-                          job.x, Int64(w.columns), Int64(m), packed?[c / perJob] ?? nil,
+                          job.x, Int64(w.columns), Int64(m), inputs?[c / perJob] ?? nil,
                           job.y + r.lowerBound, Int64(w.rows), scratch[t], act)
             }
         }
     }
 
-    /// Packs, once per distinct input, the activations of the jobs that take the GEMM path;
-    /// returns each job's packed input, or nil when no job does (decode-sized batches, which
-    /// then skip the bookkeeping too).
-    private func packActivations(_ jobs: [MatmulJob], m: Int, act: Int32) -> [UnsafePointer<Float>?]? {
-        var inputs: [(x: UnsafePointer<Float>, k: Int)] = []
-        for job in jobs where vk_matmul_uses_gemm(Int32(job.weight.type.rawValue), Int64(m), act) != 0 {
-            if !inputs.contains(where: { $0.x == job.x }) { inputs.append((job.x, job.weight.columns)) }
+    /// Activation rows up to which one pass of the multi-row dot kernels covers the batch.
+    private static let memoryBoundRows = 4
+
+    /// What each job's kernel reads its input as.
+    private enum Preparation: Hashable {
+        case none, packed, int8
+    }
+
+    private static func preparation(_ job: MatmulJob, m: Int, act: Int32) -> Preparation {
+        let type = Int32(job.weight.type.rawValue)
+        if vk_matmul_takes_int8(type, act) != 0 { return .int8 }
+        return vk_matmul_uses_gemm(type, Int64(m), act) != 0 ? .packed : .none
+    }
+
+    /// Prepares, once per distinct input and form, the activations of the jobs that read them
+    /// packed (GEMM) or quantized (int8); returns each job's prepared input, or nil when no job
+    /// needs one (fp32 decode-sized batches, which then skip the bookkeeping too).
+    private func prepareActivations(_ jobs: [MatmulJob], m: Int, act: Int32) -> [UnsafeRawPointer?]? {
+        struct Input: Hashable {
+            let x: UnsafePointer<Float>, k: Int, form: Preparation
+        }
+        var inputs: [Input] = []
+        for job in jobs {
+            let input = Input(x: job.x, k: job.weight.columns, form: Self.preparation(job, m: m, act: act))
+            if input.form != .none && !inputs.contains(input) { inputs.append(input) }
         }
         guard !inputs.isEmpty else { return nil }
-        let sizes = inputs.map { Int(vk_packed_activation_floats(Int64(m), Int64($0.k))) }
-        let total = sizes.reduce(0, +)
-        if total > packedCapacity {
-            packedBuffer.deallocate()
-            packedBuffer = .allocate(capacity: total)
-            packedCapacity = total
+        // 64-byte alignment for each input keeps vector loads within cache lines.
+        let sizes = inputs.map { input in
+            let bytes = input.form == .int8 ? m * Int(vk_act_q8_bytes(Int64(input.k)))
+                : Int(vk_packed_activation_floats(Int64(m), Int64(input.k))) * MemoryLayout<Float>.size
+            return (bytes + 63) / 64 * 64
         }
-        var packed: [UnsafePointer<Float>: UnsafePointer<Float>] = [:]
-        var dst = packedBuffer
+        let total = sizes.reduce(0, +)
+        if total > preparedBytes {
+            prepared.deallocate()
+            prepared = .allocate(byteCount: total, alignment: 64)
+            preparedBytes = total
+        }
+        var ready: [Input: UnsafeRawPointer] = [:]
+        var dst = prepared
         for (input, size) in zip(inputs, sizes) {
-            let groups = (m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS), out = dst
-            pool.parallelFor(groups) { _, g in
-                vk_pack_activations(input.x, Int64(input.k), Int64(m), Int64(input.k), Int64(g.lowerBound), Int64(g.upperBound), out)
+            let out = dst
+            switch input.form {
+            case .int8:
+                let rowBytes = Int(vk_act_q8_bytes(Int64(input.k)))
+                // Decode-sized batches quantize on the calling thread: waking the pool costs more.
+                pool.parallelFor(m, grain: 8) { _, rows in
+                    for i in rows { vk_quantize_act_q8(input.x + i * input.k, Int64(input.k), out + i * rowBytes) }
+                }
+            case .packed:
+                let groups = (m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS)
+                let floats = out.assumingMemoryBound(to: Float.self)
+                pool.parallelFor(groups) { _, g in
+                    vk_pack_activations(input.x, Int64(input.k), Int64(m), Int64(input.k), Int64(g.lowerBound), Int64(g.upperBound), floats)
+                }
+            case .none:
+                continue
             }
-            packed[input.x] = UnsafePointer(out)
+            ready[input] = UnsafeRawPointer(out)
             dst += size
         }
-        return jobs.map { packed[$0.x] }
+        return jobs.map { ready[Input(x: $0.x, k: $0.weight.columns, form: Self.preparation($0, m: m, act: act))] }
     }
 }

@@ -38,7 +38,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "KV cache element type: auto (float16), float16 or float32.")
     var kvCacheDtype = "auto"
 
-    @Option(help: "Activations in decode-sized matmuls: float32 (exact, the default) or int8 (opt-in: quantized per 32 elements for Q4_0/Q4_1/Q8_0/Q4_K/Q6_K weights; faster decode, slightly further from an exact forward pass).")
+    @Option(help: "Activations in the matmuls: float32 (exact, the default) or int8 (opt-in: quantized per 32 elements for Q4_0/Q4_1/Q8_0/Q4_K/Q6_K weights; faster, slightly further from an exact forward pass).")
     var activationDtype = "float32"
 
     @Flag(help: "Serve LoRA adapters.")

@@ -37,9 +37,10 @@ struct Int8ActivationTests {
 
     static let int8Types: [KType] = [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K]
 
-    /// vk_matmul with VK_ACT_INT8 on the dot path equals the reference dot of each weight row with
-    /// the dequantized int8 activations (where the level has the int8 kernels), or with x itself
-    /// (where it falls back to fp32).
+    /// vk_matmul with VK_ACT_INT8 equals the reference dot of each weight row with the dequantized
+    /// int8 activations (where the level has the int8 kernels), or with x itself (where it falls
+    /// back to fp32): for activations it quantizes itself, and for activations quantized by the
+    /// caller (the only way past what its scratch holds, hence m up to 37).
     @Test(arguments: KType.allCases)
     func int8MatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x1A8 &+ UInt64(type.rawValue))
@@ -48,18 +49,26 @@ struct Int8ActivationTests {
         let rowBytes = k / type.blockElements * type.blockBytes
         let w = randomRow(type, rows * k, &rng)
         let wf = dequantRef(type, w, rows * k)
-        for m in [1, 2, 3, 4, 5, 7, 16] {
+        for (m, callerQuantizes) in [(1, false), (2, false), (3, false), (4, false), (5, false), (7, false),
+                                     (16, false), (1, true), (6, true), (37, true)] {
             let x = randomFloats(m * k, &rng)
-            let xq = (0..<m).flatMap { i in Self.quantized(Array(x[(i * k)..<(i * k + k)]), k).values }
+            let rowsQ = (0..<m).map { i in Self.quantized(Array(x[(i * k)..<(i * k + k)]), k) }
+            let xq = rowsQ.flatMap(\.values), prepared = rowsQ.flatMap(\.bytes)
             forEachSimdLevel { level in
                 let int8 = vk_matmul_int8_supported(type.id) != 0
                 #expect(int8 == (level >= 1 && Self.int8Types.contains(type)))
+                #expect(int8 == (vk_matmul_takes_int8(type.id, Int32(VK_ACT_INT8.rawValue)) != 0))
+                // The caller prepares int8 input only where vk_matmul takes it.
+                let usePrepared = callerQuantizes && int8
                 let input = int8 ? xq : x
                 var y = [Float](repeating: .nan, count: m * rows)
                 var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
                 w.withUnsafeBytes { wb in
-                    vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), x, Int64(k), Int64(m), nil,
-                              &y, Int64(rows), &scratch, Int32(VK_ACT_INT8.rawValue))
+                    prepared.withUnsafeBytes { pb in
+                        vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), x, Int64(k), Int64(m),
+                                  usePrepared ? pb.baseAddress : nil, &y, Int64(rows), &scratch,
+                                  Int32(VK_ACT_INT8.rawValue))
+                    }
                 }
                 var bad = 0
                 for i in 0..<m {
@@ -72,7 +81,7 @@ struct Int8ActivationTests {
                         if !(abs(Double(y[i * rows + r]) - ref) <= 1e-5 * scale + 1e-30) { bad += 1 }
                     }
                 }
-                #expect(bad == 0, "\(type.description) level \(level) m \(m)")
+                #expect(bad == 0, "\(type.description) level \(level) m \(m) prepared \(usePrepared)")
             }
         }
     }

@@ -50,7 +50,7 @@ float vk_dot_row(int type, const void *w, const float *x, int64_t n);
 /// Scalar reference of `vk_dot_row` (dequantize, then a plain fp64 sum).
 double vk_dot_row_ref(int type, const void *w, const float *x, int64_t n);
 
-/// Activation precision of vk_matmul's per-row dot path (the GEMM path is always fp32).
+/// Activation precision of vk_matmul.
 enum vk_act {
     /// Exact: fp32 activations times exactly dequantized weights.
     VK_ACT_F32 = 0,
@@ -60,15 +60,21 @@ enum vk_act {
 };
 
 /// y[i * ldy + (r - r0)] = dot(W row r, x[i * ldx ...]) for i in [0, m), r in [r0, r1).
-/// When `vk_matmul_uses_gemm(type, m, act)` (enough rows that dequantizing a panel of weight rows
-/// once and running an fp32 GEMM beats per-row dots), the GEMM runs if `packed` holds x packed
-/// by vk_pack_activations and `scratch` holds `vk_matmul_scratch_floats(k)` floats; with either
-/// NULL the per-row dots run instead, with activations of precision `act` (enum vk_act). With
-/// VK_ACT_F32 the result is the same to fp32 rounding either way.
+/// `prepared` is x made ready once for every thread and weight that reads it, or NULL:
+/// - when `vk_matmul_takes_int8(type, act)`: the m rows quantized by vk_quantize_act_q8,
+///   vk_act_q8_bytes(k) bytes apart; with NULL, rows that fit `scratch` are quantized there, and
+///   otherwise the fp32 dots run;
+/// - otherwise when `vk_matmul_uses_gemm(type, m, act)` (enough rows that dequantizing a panel of
+///   weight rows once and running an fp32 GEMM beats per-row dots): x packed by
+///   vk_pack_activations; with NULL the per-row fp32 dots run instead, to the same result up to
+///   fp32 rounding.
+/// `scratch` holds `vk_matmul_scratch_floats(k)` floats (or is NULL: no GEMM, no block sums).
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
-               const float *x, int64_t ldx, int64_t m, const float *packed,
+               const float *x, int64_t ldx, int64_t m, const void *prepared,
                float *y, int64_t ldy, float *scratch, int act);
 int vk_matmul_uses_gemm(int type, int64_t m, int act);
+/// Whether vk_matmul with precision `act` multiplies `type` weights with int8 activations.
+int vk_matmul_takes_int8(int type, int act);
 int64_t vk_matmul_scratch_floats(int64_t k);
 /// Rows per packed activation group.
 #define VK_PACK_ROWS 6

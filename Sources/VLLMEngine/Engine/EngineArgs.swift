@@ -27,8 +27,8 @@ public struct EngineArgs: Sendable, Equatable {
     /// KV cache element type (`--kv-cache-dtype`). vLLM's `auto` means the model's dtype, which
     /// for vLLM on CPU is a 16-bit float; ours is fp16 (what llama.cpp keeps its cache in too).
     public var kvCacheDtype: KVCacheDType = .float16
-    /// Activations in decode-sized matmuls (`--activation-dtype`): exact fp32 by default, int8
-    /// as an opt-in speed mode.
+    /// Activations in the matmuls (`--activation-dtype`): exact fp32 by default, int8 as an
+    /// opt-in speed mode.
     public var activationDtype: ActivationPrecision = .float32
     /// Serve LoRA adapters (`--enable-lora`).
     public var enableLoRA = false
