@@ -154,12 +154,13 @@ VK_AVX2_INLINE void q8_0a_nx(const vk_block_q8_0 *b, int64_t nb, const vk_act_q8
     int64_t i = 0;
     for (; i + 8 <= nb; i += 8) {
         const __m256 d = f16x8(b + i, sizeof *b, 0);
+        __m256i u[8];
+        for (int j = 0; j < 8; j++) u[j] = _mm256_abs_epi8(load32(b[i + j].qs));
         for (int r = 0; r < nx; r++) {
             __m256i p[8];
-            for (int j = 0; j < 8; j++) {
-                const __m256i w = load32(b[i + j].qs);
-                p[j] = dot32_u8s8(_mm256_abs_epi8(w), _mm256_sign_epi8(load32(a[r].q + 32 * (i + j)), w));
-            }
+            // w is loaded again for its sign: loads are cheaper than keeping 8 more registers.
+            for (int j = 0; j < 8; j++)
+                p[j] = dot32_u8s8(u[j], _mm256_sign_epi8(load32(a[r].q + 32 * (i + j)), load32(b[i + j].qs)));
             acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_loadu_ps(a[r].d + i)), _mm256_cvtepi32_ps(hsum8x8_epi32(p)), acc[r]);
         }
     }
