@@ -41,6 +41,9 @@ static const vk_kernels vk_avx2 = {
     .axpy_f32 = vk_axpy_f32_avx2,
     .f32_to_f16 = vk_f32_to_f16_avx2,
 };
+
+// Level 1 with the AVX-512 kernels in place; filled once by vk_dispatch_init.
+static vk_kernels vk_avx512;
 #endif
 
 const vk_kernels *vk_kp = &vk_portable;
@@ -48,21 +51,36 @@ const vk_kernels *vk_kp = &vk_portable;
 static const vk_kernels *vk_best(void) {
 #if VK_HAVE_AVX2
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-        __builtin_cpu_supports("f16c"))
-        return &vk_avx2;
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
+        !__builtin_cpu_supports("f16c"))
+        return &vk_portable;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni")) {
+        return &vk_avx512;
+    }
+    return &vk_avx2;
 #endif
     return &vk_portable;
 }
 
 __attribute__((constructor)) static void vk_dispatch_init(void) {
+#if VK_HAVE_AVX2
+    vk_avx512 = vk_avx2;
+    vk_avx512.level = 2;
+    vk_avx512.dot_q8act_multi = vk_dot_q8act_multi_avx512;
+#endif
     __atomic_store_n(&vk_kp, vk_best(), __ATOMIC_RELAXED);
 }
 
 int vk_simd_level(void) { return VK_K.level; }
 
 void vk_force_simd_level(int level) {
-    __atomic_store_n(&vk_kp, level == 0 ? &vk_portable : vk_best(), __ATOMIC_RELAXED);
+    const vk_kernels *best = vk_best(), *k = best;
+#if VK_HAVE_AVX2
+    if (level == 1 && best->level > 1) k = &vk_avx2;
+#endif
+    if (level == 0) k = &vk_portable;
+    __atomic_store_n(&vk_kp, k, __ATOMIC_RELAXED);
 }
 
 // Public entry points.

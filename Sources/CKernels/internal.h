@@ -8,6 +8,9 @@
 
 // Every AVX2 function carries this attribute; no global -m flags are used.
 #define VK_AVX2 __attribute__((target("avx2,fma,f16c")))
+// Level 2 (AVX-512 F/BW/VL with VNNI, on top of level 1's AVX2/FMA/F16C).
+#define VK_AVX512_FEATURES "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni"
+#define VK_AVX512 __attribute__((target(VK_AVX512_FEATURES)))
 
 // Largest block (elements) of any type; dequantization chunks are multiples of it.
 #define VK_MAX_BLOCK 256
@@ -109,6 +112,9 @@ void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, 
 void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out);
 void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
                              int64_t nx, float *out, int64_t ldout);
+// AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
+void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
+                               int64_t nx, float *out, int64_t ldout);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                         float *panel);
 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,

@@ -65,9 +65,9 @@ struct Int8ActivationTests {
                 var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
                 w.withUnsafeBytes { wb in
                     prepared.withUnsafeBytes { pb in
+                        let input: UnsafeRawPointer? = usePrepared ? pb.baseAddress : nil
                         vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), x, Int64(k), Int64(m),
-                                  usePrepared ? pb.baseAddress : nil, &y, Int64(rows), &scratch,
-                                  Int32(VK_ACT_INT8.rawValue))
+                                  input, &y, Int64(rows), &scratch, Int32(VK_ACT_INT8.rawValue))
                     }
                 }
                 var bad = 0

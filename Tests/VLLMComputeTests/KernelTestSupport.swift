@@ -75,11 +75,15 @@ func dequant(_ type: KType, _ row: [UInt8], _ n: Int) -> [Float] {
     return out
 }
 
-/// Runs `body` once on the portable path and once on the best path, restoring the best path.
+/// Runs `body` on every SIMD level this CPU has (portable, AVX2, AVX-512), restoring the best.
+/// (Not inlined: Swift 6.3's SILCombine crashed on one caller's pointer arguments inlined here.)
+@inline(never)
 func forEachSimdLevel(_ body: (Int32) throws -> Void) rethrows {
-    defer { vk_force_simd_level(1) }
-    vk_force_simd_level(0)
-    try body(vk_simd_level())
-    vk_force_simd_level(1)
-    try body(vk_simd_level())
+    defer { vk_force_simd_level(2) }
+    vk_force_simd_level(2)
+    let best = vk_simd_level()
+    for level in 0...best {
+        vk_force_simd_level(level)
+        try body(vk_simd_level())
+    }
 }

@@ -10,6 +10,8 @@ struct QuantKernelTests {
         vk_force_simd_level(0)
         #expect(vk_simd_level() == 0)
         vk_force_simd_level(1)
+        #expect(vk_simd_level() == min(best, 1))
+        vk_force_simd_level(2)
         #expect(vk_simd_level() == best)
         #if arch(x86_64)
         #expect(best >= 1, "AVX2 machine expected in CI")

@@ -34,9 +34,11 @@ int64_t vk_type_block_elems(int type);
 /// Bytes per block of `type`, 0 if unsupported.
 int64_t vk_type_block_bytes(int type);
 
-/// Which SIMD path the dispatcher picked: 0 = portable C, 1 = AVX2+FMA, 2 = AVX-512.
+/// Which SIMD path the dispatcher picked: 0 = portable C, 1 = AVX2+FMA+F16C, 2 = level 1 plus
+/// AVX-512 (F, BW, VL, VNNI) kernels where they pay.
 int vk_simd_level(void);
-/// Forces the portable path (level 0) or re-enables the best one (any other value); for tests.
+/// Forces the portable path (0), the AVX2 path (1, where the CPU has it), or re-enables the best
+/// one (any other value); for tests.
 void vk_force_simd_level(int level);
 
 /// Dequantizes `n` elements (a multiple of the block size) to fp32. Exact: the value ggml defines.

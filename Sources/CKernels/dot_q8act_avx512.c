@@ -1,0 +1,13 @@
+// AVX-512 VNNI int8-activation kernels: dot_q8act_kernels.h on 256-bit vectors with vpdpbusd
+// (AVX512_VNNI + AVX512VL), one instruction per 32 byte products where AVX2 needs two.
+#include "avx2_common.h"
+
+#if VK_HAVE_AVX2
+
+#define VK_Q8A_TARGET VK_AVX512
+#define VK_Q8A_INLINE static inline __attribute__((always_inline, target(VK_AVX512_FEATURES)))
+#define VK_Q8A_DOT32(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
+#define VK_Q8A_ENTRY vk_dot_q8act_multi_avx512
+#include "dot_q8act_kernels.h"
+
+#endif
