@@ -68,6 +68,7 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512 = vk_avx2;
     vk_avx512.level = 2;
     vk_avx512.dot_q8act_multi = vk_dot_q8act_multi_avx512;
+    vk_avx512.gemm_panel = vk_gemm_panel_avx512;
 #endif
     __atomic_store_n(&vk_kp, vk_best(), __ATOMIC_RELAXED);
 }

@@ -115,6 +115,8 @@ void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
+void vk_gemm_panel_avx512(const float *packed, int64_t m, const float *panel, int64_t k,
+                          float *y, int64_t ldy, int64_t nc);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                         float *panel);
 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,

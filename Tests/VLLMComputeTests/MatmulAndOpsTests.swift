@@ -8,7 +8,7 @@ extension KernelTests {
 struct MatmulTests {
     static let shapes: [(m: Int, r0: Int, r1: Int)] = [
         (1, 0, 37), (2, 3, 20), (3, 5, 6), (4, 0, 16), (5, 16, 33), (6, 1, 37), (7, 2, 19),
-        (17, 0, 37), (64, 7, 36),
+        (12, 4, 30), (17, 0, 37), (64, 7, 36),
     ]
 
     @Test(arguments: KType.allCases)
