@@ -61,5 +61,3 @@ int vk_matmul_int8_supported(int type) {
         return 0;
     }
 }
-
-int vk_matmul_takes_int8(int type, int act) { return act == VK_ACT_INT8 && vk_matmul_int8_supported(type); }

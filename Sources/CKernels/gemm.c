@@ -49,8 +49,17 @@ void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
     }
 }
 
+// Up to this many activation rows the int8 dots beat the fp32 GEMM (measured with the kernels'
+// benchmark: on Zen 3 AVX2 they are about even from 32 rows on, on Zen 5 the AVX-512 GEMM passes
+// the VNNI dots there); a longer batch (a prefill chunk) runs the exact GEMM even in int8 mode.
+#define VK_INT8_MAX_M 32
+
+int vk_matmul_takes_int8(int type, int64_t m, int act) {
+    return act == VK_ACT_INT8 && m <= VK_INT8_MAX_M && vk_matmul_int8_supported(type);
+}
+
 int vk_matmul_uses_gemm(int type, int64_t m, int act) {
-    return !vk_matmul_takes_int8(type, act) && m >= gemm_min_m(type);
+    return !vk_matmul_takes_int8(type, m, act) && m >= gemm_min_m(type);
 }
 
 int64_t vk_packed_activation_floats(int64_t m, int64_t k) {
@@ -99,10 +108,9 @@ void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k
         for (int64_t j = 0; j < k; j++) panel[j * VK_NR + r] = 0.0f;
 }
 
-// The int8 path: activation rows quantized once (act_q8.c), then the multi-row int8 dots for any
-// m — on AVX2 they outrun the fp32 GEMM even for large m (vpmaddubsw: 32 products in two
-// instructions). Weight rows go in tiles small enough to stay in L2 while every group of
-// activation rows passes over them.
+// The int8 path: activation rows quantized once (act_q8.c), then the multi-row int8 dots. Weight
+// rows go in tiles small enough to stay in L1/L2 while every group of activation rows passes
+// over them.
 #define VK_INT8_ROW_TILE 16
 
 static void matmul_int8(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
@@ -150,7 +158,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
-    if (vk_matmul_takes_int8(type, act)) {
+    if (vk_matmul_takes_int8(type, m, act)) {
         if (prepared != NULL) {
             matmul_int8(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);
             return;

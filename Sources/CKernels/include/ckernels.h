@@ -63,7 +63,7 @@ enum vk_act {
 
 /// y[i * ldy + (r - r0)] = dot(W row r, x[i * ldx ...]) for i in [0, m), r in [r0, r1).
 /// `prepared` is x made ready once for every thread and weight that reads it, or NULL:
-/// - when `vk_matmul_takes_int8(type, act)`: the m rows quantized by vk_quantize_act_q8,
+/// - when `vk_matmul_takes_int8(type, m, act)`: the m rows quantized by vk_quantize_act_q8,
 ///   vk_act_q8_bytes(k) bytes apart; with NULL, rows that fit `scratch` are quantized there, and
 ///   otherwise the fp32 dots run;
 /// - otherwise when `vk_matmul_uses_gemm(type, m, act)` (enough rows that dequantizing a panel of
@@ -75,8 +75,9 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
                const float *x, int64_t ldx, int64_t m, const void *prepared,
                float *y, int64_t ldy, float *scratch, int act);
 int vk_matmul_uses_gemm(int type, int64_t m, int act);
-/// Whether vk_matmul with precision `act` multiplies `type` weights with int8 activations.
-int vk_matmul_takes_int8(int type, int act);
+/// Whether vk_matmul with precision `act` multiplies `type` weights with m int8 activation rows
+/// (the opt-in int8 mode covers decode-sized batches; longer ones run the fp32 GEMM).
+int vk_matmul_takes_int8(int type, int64_t m, int act);
 int64_t vk_matmul_scratch_floats(int64_t k);
 /// Rows per packed activation group.
 #define VK_PACK_ROWS 6
