@@ -30,6 +30,9 @@ static const vk_kernels vk_avx2 = {
     .dot_sums_multi = vk_dot_sums_multi_avx2,
     .quantize_act_q8 = vk_quantize_act_q8_avx2,
     .dot_q8act_multi = vk_dot_q8act_multi_avx2,
+    .pack_panel_q8 = vk_pack_panel_q8_avx2,
+    .gemm_q8 = vk_gemm_q8_avx2,
+    .gemm_q8_types = 1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K,
     .pack_panel = vk_pack_panel_avx2,
     .gemm_panel = vk_gemm_panel_avx2,
     .rmsnorm = vk_rmsnorm_avx2,
@@ -68,6 +71,9 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512 = vk_avx2;
     vk_avx512.level = 2;
     vk_avx512.dot_q8act_multi = vk_dot_q8act_multi_avx512;
+    vk_avx512.pack_panel_q8 = vk_pack_panel_q8_avx512;
+    vk_avx512.gemm_q8 = vk_gemm_q8_avx512;
+    vk_avx512.gemm_q8_types = vk_avx2.gemm_q8_types | 1u << VK_TYPE_Q8_0;
     vk_avx512.gemm_panel = vk_gemm_panel_avx512;
 #endif
     __atomic_store_n(&vk_kp, vk_best(), __ATOMIC_RELAXED);

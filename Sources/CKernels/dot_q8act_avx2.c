@@ -1,5 +1,5 @@
-// AVX2 int8-activation kernels (dot_q8act_kernels.h with vpmaddubsw + vpmaddwd as the byte dot
-// product) and the AVX2 quantizer of the activation format.
+// AVX2 int8-activation kernels (dot_q8act_kernels.h, gemm_q8act_kernels.h with vpmaddubsw +
+// vpmaddwd as the byte dot product) and the AVX2 quantizer of the activation format.
 #include "avx2_common.h"
 
 #if VK_HAVE_AVX2
@@ -10,6 +10,14 @@
 #define VK_Q8A_DOT32(u, s) _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))
 #define VK_Q8A_ENTRY vk_dot_q8act_multi_avx2
 #include "dot_q8act_kernels.h"
+
+// Weights up to 63 (4- and 6-bit formats): pair sums of vpmaddubsw stay below 2 * 63 * 127.
+#define VK_Q8G_TARGET VK_AVX2
+#define VK_Q8G_INLINE VK_AVX2_INLINE
+#define VK_Q8G_DPBUSD(acc, u, s) _mm256_add_epi32((acc), VK_Q8A_DOT32((u), (s)))
+#define VK_Q8G_PACK vk_pack_panel_q8_avx2
+#define VK_Q8G_GEMM vk_gemm_q8_avx2
+#include "gemm_q8act_kernels.h"
 
 // ---- the activation format (act_q8.c), same rounding as the portable quantizer ----
 

@@ -1,5 +1,6 @@
-// AVX-512 VNNI int8-activation kernels: dot_q8act_kernels.h on 256-bit vectors with vpdpbusd
-// (AVX512_VNNI + AVX512VL), one instruction per 32 byte products where AVX2 needs two.
+// AVX-512 VNNI int8-activation kernels: dot_q8act_kernels.h and gemm_q8act_kernels.h on 256-bit
+// vectors with vpdpbusd (AVX512_VNNI + AVX512VL), one instruction per 32 byte products where AVX2
+// needs two, and without saturation (so the GEMM takes Q8_0 too).
 #include "avx2_common.h"
 
 #if VK_HAVE_AVX2
@@ -9,5 +10,12 @@
 #define VK_Q8A_DOT32(u, s) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u), (s))
 #define VK_Q8A_ENTRY vk_dot_q8act_multi_avx512
 #include "dot_q8act_kernels.h"
+
+#define VK_Q8G_TARGET VK_AVX512
+#define VK_Q8G_INLINE VK_Q8A_INLINE
+#define VK_Q8G_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
+#define VK_Q8G_PACK vk_pack_panel_q8_avx512
+#define VK_Q8G_GEMM vk_gemm_q8_avx512
+#include "gemm_q8act_kernels.h"
 
 #endif

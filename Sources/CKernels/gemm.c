@@ -49,13 +49,21 @@ void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
     }
 }
 
-// Up to this many activation rows the int8 dots beat the fp32 GEMM (measured with the kernels'
-// benchmark: on Zen 3 AVX2 they are about even from 32 rows on, on Zen 5 the AVX-512 GEMM passes
-// the VNNI dots there); a longer batch (a prefill chunk) runs the exact GEMM even in int8 mode.
+// Int8 mode: from VK_Q8G_MIN_M activation rows on, the int8 GEMM (gemm_q8act_kernels.h) where
+// the level has it for the type; otherwise the multi-row int8 dots up to VK_INT8_MAX_M rows
+// (beyond that the fp32 GEMM is as fast: measured with the kernels' benchmark on Zen 3 and Zen 5)
+// and the exact fp32 GEMM for longer batches.
 #define VK_INT8_MAX_M 32
+#define VK_Q8G_MIN_M 8
+#define VK_Q8G_NR 8
+
+static int gemm_q8_supported(const vk_kernels *kt, int type) {
+    return type >= 0 && type < 32 && ((kt->gemm_q8_types >> type) & 1);
+}
 
 int vk_matmul_takes_int8(int type, int64_t m, int act) {
-    return act == VK_ACT_INT8 && m <= VK_INT8_MAX_M && vk_matmul_int8_supported(type);
+    return act == VK_ACT_INT8 && (gemm_q8_supported(&VK_K, type) ||
+                                  (m <= VK_INT8_MAX_M && vk_matmul_int8_supported(type)));
 }
 
 int vk_matmul_uses_gemm(int type, int64_t m, int act) {
@@ -108,7 +116,7 @@ void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k
         for (int64_t j = 0; j < k; j++) panel[j * VK_NR + r] = 0.0f;
 }
 
-// The int8 path: activation rows quantized once (act_q8.c), then the multi-row int8 dots. Weight
+// The int8 dots: activation rows quantized once (act_q8.c), then the multi-row int8 dots. Weight
 // rows go in tiles small enough to stay in L1/L2 while every group of activation rows passes
 // over them.
 #define VK_INT8_ROW_TILE 16
@@ -159,7 +167,15 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
     if (vk_matmul_takes_int8(type, m, act)) {
-        if (prepared != NULL) {
+        if (prepared != NULL && scratch != NULL && m >= VK_Q8G_MIN_M && gemm_q8_supported(kt, type)) {
+            for (int64_t rp = r0; rp < r1; rp += VK_Q8G_NR) {
+                const int64_t nc = r1 - rp < VK_Q8G_NR ? r1 - rp : VK_Q8G_NR;
+                kt->pack_panel_q8(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
+                kt->gemm_q8(type, prepared, m, scratch, k, y + (rp - r0), ldy, nc);
+            }
+            return;
+        }
+        if (prepared != NULL && m <= VK_INT8_MAX_M) {
             matmul_int8(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);
             return;
         }

@@ -47,6 +47,14 @@ typedef struct {
     // vk_matmul_int8_supported names. NULL: no int8 path at this level.
     void (*dot_q8act_multi)(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
                             float *out, int64_t ldout);
+    // The int8 GEMM (gemm_q8act_kernels.h) for the types in gemm_q8_types (bit 1 << type):
+    // repack `rows` (<= 8) weight rows into an int8 panel, then multiply it with m activation
+    // rows quantized by vk_quantize_act_q8. NULL / 0: none at this level.
+    void (*pack_panel_q8)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                          void *panel);
+    void (*gemm_q8)(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
+                    int64_t ldy, int64_t nc);
+    uint32_t gemm_q8_types;
     // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
@@ -112,9 +120,17 @@ void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, 
 void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out);
 void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
                              int64_t nx, float *out, int64_t ldout);
+void vk_pack_panel_q8_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                           void *panel);
+void vk_gemm_q8_avx2(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
+                     int64_t ldy, int64_t nc);
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
+void vk_pack_panel_q8_avx512(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
+                             void *panel);
+void vk_gemm_q8_avx512(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
+                       int64_t ldy, int64_t nc);
 void vk_gemm_panel_avx512(const float *packed, int64_t m, const float *panel, int64_t k,
                           float *y, int64_t ldy, int64_t nc);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,

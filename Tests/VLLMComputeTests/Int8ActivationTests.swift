@@ -38,27 +38,30 @@ struct Int8ActivationTests {
     static let int8Types: [KType] = [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K]
 
     /// vk_matmul with VK_ACT_INT8 equals the reference dot of each weight row with the dequantized
-    /// int8 activations (where the level has the int8 kernels), or with x itself (where it falls
-    /// back to fp32): for activations it quantizes itself, and for activations quantized by the
-    /// caller (the only way past what its scratch holds, hence m up to 32, the most the int8 path
-    /// takes).
+    /// int8 activations where it takes int8 for that type and batch, or with x itself where it
+    /// runs fp32: on activations it quantizes itself (the multi-row int8 dots), and on activations
+    /// the caller quantized (the int8 GEMM from 8 rows on, where the level has it; past 32 rows
+    /// the types without it fall back to fp32).
     @Test(arguments: KType.allCases)
     func int8MatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x1A8 &+ UInt64(type.rawValue))
-        // 32-element formats: 19 blocks, two 8-block steps of the AVX2 kernels and a 3-block tail.
+        // 32-element formats: 19 blocks, two 8-block steps of the AVX2 kernels and a 3-block tail;
+        // 19 rows: two 8-row GEMM panels and a 3-row one.
         let k = type.blockElements == 256 ? 512 : 608, rows = 19
         let rowBytes = k / type.blockElements * type.blockBytes
         let w = randomRow(type, rows * k, &rng)
         let wf = dequantRef(type, w, rows * k)
+        let act = Int32(VK_ACT_INT8.rawValue)
         for (m, callerQuantizes) in [(1, false), (2, false), (3, false), (4, false), (5, false), (7, false),
-                                     (16, false), (1, true), (6, true), (32, true)] {
+                                     (16, false), (1, true), (6, true), (9, true), (32, true), (37, true)] {
             let x = randomFloats(m * k, &rng)
             let rowsQ = (0..<m).map { i in Self.quantized(Array(x[(i * k)..<(i * k + k)]), k) }
             let xq = rowsQ.flatMap(\.values), prepared = rowsQ.flatMap(\.bytes)
             forEachSimdLevel { level in
-                let int8 = vk_matmul_int8_supported(type.id) != 0
-                #expect(int8 == (level >= 1 && Self.int8Types.contains(type)))
-                #expect(int8 == (vk_matmul_takes_int8(type.id, Int64(m), Int32(VK_ACT_INT8.rawValue)) != 0))
+                let dots = vk_matmul_int8_supported(type.id) != 0
+                #expect(dots == (level >= 1 && Self.int8Types.contains(type)))
+                let int8 = vk_matmul_takes_int8(type.id, Int64(m), act) != 0
+                if m <= 32 { #expect(int8 == dots) } else if int8 { #expect(dots) }
                 // The caller prepares int8 input only where vk_matmul takes it.
                 let usePrepared = callerQuantizes && int8
                 let input = int8 ? xq : x
@@ -66,9 +69,9 @@ struct Int8ActivationTests {
                 var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
                 w.withUnsafeBytes { wb in
                     prepared.withUnsafeBytes { pb in
-                        let input: UnsafeRawPointer? = usePrepared ? pb.baseAddress : nil
+                        let quantized: UnsafeRawPointer? = usePrepared ? pb.baseAddress : nil
                         vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), x, Int64(k), Int64(m),
-                                  input, &y, Int64(rows), &scratch, Int32(VK_ACT_INT8.rawValue))
+                                  quantized, &y, Int64(rows), &scratch, act)
                     }
                 }
                 var bad = 0
