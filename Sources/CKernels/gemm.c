@@ -12,6 +12,9 @@
 #include "internal.h"
 
 #define VK_NR 16            // weight rows per panel
+// Activation rows per m-block of the GEMM: 240 x VK_GEMM_KC floats (240 KB) fit L2; a multiple
+// of 12 (two packed groups, the AVX-512 kernel's height).
+#define VK_GEMM_MC 240
 
 // Below this many activation rows, per-row dot kernels beat dequantize + GEMM (measured on the
 // 2-core Zen 3 machine with the kernels' own benchmark): the 32-element formats' multi-row dots
@@ -186,29 +189,40 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
             return;
         }
     } else if (m >= gemm_min_m(type) && scratch != NULL && prepared != NULL) {
-        for (int64_t rp = r0; rp < r1; rp += VK_NR) {
-            const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
-            kt->pack_panel(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
-            kt->gemm_panel((const float *)prepared, m, scratch, k, y + (rp - r0), ldy, nc);
+        // Blocked so that one m-block's slice of the activations for one k-block (VK_GEMM_MC x
+        // VK_GEMM_KC floats) stays in L2 while every weight panel of the chunk passes over it;
+        // each panel slice is dequantized once per m-block.
+        for (int64_t i0 = 0; i0 < m; i0 += VK_GEMM_MC) {
+            const int64_t mc = m - i0 < VK_GEMM_MC ? m - i0 : VK_GEMM_MC;
+            for (int64_t kb = 0; kb < k; kb += VK_GEMM_KC) {
+                const int64_t kc = k - kb < VK_GEMM_KC ? k - kb : VK_GEMM_KC;
+                for (int64_t rp = r0; rp < r1; rp += VK_NR) {
+                    const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
+                    kt->pack_panel(type, wb + rp * rowbytes + kb / be * bb, rowbytes, kc, nc, scratch);
+                    kt->gemm_panel((const float *)prepared + i0 * k, mc, k, kb, scratch, kc,
+                                   y + i0 * ldy + (rp - r0), ldy, nc, kb > 0);
+                }
+            }
         }
         return;
     }
     matmul_dots(kt, type, wb, rowbytes, k, r0, r1, x, ldx, m, y, ldy, scratch);
 }
 
-void vk_gemm_panel_portable(const float *packed, int64_t m, const float *panel, int64_t k,
-                            float *y, int64_t ldy, int64_t nc) {
+void vk_gemm_panel_portable(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
+                            int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate) {
     for (int64_t i0 = 0; i0 < m; i0 += VK_MR) {
         const int64_t mr = m - i0 < VK_MR ? m - i0 : VK_MR;
-        const float *a = packed + i0 * k;
+        const float *a = packed + i0 * k + kb * VK_MR;
         float acc[VK_MR][VK_NR];
         memset(acc, 0, sizeof acc);
-        for (int64_t kk = 0; kk < k; kk++) {
+        for (int64_t kk = 0; kk < kc; kk++) {
             const float *b = panel + kk * VK_NR;
             for (int64_t i = 0; i < mr; i++)
                 for (int c = 0; c < VK_NR; c++) acc[i][c] += a[kk * VK_MR + i] * b[c];
         }
         for (int64_t i = 0; i < mr; i++)
-            for (int64_t c = 0; c < nc; c++) y[(i0 + i) * ldy + c] = acc[i][c];
+            for (int64_t c = 0; c < nc; c++)
+                y[(i0 + i) * ldy + c] = accumulate ? y[(i0 + i) * ldy + c] + acc[i][c] : acc[i][c];
     }
 }

@@ -1,13 +1,11 @@
 // AVX2 + FMA GEMM microkernel over a packed weight panel ([k][16], see gemm.c) and packed
 // activations ([k][6] per group of 6 rows): up to 6 rows x 16 outputs in 12 ymm accumulators;
-// per k step two panel loads, 6 broadcasts and 12 FMAs. k is split into KC-long slices so the
-// panel slice stays in L1 while every group of activation rows streams over it.
+// per k step two panel loads, 6 broadcasts and 12 FMAs, over one k-block (vk_matmul slices k).
 #include "avx2_common.h"
 
 #if VK_HAVE_AVX2
 
 #define VK_NR 16
-#define VK_KC 256
 
 // Writes (or adds, when accumulate) one row of 16 results, nc of them valid.
 VK_AVX2_INLINE void store_row(float *yr, __m256 c0, __m256 c1, int64_t nc, int accumulate) {
@@ -101,15 +99,11 @@ VK_AVX2 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64
     }
 }
 
-VK_AVX2 void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,
-                                float *y, int64_t ldy, int64_t nc) {
-    for (int64_t kb = 0; kb < k; kb += VK_KC) {
-        const int64_t kc = k - kb < VK_KC ? k - kb : VK_KC;
-        const float *p = panel + kb * VK_NR;
-        for (int64_t i = 0; i < m; i += VK_MR) {
-            const int64_t mr = m - i < VK_MR ? m - i : VK_MR;
-            kernels[mr](packed + i * k + kb * VK_MR, p, kc, y + i * ldy, ldy, nc, kb > 0);
-        }
+VK_AVX2 void vk_gemm_panel_avx2(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
+                                int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate) {
+    for (int64_t i = 0; i < m; i += VK_MR) {
+        const int64_t mr = m - i < VK_MR ? m - i : VK_MR;
+        kernels[mr](packed + i * k + kb * VK_MR, panel, kc, y + i * ldy, ldy, nc, accumulate);
     }
 }
 

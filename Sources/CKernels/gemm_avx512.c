@@ -1,13 +1,13 @@
 // AVX-512 GEMM microkernel over the same packed weight panel ([k][16], see gemm.c) and packed
 // activations ([k][6] per group of 6 rows) as gemm_avx2.c: one zmm holds a panel row, so two
 // activation groups (12 rows) go together to keep 12 independent accumulators, enough to hide
-// the FMA latency on two FMA pipes; per k step one panel load, 12 broadcasts and 12 FMAs.
+// the FMA latency on two FMA pipes; per k step one panel load, 12 broadcasts and 12 FMAs, over
+// one k-block (vk_matmul slices k).
 #include "avx2_common.h"
 
 #if VK_HAVE_AVX2
 
 #define VK_NR 16
-#define VK_KC 256
 #define VK_MR2 (2 * VK_MR)
 
 // Writes (or adds, when accumulate) one row of 16 results, nc of them valid.
@@ -52,18 +52,15 @@ static const vk_kernel512_fn kernels512[VK_MR2 + 1] = {
     NULL, kernel512_1, kernel512_2, kernel512_3, kernel512_4, kernel512_5, kernel512_6,
     kernel512_7, kernel512_8, kernel512_9, kernel512_10, kernel512_11, kernel512_12};
 
-VK_AVX512 void vk_gemm_panel_avx512(const float *packed, int64_t m, const float *panel, int64_t k,
-                                    float *y, int64_t ldy, int64_t nc) {
-    for (int64_t kb = 0; kb < k; kb += VK_KC) {
-        const int64_t kc = k - kb < VK_KC ? k - kb : VK_KC;
-        const float *p = panel + kb * VK_NR;
-        for (int64_t i = 0; i < m; i += VK_MR2) {
-            const int64_t mr = m - i < VK_MR2 ? m - i : VK_MR2;
-            const float *a0 = packed + i * k + kb * VK_MR;
-            // The second group exists only when mr > 6 (packed groups are VK_MR * k floats).
-            const float *a1 = mr > VK_MR ? a0 + VK_MR * k : a0;
-            kernels512[mr](a0, a1, p, kc, y + i * ldy, ldy, nc, kb > 0);
-        }
+VK_AVX512 void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb,
+                                    const float *panel, int64_t kc, float *y, int64_t ldy, int64_t nc,
+                                    int accumulate) {
+    for (int64_t i = 0; i < m; i += VK_MR2) {
+        const int64_t mr = m - i < VK_MR2 ? m - i : VK_MR2;
+        const float *a0 = packed + i * k + kb * VK_MR;
+        // The second group exists only when mr > 6 (packed groups are VK_MR * k floats).
+        const float *a1 = mr > VK_MR ? a0 + VK_MR * k : a0;
+        kernels512[mr](a0, a1, panel, kc, y + i * ldy, ldy, nc, accumulate);
     }
 }
 

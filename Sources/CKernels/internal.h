@@ -18,6 +18,10 @@
 // Activation rows per packed group (the GEMM microkernel's height); see vk_pack_activations.
 #define VK_MR VK_PACK_ROWS
 
+// Columns of one k-block of the GEMM: a [VK_GEMM_KC][16] panel slice (16 KB) stays in L1 while
+// the activation rows stream over it.
+#define VK_GEMM_KC 256
+
 // Widest batch of activation rows the multi-row dot kernels take at once.
 #define VK_MULTI_MAX 4
 
@@ -59,10 +63,10 @@ typedef struct {
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                        float *panel);
-    // y[i * ldy + c] = sum_kk x[i][kk] * panel[kk * 16 + c], i < m, c < nc <= 16, with x
-    // packed by vk_pack_activations.
-    void (*gemm_panel)(const float *packed, int64_t m, const float *panel, int64_t k,
-                       float *y, int64_t ldy, int64_t nc);
+    // y[i * ldy + c] (+)= sum_kk x[i][kb + kk] * panel[kk * 16 + c], i < m, c < nc <= 16,
+    // kk < kc, with x (k columns) packed by vk_pack_activations; adds to y when accumulate.
+    void (*gemm_panel)(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
+                       int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate);
     void (*rmsnorm)(const float *x, const float *w, float *out, int64_t n, float eps);
     void (*softmax)(float *x, int64_t n);
     double (*log_sum_exp)(const float *x, int64_t n);
@@ -90,8 +94,8 @@ void vk_dot_row_multi_portable(int type, const void *w, const float *x, int64_t 
                                int64_t n, float *out, int64_t ldout);
 void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                             float *panel);
-void vk_gemm_panel_portable(const float *packed, int64_t m, const float *panel,
-                            int64_t k, float *y, int64_t ldy, int64_t nc);
+void vk_gemm_panel_portable(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
+                            int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate);
 void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, float eps);
 void vk_softmax_portable(float *x, int64_t n);
 double vk_log_sum_exp_portable(const float *x, int64_t n);
@@ -131,12 +135,12 @@ void vk_pack_panel_q8_avx512(int type, const char *w, int64_t rowbytes, int64_t 
                              void *panel);
 void vk_gemm_q8_avx512(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
                        int64_t ldy, int64_t nc);
-void vk_gemm_panel_avx512(const float *packed, int64_t m, const float *panel, int64_t k,
-                          float *y, int64_t ldy, int64_t nc);
+void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
+                          int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
                         float *panel);
-void vk_gemm_panel_avx2(const float *packed, int64_t m, const float *panel, int64_t k,
-                        float *y, int64_t ldy, int64_t nc);
+void vk_gemm_panel_avx2(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
+                        int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate);
 void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, float eps);
 void vk_softmax_avx2(float *x, int64_t n);
 double vk_log_sum_exp_avx2(const float *x, int64_t n);
