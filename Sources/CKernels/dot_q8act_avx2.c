@@ -17,6 +17,7 @@
 #define VK_Q8G_DPBUSD(acc, u, s) _mm256_add_epi32((acc), VK_Q8A_DOT32((u), (s)))
 #define VK_Q8G_PACK vk_pack_panel_q8_avx2
 #define VK_Q8G_GEMM vk_gemm_q8_avx2
+#define VK_Q8G_MR 4
 #include "gemm_q8act_kernels.h"
 
 // ---- the activation format (act_q8.c), same rounding as the portable quantizer ----

@@ -5,7 +5,8 @@
 //   VK_Q8G_TARGET / VK_Q8G_INLINE  that set's target attribute (plain / always inlined),
 //   VK_Q8G_DPBUSD(acc, u, s)       acc + the 4-byte dot products of u (unsigned) and s (signed)
 //                                  in each int32 lane,
-//   VK_Q8G_PACK, VK_Q8G_GEMM       the names of the two functions this file defines.
+//   VK_Q8G_PACK, VK_Q8G_GEMM       the names of the two functions this file defines,
+//   VK_Q8G_MR                      activation rows per kernel pass (4 or 8: 2 registers each).
 //
 // Panel layout (bytes, at the start of vk_matmul's scratch), for k elements and 8 rows:
 //   u  [k/4][8][4]   the weights as unsigned integers: the 4 bytes of row r for elements
@@ -112,15 +113,15 @@ VK_Q8G_TARGET void VK_Q8G_PACK(int type, const char *w, int64_t rowbytes, int64_
     }
 }
 
-// y[i * ldy + c] for i < MR activation rows a[0..MR), c < nc <= 8 panel rows; G elements per group.
+// y[i * ldy + c] for i < mr activation rows a[0..mr), c < nc <= 8 panel rows; G elements per group.
 VK_Q8G_INLINE void q8g_kernel(const vk_act_q8 *a, int mr, const void *panel, int64_t k, int64_t g,
                               float *y, int64_t ldy, int64_t nc) {
     const uint8_t *u = (const uint8_t *)panel;
     const float *ds = (const float *)(u + 8 * k), *c = ds + 8 * (k / g);
-    __m256 f[4];
+    __m256 f[VK_Q8G_MR];
     for (int i = 0; i < mr; i++) f[i] = _mm256_setzero_ps();
     for (int64_t grp = 0; grp < k / g; grp++) {
-        __m256i acc[4];
+        __m256i acc[VK_Q8G_MR];
         for (int i = 0; i < mr; i++) acc[i] = _mm256_setzero_si256();
         for (int64_t j = grp * g / 4; j < (grp + 1) * g / 4; j++) {
             const __m256i wv = _mm256_loadu_si256((const __m256i *)(u + 32 * j));
@@ -156,11 +157,17 @@ VK_Q8G_INLINE void q8g_kernel(const vk_act_q8 *a, int mr, const void *panel, int
         const vk_act_q8 *a, const void *panel, int64_t k, float *y, int64_t ldy, int64_t nc) {    \
         q8g_kernel(a, MR, panel, k, G, y, ldy, nc);                                                \
     }
-VK_Q8G_INST(1, 32) VK_Q8G_INST(2, 32) VK_Q8G_INST(3, 32) VK_Q8G_INST(4, 32)
-VK_Q8G_INST(1, 16) VK_Q8G_INST(2, 16) VK_Q8G_INST(3, 16) VK_Q8G_INST(4, 16)
+#define VK_Q8G_INST_G(MR) VK_Q8G_INST(MR, 32) VK_Q8G_INST(MR, 16)
+VK_Q8G_INST_G(1) VK_Q8G_INST_G(2) VK_Q8G_INST_G(3) VK_Q8G_INST_G(4)
 typedef void (*vk_q8g_fn)(const vk_act_q8 *a, const void *panel, int64_t k, float *y, int64_t ldy, int64_t nc);
+#if VK_Q8G_MR == 8
+VK_Q8G_INST_G(5) VK_Q8G_INST_G(6) VK_Q8G_INST_G(7) VK_Q8G_INST_G(8)
+static const vk_q8g_fn q8g_fns32[8] = {q8g_1_32, q8g_2_32, q8g_3_32, q8g_4_32, q8g_5_32, q8g_6_32, q8g_7_32, q8g_8_32};
+static const vk_q8g_fn q8g_fns16[8] = {q8g_1_16, q8g_2_16, q8g_3_16, q8g_4_16, q8g_5_16, q8g_6_16, q8g_7_16, q8g_8_16};
+#else
 static const vk_q8g_fn q8g_fns32[4] = {q8g_1_32, q8g_2_32, q8g_3_32, q8g_4_32};
 static const vk_q8g_fn q8g_fns16[4] = {q8g_1_16, q8g_2_16, q8g_3_16, q8g_4_16};
+#endif
 
 // y[i * ldy + c] = dot(panel row c, activation row i) for i < m, c < nc; activation row i
 // quantized (act_q8.c) at q + i * vk_act_q8_bytes(k).
@@ -168,9 +175,9 @@ VK_Q8G_TARGET void VK_Q8G_GEMM(int type, const void *q, int64_t m, const void *p
                                float *y, int64_t ldy, int64_t nc) {
     const vk_q8g_fn *fns = q8g_group(type) == 16 ? q8g_fns16 : q8g_fns32;
     const int64_t qbytes = vk_act_q8_bytes(k);
-    for (int64_t i = 0; i < m; i += 4) {
-        const int64_t mr = m - i < 4 ? m - i : 4;
-        vk_act_q8 a[4];
+    for (int64_t i = 0; i < m; i += VK_Q8G_MR) {
+        const int64_t mr = m - i < VK_Q8G_MR ? m - i : VK_Q8G_MR;
+        vk_act_q8 a[VK_Q8G_MR];
         for (int64_t j = 0; j < mr; j++) a[j] = vk_act_q8_view((const char *)q + (i + j) * qbytes, k);
         fns[mr - 1](a, panel, k, y + i * ldy, ldy, nc);
     }
