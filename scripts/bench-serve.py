@@ -97,7 +97,11 @@ async def one_request(client, model, prompt, output_len):
 
 async def run_level(url, model, prompts, concurrency, output_len):
     from openai import AsyncOpenAI
-    client = AsyncOpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=600)
+    # A fresh connection per request: llama-server (cpp-httplib) closes a keep-alive connection
+    # after a few requests, and a request the client sends on it just then fails with
+    # "Connection error."
+    client = AsyncOpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=600,
+                         default_headers={"Connection": "close"})
     gate = asyncio.Semaphore(concurrency)
 
     async def limited(p):
@@ -165,7 +169,13 @@ def run(a):
         for c, n in zip(a.concurrency, counts):
             prompts = make_prompts(n, a.prompt_words, seed=c)
             for s in servers:
-                r = asyncio.run(run_level(s.url, "default" if s.name == "llama.cpp" else a.model, prompts, c, a.output_len))
+                try:
+                    r = asyncio.run(run_level(s.url, "default" if s.name == "llama.cpp" else a.model, prompts, c, a.output_len))
+                except Exception as e:
+                    # The server's own last words say more than the client's error.
+                    exit_code = s.proc.poll()
+                    raise RuntimeError(f"{s.name} c={c}: {e} (server {'exited ' + str(exit_code) if exit_code is not None else 'running'}); "
+                                       "its log ends:\n" + "".join(s.log[-15:])) from e
                 rows.append({"server": s.name, "concurrency": c, **r})
                 print(f"  {s.name} c={c}: {r['output_tok_s']:.1f} tok/s", file=sys.stderr)
     finally:

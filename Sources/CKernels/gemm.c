@@ -1,9 +1,10 @@
-// vk_matmul: int8 dots for int8 activations; fp32 per-row dot kernels for a few activation rows,
-// a packed-panel fp32 GEMM otherwise.
+// vk_matmul. fp32 activations: per-row dot kernels for a few activation rows, a packed-panel fp32
+// GEMM otherwise. Int8 activations (opt-in): an int8 GEMM on repacked weight panels
+// (gemm_q8act_kernels.h) or multi-row int8 dots (dot_q8act_kernels.h).
 //
-// GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
+// fp32 GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
 // [k][16] (the 16 row values of column kk are contiguous), then the active gemm_panel kernel
-// computes y[i][r0+c] for all m activation rows against that panel. The activations come
+// computes y[i][r0+c] for the activation rows against that panel. The activations come
 // packed by vk_pack_activations in groups of VK_MR rows laid out [k][VK_MR], so the kernel
 // reads them as one sequential stream; the caller packs once per x and shares it between
 // threads and between the matmuls that read the same x (Q, K, V; gate, up).
@@ -124,7 +125,7 @@ void vk_pack_panel_portable(int type, const char *w, int64_t rowbytes, int64_t k
 // over them.
 #define VK_INT8_ROW_TILE 16
 
-static void matmul_int8(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
+static void matmul_int8_dots(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
                         int64_t r0, int64_t r1, const char *q, int64_t m, float *y, int64_t ldy) {
     const int64_t qbytes = vk_act_q8_bytes(k);
     for (int64_t t0 = r0; t0 < r1; t0 += VK_INT8_ROW_TILE) {
@@ -161,6 +162,27 @@ static void matmul_dots(const vk_kernels *kt, int type, const char *wb, int64_t 
     }
 }
 
+// The fp32 GEMM, blocked so that one m-block's slice of the activations for one k-block
+// (VK_GEMM_MC x VK_GEMM_KC floats) stays in L2 while every weight panel of the chunk passes over
+// it; each panel slice is dequantized once per m-block.
+static void matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
+                        int64_t r0, int64_t r1, const float *packed, int64_t m, float *y, int64_t ldy,
+                        float *scratch) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    for (int64_t i0 = 0; i0 < m; i0 += VK_GEMM_MC) {
+        const int64_t mc = m - i0 < VK_GEMM_MC ? m - i0 : VK_GEMM_MC;
+        for (int64_t kb = 0; kb < k; kb += VK_GEMM_KC) {
+            const int64_t kc = k - kb < VK_GEMM_KC ? k - kb : VK_GEMM_KC;
+            for (int64_t rp = r0; rp < r1; rp += VK_NR) {
+                const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
+                kt->pack_panel(type, wb + rp * rowbytes + kb / be * bb, rowbytes, kc, nc, scratch);
+                kt->gemm_panel(packed + i0 * k, mc, k, kb, scratch, kc, y + i0 * ldy + (rp - r0), ldy,
+                               nc, kb > 0);
+            }
+        }
+    }
+}
+
 void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
                const float *x, int64_t ldx, int64_t m, const void *prepared,
                float *y, int64_t ldy, float *scratch, int act) {
@@ -179,31 +201,17 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
             return;
         }
         if (prepared != NULL && m <= VK_INT8_MAX_M) {
-            matmul_int8(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);
+            matmul_int8_dots(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);
             return;
         }
         const int64_t qbytes = vk_act_q8_bytes(k);
         if (scratch != NULL && m * qbytes <= vk_matmul_scratch_floats(k) * (int64_t)sizeof(float)) {
             for (int64_t i = 0; i < m; i++) vk_quantize_act_q8(x + i * ldx, k, (char *)scratch + i * qbytes);
-            matmul_int8(kt, type, wb, rowbytes, k, r0, r1, (const char *)scratch, m, y, ldy);
+            matmul_int8_dots(kt, type, wb, rowbytes, k, r0, r1, (const char *)scratch, m, y, ldy);
             return;
         }
     } else if (m >= gemm_min_m(type) && scratch != NULL && prepared != NULL) {
-        // Blocked so that one m-block's slice of the activations for one k-block (VK_GEMM_MC x
-        // VK_GEMM_KC floats) stays in L2 while every weight panel of the chunk passes over it;
-        // each panel slice is dequantized once per m-block.
-        for (int64_t i0 = 0; i0 < m; i0 += VK_GEMM_MC) {
-            const int64_t mc = m - i0 < VK_GEMM_MC ? m - i0 : VK_GEMM_MC;
-            for (int64_t kb = 0; kb < k; kb += VK_GEMM_KC) {
-                const int64_t kc = k - kb < VK_GEMM_KC ? k - kb : VK_GEMM_KC;
-                for (int64_t rp = r0; rp < r1; rp += VK_NR) {
-                    const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
-                    kt->pack_panel(type, wb + rp * rowbytes + kb / be * bb, rowbytes, kc, nc, scratch);
-                    kt->gemm_panel((const float *)prepared + i0 * k, mc, k, kb, scratch, kc,
-                                   y + i0 * ldy + (rp - r0), ldy, nc, kb > 0);
-                }
-            }
-        }
+        matmul_gemm(kt, type, wb, rowbytes, k, r0, r1, (const float *)prepared, m, y, ldy, scratch);
         return;
     }
     matmul_dots(kt, type, wb, rowbytes, k, r0, r1, x, ldx, m, y, ldy, scratch);

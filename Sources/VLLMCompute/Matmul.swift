@@ -18,10 +18,10 @@ public enum ActivationPrecision: String, Sendable {
     /// rounding. The default.
     case float32
     /// Opt-in: activations quantized to int8 per 32 elements for Q4_0, Q4_1, Q8_0, Q4_K and Q6_K
-    /// weights (integer dot products, as llama.cpp computes) in decode-sized batches (up to 32
-    /// rows; longer ones run the exact fp32 GEMM, which is as fast there); slightly less faithful,
-    /// and faster. Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where
-    /// it matters.
+    /// weights (integer dot products, as llama.cpp computes; where the CPU level has no int8 GEMM
+    /// for a type, batches past 32 rows run the exact fp32 GEMM); slightly less faithful, and
+    /// faster. Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where it
+    /// matters.
     case int8
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
