@@ -7,6 +7,8 @@
 // their sign onto x) meet the int8 activations in an unsigned x signed byte product, so 32
 // products cost one or two instructions instead of eight conversions and fmas. Integer sums are
 // exact; each 32-element block's sum is scaled once in fp32 by (weight scale * activation scale).
+#include <stddef.h>
+
 #include "avx2_common.h"
 #include "blocks.h"
 
@@ -55,62 +57,47 @@ VK_Q8A_INLINE __m256 f16x8(const void *base, int64_t stride, int64_t at) {
 // One lane's worth of a step for the tail blocks.
 VK_Q8A_INLINE __m256 lane0(float v) { return _mm256_zextps128_ps256(_mm_set_ss(v)); }
 
-// Q4_0: d * (q - 8) · x = d * dx * (sum q*x8 - 8 * sum x8).
-VK_Q8A_INLINE void q4_0a_nx(const vk_block_q4_0 *b, int64_t nb, const vk_act_q8 *a, int nx,
-                             float *out, int64_t ldout) {
+// Q4_0 and Q4_1 (`min`): x = d * q + c with c = -8d (Q4_0) or the block's m (Q4_1), so
+// w · x = dx * (d * sum q*x8 + c * sum x8).
+VK_Q8A_INLINE void q4a_nx(const uint8_t *w, int64_t nb, int min, const vk_act_q8 *a, int nx,
+                          float *out, int64_t ldout) {
+    const int64_t stride = min ? sizeof(vk_block_q4_1) : sizeof(vk_block_q4_0);
+    const int64_t qs = min ? offsetof(vk_block_q4_1, qs) : offsetof(vk_block_q4_0, qs);
     __m256 acc[VK_MULTI_MAX];
     for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
     int64_t i = 0;
     for (; i + 8 <= nb; i += 8) {
         __m256i u[8];
-        for (int j = 0; j < 8; j++) u[j] = nibbles32(b[i + j].qs);
-        const __m256 d = f16x8(b + i, sizeof *b, 0);
-        for (int r = 0; r < nx; r++) {
-            __m256i p[8];
-            for (int j = 0; j < 8; j++) p[j] = VK_Q8A_DOT32(u[j], load32(a[r].q + 32 * (i + j)));
-            const __m256i t = _mm256_sub_epi32(hsum8x8_epi32(p), _mm256_slli_epi32(block_sums8(a[r].s, i), 3));
-            acc[r] = _mm256_fmadd_ps(_mm256_mul_ps(d, _mm256_loadu_ps(a[r].d + i)), _mm256_cvtepi32_ps(t), acc[r]);
-        }
-    }
-    for (; i < nb; i++) {
-        const __m256i u = nibbles32(b[i].qs);
-        const float d = vk_f16c_load(&b[i].d);
-        for (int r = 0; r < nx; r++) {
-            const int t = hsum_epi32(VK_Q8A_DOT32(u, load32(a[r].q + 32 * i))) - 8 * (a[r].s[2 * i] + a[r].s[2 * i + 1]);
-            acc[r] = _mm256_add_ps(acc[r], lane0(d * a[r].d[i] * (float)t));
-        }
-    }
-    for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]);
-}
-
-// Q4_1: (d * q + m) · x = dx * (d * sum q*x8 + m * sum x8).
-VK_Q8A_INLINE void q4_1a_nx(const vk_block_q4_1 *b, int64_t nb, const vk_act_q8 *a, int nx,
-                             float *out, int64_t ldout) {
-    __m256 acc[VK_MULTI_MAX];
-    for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= nb; i += 8) {
-        __m256i u[8];
-        for (int j = 0; j < 8; j++) u[j] = nibbles32(b[i + j].qs);
-        const __m256 d = f16x8(b + i, sizeof *b, 0), m = f16x8(b + i, sizeof *b, 2);
+        for (int j = 0; j < 8; j++) u[j] = nibbles32(w + (i + j) * stride + qs);
+        const __m256 d = f16x8(w + i * stride, stride, 0);
+        const __m256 c = min ? f16x8(w + i * stride, stride, 2) : _mm256_mul_ps(d, _mm256_set1_ps(-8.0f));
         for (int r = 0; r < nx; r++) {
             __m256i p[8];
             for (int j = 0; j < 8; j++) p[j] = VK_Q8A_DOT32(u[j], load32(a[r].q + 32 * (i + j)));
             const __m256 t = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(hsum8x8_epi32(p)),
-                                             _mm256_mul_ps(m, _mm256_cvtepi32_ps(block_sums8(a[r].s, i))));
+                                             _mm256_mul_ps(c, _mm256_cvtepi32_ps(block_sums8(a[r].s, i))));
             acc[r] = _mm256_fmadd_ps(_mm256_loadu_ps(a[r].d + i), t, acc[r]);
         }
     }
     for (; i < nb; i++) {
-        const __m256i u = nibbles32(b[i].qs);
-        const float d = vk_f16c_load(&b[i].d), m = vk_f16c_load(&b[i].m);
+        const uint8_t *blk = w + i * stride;
+        const __m256i u = nibbles32(blk + qs);
+        const float d = vk_f16c_load(blk), c = min ? vk_f16c_load(blk + 2) : -8.0f * d;
         for (int r = 0; r < nx; r++) {
             const float t = d * (float)hsum_epi32(VK_Q8A_DOT32(u, load32(a[r].q + 32 * i))) +
-                            m * (float)(a[r].s[2 * i] + a[r].s[2 * i + 1]);
+                            c * (float)(a[r].s[2 * i] + a[r].s[2 * i + 1]);
             acc[r] = _mm256_add_ps(acc[r], lane0(a[r].d[i] * t));
         }
     }
     for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]);
+}
+VK_Q8A_INLINE void q4_0a_nx(const vk_block_q4_0 *b, int64_t nb, const vk_act_q8 *a, int nx,
+                            float *out, int64_t ldout) {
+    q4a_nx((const uint8_t *)b, nb, 0, a, nx, out, ldout);
+}
+VK_Q8A_INLINE void q4_1a_nx(const vk_block_q4_1 *b, int64_t nb, const vk_act_q8 *a, int nx,
+                            float *out, int64_t ldout) {
+    q4a_nx((const uint8_t *)b, nb, 1, a, nx, out, ldout);
 }
 
 // Q8_0: vpmaddubsw wants one unsigned side: |w| with w's sign moved onto x.
@@ -215,9 +202,9 @@ VK_Q8A_INLINE void q6_Ka_nx(const vk_block_q6_K *b, int64_t nb, const vk_act_q8 
 // Separate (non-inlined) instances per type and row count so each gets its own registers.
 typedef void (*vk_q8a_fn)(const void *w, int64_t nb, const vk_act_q8 *a, float *out, int64_t ldout);
 #define VK_Q8A_INST(NAME, BLOCK, NX)                                                               \
-    VK_Q8A_TARGET __attribute__((noinline)) static void NAME##_x##NX(const void *w, int64_t nb,              \
-                                                                const vk_act_q8 *a, float *out,    \
-                                                                int64_t ldout) {                   \
+    VK_Q8A_TARGET __attribute__((noinline)) static void NAME##_x##NX(const void *w, int64_t nb,    \
+                                                                      const vk_act_q8 *a,          \
+                                                                      float *out, int64_t ldout) { \
         NAME##_nx((const BLOCK *)w, nb, a, NX, out, ldout);                                        \
     }
 #define VK_Q8A_INST4(NAME, BLOCK)                                                                  \
