@@ -71,7 +71,6 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512 = vk_avx2;
     vk_avx512.level = 2;
     vk_avx512.dot_q8act_multi = vk_dot_q8act_multi_avx512;
-    vk_avx512.pack_panel_q8 = vk_pack_panel_q8_avx512;
     vk_avx512.gemm_q8 = vk_gemm_q8_avx512;
     vk_avx512.gemm_q8_types = vk_avx2.gemm_q8_types | 1u << VK_TYPE_Q8_0;
     vk_avx512.gemm_panel = vk_gemm_panel_avx512;

@@ -14,7 +14,6 @@
 #define VK_Q8G_TARGET VK_AVX512
 #define VK_Q8G_INLINE VK_Q8A_INLINE
 #define VK_Q8G_DPBUSD(acc, u, s) _mm256_dpbusd_epi32((acc), (u), (s))
-#define VK_Q8G_PACK vk_pack_panel_q8_avx512
 #define VK_Q8G_GEMM vk_gemm_q8_avx512
 #define VK_Q8G_MR 8  // 32 vector registers with AVX-512VL
 #include "gemm_q8act_kernels.h"

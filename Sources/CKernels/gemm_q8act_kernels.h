@@ -5,7 +5,9 @@
 //   VK_Q8G_TARGET / VK_Q8G_INLINE  that set's target attribute (plain / always inlined),
 //   VK_Q8G_DPBUSD(acc, u, s)       acc + the 4-byte dot products of u (unsigned) and s (signed)
 //                                  in each int32 lane,
-//   VK_Q8G_PACK, VK_Q8G_GEMM       the names of the two functions this file defines,
+//   VK_Q8G_GEMM                    the name of the GEMM this file defines, and VK_Q8G_PACK that
+//                                  of the panel packer, where it defines one (the packer needs
+//                                  only AVX2, so one instance serves every level),
 //   VK_Q8G_MR                      activation rows per kernel pass (4 or 8: 2 registers each).
 //
 // Panel layout (bytes, at the start of vk_matmul's scratch), for k elements and 8 rows:
@@ -21,6 +23,7 @@
 // Elements per scale group of `type` in the panel.
 static inline int64_t q8g_group(int type) { return type == VK_TYPE_Q6_K ? 16 : 32; }
 
+#ifdef VK_Q8G_PACK
 // 8x8 transpose of 32-bit lanes: r[i] lane j <-> r[j] lane i.
 VK_Q8G_INLINE void q8g_transpose8(__m256i r[8]) {
     __m256 t[8], u[8];
@@ -112,6 +115,7 @@ VK_Q8G_TARGET void VK_Q8G_PACK(int type, const char *w, int64_t rowbytes, int64_
         for (int j = 0; j < 8; j++) _mm256_storeu_si256((__m256i *)(u + 256 * t + 32 * j), r[j]);
     }
 }
+#endif
 
 // y[i * ldy + c] for i < mr activation rows a[0..mr), c < nc <= 8 panel rows; G elements per group.
 VK_Q8G_INLINE void q8g_kernel(const vk_act_q8 *a, int mr, const void *panel, int64_t k, int64_t g,

@@ -131,8 +131,6 @@ void vk_gemm_q8_avx2(int type, const void *q, int64_t m, const void *panel, int6
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
-void vk_pack_panel_q8_avx512(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
-                             void *panel);
 void vk_gemm_q8_avx512(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
                        int64_t ldy, int64_t nc);
 void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,

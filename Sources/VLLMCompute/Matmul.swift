@@ -105,11 +105,9 @@ public final class MatmulRunner: @unchecked Sendable {
         struct Input: Hashable {
             let x: UnsafePointer<Float>, k: Int, form: Preparation
         }
+        let wanted = jobs.map { Input(x: $0.x, k: $0.weight.columns, form: Self.preparation($0, m: m, act: act)) }
         var inputs: [Input] = []
-        for job in jobs {
-            let input = Input(x: job.x, k: job.weight.columns, form: Self.preparation(job, m: m, act: act))
-            if input.form != .none && !inputs.contains(input) { inputs.append(input) }
-        }
+        for input in wanted where input.form != .none && !inputs.contains(input) { inputs.append(input) }
         guard !inputs.isEmpty else { return nil }
         // 64-byte alignment for each input keeps vector loads within cache lines.
         let sizes = inputs.map { input in
@@ -146,6 +144,6 @@ public final class MatmulRunner: @unchecked Sendable {
             ready[input] = UnsafeRawPointer(out)
             dst += size
         }
-        return jobs.map { ready[Input(x: $0.x, k: $0.weight.columns, form: Self.preparation($0, m: m, act: act))] }
+        return wanted.map { ready[$0] }
     }
 }
