@@ -1,6 +1,8 @@
 // Runtime dispatch: picks the best kernel set for this CPU once, at load time.
 #include "internal.h"
 
+#define VK_RP_ALL_TYPES (1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q8_0 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K)
+
 static const vk_kernels vk_portable = {
     .level = 0,
     .dequantize_row = vk_dequantize_row_portable,
@@ -9,6 +11,8 @@ static const vk_kernels vk_portable = {
     .dot_sums_multi = NULL,
     .quantize_act_q8 = vk_quantize_act_q8_portable,
     .dot_q8act_multi = NULL,
+    .gemm_rp = vk_gemm_rp_portable,
+    .rp_types = VK_RP_ALL_TYPES,
     .pack_panel = vk_pack_panel_portable,
     .gemm_panel = vk_gemm_panel_portable,
     .rmsnorm = vk_rmsnorm_portable,
@@ -33,6 +37,8 @@ static const vk_kernels vk_avx2 = {
     .pack_panel_q8 = vk_pack_panel_q8_avx2,
     .gemm_q8 = vk_gemm_q8_avx2,
     .gemm_q8_types = 1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K,
+    .gemm_rp = vk_gemm_rp_avx2,
+    .rp_types = 1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K,
     .pack_panel = vk_pack_panel_avx2,
     .gemm_panel = vk_gemm_panel_avx2,
     .rmsnorm = vk_rmsnorm_avx2,
@@ -51,7 +57,7 @@ static vk_kernels vk_avx512;
 
 const vk_kernels *vk_kp = &vk_portable;
 
-static const vk_kernels *vk_best(void) {
+const vk_kernels *vk_best_kernels(void) {
 #if VK_HAVE_AVX2
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") ||
@@ -74,14 +80,16 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512.gemm_q8 = vk_gemm_q8_avx512;
     vk_avx512.gemm_q8_types = vk_avx2.gemm_q8_types | 1u << VK_TYPE_Q8_0;
     vk_avx512.gemm_panel = vk_gemm_panel_avx512;
+    vk_avx512.gemm_rp = vk_gemm_rp_avx512;
+    vk_avx512.rp_types = VK_RP_ALL_TYPES;
 #endif
-    __atomic_store_n(&vk_kp, vk_best(), __ATOMIC_RELAXED);
+    __atomic_store_n(&vk_kp, vk_best_kernels(), __ATOMIC_RELAXED);
 }
 
 int vk_simd_level(void) { return VK_K.level; }
 
 void vk_force_simd_level(int level) {
-    const vk_kernels *best = vk_best(), *k = best;
+    const vk_kernels *best = vk_best_kernels(), *k = best;
 #if VK_HAVE_AVX2
     if (level == 1 && best->level > 1) k = &vk_avx2;
 #endif

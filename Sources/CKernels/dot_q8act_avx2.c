@@ -20,6 +20,14 @@
 #define VK_Q8G_MR 4
 #include "gemm_q8act_kernels.h"
 
+#define VK_RP_TARGET VK_AVX2
+#define VK_RP_INLINE VK_AVX2_INLINE
+#define VK_RP_DPBUSD VK_Q8G_DPBUSD
+#define VK_RP_Q8 0
+#define VK_RP_GEMM vk_gemm_rp_avx2
+#define VK_RP_MR 4
+#include "gemm_rp_kernels.h"
+
 // ---- the activation format (act_q8.c), same rounding as the portable quantizer ----
 
 VK_AVX2 void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out) {

@@ -18,4 +18,12 @@
 #define VK_Q8G_MR 8  // 32 vector registers with AVX-512VL
 #include "gemm_q8act_kernels.h"
 
+#define VK_RP_TARGET VK_AVX512
+#define VK_RP_INLINE VK_Q8A_INLINE
+#define VK_RP_DPBUSD VK_Q8G_DPBUSD
+#define VK_RP_Q8 1
+#define VK_RP_GEMM vk_gemm_rp_avx512
+#define VK_RP_MR 8
+#include "gemm_rp_kernels.h"
+
 #endif

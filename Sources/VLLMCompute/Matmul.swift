@@ -67,6 +67,7 @@ public final class MatmulRunner: @unchecked Sendable {
     public func run(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision? = nil) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
         let scratch = self.scratch, act = (precision ?? activationPrecision).kernelValue
+        let int8 = ActivationPrecision.int8.kernelValue
         let inputs = prepareActivations(jobs, m: m, act: act)
         // Many activation rows make chunks compute-bound and uneven in start time: many, claimed
         // in turn. A few rows stream weights from memory: one contiguous slice per thread.
@@ -74,9 +75,14 @@ public final class MatmulRunner: @unchecked Sendable {
         pool.parallelForDynamic(jobs.count * perJob, pieces: jobs.count * perJob) { t, pieces in
             for c in pieces {
                 let job = jobs[c / perJob], w = job.weight
-                // 16-row grain keeps each chunk aligned to the GEMM panel height.
+                // 16-row grain keeps each chunk aligned to the GEMM panels (16 rows) and the repacked ones (8).
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
+                if let rp = w.repacked, act == int8 {
+                    vk_matmul_repacked(Int32(w.type.rawValue), rp.data, Int64(w.columns), Int64(r.lowerBound),
+                                       Int64(r.upperBound), inputs![c / perJob], Int64(m), job.y + r.lowerBound, Int64(w.rows))
+                    continue
+                }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
                           job.x, Int64(w.columns), Int64(m), inputs?[c / perJob] ?? nil,
                           job.y + r.lowerBound, Int64(w.rows), scratch[t], act)
@@ -94,6 +100,7 @@ public final class MatmulRunner: @unchecked Sendable {
 
     private static func preparation(_ job: MatmulJob, m: Int, act: Int32) -> Preparation {
         let type = Int32(job.weight.type.rawValue)
+        if job.weight.repacked != nil && act == ActivationPrecision.int8.kernelValue { return .int8 }
         if vk_matmul_takes_int8(type, Int64(m), act) != 0 { return .int8 }
         return vk_matmul_uses_gemm(type, Int64(m), act) != 0 ? .packed : .none
     }

@@ -7,6 +7,8 @@ public struct WeightMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
     public let rows: Int
     public let columns: Int
+    /// The rows repacked for int8-activation matmuls, where the model loaded them so.
+    public private(set) var repacked: RepackedWeight?
 
     public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, columns: Int) {
         precondition(columns % type.blockElements == 0)
@@ -14,6 +16,14 @@ public struct WeightMatrix: @unchecked Sendable {
         self.data = data
         self.rows = rows
         self.columns = columns
+    }
+
+    /// This matrix with its rows also repacked for int8-activation matmuls, where this CPU has a
+    /// fast kernel for the repacked type (otherwise unchanged).
+    public func repackedForInt8(pool: ThreadPool) -> WeightMatrix {
+        var w = self
+        w.repacked = RepackedWeight(self, pool: pool)
+        return w
     }
 
     public var rowBytes: Int { columns / type.blockElements * type.blockBytes }

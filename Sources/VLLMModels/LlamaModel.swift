@@ -28,7 +28,9 @@ public final class LlamaModel: @unchecked Sendable {
                 activationPrecision: ActivationPrecision = .float32) throws(ModelLoadError) {
         self.gguf = gguf
         config = try LlamaConfig(gguf: gguf)
-        weights = try LlamaWeights(gguf: gguf, config: config)
+        var weights = try LlamaWeights(gguf: gguf, config: config)
+        if activationPrecision == .int8 { weights.repackForInt8(pool: pool) }
+        self.weights = weights
         rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors)
         matmul = MatmulRunner(pool: pool, activationPrecision: activationPrecision)
         self.maxBatchTokens = maxBatchTokens

@@ -4,15 +4,16 @@ import VLLMCompute
 /// dequantized to fp32 at load: they are tiny).
 struct LlamaLayerWeights: @unchecked Sendable {
     let attnNorm: [Float]
-    let q, k, v, o: WeightMatrix
+    let q, k, v: WeightMatrix
+    var o: WeightMatrix
     let ffnNorm: [Float]
-    let gate, up, down: WeightMatrix
+    var gate, up, down: WeightMatrix
 }
 
 /// All weights of a Llama-architecture model, bound to the GGUF tensor names llama.cpp uses.
 struct LlamaWeights: @unchecked Sendable {
     let embedding: WeightMatrix
-    let layers: [LlamaLayerWeights]
+    private(set) var layers: [LlamaLayerWeights]
     let outputNorm: [Float]
     /// The LM head; the embedding itself when the model ties them.
     let output: WeightMatrix
@@ -57,5 +58,16 @@ struct LlamaWeights: @unchecked Sendable {
             ? embedding : try matrix("output.weight", rows: c.vocabSize, columns: h)
         ropeFreqFactors = gguf.tensor(named: "rope_freqs.weight") == nil
             ? nil : try vector("rope_freqs.weight", count: c.headDim / 2)
+    }
+
+    /// Repacks the matrices that take int8 activations (attention output and the FFN; see
+    /// LlamaModel for why Q/K/V and the head stay fp32) for the int8 kernels.
+    mutating func repackForInt8(pool: ThreadPool) {
+        for i in layers.indices {
+            layers[i].o = layers[i].o.repackedForInt8(pool: pool)
+            layers[i].gate = layers[i].gate.repackedForInt8(pool: pool)
+            layers[i].up = layers[i].up.repackedForInt8(pool: pool)
+            layers[i].down = layers[i].down.repackedForInt8(pool: pool)
+        }
     }
 }

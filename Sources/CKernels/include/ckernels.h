@@ -89,6 +89,24 @@ int64_t vk_packed_activation_floats(int64_t m, int64_t k);
 void vk_pack_activations(const float *x, int64_t ldx, int64_t m, int64_t k, int64_t g0, int64_t g1,
                          float *packed);
 
+/// Weights repacked at load for the int8 path (repack_q8.c): 8 rows interleaved per panel, 4-bit
+/// types still 4-bit, scales as stored. Bytes of one panel of rows of k elements of `type`, or 0
+/// when the type has no repacked form (or k is not a whole number of its records).
+int64_t vk_repack_panel_bytes(int type, int64_t k);
+/// Bytes of the repacked form of `rows` rows (panels of 8; the last one zero-padded).
+int64_t vk_repack_bytes(int type, int64_t rows, int64_t k);
+/// Whether this CPU's best SIMD level has a fast kernel for repacked `type` weights: what a
+/// loader should repack.
+int vk_repack_preferred(int type);
+/// Writes panels [p0, p1) of the repacked form of `rows` rows of k elements at w (disjoint panel
+/// ranges may be written by different threads).
+void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int64_t p1, void *out);
+/// y[i * ldy + (r - r0)] = dot(W row r, activation row i) for i < m, r in [r0, r1) (r0 a multiple
+/// of 8), W repacked by vk_repack at rp, activation rows quantized by vk_quantize_act_q8 at q,
+/// vk_act_q8_bytes(k) apart.
+void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
+                        int64_t m, float *y, int64_t ldy);
+
 /// Whether vk_matmul's VK_ACT_INT8 path covers `type` on this CPU's SIMD level.
 int vk_matmul_int8_supported(int type);
 /// Bytes of one activation row of k elements (a multiple of 32) in the int8 format.

@@ -1,0 +1,236 @@
+// Weights repacked once at load for the int8-activation path (vk_matmul_repacked): 8 rows at a
+// time are interleaved so that one 32-byte load holds 4 consecutive elements of each of the 8 rows,
+// which a byte dot-product instruction multiplies with 4 activation bytes broadcast to every lane
+// (one instruction advances 8 rows by 4 elements, no horizontal sums, no per-use repacking).
+// 4-bit types stay 4-bit; scales stay in their stored precision, so the repacked panel stands
+// for exactly the values the GGUF blocks define.
+//
+// Panel layout (8 rows, rows past the matrix are zero), a sequence of records:
+//   Q4_0 (per 32 elements): d[8] fp16, then 128 bytes of nibbles;
+//   Q4_1 (per 32):          d[8] fp16, m[8] fp16, 128 bytes of nibbles;
+//   Q8_0 (per 32):          d[8] fp16, 256 bytes q (signed);
+//   Q4_K (per 256):         d[8] fp16, dmin[8] fp16, sc[8][8] u8, mn[8][8] u8 (sub-block, row),
+//                           then per 32-element sub-block 128 bytes of nibbles;
+//   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then 2048 bytes u = q + 32
+//                           (0..63), 128 per 16-element sub-block.
+// "Nibbles" for 32 elements e of row r: byte 32c + 4r + j (c < 4, j < 4) holds e = 4c + j in its
+// low nibble and e = 16 + 4c + j in its high one (for Q4_0/Q4_1 that byte is the block's qs[4c+j]).
+// Byte rows (Q8_0, Q6_K): element e of row r at byte 32 (e / 4) + 4r + e % 4.
+// Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32).
+#include <string.h>
+
+#include "internal.h"
+#include "blocks.h"
+#include "fp16.h"
+
+// Elements per record, and record bytes, of the repacked panel; 0 if the type has none.
+static int64_t rp_record_elems(int type) {
+    switch (type) {
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: return 32;
+    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return 256;
+    default: return 0;
+    }
+}
+
+static int64_t rp_record_bytes(int type) {
+    switch (type) {
+    case VK_TYPE_Q4_0: return 16 + 128;
+    case VK_TYPE_Q4_1: return 32 + 128;
+    case VK_TYPE_Q8_0: return 16 + 256;
+    case VK_TYPE_Q4_K: return 32 + 128 + 8 * 128;
+    case VK_TYPE_Q6_K: return 16 + 128 + 2048;
+    default: return 0;
+    }
+}
+
+int64_t vk_repack_panel_bytes(int type, int64_t k) {
+    const int64_t e = rp_record_elems(type);
+    return e == 0 || k <= 0 || k % e != 0 ? 0 : k / e * rp_record_bytes(type);
+}
+
+int64_t vk_repack_bytes(int type, int64_t rows, int64_t k) {
+    return (rows + 7) / 8 * vk_repack_panel_bytes(type, k);
+}
+
+int vk_repack_preferred(int type) {
+    const vk_kernels *best = vk_best_kernels();
+    return best->level > 0 && rp_record_elems(type) > 0 && ((best->rp_types >> type) & 1);
+}
+
+// The 6-bit value (0..63) of element e of a Q6_K block, by the map in blocks.h.
+static uint8_t q6k_u(const vk_block_q6_K *b, int e) {
+    const int h = e / 128, l = e % 32, quarter = (e % 128) / 32;
+    const uint8_t ql = b->ql[64 * h + l + 32 * (quarter & 1)];
+    const uint8_t lo = quarter < 2 ? ql & 15 : ql >> 4;
+    return (uint8_t)(lo | ((b->qh[32 * h + l] >> (2 * quarter)) & 3) << 4);
+}
+
+// One record (elements [t * E, (t + 1) * E)) of the 8 rows at w (rows present, rowbytes apart).
+static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64_t t, uint8_t *out) {
+    memset(out, 0, (size_t)rp_record_bytes(type));
+    uint16_t *h = (uint16_t *)out;
+    for (int r = 0; r < rows; r++) {
+        const char *row = w + r * rowbytes;
+        switch (type) {
+        case VK_TYPE_Q4_0: {
+            const vk_block_q4_0 *b = (const vk_block_q4_0 *)row + t;
+            h[r] = b->d;
+            for (int c = 0; c < 4; c++) memcpy(out + 16 + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            break;
+        }
+        case VK_TYPE_Q4_1: {
+            const vk_block_q4_1 *b = (const vk_block_q4_1 *)row + t;
+            h[r] = b->d;
+            h[8 + r] = b->m;
+            for (int c = 0; c < 4; c++) memcpy(out + 32 + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            break;
+        }
+        case VK_TYPE_Q8_0: {
+            const vk_block_q8_0 *b = (const vk_block_q8_0 *)row + t;
+            h[r] = b->d;
+            for (int c = 0; c < 8; c++) memcpy(out + 16 + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            break;
+        }
+        case VK_TYPE_Q4_K: {
+            const vk_block_q4_K *b = (const vk_block_q4_K *)row + t;
+            uint8_t sm[16];
+            vk_k4_scales_mins(b->scales, sm);
+            h[r] = b->d;
+            h[8 + r] = b->dmin;
+            for (int s = 0; s < 8; s++) {
+                out[32 + 8 * s + r] = sm[s];
+                out[96 + 8 * s + r] = sm[8 + s];
+                uint8_t *nib = out + 160 + 128 * s;
+                for (int e = 0; e < 16; e++) {
+                    const uint8_t *qs = b->qs + 32 * (s / 2);
+                    const int shift = 4 * (s % 2);
+                    const uint8_t lo = (qs[e] >> shift) & 15, hi = (qs[e + 16] >> shift) & 15;
+                    nib[32 * (e / 4) + 4 * r + e % 4] = (uint8_t)(lo | hi << 4);
+                }
+            }
+            break;
+        }
+        default: {  // Q6_K
+            const vk_block_q6_K *b = (const vk_block_q6_K *)row + t;
+            h[r] = b->d;
+            for (int g = 0; g < 16; g++) out[16 + 8 * g + r] = (uint8_t)b->scales[g];
+            for (int e = 0; e < 256; e++) out[144 + 32 * (e / 4) + 4 * r + e % 4] = q6k_u(b, e);
+            break;
+        }
+        }
+    }
+}
+
+void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int64_t p1, void *out) {
+    const int64_t pb = vk_repack_panel_bytes(type, k);
+    if (pb == 0) return;
+    const int64_t e = rp_record_elems(type), rowbytes = k / vk_type_block_elems(type) * vk_type_block_bytes(type);
+    for (int64_t p = p0; p < p1; p++) {
+        const int n = rows - 8 * p < 8 ? (int)(rows - 8 * p) : 8;
+        uint8_t *dst = (uint8_t *)out + p * pb;
+        for (int64_t t = 0; t < k / e; t++)
+            rp_record(type, (const char *)w + 8 * p * rowbytes, rowbytes, n, t, dst + t * rp_record_bytes(type));
+    }
+}
+
+// ---- the scalar kernel (level 0, and the reference of the SIMD ones) ----
+
+// Adds one group's contribution dx * (ds * isum + c * S) to f, in the order the SIMD kernels use.
+static inline float rp_add(float f, float ds, float c, int32_t isum, float dx, int s) {
+    f += ds * ((float)isum * dx);
+    return f + c * (dx * (float)s);
+}
+
+// sum over 32 nibble elements of row r (nibble block at nib) times q[0..32).
+static int32_t rp_nibble_dot(const uint8_t *nib, int r, const int8_t *q) {
+    int32_t s = 0;
+    for (int e = 0; e < 16; e++) {
+        const uint8_t v = nib[32 * (e / 4) + 4 * r + e % 4];
+        s += (v & 15) * q[e] + (v >> 4) * q[e + 16];
+    }
+    return s;
+}
+
+// Elements [0, n) of byte-row r (signed when `sgn`) times q.
+static int32_t rp_byte_dot(const uint8_t *bytes, int r, const int8_t *q, int n, int sgn) {
+    int32_t s = 0;
+    for (int e = 0; e < n; e++) {
+        const uint8_t v = bytes[32 * (e / 4) + 4 * r + e % 4];
+        s += (sgn ? (int32_t)(int8_t)v : (int32_t)v) * q[e];
+    }
+    return s;
+}
+
+void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
+                         int64_t ldy, int64_t nc) {
+    const int64_t qbytes = vk_act_q8_bytes(k), rec = rp_record_bytes(type), e = rp_record_elems(type);
+    for (int64_t i = 0; i < m; i++) {
+        const vk_act_q8 a = vk_act_q8_view((const char *)q + i * qbytes, k);
+        for (int r = 0; r < nc; r++) {
+            float f = 0.0f;
+            for (int64_t t = 0; t < k / e; t++) {
+                const uint8_t *p = (const uint8_t *)panel + t * rec;
+                const uint16_t *h = (const uint16_t *)p;
+                const int64_t x0 = t * e;  // first element of the record
+                switch (type) {
+                case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: {
+                    const float d = vk_fp16_to_fp32(h[r]);
+                    const float c = type == VK_TYPE_Q4_0 ? -8.0f * d : vk_fp16_to_fp32(h[8 + r]);
+                    const int32_t isum = rp_nibble_dot(p + (type == VK_TYPE_Q4_0 ? 16 : 32), r, a.q + x0);
+                    f = rp_add(f, d, c, isum, a.d[t], a.s[2 * t] + a.s[2 * t + 1]);
+                    break;
+                }
+                case VK_TYPE_Q8_0:
+                    f = rp_add(f, vk_fp16_to_fp32(h[r]), 0.0f, rp_byte_dot(p + 16, r, a.q + x0, 32, 1), a.d[t], 0);
+                    break;
+                case VK_TYPE_Q4_K: {
+                    const float d = vk_fp16_to_fp32(h[r]), dmin = vk_fp16_to_fp32(h[8 + r]);
+                    for (int s = 0; s < 8; s++) {
+                        const int64_t b = x0 / 32 + s;
+                        const int32_t isum = rp_nibble_dot(p + 160 + 128 * s, r, a.q + 32 * b);
+                        f = rp_add(f, d * (float)p[32 + 8 * s + r], -dmin * (float)p[96 + 8 * s + r], isum,
+                                   a.d[b], a.s[2 * b] + a.s[2 * b + 1]);
+                    }
+                    break;
+                }
+                default: {  // Q6_K
+                    const float d = vk_fp16_to_fp32(h[r]);
+                    for (int g = 0; g < 16; g++) {
+                        const float ds = d * (float)(int8_t)p[16 + 8 * g + r];
+                        const int64_t x = x0 + 16 * g;
+                        const int32_t isum = rp_byte_dot(p + 144 + 128 * g, r, a.q + x, 16, 0);
+                        f = rp_add(f, ds, -32.0f * ds, isum, a.d[x / 32], a.s[x / 16]);
+                    }
+                    break;
+                }
+                }
+            }
+            y[i * ldy + r] = f;
+        }
+    }
+}
+
+// Activation rows per pass over the panels: their int8 rows (~192 KB) stay in L2 while every panel
+// of the chunk streams past them.
+static int64_t rp_rows_per_pass(int64_t k) {
+    const int64_t rows = 192 * 1024 / vk_act_q8_bytes(k) / 8 * 8;
+    return rows < 8 ? 8 : rows;
+}
+
+void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
+                        int64_t m, float *y, int64_t ldy) {
+    const int64_t pb = vk_repack_panel_bytes(type, k);
+    if (pb == 0 || r1 <= r0 || m <= 0) return;
+    const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
+    void (*gemm)(int, const void *, int64_t, const void *, int64_t, float *, int64_t, int64_t) =
+        (kt->rp_types >> type) & 1 ? kt->gemm_rp : vk_gemm_rp_portable;
+    const int64_t qbytes = vk_act_q8_bytes(k), mb = rp_rows_per_pass(k);
+    for (int64_t i0 = 0; i0 < m; i0 += mb) {
+        const int64_t rows = m - i0 < mb ? m - i0 : mb;
+        for (int64_t r = r0; r < r1; r += 8) {
+            const int64_t nc = r1 - r < 8 ? r1 - r : 8;
+            gemm(type, (const char *)q + i0 * qbytes, rows, (const char *)rp + r / 8 * pb, k,
+                 y + i0 * ldy + (r - r0), ldy, nc);
+        }
+    }
+}
