@@ -57,14 +57,6 @@ int vk_repack_preferred(int type) {
     return best->level > 0 && rp_record_elems(type) > 0 && ((best->rp_types >> type) & 1);
 }
 
-// The 6-bit value (0..63) of element e of a Q6_K block, by the map in blocks.h.
-static uint8_t q6k_u(const vk_block_q6_K *b, int e) {
-    const int h = e / 128, l = e % 32, quarter = (e % 128) / 32;
-    const uint8_t ql = b->ql[64 * h + l + 32 * (quarter & 1)];
-    const uint8_t lo = quarter < 2 ? ql & 15 : ql >> 4;
-    return (uint8_t)(lo | ((b->qh[32 * h + l] >> (2 * quarter)) & 3) << 4);
-}
-
 // One record (elements [t * E, (t + 1) * E)) of the 8 rows at w (rows present, rowbytes apart).
 static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64_t t, uint8_t *out) {
     memset(out, 0, (size_t)rp_record_bytes(type));
@@ -114,7 +106,18 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
             const vk_block_q6_K *b = (const vk_block_q6_K *)row + t;
             h[r] = b->d;
             for (int g = 0; g < 16; g++) out[16 + 8 * g + r] = (uint8_t)b->scales[g];
-            for (int e = 0; e < 256; e++) out[144 + 32 * (e / 4) + 4 * r + e % 4] = q6k_u(b, e);
+            // The 6-bit values (0..63) by the element map in blocks.h: four per (h, l).
+            uint8_t *u = out + 144 + 4 * r;
+            for (int h = 0; h < 2; h++) {
+                for (int l = 0; l < 32; l++) {
+                    const uint8_t ql0 = b->ql[64 * h + l], ql1 = b->ql[64 * h + l + 32], qh = b->qh[32 * h + l];
+                    const int e = 128 * h + l;
+                    u[32 * (e / 4) + e % 4] = (uint8_t)((ql0 & 15) | (qh & 3) << 4);
+                    u[32 * ((e + 32) / 4) + e % 4] = (uint8_t)((ql1 & 15) | ((qh >> 2) & 3) << 4);
+                    u[32 * ((e + 64) / 4) + e % 4] = (uint8_t)((ql0 >> 4) | ((qh >> 4) & 3) << 4);
+                    u[32 * ((e + 96) / 4) + e % 4] = (uint8_t)((ql1 >> 4) | ((qh >> 6) & 3) << 4);
+                }
+            }
             break;
         }
         }

@@ -29,7 +29,7 @@ public final class LlamaModel: @unchecked Sendable {
         self.gguf = gguf
         config = try LlamaConfig(gguf: gguf)
         var weights = try LlamaWeights(gguf: gguf, config: config)
-        if activationPrecision == .int8 { weights.repackForInt8(pool: pool) }
+        if activationPrecision == .int8 { weights.repackForInt8(pool: pool, file: gguf.file) }
         self.weights = weights
         rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors)
         matmul = MatmulRunner(pool: pool, activationPrecision: activationPrecision)

@@ -61,13 +61,19 @@ struct LlamaWeights: @unchecked Sendable {
     }
 
     /// Repacks the matrices that take int8 activations (attention output and the FFN; see
-    /// LlamaModel for why Q/K/V and the head stay fp32) for the int8 kernels.
-    mutating func repackForInt8(pool: ThreadPool) {
+    /// LlamaModel for why Q/K/V and the head stay fp32) for the int8 kernels, and releases the
+    /// stored rows' pages of `file`: only the repacked copy is read from then on.
+    mutating func repackForInt8(pool: ThreadPool, file: MappedFile) {
+        func repacked(_ w: WeightMatrix) -> WeightMatrix {
+            let r = w.repackedForInt8(pool: pool)
+            if r.repacked != nil { file.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
+            return r
+        }
         for i in layers.indices {
-            layers[i].o = layers[i].o.repackedForInt8(pool: pool)
-            layers[i].gate = layers[i].gate.repackedForInt8(pool: pool)
-            layers[i].up = layers[i].up.repackedForInt8(pool: pool)
-            layers[i].down = layers[i].down.repackedForInt8(pool: pool)
+            layers[i].o = repacked(layers[i].o)
+            layers[i].gate = repacked(layers[i].gate)
+            layers[i].up = repacked(layers[i].up)
+            layers[i].down = repacked(layers[i].down)
         }
     }
 }

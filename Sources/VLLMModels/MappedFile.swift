@@ -39,6 +39,17 @@ public final class MappedFile: @unchecked Sendable {
         owned = true
     }
 
+    /// Drops this process's resident pages that lie wholly inside `byteCount` bytes at `start` (a
+    /// later read maps them in from the file again): for data the process has copied elsewhere,
+    /// such as weights repacked at load, so they do not count twice. Nothing for in-memory copies.
+    public func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
+        guard !owned, start >= base, start + byteCount <= base + count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (Int(bitPattern: start) + page - 1) / page * page
+        let hi = (Int(bitPattern: start) + byteCount) / page * page
+        if hi > lo { madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_DONTNEED)) }
+    }
+
     deinit {
         if owned { UnsafeMutableRawPointer(mutating: base).deallocate() }
         else { munmap(UnsafeMutableRawPointer(mutating: base), count) }

@@ -20,6 +20,16 @@ import VLLMCompute
         #expect(f.tensors.allSatisfy { $0.fileOffset % f.alignment == 0 && $0.fileOffset + $0.byteCount <= f.file.count })
     }
 
+    /// Released pages of a mapped tensor (weights repacked at load) read the same bytes again.
+    @Test func releasedPagesReadTheSameAgain() throws {
+        let f = try GGUFFile(path: TestPaths.defaultModel)
+        let t = try #require(f.tensor(named: "blk.3.ffn_up.weight"))
+        let bytes = { Array(UnsafeRawBufferPointer(start: f.data(of: t), count: t.byteCount)) }
+        let before = bytes()
+        f.file.releasePages(f.data(of: t), byteCount: t.byteCount)
+        #expect(bytes() == before)
+    }
+
     @Test func rejectsWrongMagicAndVersion() throws {
         var bytes = Array("GGUF".utf8) + [3, 0, 0, 0] + [UInt8](repeating: 0, count: 16)
         #expect(throws: Never.self) { try GGUFFile(file: MappedFile(copying: bytes)) }
