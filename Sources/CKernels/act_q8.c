@@ -5,6 +5,7 @@
 // kernels multiply exactly (integer products, fp32 block scales), so the scalar reference is the
 // plain dot product of the weights with the dequantized row.
 #include <math.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -22,25 +23,42 @@ vk_act_q8 vk_act_q8_view(const void *p, int64_t k) {
     return a;
 }
 
+// One 32-element block: its scale d, the sums s[0..2) of q over each 16, and q.
+static void quantize_block(const float *xb, float *d, int16_t *s, int8_t *q) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    *d = amax / 127.0f;
+    for (int h = 0; h < 2; h++) {
+        int sum = 0;
+        for (int j = 16 * h; j < 16 * h + 16; j++) {
+            const int v = (int)lrintf(xb[j] * inv);
+            q[j] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+            sum += q[j];
+        }
+        s[h] = (int16_t)sum;
+    }
+}
+
 void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out) {
     const int64_t nb = k / 32;
     float *d = (float *)out;
     int16_t *s = (int16_t *)(d + nb);
     int8_t *q = (int8_t *)(s + 2 * nb);
+    for (int64_t b = 0; b < nb; b++) quantize_block(x + 32 * b, d + b, s + 2 * b, q + 32 * b);
+}
+
+void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out) {
+    const int64_t nb = k / 32;
     for (int64_t b = 0; b < nb; b++) {
-        const float *xb = x + 32 * b;
-        float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-        d[b] = amax / 127.0f;
-        for (int h = 0; h < 2; h++) {
-            int sum = 0;
-            for (int j = 16 * h; j < 16 * h + 16; j++) {
-                const int v = (int)lrintf(xb[j] * inv);
-                q[32 * b + j] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-                sum += q[32 * b + j];
-            }
-            s[2 * b + h] = (int16_t)sum;
+        float r[32];
+        memcpy(r, x + 32 * b, sizeof r);
+        for (int t = 0; t < terms; t++) {
+            const vk_act_q8 a = vk_act_q8_view((char *)out + t * vk_act_q8_bytes(k), k);
+            float *d = (float *)a.d + b;
+            int8_t *q = (int8_t *)a.q + 32 * b;
+            quantize_block(r, d, (int16_t *)a.s + 2 * b, q);
+            for (int j = 0; j < 32; j++) r[j] = fmaf(-*d, (float)q[j], r[j]);
         }
     }
 }

@@ -220,13 +220,39 @@ static int64_t rp_rows_per_pass(int64_t k) {
     return rows < 8 ? 8 : rows;
 }
 
+// Multi-term rows: per panel, as many output rows as fit 8 quantized rows at a time into a
+// buffer, then each row's terms summed.
+static void matmul_repacked_terms(void (*gemm)(int, const void *, int64_t, const void *, int64_t, float *, int64_t, int64_t),
+                                  int type, const char *rp, int64_t pb, int64_t k, int64_t r0, int64_t r1,
+                                  const char *q, int64_t m, int terms, float *y, int64_t ldy) {
+    const int64_t qbytes = vk_act_q8_bytes(k), group = 8 / terms;
+    float t[8][8];
+    for (int64_t r = r0; r < r1; r += 8) {
+        const int64_t nc = r1 - r < 8 ? r1 - r : 8;
+        for (int64_t i0 = 0; i0 < m; i0 += group) {
+            const int64_t rows = m - i0 < group ? m - i0 : group;
+            gemm(type, q + terms * i0 * qbytes, terms * rows, rp + r / 8 * pb, k, &t[0][0], 8, nc);
+            for (int64_t i = 0; i < rows; i++)
+                for (int64_t c = 0; c < nc; c++) {
+                    float sum = 0.0f;
+                    for (int j = terms - 1; j >= 0; j--) sum += t[terms * i + j][c];  // smallest first
+                    y[(i0 + i) * ldy + (r - r0) + c] = sum;
+                }
+        }
+    }
+}
+
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
-                        int64_t m, float *y, int64_t ldy) {
+                        int64_t m, int terms, float *y, int64_t ldy) {
     const int64_t pb = vk_repack_panel_bytes(type, k);
     if (pb == 0 || r1 <= r0 || m <= 0) return;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
     void (*gemm)(int, const void *, int64_t, const void *, int64_t, float *, int64_t, int64_t) =
         (kt->rp_types >> type) & 1 ? kt->gemm_rp : vk_gemm_rp_portable;
+    if (terms > 1 && terms <= 8) {
+        matmul_repacked_terms(gemm, type, (const char *)rp, pb, k, r0, r1, (const char *)q, m, terms, y, ldy);
+        return;
+    }
     const int64_t qbytes = vk_act_q8_bytes(k), mb = rp_rows_per_pass(k);
     for (int64_t i0 = 0; i0 < m; i0 += mb) {
         const int64_t rows = m - i0 < mb ? m - i0 : mb;

@@ -23,8 +23,24 @@ public enum ActivationPrecision: String, Sendable {
     /// faster. Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where it
     /// matters.
     case int8
+    /// Decode-sized batches (up to 4 rows) on weights repacked for the int8 kernels: activations
+    /// as three int8 terms, each the rounding error of those before (x ≈ d1·q1 + d2·q2 + d3·q3,
+    /// about 23 bits of each 32-element block's largest value); fp32 otherwise. Near-fp32 fidelity
+    /// at about int8 speed where decode streams weights: what the int8 mode uses for the matmuls
+    /// whose outputs feed softmaxes. Not an `--activation-dtype` choice.
+    case int8Residual = "int8-residual"
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
+
+    /// Quantized rows per activation row of an m-row batch on repacked weights (0: fp32 instead).
+    func repackedTerms(m: Int) -> Int32 {
+        switch self {
+        case .float32: 0
+        case .int8: 1
+        // Longer batches are compute-bound: three int8 passes cost more than the fp32 GEMM.
+        case .int8Residual: m <= MatmulRunner.memoryBoundRows ? 3 : 0
+        }
+    }
 }
 
 /// Runs matmuls on a thread pool. Each job's output rows are cut into a few chunks per thread
@@ -66,9 +82,9 @@ public final class MatmulRunner: @unchecked Sendable {
     /// precision for these jobs.
     public func run(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision? = nil) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
-        let scratch = self.scratch, act = (precision ?? activationPrecision).kernelValue
-        let int8 = ActivationPrecision.int8.kernelValue
-        let inputs = prepareActivations(jobs, m: m, act: act)
+        let precision = precision ?? activationPrecision
+        let scratch = self.scratch, act = precision.kernelValue, terms = precision.repackedTerms(m: m)
+        let inputs = prepareActivations(jobs, m: m, precision: precision)
         // Many activation rows make chunks compute-bound and uneven in start time: many, claimed
         // in turn. A few rows stream weights from memory: one contiguous slice per thread.
         let perJob = pool.threadCount * (m > Self.memoryBoundRows ? Self.chunksPerThread : 1)
@@ -78,9 +94,10 @@ public final class MatmulRunner: @unchecked Sendable {
                 // 16-row grain keeps each chunk aligned to the GEMM panels (16 rows) and the repacked ones (8).
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
-                if let rp = w.repacked, act == int8 {
+                if let rp = w.repacked, terms > 0 {
                     vk_matmul_repacked(Int32(w.type.rawValue), rp.data, Int64(w.columns), Int64(r.lowerBound),
-                                       Int64(r.upperBound), inputs![c / perJob], Int64(m), job.y + r.lowerBound, Int64(w.rows))
+                                       Int64(r.upperBound), inputs![c / perJob], Int64(m), terms, job.y + r.lowerBound,
+                                       Int64(w.rows))
                     continue
                 }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
@@ -91,16 +108,19 @@ public final class MatmulRunner: @unchecked Sendable {
     }
 
     /// Activation rows up to which one pass of the multi-row dot kernels covers the batch.
-    private static let memoryBoundRows = 4
+    static let memoryBoundRows = 4
 
     /// What each job's kernel reads its input as.
     private enum Preparation: Hashable {
         case none, packed, int8
+        /// `terms` int8 rows per activation row (vk_quantize_act_q8_terms).
+        case int8Terms(Int32)
     }
 
-    private static func preparation(_ job: MatmulJob, m: Int, act: Int32) -> Preparation {
-        let type = Int32(job.weight.type.rawValue)
-        if job.weight.repacked != nil && act == ActivationPrecision.int8.kernelValue { return .int8 }
+    private static func preparation(_ job: MatmulJob, m: Int, precision: ActivationPrecision) -> Preparation {
+        let type = Int32(job.weight.type.rawValue), act = precision.kernelValue
+        let terms = precision.repackedTerms(m: m)
+        if job.weight.repacked != nil && terms > 0 { return terms == 1 ? .int8 : .int8Terms(terms) }
         if vk_matmul_takes_int8(type, Int64(m), act) != 0 { return .int8 }
         return vk_matmul_uses_gemm(type, Int64(m), act) != 0 ? .packed : .none
     }
@@ -108,18 +128,22 @@ public final class MatmulRunner: @unchecked Sendable {
     /// Prepares, once per distinct input and form, the activations of the jobs that read them
     /// packed (GEMM) or quantized (int8); returns each job's prepared input, or nil when no job
     /// needs one (fp32 decode-sized batches, which then skip the bookkeeping too).
-    private func prepareActivations(_ jobs: [MatmulJob], m: Int, act: Int32) -> [UnsafeRawPointer?]? {
+    private func prepareActivations(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision) -> [UnsafeRawPointer?]? {
         struct Input: Hashable {
             let x: UnsafePointer<Float>, k: Int, form: Preparation
         }
-        let wanted = jobs.map { Input(x: $0.x, k: $0.weight.columns, form: Self.preparation($0, m: m, act: act)) }
+        let wanted = jobs.map { Input(x: $0.x, k: $0.weight.columns, form: Self.preparation($0, m: m, precision: precision)) }
         var inputs: [Input] = []
         for input in wanted where input.form != .none && !inputs.contains(input) { inputs.append(input) }
         guard !inputs.isEmpty else { return nil }
         // 64-byte alignment for each input keeps vector loads within cache lines.
         let sizes = inputs.map { input in
-            let bytes = input.form == .int8 ? m * Int(vk_act_q8_bytes(Int64(input.k)))
-                : Int(vk_packed_activation_floats(Int64(m), Int64(input.k))) * MemoryLayout<Float>.size
+            let q8 = Int(vk_act_q8_bytes(Int64(input.k)))
+            let bytes = switch input.form {
+            case .int8: m * q8
+            case .int8Terms(let terms): Int(terms) * m * q8
+            default: Int(vk_packed_activation_floats(Int64(m), Int64(input.k))) * MemoryLayout<Float>.size
+            }
             return (bytes + 63) / 64 * 64
         }
         let total = sizes.reduce(0, +)
@@ -139,6 +163,9 @@ public final class MatmulRunner: @unchecked Sendable {
                 pool.parallelFor(m, grain: 8) { _, rows in
                     for i in rows { vk_quantize_act_q8(input.x + i * input.k, Int64(input.k), out + i * rowBytes) }
                 }
+            case .int8Terms(let terms):
+                let rowBytes = Int(vk_act_q8_bytes(Int64(input.k))) * Int(terms)
+                for i in 0..<m { vk_quantize_act_q8_terms(input.x + i * input.k, Int64(input.k), terms, out + i * rowBytes) }
             case .packed:
                 let groups = (m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS)
                 let floats = out.assumingMemoryBound(to: Float.self)

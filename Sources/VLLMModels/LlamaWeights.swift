@@ -4,8 +4,7 @@ import VLLMCompute
 /// dequantized to fp32 at load: they are tiny).
 struct LlamaLayerWeights: @unchecked Sendable {
     let attnNorm: [Float]
-    let q, k, v: WeightMatrix
-    var o: WeightMatrix
+    var q, k, v, o: WeightMatrix
     let ffnNorm: [Float]
     var gate, up, down: WeightMatrix
 }
@@ -16,7 +15,7 @@ struct LlamaWeights: @unchecked Sendable {
     private(set) var layers: [LlamaLayerWeights]
     let outputNorm: [Float]
     /// The LM head; the embedding itself when the model ties them.
-    let output: WeightMatrix
+    private(set) var output: WeightMatrix
     let ropeFreqFactors: [Float]?
 
     init(gguf: GGUFFile, config c: LlamaConfig) throws(ModelLoadError) {
@@ -60,16 +59,20 @@ struct LlamaWeights: @unchecked Sendable {
             ? nil : try vector("rope_freqs.weight", count: c.headDim / 2)
     }
 
-    /// Repacks the matrices that take int8 activations (attention output and the FFN; see
-    /// LlamaModel for why Q/K/V and the head stay fp32) for the int8 kernels, and releases the
-    /// stored rows' pages of `file`: only the repacked copy is read from then on.
+    /// Repacks the layers' matrices and the output head for the int8 kernels, and releases the
+    /// stored rows' pages of `file`: only the repacked copy is read from then on (a tied head's
+    /// embedding rows are read again from the file when a token needs them).
     mutating func repackForInt8(pool: ThreadPool, file: MappedFile) {
         func repacked(_ w: WeightMatrix) -> WeightMatrix {
             let r = w.repackedForInt8(pool: pool)
             if r.repacked != nil { file.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
             return r
         }
+        output = repacked(output)
         for i in layers.indices {
+            layers[i].q = repacked(layers[i].q)
+            layers[i].k = repacked(layers[i].k)
+            layers[i].v = repacked(layers[i].v)
             layers[i].o = repacked(layers[i].o)
             layers[i].gate = repacked(layers[i].gate)
             layers[i].up = repacked(layers[i].up)

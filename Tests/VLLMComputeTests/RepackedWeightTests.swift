@@ -32,7 +32,7 @@ struct RepackedWeightTests {
                 // Rows [8, 21) on their own too: r0 at a panel edge past the first.
                 for (r0, r1) in [(0, rows), (8, rows)] {
                     var y = [Float](repeating: .nan, count: m * (r1 - r0))
-                    vk_matmul_repacked(type.id, packed, Int64(k), Int64(r0), Int64(r1), q, Int64(m), &y, Int64(r1 - r0))
+                    vk_matmul_repacked(type.id, packed, Int64(k), Int64(r0), Int64(r1), q, Int64(m), 1, &y, Int64(r1 - r0))
                     var bad = 0
                     for i in 0..<m {
                         let xi = Array(xq[(i * k)..<(i * k + k)])

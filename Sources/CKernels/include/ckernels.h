@@ -102,10 +102,11 @@ int vk_repack_preferred(int type);
 /// ranges may be written by different threads).
 void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int64_t p1, void *out);
 /// y[i * ldy + (r - r0)] = dot(W row r, activation row i) for i < m, r in [r0, r1) (r0 a multiple
-/// of 8), W repacked by vk_repack at rp, activation rows quantized by vk_quantize_act_q8 at q,
-/// vk_act_q8_bytes(k) apart.
+/// of 8), W repacked by vk_repack at rp. Activation row i is `terms` (1 to 8) consecutive rows in
+/// the int8 format (vk_quantize_act_q8, or vk_quantize_act_q8_terms) at q, vk_act_q8_bytes(k)
+/// apart, whose products are summed.
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
-                        int64_t m, float *y, int64_t ldy);
+                        int64_t m, int terms, float *y, int64_t ldy);
 
 /// Whether vk_matmul's VK_ACT_INT8 path covers `type` on this CPU's SIMD level.
 int vk_matmul_int8_supported(int type);
@@ -114,6 +115,11 @@ int64_t vk_act_q8_bytes(int64_t k);
 /// Quantizes an activation row to the int8 format: per 32 elements d = max|x| / 127 and
 /// q = round(x / d), plus the sums of q over each 16 elements.
 void vk_quantize_act_q8(const float *x, int64_t k, void *out);
+/// Quantizes x as `terms` int8-format rows, vk_act_q8_bytes(k) apart, each one the rounding error
+/// of those before it quantized again: their sum stands for x to within max|x| / (127 * 254^(terms
+/// - 1)) per 32-element block (3 terms: ~23 bits of the block's largest element), for matmuls
+/// that need near-fp32 inputs at about int8 speed.
+void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out);
 /// The values an int8-format row stands for: x[i] = d[i / 32] * q[i] (the scalar reference of
 /// the int8 path is vk_dot_row_ref on these).
 void vk_dequantize_act_q8(const void *act, int64_t k, float *x);
