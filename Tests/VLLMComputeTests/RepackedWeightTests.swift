@@ -1,6 +1,7 @@
 import VLLMCompute
 import CKernels
 import Testing
+import Foundation
 
 extension KernelTests {
 /// Weights repacked at load for the int8 path (repack_q8.c): the repacked panels times int8
@@ -45,6 +46,75 @@ struct RepackedWeightTests {
                         }
                     }
                     #expect(bad == 0, "\(type.description) level \(level) m \(m) rows \(r0)..<\(r1)")
+                }
+            }
+        }
+    }
+
+    /// The values `terms` int8 rows stand for together (vk_quantize_act_q8_terms), and the bytes.
+    static func termRows(_ x: [Float], _ k: Int, _ terms: Int) -> (bytes: [UInt8], values: [Float]) {
+        let rowBytes = Int(vk_act_q8_bytes(Int64(k)))
+        var bytes = [UInt8](repeating: 0, count: terms * rowBytes)
+        var values = [Float](repeating: 0, count: k), part = [Float](repeating: 0, count: k)
+        bytes.withUnsafeMutableBytes { b in
+            vk_quantize_act_q8_terms(x, Int64(k), Int32(terms), b.baseAddress)
+            for t in 0..<terms {
+                vk_dequantize_act_q8(b.baseAddress! + t * rowBytes, Int64(k), &part)
+                for i in 0..<k { values[i] += part[i] }
+            }
+        }
+        return (bytes, values)
+    }
+
+    /// Each residual term shrinks the error bound by 254: within max|x| / (127 * 254^(terms - 1))
+    /// of each 32-element block, even for the small elements of a block with an outlier; one term
+    /// is exactly vk_quantize_act_q8.
+    @Test func residualTermsApproachX() {
+        var rng = SplitMix64(seed: 0x7E2A5)
+        let k = 256
+        var x = randomFloats(k, &rng, -0.01, 0.01)
+        x[40] = 90  // an outlier in block 1
+        for terms in 1...3 {
+            let (bytes, values) = Self.termRows(x, k, terms)
+            if terms == 1 { #expect(bytes == Int8ActivationTests.quantized(x, k).bytes) }
+            for b in 0..<(k / 32) {
+                let amax = Double(x[(32 * b)..<(32 * b + 32)].map(abs).max()!)
+                let bound = amax / (127 * pow(254, Double(terms - 1))) * 1.01
+                for i in (32 * b)..<(32 * b + 32) {
+                    #expect(abs(Double(values[i]) - Double(x[i])) <= bound, "terms \(terms) element \(i)")
+                }
+            }
+        }
+        // One term rounds the outlier block's small elements to 0; three keep them within 2e-5.
+        #expect(Self.termRows(x, k, 1).values[41] == 0)
+        #expect(abs(Self.termRows(x, k, 3).values[41] - x[41]) < 2e-5)
+    }
+
+    /// Multi-term activation rows: the sum of the terms' products, against the reference dot with
+    /// the values the terms stand for together.
+    @Test(arguments: [KType.q4_K, .q6_K, .q8_0])
+    func multiTermMatmulMatchesReference(_ type: KType) {
+        var rng = SplitMix64(seed: 0x3E4D &+ UInt64(type.rawValue))
+        let k = 256, rows = 13, rowBytes = k / type.blockElements * type.blockBytes
+        let w = randomRow(type, rows * k, &rng)
+        var packed = [UInt8](repeating: 0, count: Int(vk_repack_bytes(type.id, Int64(rows), Int64(k))))
+        w.withUnsafeBytes { vk_repack(type.id, $0.baseAddress, Int64(rows), Int64(k), 0, 2, &packed) }
+        for (terms, m) in [(2, 1), (3, 1), (3, 4), (2, 5)] {
+            let x = randomFloats(m * k, &rng)
+            let parts = (0..<m).map { i in Self.termRows(Array(x[(i * k)..<(i * k + k)]), k, terms) }
+            let q = parts.flatMap(\.bytes)
+            forEachSimdLevel { level in
+                var y = [Float](repeating: .nan, count: m * rows)
+                vk_matmul_repacked(type.id, packed, Int64(k), 0, Int64(rows), q, Int64(m), Int32(terms), &y, Int64(rows))
+                for i in 0..<m {
+                    for r in 0..<rows {
+                        let wr = Array(w[(r * rowBytes)..<(r * rowBytes + rowBytes)])
+                        let ref = vk_dot_row_ref(type.id, wr, parts[i].values, Int64(k))
+                        let exact = vk_dot_row_ref(type.id, wr, Array(x[(i * k)..<(i * k + k)]), Int64(k))
+                        #expect(abs(Double(y[i * rows + r]) - ref) <= 1e-4 * max(1, abs(ref)),
+                                "\(type.description) level \(level) terms \(terms) m \(m)")
+                        if terms == 3 { #expect(abs(ref - exact) <= 1e-5 * max(1, abs(exact))) }
+                    }
                 }
             }
         }
