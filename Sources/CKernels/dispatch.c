@@ -13,6 +13,7 @@ static const vk_kernels vk_portable = {
     .dot_q8act_multi = NULL,
     .gemm_rp = vk_gemm_rp_portable,
     .rp_types = VK_RP_ALL_TYPES,
+    .rp_panels = 1,
     .pack_panel = vk_pack_panel_portable,
     .gemm_panel = vk_gemm_panel_portable,
     .rmsnorm = vk_rmsnorm_portable,
@@ -39,6 +40,7 @@ static const vk_kernels vk_avx2 = {
     .gemm_q8_types = 1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K,
     .gemm_rp = vk_gemm_rp_avx2,
     .rp_types = 1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K,
+    .rp_panels = 1,
     .pack_panel = vk_pack_panel_avx2,
     .gemm_panel = vk_gemm_panel_avx2,
     .rmsnorm = vk_rmsnorm_avx2,
@@ -82,6 +84,7 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512.gemm_panel = vk_gemm_panel_avx512;
     vk_avx512.gemm_rp = vk_gemm_rp_avx512;
     vk_avx512.rp_types = VK_RP_ALL_TYPES;
+    vk_avx512.rp_panels = 2;
 #endif
     __atomic_store_n(&vk_kp, vk_best_kernels(), __ATOMIC_RELAXED);
 }

@@ -9,135 +9,113 @@
 //                                in each int32 lane,
 //   VK_RP_Q8                     1 where unsigned bytes up to 255 do not saturate (Q8_0),
 //   VK_RP_GEMM                   the name of the entry point this file defines,
-//   VK_RP_MR                     activation rows per pass (4 or 8).
+//   VK_RP_MR                     activation rows per pass (4, or 8 with AVX-512, which also gets the
+//                                512-bit two-panel kernel).
 #include "avx2_common.h"
 
-VK_RP_INLINE __m256i rp_bcast4(const int8_t *q) {
+VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
     int32_t v;
     memcpy(&v, q, 4);
-    return _mm256_set1_epi32(v);
+    return v;
 }
 
-VK_RP_INLINE __m256 rp_f16x8(const void *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
-VK_RP_INLINE __m256 rp_u8x8(const uint8_t *p) {
-    return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)p)));
-}
-VK_RP_INLINE __m256 rp_i8x8(const uint8_t *p) {
-    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
-}
+// 256-bit: one panel per vector.
+#define RPV(name) rp_##name##_256
+#define RPV_PS __m256
+#define RPV_SI __m256i
+#define RPV_LANES 8
+#define RPV_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
+#define RPV_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define RPV_U8(p) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define RPV_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define RPV_SET1_EPI8 _mm256_set1_epi8
+#define RPV_SET1_EPI32 _mm256_set1_epi32
+#define RPV_AND _mm256_and_si256
+#define RPV_XOR _mm256_xor_si256
+#define RPV_SRLI16 _mm256_srli_epi16
+#define RPV_ZERO_SI _mm256_setzero_si256
+#define RPV_ZERO_PS _mm256_setzero_ps
+#define RPV_SET1_PS _mm256_set1_ps
+#define RPV_MUL _mm256_mul_ps
+#define RPV_SUB _mm256_sub_ps
+#define RPV_FMA _mm256_fmadd_ps
+#define RPV_CVT _mm256_cvtepi32_ps
+#define RPV_STOREU _mm256_storeu_ps
+#define VK_RP_DPBUSD_W VK_RP_DPBUSD
+#include "gemm_rp_body.h"
+#undef RPV
+#undef RPV_PS
+#undef RPV_SI
+#undef RPV_LANES
+#undef RPV_LOAD
+#undef RPV_F16
+#undef RPV_U8
+#undef RPV_I8
+#undef RPV_SET1_EPI8
+#undef RPV_SET1_EPI32
+#undef RPV_AND
+#undef RPV_XOR
+#undef RPV_SRLI16
+#undef RPV_ZERO_SI
+#undef RPV_ZERO_PS
+#undef RPV_SET1_PS
+#undef RPV_MUL
+#undef RPV_SUB
+#undef RPV_FMA
+#undef RPV_CVT
+#undef RPV_STOREU
+#undef VK_RP_DPBUSD_W
 
-// acc[i] = the 8 rows' integer dots of 32 nibble elements with activation bytes q[i] + x.
-VK_RP_INLINE void rp_nibbles(const uint8_t *nib, const vk_act_q8 *a, int mr, int64_t x, __m256i *acc) {
-    const __m256i m15 = _mm256_set1_epi8(15);
-    for (int i = 0; i < mr; i++) acc[i] = _mm256_setzero_si256();
-    for (int c = 0; c < 4; c++) {
-        const __m256i v = _mm256_loadu_si256((const __m256i *)(nib + 32 * c));
-        const __m256i lo = _mm256_and_si256(v, m15), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m15);
-        for (int i = 0; i < mr; i++) {
-            acc[i] = VK_RP_DPBUSD(acc[i], lo, rp_bcast4(a[i].q + x + 4 * c));
-            acc[i] = VK_RP_DPBUSD(acc[i], hi, rp_bcast4(a[i].q + x + 16 + 4 * c));
-        }
-    }
-}
-
-// acc[i] = the integer dots of `steps` x 4 byte elements (unsigned, or signed made unsigned by
-// flipping the top bit when `flip`) with activation bytes q[i] + x.
-VK_RP_INLINE void rp_bytes(const uint8_t *p, int steps, int flip, const vk_act_q8 *a, int mr, int64_t x,
-                           __m256i *acc) {
-    for (int i = 0; i < mr; i++) acc[i] = _mm256_setzero_si256();
-    for (int c = 0; c < steps; c++) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(p + 32 * c));
-        if (flip) v = _mm256_xor_si256(v, _mm256_set1_epi8((char)0x80));
-        for (int i = 0; i < mr; i++) acc[i] = VK_RP_DPBUSD(acc[i], v, rp_bcast4(a[i].q + x + 4 * c));
-    }
-}
-
-// f[i] += dx * (ds * isum + c * S) for the group of activation block `blk` whose q sum is S.
-VK_RP_INLINE void rp_scale(__m256 *f, const __m256i *acc, const vk_act_q8 *a, int mr, __m256 ds, __m256 c,
-                           int64_t blk, int64_t half) {
-    for (int i = 0; i < mr; i++) {
-        const float dx = a[i].d[blk];
-        const int s = half < 0 ? a[i].s[2 * blk] + a[i].s[2 * blk + 1] : a[i].s[2 * blk + half];
-        f[i] = _mm256_fmadd_ps(ds, _mm256_mul_ps(_mm256_cvtepi32_ps(acc[i]), _mm256_set1_ps(dx)), f[i]);
-        f[i] = _mm256_fmadd_ps(c, _mm256_set1_ps(dx * (float)s), f[i]);
-    }
-}
-
-VK_RP_INLINE void rp_kernel(int type, const vk_act_q8 *a, int mr, const uint8_t *p, int64_t k, float *y,
-                            int64_t ldy, int64_t nc) {
-    __m256 f[VK_RP_MR];
-    __m256i acc[VK_RP_MR];
-    for (int i = 0; i < mr; i++) f[i] = _mm256_setzero_ps();
-    switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1:
-        for (int64_t t = 0; t < k / 32; t++) {
-            const __m256 d = rp_f16x8(p);
-            const __m256 c = type == VK_TYPE_Q4_0 ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)) : rp_f16x8(p + 16);
-            p += type == VK_TYPE_Q4_0 ? 16 : 32;
-            rp_nibbles(p, a, mr, 32 * t, acc);
-            rp_scale(f, acc, a, mr, d, c, t, -1);
-            p += 128;
-        }
-        break;
-#if VK_RP_Q8
-    case VK_TYPE_Q8_0:
-        for (int64_t t = 0; t < k / 32; t++) {
-            const __m256 d = rp_f16x8(p);
-            rp_bytes(p + 16, 8, 1, a, mr, 32 * t, acc);
-            rp_scale(f, acc, a, mr, d, _mm256_mul_ps(d, _mm256_set1_ps(-128.0f)), t, -1);
-            p += 16 + 256;
-        }
-        break;
-#endif
-    case VK_TYPE_Q4_K:
-        for (int64_t t = 0; t < k / 256; t++) {
-            const __m256 d = rp_f16x8(p), dmin = rp_f16x8(p + 16);
-            for (int s = 0; s < 8; s++) {
-                const __m256 ds = _mm256_mul_ps(d, rp_u8x8(p + 32 + 8 * s));
-                const __m256 c = _mm256_mul_ps(dmin, _mm256_sub_ps(_mm256_setzero_ps(), rp_u8x8(p + 96 + 8 * s)));
-                rp_nibbles(p + 160 + 128 * s, a, mr, 256 * t + 32 * s, acc);
-                rp_scale(f, acc, a, mr, ds, c, 8 * t + s, -1);
-            }
-            p += 160 + 8 * 128;
-        }
-        break;
-    default:  // Q6_K
-        for (int64_t t = 0; t < k / 256; t++) {
-            const __m256 d = rp_f16x8(p);
-            for (int g = 0; g < 16; g++) {
-                const __m256 ds = _mm256_mul_ps(d, rp_i8x8(p + 16 + 8 * g));
-                rp_bytes(p + 144 + 128 * g, 4, 0, a, mr, 256 * t + 16 * g, acc);
-                rp_scale(f, acc, a, mr, ds, _mm256_mul_ps(ds, _mm256_set1_ps(-32.0f)), 8 * t + g / 2, g % 2);
-            }
-            p += 144 + 2048;
-        }
-        break;
-    }
-    for (int i = 0; i < mr; i++) {
-        if (nc == 8) {
-            _mm256_storeu_ps(y + i * ldy, f[i]);
-        } else {
-            float t[8];
-            _mm256_storeu_ps(t, f[i]);
-            for (int64_t j = 0; j < nc; j++) y[i * ldy + j] = t[j];
-        }
-    }
-}
-
-// One instance per type and row count so the loops unroll and the type switch folds away.
-#define VK_RP_INST(T, MR)                                                                          \
-    VK_RP_TARGET __attribute__((noinline)) static void rp_##T##_##MR(                              \
-        const vk_act_q8 *a, const void *panel, int64_t k, float *y, int64_t ldy, int64_t nc) {    \
-        rp_kernel(VK_TYPE_##T, a, MR, (const uint8_t *)panel, k, y, ldy, nc);                      \
-    }
-#define VK_RP_INST4(T) VK_RP_INST(T, 1) VK_RP_INST(T, 2) VK_RP_INST(T, 3) VK_RP_INST(T, 4)
-#define VK_RP_INST8(T) VK_RP_INST4(T) VK_RP_INST(T, 5) VK_RP_INST(T, 6) VK_RP_INST(T, 7) VK_RP_INST(T, 8)
 #if VK_RP_MR == 8
-#define VK_RP_TYPE(T) VK_RP_INST8(T) static const vk_rp_fn rp_fns_##T[8] = {rp_##T##_1, rp_##T##_2, rp_##T##_3, rp_##T##_4, rp_##T##_5, rp_##T##_6, rp_##T##_7, rp_##T##_8};
-#else
-#define VK_RP_TYPE(T) VK_RP_INST4(T) static const vk_rp_fn rp_fns_##T[4] = {rp_##T##_1, rp_##T##_2, rp_##T##_3, rp_##T##_4};
+// 512-bit (AVX-512): two panels side by side, the second pb bytes after the first.
+#define RPV(name) rp_##name##_512
+#define RPV_PS __m512
+#define RPV_SI __m512i
+#define RPV_LANES 16
+#define RPV_LOAD(p) _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p))), \
+                                       _mm256_loadu_si256((const __m256i *)((p) + pb)), 1)
+#define RPV_F16(p) _mm512_cvtph_ps(_mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(p))), \
+                                                           _mm_loadu_si128((const __m128i *)((p) + pb)), 1))
+#define RPV_BYTES16(p) _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(p)), _mm_loadl_epi64((const __m128i *)((p) + pb)))
+#define RPV_U8(p) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(RPV_BYTES16(p)))
+#define RPV_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(RPV_BYTES16(p)))
+#define RPV_SET1_EPI8 _mm512_set1_epi8
+#define RPV_SET1_EPI32 _mm512_set1_epi32
+#define RPV_AND _mm512_and_si512
+#define RPV_XOR _mm512_xor_si512
+#define RPV_SRLI16 _mm512_srli_epi16
+#define RPV_ZERO_SI _mm512_setzero_si512
+#define RPV_ZERO_PS _mm512_setzero_ps
+#define RPV_SET1_PS _mm512_set1_ps
+#define RPV_MUL _mm512_mul_ps
+#define RPV_SUB _mm512_sub_ps
+#define RPV_FMA _mm512_fmadd_ps
+#define RPV_CVT _mm512_cvtepi32_ps
+#define RPV_STOREU _mm512_storeu_ps
+#define VK_RP_DPBUSD_W _mm512_dpbusd_epi32
+#include "gemm_rp_body.h"
 #endif
-typedef void (*vk_rp_fn)(const vk_act_q8 *a, const void *panel, int64_t k, float *y, int64_t ldy, int64_t nc);
+
+// One instance per type, row count and width so the loops unroll and the type switch folds away.
+#define VK_RP_INST(T, MR, W)                                                                       \
+    VK_RP_TARGET __attribute__((noinline)) static void rp_##T##_##MR##_##W(                       \
+        const vk_act_q8 *a, const void *panel, int64_t pb, int64_t k, float *y, int64_t ldy,      \
+        int64_t nc) {                                                                              \
+        rp_kernel_##W(VK_TYPE_##T, a, MR, (const uint8_t *)panel, pb, k, y, ldy, nc);              \
+    }
+#define VK_RP_INST4(T, W) VK_RP_INST(T, 1, W) VK_RP_INST(T, 2, W) VK_RP_INST(T, 3, W) VK_RP_INST(T, 4, W)
+#define VK_RP_INST8(T, W) VK_RP_INST4(T, W) VK_RP_INST(T, 5, W) VK_RP_INST(T, 6, W) VK_RP_INST(T, 7, W) VK_RP_INST(T, 8, W)
+typedef void (*vk_rp_fn)(const vk_act_q8 *a, const void *panel, int64_t pb, int64_t k, float *y, int64_t ldy,
+                         int64_t nc);
+#if VK_RP_MR == 8
+#define VK_RP_FNS(T, W) {rp_##T##_1_##W, rp_##T##_2_##W, rp_##T##_3_##W, rp_##T##_4_##W, \
+                         rp_##T##_5_##W, rp_##T##_6_##W, rp_##T##_7_##W, rp_##T##_8_##W}
+#define VK_RP_TYPE(T) VK_RP_INST8(T, 256) VK_RP_INST8(T, 512) \
+    static const vk_rp_fn rp_fns_##T[2][8] = {VK_RP_FNS(T, 256), VK_RP_FNS(T, 512)};
+#else
+#define VK_RP_TYPE(T) VK_RP_INST4(T, 256) \
+    static const vk_rp_fn rp_fns_##T[1][4] = {{rp_##T##_1_256, rp_##T##_2_256, rp_##T##_3_256, rp_##T##_4_256}};
+#endif
 VK_RP_TYPE(Q4_0)
 VK_RP_TYPE(Q4_1)
 VK_RP_TYPE(Q4_K)
@@ -146,21 +124,22 @@ VK_RP_TYPE(Q6_K)
 VK_RP_TYPE(Q8_0)
 #endif
 
-// y[i * ldy + c] = dot(panel row c, activation row i) for i < m, c < nc <= 8; activation row i
-// quantized (act_q8.c) at q + i * vk_act_q8_bytes(k).
-VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                             int64_t ldy, int64_t nc) {
-    const vk_rp_fn *fns = type == VK_TYPE_Q4_0 ? rp_fns_Q4_0 : type == VK_TYPE_Q4_1 ? rp_fns_Q4_1
-                        : type == VK_TYPE_Q4_K ? rp_fns_Q4_K :
+// y[i * ldy + c] = dot(panel row c, activation row i) for i < m, c < nc, over `panels` (1, or 2
+// where VK_RP_MR is 8: 512-bit) consecutive panels pb bytes apart (nc <= 8 * panels); activation
+// row i quantized (act_q8.c) at q + i * vk_act_q8_bytes(k).
+VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
+                             int64_t k, float *y, int64_t ldy, int64_t nc) {
+    const vk_rp_fn(*fns)[VK_RP_MR] = type == VK_TYPE_Q4_0 ? rp_fns_Q4_0 : type == VK_TYPE_Q4_1 ? rp_fns_Q4_1
+                                   : type == VK_TYPE_Q4_K ? rp_fns_Q4_K :
 #if VK_RP_Q8
-                          type == VK_TYPE_Q8_0 ? rp_fns_Q8_0 :
+                                     type == VK_TYPE_Q8_0 ? rp_fns_Q8_0 :
 #endif
-                          rp_fns_Q6_K;
+                                     rp_fns_Q6_K;
     const int64_t qbytes = vk_act_q8_bytes(k);
     for (int64_t i = 0; i < m; i += VK_RP_MR) {
         const int64_t mr = m - i < VK_RP_MR ? m - i : VK_RP_MR;
         vk_act_q8 a[VK_RP_MR];
         for (int64_t j = 0; j < mr; j++) a[j] = vk_act_q8_view((const char *)q + (i + j) * qbytes, k);
-        fns[mr - 1](a, panel, k, y + i * ldy, ldy, nc);
+        fns[panels - 1][mr - 1](a, panel, pb, k, y + i * ldy, ldy, nc);
     }
 }

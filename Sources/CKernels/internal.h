@@ -59,11 +59,13 @@ typedef struct {
     void (*gemm_q8)(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
                     int64_t ldy, int64_t nc);
     uint32_t gemm_q8_types;
-    // One 8-row panel of weights repacked at load (repack_q8.c) times m activation rows quantized
-    // by vk_quantize_act_q8: y[i * ldy + c], c < nc <= 8; for the types in rp_types (bit 1 << type).
-    void (*gemm_rp)(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                    int64_t ldy, int64_t nc);
+    // `panels` (<= rp_panels) consecutive 8-row panels, pb bytes apart, of weights repacked at
+    // load (repack_q8.c) times m activation rows quantized by vk_quantize_act_q8:
+    // y[i * ldy + c], c < nc <= 8 * panels; for the types in rp_types (bit 1 << type).
+    void (*gemm_rp)(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
+                    int64_t k, float *y, int64_t ldy, int64_t nc);
     uint32_t rp_types;
+    int rp_panels;
     // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
@@ -114,8 +116,8 @@ float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
 void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out);
-void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                         int64_t ldy, int64_t nc);
+void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
+    int64_t k, float *y, int64_t ldy, int64_t nc);
 
 #if defined(__x86_64__)
 #define VK_HAVE_AVX2 1
@@ -138,11 +140,11 @@ void vk_pack_panel_q8_avx2(int type, const char *w, int64_t rowbytes, int64_t k,
                            void *panel);
 void vk_gemm_q8_avx2(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
                      int64_t ldy, int64_t nc);
-void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                     int64_t ldy, int64_t nc);
+void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
+    int64_t k, float *y, int64_t ldy, int64_t nc);
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
-void vk_gemm_rp_avx512(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                       int64_t ldy, int64_t nc);
+void vk_gemm_rp_avx512(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
+    int64_t k, float *y, int64_t ldy, int64_t nc);
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
 void vk_gemm_q8_avx512(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,

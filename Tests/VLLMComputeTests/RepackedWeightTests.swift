@@ -99,7 +99,7 @@ struct RepackedWeightTests {
         let w = randomRow(type, rows * k, &rng)
         var packed = [UInt8](repeating: 0, count: Int(vk_repack_bytes(type.id, Int64(rows), Int64(k))))
         w.withUnsafeBytes { vk_repack(type.id, $0.baseAddress, Int64(rows), Int64(k), 0, 2, &packed) }
-        for (terms, m) in [(2, 1), (3, 1), (3, 4), (2, 5)] {
+        for (terms, m) in [(2, 1), (3, 1), (3, 4), (2, 5), (3, 13)] {
             let x = randomFloats(m * k, &rng)
             let parts = (0..<m).map { i in Self.termRows(Array(x[(i * k)..<(i * k + k)]), k, terms) }
             let q = parts.flatMap(\.bytes)

@@ -1,0 +1,104 @@
+// The body of the repacked-weight int8 kernel (gemm_rp_kernels.h), written once for two vector
+// widths: included with RPV(name) naming this width's functions and RPV_* as its operations.
+// 256-bit: one 8-row panel per vector. 512-bit: two panels side by side (the second `pb` bytes
+// after the first), 16 rows per vector, so each instruction does twice the work.
+
+// acc[i] = the rows' integer dots of 32 nibble elements with activation bytes q[i] + x.
+VK_RP_INLINE void RPV(nibbles)(const uint8_t *nib, int64_t pb, const vk_act_q8 *a, int mr, int64_t x,
+                               RPV_SI *acc) {
+    const RPV_SI m15 = RPV_SET1_EPI8(15);
+    for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
+    for (int c = 0; c < 4; c++) {
+        const RPV_SI v = RPV_LOAD(nib + 32 * c);
+        const RPV_SI lo = RPV_AND(v, m15), hi = RPV_AND(RPV_SRLI16(v, 4), m15);
+        for (int i = 0; i < mr; i++) {
+            acc[i] = VK_RP_DPBUSD_W(acc[i], lo, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+            acc[i] = VK_RP_DPBUSD_W(acc[i], hi, RPV_SET1_EPI32(rp_x4(a[i].q + x + 16 + 4 * c)));
+        }
+    }
+}
+
+// acc[i] = the integer dots of `steps` x 4 byte elements (unsigned, or signed made unsigned by
+// flipping the top bit when `flip`) with activation bytes q[i] + x.
+VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, int steps, int flip, const vk_act_q8 *a, int mr,
+                             int64_t x, RPV_SI *acc) {
+    for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
+    for (int c = 0; c < steps; c++) {
+        RPV_SI v = RPV_LOAD(p + 32 * c);
+        if (flip) v = RPV_XOR(v, RPV_SET1_EPI8((char)0x80));
+        for (int i = 0; i < mr; i++) acc[i] = VK_RP_DPBUSD_W(acc[i], v, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+    }
+}
+
+// f[i] += dx * (ds * isum + c * S) for the group of activation block `blk` whose q sum is S (over
+// both 16-element halves, or only half `half` when >= 0).
+VK_RP_INLINE void RPV(scale)(RPV_PS *f, const RPV_SI *acc, const vk_act_q8 *a, int mr, RPV_PS ds, RPV_PS c,
+                             int64_t blk, int64_t half) {
+    for (int i = 0; i < mr; i++) {
+        const float dx = a[i].d[blk];
+        const int s = half < 0 ? a[i].s[2 * blk] + a[i].s[2 * blk + 1] : a[i].s[2 * blk + half];
+        f[i] = RPV_FMA(ds, RPV_MUL(RPV_CVT(acc[i]), RPV_SET1_PS(dx)), f[i]);
+        f[i] = RPV_FMA(c, RPV_SET1_PS(dx * (float)s), f[i]);
+    }
+}
+
+VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_t *p, int64_t pb, int64_t k,
+                              float *y, int64_t ldy, int64_t nc) {
+    RPV_PS f[VK_RP_MR];
+    RPV_SI acc[VK_RP_MR];
+    for (int i = 0; i < mr; i++) f[i] = RPV_ZERO_PS();
+    switch (type) {
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1:
+        for (int64_t t = 0; t < k / 32; t++) {
+            const RPV_PS d = RPV_F16(p);
+            const RPV_PS c = type == VK_TYPE_Q4_0 ? RPV_MUL(d, RPV_SET1_PS(-8.0f)) : RPV_F16(p + 16);
+            p += type == VK_TYPE_Q4_0 ? 16 : 32;
+            RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
+            RPV(scale)(f, acc, a, mr, d, c, t, -1);
+            p += 128;
+        }
+        break;
+#if VK_RP_Q8
+    case VK_TYPE_Q8_0:
+        for (int64_t t = 0; t < k / 32; t++) {
+            const RPV_PS d = RPV_F16(p);
+            RPV(bytes)(p + 16, pb, 8, 1, a, mr, 32 * t, acc);
+            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t, -1);
+            p += 16 + 256;
+        }
+        break;
+#endif
+    case VK_TYPE_Q4_K:
+        for (int64_t t = 0; t < k / 256; t++) {
+            const RPV_PS d = RPV_F16(p), dmin = RPV_F16(p + 16);
+            for (int s = 0; s < 8; s++) {
+                const RPV_PS ds = RPV_MUL(d, RPV_U8(p + 32 + 8 * s));
+                const RPV_PS c = RPV_MUL(dmin, RPV_SUB(RPV_ZERO_PS(), RPV_U8(p + 96 + 8 * s)));
+                RPV(nibbles)(p + 160 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc);
+                RPV(scale)(f, acc, a, mr, ds, c, 8 * t + s, -1);
+            }
+            p += 160 + 8 * 128;
+        }
+        break;
+    default:  // Q6_K
+        for (int64_t t = 0; t < k / 256; t++) {
+            const RPV_PS d = RPV_F16(p);
+            for (int g = 0; g < 16; g++) {
+                const RPV_PS ds = RPV_MUL(d, RPV_I8(p + 16 + 8 * g));
+                RPV(bytes)(p + 144 + 128 * g, pb, 4, 0, a, mr, 256 * t + 16 * g, acc);
+                RPV(scale)(f, acc, a, mr, ds, RPV_MUL(ds, RPV_SET1_PS(-32.0f)), 8 * t + g / 2, g % 2);
+            }
+            p += 144 + 2048;
+        }
+        break;
+    }
+    for (int i = 0; i < mr; i++) {
+        if (nc == RPV_LANES) {
+            RPV_STOREU(y + i * ldy, f[i]);
+        } else {
+            float t[RPV_LANES];
+            RPV_STOREU(t, f[i]);
+            for (int64_t j = 0; j < nc; j++) y[i * ldy + j] = t[j];
+        }
+    }
+}
