@@ -14,31 +14,29 @@ public struct MatmulJob: @unchecked Sendable {
 
 /// The precision of activations in matmuls.
 public enum ActivationPrecision: String, Sendable {
-    /// fp32 activations times exactly dequantized weights: tracks an exact forward pass to fp32
-    /// rounding. The default.
+    /// As faithful as fp32 activations times exactly dequantized weights, which is what batches
+    /// of more than 4 rows compute: results track an exact forward pass to fp32 rounding. The
+    /// default. Decode-sized batches on weights repacked at load take the activations as three
+    /// int8 terms instead, each the rounding error of those before quantized again (x = d1·q1 +
+    /// d2·q2 + d3·q3 + e, |e| ≤ 2⁻²³ of each 32-element block's largest value, about fp32's own
+    /// rounding): integer dot products at about the speed of streaming the weights, measured as
+    /// close to the float64 reference as the fp32 kernels.
     case float32
-    /// Opt-in: activations quantized to int8 per 32 elements for Q4_0, Q4_1, Q8_0, Q4_K and Q6_K
-    /// weights (integer dot products, as llama.cpp computes; where the CPU level has no int8 GEMM
-    /// for a type, batches past 32 rows run the exact fp32 GEMM); slightly less faithful, and
-    /// faster. Jobs may still ask for fp32 (`run(_:m:precision:)`), as the model does where it
-    /// matters.
+    /// Opt-in: activations quantized to int8 per 32 elements (one term) for Q4_0, Q4_1, Q8_0, Q4_K
+    /// and Q6_K weights (integer dot products, as llama.cpp computes; where the CPU level has no
+    /// int8 GEMM for a type, batches past 32 rows run the exact fp32 GEMM); slightly less faithful,
+    /// and faster. Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does
+    /// where it matters.
     case int8
-    /// Decode-sized batches (up to 4 rows) on weights repacked for the int8 kernels: activations
-    /// as three int8 terms, each the rounding error of those before (x ≈ d1·q1 + d2·q2 + d3·q3,
-    /// about 23 bits of each 32-element block's largest value); fp32 otherwise. Near-fp32 fidelity
-    /// at about int8 speed where decode streams weights: what the int8 mode uses for the matmuls
-    /// whose outputs feed softmaxes. Not an `--activation-dtype` choice.
-    case int8Residual = "int8-residual"
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
 
     /// Quantized rows per activation row of an m-row batch on repacked weights (0: fp32 instead).
     func repackedTerms(m: Int) -> Int32 {
         switch self {
-        case .float32: 0
-        case .int8: 1
         // Longer batches are compute-bound: three int8 passes cost more than the fp32 GEMM.
-        case .int8Residual: m <= MatmulRunner.memoryBoundRows ? 3 : 0
+        case .float32: m <= MatmulRunner.memoryBoundRows ? 3 : 0
+        case .int8: 1
         }
     }
 }

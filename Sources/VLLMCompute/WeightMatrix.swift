@@ -7,7 +7,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let data: UnsafeRawPointer
     public let rows: Int
     public let columns: Int
-    /// The rows repacked for int8-activation matmuls, where the model loaded them so.
+    /// The rows repacked for the int8 kernels, where the model loaded them so.
     public private(set) var repacked: RepackedWeight?
 
     public init(type: GGMLType, data: UnsafeRawPointer, rows: Int, columns: Int) {
@@ -18,9 +18,9 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
     }
 
-    /// This matrix with its rows also repacked for int8-activation matmuls, where this CPU has a
-    /// fast kernel for the repacked type (otherwise unchanged).
-    public func repackedForInt8(pool: ThreadPool) -> WeightMatrix {
+    /// This matrix with its rows also repacked for the int8 kernels, where this CPU has a fast
+    /// kernel for the repacked type (otherwise unchanged).
+    public func repacked(pool: ThreadPool) -> WeightMatrix {
         var w = self
         w.repacked = RepackedWeight(self, pool: pool)
         return w

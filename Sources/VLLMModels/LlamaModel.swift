@@ -1,17 +1,18 @@
 import CKernels
 import VLLMCompute
 
-/// A Llama-architecture decoder (SmolLM2, Llama 2/3, Mistral-style GGUFs) computing in fp32 on
-/// weights used in place: matmuls dequantize exactly inside the kernels and, by default,
-/// activations are never quantized, so results track an exact forward pass to fp32 rounding
-/// (`activationPrecision: .int8` trades a little of that for faster decode).
+/// A Llama-architecture decoder (SmolLM2, Llama 2/3, Mistral-style GGUFs) computing as faithfully
+/// as fp32 on weights used in place (and repacked at load for the int8 kernels): by default
+/// matmuls take fp32-faithful activations (`ActivationPrecision.float32`), so results track an
+/// exact forward pass to fp32 rounding (`activationPrecision: .int8` trades a little of that for
+/// speed).
 ///
-/// With int8 activations the Q/K/V projections and the output head keep near-fp32 inputs (fp32,
-/// or three residual int8 terms in decode-sized batches): their results go straight into
-/// softmaxes (attention scores, next-token probabilities), which magnify small errors most.
-/// Measured on the float64 reference prompts (mean KL per step): every matmul in int8 0.0016,
-/// Q/K/V and head with fp32 inputs 0.00084, with three int8 terms 0.00086 (two: 0.00105: an
-/// outlier's block leaves its small elements coarse after two).
+/// With int8 activations the Q/K/V projections and the output head still take fp32-faithful
+/// ones: their results go straight into softmaxes (attention scores, next-token probabilities),
+/// which magnify small errors most. Measured on the float64 reference prompts (mean KL per step):
+/// every matmul in int8 0.0016, all but Q/K/V and the head 0.0008–0.0009 (with their decode
+/// inputs in two residual int8 terms instead of three: 0.00105, since after two an outlier's
+/// block still leaves its small elements coarse).
 ///
 /// `forward` takes a flat batch: any mix of prefill chunks and single-token decodes of different
 /// sequences, each reading and writing the paged KV cache through its block table.
@@ -25,17 +26,16 @@ public final class LlamaModel: @unchecked Sendable {
     /// Tokens run through the layers together; larger batches go in chunks of this size.
     public let maxBatchTokens: Int
     let buffers: ForwardBuffers
-    /// The precision of the matmuls whose outputs feed softmaxes (Q/K/V, the output head): fp32,
-    /// or in the int8 mode near-fp32 residual int8 terms for decode-sized batches.
-    let softmaxInputPrecision: ActivationPrecision
 
     public init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32) throws(ModelLoadError) {
         self.gguf = gguf
         config = try LlamaConfig(gguf: gguf)
         var weights = try LlamaWeights(gguf: gguf, config: config)
-        if activationPrecision == .int8 { weights.repackForInt8(pool: pool, file: gguf.file) }
-        softmaxInputPrecision = activationPrecision == .int8 ? .int8Residual : .float32
+        let file = gguf.file
+        weights.repack(pool: pool, releasing: activationPrecision == .int8 ? { w in
+            file.releasePages(w.data, byteCount: w.rows * w.rowBytes)
+        } : nil)
         self.weights = weights
         rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors)
         matmul = MatmulRunner(pool: pool, activationPrecision: activationPrecision)
@@ -78,7 +78,7 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         if logitRows > 0 {
-            matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: buffers.logits)], m: logitRows, precision: softmaxInputPrecision)
+            matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: buffers.logits)], m: logitRows, precision: .float32)
         }
         return Logits(base: buffers.logits, count: logitRows, vocabSize: v)
     }
@@ -111,7 +111,7 @@ public final class LlamaModel: @unchecked Sendable {
         for (l, w) in layers.enumerated() {
             matmul.run([MatmulJob(weight: w.q, x: b.xn, y: b.q),
                         MatmulJob(weight: w.k, x: b.xn, y: b.k),
-                        MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t, precision: softmaxInputPrecision)
+                        MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .qProj, x: b.xn, y: b.q),
                                      LoRAProduct(target: .kProj, x: b.xn, y: b.k),
                                      LoRAProduct(target: .vProj, x: b.xn, y: b.v)])

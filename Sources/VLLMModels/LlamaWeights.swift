@@ -59,24 +59,21 @@ struct LlamaWeights: @unchecked Sendable {
             ? nil : try vector("rope_freqs.weight", count: c.headDim / 2)
     }
 
-    /// Repacks the layers' matrices and the output head for the int8 kernels, and releases the
-    /// stored rows' pages of `file`: only the repacked copy is read from then on (a tied head's
-    /// embedding rows are read again from the file when a token needs them).
-    mutating func repackForInt8(pool: ThreadPool, file: MappedFile) {
-        func repacked(_ w: WeightMatrix) -> WeightMatrix {
-            let r = w.repackedForInt8(pool: pool)
-            if r.repacked != nil { file.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
-            return r
-        }
-        output = repacked(output)
+    /// Repacks every matrix for the int8 kernels. `releasing` gets the stored pages of the
+    /// matrices that only the repacked copy serves from then on (the attention output and the FFN
+    /// in the int8 mode; Q/K/V and the head still run the fp32 GEMM on long batches), which the
+    /// caller drops from memory.
+    mutating func repack(pool: ThreadPool, releasing: ((WeightMatrix) -> Void)?) {
+        output = output.repacked(pool: pool)
         for i in layers.indices {
-            layers[i].q = repacked(layers[i].q)
-            layers[i].k = repacked(layers[i].k)
-            layers[i].v = repacked(layers[i].v)
-            layers[i].o = repacked(layers[i].o)
-            layers[i].gate = repacked(layers[i].gate)
-            layers[i].up = repacked(layers[i].up)
-            layers[i].down = repacked(layers[i].down)
+            layers[i].q = layers[i].q.repacked(pool: pool)
+            layers[i].k = layers[i].k.repacked(pool: pool)
+            layers[i].v = layers[i].v.repacked(pool: pool)
+            for path in [\LlamaLayerWeights.o, \.gate, \.up, \.down] {
+                let w = layers[i][keyPath: path].repacked(pool: pool)
+                if w.repacked != nil { releasing?(w) }
+                layers[i][keyPath: path] = w
+            }
         }
     }
 }

@@ -84,7 +84,7 @@ struct EngineOptions: ParsableArguments {
             a.maxCPULoras = maxCpuLoras
             a.loraModules = try loraModules.map { try LoRAModule(parsing: $0) }
             a.kvCacheDtype = try Self.kvCacheDType(kvCacheDtype)
-            guard let act = ActivationPrecision(rawValue: activationDtype), act != .int8Residual else {
+            guard let act = ActivationPrecision(rawValue: activationDtype) else {
                 throw ValidationError("--activation-dtype must be float32 or int8, got \(activationDtype)")
             }
             a.activationDtype = act

@@ -56,13 +56,16 @@ import VLLMCompute
         print("reference \(ref["id"]!) \(kvCacheDtype): worst top-5 logprob gap \(worst)")
     }
 
-    /// The opt-in int8 activation mode: mean KL(float64 ‖ ours) over the 16 reference steps of
-    /// every prompt, teacher-forced on the float64 greedy path, must stay under 0.001 nats (the
-    /// issue's bar; llama.cpp's int8 path measures ~0.0019 on these prompts). The reference has
-    /// the top 5 tokens of each step, so the KL is taken over those 5 and the rest of the
-    /// vocabulary as one outcome (a lower bound of the full KL that the top 5 dominate here).
-    @Test func int8ActivationsStayCloseToFloat64() throws {
-        let m = try LlamaModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: ThreadPool(), activationPrecision: .int8)
+    /// Mean KL(float64 ‖ ours) over the 16 reference steps of every prompt, teacher-forced on the
+    /// float64 greedy path: the opt-in int8 activation mode must stay under 0.001 nats (the
+    /// issue's bar; llama.cpp's int8 path measures ~0.0019 on these prompts), the default under
+    /// 1e-7 (fp32 rounding: its decode steps take activations as residual int8 terms, and must
+    /// be as close as the fp32 kernels). The reference has the top 5 tokens of each step, so the
+    /// KL is taken over those 5 and the rest of the vocabulary as one outcome (a lower bound of
+    /// the full KL that the top 5 dominate here).
+    @Test(arguments: [(ActivationPrecision.int8, 0.001), (.float32, 1e-7)])
+    func activationsStayCloseToFloat64(_ precision: ActivationPrecision, bar: Double) throws {
+        let m = try LlamaModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: ThreadPool(), activationPrecision: precision)
         var kls: [Double] = []
         var worstGap = 0.0
         for ref in try TestPaths.referenceLines("generation.jsonl") {
@@ -87,8 +90,8 @@ import VLLMCompute
             }
         }
         let mean = kls.reduce(0, +) / Double(kls.count)
-        print("int8 activations: mean KL \(mean) over \(kls.count) steps, max \(kls.max()!), worst top-5 logprob gap \(worstGap)")
-        #expect(mean < 0.001)
+        print("\(precision) activations: mean KL \(mean) over \(kls.count) steps, max \(kls.max()!), worst top-5 logprob gap \(worstGap)")
+        #expect(mean < bar)
     }
 }
 
