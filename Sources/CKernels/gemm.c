@@ -164,19 +164,21 @@ static void matmul_dots(const vk_kernels *kt, int type, const char *wb, int64_t 
 
 // The fp32 GEMM, blocked so that one m-block's slice of the activations for one k-block
 // (VK_GEMM_MC x VK_GEMM_KC floats) stays in L2 while every weight panel of the chunk passes over
-// it; each panel slice is dequantized once per m-block.
-static void matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
-                        int64_t r0, int64_t r1, const float *packed, int64_t m, float *y, int64_t ldy,
-                        float *scratch) {
+// it; each panel slice is dequantized once per m-block, from the stored rows (wb) or from weights
+// repacked at load (rp, panel bytes pb; then wb is NULL).
+void vk_matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, const char *rp, int64_t pb,
+                    int64_t k, int64_t r0, int64_t r1, const float *packed, int64_t m, float *y, int64_t ldy,
+                    float *scratch) {
     const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
     for (int64_t i0 = 0; i0 < m; i0 += VK_GEMM_MC) {
         const int64_t mc = m - i0 < VK_GEMM_MC ? m - i0 : VK_GEMM_MC;
         for (int64_t kb = 0; kb < k; kb += VK_GEMM_KC) {
             const int64_t kc = k - kb < VK_GEMM_KC ? k - kb : VK_GEMM_KC;
-            for (int64_t rp = r0; rp < r1; rp += VK_NR) {
-                const int64_t nc = r1 - rp < VK_NR ? r1 - rp : VK_NR;
-                kt->pack_panel(type, wb + rp * rowbytes + kb / be * bb, rowbytes, kc, nc, scratch);
-                kt->gemm_panel(packed + i0 * k, mc, k, kb, scratch, kc, y + i0 * ldy + (rp - r0), ldy,
+            for (int64_t r = r0; r < r1; r += VK_NR) {
+                const int64_t nc = r1 - r < VK_NR ? r1 - r : VK_NR;
+                if (wb != NULL) kt->pack_panel(type, wb + r * rowbytes + kb / be * bb, rowbytes, kc, nc, scratch);
+                else kt->pack_panel_rp(type, rp + r / 8 * pb, pb, k, kb, kc, nc, scratch);
+                kt->gemm_panel(packed + i0 * k, mc, k, kb, scratch, kc, y + i0 * ldy + (r - r0), ldy,
                                nc, kb > 0);
             }
         }
@@ -211,7 +213,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
             return;
         }
     } else if (m >= gemm_min_m(type) && scratch != NULL && prepared != NULL) {
-        matmul_gemm(kt, type, wb, rowbytes, k, r0, r1, (const float *)prepared, m, y, ldy, scratch);
+        vk_matmul_gemm(kt, type, wb, rowbytes, NULL, 0, k, r0, r1, (const float *)prepared, m, y, ldy, scratch);
         return;
     }
     matmul_dots(kt, type, wb, rowbytes, k, r0, r1, x, ldx, m, y, ldy, scratch);

@@ -66,6 +66,11 @@ typedef struct {
                     int64_t k, float *y, int64_t ldy, int64_t nc);
     uint32_t rp_types;
     int rp_panels;
+    // Dequantizes columns [kb, kb + kc) of `rows` (<= 16) rows of repacked panels (the first at
+    // rp, the second pb bytes on) into a [kc][16] panel, kb a multiple of the type's record;
+    // columns past `rows` are zero or the panels' next rows (the GEMM ignores them).
+    void (*pack_panel_rp)(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
+                          int64_t rows, float *panel);
     // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
@@ -88,6 +93,12 @@ typedef struct {
 // The active table; swapped atomically by vk_force_simd_level.
 extern const vk_kernels *vk_kp;
 #define VK_K (*__atomic_load_n(&vk_kp, __ATOMIC_RELAXED))
+
+// vk_matmul's fp32 GEMM (gemm.c) over stored rows wb, or over weights repacked at load rp (panel
+// bytes pb) when wb is NULL; r0 a multiple of 8 for rp.
+void vk_matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, const char *rp, int64_t pb,
+                    int64_t k, int64_t r0, int64_t r1, const float *packed, int64_t m, float *y, int64_t ldy,
+                    float *scratch);
 
 // The best table for this CPU (what vk_force_simd_level with any level above 1 restores).
 const vk_kernels *vk_best_kernels(void);
@@ -116,6 +127,8 @@ float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
 void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out);
+void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
+                               int64_t rows, float *panel);
 void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
     int64_t k, float *y, int64_t ldy, int64_t nc);
 
@@ -140,6 +153,8 @@ void vk_pack_panel_q8_avx2(int type, const char *w, int64_t rowbytes, int64_t k,
                            void *panel);
 void vk_gemm_q8_avx2(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
                      int64_t ldy, int64_t nc);
+void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
+                           int64_t rows, float *panel);
 void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
     int64_t k, float *y, int64_t ldy, int64_t nc);
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.

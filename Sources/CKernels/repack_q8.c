@@ -136,6 +136,66 @@ void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int
     }
 }
 
+// ---- back to fp32, for the fp32 GEMM on repacked weights ----
+
+// The unsigned weight of element e (< 32) of row r in a nibble block.
+static inline int rp_nibble(const uint8_t *nib, int r, int e) {
+    const uint8_t v = nib[32 * ((e % 16) / 4) + 4 * r + e % 4];
+    return e < 16 ? v & 15 : v >> 4;
+}
+
+// The byte of element e of row r in a byte-row block.
+static inline uint8_t rp_byte(const uint8_t *p, int r, int e) { return p[32 * (e / 4) + 4 * r + e % 4]; }
+
+// Row r's values of the record at p into out[e * 16] for its E elements.
+static void rp_record_values(int type, const uint8_t *p, int r, float *out) {
+    const uint16_t *h = (const uint16_t *)p;
+    switch (type) {
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: {
+        const float d = vk_fp16_to_fp32(h[r]);
+        const float c = type == VK_TYPE_Q4_0 ? -8.0f * d : vk_fp16_to_fp32(h[8 + r]);
+        const uint8_t *nib = p + (type == VK_TYPE_Q4_0 ? 16 : 32);
+        for (int e = 0; e < 32; e++) out[16 * e] = d * (float)rp_nibble(nib, r, e) + c;
+        break;
+    }
+    case VK_TYPE_Q8_0: {
+        const float d = vk_fp16_to_fp32(h[r]);
+        for (int e = 0; e < 32; e++) out[16 * e] = d * (float)(int8_t)rp_byte(p + 16, r, e);
+        break;
+    }
+    case VK_TYPE_Q4_K: {
+        const float d = vk_fp16_to_fp32(h[r]), dmin = vk_fp16_to_fp32(h[8 + r]);
+        for (int s = 0; s < 8; s++) {
+            const float ds = d * (float)p[32 + 8 * s + r], c = dmin * (float)p[96 + 8 * s + r];
+            for (int e = 0; e < 32; e++) out[16 * (32 * s + e)] = ds * (float)rp_nibble(p + 160 + 128 * s, r, e) - c;
+        }
+        break;
+    }
+    default: {  // Q6_K
+        const float d = vk_fp16_to_fp32(h[r]);
+        for (int g = 0; g < 16; g++) {
+            const float ds = d * (float)(int8_t)p[16 + 8 * g + r];
+            for (int e = 0; e < 16; e++) out[16 * (16 * g + e)] = ds * (float)((int)rp_byte(p + 144 + 128 * g, r, e) - 32);
+        }
+        break;
+    }
+    }
+}
+
+void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc, int64_t rows,
+                      float *panel) {
+    (void)k;
+    const int64_t e = rp_record_elems(type), rec = rp_record_bytes(type);
+    for (int64_t r = 0; r < 16; r++) {
+        if (r >= rows) {
+            for (int64_t j = 0; j < kc; j++) panel[16 * j + r] = 0.0f;
+            continue;
+        }
+        const uint8_t *p = (const uint8_t *)rp + r / 8 * pb;
+        for (int64_t t = kb / e; t < (kb + kc) / e; t++) rp_record_values(type, p + t * rec, (int)(r % 8), panel + 16 * (t * e - kb) + r);
+    }
+}
+
 // ---- the scalar kernel (level 0, and the reference of the SIMD ones) ----
 
 // Adds one group's contribution dx * (ds * isum + c * S) to f, in the order the SIMD kernels use.
@@ -256,10 +316,14 @@ static void rp_terms(rp_gemm_fn gemm, int type, const char *q, int64_t m, int te
 }
 
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
-                        int64_t m, int terms, float *y, int64_t ldy) {
+                        int64_t m, int terms, float *y, int64_t ldy, float *scratch) {
     const int64_t pb = vk_repack_panel_bytes(type, k);
-    if (pb == 0 || r1 <= r0 || m <= 0 || terms < 1 || terms > 8) return;
+    if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 8) return;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
+    if (terms == 0) {
+        vk_matmul_gemm(kt, type, NULL, 0, (const char *)rp, pb, k, r0, r1, (const float *)q, m, y, ldy, scratch);
+        return;
+    }
     const int simd = (kt->rp_types >> type) & 1;
     const rp_gemm_fn gemm = simd ? kt->gemm_rp : vk_gemm_rp_portable;
     const int max_panels = simd && terms * m >= VK_RP_WIDE_MIN_M ? kt->rp_panels : 1;

@@ -15,7 +15,7 @@ public struct MatmulJob: @unchecked Sendable {
 /// The precision of activations in matmuls.
 public enum ActivationPrecision: String, Sendable {
     /// As faithful as fp32 activations times exactly dequantized weights, which is what batches
-    /// of more than 4 rows compute: results track an exact forward pass to fp32 rounding. The
+    /// of more than 8 rows compute: results track an exact forward pass to fp32 rounding. The
     /// default. Decode-sized batches on weights repacked at load take the activations as three
     /// int8 terms instead, each the rounding error of those before quantized again (x = d1·q1 +
     /// d2·q2 + d3·q3 + e, |e| ≤ 2⁻²³ of each 32-element block's largest value, about fp32's own
@@ -31,11 +31,11 @@ public enum ActivationPrecision: String, Sendable {
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
 
-    /// Quantized rows per activation row of an m-row batch on repacked weights (0: fp32 instead).
+    /// Quantized rows per activation row of an m-row batch on repacked weights (0: the fp32 GEMM).
     func repackedTerms(m: Int) -> Int32 {
         switch self {
         // Longer batches are compute-bound: three int8 passes cost more than the fp32 GEMM.
-        case .float32: m <= MatmulRunner.memoryBoundRows ? 3 : 0
+        case .float32: m <= 8 ? 3 : 0
         case .int8: 1
         }
     }
@@ -92,10 +92,10 @@ public final class MatmulRunner: @unchecked Sendable {
                 // 16-row grain keeps each chunk aligned to the GEMM panels (16 rows) and the repacked ones (8).
                 let r = ThreadPool.share(of: w.rows, thread: c % perJob, of: perJob, grain: 16)
                 if r.isEmpty { continue }
-                if let rp = w.repacked, terms > 0 {
+                if let rp = w.repacked {
                     vk_matmul_repacked(Int32(w.type.rawValue), rp.data, Int64(w.columns), Int64(r.lowerBound),
                                        Int64(r.upperBound), inputs![c / perJob], Int64(m), terms, job.y + r.lowerBound,
-                                       Int64(w.rows))
+                                       Int64(w.rows), scratch[t])
                     continue
                 }
                 vk_matmul(Int32(w.type.rawValue), w.data, Int64(w.columns), Int64(r.lowerBound), Int64(r.upperBound),
@@ -118,7 +118,7 @@ public final class MatmulRunner: @unchecked Sendable {
     private static func preparation(_ job: MatmulJob, m: Int, precision: ActivationPrecision) -> Preparation {
         let type = Int32(job.weight.type.rawValue), act = precision.kernelValue
         let terms = precision.repackedTerms(m: m)
-        if job.weight.repacked != nil && terms > 0 { return terms == 1 ? .int8 : .int8Terms(terms) }
+        if job.weight.repacked != nil { return terms == 0 ? .packed : terms == 1 ? .int8 : .int8Terms(terms) }
         if vk_matmul_takes_int8(type, Int64(m), act) != 0 { return .int8 }
         return vk_matmul_uses_gemm(type, Int64(m), act) != 0 ? .packed : .none
     }

@@ -7,12 +7,13 @@ import VLLMCompute
 /// exact forward pass to fp32 rounding (`activationPrecision: .int8` trades a little of that for
 /// speed).
 ///
-/// With int8 activations the Q/K/V projections and the output head still take fp32-faithful
-/// ones: their results go straight into softmaxes (attention scores, next-token probabilities),
-/// which magnify small errors most. Measured on the float64 reference prompts (mean KL per step):
-/// every matmul in int8 0.0016, all but Q/K/V and the head 0.0008–0.0009 (with their decode
-/// inputs in two residual int8 terms instead of three: 0.00105, since after two an outlier's
-/// block still leaves its small elements coarse).
+/// With int8 activations the Q/K/V projections, the attention output and the output head still
+/// take fp32-faithful ones: Q/K/V and head results go straight into softmaxes (attention scores,
+/// next-token probabilities), which magnify small errors most. Measured on the float64 reference
+/// prompts (mean KL per step): every matmul in int8 0.0016; all but Q/K/V and the head 0.00095;
+/// all but those and the attention output (the FFN only, ~90% of the weights) 0.00088. Two
+/// residual int8 terms instead of three for those decode inputs cost 0.0002 more: after two, an
+/// outlier's block still leaves its small elements coarse.
 ///
 /// `forward` takes a flat batch: any mix of prefill chunks and single-token decodes of different
 /// sequences, each reading and writing the paged KV cache through its block table.
@@ -32,10 +33,7 @@ public final class LlamaModel: @unchecked Sendable {
         self.gguf = gguf
         config = try LlamaConfig(gguf: gguf)
         var weights = try LlamaWeights(gguf: gguf, config: config)
-        let file = gguf.file
-        weights.repack(pool: pool, releasing: activationPrecision == .int8 ? { w in
-            file.releasePages(w.data, byteCount: w.rows * w.rowBytes)
-        } : nil)
+        weights.repack(pool: pool, file: gguf.file)
         self.weights = weights
         rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors)
         matmul = MatmulRunner(pool: pool, activationPrecision: activationPrecision)
@@ -117,7 +115,7 @@ public final class LlamaModel: @unchecked Sendable {
                                      LoRAProduct(target: .vProj, x: b.xn, y: b.v)])
             storeRotatedKV(layer: l, tokens: tokens, inputs: inputs, kv: kv)
             attention(layer: l, tokens: tokens, inputs: inputs, kv: kv)
-            matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t)
+            matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
             addAndNorm(b.tmp, w.ffnNorm, rows: t)
             matmul.run([MatmulJob(weight: w.gate, x: b.xn, y: b.gate),

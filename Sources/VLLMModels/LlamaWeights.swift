@@ -59,20 +59,20 @@ struct LlamaWeights: @unchecked Sendable {
             ? nil : try vector("rope_freqs.weight", count: c.headDim / 2)
     }
 
-    /// Repacks every matrix for the int8 kernels. `releasing` gets the stored pages of the
-    /// matrices that only the repacked copy serves from then on (the attention output and the FFN
-    /// in the int8 mode; Q/K/V and the head still run the fp32 GEMM on long batches), which the
-    /// caller drops from memory.
-    mutating func repack(pool: ThreadPool, releasing: ((WeightMatrix) -> Void)?) {
-        output = output.repacked(pool: pool)
+    /// Repacks every matrix for the int8 kernels (which, with the fp32 GEMM on repacked panels,
+    /// then serve every matmul) and releases the stored rows' pages of `file`: only the repacked
+    /// copy is read from then on (a tied head's embedding rows are read again from the file when
+    /// a token needs them).
+    mutating func repack(pool: ThreadPool, file: MappedFile) {
+        func repacked(_ w: WeightMatrix) -> WeightMatrix {
+            let r = w.repacked(pool: pool)
+            if r.repacked != nil { file.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
+            return r
+        }
+        output = repacked(output)
         for i in layers.indices {
-            layers[i].q = layers[i].q.repacked(pool: pool)
-            layers[i].k = layers[i].k.repacked(pool: pool)
-            layers[i].v = layers[i].v.repacked(pool: pool)
-            for path in [\LlamaLayerWeights.o, \.gate, \.up, \.down] {
-                let w = layers[i][keyPath: path].repacked(pool: pool)
-                if w.repacked != nil { releasing?(w) }
-                layers[i][keyPath: path] = w
+            for path in [\LlamaLayerWeights.q, \.k, \.v, \.o, \.gate, \.up, \.down] {
+                layers[i][keyPath: path] = repacked(layers[i][keyPath: path])
             }
         }
     }

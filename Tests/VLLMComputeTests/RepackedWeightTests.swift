@@ -33,7 +33,7 @@ struct RepackedWeightTests {
                 // Rows [8, 21) on their own too: r0 at a panel edge past the first.
                 for (r0, r1) in [(0, rows), (8, rows)] {
                     var y = [Float](repeating: .nan, count: m * (r1 - r0))
-                    vk_matmul_repacked(type.id, packed, Int64(k), Int64(r0), Int64(r1), q, Int64(m), 1, &y, Int64(r1 - r0))
+                    vk_matmul_repacked(type.id, packed, Int64(k), Int64(r0), Int64(r1), q, Int64(m), 1, &y, Int64(r1 - r0), nil)
                     var bad = 0
                     for i in 0..<m {
                         let xi = Array(xq[(i * k)..<(i * k + k)])
@@ -105,7 +105,7 @@ struct RepackedWeightTests {
             let q = parts.flatMap(\.bytes)
             forEachSimdLevel { level in
                 var y = [Float](repeating: .nan, count: m * rows)
-                vk_matmul_repacked(type.id, packed, Int64(k), 0, Int64(rows), q, Int64(m), Int32(terms), &y, Int64(rows))
+                vk_matmul_repacked(type.id, packed, Int64(k), 0, Int64(rows), q, Int64(m), Int32(terms), &y, Int64(rows), nil)
                 for i in 0..<m {
                     for r in 0..<rows {
                         let wr = Array(w[(r * rowBytes)..<(r * rowBytes + rowBytes)])
@@ -116,6 +116,34 @@ struct RepackedWeightTests {
                         if terms == 3 { #expect(abs(ref - exact) <= 1e-5 * max(1, abs(exact))) }
                     }
                 }
+            }
+        }
+    }
+
+    /// The fp32 GEMM on repacked panels (terms 0) computes what it computes on the stored rows:
+    /// the panels dequantize to the same values.
+    @Test(arguments: Int8ActivationTests.int8Types)
+    func repackedFloatGEMMMatchesStored(_ type: KType) {
+        var rng = SplitMix64(seed: 0x6E77 &+ UInt64(type.rawValue))
+        let k = 512, rows = 27
+        let w = randomRow(type, rows * k, &rng)
+        var packedW = [UInt8](repeating: 0, count: Int(vk_repack_bytes(type.id, Int64(rows), Int64(k))))
+        w.withUnsafeBytes { vk_repack(type.id, $0.baseAddress, Int64(rows), Int64(k), 0, 4, &packedW) }
+        let m = 13, x = randomFloats(m * k, &rng)
+        var packedX = [Float](repeating: 0, count: Int(vk_packed_activation_floats(Int64(m), Int64(k))))
+        vk_pack_activations(x, Int64(k), Int64(m), Int64(k), 0, Int64((m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS)), &packedX)
+        var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
+        forEachSimdLevel { level in
+            for (r0, r1) in [(0, rows), (8, 19)] {
+                var stored = [Float](repeating: .nan, count: m * (r1 - r0)), repacked = stored
+                w.withUnsafeBytes { wb in
+                    vk_matmul(type.id, wb.baseAddress, Int64(k), Int64(r0), Int64(r1), x, Int64(k), Int64(m), packedX,
+                              &stored, Int64(r1 - r0), &scratch, Int32(VK_ACT_F32.rawValue))
+                }
+                vk_matmul_repacked(type.id, packedW, Int64(k), Int64(r0), Int64(r1), packedX, Int64(m), 0, &repacked,
+                                   Int64(r1 - r0), &scratch)
+                let worst = zip(stored, repacked).map { abs($0 - $1) / max(1, abs($0)) }.max()!
+                #expect(worst <= 1e-6, "\(type.description) level \(level) rows \(r0)..<\(r1): \(worst)")
             }
         }
     }

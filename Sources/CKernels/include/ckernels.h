@@ -104,9 +104,10 @@ void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int
 /// y[i * ldy + (r - r0)] = dot(W row r, activation row i) for i < m, r in [r0, r1) (r0 a multiple
 /// of 8), W repacked by vk_repack at rp. Activation row i is `terms` (1 to 8) consecutive rows in
 /// the int8 format (vk_quantize_act_q8, or vk_quantize_act_q8_terms) at q, vk_act_q8_bytes(k)
-/// apart, whose products are summed.
+/// apart, whose products are summed; with terms 0, q is x packed by vk_pack_activations for the
+/// fp32 GEMM, which dequantizes repacked panels into `scratch` (vk_matmul_scratch_floats(k)).
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
-                        int64_t m, int terms, float *y, int64_t ldy);
+                        int64_t m, int terms, float *y, int64_t ldy, float *scratch);
 
 /// Whether vk_matmul's VK_ACT_INT8 path covers `type` on this CPU's SIMD level.
 int vk_matmul_int8_supported(int type);
