@@ -40,15 +40,7 @@ static void quantize_block(const float *xb, float *d, int16_t *s, int8_t *q) {
     }
 }
 
-void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out) {
-    const int64_t nb = k / 32;
-    float *d = (float *)out;
-    int16_t *s = (int16_t *)(d + nb);
-    int8_t *q = (int8_t *)(s + 2 * nb);
-    for (int64_t b = 0; b < nb; b++) quantize_block(x + 32 * b, d + b, s + 2 * b, q + 32 * b);
-}
-
-void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out) {
+void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, void *out) {
     const int64_t nb = k / 32;
     for (int64_t b = 0; b < nb; b++) {
         float r[32];
@@ -63,7 +55,10 @@ void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out) {
     }
 }
 
-void vk_quantize_act_q8(const float *x, int64_t k, void *out) { VK_K.quantize_act_q8(x, k, out); }
+void vk_quantize_act_q8(const float *x, int64_t k, void *out) { VK_K.quantize_act_q8_terms(x, k, 1, out); }
+void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out) {
+    VK_K.quantize_act_q8_terms(x, k, terms, out);
+}
 
 void vk_dequantize_act_q8(const void *act, int64_t k, float *x) {
     const vk_act_q8 a = vk_act_q8_view(act, k);

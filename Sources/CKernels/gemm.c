@@ -1,6 +1,7 @@
-// vk_matmul. fp32 activations: per-row dot kernels for a few activation rows, a packed-panel fp32
-// GEMM otherwise. Int8 activations (opt-in): an int8 GEMM on repacked weight panels
-// (gemm_q8act_kernels.h) or multi-row int8 dots (dot_q8act_kernels.h).
+// vk_matmul, on weights as stored. fp32 activations: per-row dot kernels for a few activation
+// rows, a packed-panel fp32 GEMM otherwise (also over weights repacked at load, for
+// vk_matmul_repacked). Int8 activations (opt-in): multi-row int8 dots (dot_q8act_kernels.h) up to
+// VK_INT8_MAX_M rows. Weights the model repacks at load run repack_q8.c's kernels instead.
 //
 // fp32 GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
 // [k][16] (the 16 row values of column kk are contiguous), then the active gemm_panel kernel
@@ -53,21 +54,12 @@ void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
     }
 }
 
-// Int8 mode: from VK_Q8G_MIN_M activation rows on, the int8 GEMM (gemm_q8act_kernels.h) where
-// the level has it for the type; otherwise the multi-row int8 dots up to VK_INT8_MAX_M rows
-// (beyond that the fp32 GEMM is as fast: measured with the kernels' benchmark on Zen 3 and Zen 5)
-// and the exact fp32 GEMM for longer batches.
+// Int8 mode on stored weights: the multi-row int8 dots up to VK_INT8_MAX_M rows; beyond that the
+// fp32 GEMM is as fast (measured with the kernels' benchmark on Zen 3 and Zen 5).
 #define VK_INT8_MAX_M 32
-#define VK_Q8G_MIN_M 8
-#define VK_Q8G_NR 8
-
-static int gemm_q8_supported(const vk_kernels *kt, int type) {
-    return type >= 0 && type < 32 && ((kt->gemm_q8_types >> type) & 1);
-}
 
 int vk_matmul_takes_int8(int type, int64_t m, int act) {
-    return act == VK_ACT_INT8 && (gemm_q8_supported(&VK_K, type) ||
-                                  (m <= VK_INT8_MAX_M && vk_matmul_int8_supported(type)));
+    return act == VK_ACT_INT8 && m <= VK_INT8_MAX_M && vk_matmul_int8_supported(type);
 }
 
 int vk_matmul_uses_gemm(int type, int64_t m, int act) {
@@ -194,15 +186,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     const char *wb = (const char *)w;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
     if (vk_matmul_takes_int8(type, m, act)) {
-        if (prepared != NULL && scratch != NULL && m >= VK_Q8G_MIN_M && gemm_q8_supported(kt, type)) {
-            for (int64_t rp = r0; rp < r1; rp += VK_Q8G_NR) {
-                const int64_t nc = r1 - rp < VK_Q8G_NR ? r1 - rp : VK_Q8G_NR;
-                kt->pack_panel_q8(type, wb + rp * rowbytes, rowbytes, k, nc, scratch);
-                kt->gemm_q8(type, prepared, m, scratch, k, y + (rp - r0), ldy, nc);
-            }
-            return;
-        }
-        if (prepared != NULL && m <= VK_INT8_MAX_M) {
+        if (prepared != NULL) {
             matmul_int8_dots(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);
             return;
         }

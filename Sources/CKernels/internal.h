@@ -45,20 +45,12 @@ typedef struct {
     // xs + i * ldxs as vk_act_sums writes them. NULL: use dot_row_multi.
     void (*dot_sums_multi)(int type, const void *w, int64_t n, const float *x, int64_t ldx,
                            const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
-    // vk_quantize_act_q8, bit for bit the same at every level.
-    void (*quantize_act_q8)(const float *x, int64_t k, void *out);
+    // vk_quantize_act_q8_terms, bit for bit the same at every level.
+    void (*quantize_act_q8_terms)(const float *x, int64_t k, int terms, void *out);
     // out[i * ldout] = dot(w, dequantized a[i]) for i < nx (<= VK_MULTI_MAX), for the types
     // vk_matmul_int8_supported names. NULL: no int8 path at this level.
     void (*dot_q8act_multi)(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
                             float *out, int64_t ldout);
-    // The int8 GEMM (gemm_q8act_kernels.h) for the types in gemm_q8_types (bit 1 << type):
-    // repack `rows` (<= 8) weight rows into an int8 panel, then multiply it with m activation
-    // rows quantized by vk_quantize_act_q8. NULL / 0: none at this level.
-    void (*pack_panel_q8)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
-                          void *panel);
-    void (*gemm_q8)(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                    int64_t ldy, int64_t nc);
-    uint32_t gemm_q8_types;
     // `panels` (<= rp_panels) consecutive 8-row panels, pb bytes apart, of weights repacked at
     // load (repack_q8.c) times m activation rows quantized by vk_quantize_act_q8:
     // y[i * ldy + c], c < nc <= 8 * panels; for the types in rp_types (bit 1 << type).
@@ -94,6 +86,11 @@ typedef struct {
 extern const vk_kernels *vk_kp;
 #define VK_K (*__atomic_load_n(&vk_kp, __ATOMIC_RELAXED))
 
+// Elements per record of the repacked layout of `type` (repack_q8.c), and its bytes per 8-row
+// panel; 0 if the type has no repacked form.
+int64_t vk_rp_record_elems(int type);
+int64_t vk_rp_record_bytes(int type);
+
 // vk_matmul's fp32 GEMM (gemm.c) over stored rows wb, or over weights repacked at load rp (panel
 // bytes pb) when wb is NULL; r0 a multiple of 8 for rp.
 void vk_matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, const char *rp, int64_t pb,
@@ -126,7 +123,7 @@ void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, cons
 float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
-void vk_quantize_act_q8_portable(const float *x, int64_t k, void *out);
+void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, void *out);
 void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
                                int64_t rows, float *panel);
 void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
@@ -146,13 +143,9 @@ void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx,
                            int64_t n, float *out, int64_t ldout);
 void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, int64_t ldx,
                             const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
-void vk_quantize_act_q8_avx2(const float *x, int64_t k, void *out);
+void vk_quantize_act_q8_terms_avx2(const float *x, int64_t k, int terms, void *out);
 void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
                              int64_t nx, float *out, int64_t ldout);
-void vk_pack_panel_q8_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
-                           void *panel);
-void vk_gemm_q8_avx2(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                     int64_t ldy, int64_t nc);
 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
                            int64_t rows, float *panel);
 void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
@@ -162,8 +155,6 @@ void vk_gemm_rp_avx512(int type, const void *q, int64_t m, const void *panel, in
     int64_t k, float *y, int64_t ldy, int64_t nc);
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
-void vk_gemm_q8_avx512(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                       int64_t ldy, int64_t nc);
 void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
                           int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,

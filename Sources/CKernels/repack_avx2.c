@@ -81,8 +81,7 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
 VK_AVX2 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
                                    int64_t rows, float *panel) {
     (void)k;
-    const int64_t elems = type == VK_TYPE_Q4_K || type == VK_TYPE_Q6_K ? 256 : 32;
-    const int64_t rec = vk_repack_panel_bytes(type, elems);
+    const int64_t elems = vk_rp_record_elems(type), rec = vk_rp_record_bytes(type);
     for (int half = 0; half < 2; half++) {
         if (rows <= 8 * half) {
             for (int64_t j = 0; j < kc; j++) _mm256_storeu_ps(panel + 16 * j + 8 * half, _mm256_setzero_ps());

@@ -23,9 +23,8 @@ public enum ActivationPrecision: String, Sendable {
     /// close to the float64 reference as the fp32 kernels.
     case float32
     /// Opt-in: activations quantized to int8 per 32 elements (one term) for Q4_0, Q4_1, Q8_0, Q4_K
-    /// and Q6_K weights (integer dot products, as llama.cpp computes; where the CPU level has no
-    /// int8 GEMM for a type, batches past 32 rows run the exact fp32 GEMM); slightly less faithful,
-    /// and faster. Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does
+    /// and Q6_K weights (integer dot products, as llama.cpp computes; on weights this CPU does not
+    /// repack, batches past 32 rows run the exact fp32 GEMM); slightly less faithful, and faster. Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does
     /// where it matters.
     case int8
 

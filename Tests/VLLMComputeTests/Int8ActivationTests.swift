@@ -38,15 +38,14 @@ struct Int8ActivationTests {
     static let int8Types: [KType] = [.q4_0, .q4_1, .q8_0, .q4_K, .q6_K]
 
     /// vk_matmul with VK_ACT_INT8 equals the reference dot of each weight row with the dequantized
-    /// int8 activations where it takes int8 for that type and batch, or with x itself where it
-    /// runs fp32: on activations it quantizes itself (the multi-row int8 dots), and on activations
-    /// the caller quantized (the int8 GEMM from 8 rows on, where the level has it; past 32 rows
-    /// the types without it fall back to fp32).
+    /// int8 activations where it takes int8 for that type and batch (up to 32 rows), or with x
+    /// itself where it runs fp32: on activations it quantizes itself, and on activations the
+    /// caller quantized.
     @Test(arguments: KType.allCases)
     func int8MatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x1A8 &+ UInt64(type.rawValue))
         // 32-element formats: 19 blocks, two 8-block steps of the AVX2 kernels and a 3-block tail;
-        // 19 rows: two 8-row GEMM panels and a 3-row one.
+        // 19 rows: a 16-row fp32 GEMM panel and a 3-row one.
         let k = type.blockElements == 256 ? 512 : 608, rows = 19
         let rowBytes = k / type.blockElements * type.blockBytes
         let w = randomRow(type, rows * k, &rng)
@@ -61,7 +60,7 @@ struct Int8ActivationTests {
                 let dots = vk_matmul_int8_supported(type.id) != 0
                 #expect(dots == (level >= 1 && Self.int8Types.contains(type)))
                 let int8 = vk_matmul_takes_int8(type.id, Int64(m), act) != 0
-                if m <= 32 { #expect(int8 == dots) } else if int8 { #expect(dots) }
+                #expect(int8 == (dots && m <= 32))
                 // The caller prepares int8 input only where vk_matmul takes it.
                 let usePrepared = callerQuantizes && int8
                 let input = int8 ? xq : x
@@ -93,15 +92,20 @@ struct Int8ActivationTests {
 }
 
 extension KernelTests.Int8ActivationTests {
-    /// The SIMD quantizer writes the same bytes as the portable one (scales, sums, values).
+    /// The SIMD quantizer writes the same bytes as the portable one (scales, sums, values), for one
+    /// term and for residual terms.
     @Test func quantizerIsTheSameOnEveryLevel() {
         var rng = SplitMix64(seed: 0x5AB1E)
         let k = 1024
         var x = (0..<k).map { i in rng.float(-1, 1) * Float(1 << (i % 9)) }
         for i in 96..<128 { x[i] = 0 }
         x[5] = 1e-30
-        var outputs: [[UInt8]] = []
-        forEachSimdLevel { _ in outputs.append(Self.quantized(x, k).bytes) }
-        #expect(outputs[0] == outputs[1])
+        var outputs: [[UInt8]] = [], termOutputs: [[UInt8]] = []
+        forEachSimdLevel { _ in
+            outputs.append(Self.quantized(x, k).bytes)
+            termOutputs.append(KernelTests.RepackedWeightTests.termRows(x, k, 3).bytes)
+        }
+        #expect(outputs.count >= 2 && Set(outputs).count == 1)
+        #expect(Set(termOutputs).count == 1)
     }
 }

@@ -76,8 +76,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
                float *y, int64_t ldy, float *scratch, int act);
 int vk_matmul_uses_gemm(int type, int64_t m, int act);
 /// Whether vk_matmul with precision `act` multiplies `type` weights with m int8 activation rows
-/// (every batch where this SIMD level has an int8 GEMM for the type; otherwise up to 32 rows, and
-/// longer batches run the fp32 GEMM).
+/// (up to 32 rows; longer batches run the fp32 GEMM).
 int vk_matmul_takes_int8(int type, int64_t m, int act);
 int64_t vk_matmul_scratch_floats(int64_t k);
 /// Rows per packed activation group.
