@@ -127,7 +127,7 @@ void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, voi
 void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
                                int64_t rows, float *panel);
 void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-    int64_t k, float *y, int64_t ldy, int64_t nc);
+                  int64_t k, float *y, int64_t ldy, int64_t nc);
 
 #if defined(__x86_64__)
 #define VK_HAVE_AVX2 1
@@ -149,10 +149,10 @@ void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8
 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
                            int64_t rows, float *panel);
 void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-    int64_t k, float *y, int64_t ldy, int64_t nc);
+                  int64_t k, float *y, int64_t ldy, int64_t nc);
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
 void vk_gemm_rp_avx512(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-    int64_t k, float *y, int64_t ldy, int64_t nc);
+                  int64_t k, float *y, int64_t ldy, int64_t nc);
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
 void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,

@@ -24,8 +24,9 @@ public enum ActivationPrecision: String, Sendable {
     case float32
     /// Opt-in: activations quantized to int8 per 32 elements (one term) for Q4_0, Q4_1, Q8_0, Q4_K
     /// and Q6_K weights (integer dot products, as llama.cpp computes; on weights this CPU does not
-    /// repack, batches past 32 rows run the exact fp32 GEMM); slightly less faithful, and faster. Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does
-    /// where it matters.
+    /// repack, batches past 32 rows run the exact fp32 GEMM); slightly less faithful, and faster.
+    /// Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does where it
+    /// matters.
     case int8
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
@@ -105,20 +106,20 @@ public final class MatmulRunner: @unchecked Sendable {
     }
 
     /// Activation rows up to which one pass of the multi-row dot kernels covers the batch.
-    static let memoryBoundRows = 4
+    private static let memoryBoundRows = 4
 
     /// What each job's kernel reads its input as.
     private enum Preparation: Hashable {
-        case none, packed, int8
+        case none, packed
         /// `terms` int8 rows per activation row (vk_quantize_act_q8_terms).
-        case int8Terms(Int32)
+        case int8(terms: Int32)
     }
 
     private static func preparation(_ job: MatmulJob, m: Int, precision: ActivationPrecision) -> Preparation {
         let type = Int32(job.weight.type.rawValue), act = precision.kernelValue
         let terms = precision.repackedTerms(m: m)
-        if job.weight.repacked != nil { return terms == 0 ? .packed : terms == 1 ? .int8 : .int8Terms(terms) }
-        if vk_matmul_takes_int8(type, Int64(m), act) != 0 { return .int8 }
+        if job.weight.repacked != nil { return terms == 0 ? .packed : .int8(terms: terms) }
+        if vk_matmul_takes_int8(type, Int64(m), act) != 0 { return .int8(terms: 1) }
         return vk_matmul_uses_gemm(type, Int64(m), act) != 0 ? .packed : .none
     }
 
@@ -137,8 +138,7 @@ public final class MatmulRunner: @unchecked Sendable {
         let sizes = inputs.map { input in
             let q8 = Int(vk_act_q8_bytes(Int64(input.k)))
             let bytes = switch input.form {
-            case .int8: m * q8
-            case .int8Terms(let terms): Int(terms) * m * q8
+            case .int8(let terms): Int(terms) * m * q8
             default: Int(vk_packed_activation_floats(Int64(m), Int64(input.k))) * MemoryLayout<Float>.size
             }
             return (bytes + 63) / 64 * 64
@@ -154,15 +154,12 @@ public final class MatmulRunner: @unchecked Sendable {
         for (input, size) in zip(inputs, sizes) {
             let out = dst
             switch input.form {
-            case .int8:
-                let rowBytes = Int(vk_act_q8_bytes(Int64(input.k)))
+            case .int8(let terms):
+                let rowBytes = Int(vk_act_q8_bytes(Int64(input.k))) * Int(terms)
                 // Decode-sized batches quantize on the calling thread: waking the pool costs more.
                 pool.parallelFor(m, grain: 8) { _, rows in
-                    for i in rows { vk_quantize_act_q8(input.x + i * input.k, Int64(input.k), out + i * rowBytes) }
+                    for i in rows { vk_quantize_act_q8_terms(input.x + i * input.k, Int64(input.k), terms, out + i * rowBytes) }
                 }
-            case .int8Terms(let terms):
-                let rowBytes = Int(vk_act_q8_bytes(Int64(input.k))) * Int(terms)
-                for i in 0..<m { vk_quantize_act_q8_terms(input.x + i * input.k, Int64(input.k), terms, out + i * rowBytes) }
             case .packed:
                 let groups = (m + Int(VK_PACK_ROWS) - 1) / Int(VK_PACK_ROWS)
                 let floats = out.assumingMemoryBound(to: Float.self)

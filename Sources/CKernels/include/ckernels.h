@@ -88,8 +88,8 @@ int64_t vk_packed_activation_floats(int64_t m, int64_t k);
 void vk_pack_activations(const float *x, int64_t ldx, int64_t m, int64_t k, int64_t g0, int64_t g1,
                          float *packed);
 
-/// Weights repacked at load for the int8 path (repack_q8.c): 8 rows interleaved per panel, 4-bit
-/// types still 4-bit, scales as stored. Bytes of one panel of rows of k elements of `type`, or 0
+/// Weights repacked at load (repack_q8.c) for the int8 kernels and the fp32 GEMM: 8 rows
+/// interleaved per panel, 4-bit types still 4-bit, scales as stored. Bytes of one panel of rows of k elements of `type`, or 0
 /// when the type has no repacked form (or k is not a whole number of its records).
 int64_t vk_repack_panel_bytes(int type, int64_t k);
 /// Bytes of the repacked form of `rows` rows (panels of 8; the last one zero-padded).
