@@ -81,12 +81,22 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
         }
         break;
     default:  // Q6_K
+        // The int8 sub-block scales stay in the integer sums: per 32-element activation block b,
+        // sum over its two sub-blocks g of sc_g * (isum_g - 32 S_g), exact in int32 (< 2^26),
+        // then one fp32 scale d * dx.
         for (int64_t t = 0; t < k / 256; t++) {
             const RPV_PS d = RPV_F16(p);
-            for (int g = 0; g < 16; g++) {
-                const RPV_PS ds = RPV_MUL(d, RPV_I8(p + 16 + 8 * g));
-                RPV(bytes)(p + 144 + 128 * g, pb, 4, 0, a, mr, 256 * t + 16 * g, acc);
-                RPV(scale)(f, acc, a, mr, ds, RPV_MUL(ds, RPV_SET1_PS(-32.0f)), 8 * t + g / 2, g % 2);
+            for (int h = 0; h < 8; h++) {
+                RPV_SI acc2[VK_RP_MR];
+                const int64_t b = 8 * t + h;
+                RPV(bytes)(p + 144 + 256 * h, pb, 4, 0, a, mr, 32 * b, acc);
+                RPV(bytes)(p + 144 + 256 * h + 128, pb, 4, 0, a, mr, 32 * b + 16, acc2);
+                const RPV_SI sc0 = RPV_I8I(p + 16 + 16 * h), sc1 = RPV_I8I(p + 16 + 16 * h + 8);
+                for (int i = 0; i < mr; i++) {
+                    const RPV_SI v = RPV_ADD32(RPV_MULLO(sc0, RPV_SUB32(acc[i], RPV_SET1_EPI32(32 * a[i].s[2 * b]))),
+                                               RPV_MULLO(sc1, RPV_SUB32(acc2[i], RPV_SET1_EPI32(32 * a[i].s[2 * b + 1]))));
+                    f[i] = RPV_FMA(RPV_MUL(d, RPV_SET1_PS(a[i].d[b])), RPV_CVT(v), f[i]);
+                }
             }
             p += 144 + 2048;
         }

@@ -27,7 +27,10 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_LOAD(p) _mm256_loadu_si256((const __m256i *)(p))
 #define RPV_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define RPV_U8(p) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
-#define RPV_I8(p) _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
+#define RPV_I8I(p) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))
+#define RPV_MULLO _mm256_mullo_epi32
+#define RPV_ADD32 _mm256_add_epi32
+#define RPV_SUB32 _mm256_sub_epi32
 #define RPV_SET1_EPI8 _mm256_set1_epi8
 #define RPV_SET1_EPI32 _mm256_set1_epi32
 #define RPV_AND _mm256_and_si256
@@ -50,7 +53,10 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef RPV_LOAD
 #undef RPV_F16
 #undef RPV_U8
-#undef RPV_I8
+#undef RPV_I8I
+#undef RPV_MULLO
+#undef RPV_ADD32
+#undef RPV_SUB32
 #undef RPV_SET1_EPI8
 #undef RPV_SET1_EPI32
 #undef RPV_AND
@@ -78,7 +84,10 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
                                                            _mm_loadu_si128((const __m128i *)((p) + pb)), 1))
 #define RPV_BYTES16(p) _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(p)), _mm_loadl_epi64((const __m128i *)((p) + pb)))
 #define RPV_U8(p) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(RPV_BYTES16(p)))
-#define RPV_I8(p) _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(RPV_BYTES16(p)))
+#define RPV_I8I(p) _mm512_cvtepi8_epi32(RPV_BYTES16(p))
+#define RPV_MULLO _mm512_mullo_epi32
+#define RPV_ADD32 _mm512_add_epi32
+#define RPV_SUB32 _mm512_sub_epi32
 #define RPV_SET1_EPI8 _mm512_set1_epi8
 #define RPV_SET1_EPI32 _mm512_set1_epi32
 #define RPV_AND _mm512_and_si512
