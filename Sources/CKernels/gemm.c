@@ -169,7 +169,7 @@ void vk_matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowb
             for (int64_t r = r0; r < r1; r += VK_NR) {
                 const int64_t nc = r1 - r < VK_NR ? r1 - r : VK_NR;
                 if (wb != NULL) kt->pack_panel(type, wb + r * rowbytes + kb / be * bb, rowbytes, kc, nc, scratch);
-                else kt->pack_panel_rp(type, rp + r / 8 * pb, pb, k, kb, kc, nc, scratch);
+                else kt->pack_panel_rp(type, rp + r / 8 * pb, pb, kb, kc, nc, scratch);
                 kt->gemm_panel(packed + i0 * k, mc, k, kb, scratch, kc, y + i0 * ldy + (r - r0), ldy,
                                nc, kb > 0);
             }

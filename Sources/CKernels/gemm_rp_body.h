@@ -30,13 +30,12 @@ VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, int steps, int flip, 
     }
 }
 
-// f[i] += dx * (ds * isum + c * S) for the group of activation block `blk` whose q sum is S (over
-// both 16-element halves, or only half `half` when >= 0).
+// f[i] += dx * (ds * isum + c * S) for the 32 elements of activation block `blk`, whose q sum is S.
 VK_RP_INLINE void RPV(scale)(RPV_PS *f, const RPV_SI *acc, const vk_act_q8 *a, int mr, RPV_PS ds, RPV_PS c,
-                             int64_t blk, int64_t half) {
+                             int64_t blk) {
     for (int i = 0; i < mr; i++) {
         const float dx = a[i].d[blk];
-        const int s = half < 0 ? a[i].s[2 * blk] + a[i].s[2 * blk + 1] : a[i].s[2 * blk + half];
+        const int s = a[i].s[2 * blk] + a[i].s[2 * blk + 1];
         f[i] = RPV_FMA(ds, RPV_MUL(RPV_CVT(acc[i]), RPV_SET1_PS(dx)), f[i]);
         f[i] = RPV_FMA(c, RPV_SET1_PS(dx * (float)s), f[i]);
     }
@@ -54,7 +53,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
             const RPV_PS c = type == VK_TYPE_Q4_0 ? RPV_MUL(d, RPV_SET1_PS(-8.0f)) : RPV_F16(p + 16);
             p += type == VK_TYPE_Q4_0 ? 16 : 32;
             RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
-            RPV(scale)(f, acc, a, mr, d, c, t, -1);
+            RPV(scale)(f, acc, a, mr, d, c, t);
             p += 128;
         }
         break;
@@ -63,7 +62,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
             RPV(bytes)(p + 16, pb, 8, 1, a, mr, 32 * t, acc);
-            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t, -1);
+            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
             p += 16 + 256;
         }
         break;
@@ -75,7 +74,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
                 const RPV_PS ds = RPV_MUL(d, RPV_U8(p + 32 + 8 * s));
                 const RPV_PS c = RPV_MUL(dmin, RPV_SUB(RPV_ZERO_PS(), RPV_U8(p + 96 + 8 * s)));
                 RPV(nibbles)(p + 160 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc);
-                RPV(scale)(f, acc, a, mr, ds, c, 8 * t + s, -1);
+                RPV(scale)(f, acc, a, mr, ds, c, 8 * t + s);
             }
             p += 160 + 8 * 128;
         }

@@ -61,8 +61,8 @@ typedef struct {
     // Dequantizes columns [kb, kb + kc) of `rows` (<= 16) rows of repacked panels (the first at
     // rp, the second pb bytes on) into a [kc][16] panel, kb a multiple of the type's record;
     // columns past `rows` are zero or the panels' next rows (the GEMM ignores them).
-    void (*pack_panel_rp)(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
-                          int64_t rows, float *panel);
+    void (*pack_panel_rp)(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
+                          float *panel);
     // Dequantizes `rows` (<= 16) rows of k elements, rowbytes apart, into a [k][16] panel
     // (missing rows are zero).
     void (*pack_panel)(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,
@@ -124,8 +124,8 @@ float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
 void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, void *out);
-void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
-                               int64_t rows, float *panel);
+void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
+                               float *panel);
 void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
                   int64_t k, float *y, int64_t ldy, int64_t nc);
 
@@ -146,8 +146,8 @@ void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, 
 void vk_quantize_act_q8_terms_avx2(const float *x, int64_t k, int terms, void *out);
 void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
                              int64_t nx, float *out, int64_t ldout);
-void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
-                           int64_t rows, float *panel);
+void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
+                           float *panel);
 void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
                   int64_t k, float *y, int64_t ldy, int64_t nc);
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.

@@ -1,7 +1,7 @@
 // AVX2 dequantization of weights repacked at load (repack_q8.c has the layout) into the fp32
 // GEMM's [k][16] panels: each 32-byte step (4 elements of 8 rows, byte 4r + j) is transposed
 // within its 128-bit lanes so that one dword per element holds 4 rows, then widened to 8 floats
-// (8 rows) per element and scaled. The values are exactly the scalar vk_pack_panel_rp's.
+// (8 rows) per element and scaled: the values of vk_pack_panel_rp_portable.
 #include "avx2_common.h"
 
 #if VK_HAVE_AVX2
@@ -78,9 +78,8 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
     }
 }
 
-VK_AVX2 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t k, int64_t kb, int64_t kc,
-                                   int64_t rows, float *panel) {
-    (void)k;
+VK_AVX2 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
+                                   float *panel) {
     const int64_t elems = vk_rp_record_elems(type), rec = vk_rp_record_bytes(type);
     for (int half = 0; half < 2; half++) {
         if (rows <= 8 * half) {

@@ -1,7 +1,8 @@
-// Weights repacked once at load for the int8-activation path (vk_matmul_repacked): 8 rows at a
-// time are interleaved so that one 32-byte load holds 4 consecutive elements of each of the 8 rows,
+// Weights repacked once at load (vk_repack), read by vk_matmul_repacked: 8 rows at a time are
+// interleaved so that one 32-byte load holds 4 consecutive elements of each of the 8 rows,
 // which a byte dot-product instruction multiplies with 4 activation bytes broadcast to every lane
-// (one instruction advances 8 rows by 4 elements, no horizontal sums, no per-use repacking).
+// (one instruction advances 8 rows by 4 elements, no horizontal sums, no per-use repacking); the
+// fp32 GEMM dequantizes its panels from here too (repack_avx2.c, repack_portable.c).
 // 4-bit types stay 4-bit; scales stay in their stored precision, so the repacked panel stands
 // for exactly the values the GGUF blocks define.
 //
@@ -56,6 +57,11 @@ int vk_repack_preferred(int type) {
     return best->level > 0 && vk_rp_record_elems(type) > 0 && ((best->rp_types >> type) & 1);
 }
 
+// Row r's bytes src[0 .. 4 * steps) as `steps` 4-byte steps of the interleaved layout at out.
+static void rp_interleave(uint8_t *out, int r, const uint8_t *src, int steps) {
+    for (int c = 0; c < steps; c++) memcpy(out + 32 * c + 4 * r, src + 4 * c, 4);
+}
+
 // One record (elements [t * E, (t + 1) * E)) of the 8 rows at w (rows present, rowbytes apart).
 static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64_t t, uint8_t *out) {
     memset(out, 0, (size_t)vk_rp_record_bytes(type));
@@ -66,20 +72,20 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
         case VK_TYPE_Q4_0: {
             const vk_block_q4_0 *b = (const vk_block_q4_0 *)row + t;
             h[r] = b->d;
-            for (int c = 0; c < 4; c++) memcpy(out + 16 + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            rp_interleave(out + 16, r, b->qs, 4);
             break;
         }
         case VK_TYPE_Q4_1: {
             const vk_block_q4_1 *b = (const vk_block_q4_1 *)row + t;
             h[r] = b->d;
             h[8 + r] = b->m;
-            for (int c = 0; c < 4; c++) memcpy(out + 32 + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            rp_interleave(out + 32, r, b->qs, 4);
             break;
         }
         case VK_TYPE_Q8_0: {
             const vk_block_q8_0 *b = (const vk_block_q8_0 *)row + t;
             h[r] = b->d;
-            for (int c = 0; c < 8; c++) memcpy(out + 16 + 32 * c + 4 * r, b->qs + 4 * c, 4);
+            rp_interleave(out + 16, r, (const uint8_t *)b->qs, 8);
             break;
         }
         case VK_TYPE_Q4_K: {
@@ -92,9 +98,9 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
                 out[32 + 8 * s + r] = sm[s];
                 out[96 + 8 * s + r] = sm[8 + s];
                 uint8_t *nib = out + 160 + 128 * s;
+                const uint8_t *qs = b->qs + 32 * (s / 2);
+                const int shift = 4 * (s % 2);
                 for (int e = 0; e < 16; e++) {
-                    const uint8_t *qs = b->qs + 32 * (s / 2);
-                    const int shift = 4 * (s % 2);
                     const uint8_t lo = (qs[e] >> shift) & 15, hi = (qs[e + 16] >> shift) & 15;
                     nib[32 * (e / 4) + 4 * r + e % 4] = (uint8_t)(lo | hi << 4);
                 }
