@@ -18,15 +18,36 @@ VK_RP_INLINE void RPV(nibbles)(const uint8_t *nib, int64_t pb, const vk_act_q8 *
     }
 }
 
-// acc[i] = the integer dots of `steps` x 4 byte elements (unsigned, or signed made unsigned by
-// flipping the top bit when `flip`) with activation bytes q[i] + x.
-VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, int steps, int flip, const vk_act_q8 *a, int mr,
-                             int64_t x, RPV_SI *acc) {
+// acc[i] = the integer dots of 32 signed byte elements (made unsigned by flipping the top bit)
+// with activation bytes q[i] + x.
+VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, const vk_act_q8 *a, int mr, int64_t x, RPV_SI *acc) {
     for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
-    for (int c = 0; c < steps; c++) {
-        RPV_SI v = RPV_LOAD(p + 32 * c);
-        if (flip) v = RPV_XOR(v, RPV_SET1_EPI8((char)0x80));
+    for (int c = 0; c < 8; c++) {
+        const RPV_SI v = RPV_XOR(RPV_LOAD(p + 32 * c), RPV_SET1_EPI8((char)0x80));
         for (int i = 0; i < mr; i++) acc[i] = VK_RP_DPBUSD_W(acc[i], v, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+    }
+}
+
+// Bits 2c and 2c + 1 of every byte of h moved to bits 4 and 5 (others garbage, masked by the caller).
+VK_RP_INLINE RPV_SI RPV(top2)(RPV_SI h, int c) {
+    return c == 0 ? RPV_SLLI16(h, 4) : c == 1 ? RPV_SLLI16(h, 2) : c == 2 ? h : RPV_SRLI16(h, 2);
+}
+
+// Q6_K's two 16-element sub-blocks of 32 elements (nibbles, then two 32-byte vectors of top
+// bits): acc[i] and acc2[i] = their integer dots (values 0..63) with activation bytes q[i] + x.
+VK_RP_INLINE void RPV(six)(const uint8_t *w, int64_t pb, const vk_act_q8 *a, int mr, int64_t x, RPV_SI *acc,
+                           RPV_SI *acc2) {
+    const RPV_SI m15 = RPV_SET1_EPI8(15), m48 = RPV_SET1_EPI8(48);
+    const RPV_SI h0 = RPV_LOAD(w + 128), h1 = RPV_LOAD(w + 160);
+    for (int i = 0; i < mr; i++) acc[i] = acc2[i] = RPV_ZERO_SI();
+    for (int c = 0; c < 4; c++) {
+        const RPV_SI v = RPV_LOAD(w + 32 * c);
+        const RPV_SI lo = RPV_OR(RPV_AND(v, m15), RPV_AND(RPV(top2)(h0, c), m48));
+        const RPV_SI hi = RPV_OR(RPV_AND(RPV_SRLI16(v, 4), m15), RPV_AND(RPV(top2)(h1, c), m48));
+        for (int i = 0; i < mr; i++) {
+            acc[i] = VK_RP_DPBUSD_W(acc[i], lo, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+            acc2[i] = VK_RP_DPBUSD_W(acc2[i], hi, RPV_SET1_EPI32(rp_x4(a[i].q + x + 16 + 4 * c)));
+        }
     }
 }
 
@@ -61,7 +82,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
     case VK_TYPE_Q8_0:
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
-            RPV(bytes)(p + 16, pb, 8, 1, a, mr, 32 * t, acc);
+            RPV(bytes)(p + 16, pb, a, mr, 32 * t, acc);
             RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
             p += 16 + 256;
         }
@@ -88,8 +109,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
             for (int h = 0; h < 8; h++) {
                 RPV_SI acc2[VK_RP_MR];
                 const int64_t b = 8 * t + h;
-                RPV(bytes)(p + 144 + 256 * h, pb, 4, 0, a, mr, 32 * b, acc);
-                RPV(bytes)(p + 144 + 256 * h + 128, pb, 4, 0, a, mr, 32 * b + 16, acc2);
+                RPV(six)(p + 144 + 192 * h, pb, a, mr, 32 * b, acc, acc2);
                 const RPV_SI sc0 = RPV_I8I(p + 16 + 16 * h), sc1 = RPV_I8I(p + 16 + 16 * h + 8);
                 for (int i = 0; i < mr; i++) {
                     const RPV_SI v = RPV_ADD32(RPV_MULLO(sc0, RPV_SUB32(acc[i], RPV_SET1_EPI32(32 * a[i].s[2 * b]))),
@@ -97,7 +117,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
                     f[i] = RPV_FMA(RPV_MUL(d, RPV_SET1_PS(a[i].d[b])), RPV_CVT(v), f[i]);
                 }
             }
-            p += 144 + 2048;
+            p += 144 + 8 * 192;
         }
         break;
     }

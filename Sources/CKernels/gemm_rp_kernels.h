@@ -35,7 +35,9 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_SET1_EPI32 _mm256_set1_epi32
 #define RPV_AND _mm256_and_si256
 #define RPV_XOR _mm256_xor_si256
+#define RPV_OR _mm256_or_si256
 #define RPV_SRLI16 _mm256_srli_epi16
+#define RPV_SLLI16 _mm256_slli_epi16
 #define RPV_ZERO_SI _mm256_setzero_si256
 #define RPV_ZERO_PS _mm256_setzero_ps
 #define RPV_SET1_PS _mm256_set1_ps
@@ -61,7 +63,9 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef RPV_SET1_EPI32
 #undef RPV_AND
 #undef RPV_XOR
+#undef RPV_OR
 #undef RPV_SRLI16
+#undef RPV_SLLI16
 #undef RPV_ZERO_SI
 #undef RPV_ZERO_PS
 #undef RPV_SET1_PS
@@ -92,7 +96,9 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_SET1_EPI32 _mm512_set1_epi32
 #define RPV_AND _mm512_and_si512
 #define RPV_XOR _mm512_xor_si512
+#define RPV_OR _mm512_or_si512
 #define RPV_SRLI16 _mm512_srli_epi16
+#define RPV_SLLI16 _mm512_slli_epi16
 #define RPV_ZERO_SI _mm512_setzero_si512
 #define RPV_ZERO_PS _mm512_setzero_ps
 #define RPV_SET1_PS _mm512_set1_ps

@@ -66,12 +66,19 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
     }
     default: {  // Q6_K
         const __m256 d = rp_f16x8_avx2(p);
+        const __m256i m15 = _mm256_set1_epi8(15), m48 = _mm256_set1_epi8(48);
         for (int g = 0; g < 16; g++) {
             const __m256 ds = _mm256_mul_ps(d, rp_b8x8(p + 16 + 8 * g, 1));
             const __m256 c = _mm256_mul_ps(ds, _mm256_set1_ps(-32.0f));
-            for (int s = 0; s < 4; s++)
-                rp_step(_mm256_loadu_si256((const __m256i *)(p + 144 + 128 * g + 32 * s)), 0, ds, c,
-                        out + 16 * (16 * g + 4 * s));
+            const uint8_t *w = p + 144 + 192 * (g / 2);
+            const __m256i top = _mm256_loadu_si256((const __m256i *)(w + 128 + 32 * (g % 2)));
+            for (int s = 0; s < 4; s++) {
+                const __m256i v = _mm256_loadu_si256((const __m256i *)(w + 32 * s));
+                const __m256i low = _mm256_and_si256(g % 2 ? _mm256_srli_epi16(v, 4) : v, m15);
+                // Bits 2s, 2s + 1 of each byte to bits 4, 5.
+                const __m256i t = s < 2 ? _mm256_slli_epi16(top, 4 - 2 * s) : _mm256_srli_epi16(top, 2 * s - 4);
+                rp_step(_mm256_or_si256(low, _mm256_and_si256(t, m48)), 0, ds, c, out + 16 * (16 * g + 4 * s));
+            }
         }
         break;
     }

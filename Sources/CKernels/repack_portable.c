@@ -3,11 +3,15 @@
 #include "internal.h"
 #include "fp16.h"
 
+// How a group's integers are stored: 32 elements as nibbles; Q8_0's signed byte rows; Q6_K's
+// 16-element sub-block as one half of 32 nibble elements plus a vector of top bits.
+enum { RP_NIBBLES, RP_BYTES, RP_SIX };
+
 // Group g of row r in the record at p (32 elements; Q6_K's 16): where its integers lie and what
 // they stand for, value = ds * integer + c.
 typedef struct {
-    const uint8_t *w;  // the group's block: 32 elements as nibbles, or n as byte rows
-    int nibbles, sgn, n;
+    const uint8_t *w;  // the group's block
+    int form, half, n;
     float ds, c;
 } rp_group;
 
@@ -17,42 +21,39 @@ static rp_group rp_group_at(int type, const uint8_t *p, int r, int g) {
     const uint16_t *h = (const uint16_t *)p;
     const float d = vk_fp16_to_fp32(h[r]);
     switch (type) {
-    case VK_TYPE_Q4_0: return (rp_group){p + 16, 1, 0, 32, d, -8.0f * d};
-    case VK_TYPE_Q4_1: return (rp_group){p + 32, 1, 0, 32, d, vk_fp16_to_fp32(h[8 + r])};
-    case VK_TYPE_Q8_0: return (rp_group){p + 16, 0, 1, 32, d, 0.0f};
+    case VK_TYPE_Q4_0: return (rp_group){p + 16, RP_NIBBLES, 0, 32, d, -8.0f * d};
+    case VK_TYPE_Q4_1: return (rp_group){p + 32, RP_NIBBLES, 0, 32, d, vk_fp16_to_fp32(h[8 + r])};
+    case VK_TYPE_Q8_0: return (rp_group){p + 16, RP_BYTES, 0, 32, d, 0.0f};
     case VK_TYPE_Q4_K:
-        return (rp_group){p + 160 + 128 * g, 1, 0, 32, d * (float)p[32 + 8 * g + r],
+        return (rp_group){p + 160 + 128 * g, RP_NIBBLES, 0, 32, d * (float)p[32 + 8 * g + r],
                           -vk_fp16_to_fp32(h[8 + r]) * (float)p[96 + 8 * g + r]};
     default: {  // Q6_K
         const float ds = d * (float)(int8_t)p[16 + 8 * g + r];
-        return (rp_group){p + 144 + 128 * g, 0, 0, 16, ds, -32.0f * ds};
+        return (rp_group){p + 144 + 192 * (g / 2), RP_SIX, g % 2, 16, ds, -32.0f * ds};
     }
     }
 }
 
 // The integer of element e of row r in group g.
 static inline int rp_int(const rp_group *g, int r, int e) {
-    if (g->nibbles) {
-        const uint8_t v = g->w[32 * ((e % 16) / 4) + 4 * r + e % 4];
+    const int at = 4 * r + e % 4;
+    switch (g->form) {
+    case RP_NIBBLES: {
+        const uint8_t v = g->w[32 * ((e % 16) / 4) + at];
         return e < 16 ? v & 15 : v >> 4;
     }
-    const uint8_t v = g->w[32 * (e / 4) + 4 * r + e % 4];
-    return g->sgn ? (int8_t)v : v;
+    case RP_BYTES: return (int8_t)g->w[32 * (e / 4) + at];
+    default: {
+        const int low = (g->w[32 * (e / 4) + at] >> 4 * g->half) & 15;
+        return low | ((g->w[128 + 32 * g->half + at] >> 2 * (e / 4)) & 3) << 4;
+    }
+    }
 }
 
-// Row r's integers of group g times q[0 .. n), one plain loop per storage form.
+// Row r's integers of group g times q[0 .. n).
 static int32_t rp_group_dot(const rp_group *g, int r, const int8_t *q) {
     int32_t s = 0;
-    if (g->nibbles) {
-        for (int e = 0; e < 16; e++) {
-            const uint8_t v = g->w[32 * (e / 4) + 4 * r + e % 4];
-            s += (v & 15) * q[e] + (v >> 4) * q[e + 16];
-        }
-    } else if (g->sgn) {
-        for (int e = 0; e < g->n; e++) s += (int8_t)g->w[32 * (e / 4) + 4 * r + e % 4] * q[e];
-    } else {
-        for (int e = 0; e < g->n; e++) s += g->w[32 * (e / 4) + 4 * r + e % 4] * q[e];
-    }
+    for (int e = 0; e < g->n; e++) s += rp_int(g, r, e) * q[e];
     return s;
 }
 

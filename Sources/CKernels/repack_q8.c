@@ -12,11 +12,14 @@
 //   Q8_0 (per 32):          d[8] fp16, 256 bytes q (signed);
 //   Q4_K (per 256):         d[8] fp16, dmin[8] fp16, sc[8][8] u8, mn[8][8] u8 (sub-block, row),
 //                           then per 32-element sub-block 128 bytes of nibbles;
-//   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then 2048 bytes u = q + 32
-//                           (0..63), 128 per 16-element sub-block.
+//   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then per 32 elements
+//                           (16-element sub-blocks 2h and 2h + 1) 192 bytes: 128 of nibbles (the
+//                           low 4 bits of u = q + 32, 0..63), then two 32-byte vectors of top bits,
+//                           one per sub-block: its element 4c + j of row r in bits 2c, 2c + 1 of
+//                           byte 4r + j. 6.5625 bits per weight, as stored.
 // "Nibbles" for 32 elements e of row r: byte 32c + 4r + j (c < 4, j < 4) holds e = 4c + j in its
 // low nibble and e = 16 + 4c + j in its high one (for Q4_0/Q4_1 that byte is the block's qs[4c+j]).
-// Byte rows (Q8_0, Q6_K): element e of row r at byte 32 (e / 4) + 4r + e % 4.
+// Byte rows (Q8_0): element e of row r at byte 32 (e / 4) + 4r + e % 4.
 // Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32).
 #include <string.h>
 
@@ -38,7 +41,7 @@ int64_t vk_rp_record_bytes(int type) {
     case VK_TYPE_Q4_1: return 32 + 128;
     case VK_TYPE_Q8_0: return 16 + 256;
     case VK_TYPE_Q4_K: return 32 + 128 + 8 * 128;
-    case VK_TYPE_Q6_K: return 16 + 128 + 2048;
+    case VK_TYPE_Q6_K: return 16 + 128 + 8 * 192;
     default: return 0;
     }
 }
@@ -112,16 +115,22 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
             h[r] = b->d;
             for (int g = 0; g < 16; g++) out[16 + 8 * g + r] = (uint8_t)b->scales[g];
             // The 6-bit values (0..63) by the element map in blocks.h: four per (h, l).
-            uint8_t *u = out + 144 + 4 * r;
+            uint8_t u[256];
             for (int h = 0; h < 2; h++) {
                 for (int l = 0; l < 32; l++) {
                     const uint8_t ql0 = b->ql[64 * h + l], ql1 = b->ql[64 * h + l + 32], qh = b->qh[32 * h + l];
                     const int e = 128 * h + l;
-                    u[32 * (e / 4) + e % 4] = (uint8_t)((ql0 & 15) | (qh & 3) << 4);
-                    u[32 * ((e + 32) / 4) + e % 4] = (uint8_t)((ql1 & 15) | ((qh >> 2) & 3) << 4);
-                    u[32 * ((e + 64) / 4) + e % 4] = (uint8_t)((ql0 >> 4) | ((qh >> 4) & 3) << 4);
-                    u[32 * ((e + 96) / 4) + e % 4] = (uint8_t)((ql1 >> 4) | ((qh >> 6) & 3) << 4);
+                    u[e] = (uint8_t)((ql0 & 15) | (qh & 3) << 4);
+                    u[e + 32] = (uint8_t)((ql1 & 15) | ((qh >> 2) & 3) << 4);
+                    u[e + 64] = (uint8_t)((ql0 >> 4) | ((qh >> 4) & 3) << 4);
+                    u[e + 96] = (uint8_t)((ql1 >> 4) | ((qh >> 6) & 3) << 4);
                 }
+            }
+            for (int e = 0; e < 256; e++) {
+                uint8_t *w = out + 144 + 192 * (e / 32);
+                const int half = (e % 32) / 16, c = (e % 16) / 4, j = e % 4;
+                w[32 * c + 4 * r + j] |= (uint8_t)((u[e] & 15) << 4 * half);
+                w[128 + 32 * half + 4 * r + j] |= (uint8_t)((u[e] >> 4) << 2 * c);
             }
             break;
         }
