@@ -62,8 +62,10 @@ VK_RP_INLINE void RPV(scale)(RPV_PS *f, const RPV_SI *acc, const vk_act_q8 *a, i
     }
 }
 
-VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_t *p, int64_t pb, int64_t k,
-                              float *y, int64_t ldy, int64_t nc) {
+// y[(i / terms) * ldy + j] for j < nc = the panel rows' dots with quantized rows i .. i + terms - 1
+// (i a multiple of terms, which divides mr), summed smallest term first.
+VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, const uint8_t *p, int64_t pb,
+                              int64_t k, float *y, int64_t ldy, int64_t nc) {
     RPV_PS f[VK_RP_MR];
     RPV_SI acc[VK_RP_MR];
     for (int i = 0; i < mr; i++) f[i] = RPV_ZERO_PS();
@@ -121,13 +123,16 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, const uint8_
         }
         break;
     }
-    for (int i = 0; i < mr; i++) {
+    for (int i = 0; i < mr; i += terms) {
+        RPV_PS v = f[i + terms - 1];
+        for (int j = terms - 2; j >= 0; j--) v = RPV_ADD(v, f[i + j]);
+        float *yi = y + i / terms * ldy;
         if (nc == RPV_LANES) {
-            RPV_STOREU(y + i * ldy, f[i]);
+            RPV_STOREU(yi, v);
         } else {
             float t[RPV_LANES];
-            RPV_STOREU(t, f[i]);
-            for (int64_t j = 0; j < nc; j++) y[i * ldy + j] = t[j];
+            RPV_STOREU(t, v);
+            for (int64_t j = 0; j < nc; j++) yi[j] = t[j];
         }
     }
 }

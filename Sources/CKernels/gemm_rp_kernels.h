@@ -43,6 +43,7 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_SET1_PS _mm256_set1_ps
 #define RPV_MUL _mm256_mul_ps
 #define RPV_SUB _mm256_sub_ps
+#define RPV_ADD _mm256_add_ps
 #define RPV_FMA _mm256_fmadd_ps
 #define RPV_CVT _mm256_cvtepi32_ps
 #define RPV_STOREU _mm256_storeu_ps
@@ -71,6 +72,7 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef RPV_SET1_PS
 #undef RPV_MUL
 #undef RPV_SUB
+#undef RPV_ADD
 #undef RPV_FMA
 #undef RPV_CVT
 #undef RPV_STOREU
@@ -104,6 +106,7 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_SET1_PS _mm512_set1_ps
 #define RPV_MUL _mm512_mul_ps
 #define RPV_SUB _mm512_sub_ps
+#define RPV_ADD _mm512_add_ps
 #define RPV_FMA _mm512_fmadd_ps
 #define RPV_CVT _mm512_cvtepi32_ps
 #define RPV_STOREU _mm512_storeu_ps
@@ -114,14 +117,14 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 // One instance per type, row count and width so the loops unroll and the type switch folds away.
 #define VK_RP_INST(T, MR, W)                                                                       \
     VK_RP_TARGET __attribute__((noinline)) static void rp_##T##_##MR##_##W(                       \
-        const vk_act_q8 *a, const void *panel, int64_t pb, int64_t k, float *y, int64_t ldy,      \
+        const vk_act_q8 *a, int terms, const void *panel, int64_t pb, int64_t k, float *y, int64_t ldy, \
         int64_t nc) {                                                                              \
-        rp_kernel_##W(VK_TYPE_##T, a, MR, (const uint8_t *)panel, pb, k, y, ldy, nc);              \
+        rp_kernel_##W(VK_TYPE_##T, a, MR, terms, (const uint8_t *)panel, pb, k, y, ldy, nc);       \
     }
 #define VK_RP_INST4(T, W) VK_RP_INST(T, 1, W) VK_RP_INST(T, 2, W) VK_RP_INST(T, 3, W) VK_RP_INST(T, 4, W)
 #define VK_RP_INST8(T, W) VK_RP_INST4(T, W) VK_RP_INST(T, 5, W) VK_RP_INST(T, 6, W) VK_RP_INST(T, 7, W) VK_RP_INST(T, 8, W)
-typedef void (*vk_rp_fn)(const vk_act_q8 *a, const void *panel, int64_t pb, int64_t k, float *y, int64_t ldy,
-                         int64_t nc);
+typedef void (*vk_rp_fn)(const vk_act_q8 *a, int terms, const void *panel, int64_t pb, int64_t k, float *y,
+                         int64_t ldy, int64_t nc);
 #if VK_RP_MR == 8
 #define VK_RP_FNS(T, W) {rp_##T##_1_##W, rp_##T##_2_##W, rp_##T##_3_##W, rp_##T##_4_##W, \
                          rp_##T##_5_##W, rp_##T##_6_##W, rp_##T##_7_##W, rp_##T##_8_##W}
@@ -139,22 +142,29 @@ VK_RP_TYPE(Q6_K)
 VK_RP_TYPE(Q8_0)
 #endif
 
-// y[i * ldy + c] = dot(panel row c, activation row i) for i < m, c < nc, over `panels` (1, or 2
-// where VK_RP_MR is 8: 512-bit) consecutive panels pb bytes apart (nc <= 8 * panels); activation
-// row i quantized (act_q8.c) at q + i * vk_act_q8_bytes(k).
-VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-                             int64_t k, float *y, int64_t ldy, int64_t nc) {
+// y[i * ldy + c] = dot(row c of the panels at rp, activation row i) for i < m, c < rows; activation
+// row i is `terms` quantized rows (act_q8.c) from q + terms * i * vk_act_q8_bytes(k), whose
+// products are summed. Each panel (two at a time where `panels` is 2: 512-bit) meets every
+// activation row while it is in L1; the activation views are set up once.
+VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
+                             int64_t rows, int64_t k, float *y, int64_t ldy) {
     const vk_rp_fn(*fns)[VK_RP_MR] = type == VK_TYPE_Q4_0 ? rp_fns_Q4_0 : type == VK_TYPE_Q4_1 ? rp_fns_Q4_1
                                    : type == VK_TYPE_Q4_K ? rp_fns_Q4_K :
 #if VK_RP_Q8
                                      type == VK_TYPE_Q8_0 ? rp_fns_Q8_0 :
 #endif
                                      rp_fns_Q6_K;
-    const int64_t qbytes = vk_act_q8_bytes(k);
-    for (int64_t i = 0; i < m; i += VK_RP_MR) {
-        const int64_t mr = m - i < VK_RP_MR ? m - i : VK_RP_MR;
-        vk_act_q8 a[VK_RP_MR];
-        for (int64_t j = 0; j < mr; j++) a[j] = vk_act_q8_view((const char *)q + (i + j) * qbytes, k);
-        fns[panels - 1][mr - 1](a, panel, pb, k, y + i * ldy, ldy, nc);
+    const int64_t qbytes = vk_act_q8_bytes(k), n = m * terms;
+    const int per = VK_RP_MR / terms * terms;  // quantized rows per call: whole activation rows
+    vk_act_q8 a[VK_RP_MAX_QROWS];
+    for (int64_t j = 0; j < n; j++) a[j] = vk_act_q8_view((const char *)q + j * qbytes, k);
+    for (int64_t r = 0; r < rows; r += 8 * panels) {
+        const int np = panels > 1 && rows - r > 8 ? 2 : 1;
+        const int64_t nc = rows - r < 8 * np ? rows - r : 8 * np;
+        const char *panel = (const char *)rp + r / 8 * pb;
+        for (int64_t i = 0; i < n; i += per) {
+            const int64_t mr = n - i < per ? n - i : per;
+            fns[np - 1][mr - 1](a + i, terms, panel, pb, k, y + i / terms * ldy + r, ldy, nc);
+        }
     }
 }

@@ -24,6 +24,8 @@
 
 // Widest batch of activation rows the multi-row dot kernels take at once.
 #define VK_MULTI_MAX 4
+// Most quantized activation rows one vk_kernels.gemm_rp call takes.
+#define VK_RP_MAX_QROWS 256
 
 // A view of one activation row in the int8 format of act_q8.c: per 32-element block b a scale
 // d[b] (x ≈ d[b] * q), per 16 elements the sum s[] of q, and q itself.
@@ -51,11 +53,12 @@ typedef struct {
     // vk_matmul_int8_supported names. NULL: no int8 path at this level.
     void (*dot_q8act_multi)(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
                             float *out, int64_t ldout);
-    // `panels` (<= rp_panels) consecutive 8-row panels, pb bytes apart, of weights repacked at
-    // load (repack_q8.c) times m activation rows quantized by vk_quantize_act_q8:
-    // y[i * ldy + c], c < nc <= 8 * panels; for the types in rp_types (bit 1 << type).
-    void (*gemm_rp)(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-                    int64_t k, float *y, int64_t ldy, int64_t nc);
+    // Rows [0, rows) of weights repacked at load (repack_q8.c), from the 8-row panel at rp on
+    // (panels pb bytes apart, taken `panels` (<= rp_panels) at a time), times m activation rows,
+    // each `terms` rows quantized by vk_quantize_act_q8(_terms) whose products are summed
+    // (m * terms <= VK_RP_MAX_QROWS): y[i * ldy + c]; for the types in rp_types (bit 1 << type).
+    void (*gemm_rp)(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
+                    int64_t rows, int64_t k, float *y, int64_t ldy);
     uint32_t rp_types;
     int rp_panels;
     // Dequantizes columns [kb, kb + kc) of `rows` (<= 16) rows of repacked panels (the first at
@@ -126,8 +129,8 @@ void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
 void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, void *out);
 void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
                                float *panel);
-void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-                  int64_t k, float *y, int64_t ldy, int64_t nc);
+void vk_gemm_rp_portable(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
+                         int64_t rows, int64_t k, float *y, int64_t ldy);
 
 #if defined(__x86_64__)
 #define VK_HAVE_AVX2 1
@@ -148,11 +151,11 @@ void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8
                              int64_t nx, float *out, int64_t ldout);
 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
                            float *panel);
-void vk_gemm_rp_avx2(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-                  int64_t k, float *y, int64_t ldy, int64_t nc);
+void vk_gemm_rp_avx2(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
+                     int64_t rows, int64_t k, float *y, int64_t ldy);
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
-void vk_gemm_rp_avx512(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-                  int64_t k, float *y, int64_t ldy, int64_t nc);
+void vk_gemm_rp_avx512(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
+                       int64_t rows, int64_t k, float *y, int64_t ldy);
 void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
                                int64_t nx, float *out, int64_t ldout);
 void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,

@@ -76,33 +76,34 @@ void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t kb,
     }
 }
 
-// The int8 kernel, one panel: per group dx * (ds * isum + c * S), in the order the SIMD kernels
-// use, with S the activation's q sum over the group.
-static void gemm_rp_panel(int type, const void *q, int64_t m, const void *panel, int64_t k, float *y,
-                          int64_t ldy, int64_t nc) {
+// The int8 kernel: per group dx * (ds * isum + c * S), in the order the SIMD kernels use, with
+// S the activation's q sum over the group; an activation row's terms summed smallest first.
+void vk_gemm_rp_portable(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
+                         int64_t rows, int64_t k, float *y, int64_t ldy) {
+    (void)panels;
     const int64_t qbytes = vk_act_q8_bytes(k), rec = vk_rp_record_bytes(type), e = vk_rp_record_elems(type);
     for (int64_t i = 0; i < m; i++) {
-        const vk_act_q8 a = vk_act_q8_view((const char *)q + i * qbytes, k);
-        for (int r = 0; r < nc; r++) {
-            float f = 0.0f;
-            for (int64_t t = 0; t < k / e; t++) {
-                for (int g = 0; g < rp_groups_per_record(type); g++) {
-                    const rp_group grp = rp_group_at(type, (const uint8_t *)panel + t * rec, r, g);
-                    const int64_t x = t * e + g * grp.n;  // the group's first element
-                    const int32_t isum = rp_group_dot(&grp, r, a.q + x);
-                    const int s = grp.n == 32 ? a.s[x / 16] + a.s[x / 16 + 1] : a.s[x / 16];
-                    const float dx = a.d[x / 32];
-                    f += grp.ds * ((float)isum * dx);
-                    f += grp.c * (dx * (float)s);
+        for (int64_t row = 0; row < rows; row++) {
+            const uint8_t *panel = (const uint8_t *)rp + row / 8 * pb;
+            const int r = (int)(row % 8);
+            float sum = 0.0f;
+            for (int j = terms - 1; j >= 0; j--) {
+                const vk_act_q8 a = vk_act_q8_view((const char *)q + (i * terms + j) * qbytes, k);
+                float f = 0.0f;
+                for (int64_t t = 0; t < k / e; t++) {
+                    for (int g = 0; g < rp_groups_per_record(type); g++) {
+                        const rp_group grp = rp_group_at(type, panel + t * rec, r, g);
+                        const int64_t x = t * e + g * grp.n;  // the group's first element
+                        const int32_t isum = rp_group_dot(&grp, r, a.q + x);
+                        const int s = grp.n == 32 ? a.s[x / 16] + a.s[x / 16 + 1] : a.s[x / 16];
+                        const float dx = a.d[x / 32];
+                        f += grp.ds * ((float)isum * dx);
+                        f += grp.c * (dx * (float)s);
+                    }
                 }
+                sum += f;
             }
-            y[i * ldy + r] = f;
+            y[i * ldy + row] = sum;
         }
     }
-}
-
-void vk_gemm_rp_portable(int type, const void *q, int64_t m, const void *panel, int64_t pb, int panels,
-                         int64_t k, float *y, int64_t ldy, int64_t nc) {
-    for (int p = 0; p < panels && 8 * p < nc; p++)
-        gemm_rp_panel(type, q, m, (const char *)panel + p * pb, k, y + 8 * p, ldy, nc - 8 * p < 8 ? nc - 8 * p : 8);
 }

@@ -150,11 +150,12 @@ void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int
     }
 }
 
-// Activation rows per pass over the panels: their int8 rows (~192 KB) stay in L2 while every panel
-// of the chunk streams past them.
+// Activation rows per pass over the panels: their int8 rows (~192 KB, at most VK_RP_MAX_QROWS) stay
+// in L2 while every panel of the chunk streams past them.
 static int64_t rp_rows_per_pass(int64_t k, int terms) {
-    const int64_t rows = 192 * 1024 / (terms * vk_act_q8_bytes(k)) / 8 * 8;
-    return rows < 8 ? 8 : rows;
+    int64_t rows = 192 * 1024 / (terms * vk_act_q8_bytes(k));
+    if (rows > VK_RP_MAX_QROWS / terms) rows = VK_RP_MAX_QROWS / terms;
+    return rows < 8 ? 8 : rows / 8 * 8;
 }
 
 // Batches from this many quantized rows on take two panels per kernel call where the level can
@@ -163,53 +164,22 @@ static int64_t rp_rows_per_pass(int64_t k, int terms) {
 // Gelem/s, m = 8 even, m = 16 88 vs 138).
 #define VK_RP_WIDE_MIN_M 12
 
-typedef void (*rp_gemm_fn)(int, const void *, int64_t, const void *, int64_t, int, int64_t, float *, int64_t,
-                           int64_t);
-
-// y[i * ldy + c] for rows i < m of the panels at panel (nc valid rows), each activation row
-// `terms` quantized rows: 8 / terms of them per kernel call into a buffer, then their terms
-// summed, smallest first.
-static void rp_terms(rp_gemm_fn gemm, int type, const char *q, int64_t m, int terms, const char *panel, int64_t pb,
-                     int panels, int64_t k, float *y, int64_t ldy, int64_t nc) {
-    const int64_t qbytes = vk_act_q8_bytes(k), group = 8 / terms;
-    float t[8][16];
-    for (int64_t i0 = 0; i0 < m; i0 += group) {
-        const int64_t rows = m - i0 < group ? m - i0 : group;
-        gemm(type, q + terms * i0 * qbytes, terms * rows, panel, pb, panels, k, &t[0][0], 16, nc);
-        for (int64_t i = 0; i < rows; i++)
-            for (int64_t c = 0; c < nc; c++) {
-                float sum = 0.0f;
-                for (int j = terms - 1; j >= 0; j--) sum += t[terms * i + j][c];
-                y[(i0 + i) * ldy + c] = sum;
-            }
-    }
-}
-
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
                         int64_t m, int terms, float *y, int64_t ldy, float *scratch) {
     const int64_t pb = vk_repack_panel_bytes(type, k);
     if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 8) return;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
+    const char *panels = (const char *)rp + r0 / 8 * pb;
     if (terms == 0) {
         vk_matmul_gemm(kt, type, NULL, 0, (const char *)rp, pb, k, r0, r1, (const float *)q, m, y, ldy, scratch);
         return;
     }
     const int simd = (kt->rp_types >> type) & 1;
-    const rp_gemm_fn gemm = simd ? kt->gemm_rp : vk_gemm_rp_portable;
-    const int max_panels = simd && terms * m >= VK_RP_WIDE_MIN_M ? kt->rp_panels : 1;
+    const int wide = simd && terms * m >= VK_RP_WIDE_MIN_M ? kt->rp_panels : 1;
     const int64_t qbytes = vk_act_q8_bytes(k), mb = rp_rows_per_pass(k, terms);
     for (int64_t i0 = 0; i0 < m; i0 += mb) {
         const int64_t rows = m - i0 < mb ? m - i0 : mb;
-        const char *qi = (const char *)q + terms * i0 * qbytes;
-        for (int64_t r = r0; r < r1;) {
-            // Two panels where the level's kernel takes two and both hold rows of the range.
-            const int panels = max_panels > 1 && r1 - r > 8 ? 2 : 1;
-            const int64_t nc = r1 - r < 8 * panels ? r1 - r : 8 * panels;
-            const char *panel = (const char *)rp + r / 8 * pb;
-            float *yr = y + i0 * ldy + (r - r0);
-            if (terms == 1) gemm(type, qi, rows, panel, pb, panels, k, yr, ldy, nc);
-            else rp_terms(gemm, type, qi, rows, terms, panel, pb, panels, k, yr, ldy, nc);
-            r += 8 * panels;
-        }
+        (simd ? kt->gemm_rp : vk_gemm_rp_portable)(type, (const char *)q + terms * i0 * qbytes, rows, terms, panels,
+                                                   pb, wide, r1 - r0, k, y + i0 * ldy, ldy);
     }
 }
