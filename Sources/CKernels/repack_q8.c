@@ -169,11 +169,11 @@ void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t
     const int64_t pb = vk_repack_panel_bytes(type, k);
     if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 8) return;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
-    const char *panels = (const char *)rp + r0 / 8 * pb;
     if (terms == 0) {
         vk_matmul_gemm(kt, type, NULL, 0, (const char *)rp, pb, k, r0, r1, (const float *)q, m, y, ldy, scratch);
         return;
     }
+    const char *panels = (const char *)rp + r0 / 8 * pb;
     const int simd = (kt->rp_types >> type) & 1;
     const int wide = simd && terms * m >= VK_RP_WIDE_MIN_M ? kt->rp_panels : 1;
     const int64_t qbytes = vk_act_q8_bytes(k), mb = rp_rows_per_pass(k, terms);
