@@ -72,7 +72,7 @@ struct ChatCall: GenerationCall {
         id = context.makeID("chatcmpl-", requested: request.requestID)
         created = context.now
         context.logRequest(id, prompt: prompt, params: params, lora: served.lora)
-        job = EngineJob(requestID: id, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora)
+        job = EngineJob(requestID: context.makeEngineKey(), promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora)
         echoText = request.echo ? Self.lastAssistantText(inputs.messages) : nil
     }
 

@@ -53,9 +53,8 @@ struct CompletionsCall: GenerationCall {
             let params = try request.sampling.samplingParams(maxTokens: echoOnly ? 1 : request.maxTokens, logprobs: request.logprobs,
                                                              promptLogprobs: promptLogprobs,
                                                              promptTokens: ids.count, maxModelLen: context.maxModelLen)
-            let jobID = prompts.count == 1 ? id : "\(id)-\(i)"
-            context.logRequest(jobID, prompt: text, params: params, lora: served.lora)
-            jobs.append(EngineJob(requestID: jobID, promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora))
+            context.logRequest(prompts.count == 1 ? id : "\(id)-\(i)", prompt: text, params: params, lora: served.lora)
+            jobs.append(EngineJob(requestID: context.makeEngineKey(), promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora))
         }
         self.jobs = jobs
         promptTexts = prompts.map(\.0)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import VLLM
 import VLLMJinja
 import VLLMToolParsers
@@ -47,10 +48,21 @@ final class ServerContext: Sendable {
         loras = LoRARegistry(modules: options.loraModules)
     }
 
-    /// A fresh id with the given prefix (`cmpl-`, `chatcmpl-`), or the client's `request_id`.
+    private let nextEngineKey = Mutex<UInt64>(0)
+
+    /// A response id: the prefix (`cmpl-`, `chatcmpl-`) and the client's `request_id`, or a
+    /// random one, as vLLM forms them. It is only a label: two calls may carry the same one.
     func makeID(_ prefix: String, requested: String? = nil) -> String {
-        if let requested { return requested }
-        return prefix + String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16)
+        prefix + (requested ?? String(UInt64.random(in: .min ... .max), radix: 16) + String(UInt64.random(in: .min ... .max), radix: 16))
+    }
+
+    /// The engine's key for one of a call's requests: made here, unique for the server's
+    /// life, never derived from anything a client sent.
+    func makeEngineKey() -> String {
+        nextEngineKey.withLock { next in
+            defer { next += 1 }
+            return "srv-\(next)"
+        }
     }
 
     var now: Int { Int(Date().timeIntervalSince1970) }

@@ -22,18 +22,19 @@ final class BeamSearchDriver {
         var requestIDs: [String]
         /// Continuations reported so far this step, by live-beam index.
         var reported: [Int: [(tokenID: Int, logprob: Double)]] = [:]
-        var nextChild = 0
     }
 
     private let core: EngineCore
     private let tokenizer: Tokenizer
+    private let ids: CoreRequestIDs
     private var searches: [String: Search] = [:]
     /// Engine request id → search id.
     private var owners: [String: String] = [:]
 
-    init(core: EngineCore, tokenizer: Tokenizer) {
+    init(core: EngineCore, tokenizer: Tokenizer, ids: CoreRequestIDs) {
         self.core = core
         self.tokenizer = tokenizer
+        self.ids = ids
     }
 
     var hasSearches: Bool { !searches.isEmpty }
@@ -47,7 +48,7 @@ final class BeamSearchDriver {
         step.n = 1
         var search = Search(promptTokenIDs: promptTokenIDs, n: n, priority: priority, stepParams: step,
                             skipSpecialTokens: skipSpecialTokens, detokenize: detokenize, state: BeamSearchState(policy: policy), requestIDs: [])
-        let root = request(&search, id: id, tokens: promptTokenIDs)
+        let root = request(search, tokens: promptTokenIDs)
         try core.addRequest(root)
         search.requestIDs = [root.requestID]
         owners[root.requestID] = id
@@ -73,8 +74,7 @@ final class BeamSearchDriver {
             s.reported = [:]
             s.requestIDs = []
             for (parent, beam) in next {
-                let child = request(&s, id: "\(sid)#beam\(s.nextChild)", tokens: s.promptTokenIDs + beam.tokens)
-                s.nextChild += 1
+                let child = request(s, tokens: s.promptTokenIDs + beam.tokens)
                 // Cannot fail for a child of a held parent within the request's length limit.
                 do { try core.forkRequest(child, from: parents[parent]) } catch { continue }
                 s.requestIDs.append(child.requestID)
@@ -100,8 +100,8 @@ final class BeamSearchDriver {
         for r in s.requestIDs { owners[r] = nil }
     }
 
-    private func request(_ s: inout Search, id: String, tokens: [Int]) -> Request {
-        let r = Request(requestID: id, promptTokenIDs: tokens,
+    private func request(_ s: Search, tokens: [Int]) -> Request {
+        let r = Request(requestID: ids.make(), promptTokenIDs: tokens,
                         samplingParams: s.stepParams, eosTokenID: tokenizer.eosTokenID, priority: s.priority)
         r.keepsBlocksWhenFinished = true
         return r

@@ -8,7 +8,7 @@ extension LLMEngine {
         let checked = try processInputs(id: id, prompt: prompt,
                                         params: SamplingParams(temperature: 0, maxTokens: params.maxTokens),
                                         priority: priority)
-        guard outputs.childIDs(of: id).isEmpty && !beams.isSearch(id) else { throw .duplicateID(id) }
+        guard !isInUse(id) else { throw .duplicateID(id) }
         let policy = BeamSearchPolicy(width: params.beamWidth, maxTokens: params.maxTokens,
                                       eosTokenID: params.ignoreEOS ? nil : tokenizer.eosTokenID,
                                       lengthPenalty: params.lengthPenalty, earlyStopping: nil,

@@ -46,7 +46,7 @@ public final class Scheduler {
     /// than the whole cache has.
     public func add(_ request: Request) throws(SchedulerError) {
         let id = request.requestID
-        guard requests[id] == nil else { throw .invalidRequest("request id \(id) is already in use") }
+        guard requests[id] == nil && held[id] == nil else { throw .invalidRequest("request id \(id) is already in use") }
         guard !request.promptTokenIDs.isEmpty else { throw .invalidRequest("request \(id): the prompt is empty") }
         do { try request.samplingParams.validate() } catch { throw .invalidRequest("request \(id): \(error.description)") }
         let maxTokens = request.samplingParams.maxTokens

@@ -38,6 +38,7 @@ public final class LLMEngine: @unchecked Sendable {
     public let numKVBlocks: Int
     let outputs: OutputProcessor
     let beams: BeamSearchDriver
+    let coreIDs = CoreRequestIDs()
     /// Loaded LoRA adapters; nil without `--enable-lora`.
     let lora: LoRAManager?
     /// Bytes of one KV block (adapters are charged in these units).
@@ -64,7 +65,7 @@ public final class LLMEngine: @unchecked Sendable {
         let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize, kvCacheDtype: args.kvCacheDtype)
         engineCore = EngineCore(scheduler: scheduler, executor: UniProcExecutor(worker: Worker(modelRunner: runner)))
         outputs = OutputProcessor(tokenizer: tokenizer)
-        beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer)
+        beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         kvBlockBytes = PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
                                              maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
@@ -122,11 +123,10 @@ public final class LLMEngine: @unchecked Sendable {
     /// KV blocks through the prefix cache, or a beam search (`params.isBeamSearch`).
     public func add(_ request: EngineCoreRequest) throws(InvalidRequest) {
         let id = request.requestID, params = request.params
-        guard outputs.childIDs(of: id).isEmpty && !beams.isSearch(id) else { throw .duplicateID(id) }
+        guard !isInUse(id) else { throw .duplicateID(id) }
         if params.isBeamSearch { return try addBeamSearch(request) }
         let loraID = try resolveLoRA(request.lora)
-        let count = params.numCandidates
-        let childIDs = count == 1 ? [id] : (0..<count).map { "\(id)#\($0)" }
+        let childIDs = (0..<params.numCandidates).map { _ in coreIDs.make() }
         outputs.addParent(id: id, promptTokenIDs: request.promptTokenIDs, childIDs: childIDs, n: params.n)
         for (index, child) in childIDs.enumerated() {
             var p = params
@@ -150,6 +150,9 @@ public final class LLMEngine: @unchecked Sendable {
                            lora: LoRARequest? = nil) throws(InvalidRequest) {
         try add(processInputs(id: id, prompt: prompt, params: params, priority: priority, lora: lora))
     }
+
+    /// Whether `id` names a request that has not finished yet.
+    func isInUse(_ id: String) -> Bool { outputs.hasParent(id) || beams.isSearch(id) }
 
     /// Stops a request; its blocks are freed at once.
     public func abortRequest(id: String) {

@@ -104,6 +104,8 @@ final class OutputProcessor {
 
     func childIDs(of parent: String) -> [String] { parents[parent]?.childIDs ?? [] }
 
+    func hasParent(_ id: String) -> Bool { parents[id] != nil }
+
     private func output(of parentID: String) -> RequestOutput {
         let p = parents[parentID]!
         var outputs = p.childIDs.compactMap { completions[$0]?.output }
