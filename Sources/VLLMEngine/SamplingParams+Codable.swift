@@ -14,6 +14,7 @@ extension SamplingParams: Codable {
         case allowedTokenIDs = "allowed_token_ids", badWords = "bad_words"
         case skipSpecialTokens = "skip_special_tokens"
         case spacesBetweenSpecialTokens = "spaces_between_special_tokens"
+        case truncatePromptTokens = "truncate_prompt_tokens"
     }
 
     /// The JSON keys, for callers that refuse unknown ones (as vLLM's constructor does).
@@ -60,6 +61,7 @@ extension SamplingParams: Codable {
         skipSpecialTokens = try get(.skipSpecialTokens, d.skipSpecialTokens)
         spacesBetweenSpecialTokens = try get(.spacesBetweenSpecialTokens, d.spacesBetweenSpecialTokens)
         detokenize = try get(.detokenize, d.detokenize)
+        truncatePromptTokens = try read(.truncatePromptTokens)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -91,6 +93,7 @@ extension SamplingParams: Codable {
         try c.encode(skipSpecialTokens, forKey: .skipSpecialTokens)
         try c.encode(spacesBetweenSpecialTokens, forKey: .spacesBetweenSpecialTokens)
         try c.encode(detokenize, forKey: .detokenize)
+        try c.encodeIfPresent(truncatePromptTokens, forKey: .truncatePromptTokens)
     }
 }
 

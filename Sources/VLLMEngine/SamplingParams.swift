@@ -70,6 +70,8 @@ public struct SamplingParams: Sendable, Equatable {
     public var spacesBetweenSpecialTokens = true
     /// Produce text; false leaves every text empty (token ids only) and stop strings are refused.
     public var detokenize = true
+    /// Keep only the last this-many prompt tokens (-1: the last `max_model_len`); nil keeps all.
+    public var truncatePromptTokens: Int?
 
     public init(temperature: Float = 1.0, topP: Float = 1.0, topK: Int = 0, minP: Float = 0,
                 presencePenalty: Float = 0, frequencyPenalty: Float = 0, repetitionPenalty: Float = 1.0,
@@ -156,6 +158,10 @@ public struct SamplingParams: Sendable, Equatable {
             throw .invalid("stop strings are only supported when detokenize is True. Set detokenize=True to use stop.")
         }
         if let ids = allowedTokenIDs, ids.isEmpty { throw .invalid("allowed_token_ids is not None and empty!") }
+        if let k = truncatePromptTokens, k < 1 && k != -1 {
+            throw .invalid("truncate_prompt_tokens must be at least 1 or -1 (keep the last max_model_len tokens), got \(k).")
+        }
+        try validateSizes()
         if let v = vocabSize {
             if topK > v { throw .invalid("top_k cannot be greater than vocabulary size(\(v)), but got \(topK).") }
             let badBias = logitBias.keys.filter { !(0..<v).contains($0) }.sorted()
@@ -166,6 +172,39 @@ public struct SamplingParams: Sendable, Equatable {
                 throw .invalid("allowed_token_ids contains out-of-vocab token id!")
             }
         }
+    }
+
+    /// Caps on the list-valued fields: the sampler or the detokenizer looks at each entry on
+    /// every step, so their size is work per step, not just memory.
+    public enum Limits {
+        public static let stopStrings = 128
+        public static let stopStringLength = 1024
+        public static let stopTokenIDs = 1024
+        public static let logitBias = 4096
+        public static let badWords = 128
+        public static let badWordLength = 256
+    }
+
+    private func validateSizes() throws(SamplingParamsError) {
+        func atMost(_ count: Int, _ limit: Int, _ field: String, _ what: String = "entries") throws(SamplingParamsError) {
+            if count > limit { throw .invalid("\(field) may have at most \(limit) \(what), got \(count).") }
+        }
+        try atMost(stop.count, Limits.stopStrings, "stop")
+        try atMost(stop.map(\.count).max() ?? 0, Limits.stopStringLength, "each stop string", "characters")
+        try atMost(stopTokenIDs.count, Limits.stopTokenIDs, "stop_token_ids")
+        try atMost(logitBias.count, Limits.logitBias, "logit_bias")
+        try atMost(badWords.count, Limits.badWords, "bad_words")
+        try atMost(badWords.map(\.count).max() ?? 0, Limits.badWordLength, "each bad word", "characters")
+    }
+
+    /// `truncatePromptTokens` applied to a prompt (vLLM keeps the prompt's end).
+    public func truncatedPrompt(_ ids: [Int], maxModelLen: Int) throws(SamplingParamsError) -> [Int] {
+        guard let k = truncatePromptTokens else { return ids }
+        let keep = k == -1 ? maxModelLen : k
+        guard keep <= maxModelLen else {
+            throw .invalid("truncate_prompt_tokens value (\(k)) is greater than max_model_len (\(maxModelLen)). Please select a smaller truncation size.")
+        }
+        return Array(ids.suffix(keep))
     }
 
     /// vLLM's `update_from_tokenizer`: each bad word as is, and with a leading space when that

@@ -13,6 +13,8 @@ struct APIError: Error, CustomStringConvertible {
     var type: String
     /// The request field at fault, when known.
     var param: String?
+    /// Sent as `Retry-After` (a 503 when the server is saturated).
+    var retryAfterSeconds: Int?
 
     var description: String { message }
 
@@ -55,7 +57,9 @@ struct APIError: Error, CustomStringConvertible {
     }
 
     var response: Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: body.buffer))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let s = retryAfterSeconds { headers[.retryAfter] = String(s) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body.buffer))
     }
 
     /// Maps anything thrown while serving a request to the answer a client should see.

@@ -18,7 +18,7 @@ struct ChatCall: GenerationCall {
     /// With `echo`: the final assistant message's text, which the reply continues.
     let echoText: String?
 
-    init(context: ServerContext, request: ChatRequest, body: String) throws {
+    init(context: ServerContext, request: ChatRequest, body: String, cancel: CancellationFlag? = nil) throws {
         self.context = context
         self.request = request
         let served = try context.resolveModel(request.model)
@@ -53,8 +53,9 @@ struct ChatCall: GenerationCall {
         }
         let prompt = try context.renderer.render(inputs, addGenerationPrompt: request.addGenerationPrompt,
                                                  continueFinalMessage: request.continueFinalMessage,
-                                                 requestTemplate: request.chatTemplate)
-        let ids = context.tokenizer.encode(prompt, addSpecialTokens: request.addSpecialTokens)
+                                                 requestTemplate: request.chatTemplate, cancel: cancel)
+        let ids = try request.sampling.params.truncatedPrompt(context.tokenizer.encode(prompt, addSpecialTokens: request.addSpecialTokens),
+                                                              maxModelLen: context.maxModelLen)
         guard !ids.isEmpty else { throw APIError.badRequest("The rendered prompt is empty.", param: "messages") }
         // vLLM: echo brings the prompt's logprobs at the `top_logprobs` depth. Only a whole
         // response carries them, and beam search has none.

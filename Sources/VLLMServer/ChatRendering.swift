@@ -92,7 +92,7 @@ struct ChatRenderer: Sendable {
 
     /// The prompt text for a conversation.
     func render(_ inputs: ChatInputs, addGenerationPrompt: Bool, continueFinalMessage: Bool,
-                requestTemplate: String?) throws -> String {
+                requestTemplate: String?, cancel: CancellationFlag? = nil) throws -> String {
         var chosen = template
         if let source = requestTemplate {
             guard trustRequestTemplate else {

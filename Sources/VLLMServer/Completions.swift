@@ -48,7 +48,12 @@ struct CompletionsCall: GenerationCall {
             prompts = lists.map { (tokenizer.decode($0, skipSpecialTokens: false), $0) }
         }
         var jobs: [EngineJob] = []
-        for (i, (text, ids)) in prompts.enumerated() {
+        let engineRequests = prompts.count.multipliedReportingOverflow(by: request.sampling.params.numCandidates).partialValue
+        guard engineRequests <= context.maxEngineRequestsPerCall else {
+            throw APIError.badRequest("This request would start \(engineRequests) engine requests (\(prompts.count) prompts × \(request.sampling.params.numCandidates) candidates); at most \(context.maxEngineRequestsPerCall) are allowed in one call.", param: "prompt")
+        }
+        for (i, (text, untruncated)) in prompts.enumerated() {
+            let ids = try request.sampling.params.truncatedPrompt(untruncated, maxModelLen: context.maxModelLen)
             guard !ids.isEmpty else { throw APIError.badRequest("prompt \(i) is empty (it must contain at least one token).", param: "prompt") }
             let params = try request.sampling.samplingParams(maxTokens: echoOnly ? 1 : request.maxTokens, logprobs: request.logprobs,
                                                              promptLogprobs: promptLogprobs,

@@ -34,12 +34,14 @@ enum GenerationEndpoint: String, CaseIterable, Sendable {
 
     /// Checks and tokenizes a JSON body for this endpoint. Throws what the client should be
     /// told (see `APIError.from`).
-    func call(_ context: ServerContext, body: String) throws -> any GenerationCall {
+    /// `cancel`, when raised, stops chat-template rendering.
+    func call(_ context: ServerContext, body: String, cancel: CancellationFlag? = nil) throws -> any GenerationCall {
+        try RequestFields.check(body: body, endpoint: self, context: context)
         switch self {
         case .completions:
-            try CompletionsCall(context: context, request: Routes.decode(CompletionRequest.self, body))
+            return try CompletionsCall(context: context, request: Routes.decode(CompletionRequest.self, body))
         case .chatCompletions:
-            try ChatCall(context: context, request: Routes.decode(ChatRequest.self, body), body: body)
+            return try ChatCall(context: context, request: Routes.decode(ChatRequest.self, body), body: body, cancel: cancel)
         }
     }
 }

@@ -29,10 +29,10 @@ enum LoRAEndpoints {
     static func register(on v1: RouterGroup<BasicRequestContext>, _ ctx: ServerContext) {
         ctx.logger.warning("LoRA dynamic loading & unloading is enabled in the API server (VLLM_ALLOW_RUNTIME_LORA_UPDATING); use it only where every client is trusted.")
         v1.post("load_lora_adapter") { request, _ in
-            await Routes.answer { try await load(ctx, try Routes.decode(LoadLoRAAdapterRequest.self, try await Routes.readBody(request))) }
+            await Routes.answer { try await load(ctx, try Routes.decode(LoadLoRAAdapterRequest.self, try await Routes.readBody(request, ctx))) }
         }
         v1.post("unload_lora_adapter") { request, _ in
-            await Routes.answer { try await unload(ctx, try Routes.decode(UnloadLoRAAdapterRequest.self, try await Routes.readBody(request))) }
+            await Routes.answer { try await unload(ctx, try Routes.decode(UnloadLoRAAdapterRequest.self, try await Routes.readBody(request, ctx))) }
         }
     }
 
@@ -59,7 +59,7 @@ enum LoRAEndpoints {
             _ = try await ctx.engine.loadLoRAAdapter(lora)
         }
         loaded = lora
-        ctx.logger.info("Loaded new LoRA adapter: name '\(name)', path '\(request.loraPath)'")
+        ctx.logger.info("Loaded new LoRA adapter: name \(LogText.quoted(name, limit: ctx.options.maxLogLen)), path \(LogText.quoted(request.loraPath, limit: ctx.options.maxLogLen))")
         return success("Success: LoRA adapter '\(name)' added successfully.")
     }
 
@@ -77,7 +77,7 @@ enum LoRAEndpoints {
             // The engine had already evicted it to make room (`--max-cpu-loras`): nothing to free.
         }
         unloaded = true
-        ctx.logger.info("Removed LoRA adapter: name '\(name)'")
+        ctx.logger.info("Removed LoRA adapter: name \(LogText.quoted(name, limit: ctx.options.maxLogLen))")
         return success("Success: LoRA adapter '\(name)' removed successfully.")
     }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 import VLLM
 
@@ -17,8 +18,10 @@ public enum OpenAIServer {
         let router = Router(context: BasicRequestContext.self)
         Routes.register(on: router, context)
         let host = options.host, port = options.port
+        let idle = TimeAmount.milliseconds(Int64(options.keepAliveTimeoutSeconds * 1000))
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("Serving \(context.modelNames[0]) on http://\(host):\(channel.localAddress?.port ?? port)")

@@ -4,9 +4,6 @@ import NIOCore
 
 /// The HTTP routes of the OpenAI-compatible server.
 enum Routes {
-    /// Bodies above this are refused (a long prompt is far below it).
-    static let maxBodyBytes = 32 << 20
-
     static func register(on router: Router<BasicRequestContext>, _ ctx: ServerContext) {
         router.get("/health") { _, _ in Response(status: .ok) }
         router.get("/openapi.json") { _, _ in
@@ -20,13 +17,13 @@ enum Routes {
         }
         router.post("/tokenize") { request, _ in
             await answer {
-                let body = try await readBody(request)
+                let body = try await readBody(request, ctx)
                 let req = try decode(TokenizeRequest.self, body)
-                return jsonResponse(try UtilityHandlers.tokenize(ctx, req, body: body))
+                return jsonResponse(try await Offload.run(ctx) { cancel in try UtilityHandlers.tokenize(ctx, req, body: body, cancel: cancel) })
             }
         }
         router.post("/detokenize") { request, _ in
-            await answer { jsonResponse(try UtilityHandlers.detokenize(ctx, try decode(DetokenizeRequest.self, try await readBody(request)))) }
+            await answer { jsonResponse(try UtilityHandlers.detokenize(ctx, try decode(DetokenizeRequest.self, try await readBody(request, ctx)))) }
         }
 
         let v1 = router.group("v1")
@@ -37,7 +34,9 @@ enum Routes {
             v1.post(RouterPath(stringLiteral: endpoint.route)) { request, _ in
                 await answer {
                     var request = request
-                    let call = try endpoint.call(ctx, body: try await readBody(&request))
+                    let body = try await readBody(&request, ctx)
+                    try ctx.admit()
+                    let call = try await Offload.run(ctx) { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }
                     return try await GenerationResponder.respond(request, ctx, call)
                 }
             }
@@ -54,18 +53,25 @@ enum Routes {
     }
 
     /// Collects the body into the request (generation handlers watch the connection afterwards).
-    static func readBody(_ request: inout Request) async throws -> String {
+    /// A body over the limit is a 413, refused from its `Content-Length` before it is read when
+    /// the client sends one.
+    static func readBody(_ request: inout Request, _ ctx: ServerContext) async throws -> String {
+        let limit = ctx.bodyLimit
+        let tooLarge = APIError(status: .contentTooLarge, message: "The request body exceeds the limit of \(limit) bytes (--max-request-body-bytes).",
+                                type: "BadRequestError")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
         do {
-            let buffer = try await request.collectBody(upTo: maxBodyBytes)
-            return String(buffer: buffer)
+            return String(buffer: try await request.collectBody(upTo: limit))
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw APIError(status: .contentTooLarge, message: "The request body exceeds \(maxBodyBytes) bytes.", type: "BadRequestError")
+            throw tooLarge
         }
     }
 
-    static func readBody(_ request: Request) async throws -> String {
+    static func readBody(_ request: Request, _ ctx: ServerContext) async throws -> String {
         var request = request
-        return try await readBody(&request)
+        return try await readBody(&request, ctx)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ body: String) throws -> T {

@@ -67,12 +67,30 @@ final class ServerContext: Sendable {
 
     var now: Int { Int(Date().timeIntervalSince1970) }
 
+    var bodyLimit: Int { options.bodyLimit(maxModelLen: maxModelLen) }
+
+    /// The most engine requests (prompts × candidates) one completions call may start: more
+    /// than the engine runs at once, or than `n` allows, only queue up work for one client.
+    var maxEngineRequestsPerCall: Int { max(SamplingFields.maxN, engine.engine.engineCore.scheduler.config.maxNumSeqs) }
+
+    /// Refuses a generation request while the engine's queue is full (`--max-waiting-requests`):
+    /// a saturated server answers 503 at once instead of piling up work it cannot start.
+    func admit() throws {
+        guard let cap = options.maxWaitingRequests else { return }
+        let waiting = engine.numUnfinishedRequests - engine.stats.numRunning
+        if waiting >= cap {
+            var e = APIError.unavailable("The server is saturated: \(waiting) requests are waiting for the engine (--max-waiting-requests \(cap)). Retry later.")
+            e.retryAfterSeconds = 1
+            throw e
+        }
+    }
+
     /// Logs a request as vLLM does (`--disable-log-requests`, `--max-log-len`).
     func logRequest(_ id: String, prompt: String, params: SamplingParams, lora: LoRARequest?) {
         guard !options.disableLogRequests else { return }
-        var shown = prompt
-        if let n = options.maxLogLen, shown.count > n { shown = String(shown.prefix(n)) }
-        logger.info("Received request \(id): prompt: \(shown.debugDescription), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)\(lora.map { ", lora: \($0.loraName)" } ?? "")")
+        let limit = options.maxLogLen
+        let adapter = lora.map { ", lora: " + LogText.quoted($0.loraName, limit: limit) } ?? ""
+        logger.info("Received request \(LogText.quoted(id, limit: limit)): prompt: \(LogText.quoted(prompt, limit: limit)), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)\(adapter)")
     }
 
     /// vLLM's checks of the `prompt_logprobs` field (both endpoints take it).

@@ -35,6 +35,23 @@ public struct ServerOptions: Sendable {
     /// `/v1/unload_lora_adapter`.
     public var allowRuntimeLoRAUpdating = false
 
+    /// `--max-request-body-bytes`: larger bodies get 413. nil: 64 bytes per token of the
+    /// longest allowed prompt, and at least 16 MiB.
+    public var maxRequestBodyBytes: Int?
+    /// `--max-waiting-requests`: with this many requests already waiting for the engine, new
+    /// ones get 503 with `Retry-After` (nil: no limit).
+    public var maxWaitingRequests: Int? = 1024
+    /// `VLLM_HTTP_TIMEOUT_KEEP_ALIVE` (seconds): a connection that sends nothing for this long
+    /// while idle or in the middle of a request is closed (slow or stalled clients).
+    public var keepAliveTimeoutSeconds = 5.0
+    /// `--chat-template-timeout`: the wall-clock cap on rendering one chat template (seconds).
+    public var chatTemplateTimeoutSeconds = 10.0
+
+    /// The body cap in force for a model of `maxModelLen` tokens.
+    public func bodyLimit(maxModelLen: Int) -> Int {
+        maxRequestBodyBytes ?? max(16 << 20, maxModelLen.multipliedReportingOverflow(by: 64).partialValue)
+    }
+
     /// Reads an on/off environment variable the way vLLM does: "1" or "true" in any case,
     /// surrounding spaces ignored, is on; anything else, or unset, is off.
     public static func environmentFlag(_ value: String?) -> Bool {

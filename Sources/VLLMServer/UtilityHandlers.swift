@@ -32,7 +32,7 @@ enum UtilityHandlers {
         ])
     }
 
-    static func tokenize(_ context: ServerContext, _ request: TokenizeRequest, body: String) throws -> JSONOut {
+    static func tokenize(_ context: ServerContext, _ request: TokenizeRequest, body: String, cancel: CancellationFlag? = nil) throws -> JSONOut {
         _ = try context.resolveModel(request.model)
         let text: String
         let addSpecial: Bool
@@ -42,7 +42,7 @@ enum UtilityHandlers {
         } else {
             text = try context.renderer.render(try ChatInputs(body: body), addGenerationPrompt: request.addGenerationPrompt,
                                                continueFinalMessage: request.continueFinalMessage,
-                                               requestTemplate: request.chatTemplate)
+                                               requestTemplate: request.chatTemplate, cancel: cancel)
             addSpecial = request.addSpecialTokens ?? false
         }
         let ids = context.tokenizer.encode(text, addSpecialTokens: addSpecial)

@@ -145,6 +145,13 @@ public final class AsyncLLM: @unchecked Sendable {
         condition.signal()
     }
 
+    /// Requests submitted and not finished yet (queued, waiting or running).
+    public var numUnfinishedRequests: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return listeners.count
+    }
+
     /// Scheduler counters as of the last step.
     public var stats: SchedulerStats {
         condition.lock()

@@ -102,11 +102,12 @@ public final class LLMEngine: @unchecked Sendable {
         if params.isBeamSearch && params.promptLogprobs != nil {
             throw .badParams("prompt_logprobs is not supported with beam search.")
         }
-        let ids: [Int]
+        var ids: [Int]
         switch prompt {
         case let .text(t): ids = tokenizer.encode(t)
         case let .tokenIDs(t): ids = t
         }
+        do { ids = try params.truncatedPrompt(ids, maxModelLen: maxModelLen) } catch { throw .badParams(error.description) }
         guard !ids.isEmpty else { throw .emptyPrompt }
         if let bad = ids.first(where: { !(0..<config.vocabSize).contains($0) }) {
             throw .tokenOutOfRange(bad, vocabSize: config.vocabSize)

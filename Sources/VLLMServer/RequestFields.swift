@@ -1,0 +1,73 @@
+import Foundation
+import VLLM
+
+/// What happens to body fields the server does not read. vLLM's request models accept unknown
+/// fields and log them as ignored; we do the same, except for fields vLLM 0.11 gives a meaning
+/// that we have not built yet: ignoring those would answer as if a constraint (a JSON schema,
+/// a regex, a logits processor) had been applied when it was not, so they get a 400 naming
+/// the field.
+enum RequestFields {
+    /// vLLM 0.11 request fields not implemented here, with what they ask for.
+    static let unsupported: [String: String] = [
+        "structured_outputs": "structured outputs",
+        "guided_json": "structured outputs (guided decoding)",
+        "guided_regex": "structured outputs (guided decoding)",
+        "guided_choice": "structured outputs (guided decoding)",
+        "guided_grammar": "structured outputs (guided decoding)",
+        "guided_decoding_backend": "structured outputs (guided decoding)",
+        "guided_whitespace_pattern": "structured outputs (guided decoding)",
+        "structural_tag": "structured outputs",
+        "logits_processors": "custom logits processors",
+        "vllm_xargs": "extra arguments for custom logits processors",
+        "prompt_embeds": "prompt embeddings",
+        "mm_processor_kwargs": "multimodal inputs",
+        "cache_salt": "prefix-cache salting",
+    ]
+
+    /// Fields each endpoint reads (besides the sampling fields), and OpenAI fields that carry no
+    /// meaning for generation here (`user`, `store`, …), which are accepted without a warning.
+    private static let read: [GenerationEndpoint: Set<String>] = [
+        .completions: ["model", "prompt", "max_tokens", "echo", "logprobs", "stream", "stream_options", "suffix",
+                       "add_special_tokens", "request_id", "priority", "response_format", "user", "return_tokens_as_token_ids"],
+        .chatCompletions: ["model", "messages", "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "stream",
+                           "stream_options", "response_format", "add_generation_prompt", "continue_final_message", "echo",
+                           "add_special_tokens", "chat_template", "chat_template_kwargs", "request_id", "priority", "tools",
+                           "tool_choice", "parallel_tool_calls", "user", "store", "metadata", "documents"],
+    ]
+
+    /// Throws for an unsupported field; logs the ones ignored, as vLLM does.
+    static func check(body: String, endpoint: GenerationEndpoint, context: ServerContext) throws {
+        guard let keys = try? JSONDecoder().decode(Keys.self, from: Data(body.utf8)).names else { return }
+        if let field = keys.sorted().first(where: { unsupported[$0] != nil }) {
+            throw APIError.badRequest("'\(field)' asks for \(unsupported[field]!), which this server does not support yet.", param: field)
+        }
+        if endpoint == .completions, let format = try? JSONDecoder().decode(CompletionFormat.self, from: Data(body.utf8)),
+           let type = format.responseFormat?.type, type != "text" {
+            throw APIError.badRequest("response_format type '\(type)' needs structured outputs, which are not supported yet; only 'text' is.", param: "response_format")
+        }
+        let known = read[endpoint, default: []].union(SamplingParams.jsonKeys)
+        let ignored = keys.subtracting(known).sorted()
+        if !ignored.isEmpty {
+            context.logger.warning("The following fields were present in the request but ignored: \(LogText.escaped(ignored.joined(separator: ", "), limit: context.options.maxLogLen))")
+        }
+    }
+
+    /// The top-level keys of a JSON object.
+    private struct Keys: Decodable {
+        let names: Set<String>
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+        init(from decoder: any Decoder) throws {
+            names = Set(try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue))
+        }
+    }
+
+    private struct CompletionFormat: Decodable {
+        var responseFormat: ResponseFormat?
+        enum CodingKeys: String, CodingKey { case responseFormat = "response_format" }
+    }
+}
