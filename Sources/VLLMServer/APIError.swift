@@ -72,6 +72,11 @@ struct APIError: Error, CustomStringConvertible {
         case let e as TemplateError: return .badRequest(e.description)
         case let e as AsyncLLMError:
             if case .shutDown = e { return .unavailable(e.description) }
+            if case .saturated = e {
+                var busy = APIError.unavailable(e.description)
+                busy.retryAfterSeconds = 1
+                return busy
+            }
             return .badRequest(e.description)
         case let e as LoRALoadError: return lora(e)
         default: return .internalError("\(error)")

@@ -14,6 +14,7 @@ public enum OpenAIServer {
         var configured = Logger(label: "vllm.serve")
         configured.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
         let logger = configured
+        engine.maxWaitingRequests = options.maxWaitingRequests
         let context = try ServerContext(engine: engine, modelName: modelName, options: options, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         Routes.register(on: router, context)

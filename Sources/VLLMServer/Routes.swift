@@ -35,7 +35,6 @@ enum Routes {
                 await answer {
                     var request = request
                     let body = try await readBody(&request, ctx)
-                    try ctx.admit()
                     let call = try await Offload.run(ctx) { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }
                     return try await GenerationResponder.respond(request, ctx, call)
                 }

@@ -73,18 +73,6 @@ final class ServerContext: Sendable {
     /// than the engine runs at once, or than `n` allows, only queue up work for one client.
     var maxEngineRequestsPerCall: Int { max(SamplingFields.maxN, engine.engine.engineCore.scheduler.config.maxNumSeqs) }
 
-    /// Refuses a generation request while the engine's queue is full (`--max-waiting-requests`):
-    /// a saturated server answers 503 at once instead of piling up work it cannot start.
-    func admit() throws {
-        guard let cap = options.maxWaitingRequests else { return }
-        let waiting = engine.numUnfinishedRequests - engine.stats.numRunning
-        if waiting >= cap {
-            var e = APIError.unavailable("The server is saturated: \(waiting) requests are waiting for the engine (--max-waiting-requests \(cap)). Retry later.")
-            e.retryAfterSeconds = 1
-            throw e
-        }
-    }
-
     /// Logs a request as vLLM does (`--disable-log-requests`, `--max-log-len`).
     func logRequest(_ id: String, prompt: String, params: SamplingParams, lora: LoRARequest?) {
         guard !options.disableLogRequests else { return }

@@ -7,11 +7,14 @@ public enum AsyncLLMError: Error, Equatable, CustomStringConvertible {
     case shutDown
     /// The engine core refused the request after it passed input checks.
     case rejected(String)
+    /// `maxWaitingRequests` requests are already waiting; the same request may succeed later.
+    case saturated(waiting: Int)
 
     public var description: String {
         switch self {
         case .shutDown: "the engine has shut down"
         case let .rejected(m): m
+        case let .saturated(w): "the server is saturated: \(w) requests are waiting for the engine (--max-waiting-requests); retry later"
         }
     }
 }
@@ -56,6 +59,14 @@ public final class AsyncLLM: @unchecked Sendable {
     private var running = true
     private var latestStats: SchedulerStats
     private var latestLoRAs: [LoRAAdapterInfo]
+    private var waitingCap: Int?
+
+    /// New requests are refused with `AsyncLLMError.saturated` while this many submitted ones
+    /// are not running yet (nil: no limit).
+    public var maxWaitingRequests: Int? {
+        get { condition.withLock { waitingCap } }
+        set { condition.withLock { waitingCap = newValue } }
+    }
 
     /// Starts the engine loop thread; `engine` must not be driven by anyone else afterwards.
     public init(engine: LLMEngine) {
@@ -77,6 +88,8 @@ public final class AsyncLLM: @unchecked Sendable {
         defer { condition.unlock() }
         guard !stopping else { throw AsyncLLMError.shutDown }
         guard listeners[requestID] == nil else { throw InvalidRequest.duplicateID(requestID) }
+        let waiting = listeners.count - latestStats.numRunning
+        if let cap = waitingCap, waiting >= cap { throw AsyncLLMError.saturated(waiting: waiting) }
         let serial = nextSerial
         nextSerial += 1
         listeners[requestID] = Listener(serial: serial, continuation: continuation)
@@ -143,13 +156,6 @@ public final class AsyncLLM: @unchecked Sendable {
         }
         inbox.append(command)
         condition.signal()
-    }
-
-    /// Requests submitted and not finished yet (queued, waiting or running).
-    public var numUnfinishedRequests: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return listeners.count
     }
 
     /// Scheduler counters as of the last step.
