@@ -24,6 +24,18 @@ public struct CompletionOutput: Sendable {
     }
 }
 
+/// When a request reached the engine's milestones (vLLM's `RequestMetrics`), for the
+/// server's latency histograms: queue time is first scheduling minus arrival, prefill ends at
+/// the first token, decode runs from the first token to the last.
+public struct RequestMetrics: Sendable {
+    public var arrivalTime: ContinuousClock.Instant
+    public var firstScheduledTime: ContinuousClock.Instant?
+    public var firstTokenTime: ContinuousClock.Instant?
+    public var lastTokenTime: ContinuousClock.Instant?
+
+    public init(arrivalTime: ContinuousClock.Instant) { self.arrivalTime = arrivalTime }
+}
+
 /// The result of one request so far (vLLM's `RequestOutput`).
 public struct RequestOutput: Sendable {
     public var requestID: String
@@ -35,10 +47,13 @@ public struct RequestOutput: Sendable {
     /// most likely; nil for the first token).
     public var promptLogprobRanks: [Int?]?
     public var outputs: [CompletionOutput]
+    /// Milestone times (nil for beam searches).
+    public var metrics: RequestMetrics?
     public var finished: Bool { outputs.allSatisfy { $0.finishReason != nil } }
 
     public init(requestID: String = "", promptTokenIDs: [Int], promptLogprobs: [StepLogprobs?]? = nil,
-                promptLogprobRanks: [Int?]? = nil, outputs: [CompletionOutput]) {
+                promptLogprobRanks: [Int?]? = nil, outputs: [CompletionOutput], metrics: RequestMetrics? = nil) {
+        self.metrics = metrics
         self.promptLogprobs = promptLogprobs
         self.promptLogprobRanks = promptLogprobRanks
         self.requestID = requestID

@@ -49,7 +49,7 @@ struct CompletionsCall: GenerationCall {
         }
         var jobs: [EngineJob] = []
         let engineRequests = prompts.count.multipliedReportingOverflow(by: request.sampling.params.numCandidates).partialValue
-        guard engineRequests <= context.maxEngineRequestsPerCall else {
+        guard prompts.count == 1 || engineRequests <= context.maxEngineRequestsPerCall else {
             throw APIError.badRequest("This request would start \(engineRequests) engine requests (\(prompts.count) prompts × \(request.sampling.params.numCandidates) candidates); at most \(context.maxEngineRequestsPerCall) are allowed in one call.", param: "prompt")
         }
         for (i, (text, untruncated)) in prompts.enumerated() {

@@ -50,9 +50,9 @@ struct EngineRequests: Sendable {
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for (i, stream) in streams.enumerated() {
-                        let promptTokens = jobs[i].promptTokenIDs.count
+                        let promptTokens = jobs[i].promptTokenIDs.count, params = jobs[i].params
                         group.addTask {
-                            var timer = RequestTimer(metrics: metrics, promptTokens: promptTokens)
+                            var timer = RequestTimer(metrics: metrics, promptTokens: promptTokens, params: params)
                             for try await out in stream {
                                 timer.observe(out)
                                 continuation.yield(JobOutput(job: i, output: out))

@@ -13,7 +13,7 @@ enum Routes {
         router.get("/version") { _, _ in jsonResponse(.object([("version", .string(UtilityHandlers.version))])) }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats))))
+                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats, loras: ctx.engine.loraAdapters))))
         }
         router.post("/tokenize") { request, _ in
             await answer {

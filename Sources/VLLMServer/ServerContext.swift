@@ -44,7 +44,9 @@ final class ServerContext: Sendable {
         } else {
             toolParser = nil
         }
-        metrics = ServerMetrics(modelName: modelNames[0])
+        metrics = ServerMetrics(modelName: modelNames[0], args: engine.engine.args, numKVBlocks: engine.engine.numKVBlocks,
+                                maxModelLen: maxModelLen)
+        engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }
         loras = LoRARegistry(modules: options.loraModules)
     }
 

@@ -3,11 +3,14 @@ import Prometheus
 import Synchronization
 import VLLM
 
-/// The Prometheus metrics at `/metrics`, with vLLM's names and meanings.
+/// The Prometheus metrics at `/metrics`, with vLLM 0.11's names, types, help texts and buckets
+/// (those of its V1 `PrometheusStatLogger` that mean something on this engine).
 ///
 /// Gauges and the scheduler's running totals (prefix cache, preemptions) are read from the
-/// engine's `SchedulerStats` when scraped; token counts, finished requests and the latency
-/// histograms are recorded as requests run.
+/// engine's `SchedulerStats` when scraped; per-step token counts come from the engine loop;
+/// per-request numbers are recorded when a request ends. A request here is one engine job
+/// (one prompt of a call, with all its `n` choices); `request_success` counts each choice's
+/// finish reason, as vLLM's child requests do.
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     private let labels: [(String, String)]
@@ -16,23 +19,31 @@ final class ServerMetrics: Sendable {
     private let prefixQueries, prefixHits, preemptions: Counter
     private let promptTokens, generationTokens: Counter
     private let success: [String: Counter]
-    let ttft, itl, e2e: DurationHistogram
+    let ttft, itl, tpot, e2e, queueTime, inferenceTime, prefillTime, decodeTime: DurationHistogram
+    let requestPromptTokens, requestGenerationTokens, maxGenerationTokens, paramsN, paramsMaxTokens, iterationTokens: ValueHistogram
+    /// `vllm:lora_requests_info` (nil without LoRA): the last label set written, replaced on change.
+    private let loraInfo: Mutex<(labels: [(String, String)], gauge: Gauge)?>
+    private let maxLoras: Int?
     /// The scheduler totals already added to the counters.
     private let seen = Mutex<(queries: Int, hits: Int, preemptions: Int)>((0, 0, 0))
 
-    init(modelName: String) {
+    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int) {
         let registry = self.registry
         let labels = [("model_name", modelName), ("engine", "0")]
         self.labels = labels
-        func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels)
+        func gauge(_ name: String, _ help: String, _ extra: [(String, String)] = []) -> Gauge {
+            registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels + extra)
         }
         func counter(_ name: String, _ help: String, _ extra: [(String, String)] = []) -> Counter {
             registry.makeCounter(descriptor: .init(metricName: name, unitName: "total", helpText: help), labels: labels + extra)
         }
-        func histogram(_ name: String, _ help: String, _ buckets: [Double]) -> DurationHistogram {
+        func seconds(_ name: String, _ help: String, _ buckets: [Double]) -> DurationHistogram {
             registry.makeDurationHistogram(descriptor: .init(metricName: name, unitName: "", helpText: help),
-                                           labels: labels, buckets: buckets.map { .milliseconds(Int64($0 * 1000)) })
+                                           labels: labels, buckets: buckets.map { .nanoseconds(Int64(($0 * 1e9).rounded())) })
+        }
+        func values(_ name: String, _ help: String, _ buckets: [Int], unit: String = "") -> ValueHistogram {
+            registry.makeValueHistogram(descriptor: .init(metricName: name, unitName: unit, helpText: help),
+                                        labels: labels, buckets: buckets.map(Double.init))
         }
         running = gauge("vllm:num_requests_running", "Number of requests in model execution batches.")
         waiting = gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.")
@@ -47,20 +58,68 @@ final class ServerMetrics: Sendable {
             success[reason] = counter("vllm:request_success", "Count of successfully processed requests.", [("finished_reason", reason)])
         }
         self.success = success
-        ttft = histogram("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-                         [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560])
-        itl = histogram("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-                        [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80])
-        e2e = histogram("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
-                        [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680])
+        let tokenBuckets = Self.oneTwoFive(upTo: maxModelLen)
+        requestPromptTokens = values("vllm:request_prompt_tokens", "Number of prefill tokens processed.", tokenBuckets)
+        requestGenerationTokens = values("vllm:request_generation_tokens", "Number of generation tokens processed.", tokenBuckets)
+        maxGenerationTokens = values("vllm:request_max_num_generation_tokens", "Histogram of maximum number of requested generation tokens.", tokenBuckets)
+        paramsN = values("vllm:request_params_n", "Histogram of the n request parameter.", [1, 2, 5, 10, 20])
+        paramsMaxTokens = values("vllm:request_params_max_tokens", "Histogram of the max_tokens request parameter.", tokenBuckets)
+        iterationTokens = values("vllm:iteration_tokens", "Histogram of number of tokens per engine_step.",
+                                 Self.iterationBuckets(maxBatchedTokens: args.maxNumBatchedTokens), unit: "total")
+        ttft = seconds("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+                       [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560])
+        let perToken = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80]
+        itl = seconds("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", perToken)
+        tpot = seconds("vllm:time_per_output_token_seconds", "Histogram of time per output token in seconds.", perToken)
+        let latency = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680]
+        e2e = seconds("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.", latency)
+        queueTime = seconds("vllm:request_queue_time_seconds", "Histogram of time spent in WAITING phase for request.", latency)
+        inferenceTime = seconds("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.", latency)
+        prefillTime = seconds("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.", latency)
+        decodeTime = seconds("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.", latency)
+        // vLLM's info gauges: the value is 1 (cache config) or the time of the last update
+        // (LoRA), the facts are in the labels.
+        let cacheInfo: [(String, String)] = [
+            ("block_size", String(args.blockSize)), ("cache_dtype", args.kvCacheDtype.rawValue),
+            ("enable_prefix_caching", args.enablePrefixCaching ? "True" : "False"),
+            ("gpu_memory_utilization", args.gpuMemoryUtilization.map { String($0) } ?? "None"),
+            ("num_cpu_blocks", "None"), ("num_gpu_blocks", String(numKVBlocks)),
+            ("num_gpu_blocks_override", args.numGpuBlocksOverride.map(String.init) ?? "None"),
+            ("swap_space", "0"),
+        ]
+        registry.makeGauge(descriptor: .init(metricName: "vllm:cache_config_info", unitName: "", helpText: "Information of the LLMEngine CacheConfig"),
+                           labels: cacheInfo).set(1.0)
+        maxLoras = args.enableLoRA ? args.maxLoras : nil
+        loraInfo = Mutex(nil)
+    }
+
+    /// vLLM's `build_1_2_5_buckets`: 1, 2, 5, 10, 20, 50, … up to `limit`.
+    static func oneTwoFive(upTo limit: Int) -> [Int] {
+        var out: [Int] = []
+        var scale = 1
+        while true {
+            for m in [1, 2, 5] {
+                let (v, overflow) = m.multipliedReportingOverflow(by: scale)
+                if overflow || v > limit { return out }
+                out.append(v)
+            }
+            scale *= 10
+        }
+    }
+
+    /// Powers of two up to the step's token budget, and the budget itself.
+    static func iterationBuckets(maxBatchedTokens: Int) -> [Int] {
+        let powers = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384].filter { $0 < maxBatchedTokens }
+        return powers + [maxBatchedTokens]
     }
 
     func recordPrompt(tokens: Int) { promptTokens.increment(by: Int64(tokens)) }
     func recordGenerated(tokens: Int) { if tokens > 0 { generationTokens.increment(by: Int64(tokens)) } }
     func recordFinished(reason: String) { success[reason]?.increment() }
+    func recordStep(tokens: Int) { iterationTokens.record(Double(tokens)) }
 
     /// The exposition text, with the scheduler's numbers brought up to date first.
-    func scrape(_ stats: SchedulerStats) -> [UInt8] {
+    func scrape(_ stats: SchedulerStats, loras: [LoRAAdapterInfo]) -> [UInt8] {
         running.set(Double(stats.numRunning))
         waiting.set(Double(stats.numWaiting))
         kvUsage.set(stats.kvUsage)
@@ -71,7 +130,29 @@ final class ServerMetrics: Sendable {
             preemptions.increment(by: Int64(max(0, stats.numPreemptions - s.preemptions)))
             s = (max(s.queries, stats.prefixCacheQueries), max(s.hits, stats.prefixCacheHits), max(s.preemptions, stats.numPreemptions))
         }
+        if let maxLoras { updateLoRAInfo(stats, loras, maxLoras) }
         return registry.emitToBuffer()
+    }
+
+    /// `vllm:lora_requests_info`: one series whose labels name the adapters in use; a change
+    /// of names replaces the series, as vLLM's gauge shows only the current label set.
+    private func updateLoRAInfo(_ stats: SchedulerStats, _ loras: [LoRAAdapterInfo], _ maxLoras: Int) {
+        func names(_ ids: Set<Int>) -> String {
+            loras.filter { ids.contains($0.intID) }.map(\.name).sorted().joined(separator: ",")
+        }
+        let labels = [("max_lora", String(maxLoras)), ("waiting_lora_adapters", names(stats.waitingLoRAIDs)),
+                      ("running_lora_adapters", names(stats.runningLoRAIDs))]
+        loraInfo.withLock { current in
+            if let c = current, c.labels.elementsEqual(labels, by: ==) {
+                c.gauge.set(Date().timeIntervalSince1970)
+                return
+            }
+            if let old = current?.gauge { registry.unregisterGauge(old) }
+            let gauge = registry.makeGauge(descriptor: .init(metricName: "vllm:lora_requests_info", unitName: "", helpText: "Running stats on lora requests."),
+                                           labels: labels)
+            gauge.set(Date().timeIntervalSince1970)
+            current = (labels, gauge)
+        }
     }
 }
 
@@ -79,23 +160,37 @@ final class ServerMetrics: Sendable {
 struct RequestTimer {
     let metrics: ServerMetrics
     private let start = ContinuousClock.now
+    private let params: SamplingParams
+    private let promptTokens: Int
     private var last: ContinuousClock.Instant?
     private var tokens = 0
+    /// The longest choice so far (vLLM's max generation tokens of a parent request).
+    private var longest = 0
     private var finishReasons: [String] = []
+    private var engineTimes: RequestMetrics?
 
-    init(metrics: ServerMetrics, promptTokens: Int) {
+    init(metrics: ServerMetrics, promptTokens: Int, params: SamplingParams) {
         self.metrics = metrics
+        self.params = params
+        self.promptTokens = promptTokens
         metrics.recordPrompt(tokens: promptTokens)
     }
 
     mutating func observe(_ out: RequestOutput) {
+        engineTimes = out.metrics ?? engineTimes
         let total = out.outputs.reduce(0) { $0 + $1.tokenIDs.count }
         guard total > tokens else { return }
         let now = ContinuousClock.now
-        if let last { metrics.itl.record(now - last) } else { metrics.ttft.record(now - start) }
+        if let last {
+            metrics.itl.record(now - last)
+            metrics.tpot.record(now - last)
+        } else {
+            metrics.ttft.record(now - start)
+        }
         metrics.recordGenerated(tokens: total - tokens)
         last = now
         tokens = total
+        longest = out.outputs.map(\.tokenIDs.count).max() ?? 0
         finishReasons = out.outputs.compactMap(\.finishReason)
     }
 
@@ -104,5 +199,18 @@ struct RequestTimer {
         metrics.e2e.record(ContinuousClock.now - start)
         if finishReasons.isEmpty { metrics.recordFinished(reason: "abort") }
         for r in finishReasons { metrics.recordFinished(reason: r) }
+        metrics.requestPromptTokens.record(Double(promptTokens))
+        metrics.requestGenerationTokens.record(Double(tokens))
+        metrics.maxGenerationTokens.record(Double(longest))
+        metrics.paramsN.record(Double(params.n))
+        metrics.paramsMaxTokens.record(Double(params.maxTokens))
+        if let t = engineTimes, let scheduled = t.firstScheduledTime {
+            metrics.queueTime.record(scheduled - t.arrivalTime)
+            if let first = t.firstTokenTime, let lastToken = t.lastTokenTime {
+                metrics.prefillTime.record(first - scheduled)
+                metrics.decodeTime.record(lastToken - first)
+                metrics.inferenceTime.record(lastToken - scheduled)
+            }
+        }
     }
 }

@@ -213,6 +213,8 @@ public final class Scheduler {
         s.peakKVBlocksUsed = peakBlocksUsed
         s.kvWaste = allocatedSlotSteps == 0 ? 0 : Double(wastedSlotSteps) / Double(allocatedSlotSteps)
         s.lastStepKVWaste = lastStepWaste
+        s.runningLoRAIDs = Set(running.compactMap(\.loraID))
+        s.waitingLoRAIDs = Set(waiting.compactMap(\.loraID))
         return s
     }
 

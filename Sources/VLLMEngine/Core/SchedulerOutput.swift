@@ -69,4 +69,7 @@ public struct SchedulerStats: Sendable, Equatable {
     public var kvWaste = 0.0
     /// The same ratio for the last step only.
     public var lastStepKVWaste = 0.0
+    /// LoRA adapter ids of the running and the waiting requests.
+    public var runningLoRAIDs: Set<Int> = []
+    public var waitingLoRAIDs: Set<Int> = []
 }

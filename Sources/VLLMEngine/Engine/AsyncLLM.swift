@@ -60,6 +60,13 @@ public final class AsyncLLM: @unchecked Sendable {
     private var latestStats: SchedulerStats
     private var latestLoRAs: [LoRAAdapterInfo]
     private var waitingCap: Int?
+    private var stepObserver: (@Sendable (_ scheduledTokens: Int) -> Void)?
+
+    /// Called on the engine thread after each step that scheduled work, with its token count.
+    public var onStep: (@Sendable (_ scheduledTokens: Int) -> Void)? {
+        get { condition.withLock { stepObserver } }
+        set { condition.withLock { stepObserver = newValue } }
+    }
 
     /// New requests are refused with `AsyncLLMError.saturated` while this many submitted ones
     /// are not running yet (nil: no limit).
@@ -207,10 +214,13 @@ public final class AsyncLLM: @unchecked Sendable {
             }
             let commands = inbox
             inbox = []
+            let observer = stepObserver
             condition.unlock()
 
             for command in commands { apply(command) }
-            let outputs = engine.hasUnfinishedRequests ? engine.step() : []
+            let stepped = engine.hasUnfinishedRequests
+            let outputs = stepped ? engine.step() : []
+            if stepped, let observer, engine.engineCore.lastStepTokens > 0 { observer(engine.engineCore.lastStepTokens) }
             deliver(outputs)
         }
     }

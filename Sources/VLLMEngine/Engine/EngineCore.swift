@@ -20,6 +20,9 @@ public struct EngineCoreOutput: Sendable {
 public final class EngineCore: @unchecked Sendable {
     public let scheduler: Scheduler
     public let executor: any Executor
+    /// The requests the last step scheduled, and its token count (for metrics).
+    public private(set) var lastScheduledIDs: [String] = []
+    public private(set) var lastStepTokens = 0
 
     public init(scheduler: Scheduler, executor: any Executor) {
         self.scheduler = scheduler
@@ -54,6 +57,8 @@ public final class EngineCore: @unchecked Sendable {
     /// One iteration: schedule → execute → update. Returns the requests that changed.
     public func step() -> [EngineCoreOutput] {
         let output = scheduler.schedule()
+        lastScheduledIDs = output.scheduled.map(\.requestID)
+        lastStepTokens = output.totalNumScheduledTokens
         let sampled = executor.executeModel(output)
         let updates = scheduler.update(output: output, sampled: sampled.mapValues(\.tokenID))
         let finished = updates.filter(\.isFinished).map(\.requestID)

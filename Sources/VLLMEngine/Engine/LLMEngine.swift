@@ -33,6 +33,7 @@ public enum InvalidRequest: Error, Equatable, CustomStringConvertible {
 public final class LLMEngine: @unchecked Sendable {
     public let tokenizer: Tokenizer
     public let config: LlamaConfig
+    public let args: EngineArgs
     public let engineCore: EngineCore
     public let maxModelLen: Int
     public let numKVBlocks: Int
@@ -46,6 +47,7 @@ public final class LLMEngine: @unchecked Sendable {
 
     public init(model: LlamaModel, tokenizer: Tokenizer, args: EngineArgs) throws {
         try args.validate()
+        self.args = args
         config = model.config
         self.tokenizer = tokenizer
         maxModelLen = args.maxModelLen ?? model.config.contextLength
@@ -168,6 +170,7 @@ public final class LLMEngine: @unchecked Sendable {
     /// report once, when done).
     public func step() -> [RequestOutput] {
         let all = engineCore.step()
+        outputs.noteScheduled(engineCore.lastScheduledIDs)
         let (changed, abort) = outputs.process(all.filter { !beams.owns($0.requestID) })
         if !abort.isEmpty { engineCore.abortRequests(abort) }
         return changed + beams.process(all.filter { beams.owns($0.requestID) })

@@ -23,6 +23,7 @@ final class OutputProcessor {
         /// Completions returned; fewer than `childIDs` when only the best are kept.
         let n: Int
         var returnsBest: Bool { n < childIDs.count }
+        var metrics: RequestMetrics
     }
 
     private let tokenizer: Tokenizer
@@ -33,7 +34,18 @@ final class OutputProcessor {
 
     func addParent(id: String, promptTokenIDs: [Int], childIDs: [String], n: Int? = nil) {
         parents[id] = Parent(promptTokenIDs: promptTokenIDs, promptLogprobs: nil, promptLogprobRanks: nil, childIDs: childIDs,
-                             n: n ?? childIDs.count)
+                             n: n ?? childIDs.count, metrics: RequestMetrics(arrivalTime: .now))
+    }
+
+    /// Marks the first time any candidate of a parent was scheduled.
+    func noteScheduled(_ requestIDs: [String]) {
+        guard !requestIDs.isEmpty else { return }
+        let now = ContinuousClock.now
+        for id in requestIDs {
+            if let parent = completions[id]?.parentID, parents[parent]?.metrics.firstScheduledTime == nil {
+                parents[parent]?.metrics.firstScheduledTime = now
+            }
+        }
     }
 
     func addChild(id: String, parentID: String, index: Int, params: SamplingParams) {
@@ -58,6 +70,12 @@ final class OutputProcessor {
                 parents[c.parentID]?.promptLogprobRanks = u.promptLogprobRanks.map { [nil] + $0.map { Optional($0) } }
             }
             c.output.tokenIDs += u.newTokenIDs
+            if !u.newTokenIDs.isEmpty, var p = parents[c.parentID] {
+                let now = ContinuousClock.now
+                if p.metrics.firstTokenTime == nil { p.metrics.firstTokenTime = now }
+                p.metrics.lastTokenTime = now
+                parents[c.parentID] = p
+            }
             if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
             c.output.cumulativeLogprob? += u.newTokenLogprobs.reduce(0, +)
             // detokenize=false: no text at all (vLLM refuses stop strings for such requests).
@@ -117,7 +135,7 @@ final class OutputProcessor {
         }
         return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs, promptLogprobs: p.promptLogprobs,
                              promptLogprobRanks: p.promptLogprobRanks,
-                             outputs: outputs)
+                             outputs: outputs, metrics: p.metrics)
     }
 
     /// The earliest match of any stop string that ends at or after `from` characters.
