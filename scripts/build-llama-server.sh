@@ -19,11 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     command -v cmake >/dev/null || python3 -m pip install --quiet cmake >&2
     sdist="$dir/llama_cpp_python-$version.tar.gz"
     if [ ! -f "$sdist" ]; then
-      # The sdist's URL from PyPI's simple index (`pip download --no-binary` would also build the
+      # Through pip's own index settings (`pip download --no-binary` would also build the
       # package's metadata, which compiles its build backend from source first).
-      url=$(curl -fsSL "https://pypi.org/simple/llama-cpp-python/" | grep -o "https://[^\"#]*llama_cpp_python-$version.tar.gz" | head -1)
-      curl -fsSL -o "$sdist.part" "$url"
-      mv "$sdist.part" "$sdist"
+      python3 "$(dirname "$0")/fetch-sdist.py" llama-cpp-python "$version" "$sdist"
     fi
     tar -xzf "$sdist" -C "$dir"
     src="$dir/llama_cpp_python-$version/vendor/llama.cpp"

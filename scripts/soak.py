@@ -111,7 +111,7 @@ def one_request(url, rng, models):
         if r2 < 0.15:
             body["n"] = 2
         elif r2 < 0.2 and not chat:
-            body.update(n=1, best_of=2)
+            body.update(n=1, best_of=2, temperature=0.8)  # best_of at temperature 0 is beam search (no LoRA)
         stream = rng.random() < 0.5 and "best_of" not in body
         path = "/v1/chat/completions" if chat else "/v1/completions"
         if stream:
@@ -147,11 +147,11 @@ def slope(points):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--requests", type=int, default=2000)
-    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--concurrency", type=int, default=12)
     ap.add_argument("--sample-every", type=int, default=0, help="default: requests / 20")
     ap.add_argument("--warmup", type=int, default=0, help="requests before the slope is measured (default: a quarter)")
     ap.add_argument("--max-slope-kb", type=float, default=0.1)
-    ap.add_argument("--kv-cache-memory", default="12MiB")
+    ap.add_argument("--kv-cache-memory", default="24MiB")
     ap.add_argument("--binary", default=os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm")))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json-out")
@@ -162,8 +162,10 @@ def main():
     sys.path.insert(0, str(ROOT / "tests/lora"))
     import make_adapters
     tmp = tempfile.mkdtemp(prefix="soak-")
-    made = list(make_adapters.make_plain(tmp, 2, 8).items())
+    made = list(make_adapters.make_plain(tmp, 2, 4).items())
     proc, url, log = start_server(a.binary, made, a.kv_cache_memory)
+    # The adapters hold KV blocks of their own: idle usage is this, not 0.
+    kv_start = metric(url, "vllm:kv_cache_usage_perc")
     models = ["HuggingFaceTB/SmolLM2-135M-Instruct"] + [n for n, _ in made]
     outcomes, errors, samples = {}, [], []
     lock = threading.Lock()
@@ -192,7 +194,7 @@ def main():
 
     # Idle: cut streams and abandoned requests must have freed everything.
     deadline = time.time() + 60
-    while time.time() < deadline and (metric(url, "vllm:kv_cache_usage_perc") > 0 or metric(url, "vllm:num_requests_running") > 0):
+    while time.time() < deadline and (metric(url, "vllm:kv_cache_usage_perc") > kv_start or metric(url, "vllm:num_requests_running") > 0):
         time.sleep(0.5)
     time.sleep(1)
     rss, fds, threads = proc_status(proc.pid)
@@ -213,7 +215,7 @@ def main():
     }
     checks = {
         "no unexpected errors": outcomes.get("error", 0) == 0,
-        "KV usage 0 when idle": kv_end == 0,
+        f"KV back to its start ({kv_end:.4f} vs {kv_start:.4f}: the adapters' blocks) when idle": abs(kv_end - kv_start) < 1e-9,
         f"RSS slope {rss_slope:.4f} KB/request <= {a.max_slope_kb}": rss_slope <= a.max_slope_kb,
         f"fds flat ({fds} idle vs {base_fds} after warm-up)": fds <= base_fds + 2,
         f"threads flat ({threads} idle vs {base_threads} after warm-up)": threads <= base_threads + 2,

@@ -1,7 +1,7 @@
 import Hummingbird
 
-/// With `--api-key`, `/v1/*` routes need `Authorization: Bearer KEY` (vLLM guards the same
-/// prefix; `/health`, `/metrics`, `/tokenize` stay open).
+/// With `--api-key`, `/v1/*`, `/tokenize` and `/detokenize` need `Authorization: Bearer KEY`
+/// (vLLM guards `/v1/*` only); `/health`, `/metrics`, `/version` stay open.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let expected: [UInt8]
 

@@ -15,14 +15,18 @@ enum Routes {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats, loras: ctx.engine.loraAdapters))))
         }
-        router.post("/tokenize") { request, _ in
+        // Unlike vLLM, the key guards these too: they render chat templates a request may bring
+        // and tokenize whole bodies, work nobody without the key should be able to ask for.
+        let utility = router.group()
+        if let key = ctx.options.apiKey { utility.add(middleware: APIKeyMiddleware(key: key)) }
+        utility.post("/tokenize") { request, _ in
             await answer {
                 let body = try await readBody(request, ctx)
                 let req = try decode(TokenizeRequest.self, body)
                 return jsonResponse(try await Offload.run(ctx) { cancel in try UtilityHandlers.tokenize(ctx, req, body: body, cancel: cancel) })
             }
         }
-        router.post("/detokenize") { request, _ in
+        utility.post("/detokenize") { request, _ in
             await answer { jsonResponse(try UtilityHandlers.detokenize(ctx, try decode(DetokenizeRequest.self, try await readBody(request, ctx)))) }
         }
 

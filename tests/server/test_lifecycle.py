@@ -28,6 +28,10 @@ def test_api_key_guards_v1_routes(keyed):
     assert requests.post(url + "/v1/completions", json={"prompt": "Hi"}).status_code == 401
     assert requests.get(url + "/health").status_code == 200
     assert requests.get(url + "/metrics").status_code == 200
+    # /tokenize renders templates: it needs the key too.
+    assert requests.post(url + "/tokenize", json={"prompt": "Hi"}).status_code == 401
+    assert requests.post(url + "/detokenize", json={"tokens": [1]}).status_code == 401
+    assert requests.post(url + "/tokenize", json={"prompt": "Hi"}, headers={"Authorization": "Bearer sk-right"}).status_code == 200
     with pytest.raises(AuthenticationError):
         OpenAI(base_url=url + "/v1", api_key="sk-wrong", max_retries=0).models.list()
     ok = OpenAI(base_url=url + "/v1", api_key="sk-right", max_retries=0)
