@@ -41,6 +41,9 @@ public final class GGUFFile: @unchecked Sendable {
             throw .unsupported(path: file.path, reason: "GGUF version \(version) (supported: 2, 3)")
         }
         let tensorCount = try c.readCount("tensor count", minimumElementSize: 24)
+        guard tensorCount <= Self.maxTensors else {
+            throw .corrupt(path: file.path, reason: "tensor count \(tensorCount) is above \(Self.maxTensors)")
+        }
         let kvCount = try c.readCount("metadata count", minimumElementSize: 12)
 
         var metadata: [String: GGUFValue] = [:]
@@ -57,7 +60,8 @@ public final class GGUFFile: @unchecked Sendable {
         alignment = try Self.alignment(metadata["general.alignment"], path: file.path)
 
         var raw: [(name: String, shape: [Int], type: UInt32, offset: UInt64)] = []
-        raw.reserveCapacity(tensorCount)
+        // Reserved only up to a typical model's count: the claimed one is not yet backed by data.
+        raw.reserveCapacity(min(tensorCount, 4096))
         for i in 0..<tensorCount {
             let name = try c.readString("name of tensor #\(i)", maxBytes: Self.maxTensorNameBytes)
             let nDims = try c.read(UInt32.self, "dimension count of \(name)")
@@ -105,6 +109,8 @@ public final class GGUFFile: @unchecked Sendable {
         tensorIndex = index
     }
 
+    /// Tensors in one file: ~100× the largest models' (a few thousand, experts included).
+    static let maxTensors = 1 << 20
     /// ggml's GGML_MAX_NAME (64, with the terminating NUL): llama.cpp refuses longer tensor names.
     static let maxTensorNameBytes = 63
     /// Keys are dotted identifiers ("llama.attention.head_count"); a key of kilobytes is a

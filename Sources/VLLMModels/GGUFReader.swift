@@ -63,7 +63,9 @@ struct GGUFCursor {
                 throw corrupt("metadata \(key) claims \(n) array elements (at most \(Self.maxArrayElements) are accepted)")
             }
             var out: [GGUFValue] = []
-            out.reserveCapacity(n)
+            // Grown as elements parse, not reserved from the claimed count: a corrupt count in a
+            // large file could otherwise reserve gigabytes before the first element fails.
+            out.reserveCapacity(min(n, 1 << 16))
             for _ in 0..<n { out.append(try readValue(type: elementType, key: key, depth: depth + 1)) }
             return .array(out)
         case 10: return .uint64(try read(UInt64.self, key))

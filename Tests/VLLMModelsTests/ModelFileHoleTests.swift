@@ -95,6 +95,14 @@ import VLLMCompute
         #expect(throws: ModelLoadError.self) { try c.readValue(type: 9, key: "k") }
     }
 
+    /// A claimed tensor count the file could hold (24 bytes each) but no model has.
+    @Test func hugeTensorCountsAreRefused() {
+        var bytes = TinyLlama.bytes()
+        ByteMutations.write(UInt64(GGUFFile.maxTensors + 1), width: 8, at: 8, in: &bytes)
+        bytes += [UInt8](repeating: 0, count: 24 * (GGUFFile.maxTensors + 1))
+        Self.expectError(bytes, "tensor count 1048577 is above 1048576")
+    }
+
     @Test func hyperparametersAreRangeChecked() {
         let cases: [(String, GGUFValue, String)] = [
             ("llama.attention.head_count", .uint32(0), "attention.head_count is 0"),
