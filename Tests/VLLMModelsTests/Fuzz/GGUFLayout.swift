@@ -7,7 +7,7 @@
 /// `general.alignment` and the tensor data.
 struct GGUFLayout {
     enum Kind: CaseIterable {
-        case header, keyLength, valueType, scalarValue, stringLength, arrayType, arrayCount
+        case header, keyLength, valueType, scalarValue, arrayElement, stringLength, arrayType, arrayCount
         case tensorNameLength, dimCount, dim, tensorType, tensorOffset
     }
 
@@ -38,16 +38,16 @@ struct GGUFLayout {
         }
         // Scalar widths by GGUF value type id; 8 = string and 9 = array are handled apart.
         let widths: [UInt64: Int] = [0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8]
-        func value(_ type: UInt64, key: String, alignment: inout Int) {
+        func value(_ type: UInt64, key: String, inArray: Bool = false, alignment: inout Int) {
             switch type {
             case 8: _ = string(.stringLength)
             case 9:
                 let element = field(4, .arrayType), count = field(8, .arrayCount)
-                for _ in 0..<count { value(element, key: "", alignment: &alignment) }
+                for _ in 0..<count { value(element, key: "", inArray: true, alignment: &alignment) }
             default:
                 let w = widths[type]!
                 if key == "general.alignment" { alignment = Int(ByteMutations.read(width: w, at: at, in: bytes)) }
-                _ = field(w, .scalarValue)
+                _ = field(w, inArray ? .arrayElement : .scalarValue)
             }
         }
         _ = field(4, .header); _ = field(4, .header)
@@ -70,7 +70,8 @@ struct GGUFLayout {
     /// Sets one field, chosen kind first so that the 100k string lengths of a vocabulary do not
     /// drown the few dozen fields that size and place tensors, to a hostile value.
     func mutateField(_ bytes: inout [UInt8], rng: inout FuzzRandom) -> String {
-        let kinds = Kind.allCases.filter { fields[$0] != nil }
+        // Top-level values (the hyperparameters) weigh triple: they size everything downstream.
+        let kinds = Kind.allCases.filter { fields[$0] != nil }.flatMap { $0 == .scalarValue ? [$0, $0, $0] : [$0] }
         let kind = rng.pick(kinds), f = rng.pick(fields[kind]!)
         let original = ByteMutations.read(width: f.width, at: f.offset, in: bytes)
         let v = ByteMutations.hostile(width: f.width, original: original, rng: &rng)

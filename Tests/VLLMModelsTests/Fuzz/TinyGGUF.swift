@@ -90,11 +90,14 @@ enum TinyLlama {
             ("general.architecture", .string("llama")),
             ("general.alignment", .uint32(32)),
             ("llama.block_count", .uint32(UInt32(layers))),
-            ("llama.context_length", .uint32(64)),
+            // Integer keys in several widths (the spec allows any, converters write u32): 64-bit
+            // ones let structured mutations reach values that overflow products of sizes.
+            ("llama.context_length", .uint64(64)),
             ("llama.embedding_length", .uint32(UInt32(hidden))),
-            ("llama.feed_forward_length", .uint32(UInt32(ffn))),
+            ("llama.feed_forward_length", .int64(Int64(ffn))),
             ("llama.attention.head_count", .uint32(UInt32(heads))),
-            ("llama.attention.head_count_kv", .uint32(UInt32(kvHeads))),
+            ("llama.attention.head_count_kv", .int32(Int32(kvHeads))),
+            ("llama.attention.key_length", .uint64(UInt64(headDim))),
             ("llama.attention.layer_norm_rms_epsilon", .float32(1e-5)),
             ("llama.rope.freq_base", .float32(10000)),
             ("llama.vocab_size", .uint32(UInt32(vocab))),
