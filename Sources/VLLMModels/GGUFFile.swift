@@ -41,26 +41,29 @@ public final class GGUFFile: @unchecked Sendable {
             throw .unsupported(path: file.path, reason: "GGUF version \(version) (supported: 2, 3)")
         }
         let tensorCount = try c.readCount("tensor count", minimumElementSize: 24)
+        guard tensorCount <= Self.maxTensors else {
+            throw .corrupt(path: file.path, reason: "tensor count \(tensorCount) is above \(Self.maxTensors)")
+        }
         let kvCount = try c.readCount("metadata count", minimumElementSize: 12)
 
         var metadata: [String: GGUFValue] = [:]
         for i in 0..<kvCount {
-            let key = try c.readString("metadata key #\(i)")
+            let key = try c.readString("metadata key #\(i)", maxBytes: Self.maxKeyBytes)
             let type = try c.read(UInt32.self, "type of \(key)")
-            metadata[key] = try c.readValue(type: type, key: key)
+            let value = try c.readValue(type: type, key: key)
+            // A second value for a key would silently win over the first; llama.cpp refuses it too.
+            guard metadata.updateValue(value, forKey: key) == nil else {
+                throw .corrupt(path: file.path, reason: "metadata key \(key) appears twice")
+            }
         }
         self.metadata = metadata
-
-        let alignment = metadata["general.alignment"]?.int ?? 32
-        guard alignment > 0, alignment.nonzeroBitCount == 1 else {
-            throw .corrupt(path: file.path, reason: "general.alignment \(alignment) is not a power of two")
-        }
-        self.alignment = alignment
+        alignment = try Self.alignment(metadata["general.alignment"], path: file.path)
 
         var raw: [(name: String, shape: [Int], type: UInt32, offset: UInt64)] = []
-        raw.reserveCapacity(tensorCount)
+        // Reserved only up to a typical model's count: the claimed one is not yet backed by data.
+        raw.reserveCapacity(min(tensorCount, 4096))
         for i in 0..<tensorCount {
-            let name = try c.readString("name of tensor #\(i)")
+            let name = try c.readString("name of tensor #\(i)", maxBytes: Self.maxTensorNameBytes)
             let nDims = try c.read(UInt32.self, "dimension count of \(name)")
             guard (1...4).contains(nDims) else {
                 throw .corrupt(path: file.path, reason: "tensor \(name) has \(nDims) dimensions")
@@ -81,7 +84,9 @@ public final class GGUFFile: @unchecked Sendable {
         var index: [String: Int] = [:]
         for t in raw {
             guard let type = GGMLType(rawValue: t.type) else {
-                throw .unsupported(path: file.path, reason: "tensor \(t.name) has ggml type \(t.type), which this engine does not support")
+                let supported = GGMLType.allCases.map(\.description).joined(separator: ", ")
+                let reason = "tensor \(t.name) has type \(GGMLType.describe(id: t.type)), which this engine does not support (supported: \(supported))"
+                throw GGMLType.name(id: t.type) == nil ? .corrupt(path: file.path, reason: reason) : .unsupported(path: file.path, reason: reason)
             }
             let (elements, overflow) = t.shape.reduce((1, false)) { acc, d in
                 let r = acc.0.multipliedReportingOverflow(by: d)
@@ -90,8 +95,9 @@ public final class GGUFFile: @unchecked Sendable {
             guard !overflow, t.shape[0] % type.blockElements == 0, let bytes = type.byteCount(elements: elements) else {
                 throw .corrupt(path: file.path, reason: "tensor \(t.name) shape \(t.shape) does not fit \(type) blocks")
             }
+            // offset <= file size first, so neither the sum nor the difference below can overflow.
             guard t.offset % UInt64(alignment) == 0, t.offset <= UInt64(file.count),
-                  dataStart + Int(t.offset) <= file.count - bytes else {
+                  bytes <= file.count, dataStart + Int(t.offset) <= file.count - bytes else {
                 throw .corrupt(path: file.path, reason: "tensor \(t.name) (offset \(t.offset), \(bytes) bytes) lies outside the file")
             }
             guard index[t.name] == nil else { throw .corrupt(path: file.path, reason: "tensor \(t.name) appears twice") }
@@ -101,6 +107,25 @@ public final class GGUFFile: @unchecked Sendable {
         }
         self.tensors = tensors
         tensorIndex = index
+    }
+
+    /// Tensors in one file: ~100× the largest models' (a few thousand, experts included).
+    static let maxTensors = 1 << 20
+    /// ggml's GGML_MAX_NAME (64, with the terminating NUL): llama.cpp refuses longer tensor names.
+    static let maxTensorNameBytes = 63
+    /// Keys are dotted identifiers ("llama.attention.head_count"); a key of kilobytes is a
+    /// corrupt length, and would be quoted whole in every message about it.
+    static let maxKeyBytes = 1024
+
+    /// `general.alignment`: the spec stores it as a uint32 power of two (default 32); any other
+    /// type or value is refused rather than guessed at, since every tensor offset depends on it.
+    static func alignment(_ value: GGUFValue?, path: String) throws(ModelLoadError) -> Int {
+        guard let value else { return 32 }
+        let isBool = if case .bool = value { true } else { false }
+        guard !isBool, let a = value.int, a > 0, a <= 1 << 31, a.nonzeroBitCount == 1 else {
+            throw .corrupt(path: path, reason: "general.alignment \(value) is not a power of two in 1...2^31")
+        }
+        return a
     }
 
     public func tensor(named name: String) -> GGUFTensorInfo? { tensorIndex[name].map { tensors[$0] } }

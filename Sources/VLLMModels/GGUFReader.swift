@@ -29,8 +29,11 @@ struct GGUFCursor {
         return Int(n)
     }
 
-    mutating func readString(_ what: @autoclosure () -> String) throws(ModelLoadError) -> String {
+    /// A string: u64 byte count, then UTF-8 bytes (not NUL-terminated). Invalid UTF-8 is
+    /// repaired rather than refused, as it only ever names or labels something.
+    mutating func readString(_ what: @autoclosure () -> String, maxBytes: Int = .max) throws(ModelLoadError) -> String {
         let n = try readCount(what(), minimumElementSize: 1)
+        guard n <= maxBytes else { throw corrupt("\(what()) is \(n) bytes long (at most \(maxBytes) are accepted)") }
         let s = String(decoding: UnsafeRawBufferPointer(start: base + offset, count: n), as: UTF8.self)
         offset += n
         return s
@@ -51,11 +54,18 @@ struct GGUFCursor {
             return .bool(b == 1)
         case 8: return .string(try readString(key))
         case 9:
-            guard depth < 8 else { throw corrupt("metadata \(key) nests arrays too deeply") }
+            guard depth < Self.maxArrayDepth else { throw corrupt("metadata \(key) nests arrays more than \(Self.maxArrayDepth) deep") }
             let elementType = try read(UInt32.self, key)
+            // Checked before the count so an empty array of a bogus type is refused too.
+            guard elementType <= 12 else { throw corrupt("metadata \(key) is an array of unknown value type \(elementType)") }
             let n = try readCount("array \(key)", minimumElementSize: Self.minimumSize(of: elementType))
+            guard n <= Self.maxArrayElements else {
+                throw corrupt("metadata \(key) claims \(n) array elements (at most \(Self.maxArrayElements) are accepted)")
+            }
             var out: [GGUFValue] = []
-            out.reserveCapacity(n)
+            // Grown as elements parse, not reserved from the claimed count: a corrupt count in a
+            // large file could otherwise reserve gigabytes before the first element fails.
+            out.reserveCapacity(min(n, 1 << 16))
             for _ in 0..<n { out.append(try readValue(type: elementType, key: key, depth: depth + 1)) }
             return .array(out)
         case 10: return .uint64(try read(UInt64.self, key))
@@ -65,13 +75,22 @@ struct GGUFCursor {
         }
     }
 
+    /// Arrays inside arrays: the spec allows nesting, no model uses more than one level, and a
+    /// limit keeps the recursion off the end of the stack.
+    static let maxArrayDepth = 8
+    /// Elements of one metadata array: 64× the largest vocabularies in use (~262k tokens), low
+    /// enough that a corrupt count cannot make the parser build hundreds of millions of values
+    /// out of a multi-gigabyte file's tensor data.
+    static let maxArrayElements = 1 << 24
+
     /// Smallest encoding of one element, so a bogus array count is caught before allocating.
     static func minimumSize(of type: UInt32) -> Int {
         switch type {
         case 0, 1, 7: 1
         case 2, 3: 2
         case 4, 5, 6: 4
-        default: 8 // 64-bit scalars, strings and arrays start with a u64
+        case 9: 12 // element type (u32) and count (u64)
+        default: 8 // 64-bit scalars and strings (their u64 length)
         }
     }
 }

@@ -1,5 +1,7 @@
-/// One GGUF metadata value (GGUF spec, `gguf_metadata_value_type`).
-public indirect enum GGUFValue: Sendable, Equatable {
+/// One GGUF metadata value (GGUF spec, `gguf_metadata_value_type`). Not `indirect`: arrays
+/// already live on the heap, and boxing every scalar would cost an allocation per element of a
+/// vocabulary-sized array (and let a corrupt count turn a file into gigabytes of boxes).
+public enum GGUFValue: Sendable, Equatable {
     case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16)
     case uint32(UInt32), int32(Int32), uint64(UInt64), int64(Int64)
     case float32(Float), float64(Double), bool(Bool), string(String)

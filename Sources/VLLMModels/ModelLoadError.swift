@@ -17,3 +17,11 @@ public enum ModelLoadError: Error, Equatable, CustomStringConvertible {
         path.hasSuffix(".safetensors") ? "safetensors" : path.hasSuffix(".json") ? "JSON" : "GGUF"
     }
 }
+
+extension String {
+    /// This text as quoted in an error message: at most `limit` characters, so a corrupt file's
+    /// megabyte-long name or value cannot flood a log.
+    func clippedForMessage(_ limit: Int = 80) -> String {
+        count <= limit ? self : prefix(limit) + "… (\(utf8.count) bytes)"
+    }
+}

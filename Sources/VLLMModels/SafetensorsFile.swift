@@ -73,7 +73,7 @@ public final class SafetensorsFile: @unchecked Sendable {
         if let m = header["__metadata__"] {
             guard let dict = m as? [String: Any] else { throw corrupt("__metadata__ is not an object") }
             for (k, v) in dict {
-                guard let s = v as? String else { throw corrupt("__metadata__ value of \(k) is not a string") }
+                guard let s = v as? String else { throw corrupt("__metadata__ value of \(k.clippedForMessage()) is not a string") }
                 metadata[k] = s
             }
         }
@@ -88,10 +88,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         var end = dataStart
         for t in tensors {
             guard t.fileRange.lowerBound >= end else {
-                throw corrupt("tensor \(t.name) (data_offsets \(t.fileRange.lowerBound - dataStart)..<\(t.fileRange.upperBound - dataStart)) overlaps another tensor")
+                throw corrupt("tensor \(t.name.clippedForMessage()) (data_offsets \(t.fileRange.lowerBound - dataStart)..<\(t.fileRange.upperBound - dataStart)) overlaps another tensor")
             }
             guard t.fileRange.lowerBound == end else {
-                throw corrupt("the data buffer has a hole of \(t.fileRange.lowerBound - end) bytes before tensor \(t.name)")
+                throw corrupt("the data buffer has a hole of \(t.fileRange.lowerBound - end) bytes before tensor \(t.name.clippedForMessage())")
             }
             end = t.fileRange.upperBound
         }
@@ -102,15 +102,17 @@ public final class SafetensorsFile: @unchecked Sendable {
         index = Dictionary(uniqueKeysWithValues: tensors.enumerated().map { ($1.name, $0) })
     }
 
-    private static func parseTensor(_ name: String, _ value: Any, dataStart: Int, dataCount: Int,
+    private static func parseTensor(_ fullName: String, _ value: Any, dataStart: Int, dataCount: Int,
                                      corrupt: (String) -> ModelLoadError) throws(ModelLoadError) -> SafetensorsTensorInfo {
+        // Messages quote the name clipped: the header may hold a name of megabytes.
+        let name = fullName.clippedForMessage()
         guard let entry = value as? [String: Any] else { throw corrupt("tensor \(name) is not an object") }
         guard let d = entry["dtype"] as? String else { throw corrupt("tensor \(name) has no dtype string") }
-        guard let dtype = SafetensorsDType(rawValue: d) else { throw corrupt("tensor \(name) has unknown dtype \(d)") }
+        guard let dtype = SafetensorsDType(rawValue: d) else { throw corrupt("tensor \(name) has unknown dtype \(d.clippedForMessage())") }
         guard let shapeAny = entry["shape"] as? [Any] else { throw corrupt("tensor \(name) has no shape list") }
         var shape: [Int] = []
         for s in shapeAny {
-            guard let v = exactInt(s), v >= 0 else { throw corrupt("tensor \(name) has a bad shape \(shapeAny)") }
+            guard let v = exactInt(s), v >= 0 else { throw corrupt("tensor \(name) has a bad shape \("\(shapeAny)".clippedForMessage())") }
             shape.append(v)
         }
         guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
@@ -123,12 +125,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         var bytes = dtype.size, overflow = false
         for dim in shape {
             (bytes, overflow) = bytes.multipliedReportingOverflow(by: dim)
-            guard !overflow else { throw corrupt("tensor \(name) shape \(shape) is too large") }
+            guard !overflow else { throw corrupt("tensor \(name) shape \("\(shape)".clippedForMessage()) is too large") }
         }
         guard bytes == end - begin else {
-            throw corrupt("tensor \(name) of \(dtype.rawValue) \(shape) needs \(bytes) bytes but data_offsets give \(end - begin)")
+            throw corrupt("tensor \(name) of \(dtype.rawValue) \("\(shape)".clippedForMessage()) needs \(bytes) bytes but data_offsets give \(end - begin)")
         }
-        return SafetensorsTensorInfo(name: name, dtype: dtype, shape: shape, fileRange: dataStart + begin ..< dataStart + end)
+        return SafetensorsTensorInfo(name: fullName, dtype: dtype, shape: shape, fileRange: dataStart + begin ..< dataStart + end)
     }
 
     /// A JSON number written as an integer. Foundation hands JSON numbers and booleans back as

@@ -101,18 +101,18 @@ public final class LoRAAdapter: @unchecked Sendable {
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts.starts(with: ["base_model", "model"]) { parts.removeFirst(2) }
         if parts.contains(where: { $0.hasPrefix("lora_embedding") }) {
-            throw .unsupported(path: path, reason: "LoRA on embeddings (\(name))")
+            throw .unsupported(path: path, reason: "LoRA on embeddings (\(name.clippedForMessage()))")
         }
         // model.layers.{i}.{self_attn|mlp}.{module}.lora_{A|B}.weight
         guard parts.count == 7, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),
               ["lora_A", "lora_B"].contains(parts[5]), parts[6] == "weight" else {
-            throw .mismatch(path: path, reason: "unexpected tensor \(name) (expected base_model.model.model.layers.N.self_attn|mlp.MODULE.lora_A|lora_B.weight)")
+            throw .mismatch(path: path, reason: "unexpected tensor \(name.clippedForMessage()) (expected base_model.model.model.layers.N.self_attn|mlp.MODULE.lora_A|lora_B.weight)")
         }
         guard let target = LoRATarget(rawValue: parts[4]), target.moduleName(layer: layer) == parts[0...4].joined(separator: ".") else {
-            throw .unsupportedTargets(path: path, modules: [parts[3] + "." + parts[4]])
+            throw .unsupportedTargets(path: path, modules: [(parts[3] + "." + parts[4]).clippedForMessage()])
         }
         guard (0..<model.layerCount).contains(layer) else {
-            throw .mismatch(path: path, reason: "tensor \(name) is for layer \(layer) but the model has \(model.layerCount) layers")
+            throw .mismatch(path: path, reason: "tensor \(name.clippedForMessage()) is for layer \(layer) but the model has \(model.layerCount) layers")
         }
         return (layer, target, parts[5] == "lora_A")
     }

@@ -22,7 +22,7 @@ public struct LoRAConfig: Sendable, Equatable {
             throw .notAnAdapter(path: dir, reason: "adapter_config.json is not a JSON object")
         }
         if let type = c["peft_type"] as? String, type.uppercased() != "LORA" {
-            throw .notAnAdapter(path: dir, reason: "peft_type is \(type), not LORA")
+            throw .notAnAdapter(path: dir, reason: "peft_type is \(type.clippedForMessage()), not LORA")
         }
         guard let r = c["r"] as? Int, r > 0 else {
             throw .notAnAdapter(path: dir, reason: "adapter_config.json needs a positive integer r")
@@ -38,12 +38,12 @@ public struct LoRAConfig: Sendable, Equatable {
 
         if c["use_dora"] as? Bool == true { throw .unsupported(path: dir, reason: "DoRA (use_dora)") }
         if c["fan_in_fan_out"] as? Bool == true { throw .unsupported(path: dir, reason: "fan_in_fan_out weights") }
-        if let bias = c["bias"] as? String, bias != "none" { throw .unsupported(path: dir, reason: "bias \"\(bias)\"") }
+        if let bias = c["bias"] as? String, bias != "none" { throw .unsupported(path: dir, reason: "bias \"\(bias.clippedForMessage())\"") }
         for key in ["rank_pattern", "alpha_pattern"] {
             if let p = c[key] as? [String: Any], !p.isEmpty { throw .unsupported(path: dir, reason: "per-module ranks or alphas (\(key))") }
         }
         if let m = c["modules_to_save"] as? [Any], !m.isEmpty {
-            throw .unsupported(path: dir, reason: "modules_to_save (\(m.map { "\($0)" }.joined(separator: ", ")))")
+            throw .unsupported(path: dir, reason: "modules_to_save (\(m.map { "\($0)" }.joined(separator: ", ").clippedForMessage()))")
         }
         targets = try Self.resolveTargets(c["target_modules"], dir: dir)
     }
@@ -51,6 +51,8 @@ public struct LoRAConfig: Sendable, Equatable {
     /// PEFT's matching rules: a list entry matches a module whose full name is the entry or ends
     /// with "." + entry; a string is a regular expression that must match a full module name;
     /// "all-linear" is every linear layer but the output head.
+    static let maxTargetPatternBytes = 1024
+
     static func resolveTargets(_ value: Any?, dir: String) throws(LoRAError) -> Set<LoRATarget> {
         let names = LoRATarget.allCases.map { ($0, $0.moduleName(layer: 0)) }
         if let list = value as? [String] {
@@ -59,7 +61,7 @@ public struct LoRAConfig: Sendable, Equatable {
                 let hits = names.filter { $0.1 == entry || $0.1.hasSuffix("." + entry) }.map(\.0)
                 if hits.isEmpty { unknown.append(entry) } else { found.formUnion(hits) }
             }
-            guard unknown.isEmpty else { throw .unsupportedTargets(path: dir, modules: unknown) }
+            guard unknown.isEmpty else { throw .unsupportedTargets(path: dir, modules: unknown.prefix(8).map { $0.clippedForMessage() }) }
             guard !found.isEmpty else { throw .notAnAdapter(path: dir, reason: "target_modules is empty") }
             return found
         }
@@ -67,9 +69,14 @@ public struct LoRAConfig: Sendable, Equatable {
             throw .notAnAdapter(path: dir, reason: "target_modules must be a list of module names or a string")
         }
         if s == "all-linear" { return Set(LoRATarget.allCases) }
-        guard let regex = try? Regex(s) else { throw .notAnAdapter(path: dir, reason: "target_modules \"\(s)\" is not a valid regular expression") }
+        // Module-name patterns are a line long; a huge one is corrupt, and parsing it (the regex
+        // parser recurses on groups) must not run off the stack.
+        guard s.utf8.count <= maxTargetPatternBytes else {
+            throw .notAnAdapter(path: dir, reason: "target_modules pattern is \(s.utf8.count) bytes long (at most \(maxTargetPatternBytes) are accepted)")
+        }
+        guard let regex = try? Regex(s) else { throw .notAnAdapter(path: dir, reason: "target_modules \"\(s.clippedForMessage())\" is not a valid regular expression") }
         let found = Set(names.filter { (try? regex.wholeMatch(in: $0.1)) != nil }.map(\.0))
-        guard !found.isEmpty else { throw .unsupportedTargets(path: dir, modules: [s]) }
+        guard !found.isEmpty else { throw .unsupportedTargets(path: dir, modules: [s.clippedForMessage()]) }
         return found
     }
 }
