@@ -1,7 +1,13 @@
 /// Expression evaluation.
 extension Interpreter {
     func eval(_ expr: Expr, _ scope: Scope) throws(TemplateError) -> Value {
-        do {
+        do throws(TemplateError) {
+            try budget.step()
+            budget.evalDepth += 1
+            defer { budget.evalDepth -= 1 }
+            if budget.evalDepth > budget.maxEvalDepth {
+                throw TemplateError(.limit, "RecursionError: maximum recursion depth exceeded while evaluating an expression")
+            }
             return try evalUnchecked(expr, scope)
         } catch {
             throw error.at(expr.line)
@@ -18,7 +24,9 @@ extension Interpreter {
             var values: [Value] = []
             values.reserveCapacity(items.count)
             for e in items { values.append(try eval(e, scope)) }
-            return .list(values)
+            let list = Value.list(values)
+            try Nesting.check(list)
+            return list
         case let .dict(pairs):
             var d = Dict()
             for (k, v) in pairs {
@@ -26,6 +34,7 @@ extension Interpreter {
                 try checkHashable(key)
                 d[key] = try eval(v, scope)
             }
+            try Nesting.check(.dict(d))
             return .dict(d)
         case let .attribute(e, name):
             return try Access.attribute(try eval(e, scope), name)
@@ -56,7 +65,7 @@ extension Interpreter {
             let left = try eval(a, scope)
             return left.truthy ? left : try eval(b, scope)
         case let .binary(op, a, b):
-            return try Operators.binary(op, try eval(a, scope), try eval(b, scope))
+            return try Operators.binary(op, try eval(a, scope), try eval(b, scope), budget)
         case let .compare(first, ops):
             // Chained like Python: `a < b < c` is `a < b and b < c`.
             var left = try eval(first, scope)
@@ -87,7 +96,7 @@ extension Interpreter {
             switch a {
             case let .positional(e): out.positional.append(try eval(e, scope))
             case let .keyword(k, e): out.keywords.append((k, try eval(e, scope)))
-            case let .star(e): out.positional += try Self.iterate(try eval(e, scope))
+            case let .star(e): out.positional += try Self.iterate(try eval(e, scope), budget)
             case let .doubleStar(e):
                 guard case let .dict(d) = try eval(e, scope) else { throw .type("argument after ** must be a mapping") }
                 for (k, v) in zip(d.keys, d.values) {
@@ -101,9 +110,9 @@ extension Interpreter {
 
     func callValue(_ callee: Value, _ args: Arguments) throws(TemplateError) -> Value {
         switch callee {
-        case let .callable(c): return try c.call(args)
+        case let .callable(c): return try budget.produced(try c.call(args, budget))
         case let .object(o):
-            if let call = o.call { return try call(args) }
+            if let call = o.call { return try budget.produced(try call(args)) }
         case .undefined: throw callee.undefinedError
         default: break
         }
@@ -112,7 +121,7 @@ extension Interpreter {
 
     func applyFilter(_ f: FilterCall, to value: Value, _ scope: Scope) throws(TemplateError) -> Value {
         do {
-            return try Filters.apply(f.name, value, try evalArguments(f.args, scope), self)
+            return try budget.produced(try Filters.apply(f.name, value, try evalArguments(f.args, scope), self))
         } catch {
             throw error.at(f.line)
         }
