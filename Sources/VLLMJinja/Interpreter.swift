@@ -57,49 +57,74 @@ final class Interpreter {
 
     private func exec(_ stmt: Stmt, _ scope: Scope, _ out: inout String) throws(TemplateError) -> Flow {
         switch stmt.kind {
-        case let .text(s):
-            try budget.emit(s, into: &out)
-        case let .output(e):
-            try budget.emit(try budget.str(try eval(e, scope)), into: &out)
-        case let .ifElse(branches, otherwise):
-            for b in branches where try eval(b.test, scope).truthy {
-                return try exec(b.body, scope, &out)
-            }
-            return try exec(otherwise, scope, &out)
+        // Each case in its own function, as in `evalUnchecked`: this frame is on the stack once
+        // per open block and macro call.
+        case let .text(s): try budget.emit(s, into: &out)
+        case let .output(e): try output(e, scope, &out)
+        case let .ifElse(branches, otherwise): return try ifElse(branches, otherwise, scope, &out)
         case let .forLoop(target, iterable, filter, recursive, body, otherwise):
-            let items = try Self.iterate(try eval(iterable, scope), budget)
-            let loop = ForLoop(target: target, filter: filter, recursive: recursive, body: body, otherwise: otherwise)
-            try run(loop, items: items, depth: 1, scope, &out)
-        case let .set(target, e):
-            try assign(target, try eval(e, scope), scope)
-        case let .setBlock(target, filters, body):
-            var value = Value.string(try render(body, Scope(parent: scope)))
-            for f in filters { value = try applyFilter(f, to: value, scope) }
-            try assign(target, value, scope)
-        case let .macro(name, params, body):
-            scope.set(name, .callable(makeMacro(name: name, params, body: body, scope)))
-        case let .callBlock(call, params, body):
-            guard case let .call(callee, args) = call.kind else { return .normal }
-            let caller = makeMacro(name: "caller", params, body: body, scope)
-            var arguments = try evalArguments(args, scope)
-            arguments.keywords.append(("caller", .callable(caller)))
-            try budget.emit(try budget.str(try callValue(try eval(callee, scope), arguments)), into: &out)
-        case let .filterBlock(filters, body):
-            var value = Value.string(try render(body, Scope(parent: scope)))
-            for f in filters { value = try applyFilter(f, to: value, scope) }
-            try budget.emit(try budget.str(value), into: &out)
-        case let .with(assignments, body):
-            let inner = Scope(parent: scope)
-            for (target, e) in assignments { try assign(target, try eval(e, scope), inner) }
-            return try exec(body, inner, &out)
-        case let .generation(body):
-            return try exec(body, scope, &out)
-        case .breakLoop:
-            return .breakLoop
-        case .continueLoop:
-            return .continueLoop
+            try forLoop(ForLoop(target: target, filter: filter, recursive: recursive, body: body, otherwise: otherwise),
+                        iterable, scope, &out)
+        case let .set(target, e): try set(target, e, scope)
+        case let .setBlock(target, filters, body): try setBlock(target, filters, body, scope)
+        case let .macro(name, params, body): scope.set(name, .callable(makeMacro(name: name, params, body: body, scope)))
+        case let .callBlock(call, params, body): try callBlock(call, params, body, scope, &out)
+        case let .filterBlock(filters, body): try filterBlock(filters, body, scope, &out)
+        case let .with(assignments, body): return try with(assignments, body, scope, &out)
+        case let .generation(body): return try exec(body, scope, &out)
+        case .breakLoop: return .breakLoop
+        case .continueLoop: return .continueLoop
         }
         return .normal
+    }
+
+    private func output(_ e: Expr, _ scope: Scope, _ out: inout String) throws(TemplateError) {
+        try budget.emit(try budget.str(try eval(e, scope)), into: &out)
+    }
+
+    private func ifElse(_ branches: [(test: Expr, body: [Stmt])], _ otherwise: [Stmt], _ scope: Scope,
+                        _ out: inout String) throws(TemplateError) -> Flow {
+        for b in branches where try eval(b.test, scope).truthy {
+            return try exec(b.body, scope, &out)
+        }
+        return try exec(otherwise, scope, &out)
+    }
+
+    private func forLoop(_ loop: ForLoop, _ iterable: Expr, _ scope: Scope, _ out: inout String) throws(TemplateError) {
+        let items = try Self.iterate(try eval(iterable, scope), budget)
+        try run(loop, items: items, depth: 1, scope, &out)
+    }
+
+    private func set(_ target: Target, _ e: Expr, _ scope: Scope) throws(TemplateError) {
+        try assign(target, try eval(e, scope), scope)
+    }
+
+    private func setBlock(_ target: Target, _ filters: [FilterCall], _ body: [Stmt], _ scope: Scope) throws(TemplateError) {
+        var value = Value.string(try render(body, Scope(parent: scope)))
+        for f in filters { value = try applyFilter(f, to: value, scope) }
+        try assign(target, value, scope)
+    }
+
+    private func callBlock(_ call: Expr, _ params: Parameters, _ body: [Stmt], _ scope: Scope,
+                           _ out: inout String) throws(TemplateError) {
+        guard case let .call(callee, args) = call.kind else { return }
+        let caller = makeMacro(name: "caller", params, body: body, scope)
+        var arguments = try evalArguments(args, scope)
+        arguments.keywords.append(("caller", .callable(caller)))
+        try budget.emit(try budget.str(try callValue(try eval(callee, scope), arguments)), into: &out)
+    }
+
+    private func filterBlock(_ filters: [FilterCall], _ body: [Stmt], _ scope: Scope, _ out: inout String) throws(TemplateError) {
+        var value = Value.string(try render(body, Scope(parent: scope)))
+        for f in filters { value = try applyFilter(f, to: value, scope) }
+        try budget.emit(try budget.str(value), into: &out)
+    }
+
+    private func with(_ assignments: [(Target, Expr)], _ body: [Stmt], _ scope: Scope,
+                      _ out: inout String) throws(TemplateError) -> Flow {
+        let inner = Scope(parent: scope)
+        for (target, e) in assignments { try assign(target, try eval(e, scope), inner) }
+        return try exec(body, inner, &out)
     }
 
     /// Stores `value` into a `set`/`for` target, unpacking sequences into tuples of names.

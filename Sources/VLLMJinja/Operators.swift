@@ -137,7 +137,8 @@ enum Operators {
         case (.add, .list, _): throw .type("can only concatenate list (not \"\(b.typeName)\") to list")
         case let (.mul, .string(s), _), let (.mul, _, .string(s)):
             guard case let .int(n)? = number(a.isString ? b : a) else { break }
-            guard n > 0 else { return .string("") }
+            // An empty string repeated Int.max times is empty, but building it would never end.
+            guard n > 0, !s.isEmpty else { return .string("") }
             try budget.checkString(s.utf8.count, times: n)
             try budget.chargeCopy(s.utf8.count &* n)
             return .string(String(repeating: s, count: n))
