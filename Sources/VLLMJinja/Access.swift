@@ -51,7 +51,7 @@ enum Access {
     /// The `Undefined` a failed lookup yields, with jinja2's message.
     static func missing(_ value: Value, _ key: Value) -> Value {
         if case let .string(name) = key { return missing(value, name) }
-        return .undefined("'\(value.objectTypeRepr)' has no element \(key.pyRepr)")
+        return .undefined("'\(value.objectTypeRepr)' has no element \(key.briefRepr())")
     }
 
     static func missing(_ value: Value, _ name: String) -> Value {
@@ -77,7 +77,16 @@ enum Access {
                 return s > 0 ? min(max(v, 0), n) : min(max(v, -1), n - 1)
             }
             let a = clamp(lo, s > 0 ? 0 : n - 1), b = clamp(hi, s > 0 ? n : -1)
-            return Array(stride(from: a, to: b, by: s))
+            // Not `stride`: stepping past the end by a step near Int.max would overflow.
+            var out: [Int] = []
+            var i = a
+            while s > 0 ? i < b : i > b {
+                out.append(i)
+                let (next, overflow) = i.addingReportingOverflow(s)
+                if overflow { break }
+                i = next
+            }
+            return out
         }
         switch value {
         case .undefined: throw value.undefinedError
@@ -87,7 +96,7 @@ enum Access {
             return .string(String(indices(scalars.count).map { scalars[$0] }))
         default:
             // jinja2 turns the TypeError into an Undefined naming the slice object.
-            let parts = [start, stop, step].map { ($0 ?? .none).pyRepr }.joined(separator: ", ")
+            let parts = [start, stop, step].map { ($0 ?? .none).briefRepr() }.joined(separator: ", ")
             return .undefined("'\(value.objectTypeRepr)' has no element slice(\(parts))")
         }
     }

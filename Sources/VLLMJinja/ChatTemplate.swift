@@ -23,9 +23,10 @@ public struct ChatTemplate: Sendable {
     ///   - documents: retrieval documents, or nil.
     ///   - specialTokens: e.g. `["bos_token": "<s>", "eos_token": "</s>"]`.
     ///   - extraKwargs: further template variables; they override special tokens of the same name.
+    ///   - limits: what the render may spend (see `RenderLimits`).
     public func apply(messages: Value, addGenerationPrompt: Bool = false, continueFinalMessage: Bool = false,
                       tools: Value? = nil, documents: Value? = nil, specialTokens: [String: String] = [:],
-                      extraKwargs: [(String, Value)] = []) throws(TemplateError) -> String {
+                      extraKwargs: [(String, Value)] = [], limits: RenderLimits = .default) throws(TemplateError) -> String {
         if continueFinalMessage && addGenerationPrompt {
             throw .value("continue_final_message and add_generation_prompt are not compatible. Use continue_final_message when you want the model to continue the final message, and add_generation_prompt when you want to add a header that will prompt it to start a new assistant message instead.")
         }
@@ -36,7 +37,7 @@ public struct ChatTemplate: Sendable {
         context["tools"] = tools ?? Value.none
         context["documents"] = documents ?? Value.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
-        let rendered = try template.render(context)
+        let rendered = try template.render(context, limits: limits)
         return continueFinalMessage ? try Self.cutAfterFinalMessage(rendered, messages) : rendered
     }
 

@@ -4,6 +4,8 @@
 extension Parser {
     /// An expression, or a tuple if commas follow (`{{ a, b }}`, `set a, b = 1, 2`).
     mutating func tuple(condexpr: Bool = true, endNames: Set<String> = [], parenthesized: Bool = false) throws(TemplateError) -> Expr {
+        try nest()
+        defer { nesting -= 1 }
         let line = current.line
         var items: [Expr] = []
         var sawComma = false
@@ -18,7 +20,7 @@ extension Parser {
         }
         if !sawComma && items.count == 1 { return items[0] }
         if items.isEmpty && !parenthesized { throw fail("Expected an expression, got \(current.describe)") }
-        return Expr(.tuple(items), line: line)
+        return try make(.tuple(items), line: line)
     }
 
     private func isTupleEnd(_ endNames: Set<String>) -> Bool {
@@ -31,13 +33,15 @@ extension Parser {
     }
 
     mutating func expression() throws(TemplateError) -> Expr {
+        try nest()
+        defer { nesting -= 1 }
         var expr = try or()
         while current.isName("if") {
             let line = current.line
             advance()
             let test = try or()
             let otherwise = skipName("else") ? try expression() : nil
-            expr = Expr(.conditional(test: test, then: expr, otherwise: otherwise), line: line)
+            expr = try make(.conditional(test: test, then: expr, otherwise: otherwise), line: line)
         }
         return expr
     }
@@ -47,7 +51,7 @@ extension Parser {
         while current.isName("or") {
             let line = current.line
             advance()
-            left = Expr(.or(left, try and()), line: line)
+            left = try make(.or(left, try and()), line: line)
         }
         return left
     }
@@ -57,7 +61,7 @@ extension Parser {
         while current.isName("and") {
             let line = current.line
             advance()
-            left = Expr(.and(left, try not()), line: line)
+            left = try make(.and(left, try not()), line: line)
         }
         return left
     }
@@ -66,7 +70,9 @@ extension Parser {
         if current.isName("not") {
             let line = current.line
             advance()
-            return Expr(.not(try not()), line: line)
+            try nest()
+            defer { nesting -= 1 }
+            return try make(.not(try not()), line: line)
         }
         return try compare()
     }
@@ -90,7 +96,7 @@ extension Parser {
                 break
             }
         }
-        return ops.isEmpty ? first : Expr(.compare(first, ops), line: line)
+        return ops.isEmpty ? first : try make(.compare(first, ops), line: line)
     }
 
     private mutating func additive() throws(TemplateError) -> Expr {
@@ -99,7 +105,7 @@ extension Parser {
             let op: BinaryOp = current.isOp("+") ? .add : .sub
             let line = current.line
             advance()
-            left = Expr(.binary(op, left, try concat()), line: line)
+            left = try make(.binary(op, left, try concat()), line: line)
         }
         return left
     }
@@ -109,7 +115,7 @@ extension Parser {
         while current.isOp("~") {
             let line = current.line
             advance()
-            left = Expr(.binary(.concat, left, try multiplicative()), line: line)
+            left = try make(.binary(.concat, left, try multiplicative()), line: line)
         }
         return left
     }
@@ -119,7 +125,7 @@ extension Parser {
         while case let .op(o) = current.kind, let op = BinaryOp(rawValue: o), [.mul, .div, .floorDiv, .mod].contains(op) {
             let line = current.line
             advance()
-            left = Expr(.binary(op, left, try power()), line: line)
+            left = try make(.binary(op, left, try power()), line: line)
         }
         return left
     }
@@ -130,7 +136,7 @@ extension Parser {
         while current.isOp("**") {
             let line = current.line
             advance()
-            left = Expr(.binary(.pow, left, try unary()), line: line)
+            left = try make(.binary(.pow, left, try unary()), line: line)
         }
         return left
     }
@@ -139,12 +145,14 @@ extension Parser {
     private mutating func unary(withFilters: Bool = true) throws(TemplateError) -> Expr {
         let line = current.line
         var node: Expr
-        if current.isOp("-") {
+        if current.isOp("-") || current.isOp("+") {
+            // `- - - … x` recurses once per sign before any node exists.
+            let negate = current.isOp("-")
             advance()
-            node = Expr(.negate(try unary(withFilters: false)), line: line)
-        } else if current.isOp("+") {
-            advance()
-            node = Expr(.plus(try unary(withFilters: false)), line: line)
+            try nest()
+            let operand = try unary(withFilters: false)
+            nesting -= 1
+            node = try make(negate ? .negate(operand) : .plus(operand), line: line)
         } else {
             node = try primary()
         }
@@ -170,22 +178,22 @@ extension Parser {
         case let .name(n):
             advance()
             switch n {
-            case "true", "True": return Expr(.literal(.bool(true)), line: line)
-            case "false", "False": return Expr(.literal(.bool(false)), line: line)
-            case "none", "None": return Expr(.literal(.none), line: line)
-            default: return Expr(.name(n), line: line)
+            case "true", "True": return try make(.literal(.bool(true)), line: line)
+            case "false", "False": return try make(.literal(.bool(false)), line: line)
+            case "none", "None": return try make(.literal(.none), line: line)
+            default: return try make(.name(n), line: line)
             }
         case var .string(s):
             advance()
             // Adjacent literals concatenate, as in Python.
             while case let .string(more) = current.kind { s += more; advance() }
-            return Expr(.literal(.string(s)), line: line)
+            return try make(.literal(.string(s)), line: line)
         case let .integer(i):
             advance()
-            return Expr(.literal(.int(i)), line: line)
+            return try make(.literal(.int(i)), line: line)
         case let .float(d):
             advance()
-            return Expr(.literal(.float(d)), line: line)
+            return try make(.literal(.float(d)), line: line)
         case .op("("):
             advance()
             let e = try tuple(parenthesized: true)
@@ -200,7 +208,7 @@ extension Parser {
                 items.append(try expression())
             }
             advance()
-            return Expr(.list(items), line: line)
+            return try make(.list(items), line: line)
         case .op("{"):
             advance()
             var pairs: [(Expr, Expr)] = []
@@ -212,7 +220,7 @@ extension Parser {
                 pairs.append((key, try expression()))
             }
             advance()
-            return Expr(.dict(pairs), line: line)
+            return try make(.dict(pairs), line: line)
         default:
             throw fail("unexpected \(token.describe)")
         }

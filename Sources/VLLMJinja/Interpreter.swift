@@ -24,11 +24,14 @@ enum Flow { case normal, breakLoop, continueLoop }
 /// Executes statements, appending output. One instance per render.
 final class Interpreter {
     let globals: [String: Value]
-    /// Guards against runaway recursion (a macro calling itself) turning into a stack overflow.
-    private var depth = 0
-    private static let maxDepth = 200
+    /// What this render may still spend; also guards against runaway recursion (a macro
+    /// calling itself) turning into a stack overflow.
+    let budget: Budget
 
-    init(globals: [String: Value]) { self.globals = globals }
+    init(globals: [String: Value], budget: Budget) {
+        self.globals = globals
+        self.budget = budget
+    }
 
     func render(_ stmts: [Stmt], _ scope: Scope) throws(TemplateError) -> String {
         var out = ""
@@ -37,12 +40,12 @@ final class Interpreter {
     }
 
     func exec(_ stmts: [Stmt], _ scope: Scope, _ out: inout String) throws(TemplateError) -> Flow {
-        depth += 1
-        defer { depth -= 1 }
-        if depth > Self.maxDepth { throw TemplateError(.runtime, "RecursionError: maximum recursion depth exceeded", line: stmts.first?.line) }
+        do { try budget.enter() } catch { throw stmts.first.map { error.at($0.line) } ?? error }
+        defer { budget.leave() }
         for stmt in stmts {
             let flow: Flow
             do {
+                try budget.step()
                 flow = try exec(stmt, scope, &out)
             } catch {
                 throw error.at(stmt.line)
@@ -54,49 +57,74 @@ final class Interpreter {
 
     private func exec(_ stmt: Stmt, _ scope: Scope, _ out: inout String) throws(TemplateError) -> Flow {
         switch stmt.kind {
-        case let .text(s):
-            out += s
-        case let .output(e):
-            out += try eval(e, scope).pyStr
-        case let .ifElse(branches, otherwise):
-            for b in branches where try eval(b.test, scope).truthy {
-                return try exec(b.body, scope, &out)
-            }
-            return try exec(otherwise, scope, &out)
+        // Each case in its own function, as in `evalUnchecked`: this frame is on the stack once
+        // per open block and macro call.
+        case let .text(s): try budget.emit(s, into: &out)
+        case let .output(e): try output(e, scope, &out)
+        case let .ifElse(branches, otherwise): return try ifElse(branches, otherwise, scope, &out)
         case let .forLoop(target, iterable, filter, recursive, body, otherwise):
-            let items = try Self.iterate(try eval(iterable, scope))
-            let loop = ForLoop(target: target, filter: filter, recursive: recursive, body: body, otherwise: otherwise)
-            try run(loop, items: items, depth: 1, scope, &out)
-        case let .set(target, e):
-            try assign(target, try eval(e, scope), scope)
-        case let .setBlock(target, filters, body):
-            var value = Value.string(try render(body, Scope(parent: scope)))
-            for f in filters { value = try applyFilter(f, to: value, scope) }
-            try assign(target, value, scope)
-        case let .macro(name, params, body):
-            scope.set(name, .callable(makeMacro(name: name, params, body: body, scope)))
-        case let .callBlock(call, params, body):
-            guard case let .call(callee, args) = call.kind else { return .normal }
-            let caller = makeMacro(name: "caller", params, body: body, scope)
-            var arguments = try evalArguments(args, scope)
-            arguments.keywords.append(("caller", .callable(caller)))
-            out += try callValue(try eval(callee, scope), arguments).pyStr
-        case let .filterBlock(filters, body):
-            var value = Value.string(try render(body, Scope(parent: scope)))
-            for f in filters { value = try applyFilter(f, to: value, scope) }
-            out += value.pyStr
-        case let .with(assignments, body):
-            let inner = Scope(parent: scope)
-            for (target, e) in assignments { try assign(target, try eval(e, scope), inner) }
-            return try exec(body, inner, &out)
-        case let .generation(body):
-            return try exec(body, scope, &out)
-        case .breakLoop:
-            return .breakLoop
-        case .continueLoop:
-            return .continueLoop
+            try forLoop(ForLoop(target: target, filter: filter, recursive: recursive, body: body, otherwise: otherwise),
+                        iterable, scope, &out)
+        case let .set(target, e): try set(target, e, scope)
+        case let .setBlock(target, filters, body): try setBlock(target, filters, body, scope)
+        case let .macro(name, params, body): scope.set(name, .callable(makeMacro(name: name, params, body: body, scope)))
+        case let .callBlock(call, params, body): try callBlock(call, params, body, scope, &out)
+        case let .filterBlock(filters, body): try filterBlock(filters, body, scope, &out)
+        case let .with(assignments, body): return try with(assignments, body, scope, &out)
+        case let .generation(body): return try exec(body, scope, &out)
+        case .breakLoop: return .breakLoop
+        case .continueLoop: return .continueLoop
         }
         return .normal
+    }
+
+    private func output(_ e: Expr, _ scope: Scope, _ out: inout String) throws(TemplateError) {
+        try budget.emit(try budget.str(try eval(e, scope)), into: &out)
+    }
+
+    private func ifElse(_ branches: [(test: Expr, body: [Stmt])], _ otherwise: [Stmt], _ scope: Scope,
+                        _ out: inout String) throws(TemplateError) -> Flow {
+        for b in branches where try eval(b.test, scope).truthy {
+            return try exec(b.body, scope, &out)
+        }
+        return try exec(otherwise, scope, &out)
+    }
+
+    private func forLoop(_ loop: ForLoop, _ iterable: Expr, _ scope: Scope, _ out: inout String) throws(TemplateError) {
+        let items = try Self.iterate(try eval(iterable, scope), budget)
+        try run(loop, items: items, depth: 1, scope, &out)
+    }
+
+    private func set(_ target: Target, _ e: Expr, _ scope: Scope) throws(TemplateError) {
+        try assign(target, try eval(e, scope), scope)
+    }
+
+    private func setBlock(_ target: Target, _ filters: [FilterCall], _ body: [Stmt], _ scope: Scope) throws(TemplateError) {
+        var value = Value.string(try render(body, Scope(parent: scope)))
+        for f in filters { value = try applyFilter(f, to: value, scope) }
+        try assign(target, value, scope)
+    }
+
+    private func callBlock(_ call: Expr, _ params: Parameters, _ body: [Stmt], _ scope: Scope,
+                           _ out: inout String) throws(TemplateError) {
+        guard case let .call(callee, args) = call.kind else { return }
+        let caller = makeMacro(name: "caller", params, body: body, scope)
+        var arguments = try evalArguments(args, scope)
+        arguments.keywords.append(("caller", .callable(caller)))
+        try budget.emit(try budget.str(try callValue(try eval(callee, scope), arguments)), into: &out)
+    }
+
+    private func filterBlock(_ filters: [FilterCall], _ body: [Stmt], _ scope: Scope, _ out: inout String) throws(TemplateError) {
+        var value = Value.string(try render(body, Scope(parent: scope)))
+        for f in filters { value = try applyFilter(f, to: value, scope) }
+        try budget.emit(try budget.str(value), into: &out)
+    }
+
+    private func with(_ assignments: [(Target, Expr)], _ body: [Stmt], _ scope: Scope,
+                      _ out: inout String) throws(TemplateError) -> Flow {
+        let inner = Scope(parent: scope)
+        for (target, e) in assignments { try assign(target, try eval(e, scope), inner) }
+        return try exec(body, inner, &out)
     }
 
     /// Stores `value` into a `set`/`for` target, unpacking sequences into tuples of names.
@@ -108,9 +136,11 @@ final class Interpreter {
             guard case let .namespace(ns) = try eval(e, scope) else {
                 throw .runtime("cannot assign attribute on non-namespace object")
             }
+            // The one place a value can be stored into itself across loop iterations.
+            try Nesting.check(value)
             ns.attributes[attr] = value
         case let .tuple(targets):
-            let items = try Self.iterate(value)
+            let items = try Self.iterate(value, budget)
             if items.count > targets.count { throw .value("too many values to unpack (expected \(targets.count))") }
             if items.count < targets.count { throw .value("not enough values to unpack (expected \(targets.count), got \(items.count))") }
             for (t, v) in zip(targets, items) { try assign(t, v, scope) }
@@ -119,12 +149,16 @@ final class Interpreter {
 
     /// What `for x in value` walks: list items, dict keys, string characters; nothing for
     /// `Undefined`.
-    static func iterate(_ value: Value) throws(TemplateError) -> [Value] {
+    static func iterate(_ value: Value, _ budget: Budget) throws(TemplateError) -> [Value] {
         switch value {
         case .undefined: return []
         case let .list(a): return a
         case let .dict(d): return d.keys
-        case let .string(s): return s.unicodeScalars.map { .string(String($0)) }
+        case let .string(s):
+            // A string becomes one value per character: refuse before building the list.
+            if s.utf8.count > budget.limits.maxListLength { try budget.checkList(s.unicodeScalars.count) }
+            try budget.chargeCopy(s.utf8.count &* 16)
+            return s.unicodeScalars.map { .string(String($0)) }
         case let .namespace(ns): return ns.attributes.keys
         default: throw .type("'\(value.typeName)' object is not iterable")
         }
@@ -133,7 +167,7 @@ final class Interpreter {
     /// A macro (or a call block's `caller`): a callable that renders `body` in a fresh scope
     /// under the defining one, with parameters, `varargs` and `kwargs` bound.
     private func makeMacro(name: String, _ params: Parameters, body: [Stmt], _ defining: Scope) -> Callable {
-        Callable(name: name, isMacro: true) { [unowned self] (args: Arguments) throws(TemplateError) -> Value in
+        Callable(name: name, isMacro: true) { [unowned self] (args: Arguments, _: Budget) throws(TemplateError) -> Value in
             let scope = Scope(parent: defining)
             for (i, p) in params.names.enumerated() {
                 if i < args.positional.count {

@@ -1,12 +1,15 @@
 /// Python's `json.dumps(value, ensure_ascii=…, indent=…, separators=…, sort_keys=…)`, the
 /// body of Hugging Face's `tojson` filter (jinja2's own `tojson` would HTML-escape and sort).
 enum JSONDump {
-    static func dump(_ value: Value, ensureASCII: Bool, indent: Value, separators: Value, sortKeys: Bool) throws(TemplateError) -> String {
+    static func dump(_ value: Value, ensureASCII: Bool, indent: Value, separators: Value, sortKeys: Bool,
+                     budget: Budget) throws(TemplateError) -> String {
         var unit: String?
         switch indent {
         case .none: unit = nil
         case let .string(s): unit = s
-        case let .int(n): unit = String(repeating: " ", count: max(n, 0))
+        case let .int(n):
+            try budget.checkString(n)
+            unit = String(repeating: " ", count: max(n, 0))
         case let .bool(b): unit = String(repeating: " ", count: b ? 1 : 0)
         default: throw .type("indent must be an int or a string")
         }
@@ -17,8 +20,10 @@ enum JSONDump {
             }
             (itemSep, keySep) = (a, b)
         }
-        var d = Dumper(ensureASCII: ensureASCII, indent: unit, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
+        var d = Dumper(ensureASCII: ensureASCII, indent: unit, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys,
+                       maxBytes: budget.limits.maxValueBytes)
         try d.write(value, level: 0)
+        try budget.chargeCopy(d.out.utf8.count)
         return d.out
     }
 
@@ -28,47 +33,62 @@ enum JSONDump {
         let itemSep: String
         let keySep: String
         let sortKeys: Bool
+        /// The value size limit: a list can hold one large string many times over, and each
+        /// newline repeats the indent once per level, so the size is checked while writing.
+        let maxBytes: Int
         var out = ""
 
-        mutating func newline(_ level: Int) {
+        mutating func append(_ s: String) throws(TemplateError) {
+            let (total, overflow) = out.utf8.count.addingReportingOverflow(s.utf8.count)
+            if overflow || total > maxBytes {
+                throw TemplateError(.limit, "rendering exceeded the value size limit of \(maxBytes) bytes")
+            }
+            out += s
+        }
+
+        mutating func newline(_ level: Int) throws(TemplateError) {
             guard let indent else { return }
-            out += "\n" + String(repeating: indent, count: level)
+            let (width, overflow) = indent.utf8.count.multipliedReportingOverflow(by: level)
+            if overflow || width > maxBytes { throw TemplateError(.limit, "rendering exceeded the value size limit of \(maxBytes) bytes") }
+            try append("\n" + String(repeating: indent, count: level))
         }
 
         mutating func write(_ value: Value, level: Int) throws(TemplateError) {
             guard level < 512 else { throw .value("Circular reference detected") }
             switch value {
-            case .none: out += "null"
-            case let .bool(b): out += b ? "true" : "false"
-            case let .int(i): out += String(i)
-            case let .float(d): out += float(d)
-            case let .string(s): writeString(s)
+            case .none: try append("null")
+            case let .bool(b): try append(b ? "true" : "false")
+            case let .int(i): try append(String(i))
+            case let .float(d): try append(float(d))
+            case let .string(s):
+                if s.utf8.count > maxBytes { throw TemplateError(.limit, "rendering exceeded the value size limit of \(maxBytes) bytes") }
+                try append(quoted(s))
             case let .list(a):
-                guard !a.isEmpty else { out += "[]"; return }
-                out += "["
+                guard !a.isEmpty else { try append("[]"); return }
+                try append("[")
                 for (i, v) in a.enumerated() {
-                    if i > 0 { out += itemSep }
-                    newline(level + 1)
+                    if i > 0 { try append(itemSep) }
+                    try newline(level + 1)
                     try write(v, level: level + 1)
                 }
-                newline(level)
-                out += "]"
+                try newline(level)
+                try append("]")
             case let .dict(d):
-                guard d.count > 0 else { out += "{}"; return }
+                guard d.count > 0 else { try append("{}"); return }
                 var pairs = Array(zip(d.keys, d.values))
                 if sortKeys {
                     pairs = try SequenceFilters.stableSort(pairs, reverse: false)
                 }
-                out += "{"
+                try append("{")
                 for (i, (k, v)) in pairs.enumerated() {
-                    if i > 0 { out += itemSep }
-                    newline(level + 1)
-                    writeString(try key(k))
-                    out += keySep
+                    if i > 0 { try append(itemSep) }
+                    try newline(level + 1)
+                    try append(quoted(try key(k)))
+                    try append(keySep)
                     try write(v, level: level + 1)
                 }
-                newline(level)
-                out += "}"
+                try newline(level)
+                try append("}")
             default:
                 let name = if case .namespace = value { "Namespace" } else { value.typeName }
                 throw .type("Object of type \(name) is not JSON serializable")
@@ -92,7 +112,7 @@ enum JSONDump {
             }
         }
 
-        mutating func writeString(_ s: String) {
+        func quoted(_ s: String) -> String {
             var o = String.UnicodeScalarView()
             o.append("\"")
             func hex(_ v: UInt32) {
@@ -123,7 +143,7 @@ enum JSONDump {
                 }
             }
             o.append("\"")
-            out += String(o)
+            return String(o)
         }
     }
 }
@@ -133,6 +153,7 @@ extension Value {
     /// the order the chat template prints tool schemas in).
     public func jsonText() throws(TemplateError) -> String {
         try JSONDump.dump(self, ensureASCII: false, indent: .none,
-                          separators: .list([.string(","), .string(":")]), sortKeys: false)
+                          separators: .list([.string(","), .string(":")]), sortKeys: false,
+                          budget: Budget(RenderLimits(maxValueBytes: .max)))
     }
 }

@@ -27,6 +27,7 @@ extension Interpreter {
         }
         let changed = ChangedState()
         for (i, item) in selected.enumerated() {
+            try budget.step()
             let inner = Scope(parent: scope)
             try assign(loop.target, item, inner)
             inner.set("loop", .object(loopObject(i, selected, depth, loop, scope, changed)))
@@ -42,11 +43,11 @@ extension Interpreter {
             recurse = { [unowned self] (args: Arguments) throws(TemplateError) -> Value in
                 guard args.positional.count == 1 else { throw .type("loop() takes exactly one argument") }
                 var text = ""
-                try self.run(loop, items: try Self.iterate(args.positional[0]), depth: depth + 1, scope, &text)
+                try self.run(loop, items: try Self.iterate(args.positional[0], self.budget), depth: depth + 1, scope, &text)
                 return .string(text)
             }
         }
-        return Object(typeName: "LoopContext", call: recurse) { (name: String) throws(TemplateError) -> Value? in
+        return Object(typeName: "LoopContext", captured: .list(items), call: recurse) { (name: String) throws(TemplateError) -> Value? in
             switch name {
             case "index": return .int(i + 1)
             case "index0": return .int(i)

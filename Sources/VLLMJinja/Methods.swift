@@ -14,24 +14,31 @@ enum Methods {
                 throw TemplateError(.security, message)
             })
         }
-        let body: ((Arguments) throws(TemplateError) -> Value)?
+        let body: ((Arguments, Budget) throws(TemplateError) -> Value)?
         switch value {
         case let .string(s): body = stringMethod(s, name)
         case let .dict(d): body = dictMethod(d, name)
         case let .list(a): body = listMethod(a, name)
         default: body = nil
         }
-        return body.map { .callable(Callable(name: name, $0)) }
+        // A bound method keeps its list or dict alive: nesting checks must see through it.
+        let receiver: Value? = switch value { case .list, .dict: value; default: nil }
+        return body.map { .callable(Callable(name: name, captured: receiver, limited: $0)) }
     }
 
-    private static func dictMethod(_ d: Dict, _ name: String) -> ((Arguments) throws(TemplateError) -> Value)? {
+    private static func dictMethod(_ d: Dict, _ name: String) -> ((Arguments, Budget) throws(TemplateError) -> Value)? {
         switch name {
-        case "items": return { _ in .list(zip(d.keys, d.values).map { .list([$0, $1]) }) }
-        case "keys": return { _ in .list(d.keys) }
-        case "values": return { _ in .list(d.values) }
-        case "copy": return { _ in .dict(d) }
+        case "items":
+            return { (_: Arguments, _: Budget) throws(TemplateError) -> Value in
+                let pairs = Value.list(zip(d.keys, d.values).map { .list([$0, $1]) })
+                try Nesting.check(pairs)
+                return pairs
+            }
+        case "keys": return { _, _ in .list(d.keys) }
+        case "values": return { _, _ in .list(d.values) }
+        case "copy": return { _, _ in .dict(d) }
         case "get":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 guard let key = args.positional.first else { throw .type("get expected at least 1 argument, got 0") }
                 return d[key] ?? args.get(1, "default") ?? .none
             }
@@ -39,21 +46,21 @@ enum Methods {
         }
     }
 
-    private static func listMethod(_ a: [Value], _ name: String) -> ((Arguments) throws(TemplateError) -> Value)? {
+    private static func listMethod(_ a: [Value], _ name: String) -> ((Arguments, Budget) throws(TemplateError) -> Value)? {
         switch name {
-        case "copy": return { _ in .list(a) }
-        case "count": return { args in .int(a.filter { pyEquals($0, args.positional.first ?? .none) }.count) }
+        case "copy": return { _, _ in .list(a) }
+        case "count": return { args, _ in .int(a.filter { pyEquals($0, args.positional.first ?? .none) }.count) }
         case "index":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 let x = args.positional.first ?? .none
-                guard let i = a.firstIndex(where: { pyEquals($0, x) }) else { throw .value("\(x.pyRepr) is not in list") }
+                guard let i = a.firstIndex(where: { pyEquals($0, x) }) else { throw .value("\(x.briefRepr()) is not in list") }
                 return .int(i)
             }
         default: return nil
         }
     }
 
-    private static func stringMethod(_ s: String, _ name: String) -> ((Arguments) throws(TemplateError) -> Value)? {
+    private static func stringMethod(_ s: String, _ name: String) -> ((Arguments, Budget) throws(TemplateError) -> Value)? {
         let scalars = s.scalars
         func str(_ v: Value?, _ what: String) throws(TemplateError) -> Scalars? {
             guard let v, !v.isNone else { return nil }
@@ -66,13 +73,13 @@ enum Methods {
             return i
         }
         func text(_ x: Scalars) -> Value { .string(String(x)) }
-        func strips(leading: Bool, trailing: Bool) -> (Arguments) throws(TemplateError) -> Value {
-            { (args: Arguments) throws(TemplateError) -> Value in
+        func strips(leading: Bool, trailing: Bool) -> (Arguments, Budget) throws(TemplateError) -> Value {
+            { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 text(scalars.stripped(try str(args.get(0, "chars"), name), leading: leading, trailing: trailing))
             }
         }
-        func affix(_ suffix: Bool) -> (Arguments) throws(TemplateError) -> Value {
-            { (args: Arguments) throws(TemplateError) -> Value in
+        func affix(_ suffix: Bool) -> (Arguments, Budget) throws(TemplateError) -> Value {
+            { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 let candidates: [Value]
                 switch args.positional.first {
                 case let .list(l)?: candidates = l
@@ -95,8 +102,8 @@ enum Methods {
             return (norm(try int(args.positional.count > 1 ? args.positional[1] : nil, 0)),
                     norm(try int(args.positional.count > 2 ? args.positional[2] : nil, n)))
         }
-        func search(_ reverse: Bool, raising: Bool) -> (Arguments) throws(TemplateError) -> Value {
-            { (args: Arguments) throws(TemplateError) -> Value in
+        func search(_ reverse: Bool, raising: Bool) -> (Arguments, Budget) throws(TemplateError) -> Value {
+            { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 guard let sub = try str(args.positional.first, name) else { throw .type("must be str, not NoneType") }
                 let (lo, hi) = try range(args, scalars.count)
                 let found = reverse ? scalars.rfind(sub, from: lo, to: hi) : scalars.find(sub, from: lo, to: hi)
@@ -104,25 +111,25 @@ enum Methods {
                 return .int(found ?? -1)
             }
         }
-        func pad(_ align: String) -> (Arguments) throws(TemplateError) -> Value {
-            { (args: Arguments) throws(TemplateError) -> Value in
+        func pad(_ align: String) -> (Arguments, Budget) throws(TemplateError) -> Value {
+            { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 let width = try int(args.positional.first, 0)
                 let fill = try str(args.get(1, "fillchar"), name)?.first ?? " "
-                return .string(Padding.pad(s, width: width, fill: fill, align: align))
+                return .string(try Padding.pad(s, width: width, fill: fill, align: align, budget))
             }
         }
-        func predicate(_ test: @escaping (Scalars) -> Bool) -> (Arguments) throws(TemplateError) -> Value {
-            { _ in .bool(test(scalars)) }
+        func predicate(_ test: @escaping (Scalars) -> Bool) -> (Arguments, Budget) throws(TemplateError) -> Value {
+            { _, _ in .bool(test(scalars)) }
         }
         switch name {
         case "strip": return strips(leading: true, trailing: true)
         case "lstrip": return strips(leading: true, trailing: false)
         case "rstrip": return strips(leading: false, trailing: true)
-        case "upper": return { _ in .string(Case.upper(s)) }
-        case "lower", "casefold": return { _ in .string(Case.lower(s)) }
-        case "title": return { _ in .string(Case.pyTitle(s)) }
-        case "capitalize": return { _ in .string(Case.capitalize(s)) }
-        case "swapcase": return { _ in .string(Case.swapcase(s)) }
+        case "upper": return { _, _ in .string(Case.upper(s)) }
+        case "lower", "casefold": return { _, _ in .string(Case.lower(s)) }
+        case "title": return { _, _ in .string(Case.pyTitle(s)) }
+        case "capitalize": return { _, _ in .string(Case.capitalize(s)) }
+        case "swapcase": return { _, _ in .string(Case.swapcase(s)) }
         case "startswith": return affix(false)
         case "endswith": return affix(true)
         case "find": return search(false, raising: false)
@@ -130,23 +137,23 @@ enum Methods {
         case "index": return search(false, raising: true)
         case "rindex": return search(true, raising: true)
         case "split", "rsplit":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 let sep = try str(args.get(0, "sep"), name)
                 let maxsplit = try int(args.get(1, "maxsplit"), -1)
                 let parts = name == "split" ? try scalars.pySplit(sep, maxsplit: maxsplit) : try scalars.pyRSplit(sep, maxsplit: maxsplit)
                 return .list(parts.map(text))
             }
         case "splitlines":
-            return { args in .list(scalars.splitLines(keepEnds: args.get(0, "keepends")?.truthy ?? false).map(text)) }
+            return { args, _ in .list(scalars.splitLines(keepEnds: args.get(0, "keepends")?.truthy ?? false).map(text)) }
         case "replace":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 guard let old = try str(args.get(0, "old"), name), let new = try str(args.get(1, "new"), name) else {
                     throw .type("replace expected at least 2 arguments")
                 }
-                return text(scalars.replacing(old, with: new, count: try int(args.get(2, "count"), -1)))
+                return text(try scalars.replacing(old, with: new, count: try int(args.get(2, "count"), -1), budget: budget))
             }
         case "count":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 guard let sub = try str(args.positional.first, name) else { throw .type("must be str, not NoneType") }
                 let (lo, hi) = try range(args, scalars.count)
                 if sub.isEmpty { return .int(max(hi - lo, 0) + 1) }
@@ -155,23 +162,23 @@ enum Methods {
                 return .int(n)
             }
         case "join":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 var parts: [String] = []
-                for (i, v) in try Interpreter.iterate(args.positional.first ?? .list([])).enumerated() {
+                for (i, v) in try Interpreter.iterate(args.positional.first ?? .list([]), budget).enumerated() {
                     guard case let .string(p) = v else { throw .type("sequence item \(i): expected str instance, \(v.typeName) found") }
                     parts.append(p)
                 }
-                return .string(parts.joined(separator: s))
+                return .string(try SequenceFilters.join(parts.map(Value.string), separator: s, budget))
             }
-        case "format": return { (args: Arguments) throws(TemplateError) -> Value in .string(try StrFormat.format(s, args)) }
+        case "format": return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in .string(try StrFormat.format(s, args, budget)) }
         case "removeprefix", "removesuffix":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 let affix = try str(args.positional.first, name) ?? []
                 if name == "removeprefix" { return text(scalars.hasPrefix(affix) ? Array(scalars.dropFirst(affix.count)) : scalars) }
                 return text(scalars.hasSuffix(affix) && !affix.isEmpty ? Array(scalars.dropLast(affix.count)) : scalars)
             }
         case "partition", "rpartition":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 guard let sep = try str(args.positional.first, name), !sep.isEmpty else { throw .value("empty separator") }
                 let found = name == "partition" ? scalars.find(sep) : scalars.rfind(sep)
                 guard let i = found else {
@@ -183,12 +190,13 @@ enum Methods {
         case "ljust": return pad("<")
         case "rjust": return pad(">")
         case "zfill":
-            return { (args: Arguments) throws(TemplateError) -> Value in
+            return { (args: Arguments, budget: Budget) throws(TemplateError) -> Value in
                 let width = try int(args.positional.first, 0)
+                try budget.checkString(width)
                 var body = scalars
                 var sign: Scalars = []
                 if let f = body.first, f == "+" || f == "-" { sign = [f]; body.removeFirst() }
-                return text(sign + Array(repeating: "0", count: max(0, width - scalars.count)) + body)
+                return text(sign + Array(repeating: "0", count: width > scalars.count ? width - scalars.count : 0) + body)
             }
         case "isdigit", "isnumeric", "isdecimal":
             return predicate { !$0.isEmpty && $0.allSatisfy { $0.properties.numericType != nil } }
@@ -206,9 +214,10 @@ enum Methods {
 enum Padding {
     /// Pads `s` to `width` code points, `align` being `<`, `>` or `^` (Python's centering puts
     /// the odd extra character on the right unless the padding is odd and the width is odd too).
-    static func pad(_ s: String, width: Int, fill: Unicode.Scalar, align: String) -> String {
+    static func pad(_ s: String, width: Int, fill: Unicode.Scalar, align: String, _ budget: Budget) throws(TemplateError) -> String {
         let n = s.pyCount
         guard width > n else { return s }
+        try budget.checkString(width)
         let total = width - n
         let f = { (k: Int) in String(repeating: String(fill), count: k) }
         switch align {

@@ -64,10 +64,39 @@ final class Expr: Sendable {
 
     let kind: Kind
     let line: Int
+    /// Levels of nodes below and including this one: evaluating (and freeing) the tree
+    /// recurses this deep, so the parser refuses trees past `Parser.maxNesting`.
+    let depth: Int
 
     init(_ kind: Kind, line: Int) {
         self.kind = kind
         self.line = line
+        depth = 1 + kind.children.reduce(0) { max($0, $1.depth) }
+    }
+}
+
+extension Expr.Kind {
+    /// The nodes directly below, filter and test arguments included.
+    var children: [Expr] {
+        func args(_ a: [Argument]) -> [Expr] {
+            a.map {
+                switch $0 {
+                case let .positional(e), let .keyword(_, e), let .star(e), let .doubleStar(e): return e
+                }
+            }
+        }
+        switch self {
+        case .literal, .name: return []
+        case let .list(items), let .tuple(items): return items
+        case let .dict(pairs): return pairs.flatMap { [$0.0, $0.1] }
+        case let .attribute(e, _), let .negate(e), let .plus(e), let .not(e): return [e]
+        case let .item(a, b), let .and(a, b), let .or(a, b), let .binary(_, a, b): return [a, b]
+        case let .slice(e, start, stop, step): return [e] + [start, stop, step].compactMap { $0 }
+        case let .call(e, a): return [e] + args(a)
+        case let .filter(e, f), let .test(e, f, _): return [e] + args(f.args)
+        case let .compare(first, ops): return [first] + ops.map(\.1)
+        case let .conditional(test, then, otherwise): return [test, then] + (otherwise.map { [$0] } ?? [])
+        }
     }
 }
 

@@ -121,23 +121,39 @@ enum Operators {
         }
     }
 
-    static func binary(_ op: BinaryOp, _ a: Value, _ b: Value) throws(TemplateError) -> Value {
-        if op == .concat { return .string(a.pyStr + b.pyStr) }
+    /// Sizes are checked against `budget` before anything is built: `"a" * 10**10` must fail
+    /// without trying to allocate ten gigabytes.
+    static func binary(_ op: BinaryOp, _ a: Value, _ b: Value, _ budget: Budget) throws(TemplateError) -> Value {
+        if op == .concat { return .string(try concatenate(try budget.str(a), try budget.str(b), budget)) }
         if a.isUndefined { throw a.undefinedError }
         if b.isUndefined { throw b.undefinedError }
         switch (op, a, b) {
-        case let (.add, .string(x), .string(y)): return .string(x + y)
-        case let (.add, .list(x), .list(y)): return .list(x + y)
+        case let (.add, .string(x), .string(y)): return .string(try concatenate(x, y, budget))
+        case let (.add, .list(x), .list(y)):
+            try budget.checkList(x.count + y.count)
+            try budget.chargeCopy((x.count &+ y.count) &* 16)
+            return .list(x + y)
         case (.add, .string, _): throw .type("can only concatenate str (not \"\(b.typeName)\") to str")
         case (.add, .list, _): throw .type("can only concatenate list (not \"\(b.typeName)\") to list")
         case let (.mul, .string(s), _), let (.mul, _, .string(s)):
             guard case let .int(n)? = number(a.isString ? b : a) else { break }
-            return .string(n > 0 ? String(repeating: s, count: n) : "")
+            // An empty string repeated Int.max times is empty, but building it would never end.
+            guard n > 0, !s.isEmpty else { return .string("") }
+            try budget.checkString(s.utf8.count, times: n)
+            try budget.chargeCopy(s.utf8.count &* n)
+            return .string(String(repeating: s, count: n))
         case let (.mul, .list(l), _), let (.mul, _, .list(l)):
             guard case let .int(n)? = number(a.isList ? b : a) else { break }
-            return .list(n > 0 ? Array(repeating: l, count: n).flatMap { $0 } : [])
+            guard n > 0, !l.isEmpty else { return .list([]) }
+            let (count, overflow) = l.count.multipliedReportingOverflow(by: n)
+            try budget.checkList(overflow ? .max : count)
+            try budget.chargeCopy(count &* 16)
+            var out: [Value] = []
+            out.reserveCapacity(count)
+            for _ in 0..<n { out += l }
+            return .list(out)
         case let (.mod, .string(format), _):
-            return .string(try PercentFormat.format(format, b))
+            return .string(try PercentFormat.format(format, b, budget))
         default:
             break
         }
@@ -145,6 +161,12 @@ enum Operators {
             throw .type("unsupported operand type(s) for \(op.rawValue): '\(a.typeName)' and '\(b.typeName)'")
         }
         return try arithmetic(op, x, y)
+    }
+
+    private static func concatenate(_ x: String, _ y: String, _ budget: Budget) throws(TemplateError) -> String {
+        try budget.checkString(x.utf8.count, plus: y.utf8.count)
+        try budget.chargeCopy(x.utf8.count &+ y.utf8.count)
+        return x + y
     }
 
     private static func arithmetic(_ op: BinaryOp, _ x: Number, _ y: Number) throws(TemplateError) -> Value {

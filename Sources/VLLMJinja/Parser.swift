@@ -8,6 +8,11 @@ struct Parser {
     /// jinja2 reports an unknown filter or test when compiling, except inside an `if` body,
     /// where it fails only if that code runs.
     var conditionalDepth = 0
+    /// How deeply the grammar is nested right now (brackets, blocks, unary operators…). Every
+    /// level is a few frames of recursion here and when rendering, so it is capped; jinja2
+    /// itself runs out of Python stack before 100 levels of brackets.
+    var nesting = 0
+    static let maxNesting = 200
 
     static func parse(_ source: String) throws(TemplateError) -> [Stmt] {
         var p = Parser(tokens: try Lexer.tokenize(source))
@@ -20,6 +25,20 @@ struct Parser {
     var current: Token { tokens[index] }
     func peek(_ n: Int = 1) -> Token { tokens[min(index + n, tokens.count - 1)] }
     mutating func advance() { if index < tokens.count - 1 { index += 1 } }
+
+    /// Enters one level of nesting; `nesting -= 1` must follow.
+    mutating func nest() throws(TemplateError) {
+        nesting += 1
+        if nesting > Self.maxNesting { throw fail("too deeply nested (more than \(Self.maxNesting) levels)") }
+    }
+
+    /// A new expression node, refused when the tree would get deeper than `maxNesting`
+    /// (`1+1+…+1` nests without brackets).
+    func make(_ kind: Expr.Kind, line: Int) throws(TemplateError) -> Expr {
+        let e = Expr(kind, line: line)
+        if e.depth > Self.maxNesting { throw .syntax("too deeply nested (more than \(Self.maxNesting) levels)", line) }
+        return e
+    }
 
     func fail(_ message: String, _ token: Token? = nil) -> TemplateError {
         .syntax(message, (token ?? current).line)
@@ -54,6 +73,8 @@ struct Parser {
     /// Statements up to a `{% tag %}` whose name is in `endTags`; returns them and that name,
     /// leaving the rest of the closing tag (e.g. an `elif` condition) unread.
     mutating func body(until endTags: Set<String>) throws(TemplateError) -> ([Stmt], String) {
+        try nest()
+        defer { nesting -= 1 }
         var out: [Stmt] = []
         while true {
             let token = current
@@ -246,6 +267,8 @@ struct Parser {
         repeat {
             if current.isOp("(") {
                 advance()
+                try nest()
+                defer { nesting -= 1 }
                 targets.append(try assignTarget(namespace: false))
                 try expectOp(")")
             } else {

@@ -6,7 +6,7 @@ import Darwin
 
 /// Python's printf-style `'%s: %d' % args` (and the `format` filter that uses it).
 enum PercentFormat {
-    static func format(_ format: String, _ args: Value) throws(TemplateError) -> String {
+    static func format(_ format: String, _ args: Value, _ budget: Budget) throws(TemplateError) -> String {
         let f = format.scalars
         var positional: [Value] = [args]
         var mapping: Dict?
@@ -16,13 +16,24 @@ enum PercentFormat {
         default: break
         }
         var next = 0, out = "", i = 0
+        func append(_ piece: String) throws(TemplateError) {
+            try budget.checkString(out.utf8.count, plus: piece.utf8.count)
+            try budget.chargeCopy(piece.utf8.count)
+            out += piece
+        }
         func take() throws(TemplateError) -> Value {
             guard next < positional.count else { throw .type("not enough arguments for format string") }
             defer { next += 1 }
             return positional[next]
         }
         while i < f.count {
-            guard f[i] == "%" else { out.unicodeScalars.append(f[i]); i += 1; continue }
+            guard f[i] == "%" else {
+                // Copy the literal run at once; pieces between conversions are checked below.
+                let start = i
+                while i < f.count && f[i] != "%" { i += 1 }
+                try append(String(f[start..<i]))
+                continue
+            }
             i += 1
             guard i < f.count else { throw .value("incomplete format") }
             var spec = Spec()
@@ -36,19 +47,21 @@ enum PercentFormat {
                 i = close + 1
             }
             while i < f.count, "-+ #0".unicodeScalars.contains(f[i]) { spec.flags.insert(f[i]); i += 1 }
-            if i < f.count && f[i] == "*" { spec.width = try take().intValue; i += 1 } else { spec.width = number(f, &i) }
+            if i < f.count && f[i] == "*" { spec.width = try take().intValue; i += 1 } else { spec.width = try number(f, &i, "width") }
             if i < f.count && f[i] == "." {
                 i += 1
-                if i < f.count && f[i] == "*" { spec.precision = try take().intValue; i += 1 } else { spec.precision = number(f, &i) ?? 0 }
+                if i < f.count && f[i] == "*" { spec.precision = try take().intValue; i += 1 } else { spec.precision = try number(f, &i, "precision") ?? 0 }
             }
+            // A width or precision is how many characters get built: refuse it before building.
+            try budget.checkString(max(spec.width ?? 0, spec.precision ?? 0))
             while i < f.count, "hlL".unicodeScalars.contains(f[i]) { i += 1 }
             guard i < f.count else { throw .value("incomplete format") }
             let type = f[i]
             i += 1
-            if type == "%" { out += "%"; continue }
+            if type == "%" { try append("%"); continue }
             let value: Value
             if let arg { value = arg } else { value = try take() }
-            out += try render(value, type, spec)
+            try append(try render(value, type, spec, budget))
         }
         if mapping == nil && next < positional.count { throw .type("not all arguments converted during string formatting") }
         return out
@@ -60,17 +73,23 @@ enum PercentFormat {
         var precision: Int?
     }
 
-    private static func number(_ f: Scalars, _ i: inout Int) -> Int? {
+    private static func number(_ f: Scalars, _ i: inout Int, _ what: String) throws(TemplateError) -> Int? {
         var n: Int?
-        while i < f.count, let d = Int(String(f[i])) { n = (n ?? 0) * 10 + d; i += 1 }
+        while i < f.count, let d = f[i].decimalDigit {
+            let (times10, o1) = (n ?? 0).multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(d)
+            if o1 || o2 { throw .value("\(what) too big") }
+            n = sum
+            i += 1
+        }
         return n
     }
 
-    private static func render(_ value: Value, _ type: Unicode.Scalar, _ spec: Spec) throws(TemplateError) -> String {
+    private static func render(_ value: Value, _ type: Unicode.Scalar, _ spec: Spec, _ budget: Budget) throws(TemplateError) -> String {
         var body: String
         switch type {
-        case "s": body = value.pyStr; if let p = spec.precision { body = String(body.scalars.prefix(p)) }
-        case "r", "a": body = value.pyRepr; if let p = spec.precision { body = String(body.scalars.prefix(p)) }
+        case "s": body = try budget.str(value); if let p = spec.precision { body = String(body.unicodeScalars.prefix(max(p, 0))) }
+        case "r", "a": body = try budget.repr(value); if let p = spec.precision { body = String(body.unicodeScalars.prefix(max(p, 0))) }
         case "c":
             if case let .string(s) = value, s.pyCount == 1 { body = s }
             else if case let .int(c) = value, let u = Unicode.Scalar(UInt32(clamping: max(c, 0))) { body = String(u) }

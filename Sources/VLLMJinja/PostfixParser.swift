@@ -8,8 +8,8 @@ extension Parser {
             if current.isOp(".") {
                 advance()
                 switch current.kind {
-                case let .name(n): node = Expr(.attribute(node, n), line: line)
-                case let .integer(i): node = Expr(.item(node, Expr(.literal(.int(i)), line: line)), line: line)
+                case let .name(n): node = try make(.attribute(node, n), line: line)
+                case let .integer(i): node = try make(.item(node, try make(.literal(.int(i)), line: line)), line: line)
                 default: throw fail("expected name or number")
                 }
                 advance()
@@ -30,18 +30,18 @@ extension Parser {
         var start: Expr?
         if !current.isOp(":") {
             start = try expression()
-            if !current.isOp(":") { return Expr(.item(node, start!), line: line) }
+            if !current.isOp(":") { return try make(.item(node, start!), line: line) }
         }
         advance()
         let stop = current.isOp("]") || current.isOp(":") ? nil : try expression()
         var step: Expr?
         if skipOp(":") && !current.isOp("]") { step = try expression() }
-        return Expr(.slice(node, start: start, stop: stop, step: step), line: line)
+        return try make(.slice(node, start: start, stop: stop, step: step), line: line)
     }
 
     mutating func call(_ callee: Expr) throws(TemplateError) -> Expr {
         let line = current.line
-        return Expr(.call(callee, try callArguments()), line: line)
+        return try make(.call(callee, try callArguments()), line: line)
     }
 
     private mutating func callArguments() throws(TemplateError) -> [Argument] {
@@ -86,7 +86,7 @@ extension Parser {
 
     mutating func applyFilters(to node: Expr) throws(TemplateError) -> Expr {
         var result = node
-        for f in try filterChain(inline: false) { result = Expr(.filter(result, f), line: f.line) }
+        for f in try filterChain(inline: false) { result = try make(.filter(result, f), line: f.line) }
         return result
     }
 
@@ -104,7 +104,7 @@ extension Parser {
             if current.isName("is") { throw fail("You cannot chain multiple tests with is") }
             args = [.positional(try postfix(try primary()))]
         }
-        return Expr(.test(node, FilterCall(name: name, args: args, line: line), negated: negated), line: line)
+        return try make(.test(node, FilterCall(name: name, args: args, line: line), negated: negated), line: line)
     }
 
     /// `x is divisibleby 3`: one argument may follow a test name without parentheses.

@@ -10,8 +10,23 @@ extension Value {
         }
     }
 
-    /// `repr(value)`.
+    /// `repr(value)`. A value nested past `Nesting.maxDepth` prints its deep part as `...`
+    /// (templates cannot build one; this keeps values built in Swift from overflowing the stack).
     public var pyRepr: String {
+        var w = ReprWriter(maxBytes: .max)
+        do { try w.write(self, depth: 0) } catch { return w.out + "..." }
+        return w.out
+    }
+
+    /// `repr(value)` cut to about `maxBytes`, for error messages that quote a value.
+    func briefRepr(_ maxBytes: Int = 200) -> String {
+        var w = ReprWriter(maxBytes: maxBytes)
+        do { try w.write(self, depth: 0) } catch { return w.out + "..." }
+        return w.out
+    }
+
+    /// The repr of a value that holds no other values.
+    fileprivate var scalarRepr: String {
         switch self {
         case .undefined: return "Undefined"
         case .none: return "None"
@@ -19,12 +34,66 @@ extension Value {
         case let .int(i): return String(i)
         case let .float(d): return PythonFloat.repr(d)
         case let .string(s): return PythonString.repr(s)
-        case let .list(a): return "[" + a.map(\.pyRepr).joined(separator: ", ") + "]"
-        case let .dict(d):
-            return "{" + zip(d.keys, d.values).map { $0.pyRepr + ": " + $1.pyRepr }.joined(separator: ", ") + "}"
-        case let .namespace(ns): return "<Namespace " + Value.dict(ns.attributes).pyRepr + ">"
         case let .callable(c): return c.isMacro ? "<Macro '\(c.name)'>" : "<built-in function \(c.name)>"
         case let .object(o): return "<\(o.typeName) object>"
+        case .list, .dict, .namespace: return ""
+        }
+    }
+}
+
+enum ReprFailure: Error { case tooLong, tooDeep }
+
+/// Writes `repr(value)`, refusing to grow past `maxBytes` or to recurse past
+/// `Nesting.maxDepth`: a list can hold the same large string a million times, so the size of a
+/// repr is only known while writing it.
+struct ReprWriter {
+    let maxBytes: Int
+    var out = ""
+    /// Namespaces being written: a namespace can contain itself, and Python prints the inner
+    /// occurrence's attributes as `{...}`.
+    private var open: [ObjectIdentifier] = []
+
+    init(maxBytes: Int) { self.maxBytes = maxBytes }
+
+    private mutating func append(_ s: String) throws(ReprFailure) {
+        let (total, overflow) = out.utf8.count.addingReportingOverflow(s.utf8.count)
+        if overflow || total > maxBytes { throw .tooLong }
+        out += s
+    }
+
+    mutating func write(_ value: Value, depth: Int) throws(ReprFailure) {
+        guard depth <= Nesting.maxDepth else { throw .tooDeep }
+        switch value {
+        case let .list(a):
+            try append("[")
+            for (i, v) in a.enumerated() {
+                if i > 0 { try append(", ") }
+                try write(v, depth: depth + 1)
+            }
+            try append("]")
+        case let .dict(d):
+            try append("{")
+            for i in 0..<d.count {
+                if i > 0 { try append(", ") }
+                try write(d.keys[i], depth: depth + 1)
+                try append(": ")
+                try write(d.values[i], depth: depth + 1)
+            }
+            try append("}")
+        case let .namespace(ns):
+            let id = ObjectIdentifier(ns)
+            if open.contains(id) { try append("<Namespace {...}>"); return }
+            open.append(id)
+            defer { open.removeLast() }
+            try append("<Namespace ")
+            try write(.dict(ns.attributes), depth: depth + 1)
+            try append(">")
+        case let .string(s):
+            // Refuse before escaping: the repr is at least as long as the text.
+            if s.utf8.count > maxBytes { throw .tooLong }
+            try append(PythonString.repr(s))
+        default:
+            try append(value.scalarRepr)
         }
     }
 }

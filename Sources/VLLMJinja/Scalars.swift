@@ -21,6 +21,9 @@ extension String {
 }
 
 extension Unicode.Scalar {
+    /// The value of an ASCII digit (format specs take no other digits).
+    var decimalDigit: Int? { ("0"..."9").contains(self) ? Int(value) - 48 : nil }
+
     /// `str.isspace()` for one character.
     var isPyWhitespace: Bool {
         switch value {
@@ -69,23 +72,31 @@ extension Array where Element == Unicode.Scalar {
     }
 
     /// `str.replace(old, new, count)`; an empty `old` inserts `new` around every character.
-    func replacing(_ old: Scalars, with new: Scalars, count limit: Int = -1) -> Scalars {
+    /// The result is checked as it grows: one replacement can multiply the text's size.
+    func replacing(_ old: Scalars, with new: Scalars, count limit: Int = -1, budget: Budget) throws(TemplateError) -> Scalars {
         var out: Scalars = [], i = 0, done = 0
+        func add(_ piece: some Collection<Unicode.Scalar>) throws(TemplateError) {
+            // Code points never outnumber UTF-8 bytes, so this never refuses a result that fits.
+            try budget.checkString(out.count, plus: piece.count)
+            try budget.chargeCopy(piece.count &* 4)
+            out += piece
+        }
         if old.isEmpty {
             for c in self {
-                if limit < 0 || done < limit { out += new; done += 1 }
+                if limit < 0 || done < limit { try add(new); done += 1 }
                 out.append(c)
             }
-            if limit < 0 || done < limit { out += new }
+            if limit < 0 || done < limit { try add(new) }
             return out
         }
         while let j = find(old, from: i), limit < 0 || done < limit {
-            out += self[i..<j]
-            out += new
+            try add(self[i..<j])
+            try add(new)
             i = j + old.count
             done += 1
         }
-        return out + self[i...]
+        try add(self[i...])
+        return out
     }
 
     /// `str.split(sep, maxsplit)`; a nil separator splits on runs of whitespace and drops empties.

@@ -1,6 +1,7 @@
 /// Filters over sequences and mappings: `length`, `first`, `join`, `map`, `selectattr`, `sort` …
 enum SequenceFilters {
     static func apply(_ name: String, _ value: Value, _ args: Arguments, _ interp: Interpreter) throws(TemplateError) -> Value {
+        let b = interp.budget
         switch name {
         case "length", "count":
             switch value {
@@ -11,36 +12,39 @@ enum SequenceFilters {
             case let .namespace(ns): return .int(ns.attributes.count)
             default: throw .type("object of type '\(value.typeName)' has no len()")
             }
-        case "list": return .list(try Interpreter.iterate(value))
+        case "list": return .list(try Interpreter.iterate(value, b))
         case "first":
-            return try Interpreter.iterate(value).first ?? .undefined("No first item, sequence was empty.")
+            return try Interpreter.iterate(value, b).first ?? .undefined("No first item, sequence was empty.")
         case "last":
             if case .string = value {} else if case .list = value {} else if case .dict = value {} else if !value.isUndefined {
                 throw .type("'\(value.typeName)' object is not reversible")
             }
-            return try Interpreter.iterate(value).last ?? .undefined("No last item, sequence was empty.")
+            return try Interpreter.iterate(value, b).last ?? .undefined("No last item, sequence was empty.")
         case "reverse":
             if case let .string(s) = value { return .string(String(s.scalars.reversed())) }
-            return .list(try Interpreter.iterate(value).reversed())
+            return .list(try Interpreter.iterate(value, b).reversed())
         case "items":
             switch value {
             case .undefined: return .list([])
-            case let .dict(d): return .list(zip(d.keys, d.values).map { .list([$0, $1]) })
+            case let .dict(d):
+                let pairs = Value.list(zip(d.keys, d.values).map { .list([$0, $1]) })
+                try Nesting.check(pairs)
+                return pairs
             default: throw .type("Can only get item pairs from a mapping.")
             }
         case "join":
             try args.check(name, ["d", "attribute"])
-            var items = try Interpreter.iterate(value)
+            var items = try Interpreter.iterate(value, b)
             if let attr = args.get(1, "attribute"), !attr.isNone { items = try items.map { v throws(TemplateError) in try attribute(v, attr) } }
-            return .string(items.map(\.pyStr).joined(separator: args.get(0, "d")?.pyStr ?? ""))
+            return .string(try join(items, separator: try b.str(args.get(0, "d") ?? .string("")), b))
         case "map":
-            return .list(try map(try Interpreter.iterate(value), args, interp))
+            return .list(try map(try Interpreter.iterate(value, b), args, interp))
         case "select", "reject":
-            let items = try Interpreter.iterate(value)
+            let items = try Interpreter.iterate(value, b)
             let rest = Arguments(Array(args.positional.dropFirst()), keywords: args.keywords)
             var kept: [Value] = []
             for v in items {
-                let ok = try args.positional.first.map { t throws(TemplateError) in try Tests.apply(t.pyStr, v, rest, interp) } ?? v.truthy
+                let ok = try args.positional.first.map { t throws(TemplateError) in try Tests.apply(try b.str(t), v, rest, interp) } ?? v.truthy
                 if ok == (name == "select") { kept.append(v) }
             }
             return .list(kept)
@@ -48,9 +52,9 @@ enum SequenceFilters {
             guard let attr = args.positional.first else { throw .type("\(name)() missing attribute") }
             let rest = Arguments(Array(args.positional.dropFirst(2)), keywords: args.keywords)
             var kept: [Value] = []
-            for v in try Interpreter.iterate(value) {
+            for v in try Interpreter.iterate(value, b) {
                 let a = try attribute(v, attr)
-                let ok = args.positional.count > 1 ? try Tests.apply(args.positional[1].pyStr, a, rest, interp) : a.truthy
+                let ok = args.positional.count > 1 ? try Tests.apply(try b.str(args.positional[1]), a, rest, interp) : a.truthy
                 if ok == (name == "selectattr") { kept.append(v) }
             }
             return .list(kept)
@@ -58,7 +62,7 @@ enum SequenceFilters {
             let caseSensitive = args.get(0, "case_sensitive")?.truthy ?? false
             let attr = args.get(1, "attribute")
             var seen: [Value] = [], out: [Value] = []
-            for v in try Interpreter.iterate(value) {
+            for v in try Interpreter.iterate(value, b) {
                 let key = try sortKey(attr.map { a throws(TemplateError) in try attribute(v, a) } ?? v, caseSensitive)
                 if !seen.contains(where: { pyEquals($0, key) }) { seen.append(key); out.append(v) }
             }
@@ -67,7 +71,7 @@ enum SequenceFilters {
             let reverse = args.get(0, "reverse")?.truthy ?? false
             let caseSensitive = args.get(1, "case_sensitive")?.truthy ?? false
             let attr = args.get(2, "attribute")
-            let items = try Interpreter.iterate(value)
+            let items = try Interpreter.iterate(value, b)
             let keys = try items.map { v throws(TemplateError) in
                 try sortKey(attr.flatMap { $0.isNone ? nil : $0 }.map { a throws(TemplateError) in try attribute(v, a) } ?? v, caseSensitive)
             }
@@ -75,14 +79,16 @@ enum SequenceFilters {
         case "dictsort":
             guard case let .dict(d) = value else { throw .runtime("FilterArgumentError: You can only sort by either 'key' or 'value'") }
             let caseSensitive = args.get(0, "case_sensitive")?.truthy ?? false
-            let byValue = (args.get(1, "by")?.pyStr ?? "key") == "value"
+            let byValue = try b.str(args.get(1, "by") ?? .string("key")) == "value"
             let reverse = args.get(2, "reverse")?.truthy ?? false
             let pairs = try zip(d.keys, d.values).map { k, v throws(TemplateError) in (try sortKey(byValue ? v : k, caseSensitive), Value.list([k, v])) }
-            return .list(try stableSort(pairs, reverse: reverse).map(\.1))
+            let sorted = Value.list(try stableSort(pairs, reverse: reverse).map(\.1))
+            try Nesting.check(sorted)
+            return sorted
         case "min", "max":
             let caseSensitive = args.get(0, "case_sensitive")?.truthy ?? false
             let attr = args.get(1, "attribute")
-            let items = try Interpreter.iterate(value)
+            let items = try Interpreter.iterate(value, b)
             guard !items.isEmpty else { return .undefined("No aggregated item, sequence was empty.") }
             let keyed = try items.map { v throws(TemplateError) in (try sortKey(attr.map { a throws(TemplateError) in try attribute(v, a) } ?? v, caseSensitive), v) }
             var best = keyed[0]
@@ -91,8 +97,8 @@ enum SequenceFilters {
         case "sum":
             var total = args.get(1, "start") ?? .int(0)
             let attr = args.get(0, "attribute")
-            for v in try Interpreter.iterate(value) {
-                total = try Operators.binary(.add, total, try attr.map { a throws(TemplateError) in try attribute(v, a) } ?? v)
+            for v in try Interpreter.iterate(value, b) {
+                total = try Operators.binary(.add, total, try attr.map { a throws(TemplateError) in try attribute(v, a) } ?? v, b)
             }
             return total
         case "batch":
@@ -100,24 +106,31 @@ enum SequenceFilters {
             guard size > 0 else { throw .value("batch size must be positive") }
             let fill = args.get(1, "fill_with")
             var rows: [Value] = [], row: [Value] = []
-            for v in try Interpreter.iterate(value) {
+            for v in try Interpreter.iterate(value, b) {
                 row.append(v)
                 if row.count == size { rows.append(.list(row)); row = [] }
             }
             if !row.isEmpty {
-                if let fill, !fill.isNone { row += Array(repeating: fill, count: size - row.count) }
+                if let fill, !fill.isNone {
+                    // `size` comes from the template: the padding is what could be huge.
+                    try b.checkList(size)
+                    row += Array(repeating: fill, count: size - row.count)
+                }
                 rows.append(.list(row))
             }
+            try Nesting.check(.list(rows))
             return .list(rows)
         case "groupby":
             guard let attr = args.get(0, "attribute") else { throw .type("groupby() missing attribute") }
-            let items = try Interpreter.iterate(value)
+            let items = try Interpreter.iterate(value, b)
             let keyed = try items.map { v throws(TemplateError) in (try attribute(v, attr), v) }
             var groups: [(Value, [Value])] = []
             for (k, v) in try stableSort(keyed, reverse: false) {
                 if let last = groups.last, pyEquals(last.0, k) { groups[groups.count - 1].1.append(v) } else { groups.append((k, [v])) }
             }
-            return .list(groups.map { .list([$0.0, .list($0.1)]) })
+            let grouped = Value.list(groups.map { .list([$0.0, .list($0.1)]) })
+            try Nesting.check(grouped)
+            return grouped
         default:
             throw TemplateError(.runtime, "No filter named '\(name)'.")
         }
@@ -135,7 +148,22 @@ enum SequenceFilters {
         }
         guard let filter = args.positional.first else { throw .runtime("FilterArgumentError: map requires a filter argument") }
         let rest = Arguments(Array(args.positional.dropFirst()), keywords: args.keywords)
-        return try items.map { v throws(TemplateError) in try Filters.apply(filter.pyStr, v, rest, interp) }
+        let name = try interp.budget.str(filter)
+        return try items.map { v throws(TemplateError) in try Filters.apply(name, v, rest, interp) }
+    }
+
+    /// `sep.join(str(x) for x in items)`, refused as soon as it outgrows the value size limit.
+    static func join(_ items: [Value], separator: String, _ budget: Budget) throws(TemplateError) -> String {
+        var out = ""
+        for (i, v) in items.enumerated() {
+            let piece = try budget.str(v)
+            let sep = i > 0 ? separator.utf8.count : 0
+            try budget.checkString(out.utf8.count, plus: sep &+ piece.utf8.count)
+            try budget.chargeCopy(sep &+ piece.utf8.count)
+            if i > 0 { out += separator }
+            out += piece
+        }
+        return out
     }
 
     /// jinja2's `make_attrgetter`: a dotted path of item lookups (`"a.0.b"`).

@@ -1,19 +1,29 @@
 /// Python's `str.format`: `'{}'`, `'{0}'`, `'{name}'`, `'{0[key]}'`, `'{x.attr}'`, conversions
 /// `!r`/`!s` and format specs such as `{:>10}`, `{:.2f}`, `{:,}`.
 enum StrFormat {
-    static func format(_ template: String, _ args: Arguments) throws(TemplateError) -> String {
+    static func format(_ template: String, _ args: Arguments, _ budget: Budget) throws(TemplateError) -> String {
         let f = template.scalars
         var out = "", i = 0, auto = 0
+        func append(_ piece: String) throws(TemplateError) {
+            try budget.checkString(out.utf8.count, plus: piece.utf8.count)
+            try budget.chargeCopy(piece.utf8.count)
+            out += piece
+        }
         while i < f.count {
             let c = f[i]
             if c == "}" {
                 guard i + 1 < f.count, f[i + 1] == "}" else { throw .value("Single '}' encountered in format string") }
-                out += "}"
+                try append("}")
                 i += 2
                 continue
             }
-            guard c == "{" else { out.unicodeScalars.append(c); i += 1; continue }
-            if i + 1 < f.count && f[i + 1] == "{" { out += "{"; i += 2; continue }
+            guard c == "{" else {
+                let start = i
+                while i < f.count && f[i] != "{" && f[i] != "}" { i += 1 }
+                try append(String(f[start..<i]))
+                continue
+            }
+            if i + 1 < f.count && f[i + 1] == "{" { try append("{"); i += 2; continue }
             guard let close = f.find(["}"], from: i) else { throw .value("expected '}' before end of string") }
             var field = Array(f[(i + 1)..<close])
             i = close + 1
@@ -21,8 +31,8 @@ enum StrFormat {
             if let colon = field.firstIndex(of: ":") { spec = Array(field[(colon + 1)...]); field = Array(field[..<colon]) }
             if let bang = field.firstIndex(of: "!"), bang + 1 < field.count { conversion = field[bang + 1]; field = Array(field[..<bang]) }
             var value = try lookup(field, args, &auto)
-            if conversion == "r" || conversion == "a" { value = .string(value.pyRepr) } else if conversion == "s" { value = .string(value.pyStr) }
-            out += try apply(String(spec), to: value)
+            if conversion == "r" || conversion == "a" { value = .string(try budget.repr(value)) } else if conversion == "s" { value = .string(try budget.str(value)) }
+            try append(try apply(String(spec), to: value, budget))
         }
         return out
     }
@@ -36,7 +46,7 @@ enum StrFormat {
             guard auto < args.positional.count else { throw .runtime("IndexError: Replacement index \(auto) out of range for positional args tuple") }
             value = args.positional[auto]
             auto += 1
-        } else if let n = Int(head) {
+        } else if let n = Int(head), n >= 0 {
             guard n < args.positional.count else { throw .runtime("IndexError: Replacement index \(n) out of range for positional args tuple") }
             value = args.positional[n]
         } else {
@@ -61,7 +71,7 @@ enum StrFormat {
     }
 
     /// The format-spec mini-language: `[[fill]align][sign][#][0][width][,|_][.precision][type]`.
-    static func apply(_ specText: String, to value: Value) throws(TemplateError) -> String {
+    static func apply(_ specText: String, to value: Value, _ budget: Budget) throws(TemplateError) -> String {
         var s = specText.scalars, i = 0
         var fill: Unicode.Scalar = " ", align: Unicode.Scalar?
         if s.count >= 2 && "<>^=".unicodeScalars.contains(s[1]) { fill = s[0]; align = s[1]; i = 2 }
@@ -70,16 +80,26 @@ enum StrFormat {
         if i < s.count && "+- ".unicodeScalars.contains(s[i]) { sign = s[i]; i += 1 }
         if i < s.count && s[i] == "#" { i += 1 }
         if i < s.count && s[i] == "0" && align == nil { fill = "0"; align = "="; i += 1 }
-        var width = 0
-        while i < s.count, let d = Int(String(s[i])) { width = width * 10 + d; i += 1 }
+        func number(_ what: String) throws(TemplateError) -> Int {
+            var n = 0
+            while i < s.count, let d = s[i].decimalDigit {
+                let (times10, o1) = n.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(d)
+                if o1 || o2 { throw .value("Too many decimal digits in format string") }
+                n = sum
+                i += 1
+            }
+            return n
+        }
+        let width = try number("width")
+        // The width is how many characters padding builds: refuse it before building.
+        try budget.checkString(width)
         var grouping: Unicode.Scalar?
         if i < s.count && (s[i] == "," || s[i] == "_") { grouping = s[i]; i += 1 }
         var precision: Int?
         if i < s.count && s[i] == "." {
             i += 1
-            var p = 0
-            while i < s.count, let d = Int(String(s[i])) { p = p * 10 + d; i += 1 }
-            precision = p
+            precision = try number("precision")
         }
         let type: Unicode.Scalar? = i < s.count ? s[i] : nil
         s = []
@@ -92,7 +112,7 @@ enum StrFormat {
             throw .value("Unknown format code '\(type.map(String.init) ?? "")' for object of type 'str'")
         default:
             guard let n = Operators.number(value) else {
-                if type == nil || type == "s" { body = value.pyStr; break }
+                if type == nil || type == "s" { body = try budget.str(value); break }
                 throw .value("Unknown format code for object of type '\(value.typeName)'")
             }
             if case .bool = value, type == nil { body = value.pyStr; break }

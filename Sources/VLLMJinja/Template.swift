@@ -18,11 +18,18 @@ public struct Template: Sendable {
     }
 
     /// Renders with `context` as the template's variables. Every failure is a thrown
-    /// `TemplateError`, including runaway recursion.
-    public func render(_ context: [String: Value]) throws(TemplateError) -> String {
-        let interp = Interpreter(globals: Globals.make())
+    /// `TemplateError`, including runaway recursion; a template that would go past one of
+    /// `limits` (size, work, recursion, time, cancellation) fails with a `.limit` error.
+    public func render(_ context: [String: Value], limits: RenderLimits = .default) throws(TemplateError) -> String {
+        let budget = Budget(limits)
+        let created = NamespaceLog()
+        // `{% set ns.me = ns %}` makes a cycle that reference counting would never free.
+        defer { created.release() }
+        let interp = Interpreter(globals: Globals.make(created: created), budget: budget)
         let scope = Scope(parent: nil)
         for (k, v) in context { scope.set(k, v) }
+        // A deadline already passed or a request already cancelled stops before any work.
+        try budget.poll()
         return try interp.render(body, scope)
     }
 }

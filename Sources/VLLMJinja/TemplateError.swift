@@ -14,6 +14,9 @@ public struct TemplateError: Error, CustomStringConvertible, Equatable, Sendable
         case raised = "TemplateError"
         /// `SecurityError`: something the immutable sandbox forbids (e.g. `list.append`).
         case security = "SecurityError"
+        /// A `RenderLimits` bound was reached: output or value size, steps, recursion, value
+        /// nesting, time, or cancellation.
+        case limit = "TemplateLimitError"
     }
 
     public var kind: Kind

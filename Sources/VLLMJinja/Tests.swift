@@ -33,8 +33,12 @@ enum Tests {
             case let .object(o): return o.call != nil
             default: return false
             }
-        case "lower": return value.pyStr.unicodeScalars.contains { $0.properties.isLowercase } && !value.pyStr.unicodeScalars.contains { $0.properties.isUppercase }
-        case "upper": return value.pyStr.unicodeScalars.contains { $0.properties.isUppercase } && !value.pyStr.unicodeScalars.contains { $0.properties.isLowercase }
+        case "lower":
+            let s = try interp.budget.str(value).unicodeScalars
+            return s.contains { $0.properties.isLowercase } && !s.contains { $0.properties.isUppercase }
+        case "upper":
+            let s = try interp.budget.str(value).unicodeScalars
+            return s.contains { $0.properties.isUppercase } && !s.contains { $0.properties.isLowercase }
         case "even", "odd":
             guard case let .int(i)? = Operators.number(value) else {
                 if value.isUndefined { throw value.undefinedError }
@@ -43,10 +47,11 @@ enum Tests {
             return (i % 2 == 0) == (name == "even")
         case "divisibleby":
             guard case let .int(i)? = Operators.number(value), case let .int(n)? = Operators.number(arg) else {
-                return try Operators.binary(.mod, value, arg).truthy == false
+                return try Operators.binary(.mod, value, arg, interp.budget).truthy == false
             }
             guard n != 0 else { throw .runtime("ZeroDivisionError: integer division or modulo by zero") }
-            return i % n == 0
+            // `Int.min % -1` traps in Swift; every integer is divisible by -1.
+            return n == -1 || i % n == 0
         case "eq", "equalto", "==": return pyEquals(value, arg)
         case "ne", "!=": return !pyEquals(value, arg)
         case "lt", "lessthan", "<": return try Operators.compare(.lt, value, arg)
@@ -66,8 +71,8 @@ enum Tests {
             default: return false
             }
         case "escaped": return false
-        case "filter": return Filters.names.contains(value.pyStr)
-        case "test": return names.contains(value.pyStr)
+        case "filter": if case let .string(s) = value { return Filters.names.contains(s) }; return false
+        case "test": if case let .string(s) = value { return names.contains(s) }; return false
         default: throw TemplateError(.runtime, "No test named '\(name)'.")
         }
     }

@@ -115,17 +115,32 @@ public struct Arguments {
 /// Something a template can call.
 public final class Callable {
     public let name: String
-    let body: (Arguments) throws(TemplateError) -> Value
+    let body: (Arguments, Budget) throws(TemplateError) -> Value
     /// Macros render as `<Macro 'name'>`; builtins as Python's `<built-in function name>`.
     let isMacro: Bool
+    /// A value the callable holds on to (a bound method's receiver), so nesting checks see it.
+    let captured: Value?
 
     public init(name: String, isMacro: Bool = false, _ body: @escaping (Arguments) throws(TemplateError) -> Value) {
         self.name = name
         self.isMacro = isMacro
+        self.captured = nil
+        self.body = { (args: Arguments, _: Budget) throws(TemplateError) -> Value in try body(args) }
+    }
+
+    /// A callable that works within the render's limits.
+    init(name: String, isMacro: Bool = false, captured: Value? = nil,
+         limited body: @escaping (Arguments, Budget) throws(TemplateError) -> Value) {
+        self.name = name
+        self.isMacro = isMacro
+        self.captured = captured
         self.body = body
     }
 
-    public func call(_ args: Arguments) throws(TemplateError) -> Value { try body(args) }
+    /// Calls it outside a render, under the default limits.
+    public func call(_ args: Arguments) throws(TemplateError) -> Value { try body(args, Budget(.default)) }
+
+    func call(_ args: Arguments, _ budget: Budget) throws(TemplateError) -> Value { try body(args, budget) }
 }
 
 /// A read-only object whose attributes are computed on access (the `loop` variable and friends).
@@ -133,10 +148,13 @@ public final class Object {
     let typeName: String
     let attribute: (String) throws(TemplateError) -> Value?
     let call: ((Arguments) throws(TemplateError) -> Value)?
+    /// Values the object holds on to (a loop's items, a cycler's), so nesting checks see them.
+    let captured: Value?
 
-    init(typeName: String, call: ((Arguments) throws(TemplateError) -> Value)? = nil,
+    init(typeName: String, captured: Value? = nil, call: ((Arguments) throws(TemplateError) -> Value)? = nil,
          attribute: @escaping (String) throws(TemplateError) -> Value?) {
         self.typeName = typeName
+        self.captured = captured
         self.call = call
         self.attribute = attribute
     }
