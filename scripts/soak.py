@@ -5,10 +5,10 @@ Starts the server (small KV pool so preemption happens, two LoRA adapters), then
 --requests requests from --concurrency threads: completions and chat, streamed and not, n > 1
 and best_of, LoRA on and off, streams cut at random points, requests abandoned by a client
 timeout, tokenize/detokenize, and bad requests (which must get a 4xx). Every --sample-every
-requests it records the server's RSS, open file descriptors, threads and KV blocks in use.
+requests it records the server's RSS (anonymous and file-backed), open file descriptors, threads and KV blocks in use.
 
 At the end it checks: no unexpected error, KV usage 0 once idle, fds and threads back to their
-warm-up level, and the RSS slope after warm-up (least squares over the samples after
+warm-up level, and the anonymous-RSS slope after warm-up (least squares over the samples after
 --warmup requests) at most --max-slope-kb KB per request. Exit status 1 if a check fails.
 
   python3 scripts/soak.py --requests 2000            # CI size
@@ -68,11 +68,15 @@ def start_server(binary, adapters, kv):
 
 
 def proc_status(pid):
+    """Anonymous and file-backed RSS (KB), open fds, threads. Only anonymous memory can leak:
+    file-backed pages are the mmap'd model, paged in as new tokens' embedding rows are read
+    (bounded by the file's size, and the kernel may drop them at any time)."""
     status = Path(f"/proc/{pid}/status").read_text()
-    rss = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+    anon = int(re.search(r"RssAnon:\s+(\d+) kB", status).group(1))
+    file = int(re.search(r"RssFile:\s+(\d+) kB", status).group(1))
     threads = int(re.search(r"Threads:\s+(\d+)", status).group(1))
     fds = len(os.listdir(f"/proc/{pid}/fd"))
-    return rss, fds, threads
+    return anon, file, fds, threads
 
 
 def metric(url, name):
@@ -182,11 +186,11 @@ def main():
                 errors.append(result)
             done += 1
             if done % every == 0:
-                rss, fds, threads = proc_status(proc.pid)
-                samples.append({"requests": done, "rss_kb": rss, "fds": fds, "threads": threads,
+                anon, file, fds, threads = proc_status(proc.pid)
+                samples.append({"requests": done, "rss_anon_kb": anon, "rss_file_kb": file, "fds": fds, "threads": threads,
                                 "kv_usage": metric(url, "vllm:kv_cache_usage_perc"), "seconds": round(time.time() - start, 1)})
                 s = samples[-1]
-                print(f"{done:>7} requests  RSS {s['rss_kb'] / 1024:7.1f} MiB  fds {fds:4}  threads {threads:3}  "
+                print(f"{done:>7} requests  RSS anon {anon / 1024:7.1f} MiB  file {file / 1024:6.1f} MiB  fds {fds:4}  threads {threads:3}  "
                       f"KV {s['kv_usage']:.3f}  {s['seconds']:7.1f} s", flush=True)
 
     with ThreadPoolExecutor(a.concurrency) as pool:
@@ -197,26 +201,26 @@ def main():
     while time.time() < deadline and (metric(url, "vllm:kv_cache_usage_perc") > kv_start or metric(url, "vllm:num_requests_running") > 0):
         time.sleep(0.5)
     time.sleep(1)
-    rss, fds, threads = proc_status(proc.pid)
+    anon, file, fds, threads = proc_status(proc.pid)
     kv_end = metric(url, "vllm:kv_cache_usage_perc")
     preemptions = metric(url, "vllm:num_preemptions_total")
     proc.terminate()
     code = proc.wait(60)
 
-    after = [(s["requests"], s["rss_kb"]) for s in samples if s["requests"] > warmup]
+    after = [(s["requests"], s["rss_anon_kb"]) for s in samples if s["requests"] > warmup]
     rss_slope = slope(after) if len(after) >= 2 else 0.0
     warm = [s for s in samples if s["requests"] > warmup]
     base_fds = min(s["fds"] for s in warm) if warm else fds
     base_threads = min(s["threads"] for s in warm) if warm else threads
     result = {
         "requests": a.requests, "outcomes": outcomes, "errors": errors, "samples": samples,
-        "rss_slope_kb_per_request": rss_slope, "idle": {"rss_kb": rss, "fds": fds, "threads": threads, "kv_usage": kv_end},
+        "rss_anon_slope_kb_per_request": rss_slope, "idle": {"rss_anon_kb": anon, "rss_file_kb": file, "fds": fds, "threads": threads, "kv_usage": kv_end},
         "preemptions": preemptions, "exit_code": code, "seconds": round(time.time() - start, 1),
     }
     checks = {
         "no unexpected errors": outcomes.get("error", 0) == 0,
         f"KV back to its start ({kv_end:.4f} vs {kv_start:.4f}: the adapters' blocks) when idle": abs(kv_end - kv_start) < 1e-9,
-        f"RSS slope {rss_slope:.4f} KB/request <= {a.max_slope_kb}": rss_slope <= a.max_slope_kb,
+        f"anonymous RSS slope {rss_slope:.4f} KB/request <= {a.max_slope_kb}": rss_slope <= a.max_slope_kb,
         f"fds flat ({fds} idle vs {base_fds} after warm-up)": fds <= base_fds + 2,
         f"threads flat ({threads} idle vs {base_threads} after warm-up)": threads <= base_threads + 2,
         "preemption happened": preemptions > 0,

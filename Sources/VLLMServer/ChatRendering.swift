@@ -78,10 +78,13 @@ struct ChatRenderer: Sendable {
     let specialTokens: [String: String]
     /// Whether a request may bring its own `chat_template` (`--trust-request-chat-template`).
     let trustRequestTemplate: Bool
+    /// The wall-clock cap on one rendering (`--chat-template-timeout`).
+    let timeoutSeconds: Double
 
-    init(template: ChatTemplate?, tokenizer: Tokenizer, trustRequestTemplate: Bool) {
+    init(template: ChatTemplate?, tokenizer: Tokenizer, trustRequestTemplate: Bool, timeoutSeconds: Double) {
         self.template = template
         self.trustRequestTemplate = trustRequestTemplate
+        self.timeoutSeconds = timeoutSeconds
         var tokens: [String: String] = [:]
         for (name, id) in [("bos_token", tokenizer.bosTokenID), ("eos_token", tokenizer.eosTokenID),
                            ("unk_token", tokenizer.unknownTokenID), ("pad_token", tokenizer.paddingTokenID)] {
@@ -103,8 +106,11 @@ struct ChatRenderer: Sendable {
         guard let chosen else {
             throw APIError.badRequest("The model has no chat template (tokenizer.chat_template); start the server with --chat-template FILE.")
         }
+        var limits = RenderLimits.default
+        limits.deadline = .now + .milliseconds(Int64(timeoutSeconds * 1000))
+        if let cancel { limits.isCancelled = { cancel.isCancelled } }
         return try chosen.apply(messages: inputs.messages, addGenerationPrompt: addGenerationPrompt,
                                 continueFinalMessage: continueFinalMessage, tools: inputs.tools,
-                                specialTokens: specialTokens, extraKwargs: inputs.kwargs)
+                                specialTokens: specialTokens, extraKwargs: inputs.kwargs, limits: limits)
     }
 }

@@ -35,7 +35,8 @@ final class ServerContext: Sendable {
         self.logger = logger
         let source = options.chatTemplate ?? tokenizer.chatTemplate
         renderer = ChatRenderer(template: try source.map { try ChatTemplate($0) }, tokenizer: tokenizer,
-                                trustRequestTemplate: options.trustRequestChatTemplate)
+                                trustRequestTemplate: options.trustRequestChatTemplate,
+                                timeoutSeconds: options.chatTemplateTimeoutSeconds)
         if options.enableAutoToolChoice {
             guard let name = options.toolCallParser else {
                 throw ServerSetupError("--enable-auto-tool-choice requires --tool-call-parser")
