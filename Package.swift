@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute"]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMTestSupport"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"]),
-        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLM", "VLLMTestSupport"]),
         .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja"]),
         .testTarget(name: "VLLMToolParsersTests", dependencies: ["VLLMToolParsers", "VLLMJinja"]),
     ]

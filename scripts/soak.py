@@ -89,12 +89,12 @@ def metric(url, name):
 WORDS = "the a river mountain quick slow sings under over bright data engine token cache model".split()
 
 
-def one_request(url, rng, models):
+def one_request(url, rng, models, max_new):
     """Sends one random request; returns 'ok', 'expected-4xx', 'cut' or an error description."""
     kind = rng.random()
     model = rng.choice(models)
     prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 60)))
-    max_tokens = rng.randint(1, 24)
+    max_tokens = rng.randint(1, max_new)
     try:
         if kind < 0.08:
             r = requests.post(url + "/tokenize", json={"prompt": prompt}, timeout=60)
@@ -158,6 +158,7 @@ def main():
     ap.add_argument("--kv-cache-memory", default="24MiB")
     ap.add_argument("--binary", default=os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm")))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-tokens", type=int, default=24, help="each request's max_tokens is drawn from 1..this")
     ap.add_argument("--json-out")
     a = ap.parse_args()
     every = a.sample_every or max(50, a.requests // 20)
@@ -178,7 +179,7 @@ def main():
 
     def work(i):
         nonlocal done
-        result = one_request(url, random.Random(a.seed * 1_000_003 + i), models)
+        result = one_request(url, random.Random(a.seed * 1_000_003 + i), models, a.max_tokens)
         with lock:
             key = result if result in ("ok", "expected-4xx", "cut") else "error"
             outcomes[key] = outcomes.get(key, 0) + 1

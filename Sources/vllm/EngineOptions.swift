@@ -53,7 +53,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "LoRA adapters kept loaded (default: --max-loras).")
     var maxCpuLoras: Int?
 
-    @Option(parsing: .upToNextOption, help: "LoRA adapters to load at start: name=path or {\"name\": ..., \"path\": ..., \"base_model_name\": ...} (several allowed).")
+    @Option(parsing: .upToNextOption, help: "LoRA adapters to load at start: name=path (several, space- or comma-separated) or {\"name\": ..., \"path\": ..., \"base_model_name\": ...}.")
     var loraModules: [String] = []
 
     func validate() throws {
@@ -82,7 +82,7 @@ struct EngineOptions: ParsableArguments {
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras
-            a.loraModules = try loraModules.map { try LoRAModule(parsing: $0) }
+            a.loraModules = try LoRAModule.parseList(loraModules)
             a.kvCacheDtype = try Self.kvCacheDType(kvCacheDtype)
             guard let act = ActivationPrecision(rawValue: activationDtype) else {
                 throw ValidationError("--activation-dtype must be float32 or int8, got \(activationDtype)")

@@ -27,4 +27,18 @@ public struct LoRAModule: Sendable, Equatable {
             self.init(name: String(s[..<eq]), path: String(s[s.index(after: eq)...]))
         }
     }
+
+    /// Every `--lora-modules` value: vLLM's space-separated `name=path` and JSON forms, and the
+    /// comma-joined `a=/p,b=/q` form. A value splits at commas only when every piece is a
+    /// `name=path`, so a path that contains a comma still reads as one module.
+    public static func parseList(_ values: [String]) throws(EngineArgsError) -> [LoRAModule] {
+        var out: [LoRAModule] = []
+        for value in values {
+            let pieces = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            let joined = !value.hasPrefix("{") && pieces.count > 1
+                && pieces.allSatisfy { p in p.firstIndex(of: "=").map { $0 != p.startIndex } ?? false }
+            for piece in joined ? pieces : [value] { out.append(try LoRAModule(parsing: piece)) }
+        }
+        return out
+    }
 }
