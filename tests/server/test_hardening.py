@@ -132,3 +132,27 @@ def test_client_strings_cannot_forge_log_lines(server):
     time.sleep(0.2)
     assert not any(line.startswith(forged) for line in server.log)
     assert any("\\n" + forged in line for line in server.log)
+
+
+@pytest.mark.parametrize("path, field", [("/v1/completions", "prompt"), ("/v1/chat/completions", "messages")])
+def test_deeply_nested_bodies_are_400(server, path, field):
+    for depth in (600, 100_000, 1_000_000):
+        body = '{"max_tokens": 1, "%s": %s}' % (field, "[" * depth + "]" * depth)
+        r = requests.post(server.url + path, data=body, headers={"Content-Type": "application/json"}, timeout=30)
+        error(r, 400)
+    assert requests.get(server.url + "/health", timeout=5).status_code == 200
+
+
+def test_sigterm_during_a_heavy_template_drains_and_exits():
+    s = Server("--trust-request-chat-template", "--chat-template-timeout", "3")
+    forever = "{% for i in range(100000) %}{% for j in range(100000) %}{{ '' }}{% endfor %}{% endfor %}"
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 1, "chat_template": forever}
+    with cf.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(requests.post, s.url + "/v1/chat/completions", json=body, timeout=60)
+        time.sleep(0.5)
+        start = time.time()
+        s.proc.terminate()
+        assert s.proc.wait(20) == 0
+        assert time.time() - start < 10
+        r = pending.result()
+        assert r.status_code == 400 and "time limit" in r.text
