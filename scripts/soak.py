@@ -89,11 +89,11 @@ def metric(url, name):
 WORDS = "the a river mountain quick slow sings under over bright data engine token cache model".split()
 
 
-def one_request(url, rng, models, max_new):
+def one_request(url, rng, models, max_new, max_words):
     """Sends one random request; returns 'ok', 'expected-4xx', 'cut' or an error description."""
     kind = rng.random()
     model = rng.choice(models)
-    prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 60)))
+    prompt = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, max_words)))
     max_tokens = rng.randint(1, max_new)
     try:
         if kind < 0.08:
@@ -159,6 +159,7 @@ def main():
     ap.add_argument("--binary", default=os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm")))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--max-tokens", type=int, default=24, help="each request's max_tokens is drawn from 1..this")
+    ap.add_argument("--max-prompt-words", type=int, default=60, help="each prompt's length in words is drawn from 1..this")
     ap.add_argument("--json-out")
     a = ap.parse_args()
     every = a.sample_every or max(50, a.requests // 20)
@@ -179,7 +180,7 @@ def main():
 
     def work(i):
         nonlocal done
-        result = one_request(url, random.Random(a.seed * 1_000_003 + i), models, a.max_tokens)
+        result = one_request(url, random.Random(a.seed * 1_000_003 + i), models, a.max_tokens, a.max_prompt_words)
         with lock:
             key = result if result in ("ok", "expected-4xx", "cut") else "error"
             outcomes[key] = outcomes.get(key, 0) + 1

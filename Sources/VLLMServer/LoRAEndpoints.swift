@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 import VLLM
@@ -46,7 +47,8 @@ enum LoRAEndpoints {
         guard !ctx.modelNames.contains(name) else {
             throw APIError.invalidUserInput("'\(name)' is the name of a served base model; choose another lora_name.")
         }
-        let lora = try ctx.loras.beginLoad(name: name, path: request.loraPath)
+        let path = try confined(request.loraPath, ctx)
+        let lora = try ctx.loras.beginLoad(name: name, path: path)
         var loaded: LoRARequest?
         defer { ctx.loras.finish(name, loaded: loaded) }
         do {
@@ -61,6 +63,21 @@ enum LoRAEndpoints {
         loaded = lora
         ctx.logger.info("Loaded new LoRA adapter: name \(LogText.quoted(name, limit: ctx.options.maxLogLen)), path \(LogText.quoted(request.loraPath, limit: ctx.options.maxLogLen))")
         return success("Success: LoRA adapter '\(name)' added successfully.")
+    }
+
+    /// With `--lora-path-root`, the adapter directory and the files read from it, symlinks
+    /// followed, must lie inside the root; the resolved directory is what gets loaded.
+    private static func confined(_ path: String, _ ctx: ServerContext) throws -> String {
+        guard let root = ctx.options.loraPathRoot else { return path }
+        func resolved(_ p: String) -> String { URL(fileURLWithPath: p).resolvingSymlinksInPath().standardizedFileURL.path }
+        let top = resolved(root)
+        func inside(_ p: String) -> Bool { p == top || p.hasPrefix(top == "/" ? "/" : top + "/") }
+        let dir = resolved(path)
+        let files = ["adapter_config.json", "adapter_model.safetensors"].map { resolved(dir + "/" + $0) }
+        guard inside(dir), files.allSatisfy(inside) else {
+            throw APIError.badRequest("lora_path \(LogText.quoted(path, limit: 200)) is outside --lora-path-root (symlinks are followed).", param: "lora_path")
+        }
+        return dir
     }
 
     static func unload(_ ctx: ServerContext, _ request: UnloadLoRAAdapterRequest) async throws -> Response {

@@ -44,6 +44,9 @@ public struct ServerOptions: Sendable {
     /// `VLLM_HTTP_TIMEOUT_KEEP_ALIVE` (seconds): a connection that sends nothing for this long
     /// while idle or in the middle of a request is closed (slow or stalled clients).
     public var keepAliveTimeoutSeconds = 5.0
+    /// `--lora-path-root`: adapters loaded at run time (`/v1/load_lora_adapter`) must lie in
+    /// this directory once symlinks are followed (nil: anywhere the server can read).
+    public var loraPathRoot: String?
     /// `--chat-template-timeout`: the wall-clock cap on rendering one chat template (seconds).
     public var chatTemplateTimeoutSeconds = 10.0
 

@@ -54,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Stop rendering a chat template after this many seconds (the request gets 400).")
     var chatTemplateTimeout = 10.0
 
+    @Option(help: "Adapters loaded at run time (/v1/load_lora_adapter) must lie inside this directory, symlinks followed.")
+    var loraPathRoot: String?
+
     @Flag(help: "Do not log requests.")
     var disableLogRequests = false
 
@@ -105,6 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxRequestBodyBytes = maxRequestBodyBytes
         options.maxWaitingRequests = maxWaitingRequests == 0 ? nil : maxWaitingRequests
         options.chatTemplateTimeoutSeconds = chatTemplateTimeout
+        options.loraPathRoot = loraPathRoot
         if let v = ProcessInfo.processInfo.environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"].flatMap(Double.init) {
             options.keepAliveTimeoutSeconds = v
         }

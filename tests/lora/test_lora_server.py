@@ -345,3 +345,38 @@ def test_run_batch_lines_may_name_adapters(server, adapters, tmp_path):
         assert o["response"]["body"]["choices"][0]["text"] == served["choices"][0]["text"]
     assert out[0]["response"]["body"]["choices"][0]["text"] != out[1]["response"]["body"]["choices"][0]["text"]
     assert out[2]["error"] is not None and out[2]["response"]["status_code"] == 404
+
+
+def test_lora_path_root_confines_runtime_loads(adapters, tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    inside = root / "qv4"
+    shutil.copytree(adapters["qv4"]["path"], inside)
+    outside = tmp_path / "outside"
+    shutil.copytree(adapters["qv4"]["path"], outside)
+    (root / "link-out").symlink_to(outside)
+    sneaky = root / "sneaky"
+    sneaky.mkdir()
+    shutil.copy(inside / "adapter_config.json", sneaky / "adapter_config.json")
+    (sneaky / "adapter_model.safetensors").symlink_to(outside / "adapter_model.safetensors")
+    big = root / "big-config"
+    shutil.copytree(inside, big)
+    (big / "adapter_config.json").write_text((big / "adapter_config.json").read_text() + " " * (2 << 20))
+    huge = root / "huge-weights"
+    shutil.copytree(inside, huge)
+    with open(huge / "adapter_model.safetensors", "r+b") as f:
+        f.truncate(10 << 30)  # sparse: refused by its size before anything is read
+    s = Server("--enable-lora", "--max-lora-rank", "16", "--max-loras", "2", "--lora-path-root", str(root), env=ENABLE)
+    try:
+        def load(name, path):
+            return requests.post(s.url + "/v1/load_lora_adapter", json={"lora_name": name, "lora_path": str(path)}, timeout=60)
+        assert load("in", inside).status_code == 200
+        for name, path in [("out", outside), ("link", root / "link-out"), ("sneaky", sneaky), ("dots", root / ".." / "outside")]:
+            r = load(name, path)
+            assert r.status_code == 400 and r.json()["error"]["param"] == "lora_path", (name, r.text)
+        r = load("big", big)
+        assert r.status_code == 400 and "1 MiB" in r.json()["error"]["message"], r.text
+        r = load("huge", huge)
+        assert r.status_code == 400 and "more than an adapter of rank 16" in r.json()["error"]["message"], r.text
+    finally:
+        assert s.stop() == 0

@@ -30,6 +30,16 @@ public final class LoRAAdapter: @unchecked Sendable {
     /// Bytes the converted weights occupy (fp32 A and B of every adapted module).
     public let byteCount: Int
 
+    /// The largest weight file an adapter of `maxRank` can need on this model: A and B of every
+    /// supported module in every layer, in fp32, plus room for the header and stray tensors.
+    static func maxWeightFileBytes(model: LlamaConfig, maxRank: Int) -> Int {
+        let perLayer = LoRATarget.allCases.reduce(0) { sum, t in
+            let (out, inp) = t.dimensions(model)
+            return sum + (out + inp) * maxRank * 4
+        }
+        return perLayer.multipliedReportingOverflow(by: model.layerCount).partialValue + (64 << 20)
+    }
+
     /// Loads the adapter in directory `path` for a model with `model`'s shapes; refuses ranks
     /// above `maxRank`.
     public init(path: String, model: LlamaConfig, maxRank: Int) throws(LoRAError) {
@@ -47,6 +57,10 @@ public final class LoRAAdapter: @unchecked Sendable {
             let bin = FileManager.default.fileExists(atPath: path + "/adapter_model.bin")
             throw .notAnAdapter(path: path, reason: bin ? "only adapter_model.bin (PyTorch pickle) is present; convert it to adapter_model.safetensors"
                                                           : "adapter_model.safetensors is missing")
+        }
+        if let size = (try? FileManager.default.attributesOfItem(atPath: weightsPath))?[.size] as? Int,
+           size > Self.maxWeightFileBytes(model: model, maxRank: maxRank) {
+            throw .notAnAdapter(path: path, reason: "adapter_model.safetensors is \(size) bytes, more than an adapter of rank \(maxRank) on this model can hold")
         }
         let file: SafetensorsFile
         do { file = try SafetensorsFile(path: weightsPath) } catch { throw .file(error) }

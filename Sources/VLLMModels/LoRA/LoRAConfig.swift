@@ -15,6 +15,10 @@ public struct LoRAConfig: Sendable, Equatable {
 
     /// Parses `adapter_config.json` at `path` (in the adapter directory `dir`, for messages).
     public init(path: String, dir: String) throws(LoRAError) {
+        // Real configs are a few KB; the cap keeps a hostile file from being read whole.
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size > 1 << 20 {
+            throw .notAnAdapter(path: dir, reason: "adapter_config.json is \(size) bytes, more than the 1 MiB any real config takes")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .notAnAdapter(path: dir, reason: "adapter_config.json is missing or unreadable")
         }
