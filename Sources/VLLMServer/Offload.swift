@@ -15,7 +15,7 @@ enum Offload {
     private static let queue = DispatchQueue(label: "vllm.request-preparation", qos: .userInitiated, attributes: .concurrent)
 
     /// Cancelling the awaiting task (the client went away) raises the flag `work` is given.
-    static func run<T: Sendable>(_ ctx: ServerContext, _ work: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
+    static func run<T: Sendable>(_ work: @escaping @Sendable (CancellationFlag) throws -> T) async throws -> T {
         let flag = CancellationFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in

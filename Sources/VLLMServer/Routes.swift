@@ -23,7 +23,7 @@ enum Routes {
             await answer {
                 let body = try await readBody(request, ctx)
                 let req = try decode(TokenizeRequest.self, body)
-                return jsonResponse(try await Offload.run(ctx) { cancel in try UtilityHandlers.tokenize(ctx, req, body: body, cancel: cancel) })
+                return jsonResponse(try await Offload.run { cancel in try UtilityHandlers.tokenize(ctx, req, body: body, cancel: cancel) })
             }
         }
         utility.post("/detokenize") { request, _ in
@@ -39,7 +39,7 @@ enum Routes {
                 await answer {
                     var request = request
                     let body = try await readBody(&request, ctx)
-                    let call = try await Offload.run(ctx) { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }
+                    let call = try await Offload.run { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }
                     return try await GenerationResponder.respond(request, ctx, call)
                 }
             }

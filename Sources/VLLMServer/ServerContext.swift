@@ -22,6 +22,7 @@ final class ServerContext: Sendable {
     let loras: LoRARegistry
     let logger: Logger
     let startTime = Int(Date().timeIntervalSince1970)
+    private let nextEngineKey = Mutex<UInt64>(0)
 
     /// - Parameters:
     ///   - modelName: the model argument as given (reported when no `--served-model-name`).
@@ -50,8 +51,6 @@ final class ServerContext: Sendable {
         engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }
         loras = LoRARegistry(modules: options.loraModules)
     }
-
-    private let nextEngineKey = Mutex<UInt64>(0)
 
     /// A response id: the prefix (`cmpl-`, `chatcmpl-`) and the client's `request_id`, or a
     /// random one, as vLLM forms them. It is only a label: two calls may carry the same one.
