@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
 struct BenchLatencyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "latency")
 
-    @OptionGroup var engine: EngineOptions
+    @OptionGroup(title: "Engine: model, KV cache, scheduler, LoRA") var engine: EngineOptions
 
     @Option(help: "Prompt tokens.")
     var inputLen = 512

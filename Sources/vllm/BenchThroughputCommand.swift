@@ -7,7 +7,7 @@ import VLLM
 struct BenchThroughputCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "throughput")
 
-    @OptionGroup var engine: EngineOptions
+    @OptionGroup(title: "Engine: model, KV cache, scheduler, LoRA") var engine: EngineOptions
 
     @Option(help: "Prompts (random token ids) when no --dataset is given.")
     var numPrompts = 256

@@ -7,7 +7,7 @@ struct GenerateCommand: ParsableCommand {
         commandName: "generate",
         abstract: "Generate completions through the engine (special-token strings in prompts are parsed).")
 
-    @OptionGroup var engine: EngineOptions
+    @OptionGroup(title: "Engine: model, KV cache, scheduler, LoRA") var engine: EngineOptions
 
     @Option(help: "The prompt text.")
     var prompt: String?

@@ -21,11 +21,11 @@ struct RunBatchCommand: AsyncParsableCommand {
     @Option(name: [.customShort("o"), .customLong("output-file")], help: "Where to write the results ('-': standard output).")
     var outputFile: String
 
-    @OptionGroup var engine: EngineOptions
+    @OptionGroup(title: "Engine: model, KV cache, scheduler, LoRA") var engine: EngineOptions
 
-    @OptionGroup var compatibility: CompatibilityOptions
+    @OptionGroup(title: "vLLM flags accepted for compatibility") var compatibility: CompatibilityOptions
 
-    @OptionGroup var requests: RequestOptions
+    @OptionGroup(title: "Requests") var requests: RequestOptions
 
     @Flag(help: "Log each request as it is received.")
     var enableLogRequests = false

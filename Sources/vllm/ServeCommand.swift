@@ -17,9 +17,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Argument(help: "Path to a GGUF model (the same as --model).")
     var modelTag: String?
 
-    @OptionGroup var engine: EngineOptions
+    @OptionGroup(title: "Engine: model, KV cache, scheduler, LoRA") var engine: EngineOptions
 
-    @OptionGroup var compatibility: CompatibilityOptions
+    @OptionGroup(title: "vLLM flags accepted for compatibility") var compatibility: CompatibilityOptions
 
     @Option(help: "Host name or address to listen on.")
     var host = "0.0.0.0"
@@ -27,7 +27,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).")
     var port = 8000
 
-    @OptionGroup var requests: RequestOptions
+    @OptionGroup(title: "Requests") var requests: RequestOptions
 
     @Option(help: "Require this key as 'Authorization: Bearer KEY' on /v1 routes (default: $VLLM_API_KEY).")
     var apiKey: String?
