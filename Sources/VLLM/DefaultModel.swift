@@ -28,6 +28,13 @@ public struct DefaultModelMissing: Error, CustomStringConvertible {
     }
 }
 
+/// The model file's tokenizer metadata is missing or unusable; names the file.
+public struct TokenizerLoadError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): cannot load the tokenizer: \(reason)" }
+}
+
 /// A model file loaded for generation: weights, tokenizer and the thread pool they share.
 public struct LoadedModel: Sendable {
     public let gguf: GGUFFile
@@ -37,11 +44,12 @@ public struct LoadedModel: Sendable {
     /// Loads `path` (or the default model) with `threads` compute threads.
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32) throws {
-        gguf = try GGUFFile(path: path ?? DefaultModel.resolve())
+        let file = try path ?? DefaultModel.resolve()
+        gguf = try GGUFFile(path: file)
         // The architecture check comes first: its error says more than a tokenizer complaint.
         model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores),
                                maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision)
-        tokenizer = try Tokenizer(gguf: gguf)
+        do { tokenizer = try Tokenizer(gguf: gguf) } catch { throw TokenizerLoadError(path: file, reason: error.description) }
     }
 
     /// Loads `path` (or the default model) as the engine settings `args` ask.
