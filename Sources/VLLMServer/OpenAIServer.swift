@@ -19,10 +19,13 @@ public enum OpenAIServer {
         let router = Router(context: BasicRequestContext.self)
         Routes.register(on: router, context)
         let host = options.host, port = options.port
+        let connections = ConnectionCount()
         let idle = TimeAmount.milliseconds(Int64(options.keepAliveTimeoutSeconds * 1000))
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(idleTimeout: idle)),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: options.maxConnections.map { [ConnectionLimiter(count: connections, limit: $0)] } ?? [],
+                idleTimeout: idle)),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 logger.notice("Serving \(context.modelNames[0]) on http://\(host):\(channel.localAddress?.port ?? port)")

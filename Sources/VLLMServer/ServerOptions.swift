@@ -41,6 +41,9 @@ public struct ServerOptions: Sendable {
     /// `--max-waiting-requests`: with this many requests already waiting for the engine, new
     /// ones get 503 with `Retry-After` (nil: no limit).
     public var maxWaitingRequests: Int? = 1024
+    /// `--max-connections`: connections beyond this many open ones are closed at once (nil: no
+    /// limit besides the process's file descriptors).
+    public var maxConnections: Int? = 1024
     /// `VLLM_HTTP_TIMEOUT_KEEP_ALIVE` (seconds): a connection that sends nothing for this long
     /// while idle or in the middle of a request is closed (slow or stalled clients).
     public var keepAliveTimeoutSeconds = 5.0

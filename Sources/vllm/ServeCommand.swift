@@ -51,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Answer 503 with Retry-After to new requests while this many wait for the engine (0: no limit).")
     var maxWaitingRequests = 1024
 
+    @Option(help: "Close connections beyond this many open ones at once (0: no limit).")
+    var maxConnections = 1024
+
     @Option(help: "Stop rendering a chat template after this many seconds (the request gets 400).")
     var chatTemplateTimeout = 10.0
 
@@ -75,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
         if let n = maxRequestBodyBytes, n < 1 { throw ValidationError("--max-request-body-bytes must be positive, got \(n)") }
         guard maxWaitingRequests >= 0 else { throw ValidationError("--max-waiting-requests must not be negative, got \(maxWaitingRequests)") }
+        guard maxConnections >= 0 else { throw ValidationError("--max-connections must not be negative, got \(maxConnections)") }
         guard chatTemplateTimeout > 0 else { throw ValidationError("--chat-template-timeout must be positive, got \(chatTemplateTimeout)") }
         if let v = ProcessInfo.processInfo.environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"], (Double(v) ?? 0) <= 0 {
             throw ValidationError("VLLM_HTTP_TIMEOUT_KEEP_ALIVE must be a positive number of seconds, got '\(v)'")
@@ -109,6 +113,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.maxWaitingRequests = maxWaitingRequests == 0 ? nil : maxWaitingRequests
         options.chatTemplateTimeoutSeconds = chatTemplateTimeout
         options.loraPathRoot = loraPathRoot
+        options.maxConnections = maxConnections == 0 ? nil : maxConnections
+        raiseOpenFileLimit()
         if let v = ProcessInfo.processInfo.environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"].flatMap(Double.init) {
             options.keepAliveTimeoutSeconds = v
         }
@@ -117,4 +123,15 @@ struct ServeCommand: AsyncParsableCommand {
         let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }
+}
+
+/// As vLLM does at start: raise the soft limit on open files to the hard one (at most 65,536),
+/// so the connection cap, not the default of 1,024 descriptors, decides how many clients fit.
+private func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+    let wanted = min(limit.rlim_max, 65536)
+    guard limit.rlim_cur < wanted else { return }
+    limit.rlim_cur = wanted
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }

@@ -156,3 +156,25 @@ def test_sigterm_during_a_heavy_template_drains_and_exits():
         assert time.time() - start < 10
         r = pending.result()
         assert r.status_code == 400 and "time limit" in r.text
+
+
+def test_connections_beyond_the_cap_are_closed():
+    s = Server("--max-connections", "3", env={"VLLM_HTTP_TIMEOUT_KEEP_ALIVE": "30"})
+    port = int(s.url.rsplit(":", 1)[1])
+    try:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+        time.sleep(1.5)  # accepted and counted, even on a loaded machine
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(s.url + "/health", timeout=5)
+        for c in idle:
+            c.close()
+        deadline = time.time() + 10
+        while True:  # the server sees the closes shortly
+            try:
+                assert requests.get(s.url + "/health", timeout=5).status_code == 200
+                break
+            except requests.exceptions.ConnectionError:
+                assert time.time() < deadline
+                time.sleep(0.2)
+    finally:
+        assert s.stop() == 0
