@@ -69,11 +69,14 @@ struct LlamaWeights: @unchecked Sendable {
             if r.repacked != nil { file.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
             return r
         }
+        var progress = ProgressBar("Repacking weights", total: layers.count + 1)
         output = repacked(output)
+        progress.advance()
         for i in layers.indices {
             for path in [\LlamaLayerWeights.q, \.k, \.v, \.o, \.gate, \.up, \.down] {
                 layers[i][keyPath: path] = repacked(layers[i][keyPath: path])
             }
+            progress.advance()
         }
     }
 }
