@@ -15,12 +15,11 @@ warm-up level, and the anonymous-RSS slope after warm-up (least squares over the
   python3 scripts/soak.py --requests 100000 --json-out soak.json
 """
 import argparse
+import importlib.util
 import json
 import os
 import random
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -34,37 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_server(binary, adapters, kv):
-    args = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--max-model-len", "512", "--kv-cache-memory", kv,
-            "--disable-log-requests", "--max-num-seqs", "16", "--enable-lora", "--max-lora-rank", "8",
-            "--max-loras", "2", "--lora-modules", *[f"{n}={p}" for n, p in adapters]]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    port, log = None, []
-    ready = threading.Event()
-
-    def pump():
-        nonlocal port
-        for line in proc.stdout:
-            if len(log) < 2000:
-                log.append(line)
-            m = re.search(r"Serving .* on http://[^:]+:(\d+)", line)
-            if m and port is None:
-                port = int(m.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    ready.wait(180)
-    if not port:
-        sys.exit("server did not start:\n" + "".join(log))
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
-                return proc, url, log
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    sys.exit("server never became healthy")
+    """The tests' `Server` (tests/server/conftest.py) with the soak's flags; later flags win."""
+    os.environ["VLLM_BINARY"] = binary
+    spec = importlib.util.spec_from_file_location("server_helpers", ROOT / "tests/server/conftest.py")
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    return helpers.Server("--max-model-len", "512", "--kv-cache-memory", kv, "--disable-log-requests", "--max-num-seqs", "16",
+                          "--enable-lora", "--max-lora-rank", "8", "--max-loras", "2",
+                          "--lora-modules", *[f"{n}={p}" for n, p in adapters])
 
 
 def proc_status(pid):
@@ -169,7 +145,8 @@ def main():
     import make_adapters
     tmp = tempfile.mkdtemp(prefix="soak-")
     made = list(make_adapters.make_plain(tmp, 2, 4).items())
-    proc, url, log = start_server(a.binary, made, a.kv_cache_memory)
+    server = start_server(a.binary, made, a.kv_cache_memory)
+    proc, url = server.proc, server.url
     # The adapters hold KV blocks of their own: idle usage is this, not 0.
     kv_start = metric(url, "vllm:kv_cache_usage_perc")
     models = ["HuggingFaceTB/SmolLM2-135M-Instruct"] + [n for n, _ in made]
@@ -206,8 +183,7 @@ def main():
     anon, file, fds, threads = proc_status(proc.pid)
     kv_end = metric(url, "vllm:kv_cache_usage_perc")
     preemptions = metric(url, "vllm:num_preemptions_total")
-    proc.terminate()
-    code = proc.wait(60)
+    code = server.stop()
 
     after = [(s["requests"], s["rss_anon_kb"]) for s in samples if s["requests"] > warmup]
     rss_slope = slope(after) if len(after) >= 2 else 0.0
