@@ -45,20 +45,7 @@ struct ServeCommand: AsyncParsableCommand {
     var toolCallParser: String?
 
 
-    @Option(help: "Refuse request bodies larger than this many bytes with 413 (default: 64 bytes per token of --max-model-len, at least 16 MiB).")
-    var maxRequestBodyBytes: Int?
-
-    @Option(help: "Answer 503 with Retry-After to new requests while this many wait for the engine (0: no limit).")
-    var maxWaitingRequests = 1024
-
-    @Option(help: "Close connections beyond this many open ones at once (0: no limit).")
-    var maxConnections = 1024
-
-    @Option(help: "Stop rendering a chat template after this many seconds (the request gets 400).")
-    var chatTemplateTimeout = 10.0
-
-    @Option(help: "Adapters loaded at run time (/v1/load_lora_adapter) must lie inside this directory, symlinks followed.")
-    var loraPathRoot: String?
+    @OptionGroup(title: "Limits") var limits: ServerLimitOptions
 
     @Flag(help: "Do not log requests.")
     var disableLogRequests = false
@@ -76,13 +63,6 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("the model is given twice (\(modelTag!) and --model \(engine.modelOptions.model!))")
         }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be in 0...65535, got \(port)") }
-        if let n = maxRequestBodyBytes, n < 1 { throw ValidationError("--max-request-body-bytes must be positive, got \(n)") }
-        guard maxWaitingRequests >= 0 else { throw ValidationError("--max-waiting-requests must not be negative, got \(maxWaitingRequests)") }
-        guard maxConnections >= 0 else { throw ValidationError("--max-connections must not be negative, got \(maxConnections)") }
-        guard chatTemplateTimeout > 0 else { throw ValidationError("--chat-template-timeout must be positive, got \(chatTemplateTimeout)") }
-        if let v = ProcessInfo.processInfo.environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"], (Double(v) ?? 0) <= 0 {
-            throw ValidationError("VLLM_HTTP_TIMEOUT_KEEP_ALIVE must be a positive number of seconds, got '\(v)'")
-        }
         if enableAutoToolChoice && toolCallParser == nil {
             throw ValidationError("--enable-auto-tool-choice requires --tool-call-parser")
         }
@@ -109,15 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
         options.enableAutoToolChoice = enableAutoToolChoice
         options.toolCallParser = toolCallParser
         options.disableLogRequests = disableLogRequests
-        options.maxRequestBodyBytes = maxRequestBodyBytes
-        options.maxWaitingRequests = maxWaitingRequests == 0 ? nil : maxWaitingRequests
-        options.chatTemplateTimeoutSeconds = chatTemplateTimeout
-        options.loraPathRoot = loraPathRoot
-        options.maxConnections = maxConnections == 0 ? nil : maxConnections
+        limits.apply(to: &options)
         raiseOpenFileLimit()
-        if let v = ProcessInfo.processInfo.environment["VLLM_HTTP_TIMEOUT_KEEP_ALIVE"].flatMap(Double.init) {
-            options.keepAliveTimeoutSeconds = v
-        }
         options.logLevel = level
         options.allowRuntimeLoRAUpdating = ServerOptions.environmentFlag(ProcessInfo.processInfo.environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])
         let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
