@@ -5,6 +5,8 @@ import VLLMJinja
 struct ChatInputs {
     var messages: Value
     var tools: Value?
+    /// Retrieval documents for templates that take them (vLLM's `documents`).
+    var documents: Value?
     var kwargs: [(String, Value)]
 
     /// Reads `messages`, `tools` and `chat_template_kwargs` from the JSON body and prepares the
@@ -24,6 +26,11 @@ struct ChatInputs {
         case nil, .some(.none): tools = nil
         case let .list(t)?: tools = t.isEmpty ? nil : .list(t)
         default: throw APIError.badRequest("tools must be a list of tool definitions.", param: "tools")
+        }
+        switch root["documents"] {
+        case nil, .some(.none): documents = nil
+        case let .list(d)?: documents = .list(d)
+        default: throw APIError.badRequest("documents must be a list of objects.", param: "documents")
         }
         kwargs = []
         switch root["chat_template_kwargs"] {
@@ -110,7 +117,7 @@ struct ChatRenderer: Sendable {
         limits.deadline = .now + .milliseconds(Int64(timeoutSeconds * 1000))
         if let cancel { limits.isCancelled = { cancel.isCancelled } }
         return try chosen.apply(messages: inputs.messages, addGenerationPrompt: addGenerationPrompt,
-                                continueFinalMessage: continueFinalMessage, tools: inputs.tools,
+                                continueFinalMessage: continueFinalMessage, tools: inputs.tools, documents: inputs.documents,
                                 specialTokens: specialTokens, extraKwargs: inputs.kwargs, limits: limits)
     }
 }

@@ -22,13 +22,14 @@ enum RequestFields {
         "prompt_embeds": "prompt embeddings",
         "mm_processor_kwargs": "multimodal inputs",
         "cache_salt": "prefix-cache salting",
+        "return_tokens_as_token_ids": "token ids in place of token strings in logprobs",
     ]
 
     /// Fields each endpoint reads (besides the sampling fields), and OpenAI fields that carry no
     /// meaning for generation here (`user`, `store`, …), which are accepted without a warning.
     private static let read: [GenerationEndpoint: Set<String>] = [
         .completions: ["model", "prompt", "max_tokens", "echo", "logprobs", "stream", "stream_options", "suffix",
-                       "add_special_tokens", "request_id", "priority", "response_format", "user", "return_tokens_as_token_ids"],
+                       "add_special_tokens", "request_id", "priority", "response_format", "user"],
         .chatCompletions: ["model", "messages", "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "stream",
                            "stream_options", "response_format", "add_generation_prompt", "continue_final_message", "echo",
                            "add_special_tokens", "chat_template", "chat_template_kwargs", "request_id", "priority", "tools",

@@ -178,3 +178,14 @@ def test_connections_beyond_the_cap_are_closed():
                 time.sleep(0.2)
     finally:
         assert s.stop() == 0
+
+
+def test_documents_reach_the_template_and_token_id_logprobs_are_refused(tight):
+    body = {"messages": [{"role": "user", "content": "hi"}], "documents": [{"title": "Zebra"}, {"title": "Quokka"}],
+            "chat_template": "{% for d in documents %}{{ d.title }};{% endfor %}"}
+    ids = requests.post(tight.url + "/tokenize", json=body, timeout=30).json()["tokens"]
+    text = requests.post(tight.url + "/detokenize", json={"tokens": ids}, timeout=30).json()["prompt"]
+    assert text == "Zebra;Quokka;"
+    r = requests.post(tight.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 1, "logprobs": 1,
+                                                           "return_tokens_as_token_ids": True}, timeout=30)
+    assert error(r, 400)["param"] == "return_tokens_as_token_ids"
