@@ -26,9 +26,6 @@ struct ChatCall: GenerationCall {
         if request.streamOptions != nil && !request.stream {
             throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
         }
-        if let format = request.responseFormat?.type, format != "text" {
-            throw APIError.badRequest("response_format type '\(format)' needs structured outputs, which are not supported yet; only 'text' is.", param: "response_format")
-        }
         if let k = request.topLogprobs {
             guard request.logprobs else { throw APIError.badRequest("when using `top_logprobs`, `logprobs` must be set to true.", param: "top_logprobs") }
             guard k >= 0 else { throw APIError.badRequest("`top_logprobs` must be a positive value.", param: "top_logprobs") }

@@ -1,6 +1,7 @@
 import VLLMJinja
 
-/// `response_format`: only plain text is produced (structured outputs are not built yet).
+/// `response_format` (both endpoints; `RequestFields` checks it): only plain text is produced
+/// (structured outputs are not built yet).
 struct ResponseFormat: Decodable, Sendable {
     var type: String
 }
@@ -16,7 +17,6 @@ struct ChatRequest: Decodable, Sendable {
     var topLogprobs: Int?
     var stream: Bool
     var streamOptions: StreamOptions?
-    var responseFormat: ResponseFormat?
     var addGenerationPrompt: Bool
     var continueFinalMessage: Bool
     var echo: Bool
@@ -33,7 +33,7 @@ struct ChatRequest: Decodable, Sendable {
         case model, logprobs, stream, echo, messages
         case maxTokens = "max_tokens", maxCompletionTokens = "max_completion_tokens"
         case topLogprobs = "top_logprobs", streamOptions = "stream_options"
-        case responseFormat = "response_format", addGenerationPrompt = "add_generation_prompt"
+        case addGenerationPrompt = "add_generation_prompt"
         case continueFinalMessage = "continue_final_message", addSpecialTokens = "add_special_tokens"
         case chatTemplate = "chat_template", requestID = "request_id"
         case toolChoice = "tool_choice", parallelToolCalls = "parallel_tool_calls"
@@ -48,7 +48,6 @@ struct ChatRequest: Decodable, Sendable {
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
         stream = try c.decodeIfPresent(Bool.self, forKey: .stream) ?? false
         streamOptions = try c.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
-        responseFormat = try c.decodeIfPresent(ResponseFormat.self, forKey: .responseFormat)
         addGenerationPrompt = try c.decodeIfPresent(Bool.self, forKey: .addGenerationPrompt) ?? true
         continueFinalMessage = try c.decodeIfPresent(Bool.self, forKey: .continueFinalMessage) ?? false
         echo = try c.decodeIfPresent(Bool.self, forKey: .echo) ?? false

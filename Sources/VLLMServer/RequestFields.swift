@@ -36,39 +36,44 @@ enum RequestFields {
                            "tool_choice", "parallel_tool_calls", "user", "store", "metadata", "documents"],
     ]
 
-    /// Throws for an unsupported field; logs the ones ignored, as vLLM does.
+    /// Throws for an unsupported field (or a `response_format` other than text); logs the ones
+    /// ignored, as vLLM does. A body that is no JSON object is left to the endpoint's decoding.
     static func check(body: String, endpoint: GenerationEndpoint, context: ServerContext) throws {
-        guard let keys = try? JSONDecoder().decode(Keys.self, from: Data(body.utf8)).names else { return }
-        if let field = keys.sorted().first(where: { unsupported[$0] != nil }) {
+        let shape: Shape
+        do { shape = try JSONDecoder().decode(Shape.self, from: Data(body.utf8)) } catch DecodingError.typeMismatch(_, let c) where c.codingPath.isEmpty {
+            return
+        } catch DecodingError.dataCorrupted(let c) where c.codingPath.isEmpty {
+            return
+        }
+        if let field = shape.keys.sorted().first(where: { unsupported[$0] != nil }) {
             throw APIError.badRequest("'\(field)' asks for \(unsupported[field]!), which this server does not support yet.", param: field)
         }
-        if endpoint == .completions, let format = try? JSONDecoder().decode(CompletionFormat.self, from: Data(body.utf8)),
-           let type = format.responseFormat?.type, type != "text" {
+        if let type = shape.responseFormat?.type, type != "text" {
             throw APIError.badRequest("response_format type '\(type)' needs structured outputs, which are not supported yet; only 'text' is.", param: "response_format")
         }
         let known = read[endpoint, default: []].union(SamplingParams.jsonKeys)
-        let ignored = keys.subtracting(known).sorted()
+        let ignored = shape.keys.subtracting(known).sorted()
         if !ignored.isEmpty {
             context.logger.warning("The following fields were present in the request but ignored: \(LogText.escaped(ignored.joined(separator: ", "), limit: context.options.maxLogLen))")
         }
     }
 
-    /// The top-level keys of a JSON object.
-    private struct Keys: Decodable {
-        let names: Set<String>
+    /// A body's top-level keys and its `response_format`, read in one pass.
+    private struct Shape: Decodable {
+        let keys: Set<String>
+        let responseFormat: ResponseFormat?
+
         struct Key: CodingKey {
             var stringValue: String
             var intValue: Int? { nil }
             init(stringValue: String) { self.stringValue = stringValue }
             init?(intValue: Int) { nil }
         }
-        init(from decoder: any Decoder) throws {
-            names = Set(try decoder.container(keyedBy: Key.self).allKeys.map(\.stringValue))
-        }
-    }
 
-    private struct CompletionFormat: Decodable {
-        var responseFormat: ResponseFormat?
-        enum CodingKeys: String, CodingKey { case responseFormat = "response_format" }
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: Key.self)
+            keys = Set(c.allKeys.map(\.stringValue))
+            responseFormat = try c.decodeIfPresent(ResponseFormat.self, forKey: Key(stringValue: "response_format"))
+        }
     }
 }
