@@ -22,6 +22,7 @@ static const vk_kernels vk_portable = {
     .log_sum_exp = vk_log_sum_exp_portable,
     .silu_mul = vk_silu_mul_portable,
     .rope_adjacent = vk_rope_adjacent_portable,
+    .rope_rotate_half = vk_rope_rotate_half_portable,
     .dot_f32 = vk_dot_f32_portable,
     .axpy_f32 = vk_axpy_f32_portable,
     .f32_to_f16 = vk_f32_to_f16_portable,
@@ -47,6 +48,7 @@ static const vk_kernels vk_avx2 = {
     .log_sum_exp = vk_log_sum_exp_avx2,
     .silu_mul = vk_silu_mul_avx2,
     .rope_adjacent = vk_rope_adjacent_avx2,
+    .rope_rotate_half = vk_rope_rotate_half_avx2,
     .dot_f32 = vk_dot_f32_avx2,
     .axpy_f32 = vk_axpy_f32_avx2,
     .f32_to_f16 = vk_f32_to_f16_avx2,
@@ -115,6 +117,10 @@ void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
 void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, const float *cos_,
                       const float *sin_) {
     VK_K.rope_adjacent(x, n_heads, head_dim, cos_, sin_);
+}
+void vk_rope_rotate_half(float *x, int64_t n_heads, int64_t head_dim, const float *cos_,
+                         const float *sin_) {
+    VK_K.rope_rotate_half(x, n_heads, head_dim, cos_, sin_);
 }
 float vk_dot_f32(const float *a, const float *b, int64_t n) { return VK_K.dot_f32(a, b, n); }
 void vk_axpy_f32(float a, const float *x, float *y, int64_t n) { VK_K.axpy_f32(a, x, y, n); }

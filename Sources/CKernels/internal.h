@@ -78,6 +78,8 @@ typedef struct {
     void (*softmax)(float *x, int64_t n);
     double (*log_sum_exp)(const float *x, int64_t n);
     void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
+    void (*rope_rotate_half)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                             const float *s);
     void (*rope_adjacent)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                           const float *s);
     float (*dot_f32)(const float *a, const float *b, int64_t n);
@@ -121,6 +123,8 @@ void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, 
 void vk_softmax_portable(float *x, int64_t n);
 double vk_log_sum_exp_portable(const float *x, int64_t n);
 void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n);
+void vk_rope_rotate_half_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                                  const float *s);
 void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                const float *s);
 float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
@@ -168,6 +172,8 @@ void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, floa
 void vk_softmax_avx2(float *x, int64_t n);
 double vk_log_sum_exp_avx2(const float *x, int64_t n);
 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
+void vk_rope_rotate_half_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                              const float *s);
 void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                            const float *s);
 float vk_dot_f32_avx2(const float *a, const float *b, int64_t n);

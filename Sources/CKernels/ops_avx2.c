@@ -105,6 +105,26 @@ VK_AVX2 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, in
     }
 }
 
+VK_AVX2 void vk_rope_rotate_half_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                                      const float *s) {
+    const int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *p = x + h * head_dim;
+        int64_t i = 0;
+        for (; i + 8 <= half; i += 8) {
+            const __m256 cc = _mm256_loadu_ps(c + i), ss = _mm256_loadu_ps(s + i);
+            const __m256 x0 = _mm256_loadu_ps(p + i), x1 = _mm256_loadu_ps(p + i + half);
+            _mm256_storeu_ps(p + i, _mm256_fmsub_ps(x0, cc, _mm256_mul_ps(x1, ss)));
+            _mm256_storeu_ps(p + i + half, _mm256_fmadd_ps(x0, ss, _mm256_mul_ps(x1, cc)));
+        }
+        for (; i < half; i++) {
+            const float x0 = p[i], x1 = p[i + half];
+            p[i] = x0 * c[i] - x1 * s[i];
+            p[i + half] = x0 * s[i] + x1 * c[i];
+        }
+    }
+}
+
 VK_AVX2 void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                    const float *s) {
     const int64_t half = head_dim / 2;

@@ -57,6 +57,19 @@ void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, cons
     }
 }
 
+void vk_rope_rotate_half_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
+                                  const float *s) {
+    const int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; h++) {
+        float *p = x + h * head_dim;
+        for (int64_t i = 0; i < half; i++) {
+            const float x0 = p[i], x1 = p[i + half];
+            p[i] = x0 * c[i] - x1 * s[i];
+            p[i + half] = x0 * s[i] + x1 * c[i];
+        }
+    }
+}
+
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }

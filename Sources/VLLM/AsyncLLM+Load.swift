@@ -3,6 +3,7 @@ extension AsyncLLM {
     /// starts the engine loop.
     public convenience init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
         let loaded = try LoadedModel(path: model, args: args)
-        self.init(engine: try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args))
+        self.init(engine: try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args,
+                                        generationConfig: loaded.generationConfig))
     }
 }

@@ -34,27 +34,3 @@ public struct TokenizerLoadError: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "\(path): cannot load the tokenizer: \(reason)" }
 }
-
-/// A model file loaded for generation: weights, tokenizer and the thread pool they share.
-public struct LoadedModel: Sendable {
-    public let gguf: GGUFFile
-    public let model: LlamaModel
-    public let tokenizer: Tokenizer
-
-    /// Loads `path` (or the default model) with `threads` compute threads.
-    public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
-                activationPrecision: ActivationPrecision = .float32) throws {
-        let file = try path ?? DefaultModel.resolve()
-        gguf = try GGUFFile(path: file)
-        // The architecture check comes first: its error says more than a tokenizer complaint.
-        model = try LlamaModel(gguf: gguf, pool: ThreadPool(threadCount: threads ?? ThreadPool.availableCores),
-                               maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision)
-        do { tokenizer = try Tokenizer(gguf: gguf) } catch { throw TokenizerLoadError(path: file, reason: error.description) }
-    }
-
-    /// Loads `path` (or the default model) as the engine settings `args` ask.
-    public init(path: String?, args: EngineArgs) throws {
-        try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
-                      activationPrecision: args.activationDtype)
-    }
-}

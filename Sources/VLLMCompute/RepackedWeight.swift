@@ -21,5 +21,8 @@ public final class RepackedWeight: @unchecked Sendable {
         data = UnsafeRawPointer(out)
     }
 
+    /// Whether this CPU repacks weights of `type` (has a fast kernel for the repacked form).
+    public static func isPreferred(for type: GGMLType) -> Bool { vk_repack_preferred(Int32(type.rawValue)) != 0 }
+
     deinit { UnsafeMutableRawPointer(mutating: data).deallocate() }
 }

@@ -17,6 +17,10 @@ extension SamplingParams: Codable {
         case truncatePromptTokens = "truncate_prompt_tokens"
     }
 
+    /// A decoder's `userInfo` entry holding the parameters missing keys take (the model's
+    /// generation-config defaults); without it, vLLM's defaults.
+    public static let defaultsKey = CodingUserInfoKey(rawValue: "vllm.samplingDefaults")!
+
     /// The JSON keys, for callers that refuse unknown ones (as vLLM's constructor does).
     public static var jsonKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
@@ -29,7 +33,7 @@ extension SamplingParams: Codable {
     /// them itself.
     public init(from decoder: any Decoder, ignoring: Set<String>) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = SamplingParams()
+        let d = decoder.userInfo[Self.defaultsKey] as? SamplingParams ?? SamplingParams()
         func read<T: Decodable>(_ key: CodingKeys) throws -> T? {
             ignoring.contains(key.rawValue) ? nil : try c.decodeIfPresent(T.self, forKey: key)
         }

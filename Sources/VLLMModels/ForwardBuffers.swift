@@ -1,12 +1,6 @@
 /// Activation buffers for one chunk of up to `tokens` tokens, allocated once per model.
 final class ForwardBuffers: @unchecked Sendable {
     let x, xn, q, k, v, attn, tmp, gate, up, cos, sin: UnsafeMutablePointer<Float>
-    /// Attention scores: per thread, one row of `scoresPerThread` per query head of a group.
-    let scores: UnsafeMutablePointer<Float>
-    let scoresPerThread: Int
-    /// Decode attention split across threads: per (KV head, part), the normalized output of the
-    /// part and its score max and exp-sum, for merging.
-    let partialOut, partialMax, partialSum: UnsafeMutablePointer<Float>
     /// Final-norm hidden states and logits of the rows that need logits; grown on demand and
     /// kept, so steady-state steps allocate nothing.
     private(set) var finalHidden = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -14,7 +8,7 @@ final class ForwardBuffers: @unchecked Sendable {
     private var logitRows = 0
     private let all: [UnsafeMutablePointer<Float>]
 
-    init(config c: LlamaConfig, tokens t: Int, threads: Int) {
+    init(config c: ModelConfig, tokens t: Int) {
         let qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         func alloc(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -26,12 +20,7 @@ final class ForwardBuffers: @unchecked Sendable {
         k = alloc(t * kvDim); v = alloc(t * kvDim)
         gate = alloc(t * c.intermediateSize); up = alloc(t * c.intermediateSize)
         cos = alloc(t * c.headDim / 2); sin = alloc(t * c.headDim / 2)
-        scoresPerThread = c.contextLength
-        scores = alloc(threads * c.contextLength * (c.headCount / c.kvHeadCount))
-        partialOut = alloc(threads * qDim)
-        partialMax = alloc(threads * c.headCount)
-        partialSum = alloc(threads * c.headCount)
-        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin, scores, partialOut, partialMax, partialSum]
+        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin]
     }
 
     func reserveLogits(rows: Int, hidden: Int, vocab: Int) {

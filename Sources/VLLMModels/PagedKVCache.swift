@@ -27,7 +27,7 @@ public final class PagedKVCache: @unchecked Sendable {
     let keys: UnsafeMutableRawPointer
     let values: UnsafeMutableRawPointer
 
-    public init(config: LlamaConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType = .float16) {
+    public init(config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType = .float16) {
         precondition(numBlocks > 0 && blockSize > 0)
         self.numBlocks = numBlocks
         self.blockSize = blockSize
@@ -46,7 +46,7 @@ public final class PagedKVCache: @unchecked Sendable {
     }
 
     /// Bytes one block takes (keys and values, all layers).
-    public static func bytesPerBlock(config c: LlamaConfig, blockSize: Int, dtype: KVCacheDType) -> Int {
+    public static func bytesPerBlock(config c: ModelConfig, blockSize: Int, dtype: KVCacheDType) -> Int {
         2 * c.layerCount * c.kvHeadCount * blockSize * c.headDim * dtype.size
     }
 

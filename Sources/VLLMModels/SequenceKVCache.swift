@@ -7,7 +7,7 @@ public final class SequenceKVCache: @unchecked Sendable {
     public internal(set) var count = 0
     let blockTable: [Int32]
 
-    public init(config: LlamaConfig, capacity: Int, blockSize: Int = 16, dtype: KVCacheDType = .float16) {
+    public init(config: ModelConfig, capacity: Int, blockSize: Int = 16, dtype: KVCacheDType = .float16) {
         let blocks = max(1, (capacity + blockSize - 1) / blockSize)
         storage = PagedKVCache(config: config, numBlocks: blocks, blockSize: blockSize, dtype: dtype)
         blockTable = (0..<blocks).map { Int32($0) }

@@ -62,7 +62,7 @@ struct BenchLatencyCommand: ParsableCommand {
             decode.append(Double(outputLen) / (t2 - t1).seconds)
         }
         let p = median(prefill), d = median(decode)
-        print("model: \(loaded.gguf.path)")
+        print("model: \(loaded.path)")
         print("threads: \(model.pool.threadCount), input-len: \(inputLen), output-len: \(outputLen), runs: \(numIters) (median)")
         print("prefill: \(format(p)) tokens/s   decode: \(format(d)) tokens/s")
         if json {

@@ -46,7 +46,7 @@ struct ChatTemplateCommand: ParsableCommand {
         var specialTokens: [String: String] = [:]
         var source: String?
         if chatTemplate == nil || modelOptions.model != nil {
-            let tokenizer = try Tokenizer(gguf: GGUFFile(path: modelOptions.model ?? DefaultModel.resolve()))
+            let tokenizer = try LoadedModel.loadTokenizer(modelOptions.tokenizer ?? modelOptions.model ?? DefaultModel.resolve())
             source = tokenizer.chatTemplate
             for (name, id) in [("bos_token", tokenizer.bosTokenID), ("eos_token", tokenizer.eosTokenID),
                                ("unk_token", tokenizer.unknownTokenID), ("pad_token", tokenizer.paddingTokenID)] {

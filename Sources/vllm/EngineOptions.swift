@@ -64,6 +64,10 @@ struct EngineOptions: ParsableArguments {
         get throws {
             var a = EngineArgs()
             a.threads = modelOptions.threads
+            a.dtype = ModelDType(vllmName: modelOptions.dtype) ?? .auto
+            a.tokenizer = modelOptions.tokenizer
+            a.revision = modelOptions.revision
+            a.generationConfig = modelOptions.generationConfig
             a.blockSize = blockSize
             a.gpuMemoryUtilization = gpuMemoryUtilization
             a.kvCacheMemory = try kvCacheMemory.map(Self.parseBytes)

@@ -32,7 +32,6 @@ struct RunBatchCommand: AsyncParsableCommand {
 
 
     func validate() throws {
-        try compatibility.checkTokenizer(model: engine.modelOptions.model)
     }
 
     func run() async throws {

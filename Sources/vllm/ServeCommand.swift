@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
             /v1/load_lora_adapter and /v1/unload_lora_adapter. SIGTERM or SIGINT stops it gracefully.
             """)
 
-    @Argument(help: "Path to a GGUF model (the same as --model).")
+    @Argument(help: "The model: a hub repo id, a checkpoint directory or a GGUF file (the same as --model).")
     var modelTag: String?
 
     @OptionGroup(title: "Engine: model, KV cache, scheduler, LoRA") var engine: EngineOptions
@@ -72,7 +72,6 @@ struct ServeCommand: AsyncParsableCommand {
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
             throw ValidationError("--log-level must be one of trace, debug, info, warning, error, critical; got \(level)")
         }
-        try compatibility.checkTokenizer(model: modelTag ?? engine.modelOptions.model)
     }
 
     func run() async throws {

@@ -15,7 +15,7 @@ struct TokenizeCommand: ParsableCommand {
     var text: String
 
     func run() throws {
-        let tokenizer = try Tokenizer(gguf: GGUFFile(path: modelOptions.model ?? DefaultModel.resolve()))
+        let tokenizer = try LoadedModel.loadTokenizer(modelOptions.tokenizer ?? modelOptions.model ?? DefaultModel.resolve())
         let ids = tokenizer.encode(text, addSpecialTokens: !noAddSpecialTokens)
         print(JSON.object([("count", .int(ids.count)), ("tokens", .array(ids.map { .int($0) }))]).encoded)
     }

@@ -177,6 +177,28 @@ struct OpsTests {
         }
     }
 
+    @Test func ropeRotateHalf() {
+        var rng = SplitMix64(seed: 14)
+        forEachSimdLevel { level in
+            for (heads, hd) in [(1, 2), (3, 6), (2, 64), (5, 128), (1, 18), (2, 34)] {
+                var x = randomFloats(heads * hd, &rng, -2, 2)
+                let orig = x, half = hd / 2
+                let ang = randomFloats(half, &rng, -3.2, 3.2)
+                let c = ang.map { Float(cos(Double($0))) }, s = ang.map { Float(sin(Double($0))) }
+                vk_rope_rotate_half(&x, Int64(heads), Int64(hd), c, s)
+                for h in 0..<heads {
+                    for i in 0..<half {
+                        let x0 = Double(orig[h * hd + i]), x1 = Double(orig[h * hd + i + half])
+                        let w0 = x0 * Double(c[i]) - x1 * Double(s[i])
+                        let w1 = x0 * Double(s[i]) + x1 * Double(c[i])
+                        #expect(abs(Double(x[h * hd + i]) - w0) <= 1e-6 * (abs(x0) + abs(x1)), "level \(level)")
+                        #expect(abs(Double(x[h * hd + i + half]) - w1) <= 1e-6 * (abs(x0) + abs(x1)), "level \(level)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func dotAndAxpy() {
         var rng = SplitMix64(seed: 5)
         forEachSimdLevel { level in

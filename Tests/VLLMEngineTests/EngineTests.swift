@@ -9,11 +9,11 @@ import VLLMTokenizers
 /// The engine on the real default model: continuous batching, preemption, chunked prefill and
 /// prefix caching must not change greedy outputs.
 @Suite(.serialized) struct EngineTests {
-    static let model: LlamaModel = {
+    static let model: DecoderModel = {
         let gguf = try! GGUFFile(path: TestPaths.defaultModel)
-        return try! LlamaModel(gguf: gguf, pool: ThreadPool(), maxBatchTokens: 512)
+        return try! DecoderModel(gguf: gguf, pool: ThreadPool(), maxBatchTokens: 512)
     }()
-    static let tokenizer = try! Tokenizer(gguf: model.gguf)
+    static let tokenizer = try! Tokenizer(gguf: GGUFFile(path: TestPaths.defaultModel))
 
     static func engine(_ configure: (inout EngineArgs) -> Void = { _ in }) throws -> LLMEngine {
         var args = EngineArgs()

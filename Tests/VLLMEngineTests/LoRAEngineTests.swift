@@ -7,7 +7,7 @@ import VLLMModels
 /// Writes a PEFT adapter (adapter_config.json + a hand-built adapter_model.safetensors) with
 /// random weights for q_proj and v_proj of every layer.
 enum TestAdapter {
-    static func write(rank: Int, seed: UInt64, config c: LlamaConfig) throws -> String {
+    static func write(rank: Int, seed: UInt64, config c: ModelConfig) throws -> String {
         let dir = NSTemporaryDirectory() + "lora-\(rank)-\(seed)-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let cfg = "{\"peft_type\": \"LORA\", \"r\": \(rank), \"lora_alpha\": \(2 * rank), \"target_modules\": [\"q_proj\", \"v_proj\"]}"

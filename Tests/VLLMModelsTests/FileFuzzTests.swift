@@ -30,8 +30,8 @@ import VLLMTestSupport
             try fuzz.write(Array(bytes.prefix(fileSize)), to: path, size: fileSize)
             fuzz.check(what, path: path) {
                 let f = try GGUFFile(path: path)
-                let c = try LlamaConfig(gguf: f)
-                _ = try LlamaWeights(gguf: f, config: c)
+                let c = try ModelConfig(gguf: f)
+                _ = try DecoderWeights(source: f, config: c)
             }
             if i == 0 { #expect(fuzz.accepted == 1, "the unmutated header must load") }
             try? FileManager.default.removeItem(atPath: path)
@@ -52,7 +52,7 @@ import VLLMTestSupport
             if i > 0 { (what, size) = Self.mutateGGUF(&bytes, layout: layout, size: corpus.count, rng: &rng) }
             try fuzz.write(Array(bytes.prefix(size)), to: path)
             fuzz.check(what, path: path) {
-                _ = try LlamaModel(gguf: GGUFFile(path: path), pool: pool, maxBatchTokens: 4)
+                _ = try DecoderModel(gguf: GGUFFile(path: path), pool: pool, maxBatchTokens: 4)
             }
             if i == 0 { #expect(fuzz.accepted == 1, "the unmutated tiny model must load") }
             try? FileManager.default.removeItem(atPath: path)
@@ -82,7 +82,7 @@ import VLLMTestSupport
     /// A PEFT LoRA adapter directory for the tiny model: its adapter_config.json, its
     /// adapter_model.safetensors, or both corrupted, or files missing.
     @Test func loraAdapter() throws {
-        let model = try LlamaConfig(gguf: GGUFFile(file: MappedFile(copying: TinyLlama.bytes(), path: "tiny.gguf")))
+        let model = try ModelConfig(gguf: GGUFFile(file: MappedFile(copying: TinyLlama.bytes(), path: "tiny.gguf")))
         let config = Array(TinyLoRA.config.utf8), weights = TinyLoRA.weights()
         let fuzz = try FuzzHarness(format: "lora")
         for i in 0..<FuzzBudget.cases {

@@ -22,8 +22,8 @@ import VLLMCompute
     static func error(_ bytes: [UInt8]) -> String {
         do {
             let f = try GGUFFile(file: MappedFile(copying: bytes, path: "/fuzz/tiny.gguf"))
-            let c = try LlamaConfig(gguf: f)
-            _ = try LlamaWeights(gguf: f, config: c)
+            let c = try ModelConfig(gguf: f)
+            _ = try DecoderWeights(source: f, config: c)
             return ""
         } catch {
             return error.description
@@ -123,8 +123,10 @@ import VLLMCompute
         ]
         for (key, value, needle) in cases { Self.expectError(Self.tiny(key, value), needle) }
         let llama3 = Self.tiny("llama.rope.scaling.type", .string("llama3")) {
-            $0.metadata += [("llama.rope.scaling.low_freq_factor", .float32(4)), ("llama.rope.scaling.high_freq_factor", .float32(4))]
+            $0.metadata += [("llama.rope.scaling.factor", .float32(8)), ("llama.rope.scaling.low_freq_factor", .float32(4)),
+                            ("llama.rope.scaling.high_freq_factor", .float32(4))]
         }
         Self.expectError(llama3, "llama3 rope scaling needs")
+        Self.expectError(Self.tiny("llama.rope.scaling.type", .string("yarn")), "rope scaling 'yarn' needs llama.rope.scaling.factor")
     }
 }

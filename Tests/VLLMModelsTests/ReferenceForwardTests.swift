@@ -8,9 +8,9 @@ import VLLMCompute
 /// must match token for token, and top-5 logprobs must be within 0.02 (we report the worst gap;
 /// fp32 on exactly dequantized weights is expected within ~3e-5).
 @Suite(.serialized) struct ReferenceForwardTests {
-    static let model: LlamaModel = {
+    static let model: DecoderModel = {
         let gguf = try! GGUFFile(path: TestPaths.defaultModel)
-        return try! LlamaModel(gguf: gguf, pool: ThreadPool())
+        return try! DecoderModel(gguf: gguf, pool: ThreadPool())
     }()
 
     static func logSoftmax(_ logits: [Float]) -> [Double] {
@@ -65,7 +65,7 @@ import VLLMCompute
     /// the full KL that the top 5 dominate here).
     @Test(arguments: [(ActivationPrecision.int8, 0.001), (.float32, 1e-7)])
     func activationsStayCloseToFloat64(_ precision: ActivationPrecision, bar: Double) throws {
-        let m = try LlamaModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: ThreadPool(), activationPrecision: precision)
+        let m = try DecoderModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: ThreadPool(), activationPrecision: precision)
         var kls: [Double] = []
         var worstGap = 0.0
         for ref in try TestPaths.referenceLines("generation.jsonl") {

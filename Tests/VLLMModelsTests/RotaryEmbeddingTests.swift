@@ -6,7 +6,7 @@ import Testing
     func config(_ scaling: [String: GGUFValue] = [:]) throws -> RopeConfig {
         var m: [String: GGUFValue] = ["llama.rope.freq_base": .float32(500000)]
         m.merge(scaling) { $1 }
-        return try RopeConfig(metadata: m, architecture: "llama", headDim: 128, path: "t")
+        return try ModelConfig.ggufRope(m, arch: "llama", headDim: 128, contextLength: 8192, path: "t")
     }
 
     @Test func plainFrequenciesAndAngles() throws {
@@ -45,6 +45,35 @@ import Testing
     }
 
     @Test func unknownScalingIsRefusedByName() {
-        #expect(throws: ModelLoadError.self) { try config(["llama.rope.scaling.type": .string("yarn")]) }
+        #expect(throws: ModelLoadError.self) { try config(["llama.rope.scaling.type": .string("longrope")]) }
+    }
+
+    /// YaRN (transformers' formula): pairs rotating often over the original context keep their
+    /// frequency, slow ones are divided by the factor, and cos/sin carry 0.1·ln(factor) + 1.
+    @Test func yarnScaling() throws {
+        let plain = RotaryEmbedding(config: try config()).inverseFrequencies
+        let r = RotaryEmbedding(config: try config([
+            "llama.rope.scaling.type": .string("yarn"), "llama.rope.scaling.factor": .float32(4),
+            "llama.rope.scaling.original_context_length": .uint32(4096),
+        ]))
+        #expect(r.inverseFrequencies[0] == plain[0])
+        #expect(abs(r.inverseFrequencies[63] - plain[63] / 4) < 1e-18)
+        #expect(abs(r.magnitude - (0.1 * log(4.0) + 1)) < 1e-12)
+        // The ramp: low = floor(128·ln(4096/(32·2π)) / (2·ln 500000)), high = ceil(… with 1).
+        let low = (128 * log(4096 / (32 * 2 * Double.pi)) / (2 * log(500000.0))).rounded(.down)
+        let high = (128 * log(4096 / (2 * Double.pi)) / (2 * log(500000.0))).rounded(.up)
+        let i = Int(low + high) / 2, ramp = (Double(i) - low) / (high - low)
+        #expect(abs(r.inverseFrequencies[i] - (plain[i] / 4 * ramp + plain[i] * (1 - ramp))) < 1e-15)
+        var c = [Float](repeating: 0, count: 64), s = c
+        r.angles(position: 0, cos: &c, sin: &s)
+        #expect(abs(Double(c[3]) - r.magnitude) < 1e-6 && s[3] == 0)
+    }
+
+    /// Dynamic NTK as vLLM fixes it: base × (factor² − factor + 1)^(d/(d−2)) at every position.
+    @Test func dynamicNTKScaling() throws {
+        let r = RotaryEmbedding(config: try config(["llama.rope.scaling.type": .string("dynamic"),
+                                                    "llama.rope.scaling.factor": .float32(2)]))
+        let base = 500000 * pow(3.0, 128.0 / 126)
+        #expect(abs(r.inverseFrequencies[10] / pow(base, -20.0 / 128) - 1) < 1e-12)
     }
 }

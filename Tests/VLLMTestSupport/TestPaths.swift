@@ -12,6 +12,9 @@ public enum TestPaths {
         return NSHomeDirectory() + "/.cache/swift-vllm/models/SmolLM2-135M-Instruct.Q4_1.gguf"
     }
 
+    /// The tiny random models of scripts/make-tiny-models.py (one directory per architecture).
+    public static let tinyModels = repoRoot.appendingPathComponent("Tests/Fixtures/tiny-models")
+
     public static let referenceDir = repoRoot.deletingLastPathComponent()
         .appendingPathComponent("shared/reference/smollm2-135m-instruct-q4_1")
 

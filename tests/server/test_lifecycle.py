@@ -110,13 +110,13 @@ def test_unknown_tool_parser_is_refused():
 
 
 @pytest.mark.parametrize("flags,named", [
-    (["--dtype", "bfloat16"], "--dtype bfloat16"),
+    (["--dtype", "float8"], "--dtype must be"),
     (["--pipeline-parallel-size", "2"], "--pipeline-parallel-size 2"),
     (["--data-parallel-size", "2"], "--data-parallel-size 2"),
     (["--tensor-parallel-size", "4"], "--tensor-parallel-size 4"),
     (["--quantization", "awq"], "--quantization awq"),
-    (["--load-format", "safetensors"], "--load-format safetensors"),
-    (["--tokenizer", "/some/tokenizer"], "--tokenizer /some/tokenizer"),
+    (["--load-format", "pt"], "--load-format pt"),
+    (["--tokenizer", "/some/tokenizer"], "/some/tokenizer"),
     (["--uvicorn-log-level", "loud"], "loud"),
 ])
 def test_vllm_flags_this_engine_cannot_honour_fail_at_start(flags, named):

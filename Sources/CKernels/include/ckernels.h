@@ -145,6 +145,9 @@ void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
 /// cos/sin[i] (head_dim/2 entries each), as GGUF's "normal" (non-NeoX) rope.
 void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim,
                       const float *cos_, const float *sin_);
+/// Rotates each head of x as Hugging Face / NeoX rope does: pair i is (x[i], x[i + head_dim/2]).
+void vk_rope_rotate_half(float *x, int64_t n_heads, int64_t head_dim,
+                         const float *cos_, const float *sin_);
 /// fp32 dot product.
 float vk_dot_f32(const float *a, const float *b, int64_t n);
 /// y += a * x, n elements.

@@ -40,6 +40,17 @@ public struct EngineArgs: Sendable, Equatable {
     public var maxCPULoras: Int?
     /// Adapters loaded at start (`--lora-modules`).
     public var loraModules: [LoRAModule] = []
+    /// Weight dtype (`--dtype`): auto keeps what the checkpoint stores.
+    public var dtype: ModelDType = .auto
+    /// Where the tokenizer comes from (`--tokenizer`: a directory, a hub repo id or a GGUF);
+    /// nil: the model's own.
+    public var tokenizer: String?
+    /// Hub revision of the model (`--revision`: branch, tag or commit); nil: main.
+    public var revision: String?
+    /// Default sampling parameters (`--generation-config`): "auto" reads the model's
+    /// generation_config.json, "vllm" uses vLLM's defaults, anything else is a directory holding
+    /// a generation_config.json.
+    public var generationConfig = "auto"
 
     public init() {}
 
@@ -58,7 +69,7 @@ public struct EngineArgs: Sendable, Equatable {
     static var systemMemoryBytes: Int { Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) }
 
     /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
-    public func numKVBlocks(config: LlamaConfig, weightBytes: Int) throws(EngineArgsError) -> Int {
+    public func numKVBlocks(config: ModelConfig, weightBytes: Int) throws(EngineArgsError) -> Int {
         let perBlock = PagedKVCache.bytesPerBlock(config: config, blockSize: blockSize, dtype: kvCacheDtype)
         if let n = numGpuBlocksOverride {
             guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }

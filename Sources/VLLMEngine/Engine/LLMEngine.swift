@@ -32,7 +32,7 @@ public enum InvalidRequest: Error, Equatable, CustomStringConvertible {
 /// processing, driven one `step()` at a time by its owner.
 public final class LLMEngine: @unchecked Sendable {
     public let tokenizer: Tokenizer
-    public let config: LlamaConfig
+    public let config: ModelConfig
     public let args: EngineArgs
     public let engineCore: EngineCore
     public let maxModelLen: Int
@@ -44,17 +44,45 @@ public final class LLMEngine: @unchecked Sendable {
     let lora: LoRAManager?
     /// Bytes of one KV block (adapters are charged in these units).
     public let kvBlockBytes: Int
+    /// The model's generation_config.json, when `--generation-config` reads one.
+    public let generationConfig: GenerationConfig?
 
-    public init(model: LlamaModel, tokenizer: Tokenizer, args: EngineArgs) throws {
+    /// vLLM's `get_default_sampling_params`: vLLM's defaults with the model's generation-config
+    /// values over them (max_new_tokens becomes max_tokens).
+    public var defaultSamplingParams: SamplingParams {
+        var p = SamplingParams()
+        guard let g = generationConfig else { return p }
+        if let t = g.temperature { p.temperature = Float(t) }
+        if let t = g.topP { p.topP = Float(t) }
+        if let k = g.topK { p.topK = k }
+        if let m = g.minP { p.minP = Float(m) }
+        if let r = g.repetitionPenalty { p.repetitionPenalty = Float(r) }
+        if let m = g.maxNewTokens { p.maxTokens = m }
+        return p
+    }
+
+    /// An engine on one CPU worker running `model`.
+    public convenience init(model: any CausalLM, tokenizer: Tokenizer, args: EngineArgs,
+                            generationConfig: GenerationConfig? = nil) throws {
+        try self.init(executor: UniProcExecutor(model: model), tokenizer: tokenizer, args: args,
+                      generationConfig: generationConfig)
+    }
+
+    /// An engine driving `executor` (built by the caller: one worker here, several processes or
+    /// another device elsewhere); its KV cache is sized here and allocated through it.
+    public init(executor: any Executor, tokenizer: Tokenizer, args: EngineArgs,
+                generationConfig: GenerationConfig? = nil) throws {
         try args.validate()
         self.args = args
-        config = model.config
+        self.generationConfig = generationConfig
+        let config = executor.modelConfig
+        self.config = config
         self.tokenizer = tokenizer
-        maxModelLen = args.maxModelLen ?? model.config.contextLength
-        guard maxModelLen <= model.config.contextLength else {
-            throw EngineArgsError.invalid("--max-model-len \(maxModelLen) exceeds the model's context length \(model.config.contextLength)")
+        maxModelLen = args.maxModelLen ?? config.contextLength
+        guard maxModelLen <= config.contextLength else {
+            throw EngineArgsError.invalid("--max-model-len \(maxModelLen) exceeds the model's context length \(config.contextLength)")
         }
-        numKVBlocks = try args.numKVBlocks(config: model.config, weightBytes: model.gguf.file.count)
+        numKVBlocks = try args.numKVBlocks(config: config, weightBytes: executor.weightBytes)
         let capacity = numKVBlocks * args.blockSize
         guard capacity >= maxModelLen else {
             throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) is larger than the \(capacity) tokens the KV cache can hold (\(numKVBlocks) blocks); lower --max-model-len or give the KV cache more memory")
@@ -64,11 +92,11 @@ public final class LLMEngine: @unchecked Sendable {
             blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
             enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
             maxLoras: args.enableLoRA ? args.maxLoras : nil), numBlocks: numKVBlocks)
-        let runner = ModelRunner(model: model, numBlocks: numKVBlocks, blockSize: args.blockSize, kvCacheDtype: args.kvCacheDtype)
-        engineCore = EngineCore(scheduler: scheduler, executor: UniProcExecutor(worker: Worker(modelRunner: runner)))
+        executor.initializeKVCache(numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        engineCore = EngineCore(scheduler: scheduler, executor: executor)
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
-        kvBlockBytes = PagedKVCache.bytesPerBlock(config: model.config, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
                                              maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
         let mib = (numKVBlocks * kvBlockBytes) >> 20
@@ -119,6 +147,10 @@ public final class LLMEngine: @unchecked Sendable {
         }
         var params = params
         params.tokenizeBadWords { tokenizer.encode($0, addSpecialTokens: false) }
+        // vLLM's update_from_generation_config: the model's other EOS ids stop generation too.
+        if let extra = generationConfig?.eosTokenIDs, !params.ignoreEOS {
+            for e in extra where e != tokenizer.eosTokenID && !params.stopTokenIDs.contains(e) { params.stopTokenIDs.append(e) }
+        }
         return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority, lora: lora)
     }
 

@@ -82,7 +82,7 @@ final class LoRAManager {
     /// What vLLM would set aside at start for the same flags: for every layer and LoRA target
     /// module, `max_loras` slots of A (rank × in) and B (out × rank) at `max_lora_rank`, in
     /// vLLM's 16-bit LoRA dtype.
-    static func preallocationBytes(config c: LlamaConfig, maxLoras: Int, maxRank: Int) -> Int {
+    static func preallocationBytes(config c: ModelConfig, maxLoras: Int, maxRank: Int) -> Int {
         let perLayer = LoRATarget.allCases.reduce(0) { sum, t in
             let (out, inp) = t.dimensions(c)
             return sum + (out + inp)

@@ -1,22 +1,16 @@
 import VLLMModels
 
-/// Runs a model runner (vLLM's `Worker`): the unit a multi-process executor will place on each
-/// device or process.
-public final class Worker: @unchecked Sendable {
-    public let modelRunner: ModelRunner
-    public init(modelRunner: ModelRunner) { self.modelRunner = modelRunner }
-    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
-        modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
-    }
-    public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
-    public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
-    public func removeLoRA(id: Int) { modelRunner.removeLoRA(id: id) }
-    public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { modelRunner.execute(output) }
-}
-
-/// Where the engine core sends each step (vLLM's `Executor`). Tensor- and pipeline-parallel
-/// executors will implement it over several workers without the scheduler noticing.
+/// Where the engine core sends each step (vLLM's `Executor`). It is handed to `LLMEngine` built;
+/// tensor- and pipeline-parallel or other-device executors implement it over their workers
+/// without the scheduler noticing.
 public protocol Executor: AnyObject, Sendable {
+    /// The model's shape (the KV cache and the input processor size themselves by it).
+    var modelConfig: ModelConfig { get }
+    /// Bytes the model's weights take, for the KV-cache memory budget.
+    var weightBytes: Int { get }
+    /// Allocates every worker's KV cache (vLLM's `initialize_from_config`), once, before the
+    /// first step.
+    func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
     /// Registers a request's sampling state: parameters, prompt (for penalties) and EOS (for
     /// min_tokens).
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
@@ -29,8 +23,13 @@ public protocol Executor: AnyObject, Sendable {
 
 /// One worker in this process.
 public final class UniProcExecutor: Executor, @unchecked Sendable {
-    public let worker: Worker
-    public init(worker: Worker) { self.worker = worker }
+    public let worker: any Worker
+    public init(worker: any Worker) { self.worker = worker }
+    public var modelConfig: ModelConfig { worker.modelConfig }
+    public var weightBytes: Int { worker.weightBytes }
+    public func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
+        worker.initializeKVCache(numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+    }
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
         worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
     }
@@ -38,4 +37,9 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public func addLoRA(id: Int, adapter: LoRAAdapter) { worker.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { worker.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { worker.executeModel(output) }
+
+    /// The usual setup: one CPU worker running `model`.
+    public convenience init(model: any CausalLM) {
+        self.init(worker: CPUWorker(modelRunner: CPUModelRunner(model: model)))
+    }
 }

@@ -32,7 +32,7 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     /// The largest weight file an adapter of `maxRank` can need on this model: A and B of every
     /// supported module in every layer, in fp32, plus room for the header and stray tensors.
-    static func maxWeightFileBytes(model: LlamaConfig, maxRank: Int) -> Int {
+    static func maxWeightFileBytes(model: ModelConfig, maxRank: Int) -> Int {
         let perLayer = LoRATarget.allCases.reduce(0) { sum, t in
             let (out, inp) = t.dimensions(model)
             return sum + (out + inp) * maxRank * 4
@@ -42,7 +42,7 @@ public final class LoRAAdapter: @unchecked Sendable {
 
     /// Loads the adapter in directory `path` for a model with `model`'s shapes; refuses ranks
     /// above `maxRank`.
-    public init(path: String, model: LlamaConfig, maxRank: Int) throws(LoRAError) {
+    public init(path: String, model: ModelConfig, maxRank: Int) throws(LoRAError) {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw .notFound(path: path, reason: "no such file or directory")
@@ -111,7 +111,7 @@ public final class LoRAAdapter: @unchecked Sendable {
     }
 
     /// Splits a PEFT tensor name into (layer, target, is lora_A).
-    static func parseName(_ name: String, path: String, model: LlamaConfig) throws(LoRAError) -> (Int, LoRATarget, Bool) {
+    static func parseName(_ name: String, path: String, model: ModelConfig) throws(LoRAError) -> (Int, LoRATarget, Bool) {
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts.starts(with: ["base_model", "model"]) { parts.removeFirst(2) }
         if parts.contains(where: { $0.hasPrefix("lora_embedding") }) {
@@ -136,7 +136,9 @@ public final class LoRAAdapter: @unchecked Sendable {
     /// layout (pair i is rows i and i + D/2) to adjacent pairs (rows 2i and 2i + 1), which is
     /// what our `vk_rope_adjacent` rotates; B's rows are the output rows, so they move the same
     /// way. nil for other modules (no reordering).
-    static func ggufRowOrder(_ target: LoRATarget, _ c: LlamaConfig) -> [Int]? {
+    static func ggufRowOrder(_ target: LoRATarget, _ c: ModelConfig) -> [Int]? {
+        // Checkpoints and NeoX-style GGUFs keep the rotate-half order adapters are trained in.
+        guard c.ropeStyle == .adjacentPairs else { return nil }
         let heads: Int
         switch target {
         case .qProj: heads = c.headCount

@@ -44,7 +44,7 @@ public enum LoRATarget: String, CaseIterable, Sendable, Hashable {
     }
 
     /// (outputs, inputs) of the base weight in `config`.
-    public func dimensions(_ c: LlamaConfig) -> (out: Int, in: Int) {
+    public func dimensions(_ c: ModelConfig) -> (out: Int, in: Int) {
         let q = c.headCount * c.headDim, kv = c.kvHeadCount * c.headDim
         switch self {
         case .qProj: return (q, c.hiddenSize)

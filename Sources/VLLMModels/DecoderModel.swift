@@ -1,11 +1,12 @@
 import CKernels
 import VLLMCompute
 
-/// A Llama-architecture decoder (SmolLM2, Llama 2/3, Mistral-style GGUFs) computing as faithfully
-/// as fp32 on weights used in place (and repacked at load for the int8 kernels): by default
-/// matmuls take fp32-faithful activations (`ActivationPrecision.float32`), so results track an
-/// exact forward pass to fp32 rounding (`activationPrecision: .int8` trades a little of that for
-/// speed).
+/// The decoder-only transformer every registered architecture is (Llama, Mistral, Qwen2, Qwen3:
+/// RMSNorm, grouped-query attention with RoPE, gated SiLU MLP, plus each one's switches in
+/// `ModelConfig`), computing as faithfully as fp32 on weights used in place (and repacked at
+/// load for the int8 kernels): by default matmuls take fp32-faithful activations
+/// (`ActivationPrecision.float32`), so results track an exact forward pass to fp32 rounding
+/// (`activationPrecision: .int8` trades a little of that for speed).
 ///
 /// With int8 activations the Q/K/V projections, the attention output and the output head still
 /// take fp32-faithful ones: Q/K/V and head results go straight into softmaxes (attention scores,
@@ -17,10 +18,14 @@ import VLLMCompute
 ///
 /// `forward` takes a flat batch: any mix of prefill chunks and single-token decodes of different
 /// sequences, each reading and writing the paged KV cache through its block table.
-public final class LlamaModel: @unchecked Sendable {
-    public let config: LlamaConfig
-    public let gguf: GGUFFile
-    let weights: LlamaWeights
+public final class DecoderModel: CausalLM, @unchecked Sendable {
+    public let config: ModelConfig
+    /// The file or directory the weights came from.
+    public let path: String
+    public let weightBytes: Int
+    let source: any WeightSource
+    let weights: DecoderWeights
+    let attention: any AttentionBackend
     let rope: RotaryEmbedding
     let matmul: MatmulRunner
     public var pool: ThreadPool { matmul.pool }
@@ -28,17 +33,37 @@ public final class LlamaModel: @unchecked Sendable {
     public let maxBatchTokens: Int
     let buffers: ForwardBuffers
 
-    public init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
-                activationPrecision: ActivationPrecision = .float32) throws(ModelLoadError) {
-        self.gguf = gguf
-        config = try LlamaConfig(gguf: gguf)
-        var weights = try LlamaWeights(gguf: gguf, config: config)
-        weights.repack(pool: pool, file: gguf.file)
+    /// A GGUF model (`general.architecture` picks the registry entry).
+    public convenience init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
+                            activationPrecision: ActivationPrecision = .float32,
+                            dtype: ModelDType = .auto) throws(ModelLoadError) {
+        try self.init(config: ModelConfig(gguf: gguf), source: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
+                      activationPrecision: activationPrecision, dtype: dtype)
+    }
+
+    /// A Hugging Face checkpoint directory (config.json + safetensors, one file or shards).
+    public convenience init(directory: String, pool: ThreadPool, maxBatchTokens: Int = 256,
+                            activationPrecision: ActivationPrecision = .float32,
+                            dtype: ModelDType = .auto) throws(ModelLoadError) {
+        let config = try ModelConfig(hfConfigPath: directory + "/config.json")
+        try self.init(config: config, source: SafetensorsCheckpoint(directory: directory), pool: pool,
+                      maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision, dtype: dtype)
+    }
+
+    init(config: ModelConfig, source: some WeightSource, pool: ThreadPool, maxBatchTokens: Int,
+         activationPrecision: ActivationPrecision, dtype: ModelDType) throws(ModelLoadError) {
+        self.config = config
+        self.source = source
+        path = source.path
+        var weights = try DecoderWeights(source: source, config: config, dtype: dtype)
+        weights.repack(pool: pool, source: source)
         self.weights = weights
+        weightBytes = max(source.byteCount, weights.matrixBytes)
         rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors)
         matmul = MatmulRunner(pool: pool, activationPrecision: activationPrecision)
+        attention = CPUAttentionBackend(config: config, pool: pool)
         self.maxBatchTokens = maxBatchTokens
-        buffers = ForwardBuffers(config: config, tokens: maxBatchTokens, threads: pool.threadCount)
+        buffers = ForwardBuffers(config: config, tokens: maxBatchTokens)
     }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
@@ -48,7 +73,7 @@ public final class LlamaModel: @unchecked Sendable {
         for s in inputs {
             precondition(!s.tokens.isEmpty && s.tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "bad tokens")
             precondition(s.blockTable.count * kv.blockSize >= s.firstPosition + s.tokens.count, "block table too short")
-            precondition(s.firstPosition + s.tokens.count <= buffers.scoresPerThread, "sequence longer than the context")
+            precondition(s.firstPosition + s.tokens.count <= config.contextLength, "sequence longer than the context")
         }
         let h = config.hiddenSize, v = config.vocabSize
         let logitRows = inputs.reduce(0) { $0 + $1.numLogitRows }
@@ -113,8 +138,9 @@ public final class LlamaModel: @unchecked Sendable {
             addLoRA(lora, layer: l, [LoRAProduct(target: .qProj, x: b.xn, y: b.q),
                                      LoRAProduct(target: .kProj, x: b.xn, y: b.k),
                                      LoRAProduct(target: .vProj, x: b.xn, y: b.v)])
-            storeRotatedKV(layer: l, tokens: tokens, inputs: inputs, kv: kv)
-            attention(layer: l, tokens: tokens, inputs: inputs, kv: kv)
+            storeRotatedKV(layer: l, w, tokens: tokens, inputs: inputs, kv: kv)
+            attention.attend(layer: l, queries: b.q, output: b.attn, tokens: tokens, inputs: inputs, kv: kv,
+                             window: c.slidingWindow(layer: l))
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
             addAndNorm(b.tmp, w.ffnNorm, rows: t)
@@ -152,63 +178,30 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
-    /// Rotates Q and K by position and writes each token's K and V into its slot of the paged cache.
-    private func storeRotatedKV(layer: Int, tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache) {
-        let c = config, b = buffers, hd = c.headDim, half = hd / 2
+    /// Finishes Q and K (bias, per-head norm, rotation by position) and V (bias), and writes
+    /// each token's K and V into its slot of the paged cache.
+    private func storeRotatedKV(layer: Int, _ w: DecoderLayerWeights, tokens: [BatchChunk.Token],
+                                inputs: [SequenceInput], kv: PagedKVCache) {
+        let c = config, b = buffers, hd = c.headDim, half = hd / 2, eps = c.rmsNormEps
         let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd
+        let rotate = c.ropeStyle == .adjacentPairs ? vk_rope_adjacent : vk_rope_rotate_half
         forRows(tokens.count) { range in
             for i in range {
-                vk_rope_adjacent(b.q + i * qDim, Int64(c.headCount), Int64(hd), b.cos + i * half, b.sin + i * half)
-                vk_rope_adjacent(b.k + i * kvDim, Int64(c.kvHeadCount), Int64(hd), b.cos + i * half, b.sin + i * half)
-                let p = tokens[i].position, table = inputs[tokens[i].input].blockTable
-                let slot = Int(table[p / kv.blockSize]) * kv.blockStride + (p % kv.blockSize) * hd
-                for head in 0..<c.kvHeadCount {
-                    kv.store(b.k + i * kvDim + head * hd, at: kv.keyBase(layer: layer, kvHead: head), offset: slot)
-                    kv.store(b.v + i * kvDim + head * hd, at: kv.valueBase(layer: layer, kvHead: head), offset: slot)
+                let q = b.q + i * qDim, k = b.k + i * kvDim, v = b.v + i * kvDim
+                if let qb = w.qBias, let kb = w.kBias, let vb = w.vBias {
+                    vk_axpy_f32(1, qb, q, Int64(qDim))
+                    vk_axpy_f32(1, kb, k, Int64(kvDim))
+                    vk_axpy_f32(1, vb, v, Int64(kvDim))
                 }
-            }
-        }
-    }
-
-    /// Causal grouped-query attention of each new token over its sequence's positions up to its
-    /// own. A work item is one (token, KV head) pair with its group of query heads, so keys are
-    /// read once per group. A lone token (single-sequence decode) has too few pairs to keep every
-    /// thread busy, so its positions are split into one part per thread and the parts merged.
-    private func attention(layer: Int, tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache) {
-        let c = config, b = buffers, hd = c.headDim, kvHeads = c.kvHeadCount
-        let group = c.headCount / kvHeads, qDim = c.headCount * hd
-        let scale = Float(1 / Double(hd).squareRoot())
-        let threads = pool.threadCount
-        let parts = tokens.count == 1 && tokens[0].position + 1 >= 64 * threads ? threads : 1
-        // Items differ in cost (context lengths differ), so threads claim them one at a time.
-        let count = tokens.count * kvHeads * parts
-        pool.parallelForDynamic(count, pieces: count) { thread, items in
-            let scores = b.scores + thread * b.scoresPerThread * group
-            for item in items {
-                let part = item % parts, pair = item / parts
-                let i = pair / kvHeads, kvHead = pair % kvHeads
-                let token = tokens[i]
-                let n = token.position + 1
-                let lo = n * part / parts, hi = n * (part + 1) / parts
-                let q = b.q + i * qDim + kvHead * group * hd
-                inputs[token.input].blockTable.withUnsafeBufferPointer { table in
-                    let slot = kvHead * parts + part
-                    vk_paged_attention(q, Int64(group), Int64(hd),
-                                       kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
-                                       kv.dtype.kernelType, table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
-                                       Int64(lo), Int64(hi - lo), scale, scores,
-                                       parts == 1 ? b.attn + i * qDim + kvHead * group * hd : b.partialOut + slot * group * hd,
-                                       parts == 1 ? nil : b.partialMax + slot * group,
-                                       parts == 1 ? nil : b.partialSum + slot * group)
+                if let qn = w.qNorm, let kn = w.kNorm {
+                    for h in 0..<c.headCount { vk_rmsnorm(q + h * hd, qn, q + h * hd, Int64(hd), eps) }
+                    for h in 0..<c.kvHeadCount { vk_rmsnorm(k + h * hd, kn, k + h * hd, Int64(hd), eps) }
                 }
+                rotate(q, Int64(c.headCount), Int64(hd), b.cos + i * half, b.sin + i * half)
+                rotate(k, Int64(c.kvHeadCount), Int64(hd), b.cos + i * half, b.sin + i * half)
             }
-        }
-        guard parts > 1 else { return }
-        for kvHead in 0..<kvHeads {
-            let first = kvHead * parts
-            vk_attention_merge(b.partialOut + first * group * hd, b.partialMax + first * group,
-                               b.partialSum + first * group, Int64(parts), Int64(group), Int64(hd),
-                               b.attn + kvHead * group * hd)
+            attention.storeKV(layer: layer, keys: b.k + range.lowerBound * kvDim, values: b.v + range.lowerBound * kvDim,
+                              tokens: Array(tokens[range]), inputs: inputs, kv: kv)
         }
     }
 }

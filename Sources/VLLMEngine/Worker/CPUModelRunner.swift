@@ -18,9 +18,10 @@ public struct SampledToken: Sendable {
 /// Turns a scheduler step into one flat forward batch, runs the model over the paged KV cache
 /// and samples the next token of every request whose chunk reached its last known token.
 /// Holds per-request sampling state (parameters, random stream) across steps.
-public final class ModelRunner: @unchecked Sendable {
-    public let model: LlamaModel
-    public let kvCache: PagedKVCache
+public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
+    public let model: any CausalLM
+    /// Set once by `initializeKVCache`, before the first step.
+    public private(set) var kvCache: PagedKVCache!
     private var states: [String: RequestState] = [:]
     /// Loaded LoRA adapters by engine adapter id (`ScheduledRequest.loraID`).
     private var loras: [Int: LoRAAdapter] = [:]
@@ -39,13 +40,15 @@ public final class ModelRunner: @unchecked Sendable {
         var promptLogprobRanks: [Int] = []
     }
 
-    public init(model: LlamaModel, numBlocks: Int, blockSize: Int, kvCacheDtype: KVCacheDType = .float16) {
-        self.model = model
-        kvCache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: kvCacheDtype)
+    public init(model: any CausalLM) { self.model = model }
+
+    public func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
+        precondition(kvCache == nil, "the KV cache is allocated once")
+        kvCache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
     }
 
     /// Registers a request's sampling state before it is first scheduled.
-    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int] = [], eosTokenID: Int? = nil) {
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
         states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)),
                                   history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
                                                            params: params),
@@ -117,5 +120,5 @@ public final class ModelRunner: @unchecked Sendable {
         }
     }
 
-    public func removeRequests(_ ids: some Sequence<String>) { for id in ids { states[id] = nil } }
+    public func removeRequests(_ ids: [String]) { for id in ids { states[id] = nil } }
 }

@@ -5,7 +5,7 @@ import VLLMCompute
 /// the whole batch, each row whose sequence has an adapter gets y += (x·Aᵀ)·(scale·B)ᵀ with
 /// its own adapter's A and B: shrink to `rank` values, then expand back. Rows without an
 /// adapter are never written, so their outputs stay bit-identical to the base model's.
-extension LlamaModel {
+extension DecoderModel {
     /// One adapted row of a chunk and its adapter.
     struct LoRARow {
         let row: Int

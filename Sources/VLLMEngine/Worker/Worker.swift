@@ -1,0 +1,44 @@
+import VLLMModels
+
+/// The unit an executor places on each device or process (vLLM's `Worker`): owns a model runner
+/// and the device it runs on.
+public protocol Worker: AnyObject, Sendable {
+    var modelConfig: ModelConfig { get }
+    var weightBytes: Int { get }
+    func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
+    func removeRequests(_ ids: [String])
+    func addLoRA(id: Int, adapter: LoRAAdapter)
+    func removeLoRA(id: Int)
+    func executeModel(_ output: SchedulerOutput) -> [String: SampledToken]
+}
+
+/// What a worker drives (vLLM's `GPUModelRunner` / `CPUModelRunner`): turns a scheduler step
+/// into a forward batch and samples.
+public protocol ModelRunner: AnyObject, Sendable {
+    var model: any CausalLM { get }
+    func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
+    func removeRequests(_ ids: [String])
+    func addLoRA(id: Int, adapter: LoRAAdapter)
+    func removeLoRA(id: Int)
+    func execute(_ output: SchedulerOutput) -> [String: SampledToken]
+}
+
+/// A worker on this process's CPU threads.
+public final class CPUWorker: Worker, @unchecked Sendable {
+    public let modelRunner: any ModelRunner
+    public init(modelRunner: any ModelRunner) { self.modelRunner = modelRunner }
+    public var modelConfig: ModelConfig { modelRunner.model.config }
+    public var weightBytes: Int { modelRunner.model.weightBytes }
+    public func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
+        modelRunner.initializeKVCache(numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+    }
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
+        modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
+    }
+    public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
+    public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
+    public func removeLoRA(id: Int) { modelRunner.removeLoRA(id: id) }
+    public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { modelRunner.execute(output) }
+}

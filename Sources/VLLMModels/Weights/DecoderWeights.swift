@@ -1,0 +1,109 @@
+import VLLMCompute
+
+/// The weights of one decoder layer, used in place from the weight file (vectors — norms and
+/// biases — are dequantized to fp32 at load: they are tiny).
+struct DecoderLayerWeights: @unchecked Sendable {
+    let attnNorm: [Float]
+    var q, k, v, o: WeightMatrix
+    /// Q/K/V biases (Qwen2), each of the projection's output size.
+    let qBias, kBias, vBias: [Float]?
+    /// Per-head Q/K RMSNorm weights of headDim entries (Qwen3).
+    let qNorm, kNorm: [Float]?
+    let ffnNorm: [Float]
+    var gate, up, down: WeightMatrix
+}
+
+/// All weights of a decoder-only model, found by role in any `WeightSource`.
+struct DecoderWeights: @unchecked Sendable {
+    let embedding: WeightMatrix
+    private(set) var layers: [DecoderLayerWeights]
+    let outputNorm: [Float]
+    /// The LM head; the embedding itself when the model ties them.
+    private(set) var output: WeightMatrix
+    let ropeFreqFactors: [Float]?
+    /// Weights converted at load (`--dtype`), kept alive with the matrices that point into them.
+    let converted = ConvertedWeights()
+
+    init(source: some WeightSource, config c: ModelConfig, dtype: ModelDType = .auto) throws(ModelLoadError) {
+        let converted = self.converted
+        func matrix(_ role: TensorRole, _ layer: Int = 0, rows: Int, columns: Int) throws(ModelLoadError) -> WeightMatrix {
+            let name = source.name(role, layer: layer)
+            guard let t = try source.tensor(name) else {
+                throw .corrupt(path: source.path, reason: "tensor \(name) is missing")
+            }
+            guard t.rows == rows, t.columns == columns else {
+                throw .corrupt(path: source.path, reason: "tensor \(name) is \(t.rows)×\(t.columns), expected \(rows)×\(columns)")
+            }
+            guard columns % t.type.blockElements == 0 else {
+                throw .corrupt(path: source.path, reason: "tensor \(name) rows of \(columns) are not whole \(t.type) blocks")
+            }
+            let type = dtype.target(for: t.type)
+            let data = type == t.type ? t.data : converted.convert(t, to: type)
+            return WeightMatrix(type: type, data: data, rows: rows, columns: columns)
+        }
+        func vector(_ role: TensorRole, _ layer: Int = 0, count: Int) throws(ModelLoadError) -> [Float] {
+            let m = try matrix(role, layer, rows: 1, columns: count)
+            return [Float](unsafeUninitializedCapacity: count) { buf, n in
+                m.dequantizeRow(0, into: buf.baseAddress!)
+                n = count
+            }
+        }
+        func optionalVector(_ role: TensorRole, _ layer: Int, count: Int, when on: Bool) throws(ModelLoadError) -> [Float]? {
+            on ? try vector(role, layer, count: count) : nil
+        }
+        let h = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        embedding = try matrix(.embedding, rows: c.vocabSize, columns: h)
+        var layers: [DecoderLayerWeights] = []
+        for i in 0..<c.layerCount {
+            layers.append(DecoderLayerWeights(
+                attnNorm: try vector(.attnNorm, i, count: h),
+                q: try matrix(.q, i, rows: qDim, columns: h),
+                k: try matrix(.k, i, rows: kvDim, columns: h),
+                v: try matrix(.v, i, rows: kvDim, columns: h),
+                o: try matrix(.o, i, rows: h, columns: qDim),
+                qBias: try optionalVector(.qBias, i, count: qDim, when: c.attentionBias),
+                kBias: try optionalVector(.kBias, i, count: kvDim, when: c.attentionBias),
+                vBias: try optionalVector(.vBias, i, count: kvDim, when: c.attentionBias),
+                qNorm: try optionalVector(.qNorm, i, count: c.headDim, when: c.qkNorm),
+                kNorm: try optionalVector(.kNorm, i, count: c.headDim, when: c.qkNorm),
+                ffnNorm: try vector(.ffnNorm, i, count: h),
+                gate: try matrix(.gate, i, rows: c.intermediateSize, columns: h),
+                up: try matrix(.up, i, rows: c.intermediateSize, columns: h),
+                down: try matrix(.down, i, rows: h, columns: c.intermediateSize)))
+        }
+        self.layers = layers
+        outputNorm = try vector(.outputNorm, count: h)
+        output = try source.tensor(source.name(.output, layer: 0)) == nil
+            ? embedding : try matrix(.output, rows: c.vocabSize, columns: h)
+        ropeFreqFactors = try source.tensor(source.name(.ropeFreqs, layer: 0)) == nil
+            ? nil : try vector(.ropeFreqs, count: c.headDim / 2)
+    }
+
+    /// Repacks every matrix for the int8 kernels where this CPU has them for its type (which,
+    /// with the fp32 GEMM on repacked panels, then serve every matmul) and releases the stored
+    /// rows' pages: only the repacked copy is read from then on (a tied head's embedding rows
+    /// are read again from the file when a token needs them).
+    mutating func repack(pool: ThreadPool, source: some WeightSource) {
+        func repacked(_ w: WeightMatrix) -> WeightMatrix {
+            let r = w.repacked(pool: pool)
+            if r.repacked != nil { source.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
+            return r
+        }
+        guard ([output] + layers.flatMap { [$0.q, $0.down] }).contains(where: { RepackedWeight.isPreferred(for: $0.type) }) else { return }
+        var progress = ProgressBar("Repacking weights", total: layers.count + 1)
+        output = repacked(output)
+        progress.advance()
+        for i in layers.indices {
+            for path in [\DecoderLayerWeights.q, \.k, \.v, \.o, \.gate, \.up, \.down] {
+                layers[i][keyPath: path] = repacked(layers[i][keyPath: path])
+            }
+            progress.advance()
+        }
+    }
+
+    /// Bytes of the matrices as the matmuls read them.
+    var matrixBytes: Int {
+        ([embedding] + (output.data == embedding.data ? [] : [output]) + layers.flatMap { [$0.q, $0.k, $0.v, $0.o, $0.gate, $0.up, $0.down] })
+            .reduce(0) { $0 + $1.rows * $1.rowBytes }
+    }
+}

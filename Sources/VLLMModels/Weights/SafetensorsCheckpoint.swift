@@ -1,0 +1,108 @@
+import Foundation
+import VLLMCompute
+
+/// A Hugging Face checkpoint's weights: `model.safetensors`, or the shards listed by
+/// `model.safetensors.index.json` (`weight_map`: tensor name → shard file). Every file is
+/// memory-mapped and its tensors used in place.
+final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
+    let path: String
+    private let files: [SafetensorsFile]
+    /// Tensor name → index into `files`.
+    private let owner: [String: Int]
+
+    static let indexName = "model.safetensors.index.json"
+    static let singleName = "model.safetensors"
+
+    /// Opens the checkpoint in `directory`.
+    init(directory: String) throws(ModelLoadError) {
+        path = directory
+        let index = directory + "/" + Self.indexName
+        var files: [SafetensorsFile] = [], owner: [String: Int] = [:]
+        if FileManager.default.fileExists(atPath: index) {
+            let shards = try Self.shardNames(index: index)
+            for (i, shard) in shards.enumerated() {
+                let f = try SafetensorsFile(path: directory + "/" + shard)
+                files.append(f)
+                for t in f.tensors { owner[t.name] = i }
+            }
+        } else {
+            let single = directory + "/" + Self.singleName
+            guard FileManager.default.fileExists(atPath: single) else {
+                throw .cannotOpen(path: directory, reason: "no \(Self.singleName) or \(Self.indexName) in the model directory")
+            }
+            let f = try SafetensorsFile(path: single)
+            files = [f]
+            for t in f.tensors { owner[t.name] = 0 }
+        }
+        self.files = files
+        self.owner = owner
+    }
+
+    /// The distinct shard files the index maps tensors to, in first-seen order. Names must be
+    /// plain file names in the directory.
+    private static func shardNames(index: String) throws(ModelLoadError) -> [String] {
+        let j = try HFConfigJSON(path: index)
+        guard let map = j.object["weight_map"] as? [String: Any] else {
+            throw .corrupt(path: index, reason: "\"weight_map\" is missing or not an object")
+        }
+        var names: [String] = []
+        for (_, v) in map.sorted(by: { $0.key < $1.key }) {
+            guard let s = v as? String, !s.isEmpty, !s.contains("/"), s != "..", s != "." else {
+                throw .corrupt(path: index, reason: "weight_map names a shard that is not a file name in the directory: \("\(v)".clippedForMessage())")
+            }
+            if !names.contains(s) { names.append(s) }
+        }
+        guard !names.isEmpty else { throw .corrupt(path: index, reason: "weight_map is empty") }
+        return names
+    }
+
+    var byteCount: Int { files.reduce(0) { $0 + $1.file.count } }
+
+    /// transformers' parameter names (`model.layers.N.self_attn.q_proj.weight`, …).
+    func name(_ role: TensorRole, layer i: Int) -> String {
+        let p = "model.layers.\(i)."
+        return switch role {
+        case .embedding: "model.embed_tokens.weight"
+        case .outputNorm: "model.norm.weight"
+        case .output: "lm_head.weight"
+        case .ropeFreqs: "rope_freqs.weight"  // never in a checkpoint: frequencies come from config.json
+        case .attnNorm: p + "input_layernorm.weight"
+        case .q: p + "self_attn.q_proj.weight"
+        case .k: p + "self_attn.k_proj.weight"
+        case .v: p + "self_attn.v_proj.weight"
+        case .o: p + "self_attn.o_proj.weight"
+        case .qBias: p + "self_attn.q_proj.bias"
+        case .kBias: p + "self_attn.k_proj.bias"
+        case .vBias: p + "self_attn.v_proj.bias"
+        case .qNorm: p + "self_attn.q_norm.weight"
+        case .kNorm: p + "self_attn.k_norm.weight"
+        case .ffnNorm: p + "post_attention_layernorm.weight"
+        case .gate: p + "mlp.gate_proj.weight"
+        case .up: p + "mlp.up_proj.weight"
+        case .down: p + "mlp.down_proj.weight"
+        }
+    }
+
+    /// PyTorch shapes list the outermost dimension first: a Linear weight is [out, in].
+    func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor? {
+        guard let i = owner[name], let t = files[i].tensor(named: name) else { return nil }
+        let f = files[i]
+        let type: GGMLType
+        switch t.dtype {
+        case .f32: type = .f32
+        case .f16: type = .f16
+        case .bf16: type = .bf16
+        default: throw .unsupported(path: f.path, reason: "tensor \(name) has dtype \(t.dtype.rawValue); weights must be F32, F16 or BF16")
+        }
+        let data = f.file.base + t.fileRange.lowerBound
+        switch t.shape.count {
+        case 1: return SourceTensor(type: type, rows: 1, columns: t.shape[0], data: data)
+        case 2: return SourceTensor(type: type, rows: t.shape[0], columns: t.shape[1], data: data)
+        default: throw .corrupt(path: f.path, reason: "tensor \(name) has shape \(t.shape), expected a matrix or a vector")
+        }
+    }
+
+    func releasePages(_ start: UnsafeRawPointer, byteCount bytes: Int) {
+        for f in files { f.file.releasePages(start, byteCount: bytes) }
+    }
+}

@@ -1,0 +1,71 @@
+import VLLMCompute
+
+/// What a tensor is for, named once for every file layout.
+enum TensorRole {
+    case embedding, outputNorm, output, ropeFreqs
+    case attnNorm, q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, ffnNorm, gate, up, down
+}
+
+/// One tensor of a weight file, used in place: `rows` × `columns` elements of `type` (a vector
+/// is one row).
+struct SourceTensor {
+    let type: GGMLType
+    let rows: Int
+    let columns: Int
+    let data: UnsafeRawPointer
+}
+
+/// Where a model's weights come from: a GGUF file or Hugging Face safetensors (one file or
+/// shards). Each names tensors its own way; the decoder asks by role.
+protocol WeightSource: Sendable {
+    /// The file or directory errors name.
+    var path: String { get }
+    /// Bytes of weights mapped (for the KV-cache budget and load reports).
+    var byteCount: Int { get }
+    func name(_ role: TensorRole, layer: Int) -> String
+    /// The tensor called `name`, or nil when the source has none; a tensor whose type or rank
+    /// the engine cannot use throws.
+    func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor?
+    /// Drops the resident pages of `bytes` bytes at `start` (after the data was copied elsewhere).
+    func releasePages(_ start: UnsafeRawPointer, byteCount bytes: Int)
+}
+
+extension GGUFFile: WeightSource {
+    public var byteCount: Int { file.count }
+
+    /// llama.cpp's tensor names (gguf-py `MODEL_TENSORS`).
+    func name(_ role: TensorRole, layer i: Int) -> String {
+        switch role {
+        case .embedding: "token_embd.weight"
+        case .outputNorm: "output_norm.weight"
+        case .output: "output.weight"
+        case .ropeFreqs: "rope_freqs.weight"
+        case .attnNorm: "blk.\(i).attn_norm.weight"
+        case .q: "blk.\(i).attn_q.weight"
+        case .k: "blk.\(i).attn_k.weight"
+        case .v: "blk.\(i).attn_v.weight"
+        case .o: "blk.\(i).attn_output.weight"
+        case .qBias: "blk.\(i).attn_q.bias"
+        case .kBias: "blk.\(i).attn_k.bias"
+        case .vBias: "blk.\(i).attn_v.bias"
+        case .qNorm: "blk.\(i).attn_q_norm.weight"
+        case .kNorm: "blk.\(i).attn_k_norm.weight"
+        case .ffnNorm: "blk.\(i).ffn_norm.weight"
+        case .gate: "blk.\(i).ffn_gate.weight"
+        case .up: "blk.\(i).ffn_up.weight"
+        case .down: "blk.\(i).ffn_down.weight"
+        }
+    }
+
+    /// GGUF shapes list the innermost dimension first: a matrix is [columns, rows].
+    func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor? {
+        guard let t = tensor(named: name) else { return nil }
+        switch t.shape.count {
+        case 1: return SourceTensor(type: t.type, rows: 1, columns: t.shape[0], data: data(of: t))
+        case 2: return SourceTensor(type: t.type, rows: t.shape[1], columns: t.shape[0], data: data(of: t))
+        default: throw .corrupt(path: path, reason: "tensor \(name) has shape \(t.shape), expected a matrix or a vector")
+        }
+    }
+
+    func releasePages(_ start: UnsafeRawPointer, byteCount bytes: Int) { file.releasePages(start, byteCount: bytes) }
+}

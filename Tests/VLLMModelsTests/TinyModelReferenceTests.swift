@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import VLLMTestSupport
+import VLLMCompute
+@testable import VLLMModels
+
+/// Each registered architecture against transformers' own float32 forward pass
+/// (Tests/Fixtures/tiny-models, made by scripts/make-tiny-models.py), in both forms: the
+/// Hugging Face checkpoint (safetensors, BF16/F16/F32, sharded for llama) and llama.cpp's GGUF
+/// conversion of it.
+@Suite struct TinyModelReferenceTests {
+    struct Expected: Decodable {
+        struct Case: Decodable {
+            let prompt: [Int]
+            let top5_ids: [[Int]]
+            let top5_logprobs: [[Double]]
+            let greedy: [Int]
+            let greedy_logprobs: [Double]
+        }
+        let cases: [Case]
+    }
+
+    enum Form: String, CaseIterable { case hf, gguf }
+
+    static let architectures = ["llama", "mistral", "qwen2", "qwen3"]
+
+    static func load(_ arch: String, _ form: Form) throws -> DecoderModel {
+        let dir = TestPaths.tinyModels.appendingPathComponent(arch)
+        let pool = ThreadPool(threadCount: 2)
+        switch form {
+        case .hf: return try DecoderModel(directory: dir.appendingPathComponent("hf").path, pool: pool, maxBatchTokens: 16)
+        case .gguf: return try DecoderModel(gguf: GGUFFile(path: dir.appendingPathComponent("\(arch).gguf").path), pool: pool, maxBatchTokens: 16)
+        }
+    }
+
+    static func logSoftmax(_ row: [Float]) -> [Double] {
+        let m = Double(row.max()!)
+        let lse = m + log(row.reduce(0.0) { $0 + exp(Double($1) - m) })
+        return row.map { Double($0) - lse }
+    }
+
+    @Test(arguments: architectures, Form.allCases)
+    func matchesTransformers(arch: String, form: Form) throws {
+        let model = try Self.load(arch, form)
+        let data = try Data(contentsOf: TestPaths.tinyModels.appendingPathComponent("\(arch)/expected.json"))
+        let expected = try JSONDecoder().decode(Expected.self, from: data)
+        // llama.cpp's converter writes Mistral as "llama" without its window: the GGUF form can
+        // only match while every position is inside the window.
+        let windowless = arch == "mistral" && form == .gguf
+        if arch == "mistral" { #expect(model.config.slidingWindow == (form == .hf ? 8 : nil)) }
+        for c in expected.cases {
+            let cache = SequenceKVCache(config: model.config, capacity: c.prompt.count + c.greedy.count, blockSize: 4, dtype: .float32)
+            let input = SequenceInput(tokens: c.prompt, firstPosition: 0, blockTable: cache.blockTable, needsAllLogits: true)
+            let logits = model.forward([input], kv: cache.storage)
+            cache.count = c.prompt.count
+            let positions = windowless ? min(8, c.prompt.count) : c.prompt.count
+            var worst = 0.0
+            for p in 0..<positions {
+                let lp = Self.logSoftmax(Array(logits[p]))
+                for (id, want) in zip(c.top5_ids[p], c.top5_logprobs[p]) { worst = max(worst, abs(lp[id] - want)) }
+                if c.top5_logprobs[p][0] - c.top5_logprobs[p][1] > 1e-4 {
+                    #expect(lp.indices.max { lp[$0] < lp[$1] } == c.top5_ids[p][0], "\(arch) \(form) position \(p)")
+                }
+            }
+            #expect(worst <= 1e-3, "\(arch) \(form): worst top-5 logprob gap \(worst) over \(positions) positions")
+            guard !windowless else { continue }
+            var next = Self.logSoftmax(Array(logits[c.prompt.count - 1]))
+            for (step, want) in c.greedy.enumerated() {
+                let got = next.indices.max { next[$0] < next[$1] }!
+                #expect(got == want, "\(arch) \(form) greedy step \(step)")
+                #expect(abs(next[want] - c.greedy_logprobs[step]) <= 1e-3, "\(arch) \(form) greedy step \(step) logprob")
+                next = Self.logSoftmax(model.forward(tokens: [want], cache: cache))
+            }
+        }
+    }
+
+    /// The registry reads each architecture's switches from config.json and from the GGUF.
+    @Test func featuresAreSwitchedOnPerArchitecture() throws {
+        let qwen2 = try Self.load("qwen2", .hf).config, qwen2g = try Self.load("qwen2", .gguf).config
+        #expect(qwen2.attentionBias && qwen2g.attentionBias && !qwen2.qkNorm)
+        #expect(qwen2.ropeStyle == .rotateHalf && qwen2g.ropeStyle == .rotateHalf)
+        let qwen3 = try Self.load("qwen3", .hf).config, qwen3g = try Self.load("qwen3", .gguf).config
+        #expect(qwen3.qkNorm && qwen3g.qkNorm && qwen3.headDim == 16 && qwen3g.headDim == 16)
+        let llama = try Self.load("llama", .hf).config, llamag = try Self.load("llama", .gguf).config
+        #expect(llama.ropeStyle == .rotateHalf && llamag.ropeStyle == .adjacentPairs && !llama.attentionBias)
+        guard case .llama3 = llama.rope.scaling else { Issue.record("llama3 scaling not read: \(llama.rope.scaling)"); return }
+        guard case .yarn = qwen2.rope.scaling else { Issue.record("yarn scaling not read: \(qwen2.rope.scaling)"); return }
+    }
+
+    @Test func dtypeConvertsFloatWeightsOnce() throws {
+        let dir = TestPaths.tinyModels.appendingPathComponent("qwen2/hf").path
+        let pool = ThreadPool(threadCount: 1)
+        let f32 = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: 8)
+        let bf16 = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: 8, dtype: .bfloat16)
+        #expect(f32.weights.layers[0].q.type == .f32 && bf16.weights.layers[0].q.type == .bf16)
+        // Rounded weights move the logits a little, not a lot.
+        let a = f32.forward(tokens: [5, 6, 7], cache: SequenceKVCache(config: f32.config, capacity: 4))
+        let b = bf16.forward(tokens: [5, 6, 7], cache: SequenceKVCache(config: bf16.config, capacity: 4))
+        let diff = zip(a, b).map { abs($0 - $1) }.max()!
+        #expect(diff > 0 && diff < 0.5, "\(diff)")
+    }
+
+    @Test func unsupportedArchitectureIsRefusedWithTheList() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("arch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"{"architectures": ["GPTNeoXForCausalLM"], "hidden_size": 8}"#.utf8).write(to: dir.appendingPathComponent("config.json"))
+        #expect {
+            _ = try DecoderModel(directory: dir.path, pool: ThreadPool(threadCount: 1))
+        } throws: { e in
+            let m = "\(e)"
+            return m.contains("GPTNeoXForCausalLM") && m.contains("Qwen2ForCausalLM") && m.contains("LlamaForCausalLM")
+        }
+    }
+}
