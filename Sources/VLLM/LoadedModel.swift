@@ -13,8 +13,9 @@ public struct LoadedModel: Sendable {
     /// Loads `path` (or the default model) with `threads` compute threads.
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
-                tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto") throws {
-        let path = try path ?? DefaultModel.resolve()
+                tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
+                revision: String? = nil) throws {
+        let path = try path.map { try HubCache.locate($0, revision: revision) } ?? DefaultModel.resolve()
         self.path = path
         let pool = ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
         // The architecture check comes first: its error says more than a tokenizer complaint.
@@ -41,11 +42,13 @@ public struct LoadedModel: Sendable {
     public init(path: String?, args: EngineArgs) throws {
         try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                       activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
-                      generationConfig: args.generationConfig)
+                      generationConfig: args.generationConfig, revision: args.revision)
     }
 
-    /// The tokenizer of a checkpoint directory (tokenizer.json) or a GGUF file (its metadata).
-    public static func loadTokenizer(_ path: String) throws -> Tokenizer {
+    /// The tokenizer of a checkpoint directory (tokenizer.json), a GGUF file (its metadata) or
+    /// a hub repo id in the cache.
+    public static func loadTokenizer(_ model: String) throws -> Tokenizer {
+        let path = try HubCache.locate(model)
         do {
             return isDirectory(path) ? try Tokenizer(directory: path) : try Tokenizer(gguf: GGUFFile(path: path))
         } catch let e as TokenizerError {

@@ -60,7 +60,8 @@ struct ChatCall: GenerationCall {
         var params = try request.sampling.samplingParams(maxTokens: request.outputLimit,
                                                          logprobs: request.logprobs ? (request.topLogprobs ?? 0) : nil,
                                                          promptLogprobs: request.sampling.params.promptLogprobs ?? echoLogprobs,
-                                                         promptTokens: ids.count, maxModelLen: context.maxModelLen)
+                                                         promptTokens: ids.count, maxModelLen: context.maxModelLen,
+                                                         defaultMaxTokens: context.engine.engine.generationConfig?.maxNewTokens)
         if request.sampling.params.promptLogprobs == nil && params.isBeamSearch { params.promptLogprobs = nil }
         if request.stream && params.numCandidates != params.n && !params.isBeamSearch {
             throw APIError.badRequest("best_of above n is not available when `stream=True`: the best choices are known only at the end.", param: "best_of")

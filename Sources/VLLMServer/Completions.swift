@@ -57,7 +57,8 @@ struct CompletionsCall: GenerationCall {
             guard !ids.isEmpty else { throw APIError.badRequest("prompt \(i) is empty (it must contain at least one token).", param: "prompt") }
             let params = try request.sampling.samplingParams(maxTokens: echoOnly ? 1 : request.maxTokens, logprobs: request.logprobs,
                                                              promptLogprobs: promptLogprobs,
-                                                             promptTokens: ids.count, maxModelLen: context.maxModelLen)
+                                                             promptTokens: ids.count, maxModelLen: context.maxModelLen,
+                                                         defaultMaxTokens: context.engine.engine.generationConfig?.maxNewTokens)
             context.logRequest(prompts.count == 1 ? id : "\(id)-\(i)", prompt: text, params: params, lora: served.lora)
             jobs.append(EngineJob(requestID: context.makeEngineKey(), promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora))
         }

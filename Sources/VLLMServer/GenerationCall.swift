@@ -39,9 +39,9 @@ enum GenerationEndpoint: String, CaseIterable, Sendable {
         try RequestFields.check(body: body, endpoint: self, context: context)
         switch self {
         case .completions:
-            return try CompletionsCall(context: context, request: Routes.decode(CompletionRequest.self, body))
+            return try CompletionsCall(context: context, request: Routes.decode(CompletionRequest.self, body, samplingDefaults: context.samplingDefaults))
         case .chatCompletions:
-            return try ChatCall(context: context, request: Routes.decode(ChatRequest.self, body), body: body, cancel: cancel)
+            return try ChatCall(context: context, request: Routes.decode(ChatRequest.self, body, samplingDefaults: context.samplingDefaults), body: body, cancel: cancel)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import VLLM
 
 /// The HTTP routes of the OpenAI-compatible server.
 enum Routes {
@@ -77,7 +78,10 @@ enum Routes {
         return try await readBody(&request, ctx)
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, _ body: String) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(body.utf8))
+    /// `samplingDefaults`: what absent sampling fields take (the model's generation config).
+    static func decode<T: Decodable>(_ type: T.Type, _ body: String, samplingDefaults: SamplingParams? = nil) throws -> T {
+        let decoder = JSONDecoder()
+        if let d = samplingDefaults { decoder.userInfo[SamplingParams.defaultsKey] = d }
+        return try decoder.decode(T.self, from: Data(body.utf8))
     }
 }

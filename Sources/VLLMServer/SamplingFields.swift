@@ -31,7 +31,8 @@ struct SamplingFields: Decodable, Sendable {
     /// does; an explicit value that does not fit is refused with vLLM's context-length message.
     /// `logprobs` is the number of alternatives per step (nil: none); `promptLogprobs` the same
     /// for prompt tokens (the endpoint decides it: `echo` may imply it).
-    func samplingParams(maxTokens: Int?, logprobs: Int?, promptLogprobs: Int?, promptTokens: Int, maxModelLen: Int) throws -> SamplingParams {
+    func samplingParams(maxTokens: Int?, logprobs: Int?, promptLogprobs: Int?, promptTokens: Int, maxModelLen: Int,
+                        defaultMaxTokens: Int? = nil) throws -> SamplingParams {
         if let m = maxTokens, m < 1 { throw APIError.badRequest("max_tokens must be at least 1, got \(m).", param: "max_tokens") }
         // Compared without adding: a huge max_tokens must not overflow.
         if let m = maxTokens, m > maxModelLen - promptTokens {
@@ -48,7 +49,9 @@ struct SamplingFields: Decodable, Sendable {
             throw APIError.badRequest("best_of must be at most \(Self.maxN), got \(b).", param: "best_of")
         }
         var p = params
-        p.maxTokens = maxTokens ?? (maxModelLen - promptTokens)
+        // The rest of the context, or less when the model's generation config caps it
+        // (max_new_tokens, which the defaults carry as maxTokens).
+        p.maxTokens = maxTokens ?? min(maxModelLen - promptTokens, defaultMaxTokens ?? .max)
         p.logprobs = logprobs
         p.promptLogprobs = promptLogprobs
         // OpenAI clamps biases to [-100, 100]; vLLM does the same.

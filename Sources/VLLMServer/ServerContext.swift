@@ -69,6 +69,9 @@ final class ServerContext: Sendable {
 
     var now: Int { Int(Date().timeIntervalSince1970) }
 
+    /// vLLM's defaults with the model's generation-config values over them.
+    var samplingDefaults: SamplingParams { engine.engine.defaultSamplingParams }
+
     var bodyLimit: Int { options.bodyLimit(maxModelLen: maxModelLen) }
 
     /// The most engine requests (prompts × candidates) one completions call may start: more

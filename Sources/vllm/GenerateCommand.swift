@@ -64,9 +64,10 @@ struct GenerateCommand: ParsableCommand {
         do { try samplingParams().validate() } catch let e as SamplingParamsError { throw ValidationError(e.description) }
     }
 
-    /// `--sampling-params` (or vLLM's defaults), then the flags that were given.
-    func samplingParams() throws -> SamplingParams {
-        var p = SamplingParams()
+    /// `--sampling-params` over `base` (vLLM's defaults, or the model's generation config), then
+    /// the flags that were given.
+    func samplingParams(base: SamplingParams = SamplingParams()) throws -> SamplingParams {
+        var p = base
         if let json = samplingParamsJSON {
             p = try SamplingParamsJSON.merge(SamplingParamsJSON.object(json, context: "--sampling-params"), over: p,
                                              context: "--sampling-params")
@@ -84,19 +85,18 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let samplingParams = try samplingParams()
+        let llm = try engine.loadLLM()
+        let samplingParams = try samplingParams(base: llm.engine.defaultSamplingParams)
         let defaultLoRA = try lora.map(engine.loraRequest(named:))
             ?? loraPath.map { LoRARequest(loraName: $0, loraIntId: 1_000_000, loraPath: $0) }
         if let file = promptsFile {
             let (prompts, params, loraNames) = try PromptsFile.read(file, defaults: samplingParams)
             let loras = try loraNames.map { try $0.map(engine.loraRequest(named:)) ?? defaultLoRA }
             if loras.contains(where: { $0 != nil }) && !engine.enableLora { throw ValidationError("\"lora\" in --prompts-file needs --enable-lora") }
-            let llm = try engine.loadLLM()
             for out in try llm.generate(prompts, params, loraRequest: loras) { print(OutputJSON.requestOutput(out).encoded) }
             if stats { print(OutputJSON.stats(llm.engine).encoded) }
             return
         }
-        let llm = try engine.loadLLM()
         try llm.engine.addRequest(id: "0", prompt: .text(prompt!), params: samplingParams, lora: defaultLoRA)
         var printed = 0
         var last: RequestOutput?

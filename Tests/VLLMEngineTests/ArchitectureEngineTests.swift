@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import VLLM
+import VLLMTestSupport
+
+/// Every registered architecture through the whole engine (tiny random checkpoints from
+/// Tests/Fixtures/tiny-models): batching, chunked prefill, preemption and prefix caching must
+/// not change greedy outputs, whichever switches the architecture turns on (biases, q/k norms,
+/// a sliding window shorter than the prompts, scaled rope).
+@Suite(.serialized) struct ArchitectureEngineTests {
+    static func engine(_ arch: String, _ configure: (inout EngineArgs) -> Void = { _ in }) throws -> LLMEngine {
+        var args = EngineArgs()
+        args.kvCacheMemory = 8 << 20
+        args.maxModelLen = 256
+        args.blockSize = 4
+        args.threads = 2
+        configure(&args)
+        let dir = TestPaths.tinyModels.appendingPathComponent("\(arch)/hf").path
+        let model = try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 2), maxBatchTokens: 64)
+        return try LLMEngine(model: model, tokenizer: Tokenizer(directory: dir), args: args)
+    }
+
+    static func run(_ engine: LLMEngine, _ prompts: [[Int]], _ params: SamplingParams) throws -> [[Int]] {
+        for (i, p) in prompts.enumerated() { try engine.addRequest(id: "r\(i)", prompt: .tokenIDs(p), params: params) }
+        var done: [String: [Int]] = [:]
+        while engine.hasUnfinishedRequests {
+            for out in engine.step() where out.finished { done[out.requestID] = out.outputs[0].tokenIDs }
+        }
+        return prompts.indices.map { done["r\($0)"]! }
+    }
+
+    static let prompts: [[Int]] = {
+        var rng = SplitMix64(seed: 21)
+        return (0..<12).map { i in (0..<(3 + i * 7)).map { _ in Int(3 + rng.next() % 380) } }
+    }()
+
+    static let greedy = SamplingParams(temperature: 0, maxTokens: 20, ignoreEOS: true)
+
+    @Test(arguments: ["llama", "mistral", "qwen2", "qwen3"])
+    func batchingChunkingAndPreemptionKeepOutputs(arch: String) throws {
+        let alone = try Self.engine(arch) { $0.maxNumSeqs = 1; $0.enablePrefixCaching = false }
+        let expected = try Self.prompts.map { try Self.run(alone, [$0], Self.greedy)[0] }
+        #expect(try Self.run(Self.engine(arch), Self.prompts, Self.greedy) == expected, "\(arch) batched")
+        let chunked = try Self.engine(arch) { $0.maxNumBatchedTokens = 16 }
+        #expect(try Self.run(chunked, Self.prompts, Self.greedy) == expected, "\(arch) chunked prefill")
+        let tight = try Self.engine(arch) { $0.numGpuBlocksOverride = 40; $0.maxModelLen = 100 }
+        #expect(try Self.run(tight, Self.prompts, Self.greedy) == expected, "\(arch) with preemption")
+        #expect(tight.stats.numPreemptions > 0 && tight.stats.kvBlocksUsed == 0)
+        // A second pass of the same prompts hits the prefix cache and still agrees.
+        let cached = try Self.engine(arch)
+        _ = try Self.run(cached, Self.prompts, Self.greedy)
+        #expect(try Self.run(cached, Self.prompts, Self.greedy) == expected, "\(arch) from the prefix cache")
+        #expect(cached.stats.prefixCacheHits > 0)
+    }
+
+    @Test func generationConfigSuppliesDefaultsAndStopTokens() throws {
+        let e = try Self.engine("qwen2")
+        // The engine built here was given no generation config; load one as the CLI does.
+        let dir = TestPaths.tinyModels.appendingPathComponent("qwen2/hf").path
+        let g = try #require(try GenerationConfig(directory: dir))
+        let withDefaults = try LLMEngine(model: DecoderModel(directory: dir, pool: ThreadPool(threadCount: 1), maxBatchTokens: 16),
+                                         tokenizer: Tokenizer(directory: dir), args: e.args, generationConfig: g)
+        let d = withDefaults.defaultSamplingParams
+        #expect(d.temperature == 0.7 && d.topP == 0.8 && d.topK == 20 && abs(d.repetitionPenalty - 1.05) < 1e-6)
+        #expect(e.defaultSamplingParams == SamplingParams())
+        // eos_token_id [2, 1]: 2 is the tokenizer's EOS, 1 becomes a stop token.
+        let req = try withDefaults.processInputs(id: "x", prompt: .tokenIDs([5, 6]), params: SamplingParams(maxTokens: 4))
+        #expect(req.params.stopTokenIDs == [1])
+    }
+}
