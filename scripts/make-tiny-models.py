@@ -1,152 +1,358 @@
 #!/usr/bin/env python3
 """Makes the tiny random reference models in Tests/Fixtures/tiny-models/ (one command; CI does
-not run it). For each architecture: a Hugging Face checkpoint made with `transformers`
-(save_pretrained, safetensors), the same model converted to GGUF by llama.cpp's own
-convert_hf_to_gguf.py, and expected.json: transformers' float32 forward pass (eager attention)
-on three prompts — top-5 logprobs at every position and an 8-token greedy continuation.
+not run it). For each architecture (llama, mistral, qwen2, qwen3):
 
-  pip install "torch==2.13.0+cpu" transformers tokenizers safetensors gguf
-  python3 scripts/fetch-sdist.py llama-cpp-python 0.3.36 /tmp/lcp.tar.gz && tar xzf ... -C /tmp/lcp
-  python3 scripts/make-tiny-models.py --llama-cpp /tmp/lcp/llama_cpp_python-0.3.36/vendor/llama.cpp
+  <arch>/hf/          a Hugging Face checkpoint written by `transformers` (save_pretrained,
+                      safetensors) with a tiny byte-level BPE tokenizer trained here,
+                      tokenizer_config.json / chat template and generation_config.json
+  <arch>/<arch>.gguf  the same model converted by llama.cpp's own convert_hf_to_gguf.py
+  <arch>/expected.json  transformers' float32 forward pass (eager attention) on three prompts:
+                      top-5 (id, logprob) at every position and an 8-token greedy continuation
 
-The tokenizer is a tiny byte-level BPE trained here; its pre-tokenizer is Llama 3's or Qwen2's
-Split regex, and the converter (which identifies pre-tokenizers by hashing a fixed text) is told
-that name directly.
+  pip install "torch==2.13.0+cpu" transformers tokenizers safetensors gguf numpy
+  python3 scripts/make-tiny-models.py            # fetches llama-cpp-python's sdist into /tmp
+  python3 scripts/make-tiny-models.py --llama-cpp /path/to/llama.cpp --only qwen3
+
+llama.cpp's converter is run unmodified in a child process. It names a BPE pre-tokenizer by
+hashing how the tokenizer splits a fixed text, which no tiny tokenizer matches; the tokenizers
+here are trained with exactly Llama 3's or Qwen2's Split regex, and the child replaces
+`get_vocab_base_pre` with a function returning that regex's llama.cpp name ("llama-bpe" or
+"qwen2").
+
+llama and mistral are written as transformers 4.x wrote them (config.json with `rope_theta` /
+`rope_scaling` and `torch_dtype`, chat template inside tokenizer_config.json); qwen2 and qwen3 as
+transformers 5 writes them (`rope_parameters`, `dtype`, `layer_types`, chat_template.jinja).
+transformers reads both; the script checks the reloaded model computes what it saved.
+
+Weights are random (seeded) and deliberately large, every norm weight is random around 1, and
+Qwen2's q/k/v biases are random, so that a missing feature changes the logits visibly. For each
+architecture the first seed whose greedy continuations are clear (top-1 ahead of top-2 by at least
+MIN_GREEDY_GAP at every step, no special token) is kept.
 """
 import argparse
 import json
-import os
+import re
 import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import AutoModelForCausalLM, LlamaConfig, MistralConfig, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config
+from transformers import (AutoModelForCausalLM, GenerationConfig, LlamaConfig, MistralConfig, PreTrainedTokenizerFast,
+                          Qwen2Config, Qwen3Config)
+
+from gguf_convert import LLAMA3_SPLIT, LLAMA_CPP_PYTHON, PRE_NAME, QWEN2_SPLIT, convert, fetch_llama_cpp
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "Tests/Fixtures/tiny-models"
 VOCAB = 384
-LLAMA3_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-QWEN2_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
-CHATML = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-          "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
-TEXT = ("The quick brown fox jumps over the lazy dog. Paged attention keeps the KV cache in blocks; "
-        "continuous batching schedules 123 requests at once, and 4567 tokens per second is fast. ") * 40
+SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]  # ids 0, 1, 2
+MIN_GREEDY_GAP = 0.02
+
+CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+CORPUS = """The quick brown fox jumps over the lazy dog. The dog didn't mind; it's used to foxes.
+Paged attention keeps the KV cache in fixed-size blocks, so memory isn't wasted on padding.
+Continuous batching schedules 128 requests at once, and 4567 tokens per second is fast enough.
+def forward(self, input_ids, positions):
+    hidden = self.embed_tokens(input_ids)
+    for layer in self.layers:
+        hidden = layer(positions, hidden)
+    return self.norm(hidden)
+Prices rose 3.5% in 2024: from $19.99 to $20.69 (about 70 cents).
+She said, "We'll see." He replied: "You're right, I'd rather wait."
+Rotary embeddings rotate pairs of query and key dimensions by an angle that grows with position.
+Sliding-window attention lets each token see only the last few tokens before it.
+Café, naïve, résumé, über, Straße; 日本語のテキスト; emojis 🚀🦙 too.
+JSON: {"model": "tiny", "layers": 3, "heads": [4, 2], "ok": true}
+<html><body><p>Hello, world!</p></body></html>
+1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 100, 1000, 10000, 123456789
+The scheduler preempts a sequence when blocks run out, then recomputes it later.
+Greedy decoding picks the most likely token; sampling draws from the distribution instead.
+Temperature, top-p and top-k reshape the distribution before a token is drawn.
+"""
+
+# Prompts: 5-6, 20 and 47 tokens (more than the sliding window and the rope scalings' original
+# context of 32), with digits (split 1-3 at a time by Llama 3's regex, one by Qwen2's), a
+# contraction and a newline.
+PROMPT_TEXTS = [
+    "Hi there!",
+    "The KV cache holds 128 tokens.",
+    "In 2024, rotary embeddings rotate pairs by angles that grow.\nWe'll see.",
+]
 
 
-def train_tokenizer(split):
+def tokenizer_for(split, add_bos):
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(split), behavior="isolated"),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        pre_tokenizers.Split(Regex(split), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
     tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-    tok.train_from_iterator([TEXT], trainers.BpeTrainer(
-        vocab_size=VOCAB, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<|endoftext|>", eos_token="<|im_end|>",
-                                   pad_token="<|endoftext|>")
+    if add_bos:  # as Llama 3's tokenizer.json adds <|begin_of_text|>
+        tok.post_processor = processors.TemplateProcessing(
+            single="<|endoftext|> $A", pair="<|endoftext|> $A <|endoftext|> $B", special_tokens=[("<|endoftext|>", 0)])
+    else:
+        tok.post_processor = processors.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)
+    tok.train_from_iterator(CORPUS.splitlines(keepends=True) * 3, trainers.BpeTrainer(
+        vocab_size=VOCAB, special_tokens=SPECIALS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    assert tok.get_vocab_size() == VOCAB, tok.get_vocab_size()
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=SPECIALS[0], eos_token=SPECIALS[2],
+                                   pad_token=SPECIALS[0])
     fast.chat_template = CHATML
     return fast
+
+
+def common(**kw):
+    return dict(vocab_size=VOCAB, max_position_embeddings=256, num_attention_heads=4, num_key_value_heads=2,
+                bos_token_id=0, eos_token_id=2, **kw)
+
+
+SPECS = {
+    "llama": dict(
+        config=lambda: LlamaConfig(**common(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=3, rms_norm_eps=1e-5, tie_word_embeddings=False,
+            rope_parameters={"rope_type": "llama3", "rope_theta": 10000.0, "factor": 4.0, "low_freq_factor": 1.0,
+                             "high_freq_factor": 4.0, "original_max_position_embeddings": 32})),
+        split=LLAMA3_SPLIT, add_bos=True, dtype=torch.bfloat16, shard="100KB", legacy=True,
+        generation={"do_sample": True, "temperature": 0.6, "top_p": 0.9}),
+    "mistral": dict(
+        config=lambda: MistralConfig(**common(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, rms_norm_eps=1e-5, sliding_window=8,
+            tie_word_embeddings=False, rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+        split=LLAMA3_SPLIT, add_bos=False, dtype=torch.float16, shard=None, legacy=True,
+        generation={}),
+    "qwen2": dict(
+        config=lambda: Qwen2Config(**common(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, rms_norm_eps=1e-6, tie_word_embeddings=True,
+            rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 8.0,
+                             "original_max_position_embeddings": 32})),
+        split=QWEN2_SPLIT, add_bos=False, dtype=torch.float32, shard=None, legacy=False,
+        generation={"do_sample": True, "temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}),
+    # Linear scaling, not "dynamic": transformers' dynamic NTK changes the base only once a
+    # sequence outgrows max_position_embeddings (vLLM uses one fixed enlarged base), and
+    # llama.cpp's converter writes nothing for it, so neither form could match this reference.
+    "qwen3": dict(
+        config=lambda: Qwen3Config(**common(
+            hidden_size=48, intermediate_size=96, num_hidden_layers=2, head_dim=16, rms_norm_eps=1e-6,
+            tie_word_embeddings=False, rope_parameters={"rope_type": "linear", "rope_theta": 1000000.0, "factor": 2.0})),
+        split=QWEN2_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False,
+        generation={"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}),
+}
+DTYPE_NAME = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}
+OUTTYPE = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
 
 
 def randomize(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if p.dim() == 1 and "norm" in name:
+            if p.dim() == 1 and "norm" in name:   # RMSNorm weights (incl. Qwen3's q_norm/k_norm)
                 p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g))
-            elif p.dim() == 1:
+            elif p.dim() == 1:                      # biases (Qwen2's q/k/v)
                 p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            elif "lm_head" in name or "embed_tokens" in name:
+                p.copy_(torch.randn(p.shape, generator=g) * (2.5 / p.shape[1] ** 0.5))
             else:
                 p.copy_(torch.randn(p.shape, generator=g) * (1.5 / p.shape[1] ** 0.5))
 
 
-SPECS = {
-    # name: (config, split, pre name for GGUF, dtype, shard size)
-    "llama": (LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=3,
-                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                          rms_norm_eps=1e-5, tie_word_embeddings=False,
-                          rope_parameters={"rope_type": "llama3", "rope_theta": 10000.0, "factor": 4.0,
-                                           "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                                           "original_max_position_embeddings": 32},
-                          bos_token_id=0, eos_token_id=2),
-              LLAMA3_SPLIT, "llama-bpe", torch.bfloat16, "60KB"),
-    "mistral": (MistralConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                              rms_norm_eps=1e-5, sliding_window=8, tie_word_embeddings=False,
-                              bos_token_id=0, eos_token_id=2),
-                LLAMA3_SPLIT, "llama-bpe", torch.float16, None),
-    "qwen2": (Qwen2Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                          rms_norm_eps=1e-6, tie_word_embeddings=True,
-                          rope_parameters={"rope_type": "yarn", "rope_theta": 10000.0, "factor": 4.0,
-                                           "original_max_position_embeddings": 64},
-                          bos_token_id=0, eos_token_id=2),
-              QWEN2_SPLIT, "qwen2", torch.float32, None),
-    "qwen3": (Qwen3Config(vocab_size=VOCAB, hidden_size=48, intermediate_size=96, num_hidden_layers=2,
-                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=256,
-                          rms_norm_eps=1e-6, tie_word_embeddings=False,
-                          rope_parameters={"rope_type": "linear", "rope_theta": 1000000.0, "factor": 2.0},
-                          bos_token_id=0, eos_token_id=2),
-              QWEN2_SPLIT, "qwen2", torch.bfloat16, None),
-}
-GENERATION = {"qwen2": {"temperature": 0.7, "top_p": 0.8, "top_k": 20, "repetition_penalty": 1.05}}
-PROMPTS = [[5, 17, 42, 99, 200], list(range(30, 50)), [(i * 37 + 11) % (VOCAB - 3) + 3 for i in range(45)]]
+def write_legacy_config(hf):
+    """config.json as transformers 4.x wrote it: rope_theta and rope_scaling at the top level,
+    torch_dtype, no layer_types."""
+    path = hf / "config.json"
+    c = json.loads(path.read_text())
+    rope = c.pop("rope_parameters")
+    c["rope_theta"] = rope.pop("rope_theta")
+    c["rope_scaling"] = None if rope.get("rope_type", "default") == "default" else rope
+    c["torch_dtype"] = c.pop("dtype")
+    c.pop("layer_types", None)
+    c["transformers_version"] = "4.46.0"
+    path.write_text(json.dumps(dict(sorted(c.items())), indent=2) + "\n")
 
 
-def convert(hf_dir, out, outtype, pre, llama_cpp):
-    sys.path[:0] = [str(llama_cpp / "gguf-py"), str(llama_cpp)]
-    import convert_hf_to_gguf as conv
-    from conversion import base
-    base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
-    sys.argv = ["convert_hf_to_gguf.py", str(hf_dir), "--outfile", str(out), "--outtype", outtype]
-    conv.main()
+def generate_case(ref, prompt):
+    ids = torch.tensor([prompt])
+    with torch.no_grad():
+        lp = torch.log_softmax(ref(ids).logits[0].float(), -1)
+        top = torch.topk(lp, 5, -1)
+        out = ref.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=8,
+                           output_logits=True, return_dict_in_generate=True)
+        greedy = out.sequences[0, len(prompt):].tolist()
+        assert len(greedy) == 8
+        steps = [torch.log_softmax(l[0].float(), -1) for l in out.logits]
+        # The cached decode agrees with one full forward pass over prompt + continuation.
+        full = torch.log_softmax(ref(out.sequences).logits[0].float(), -1)[len(prompt) - 1:-1]
+    for i, (s, t) in enumerate(zip(steps, greedy)):
+        assert s.argmax().item() == t, "generate did not pick the argmax of the raw logits"
+        assert abs(full[i, t].item() - s[t].item()) < 1e-4
+    gaps = lambda rows: min((v[0] - v[1]).item() for v in (torch.topk(r, 2).values for r in rows))
+    return {
+        "prompt": prompt,
+        "top5_ids": top.indices.tolist(),
+        "top5_logprobs": [[round(v, 6) for v in row] for row in top.values.tolist()],
+        "greedy": greedy,
+        "greedy_logprobs": [round(s[t].item(), 6) for s, t in zip(steps, greedy)],
+        "min_top1_gap_prompt": round(gaps(lp), 6),
+        "min_top1_gap_greedy": round(gaps(steps), 6),
+    }
+
+
+GGUF_NAMES = [("model.embed_tokens.", "token_embd."), ("lm_head.", "output."), ("model.norm.", "output_norm."),
+              ("model.layers.", "blk."), ("input_layernorm.", "attn_norm."), ("post_attention_layernorm.", "ffn_norm."),
+              ("self_attn.o_proj.", "attn_output."), ("self_attn.q_norm.", "attn_q_norm."),
+              ("self_attn.k_norm.", "attn_k_norm."), ("self_attn.q_proj.", "attn_q."), ("self_attn.k_proj.", "attn_k."),
+              ("self_attn.v_proj.", "attn_v."), ("mlp.gate_proj.", "ffn_gate."), ("mlp.up_proj.", "ffn_up."),
+              ("mlp.down_proj.", "ffn_down.")]
+
+
+def gguf_summary(llama_cpp, path, model):
+    """The GGUF's scalar metadata, after checking that every tensor holds exactly the checkpoint's
+    values, with q/k rows either as they are or in llama.cpp's rope permutation (which is reported),
+    and that a rope_freqs tensor holds transformers' per-frequency llama3 factors."""
+    sys.path.insert(0, str(llama_cpp / "gguf-py"))
+    from gguf import GGUFReader, GGUFValueType
+    from gguf.quants import dequantize
+    r = GGUFReader(str(path))
+    meta = {}
+    for f in r.fields.values():
+        if f.name.startswith("tokenizer.ggml.") and f.types[0] == GGUFValueType.ARRAY:
+            meta[f.name] = f"[{len(f.data)} entries]"
+        elif not f.name.startswith("GGUF."):
+            v = f.contents()
+            meta[f.name] = round(v, 6) if isinstance(v, float) else v
+    tensors = {t.name: torch.from_numpy(np.array(dequantize(t.data, t.tensor_type), dtype=np.float32))
+               for t in r.tensors}
+    types = {t.name: t.tensor_type.name for t in r.tensors}
+    cfg = model.config
+    permuted = set()
+    for hf_name, w in model.state_dict().items():
+        if "rotary_emb" in hf_name or (hf_name == "lm_head.weight" and cfg.tie_word_embeddings):
+            continue
+        g_name = hf_name
+        for a, b in GGUF_NAMES:
+            g_name = g_name.replace(a, b)
+        g = tensors.pop(g_name).reshape(w.shape)
+        if not torch.equal(g, w.float()):
+            heads = cfg.num_attention_heads if ".attn_q." in g_name else cfg.num_key_value_heads
+            assert ".attn_q." in g_name or ".attn_k." in g_name, f"{g_name} differs from {hf_name}"
+            unpermuted = g.reshape(heads, w.shape[0] // heads // 2, 2, *w.shape[1:]).transpose(1, 2).reshape(w.shape)
+            assert torch.equal(unpermuted, w.float()), f"{g_name} is neither {hf_name} nor its rope permutation"
+            permuted.add(g_name.split(".")[-2])
+    if "rope_freqs.weight" in tensors:
+        d, theta = cfg.head_dim, cfg.rope_parameters["rope_theta"]
+        plain = 1.0 / theta ** (torch.arange(0, d, 2, dtype=torch.float32) / d)
+        factors = plain / model.model.rotary_emb.inv_freq.float()
+        assert torch.allclose(tensors.pop("rope_freqs.weight"), factors, rtol=1e-5), "rope_freqs differ from transformers"
+    assert not tensors, f"tensors without a checkpoint counterpart: {sorted(tensors)}"
+    assert permuted in (set(), {"attn_q", "attn_k"}), permuted
+    return {"file": path.name, "architecture": meta["general.architecture"], "qk_permuted": bool(permuted),
+            "tensor_types": sorted(set(types.values())), "tensors": sorted(types), "metadata": meta}
+
+
+def dump(obj):
+    """JSON with every list of numbers on one line."""
+    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    return re.sub(r"\[\s*([-0-9.e,\s]+?)\s*\]", lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text) + "\n"
+
+
+def make(name, spec, seed0, llama_cpp):
+    d = OUT / name
+    shutil.rmtree(d, ignore_errors=True)
+    hf = d / "hf"
+    hf.mkdir(parents=True)
+    tokenizer = tokenizer_for(spec["split"], spec["add_bos"])
+    prompts = [tokenizer(t)["input_ids"] for t in PROMPT_TEXTS]
+    dtype = spec["dtype"]
+    for seed in range(seed0, seed0 + 50):
+        model = AutoModelForCausalLM.from_config(spec["config"](), attn_implementation="eager")
+        randomize(model, seed)
+        with torch.no_grad():  # the values as stored, computed in float32 (rotary buffers untouched)
+            for p in model.parameters():
+                p.copy_(p.to(dtype).float())
+        model.eval()
+        model.generation_config = GenerationConfig(bos_token_id=0, pad_token_id=0, eos_token_id=None)
+        cases = [generate_case(model, p) for p in prompts]
+        if all(c["min_top1_gap_greedy"] >= MIN_GREEDY_GAP and not set(c["greedy"]) & {0, 1, 2} for c in cases):
+            break
+    else:
+        sys.exit(f"{name}: no seed gave clear greedy continuations")
+
+    model.to(dtype).save_pretrained(hf, max_shard_size=spec["shard"] or "1GB")
+    if spec["legacy"]:
+        write_legacy_config(hf)
+    tokenizer.save_pretrained(hf, save_jinja_files=not spec["legacy"])
+    if spec["legacy"]:  # transformers 4.x named the class, and had no "backend"
+        path = hf / "tokenizer_config.json"
+        t = json.loads(path.read_text())
+        t.pop("backend", None)
+        t["tokenizer_class"] = "PreTrainedTokenizerFast"
+        path.write_text(json.dumps(t, indent=2) + "\n")
+    gen = dict(spec["generation"], bos_token_id=0, eos_token_id=[2, 0])
+    (hf / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
+    saved = json.loads((hf / "config.json").read_text())
+    assert saved.get("dtype", saved.get("torch_dtype")) == DTYPE_NAME[dtype]
+
+    # The reference: the saved checkpoint reloaded in float32.
+    ref = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32, attn_implementation="eager").eval()
+    ref.generation_config = GenerationConfig(bos_token_id=0, pad_token_id=0, eos_token_id=None)
+    ref_cases = [generate_case(ref, p) for p in prompts]
+    for a, b in zip(cases, ref_cases):  # the reloaded config means what was saved
+        assert a["greedy"] == b["greedy"] and np.allclose(a["top5_logprobs"], b["top5_logprobs"], atol=1e-5)
+    for c, text in zip(ref_cases, PROMPT_TEXTS):
+        c["text"] = text
+        assert tokenizer.decode(c["prompt"], skip_special_tokens=True) == text
+
+    convert(llama_cpp, PRE_NAME[spec["split"]], hf, d / f"{name}.gguf", OUTTYPE[dtype], f"tiny-{name}")
+    g = gguf_summary(llama_cpp, d / f"{name}.gguf", ref)
+    cfg = ref.config
+    expected = {
+        "architecture": cfg.architectures[0],
+        "model_type": cfg.model_type,
+        "dtype": DTYPE_NAME[dtype],
+        "config_layout": "transformers 4 (rope_theta/rope_scaling, torch_dtype)" if spec["legacy"] else
+                         "transformers 5 (rope_parameters, dtype)",
+        "vocab_size": cfg.vocab_size,
+        "hidden_size": cfg.hidden_size,
+        "num_hidden_layers": cfg.num_hidden_layers,
+        "num_attention_heads": cfg.num_attention_heads,
+        "num_key_value_heads": cfg.num_key_value_heads,
+        "head_dim": getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
+        "tie_word_embeddings": bool(cfg.tie_word_embeddings),
+        "attention_bias": name == "qwen2",
+        "qk_norm": name == "qwen3",
+        "sliding_window": getattr(cfg, "sliding_window", None) if name == "mistral" else None,
+        "rope_parameters": cfg.rope_parameters,
+        "tokenizer_adds_bos": spec["add_bos"],
+        "seed": seed,
+        "reference": f"transformers {__import__('transformers').__version__}, torch {torch.__version__}: "
+                     "float32, eager attention, log_softmax of the logits",
+        "gguf": {k: v for k, v in g.items() if k != "tensors"} | {"tensor_count": len(g["tensors"]),
+                                                                  "has_rope_freqs": "rope_freqs.weight" in g["tensors"]},
+        "min_top1_gap_prompt": min(c["min_top1_gap_prompt"] for c in ref_cases),
+        "min_top1_gap_greedy": min(c["min_top1_gap_greedy"] for c in ref_cases),
+        "cases": [{k: c[k] for k in ("text", "prompt", "greedy", "greedy_logprobs", "min_top1_gap_prompt",
+                                     "min_top1_gap_greedy", "top5_ids", "top5_logprobs")} for c in ref_cases],
+    }
+    (d / "expected.json").write_text(dump(expected))
+    print(f"{name}: seed {seed}, prompts {[len(p) for p in prompts]}, gguf {g['architecture']} "
+          f"(q/k permuted: {g['qk_permuted']}), min top-1/top-2 gap: prompt {expected['min_top1_gap_prompt']}, "
+          f"greedy {expected['min_top1_gap_greedy']}")
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--llama-cpp", type=Path, required=True, help="llama.cpp source tree (convert_hf_to_gguf.py)")
-    ap.add_argument("--only", nargs="*")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--llama-cpp", type=Path, help="a llama.cpp source tree (default: llama-cpp-python "
+                    f"{LLAMA_CPP_PYTHON}'s sdist, fetched into the temp directory)")
+    ap.add_argument("--only", nargs="*", choices=list(SPECS))
     args = ap.parse_args()
     torch.set_num_threads(1)
-    for i, (name, (config, split, pre, dtype, shard)) in enumerate(SPECS.items()):
-        if args.only and name not in args.only:
-            continue
-        d = OUT / name
-        shutil.rmtree(d, ignore_errors=True)
-        (d / "hf").mkdir(parents=True)
-        model = AutoModelForCausalLM.from_config(config, attn_implementation="eager")
-        randomize(model, 1000 + i)
-        model = model.to(dtype)
-        model.save_pretrained(d / "hf", max_shard_size=shard or "1GB")
-        gen = dict(GENERATION.get(name, {}), bos_token_id=0, eos_token_id=[2, 1])
-        (d / "hf/generation_config.json").write_text(json.dumps(gen, indent=2))
-        train_tokenizer(split).save_pretrained(d / "hf")
-        outtype = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}[dtype]
-        convert(d / "hf", d / f"{name}.gguf", outtype, pre, args.llama_cpp)
-
-        ref = AutoModelForCausalLM.from_pretrained(d / "hf", dtype=torch.float32, attn_implementation="eager").eval()
-        cases = []
-        with torch.no_grad():
-            for prompt in PROMPTS:
-                logits = ref(torch.tensor([prompt])).logits[0].float()
-                lp = torch.log_softmax(logits, -1)
-                top = torch.topk(lp, 5, -1)
-                out = ref.generate(torch.tensor([prompt]), max_new_tokens=8, do_sample=False, min_new_tokens=8,
-                                   output_scores=True, return_dict_in_generate=True, eos_token_id=None,
-                                   pad_token_id=0, top_k=None, top_p=None, temperature=None, repetition_penalty=1.0)
-                gen_tokens = out.sequences[0, len(prompt):].tolist()
-                gen_lp = [round(torch.log_softmax(s[0].float(), -1)[t].item(), 6) for s, t in zip(out.scores, gen_tokens)]
-                gaps = (top.values[:, 0] - top.values[:, 1]).min().item()
-                cases.append({"prompt": prompt,
-                              "top5_ids": top.indices.tolist(),
-                              "top5_logprobs": [[round(v, 6) for v in row] for row in top.values.tolist()],
-                              "greedy": gen_tokens, "greedy_logprobs": gen_lp, "min_top1_gap": round(gaps, 6)})
-        (d / "expected.json").write_text(json.dumps({"architecture": config.architectures[0] if config.architectures else type(model).__name__,
-                                                     "vocab_size": VOCAB, "cases": cases}, indent=1))
-        print(name, "min top-1/top-2 gap", min(c["min_top1_gap"] for c in cases))
+    llama_cpp = (args.llama_cpp or fetch_llama_cpp()).resolve()
+    for i, (name, spec) in enumerate(SPECS.items()):
+        if not args.only or name in args.only:
+            make(name, spec, 1000 * (i + 1), llama_cpp)
 
 
 if __name__ == "__main__":
