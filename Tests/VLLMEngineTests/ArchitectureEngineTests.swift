@@ -63,8 +63,8 @@ import VLLMTestSupport
         let d = withDefaults.defaultSamplingParams
         #expect(d.temperature == 0.7 && d.topP == 0.8 && d.topK == 20 && abs(d.repetitionPenalty - 1.05) < 1e-6)
         #expect(e.defaultSamplingParams == SamplingParams())
-        // eos_token_id [2, 1]: 2 is the tokenizer's EOS, 1 becomes a stop token.
+        // eos_token_id [2, 0]: 2 is the tokenizer's EOS, 0 becomes a stop token.
         let req = try withDefaults.processInputs(id: "x", prompt: .tokenIDs([5, 6]), params: SamplingParams(maxTokens: 4))
-        #expect(req.params.stopTokenIDs == [1])
+        #expect(req.params.stopTokenIDs == [0])
     }
 }
