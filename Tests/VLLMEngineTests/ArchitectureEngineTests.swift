@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VLLM
 import VLLMTestSupport
+@testable import VLLMModels
 
 /// Every registered architecture through the whole engine (tiny random checkpoints from
 /// Tests/Fixtures/tiny-models): batching, chunked prefill, preemption and prefix caching must
@@ -66,5 +67,26 @@ import VLLMTestSupport
         // eos_token_id [2, 0]: 2 is the tokenizer's EOS, 0 becomes a stop token.
         let req = try withDefaults.processInputs(id: "x", prompt: .tokenIDs([5, 6]), params: SamplingParams(maxTokens: 4))
         #expect(req.params.stopTokenIDs == [0])
+    }
+
+    /// A PEFT adapter (trained in Hugging Face row order) gives the same logits on the
+    /// checkpoint and on the GGUF, whose Q/K rows llama.cpp permuted for Llama-family models.
+    @Test(arguments: ["llama", "qwen2"])
+    func loraAgreesAcrossForms(arch: String) throws {
+        let dir = TestPaths.tinyModels.appendingPathComponent(arch)
+        let pool = ThreadPool(threadCount: 1)
+        let hf = try DecoderModel(directory: dir.appendingPathComponent("hf").path, pool: pool, maxBatchTokens: 32)
+        let gguf = try DecoderModel(gguf: GGUFFile(path: dir.appendingPathComponent("\(arch).gguf").path), pool: pool, maxBatchTokens: 32)
+        let path = try TestAdapter.write(rank: 4, seed: 7, config: hf.config)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func logits(_ m: DecoderModel, lora: Bool) throws -> [Float] {
+            let adapter = lora ? try LoRAAdapter(path: path, model: m.config, maxRank: 8) : nil
+            let cache = SequenceKVCache(config: m.config, capacity: 16, dtype: .float32)
+            let input = SequenceInput(tokens: Array(40..<52), firstPosition: 0, blockTable: cache.blockTable, lora: adapter)
+            return Array(m.forward([input], kv: cache.storage)[0])
+        }
+        let a = try logits(hf, lora: true), b = try logits(gguf, lora: true), base = try logits(hf, lora: false)
+        #expect(zip(a, b).map { abs($0 - $1) }.max()! < 1e-3, "\(arch): the adapter differs between forms")
+        #expect(zip(a, base).map { abs($0 - $1) }.max()! > 1e-2, "\(arch): the adapter changed nothing")
     }
 }
