@@ -7,6 +7,7 @@ import Darwin
 /// An exclusive flock(2) on a lock file, the same kind huggingface_hub takes on
 /// `.locks/models--ORG--NAME/<etag>.lock`, so this package and Python never write one blob at
 /// the same time. Polled rather than blocking so a waiting download does not hold a thread.
+/// Group-writable like Python's, so users sharing a cache can wait on each other's locks.
 final class FileLock {
     private var fd: Int32
 
@@ -22,7 +23,7 @@ final class FileLock {
 
     static func acquire(_ path: String, waiting: () -> Void = {}) async throws(HubError) -> FileLock {
         try FileSystem.makeDirectories(FileSystem.parentDirectory(path))
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o664)
         guard fd >= 0 else { throw FileSystem.error(path, "open lock") }
         var toldWaiting = false
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {

@@ -20,17 +20,66 @@ import VLLMTestSupport
         }
     }
 
+    /// While Python's huggingface_hub holds a blob's lock (as during its own download of it),
+    /// a download waits, then finds the blob Python wrote and does not fetch it again.
+    @Test func aDownloadWaitsForPythonsLockOnTheSameBlob() async throws {
+        try await withTemporaryDirectory { cache in
+            try await FakeHub.with([Fixtures.simple(id: "org/simple")]) { hub in
+                let etag = Fixtures.single.etag
+                let source = cache + "/content"
+                try Data(Fixtures.single.content).write(to: URL(fileURLWithPath: source))
+                let holder = """
+                    import os, shutil, sys, time
+                    from huggingface_hub.utils import WeakFileLock
+                    lock, blob, source = sys.argv[1:]
+                    os.makedirs(os.path.dirname(lock), exist_ok=True)
+                    os.makedirs(os.path.dirname(blob), exist_ok=True)
+                    with WeakFileLock(lock):
+                        print("locked", flush=True)
+                        time.sleep(1.0)
+                        shutil.copyfile(source, blob + ".incomplete")
+                        os.replace(blob + ".incomplete", blob)
+                    """
+                let python = try Self.start(["-c", holder, cache + "/.locks/models--org--simple/\(etag).lock",
+                                              cache + "/models--org--simple/blobs/" + etag, source])
+                #expect(python.firstLine == "locked")
+                let located = try await makeLocator(cache: cache, endpoint: hub.endpoint).locate("org/simple")
+                python.process.waitUntilExit()
+                #expect(python.process.terminationStatus == 0, "\(python.rest())")
+                #expect(fileBytes(located.path + "/model.safetensors") == Fixtures.single.content)
+                #expect(!hub.requests.contains { $0.method == "GET" && $0.path.hasSuffix("model.safetensors") })
+            }
+        }
+    }
+
     static func check(cache: String, revision: String, files: [String]) throws {
         let script = TestPaths.repoRoot.appendingPathComponent("scripts/check-hub-cache.py").path
+        let python = try start([script, cache, "org/tiny", revision] + files)
+        let text = python.rest()
+        python.process.waitUntilExit()
+        #expect(python.process.terminationStatus == 0, "huggingface_hub disagrees with the cache (revision \(revision)): \(text)")
+    }
+
+    struct Python {
+        let process: Process
+        let output: FileHandle
+        /// Blocks until the script prints its first line.
+        var firstLine: String {
+            var bytes: [UInt8] = []
+            while let byte = try? output.read(upToCount: 1)?.first, byte != 10 { bytes.append(byte) }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        func rest() -> String { String(decoding: output.readDataToEndOfFile(), as: UTF8.self) }
+    }
+
+    static func start(_ arguments: [String]) throws -> Python {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, cache, "org/tiny", revision] + files
+        process.arguments = ["python3"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "huggingface_hub disagrees with the cache (revision \(revision)): \(text)")
+        return Python(process: process, output: output.fileHandleForReading)
     }
 }
