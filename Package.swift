@@ -17,6 +17,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        // HTTP(S) client for hub downloads; FoundationNetworking's URLSession does not link with
+        // --static-swift-stdlib here (it needs libcurl).
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // SIMD hot loops in C with runtime CPU dispatch; no allocation, no threads.
@@ -34,6 +37,14 @@ let package = Package(
         .target(name: "VLLMToolParsers", dependencies: ["VLLMJinja"]),
         // The V1 engine: KV cache manager, scheduler, engine core, workers, sampling, AsyncLLM.
         .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
+        // The Hugging Face hub: a model argument (local path or ORG/NAME) to a local path, through
+        // the hub cache shared with Python's huggingface_hub, downloading into it when needed.
+        .target(name: "VLLMHub", dependencies: [
+            "VLLMCompute",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // Public Swift API.
         .target(name: "VLLM", dependencies: ["VLLMEngine"]),
         // The OpenAI-compatible HTTP server (`vllm serve`) on Hummingbird.
@@ -62,5 +73,13 @@ let package = Package(
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLM", "VLLMTestSupport"]),
         .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja"]),
         .testTarget(name: "VLLMToolParsersTests", dependencies: ["VLLMToolParsers", "VLLMJinja"]),
+        // Runs a fake hub on loopback (Hummingbird) to download from.
+        .testTarget(name: "VLLMHubTests", dependencies: [
+            "VLLMHub",
+            "VLLMTestSupport",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
     ]
 )
