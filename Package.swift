@@ -46,7 +46,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // Public Swift API.
-        .target(name: "VLLM", dependencies: ["VLLMEngine"]),
+        .target(name: "VLLM", dependencies: ["VLLMEngine", "VLLMHub"]),
         // The OpenAI-compatible HTTP server (`vllm serve`) on Hummingbird.
         .target(name: "VLLMServer", dependencies: [
             "VLLM",

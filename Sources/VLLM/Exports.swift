@@ -2,3 +2,4 @@
 @_exported import VLLMEngine
 @_exported import VLLMModels
 @_exported import VLLMTokenizers
+@_exported import VLLMHub

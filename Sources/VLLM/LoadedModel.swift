@@ -15,7 +15,7 @@ public struct LoadedModel: Sendable {
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
                 revision: String? = nil) throws {
-        let path = try path.map { try HubCache.locate($0, revision: revision) } ?? DefaultModel.resolve()
+        let path = try path.map { try ModelLocator().locate($0, revision: revision).path } ?? DefaultModel.resolve()
         self.path = path
         let pool = ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
         // The architecture check comes first: its error says more than a tokenizer complaint.
@@ -48,7 +48,7 @@ public struct LoadedModel: Sendable {
     /// The tokenizer of a checkpoint directory (tokenizer.json), a GGUF file (its metadata) or
     /// a hub repo id in the cache.
     public static func loadTokenizer(_ model: String) throws -> Tokenizer {
-        let path = try HubCache.locate(model)
+        let path = try ModelLocator().locate(model).path
         do {
             return isDirectory(path) ? try Tokenizer(directory: path) : try Tokenizer(gguf: GGUFFile(path: path))
         } catch let e as TokenizerError {

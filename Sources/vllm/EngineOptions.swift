@@ -105,6 +105,18 @@ struct EngineOptions: ParsableArguments {
         throw ValidationError("--kv-cache-memory must be a positive size like 1073741824 or 1GiB, got \(s)")
     }
 
+    /// `model` and `--tokenizer` as local paths (hub repo ids found in the cache or downloaded),
+    /// with the engine settings: for the async commands, whose threads must not block on a
+    /// download.
+    func resolved(_ model: String?) async throws -> (model: String?, args: EngineArgs) {
+        var args = try engineArgs
+        let locator = ModelLocator()
+        var path: String?
+        if let model { path = try await locator.locate(model, revision: args.revision).path }
+        if let t = args.tokenizer { args.tokenizer = try await locator.locate(t).path }
+        return (path, args)
+    }
+
     func loadLLM() throws -> LLM { try LLM(model: modelOptions.model, args: engineArgs) }
 
     /// The `LoRARequest` for a `--lora-modules` name (as the server resolves the `model` field).

@@ -41,7 +41,8 @@ struct RunBatchCommand: AsyncParsableCommand {
         var options = try requests.serverOptions(engine: engine, compatibility: compatibility)
         options.disableLogRequests = !enableLogRequests
         let model = engine.modelOptions.model
-        let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
+        let local = try await engine.resolved(model)
+        let llm = try AsyncLLM(model: local.model, args: local.args)
         defer { llm.shutdown() }
         let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,
                                                 lines: lines, maxInFlight: 2 * engine.maxNumSeqs) { try out.write($0 + "\n") }

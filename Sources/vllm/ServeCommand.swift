@@ -92,7 +92,8 @@ struct ServeCommand: AsyncParsableCommand {
         raiseOpenFileLimit()
         options.logLevel = level
         options.allowRuntimeLoRAUpdating = ServerOptions.environmentFlag(ProcessInfo.processInfo.environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])
-        let llm = try AsyncLLM(model: model, args: try engine.engineArgs)
+        let local = try await engine.resolved(model)
+        let llm = try AsyncLLM(model: local.model, args: local.args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }
 }
