@@ -63,6 +63,7 @@ import VLLMCompute
                 }
             }
             #expect(worst <= 1e-3, "\(arch) \(form): worst top-5 logprob gap \(worst) over \(positions) positions")
+            print("tiny \(arch) \(form) prompt of \(c.prompt.count): worst top-5 logprob gap \(worst)")
             guard !windowless else { continue }
             var next = Self.logSoftmax(Array(logits[c.prompt.count - 1]))
             for (step, want) in c.greedy.enumerated() {
