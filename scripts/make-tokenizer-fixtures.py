@@ -20,6 +20,14 @@ adversarial strings, which the Swift conformance test compares exactly. CI does 
   splits           Split behaviours (every one, invert, String and Regex patterns), Digits,
                    NFKC + Replace normalizers, ByteLevel with add_prefix_space, RobertaProcessing
   o200k            a regex with no hand-written matcher (GPT-4o's), run by Swift's Regex
+  gpt2             ByteLevel alone with add_prefix_space and its built-in regex
+  metaspace-split  Metaspace with prepend_scheme always and split, Metaspace decoder, NFKC
+  origin           Replace normalizers that move the text's first character, a Split, then
+                   Metaspace with prepend_scheme first (which looks at original offsets)
+  unk-fused        no byte fallback: unknown characters become <unk>, runs fused into one
+  unk-separate     the same with fuse_unk false
+  no-unk           neither byte fallback nor unk_token: unknown characters vanish
+The last six are checked on the first SMALL_CASES strings only, to keep the fixtures small.
 """
 import json
 import os
@@ -188,6 +196,60 @@ def test_strings(seed=4321, count=1200):
 def added(content, id, special=True, normalized=False, lstrip=False, rstrip=False, single_word=False):
     return {"id": id, "content": content, "single_word": single_word, "lstrip": lstrip, "rstrip": rstrip,
             "normalized": normalized, "special": special}
+
+
+SMALL_CASES = 300
+
+
+def gpt2(base):
+    j = json.loads(json.dumps(base))
+    n = len(j["model"]["vocab"])
+    j["added_tokens"] = [added("<|endoftext|>", n)]
+    j["normalizer"] = None
+    j["pre_tokenizer"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    j["decoder"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    j["post_processor"] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    j["model"]["ignore_merges"] = False
+    return j, {"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "tokenizer_class": "GPT2Tokenizer"}, {}
+
+
+def metaspace_split(base):
+    j = json.loads(json.dumps(base))
+    j["normalizer"] = {"type": "NFKC"}
+    j["pre_tokenizer"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+    j["decoder"] = {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+    j["post_processor"] = {"type": "TemplateProcessing",
+                           "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+                           "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {"</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}
+    return j, {"eos_token": "</s>", "unk_token": "<unk>", "tokenizer_class": "T5Tokenizer"}, {}
+
+
+def origin(base):
+    j = json.loads(json.dumps(base))
+    j["normalizer"] = {"type": "Sequence", "normalizers": [
+        {"type": "Replace", "pattern": {"String": "He"}, "content": "h"},
+        {"type": "Replace", "pattern": {"Regex": "^x"}, "content": ""},
+        {"type": "Replace", "pattern": {"String": "<"}, "content": "[["}]}
+    j["pre_tokenizer"] = {"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": r"\p{P}"}, "behavior": "Isolated", "invert": False},
+        {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}]}
+    j["decoder"] = {"type": "Sequence", "decoders": [
+        {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"},
+        {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 2, "stop": 0}]}
+    j["post_processor"] = None
+    return j, {"bos_token": "<s>", "eos_token": "</s>", "tokenizer_class": "PreTrainedTokenizerFast"}, {}
+
+
+def unknown(base, fuse, unk):
+    j = json.loads(json.dumps(base))
+    m = j["model"]
+    m["byte_fallback"] = False
+    m["fuse_unk"] = fuse
+    m["unk_token"] = "<unk>" if unk else None
+    # Without byte fallback the byte tokens are plain vocabulary entries that text never reaches.
+    return j, {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>" if unk else None,
+               "tokenizer_class": "PreTrainedTokenizerFast"}, {}
 
 
 def write_dir(name, tok_json, config, extra_files=None):
@@ -412,7 +474,8 @@ def o200k(base):
 # ---------------------------------------------------------------------------------------------
 # Expected outputs.
 
-def expected(d, strings, seed):
+def expected(d, strings, seed, count):
+    strings = strings[:count]
     tok = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
     noparse = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
     noparse.encode_special_tokens = True
@@ -438,12 +501,12 @@ def expected(d, strings, seed):
     interesting = sorted(i for t, i in vocab.items()
                          if t.startswith("<") or any(ord(c) > 0x7f for c in t) or "▁" in t)
     decodes = []
-    for _ in range(300):
+    for _ in range(150):
         ids = [r.choice(interesting) if r.random() < 0.6 else r.randrange(size) for _ in range(r.randint(1, 12))]
         skip = tok.decode(ids, skip_special_tokens=True)
         keep = tok.decode(ids, skip_special_tokens=False)
         decodes.append([ids, skip, None if keep == skip else keep])
-    return {"vocab_size": size, "prefix": prefix, "suffix": suffix, "cases": cases, "decodes": decodes}
+    return {"vocab_size": size, "count": count, "prefix": prefix, "suffix": suffix, "cases": cases, "decodes": decodes}
 
 
 def main():
@@ -460,10 +523,17 @@ def main():
     }
     built["splits"] = splits(built["llama3"][0])
     built["o200k"] = o200k(built["llama3"][0])
+    small = {"gpt2": gpt2(built["llama3"][0]),
+             "metaspace-split": metaspace_split(built["llama2-legacy"][0]),
+             "origin": origin(built["llama2-legacy"][0]),
+             "unk-fused": unknown(built["llama2-legacy"][0], fuse=True, unk=True),
+             "unk-separate": unknown(built["llama2-legacy"][0], fuse=False, unk=True),
+             "no-unk": unknown(built["llama2-legacy"][0], fuse=False, unk=False)}
+    built.update(small)
     out = {"strings": strings, "tokenizers": {}}
     for seed, (name, (j, config, files)) in enumerate(built.items()):
         d = write_dir(name, j, config, files)
-        out["tokenizers"][name] = expected(d, strings, seed)
+        out["tokenizers"][name] = expected(d, strings, seed, SMALL_CASES if name in small else len(strings))
         print(f"{name}: {os.path.getsize(os.path.join(d, 'tokenizer.json')) // 1024} KiB", file=sys.stderr)
     path = os.path.join(OUT, "expected.json")
     with open(path, "w", encoding="utf-8") as f:

@@ -7,7 +7,8 @@ enum HFFixtures {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hf")
 
-    static let names = ["smollm2", "llama2-legacy", "metaspace", "qwen2", "llama3", "splits", "o200k"]
+    static let names = ["smollm2", "llama2-legacy", "metaspace", "qwen2", "llama3", "splits", "o200k",
+                        "gpt2", "metaspace-split", "origin", "unk-fused", "unk-separate", "no-unk"]
 
     static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
@@ -32,6 +33,8 @@ enum HFFixtures {
 
     struct PerTokenizer: Decodable {
         let vocab_size: Int
+        /// How many of the strings (the first ones) this tokenizer was run on.
+        let count: Int
         let prefix: [Int]
         let suffix: [Int]
         let cases: [Case]
