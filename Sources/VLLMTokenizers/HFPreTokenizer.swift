@@ -129,8 +129,10 @@ enum HFPreTokenizer: Sendable {
             return [.split(try TextPattern(json: node.required("pattern")), behavior,
                            invert: try node.required("invert").bool())]
         case "Digits":
+            // Rust's `char::is_numeric` is \p{N}. Contiguous on one-character matches gives
+            // the same pieces as isolating maximal runs.
             let individual = try node.optionalBool("individual_digits") ?? false
-            return [.split(.numeric, individual ? .isolated : .contiguous, invert: false)]
+            return [.split(.stage(individual ? .eachNumber : .numberRuns), .isolated, invert: false)]
         case "ByteLevel":
             return [.byteLevel(addPrefixSpace: try node.optionalBool("add_prefix_space") ?? true,
                                useRegex: try node.optionalBool("use_regex") ?? true)]
@@ -167,6 +169,14 @@ enum HFPreTokenizer: Sendable {
 
     private func apply(_ p: inout PieceList) {
         switch self {
+        case let .split(.stage(stage), .isolated, _):
+            // Isolated keeps matches and gaps alike, so inverting changes nothing: the stage's
+            // own splitter does it without flags.
+            let matcher = Matcher(s: p.text.scalars, cls: p.cls())
+            var out: [Range<Int>] = []
+            out.reserveCapacity(p.ranges.count * 2)
+            for r in p.ranges { matcher.split(r, stage, into: &out) }
+            p.ranges = out
         case let .split(pattern, behavior, invert):
             let cls = pattern.needsClasses ? p.cls() : []
             var out: [Range<Int>] = []

@@ -12,8 +12,6 @@ enum TextPattern: Sendable {
     case literal([Unicode.Scalar])
     case stage(PreTokenizer.Stage)
     case regex(SwiftRegex)
-    /// Rust's `char::is_numeric` (the `Digits` pre-tokenizer): general categories Nd, Nl, No.
-    case numeric
     /// One character (the `Metaspace` split).
     case scalar(Unicode.Scalar)
 
@@ -53,7 +51,7 @@ enum TextPattern: Sendable {
     /// Whether `findMatches` reads the character classes (otherwise pass an empty array).
     var needsClasses: Bool {
         switch self {
-        case .stage, .numeric: true
+        case .stage: true
         case .literal, .regex, .scalar: false
         }
     }
@@ -66,8 +64,6 @@ enum TextPattern: Sendable {
         switch self {
         case let .stage(stage):
             Matcher(s: s, cls: cls).findMatches(r, stage, into: &out)
-        case .numeric:
-            findEach(s, r, into: &out) { _, k in cls[k].contains(.number) }
         case let .scalar(c):
             findEach(s, r, into: &out) { u, _ in u == c }
         case let .literal(p):

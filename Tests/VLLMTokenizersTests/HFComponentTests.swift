@@ -29,8 +29,9 @@ import Testing
         #expect(split(t, dash, .contiguous) == ["the", "-", "final", "--", "countdown"])
         #expect(split(t, dash, .contiguous, invert: true) == ["the", "-", "final", "--", "countdown"])
         #expect(split("a--b", .literal(["-", "-"]), .isolated) == ["a", "--", "b"])
-        #expect(split("a123b45", .numeric, .contiguous) == ["a", "123", "b", "45"])
-        #expect(split("a12", .numeric, .isolated) == ["a", "1", "2"])
+        #expect(split("a1２b45", .stage(.eachNumber), .contiguous) == ["a", "1２", "b", "45"])
+        #expect(split("a1２b45", .stage(.numberRuns), .isolated) == ["a", "1２", "b", "45"])
+        #expect(split("a12", .stage(.eachNumber), .isolated) == ["a", "1", "2"])
     }
 
     func preTokenize(_ json: String, _ text: String) throws -> [String] {
