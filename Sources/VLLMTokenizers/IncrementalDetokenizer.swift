@@ -4,29 +4,32 @@
 /// are held back until the next token arrives or `finish()` is called.
 ///
 /// The concatenation of everything `feed` and `finish` return equals `Tokenizer.decode` of the
-/// same ids with the same options.
+/// same ids with the same options. (One exception, for tokenizer.json byte-fallback decoders
+/// only: where `<0xXX>` tokens form invalid UTF-8, `decode` writes one U+FFFD per byte as Hugging
+/// Face does, the stream one per invalid sequence.)
 public struct IncrementalDetokenizer: Sendable {
     public let tokenizer: Tokenizer
     public let skipSpecialTokens: Bool
     private var pending: [UInt8] = []
-    private var stripLeadingSpace: Bool
+    private var position: Tokenizer.DecodePosition
 
     /// - Parameters:
     ///   - skipSpecialTokens: as in `Tokenizer.decode`.
     ///   - atSequenceStart: the first token fed begins the text, so SentencePiece's space prefix is
-    ///     stripped from it as `decode` does. Pass false when continuing after other tokens (e.g.
-    ///     decoding only the completion of a prompt), to keep the space between words.
+    ///     stripped from it as `decode` does (and tokenizer.json decoders treat it as the first
+    ///     token). Pass false when continuing after other tokens (e.g. decoding only the
+    ///     completion of a prompt), to keep the space between words.
     public init(tokenizer: Tokenizer, skipSpecialTokens: Bool = true, atSequenceStart: Bool = true) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens
-        stripLeadingSpace = atSequenceStart && tokenizer.stripsLeadingSpace
+        position = tokenizer.startPosition(atSequenceStart: atSequenceStart)
     }
 
     /// Adds one token; returns the text it completes (possibly empty).
     public mutating func feed(_ id: Int) -> String {
-        guard let p = tokenizer.decodedPiece(id, skipSpecialTokens: skipSpecialTokens,
-                                             stripLeadingSpace: stripLeadingSpace) else { return "" }
-        stripLeadingSpace = false
+        guard let p = tokenizer.decodedPiece(id, skipSpecialTokens: skipSpecialTokens, position: &position) else {
+            return ""
+        }
         pending.append(contentsOf: p)
         let cut = Self.completePrefixLength(pending)
         guard cut > 0 else { return "" }

@@ -75,7 +75,7 @@ struct PreTokenizer: Sendable {
 
 /// Leftmost-first matching of one stage's regex inside a piece; `match` returns the end of the
 /// match at `i`, or `i` when the regex does not match there.
-private struct Matcher {
+struct Matcher {
     let s: [Unicode.Scalar]
     let cls: [CharClass]
 
@@ -94,6 +94,25 @@ private struct Matcher {
             }
         }
         if gapStart < r.upperBound { out.append(gapStart..<r.upperBound) }
+    }
+
+    /// Hugging Face's `find_matches`: the stage's matches in `r` and the gaps between them, in
+    /// order and covering `r`, each flagged whether it is a match.
+    func findMatches(_ r: Range<Int>, _ stage: PreTokenizer.Stage, into out: inout [(Range<Int>, Bool)]) {
+        var gapStart = r.lowerBound
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let e = match(stage, i, r.upperBound)
+            if e > i {
+                if gapStart < i { out.append((gapStart..<i, false)) }
+                out.append((i..<e, true))
+                i = e
+                gapStart = e
+            } else {
+                i += 1
+            }
+        }
+        if gapStart < r.upperBound { out.append((gapStart..<r.upperBound, false)) }
     }
 
     private func match(_ stage: PreTokenizer.Stage, _ i: Int, _ end: Int) -> Int {

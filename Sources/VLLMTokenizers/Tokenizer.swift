@@ -1,7 +1,9 @@
 import VLLMModels
 
 /// A text ↔ token-id codec built from a GGUF model's `tokenizer.*` metadata, reproducing
-/// llama.cpp's (and for the supported models, Hugging Face's) tokenization.
+/// llama.cpp's (and for the supported models, Hugging Face's) tokenization, or from a Hugging
+/// Face model directory's `tokenizer.json` with `tokenizers` semantics (see
+/// `Tokenizer+HuggingFace.swift`).
 ///
 /// Supported `tokenizer.ggml.model` values: `gpt2` (byte-level BPE, with the pre-tokenizers listed
 /// in `TokenizerError.unsupportedPreTokenizer`'s message) and `llama` (SentencePiece BPE with
@@ -13,9 +15,11 @@ public final class Tokenizer: Sendable {
         case sentencePiece
     }
 
-    private enum Model: Sendable {
+    enum Model: Sendable {
         case byteLevel(ByteLevelBPE, PreTokenizer)
         case sentencePiece(SentencePiece)
+        /// A tokenizer.json pipeline, which owns added-token matching, special tokens and decoding.
+        case pipeline(HFPipeline)
     }
 
     public let kind: Kind
@@ -33,8 +37,15 @@ public final class Tokenizer: Sendable {
     /// SentencePiece only: a space is prepended to text at the start and after special tokens,
     /// and stripped again from the start of decoded text (`tokenizer.ggml.add_space_prefix`).
     public let addSpacePrefix: Bool
-    /// The Jinja chat template (`tokenizer.chat_template`), if the model has one.
+    /// The Jinja chat template (`tokenizer.chat_template`), if the model has one; for a Hugging
+    /// Face directory the template named "default".
     public let chatTemplate: String?
+    /// Every chat template by name ("default", and e.g. "tool_use" or "rag" where a model ships
+    /// several); from GGUF metadata only "default".
+    public let chatTemplates: [String: String]
+    /// `model_max_length` of tokenizer_config.json; nil when absent or transformers' "no limit"
+    /// (a value too large for `Int`, such as 1e30). Always nil for GGUF.
+    public let modelMaxLength: Int?
 
     private let tokens: [String]
     private let types: [TokenType]
@@ -44,6 +55,44 @@ public final class Tokenizer: Sendable {
     private let pieceStart: [Int]
     private let splitter: SpecialTokenSplitter
     private let model: Model
+
+    /// Everything a Hugging Face directory provides, assembled by `Tokenizer+HuggingFace.swift`.
+    struct HFParts {
+        var kind: Kind
+        var vocabSize: Int
+        var bosTokenID, eosTokenID, paddingTokenID, unknownTokenID: Int?
+        var addBOS, addEOS, addSpacePrefix: Bool
+        var chatTemplates: [String: String]
+        var modelMaxLength: Int?
+        var tokens: [String]
+        var types: [TokenType]
+        var tokenIDs: [String: Int]
+        var pieces: [UInt8]
+        var pieceStart: [Int]
+        var pipeline: HFPipeline
+    }
+
+    init(_ p: HFParts) {
+        kind = p.kind
+        vocabSize = p.vocabSize
+        bosTokenID = p.bosTokenID
+        eosTokenID = p.eosTokenID
+        paddingTokenID = p.paddingTokenID
+        unknownTokenID = p.unknownTokenID
+        addBOS = p.addBOS
+        addEOS = p.addEOS
+        addSpacePrefix = p.addSpacePrefix
+        chatTemplates = p.chatTemplates
+        chatTemplate = p.chatTemplates["default"]
+        modelMaxLength = p.modelMaxLength
+        tokens = p.tokens
+        types = p.types
+        tokenIDs = p.tokenIDs
+        pieces = p.pieces
+        pieceStart = p.pieceStart
+        splitter = SpecialTokenSplitter(tokens: [], types: [])
+        model = .pipeline(p.pipeline)
+    }
 
     /// The `tokenizer.ggml.model` values this type implements.
     public static let supportedModels: Set<String> = ["gpt2", "llama"]
@@ -69,6 +118,8 @@ public final class Tokenizer: Sendable {
         paddingTokenID = md.paddingID
         unknownTokenID = md.unknownID
         chatTemplate = md.chatTemplate
+        chatTemplates = md.chatTemplate.map { ["default": $0] } ?? [:]
+        modelMaxLength = nil
 
         var ids: [String: Int] = [:]
         ids.reserveCapacity(tokens.count)
@@ -139,8 +190,9 @@ public final class Tokenizer: Sendable {
         types.indices.contains(id) ? types[id] : nil
     }
 
-    /// Whether `id` is a special token: a control token such as `<|im_end|>` (or the unknown
-    /// token). These are the tokens `skipSpecialTokens` leaves out of decoded text.
+    /// Whether `id` is a special token: a control token such as `<|im_end|>` (or, for GGUF, the
+    /// unknown token; for tokenizer.json, a token whose string is a special added token's). These
+    /// are the tokens `skipSpecialTokens` leaves out of decoded text.
     public func isSpecial(_ id: Int) -> Bool {
         guard types.indices.contains(id) else { return false }
         return types[id] == .control || types[id] == .unknown
@@ -162,6 +214,9 @@ public final class Tokenizer: Sendable {
     ///     token; when false it is tokenized as ordinary text. Added (user-defined) tokens are
     ///     recognised either way.
     public func encode(_ text: String, addSpecialTokens: Bool = true, parseSpecial: Bool = true) -> [Int] {
+        if case let .pipeline(p) = model {
+            return p.encode(text, addSpecialTokens: addSpecialTokens, parseSpecial: parseSpecial)
+        }
         let s = Array(text.unicodeScalars)
         var out: [Int] = []
         out.reserveCapacity(s.count / 3 + 2)
@@ -200,6 +255,8 @@ public final class Tokenizer: Sendable {
                     afterSpecial = false
                 }
             }
+        case .pipeline:
+            preconditionFailure("handled above")
         }
         if addSpecialTokens, addEOS, let eos = eosTokenID { out.append(eos) }
         return out
@@ -207,17 +264,45 @@ public final class Tokenizer: Sendable {
 
     // MARK: - Decoding
 
-    /// Whether decoding drops one leading space from the first token (SentencePiece's prefix).
-    var stripsLeadingSpace: Bool { kind == .sentencePiece && addSpacePrefix }
+    /// Where the next streamed token falls in the decoded text: decoders treat its start
+    /// specially (SentencePiece's space prefix, Metaspace's first token, a leading `Strip`).
+    struct DecodePosition: Sendable {
+        /// The next token that contributes is the text's first.
+        var atStart: Bool
+        /// Leading characters still to strip from the text (tokenizer.json `Strip` after `Fuse`).
+        var leadingStrip: Int
+    }
 
-    /// The bytes token `id` contributes to decoded text, or nil when it contributes nothing
-    /// (skipped special token, id outside the vocabulary). `stripLeadingSpace` removes the
-    /// SentencePiece space prefix from a sequence's first token.
-    func decodedPiece(_ id: Int, skipSpecialTokens: Bool, stripLeadingSpace: Bool) -> ArraySlice<UInt8>? {
+    /// The position of a new stream; `atSequenceStart` false continues after other text.
+    func startPosition(atSequenceStart: Bool) -> DecodePosition {
+        var strip = 0
+        if atSequenceStart, case let .pipeline(p) = model { strip = p.leadingStrip?.count ?? 0 }
+        return DecodePosition(atStart: atSequenceStart, leadingStrip: strip)
+    }
+
+    /// The bytes token `id` contributes to decoded text at `position` (which it advances), or
+    /// nil when it contributes nothing (skipped special token, id outside the vocabulary).
+    func decodedPiece(_ id: Int, skipSpecialTokens: Bool, position: inout DecodePosition) -> ArraySlice<UInt8>? {
         guard tokens.indices.contains(id) else { return nil }
         if skipSpecialTokens, isSpecial(id) { return nil }
         var p = pieces[pieceStart[id]..<pieceStart[id + 1]]
-        if stripLeadingSpace, types[id] != .control, p.first == 0x20 { p = p.dropFirst() }
+        if case let .pipeline(hf) = model {
+            if position.atStart { p = hf.firstPiece(id) }
+            position.atStart = false
+            if let strip = hf.leadingStrip {
+                while position.leadingStrip > 0, p.first == strip.byte {
+                    p = p.dropFirst()
+                    position.leadingStrip -= 1
+                }
+                if !p.isEmpty { position.leadingStrip = 0 }
+            }
+            return p
+        }
+        // SentencePiece's space prefix comes off the first token, unless that is a control token.
+        if position.atStart, kind == .sentencePiece, addSpacePrefix, types[id] != .control, p.first == 0x20 {
+            p = p.dropFirst()
+        }
+        position.atStart = false
         return p
     }
 
@@ -225,12 +310,12 @@ public final class Tokenizer: Sendable {
     /// - Parameter skipSpecialTokens: leave out control tokens (e.g. `<|im_end|>`); when false they
     ///   appear as their literal text.
     public func decode(_ ids: [Int], skipSpecialTokens: Bool = true) -> String {
+        if case let .pipeline(p) = model { return p.decode(ids, skipSpecialTokens: skipSpecialTokens) }
         var bytes: [UInt8] = []
-        var strip = stripsLeadingSpace
+        var position = startPosition(atSequenceStart: true)
         for id in ids {
-            guard let p = decodedPiece(id, skipSpecialTokens: skipSpecialTokens, stripLeadingSpace: strip) else { continue }
+            guard let p = decodedPiece(id, skipSpecialTokens: skipSpecialTokens, position: &position) else { continue }
             bytes.append(contentsOf: p)
-            strip = false
         }
         return String(decoding: bytes, as: UTF8.self)
     }
