@@ -23,6 +23,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// The file or directory the weights came from.
     public let path: String
     public let weightBytes: Int
+    /// Holds the mapped files the weight matrices point into.
     let source: any WeightSource
     let weights: DecoderWeights
     let attention: any AttentionBackend
