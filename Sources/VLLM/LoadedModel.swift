@@ -15,21 +15,24 @@ public struct LoadedModel: Sendable {
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
                 revision: String? = nil) throws {
-        let path = try path.map { try ModelLocator().locate($0, revision: revision).path } ?? DefaultModel.resolve()
-        self.path = path
+        let source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
+        self.path = source.path
         let pool = ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
         // The architecture check comes first: its error says more than a tokenizer complaint.
-        if Self.isDirectory(path) {
-            model = try DecoderModel(directory: path, pool: pool, maxBatchTokens: maxBatchTokens,
+        switch source {
+        case let .directory(dir):
+            model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype)
-        } else {
-            model = try DecoderModel(gguf: GGUFFile(path: path), pool: pool, maxBatchTokens: maxBatchTokens,
+            tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)
+        case let .file(file):
+            let gguf = try GGUFFile(path: file)
+            model = try DecoderModel(gguf: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype)
+            tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: gguf)
         }
-        tokenizer = try Self.loadTokenizer(tokenizerPath ?? path)
-        switch generationConfig {
-        case "vllm": self.generationConfig = nil
-        case "auto": self.generationConfig = Self.isDirectory(path) ? try GenerationConfig(directory: path) : nil
+        switch (generationConfig, source) {
+        case ("vllm", _), ("auto", .file): self.generationConfig = nil
+        case let ("auto", .directory(dir)): self.generationConfig = try GenerationConfig(directory: dir)
         default:
             guard let g = try GenerationConfig(directory: generationConfig) else {
                 throw TokenizerLoadError(path: generationConfig, reason: "--generation-config: no generation_config.json in this directory")
@@ -46,18 +49,17 @@ public struct LoadedModel: Sendable {
     }
 
     /// The tokenizer of a checkpoint directory (tokenizer.json), a GGUF file (its metadata) or
-    /// a hub repo id in the cache.
+    /// a hub repo id.
     public static func loadTokenizer(_ model: String) throws -> Tokenizer {
-        let path = try ModelLocator().locate(model).path
-        do {
-            return isDirectory(path) ? try Tokenizer(directory: path) : try Tokenizer(gguf: GGUFFile(path: path))
-        } catch let e as TokenizerError {
-            throw TokenizerLoadError(path: path, reason: e.description)
+        switch try ModelLocator().locate(model) {
+        case let .directory(dir):
+            do { return try Tokenizer(directory: dir) } catch { throw TokenizerLoadError(path: dir, reason: error.description) }
+        case let .file(file):
+            return try tokenizer(gguf: GGUFFile(path: file))
         }
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var dir: ObjCBool = false
-        return FileManager.default.fileExists(atPath: path, isDirectory: &dir) && dir.boolValue
+    private static func tokenizer(gguf: GGUFFile) throws -> Tokenizer {
+        do { return try Tokenizer(gguf: gguf) } catch { throw TokenizerLoadError(path: gguf.path, reason: error.description) }
     }
 }
