@@ -51,15 +51,18 @@ extension EngineTests {
         let long = SamplingParams(temperature: 0, maxTokens: 1500, ignoreEOS: true)
         let stream = try llm.generate(.tokenIDs(Self.prompts[0]), long, requestID: "long")
         let seen = Mutex(0)
+        // The consumer cancels itself after its third output, so how soon the cancel happens does not
+        // depend on when a loaded machine schedules another task.
         let consumer = Task {
-            for try await _ in stream { seen.withLock { $0 += 1 } }
+            for try await _ in stream {
+                if seen.withLock({ $0 += 1; return $0 }) == 3 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
         }
-        while seen.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(2)) }
-        consumer.cancel()
         _ = await consumer.result
         let stats = try await Self.idleStats(llm)
         #expect(stats.kvBlocksUsed == 0)
-        #expect(seen.withLock { $0 } < 100, "aborted after \(seen.withLock { $0 }) outputs")
+        // Outputs already buffered are still delivered; a request that was not aborted delivers all 1500.
+        #expect(seen.withLock { $0 } < long.maxTokens / 2, "aborted after \(seen.withLock { $0 }) outputs")
         // The id is free again, and the engine still serves requests.
         var last: RequestOutput?
         for try await out in try llm.generate(.tokenIDs(Self.prompts[1]), Self.greedy, requestID: "long") { last = out }
