@@ -53,6 +53,10 @@ sys.path[:0] = [llama_cpp + "/gguf-py", llama_cpp]
 import convert_hf_to_gguf
 from conversion import base
 base.TextModel.get_vocab_base_pre = lambda self, tokenizer: pre
+# Gemma 2's converter insists on a SentencePiece tokenizer.model; these tiny models have a
+# byte-level BPE tokenizer.json, which the GPT-2 vocabulary path writes as it is.
+from conversion import gemma
+gemma.Gemma2Model.set_vocab = base.TextModel._set_vocab_gpt2
 sys.argv = ["convert_hf_to_gguf.py", *argv]
 convert_hf_to_gguf.main()
 """

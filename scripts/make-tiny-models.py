@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the tiny random reference models in Tests/Fixtures/tiny-models/ (one command; CI does
-not run it). For each architecture (llama, mistral, qwen2, qwen3):
+not run it). For each architecture (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3):
 
   <arch>/hf/          a Hugging Face checkpoint written by `transformers` (save_pretrained,
                       safetensors) with a tiny byte-level BPE tokenizer trained here,
@@ -39,8 +39,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import (AutoModelForCausalLM, GenerationConfig, LlamaConfig, MistralConfig, PreTrainedTokenizerFast,
-                          Qwen2Config, Qwen3Config)
+from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GenerationConfig, LlamaConfig,
+                          MistralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config)
 
 from gguf_convert import LLAMA3_SPLIT, LLAMA_CPP_PYTHON, PRE_NAME, QWEN2_SPLIT, convert, fetch_llama_cpp
 
@@ -140,17 +140,49 @@ SPECS = {
             tie_word_embeddings=False, rope_parameters={"rope_type": "linear", "rope_theta": 1000000.0, "factor": 2.0})),
         split=QWEN2_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False,
         generation={"do_sample": True, "temperature": 0.6, "top_p": 0.95, "top_k": 20}),
+    # Soft-caps small enough to bend the random model's scores and logits; a window shorter than
+    # the prompts on the even layers. query_pre_attn_scalar is the head size, as in the 2B/9B
+    # models (GGUF files do not carry it; llama.cpp assumes that).
+    "gemma2": dict(
+        config=lambda: Gemma2Config(**common(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=3, head_dim=16, rms_norm_eps=1e-6,
+            query_pre_attn_scalar=16, sliding_window=8, attn_logit_softcapping=2.0, final_logit_softcapping=4.0,
+            pad_token_id=0, tie_word_embeddings=True, rope_parameters={"rope_type": "default", "rope_theta": 10000.0})),
+        split=LLAMA3_SPLIT, add_bos=True, dtype=torch.bfloat16, shard=None, legacy=False, norm_center=0.0,
+        generation={}),
+    # Five local layers (window 8, base 10k) to one global (base 1M, linear scaling).
+    "gemma3": dict(
+        config=lambda: Gemma3TextConfig(**common(
+            hidden_size=48, intermediate_size=96, num_hidden_layers=6, head_dim=16, rms_norm_eps=1e-6,
+            query_pre_attn_scalar=16, sliding_window=8, pad_token_id=0, tie_word_embeddings=True,
+            rope_parameters={"full_attention": {"rope_type": "linear", "factor": 2.0, "rope_theta": 1000000.0},
+                             "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}})),
+        split=LLAMA3_SPLIT, add_bos=True, dtype=torch.bfloat16, shard=None, legacy=False, norm_center=0.0,
+        generation={"do_sample": True, "top_k": 64, "top_p": 0.95}),
+    # LongRoPE over half of each head (partial rotary, as Phi-4-mini): transformers switches to
+    # the long factors for a sequence longer than the original context of 32, so the third
+    # prompt (47 tokens) is computed with them and the others with the short ones.
+    "phi3": dict(
+        config=lambda: Phi3Config(**common(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, rms_norm_eps=1e-5, pad_token_id=0,
+            tie_word_embeddings=False, original_max_position_embeddings=32, rope_parameters={
+                "rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
+                "original_max_position_embeddings": 32,
+                "short_factor": [1.0, 1.3, 1.9, 2.6], "long_factor": [1.0, 2.5, 5.0, 9.0]})),
+        split=LLAMA3_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False,
+        tokenizer_class="GPT2Tokenizer", generation={}),
 }
 DTYPE_NAME = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}
 OUTTYPE = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
 
 
-def randomize(model, seed):
+def randomize(model, seed, norm_center=1.0):
+    """norm_center 0 for Gemma, whose checkpoints store norm weights as offsets from 1."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
             if p.dim() == 1 and "norm" in name:   # RMSNorm weights (incl. Qwen3's q_norm/k_norm)
-                p.copy_(1 + 0.3 * torch.randn(p.shape, generator=g))
+                p.copy_(norm_center + 0.3 * torch.randn(p.shape, generator=g))
             elif p.dim() == 1:                      # biases (Qwen2's q/k/v)
                 p.copy_(0.5 * torch.randn(p.shape, generator=g))
             elif "lm_head" in name or "embed_tokens" in name:
@@ -200,8 +232,11 @@ def generate_case(ref, prompt):
     }
 
 
+GEMMA_NORM_NAMES = [("post_attention_layernorm.", "post_attention_norm."), ("pre_feedforward_layernorm.", "ffn_norm."),
+                    ("post_feedforward_layernorm.", "post_ffw_norm.")]
 GGUF_NAMES = [("model.embed_tokens.", "token_embd."), ("lm_head.", "output."), ("model.norm.", "output_norm."),
               ("model.layers.", "blk."), ("input_layernorm.", "attn_norm."), ("post_attention_layernorm.", "ffn_norm."),
+              ("self_attn.qkv_proj.", "attn_qkv."), ("mlp.gate_up_proj.", "ffn_up."),
               ("self_attn.o_proj.", "attn_output."), ("self_attn.q_norm.", "attn_q_norm."),
               ("self_attn.k_norm.", "attn_k_norm."), ("self_attn.q_proj.", "attn_q."), ("self_attn.k_proj.", "attn_k."),
               ("self_attn.v_proj.", "attn_v."), ("mlp.gate_proj.", "ffn_gate."), ("mlp.up_proj.", "ffn_up."),
@@ -227,13 +262,16 @@ def gguf_summary(llama_cpp, path, model):
                for t in r.tensors}
     types = {t.name: t.tensor_type.name for t in r.tensors}
     cfg = model.config
+    gemma = cfg.model_type.startswith("gemma")
     permuted = set()
     for hf_name, w in model.state_dict().items():
         if "rotary_emb" in hf_name or (hf_name == "lm_head.weight" and cfg.tie_word_embeddings):
             continue
         g_name = hf_name
-        for a, b in GGUF_NAMES:
+        for a, b in (GEMMA_NORM_NAMES if gemma else []) + GGUF_NAMES:
             g_name = g_name.replace(a, b)
+        if gemma and g_name.endswith("norm.weight"):  # the converter stores Gemma's 1 + w
+            w = w.float() + 1
         g = tensors.pop(g_name).reshape(w.shape)
         if not torch.equal(g, w.float()):
             heads = cfg.num_attention_heads if ".attn_q." in g_name else cfg.num_key_value_heads
@@ -246,6 +284,10 @@ def gguf_summary(llama_cpp, path, model):
         plain = 1.0 / theta ** (torch.arange(0, d, 2, dtype=torch.float32) / d)
         factors = plain / model.model.rotary_emb.inv_freq.float()
         assert torch.allclose(tensors.pop("rope_freqs.weight"), factors, rtol=1e-5), "rope_freqs differ from transformers"
+    if "rope_factors_long.weight" in tensors:
+        rp = cfg.rope_parameters
+        assert torch.equal(tensors.pop("rope_factors_long.weight"), torch.tensor(rp["long_factor"]))
+        assert torch.equal(tensors.pop("rope_factors_short.weight"), torch.tensor(rp["short_factor"]))
     assert not tensors, f"tensors without a checkpoint counterpart: {sorted(tensors)}"
     assert permuted in (set(), {"attn_q", "attn_k"}), permuted
     return {"file": path.name, "architecture": meta["general.architecture"], "qk_permuted": bool(permuted),
@@ -268,7 +310,7 @@ def make(name, spec, seed0, llama_cpp):
     dtype = spec["dtype"]
     for seed in range(seed0, seed0 + 50):
         model = AutoModelForCausalLM.from_config(spec["config"](), attn_implementation="eager")
-        randomize(model, seed)
+        randomize(model, seed, spec.get("norm_center", 1.0))
         with torch.no_grad():  # the values as stored, computed in float32 (rotary buffers untouched)
             for p in model.parameters():
                 p.copy_(p.to(dtype).float())
@@ -284,11 +326,11 @@ def make(name, spec, seed0, llama_cpp):
     if spec["legacy"]:
         write_legacy_config(hf)
     tokenizer.save_pretrained(hf, save_jinja_files=not spec["legacy"])
-    if spec["legacy"]:  # transformers 4.x named the class, and had no "backend"
+    if spec["legacy"] or "tokenizer_class" in spec:  # transformers 4.x named the class, and had no "backend"
         path = hf / "tokenizer_config.json"
         t = json.loads(path.read_text())
         t.pop("backend", None)
-        t["tokenizer_class"] = "PreTrainedTokenizerFast"
+        t["tokenizer_class"] = spec.get("tokenizer_class", "PreTrainedTokenizerFast")
         path.write_text(json.dumps(t, indent=2) + "\n")
     gen = dict(spec["generation"], bos_token_id=0, eos_token_id=[2, 0])
     (hf / "generation_config.json").write_text(json.dumps(gen, indent=2) + "\n")
@@ -322,8 +364,9 @@ def make(name, spec, seed0, llama_cpp):
         "head_dim": getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
         "tie_word_embeddings": bool(cfg.tie_word_embeddings),
         "attention_bias": name == "qwen2",
-        "qk_norm": name == "qwen3",
-        "sliding_window": getattr(cfg, "sliding_window", None) if name == "mistral" else None,
+        "qk_norm": name in ("qwen3", "gemma3"),
+        "sliding_window": getattr(cfg, "sliding_window", None) if name in ("mistral", "gemma2", "gemma3") else None,
+        "layer_types": getattr(cfg, "layer_types", None),
         "rope_parameters": cfg.rope_parameters,
         "tokenizer_adds_bos": spec["add_bos"],
         "seed": seed,

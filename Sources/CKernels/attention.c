@@ -7,13 +7,14 @@
 #include "internal.h"
 
 void vk_attention_ref(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
-                      int64_t stride, int64_t n, float scale, float *out) {
+                      int64_t stride, int64_t n, float scale, float softcap, float *out) {
     for (int64_t h = 0; h < g; h++) {
         double s[n], mx = -INFINITY, sum = 0;
         for (int64_t j = 0; j < n; j++) {
             double acc = 0;
             for (int64_t d = 0; d < hd; d++) acc += (double)q[h * hd + d] * k[j * stride + d];
             s[j] = acc * scale;
+            if (softcap > 0) s[j] = softcap * tanh(s[j] / softcap);
             if (s[j] > mx) mx = s[j];
         }
         for (int64_t j = 0; j < n; j++) sum += exp(s[j] - mx);
@@ -42,7 +43,8 @@ static const float *kv_row(const void *base, int64_t row, int kv_type, int64_t h
 }
 
 static void attention_portable(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type,
-                               int64_t n, float scale, float *scores, float *out, float *mx, float *sum) {
+                               int64_t n, float scale, float softcap, float *scores, float *out, float *mx,
+                               float *sum) {
     const void *k = kv->k, *v = kv->v;
     float tmp[hd];
     for (int64_t h = 0; h < g; h++) {
@@ -51,8 +53,9 @@ static void attention_portable(const float *q, int64_t g, int64_t hd, const vk_k
         for (int64_t j = 0; j < n; j++) {
             const int64_t r = vk_kv_next(&c, kv->table != NULL);
             s[j] = VK_K.dot_f32(q + h * hd, kv_row(k, r, kv_type, hd, tmp), hd) * scale;
-            if (s[j] > m) m = s[j];
         }
+        if (softcap > 0) VK_K.softcap(s, n, softcap);
+        for (int64_t j = 0; j < n; j++) m = s[j] > m ? s[j] : m;
         const float l = exp_shift_portable(s, n, m);
         float *o = out + h * hd;
         for (int64_t d = 0; d < hd; d++) o[d] = 0;
@@ -66,14 +69,14 @@ static void attention_portable(const float *q, int64_t g, int64_t hd, const vk_k
 
 // Runs the best kernel for this CPU and head size over the positions `kv` places.
 static void attention(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type, int64_t n,
-                      float scale, float *scores, float *out, float *max_out, float *sum_out) {
+                      float scale, float softcap, float *scores, float *out, float *max_out, float *sum_out) {
     float mx[g], sum[g];
 #if VK_HAVE_AVX2
     if (hd % 32 == 0 && VK_K.level >= 1) {
-        vk_attention_avx2(q, g, hd, kv, kv_type, n, scale, scores, out, mx, sum);
+        vk_attention_avx2(q, g, hd, kv, kv_type, n, scale, softcap, scores, out, mx, sum);
     } else
 #endif
-        attention_portable(q, g, hd, kv, kv_type, n, scale, scores, out, mx, sum);
+        attention_portable(q, g, hd, kv, kv_type, n, scale, softcap, scores, out, mx, sum);
     for (int64_t h = 0; h < g; h++) {
         if (max_out) max_out[h] = mx[h];
         if (sum_out) sum_out[h] = sum[h];
@@ -82,18 +85,18 @@ static void attention(const float *q, int64_t g, int64_t hd, const vk_kv_rows *k
 
 void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
                         int kv_type, const int32_t *block_table, int64_t block_size, int64_t block_stride,
-                        int64_t start, int64_t n, float scale, float *scores, float *out,
+                        int64_t start, int64_t n, float scale, float softcap, float *scores, float *out,
                         float *max_out, float *sum_out) {
     const vk_kv_rows kv = {.k = k, .v = v, .table = block_table, .block_size = block_size,
                            .block_stride = block_stride, .stride = hd, .start = start};
-    attention(q, g, hd, &kv, kv_type, n, scale, scores, out, max_out, sum_out);
+    attention(q, g, hd, &kv, kv_type, n, scale, softcap, scores, out, max_out, sum_out);
 }
 
 void vk_contiguous_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
                              int kv_type, int64_t stride, int64_t n, int64_t prefetch, float scale,
-                             float *scores, float *out, float *max_out, float *sum_out) {
+                             float softcap, float *scores, float *out, float *max_out, float *sum_out) {
     const vk_kv_rows kv = {.k = k, .v = v, .stride = stride, .prefetch = prefetch};
-    attention(q, g, hd, &kv, kv_type, n, scale, scores, out, max_out, sum_out);
+    attention(q, g, hd, &kv, kv_type, n, scale, softcap, scores, out, max_out, sum_out);
 }
 
 void vk_attention_merge(const float *outs, const float *maxes, const float *sums, int64_t parts,

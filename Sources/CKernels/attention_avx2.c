@@ -169,7 +169,7 @@ VK_AVX2_INLINE void values1_avx2(const float *p, int64_t n, int64_t hd, const vk
 }
 
 VK_AVX2_INLINE void attention_avx2(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int64_t n,
-                                   float scale, float *scores, float *out, float *mx, float *sum,
+                                   float scale, float softcap, float *scores, float *out, float *mx, float *sum,
                                    const int layout, const int f16) {
     // The scale goes on the query once rather than on every score, and the maxima come from
     // a pass of their own: either, kept in the score loop, would hold registers it needs.
@@ -180,6 +180,7 @@ VK_AVX2_INLINE void attention_avx2(const float *q, int64_t g, int64_t hd, const 
     for (; h + 3 <= g; h += 3) scores3_avx2(qs + h * hd, hd, kv, n, scores + h * n, layout, f16);
     for (; h < g; h++) scores1_avx2(qs + h * hd, hd, kv, n, scores + h * n, layout, f16);
     for (h = 0; h < g; h++) {
+        if (softcap > 0) vk_softcap_avx2(scores + h * n, n, softcap);
         mx[h] = max_avx2(scores + h * n, n);
         sum[h] = exp_shift_avx2(scores + h * n, n, mx[h]);
     }
@@ -193,9 +194,10 @@ VK_AVX2_INLINE void attention_avx2(const float *q, int64_t g, int64_t hd, const 
 }
 
 VK_AVX2 void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type,
-                               int64_t n, float scale, float *scores, float *out, float *mx, float *sum) {
+                               int64_t n, float scale, float softcap, float *scores, float *out, float *mx,
+                               float *sum) {
     const int layout = kv->table ? VK_PAGED : kv->prefetch > 0 ? VK_FLAT_PREFETCH : VK_FLAT;
-#define VK_ATTENTION(L, F) attention_avx2(q, g, hd, kv, n, scale, scores, out, mx, sum, L, F)
+#define VK_ATTENTION(L, F) attention_avx2(q, g, hd, kv, n, scale, softcap, scores, out, mx, sum, L, F)
     if (kv_type == VK_TYPE_F16) {
         if (layout == VK_PAGED) VK_ATTENTION(VK_PAGED, 1);
         else if (layout == VK_FLAT_PREFETCH) VK_ATTENTION(VK_FLAT_PREFETCH, 1);

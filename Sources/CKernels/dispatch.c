@@ -21,6 +21,8 @@ static const vk_kernels vk_portable = {
     .softmax = vk_softmax_portable,
     .log_sum_exp = vk_log_sum_exp_portable,
     .silu_mul = vk_silu_mul_portable,
+    .gelu_tanh_mul = vk_gelu_tanh_mul_portable,
+    .softcap = vk_softcap_portable,
     .rope_adjacent = vk_rope_adjacent_portable,
     .rope_rotate_half = vk_rope_rotate_half_portable,
     .dot_f32 = vk_dot_f32_portable,
@@ -47,6 +49,8 @@ static const vk_kernels vk_avx2 = {
     .softmax = vk_softmax_avx2,
     .log_sum_exp = vk_log_sum_exp_avx2,
     .silu_mul = vk_silu_mul_avx2,
+    .gelu_tanh_mul = vk_gelu_tanh_mul_avx2,
+    .softcap = vk_softcap_avx2,
     .rope_adjacent = vk_rope_adjacent_avx2,
     .rope_rotate_half = vk_rope_rotate_half_avx2,
     .dot_f32 = vk_dot_f32_avx2,
@@ -114,6 +118,10 @@ double vk_log_sum_exp(const float *x, int64_t n) { return VK_K.log_sum_exp(x, n)
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
     VK_K.silu_mul(gate, up, out, n);
 }
+void vk_gelu_tanh_mul(const float *gate, const float *up, float *out, int64_t n) {
+    VK_K.gelu_tanh_mul(gate, up, out, n);
+}
+void vk_softcap(float *x, int64_t n, float cap) { VK_K.softcap(x, n, cap); }
 void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, const float *cos_,
                       const float *sin_) {
     VK_K.rope_adjacent(x, n_heads, head_dim, cos_, sin_);

@@ -78,6 +78,8 @@ typedef struct {
     void (*softmax)(float *x, int64_t n);
     double (*log_sum_exp)(const float *x, int64_t n);
     void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
+    void (*gelu_tanh_mul)(const float *gate, const float *up, float *out, int64_t n);
+    void (*softcap)(float *x, int64_t n, float cap);
     void (*rope_rotate_half)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                              const float *s);
     void (*rope_adjacent)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
@@ -123,6 +125,8 @@ void vk_rmsnorm_portable(const float *x, const float *w, float *out, int64_t n, 
 void vk_softmax_portable(float *x, int64_t n);
 double vk_log_sum_exp_portable(const float *x, int64_t n);
 void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n);
+void vk_gelu_tanh_mul_portable(const float *gate, const float *up, float *out, int64_t n);
+void vk_softcap_portable(float *x, int64_t n, float cap);
 void vk_rope_rotate_half_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                   const float *s);
 void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
@@ -172,6 +176,8 @@ void vk_rmsnorm_avx2(const float *x, const float *w, float *out, int64_t n, floa
 void vk_softmax_avx2(float *x, int64_t n);
 double vk_log_sum_exp_avx2(const float *x, int64_t n);
 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
+void vk_gelu_tanh_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
+void vk_softcap_avx2(float *x, int64_t n, float cap);
 void vk_rope_rotate_half_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                               const float *s);
 void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
@@ -181,7 +187,7 @@ void vk_axpy_f32_avx2(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_avx2(const float *src, uint16_t *dst, int64_t n);
 // Attention of g query heads over the n positions `kv` describes (hd % 32 == 0); see attention.c.
 void vk_attention_avx2(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type,
-                       int64_t n, float scale, float *scores, float *out, float *mx, float *sum);
+                       int64_t n, float scale, float softcap, float *scores, float *out, float *mx, float *sum);
 #endif
 
 #endif

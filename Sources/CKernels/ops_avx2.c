@@ -105,6 +105,36 @@ VK_AVX2 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, in
     }
 }
 
+// tanh(y) = 1 - 2 / (exp(2y) + 1): exact at the ends (exp saturates to 0 or inf) and within a
+// few float ulps of 1 in between.
+VK_AVX2_INLINE __m256 tanh256(__m256 y) {
+    const __m256 one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    const __m256 e = vk_exp256(_mm256_mul_ps(two, y));
+    return _mm256_sub_ps(one, _mm256_div_ps(two, _mm256_add_ps(e, one)));
+}
+
+// gelu_tanh(g) = g * sigmoid(2u), u = sqrt(2/pi) * (g + 0.044715 g^3): the same function as
+// 0.5 g (1 + tanh u), with one exp and no cancellation near 0.
+VK_AVX2 void vk_gelu_tanh_mul_avx2(const float *gate, const float *up, float *out, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), k2 = _mm256_set1_ps(-2.0f * 0.7978845608028654f);
+    const __m256 c = _mm256_set1_ps(0.044715f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 inner = _mm256_fmadd_ps(_mm256_mul_ps(c, g), _mm256_mul_ps(g, g), g);
+        const __m256 e = vk_exp256(_mm256_mul_ps(k2, inner));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(one, e)), _mm256_loadu_ps(up + i)));
+    }
+    if (i < n) vk_gelu_tanh_mul_portable(gate + i, up + i, out + i, n - i);
+}
+
+VK_AVX2 void vk_softcap_avx2(float *x, int64_t n, float cap) {
+    const __m256 c = _mm256_set1_ps(cap), inv = _mm256_set1_ps(1.0f / cap);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(c, tanh256(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv))));
+    if (i < n) vk_softcap_portable(x + i, n - i, cap);
+}
+
 VK_AVX2 void vk_rope_rotate_half_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                       const float *s) {
     const int64_t half = head_dim / 2;

@@ -44,6 +44,19 @@ void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_
     }
 }
 
+// PyTorch's gelu(approximate="tanh") in its own form.
+void vk_gelu_tanh_mul_portable(const float *gate, const float *up, float *out, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = gate[i];
+        out[i] = 0.5f * g * (1.0f + tanhf(0.7978845608028654f * (g + 0.044715f * g * g * g))) * up[i];
+    }
+}
+
+void vk_softcap_portable(float *x, int64_t n, float cap) {
+    const float inv = 1.0f / cap;
+    for (int64_t i = 0; i < n; i++) x[i] = cap * tanhf(x[i] * inv);
+}
+
 void vk_rope_adjacent_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                const float *s) {
     const int64_t half = head_dim / 2;

@@ -14,7 +14,7 @@ public struct LoadedModel: Sendable {
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
-                revision: String? = nil) throws {
+                revision: String? = nil, maxModelLen: Int? = nil) throws {
         let source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
         self.path = source.path
         let pool = ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
@@ -22,12 +22,12 @@ public struct LoadedModel: Sendable {
         switch source {
         case let .directory(dir):
             model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
-                                     activationPrecision: activationPrecision, dtype: dtype)
+                                     activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
             tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)
         case let .file(file):
             let gguf = try GGUFFile(path: file)
             model = try DecoderModel(gguf: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
-                                     activationPrecision: activationPrecision, dtype: dtype)
+                                     activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
             tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: gguf)
         }
         switch (generationConfig, source) {
@@ -45,7 +45,7 @@ public struct LoadedModel: Sendable {
     public init(path: String?, args: EngineArgs) throws {
         try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                       activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
-                      generationConfig: args.generationConfig, revision: args.revision)
+                      generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen)
     }
 
     /// The tokenizer of a checkpoint directory (tokenizer.json), a GGUF file (its metadata) or

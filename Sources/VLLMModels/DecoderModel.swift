@@ -28,6 +28,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     let weights: DecoderWeights
     let attention: any AttentionBackend
     let rope: RotaryEmbedding
+    /// The local (sliding-window) layers' rotary embedding when it differs (Gemma 3).
+    let localRope: RotaryEmbedding?
     let matmul: MatmulRunner
     public var pool: ThreadPool { matmul.pool }
     /// Tokens run through the layers together; larger batches go in chunks of this size.
@@ -37,22 +39,27 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// A GGUF model (`general.architecture` picks the registry entry).
     public convenience init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
                             activationPrecision: ActivationPrecision = .float32,
-                            dtype: ModelDType = .auto) throws(ModelLoadError) {
+                            dtype: ModelDType = .auto, maxModelLen: Int? = nil) throws(ModelLoadError) {
         try self.init(config: ModelConfig(gguf: gguf), source: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
-                      activationPrecision: activationPrecision, dtype: dtype)
+                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
     }
 
     /// A Hugging Face checkpoint directory (config.json + safetensors, one file or shards).
     public convenience init(directory: String, pool: ThreadPool, maxBatchTokens: Int = 256,
                             activationPrecision: ActivationPrecision = .float32,
-                            dtype: ModelDType = .auto) throws(ModelLoadError) {
+                            dtype: ModelDType = .auto, maxModelLen: Int? = nil) throws(ModelLoadError) {
         let config = try ModelConfig(hfConfigPath: directory + "/config.json")
         try self.init(config: config, source: SafetensorsCheckpoint(directory: directory), pool: pool,
-                      maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision, dtype: dtype)
+                      maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision, dtype: dtype,
+                      maxModelLen: maxModelLen)
     }
 
+    /// `maxModelLen` below the model's context shortens it: buffers are sized by it, and
+    /// LongRoPE picks its factors by it.
     init(config: ModelConfig, source: some WeightSource, pool: ThreadPool, maxBatchTokens: Int,
-         activationPrecision: ActivationPrecision, dtype: ModelDType) throws(ModelLoadError) {
+         activationPrecision: ActivationPrecision, dtype: ModelDType, maxModelLen: Int? = nil) throws(ModelLoadError) {
+        var config = config
+        if let m = maxModelLen, m >= 1 { config.contextLength = min(config.contextLength, m) }
         self.config = config
         self.source = source
         path = source.path
@@ -60,7 +67,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         weights.repack(pool: pool, source: source)
         self.weights = weights
         weightBytes = max(source.byteCount, weights.matrixBytes)
-        rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors)
+        rope = RotaryEmbedding(config: config.rope, freqFactors: weights.ropeFreqFactors, contextLength: config.contextLength)
+        localRope = config.localRope.map { RotaryEmbedding(config: $0, contextLength: config.contextLength) }
         matmul = MatmulRunner(pool: pool, activationPrecision: activationPrecision)
         attention = CPUAttentionBackend(config: config, pool: pool)
         self.maxBatchTokens = maxBatchTokens
@@ -103,6 +111,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         }
         if logitRows > 0 {
             matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: buffers.logits)], m: logitRows, precision: .float32)
+            if let cap = config.finalLogitSoftcap { vk_softcap(buffers.logits, Int64(logitRows * v), cap) }
         }
         return Logits(base: buffers.logits, count: logitRows, vocabSize: v)
     }
@@ -125,7 +134,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             let s = inputs[piece.input]
             for j in piece.range {
                 weights.embedding.dequantizeRow(s.tokens[j], into: b.x + i * h)
+                if let scale = c.embeddingScale { for e in 0..<h { b.x[i * h + e] *= scale } }
                 rope.angles(position: s.firstPosition + j, cos: b.cos + i * half, sin: b.sin + i * half)
+                localRope?.angles(position: s.firstPosition + j, cos: b.localCos + i * half, sin: b.localSin + i * half)
                 i += 1
             }
         }
@@ -144,19 +155,20 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                              window: c.slidingWindow(layer: l))
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
-            addAndNorm(b.tmp, w.ffnNorm, rows: t)
+            addAndNorm(b.tmp, normedBy: w.postAttnNorm, w.ffnNorm, rows: t)
             matmul.run([MatmulJob(weight: w.gate, x: b.xn, y: b.gate),
                         MatmulJob(weight: w.up, x: b.xn, y: b.up)], m: t)
             addLoRA(lora, layer: l, [LoRAProduct(target: .gateProj, x: b.xn, y: b.gate),
                                      LoRAProduct(target: .upProj, x: b.xn, y: b.up)])
             let f = c.intermediateSize
+            let act = c.activation == .silu ? vk_silu_mul : vk_gelu_tanh_mul
             forRows(t) { r in
                 let o = r.lowerBound * f
-                vk_silu_mul(b.gate + o, b.up + o, b.gate + o, Int64(r.count * f))
+                act(b.gate + o, b.up + o, b.gate + o, Int64(r.count * f))
             }
             matmul.run([MatmulJob(weight: w.down, x: b.gate, y: b.tmp)], m: t)
             addLoRA(lora, layer: l, [LoRAProduct(target: .downProj, x: b.gate, y: b.tmp)])
-            addAndNorm(b.tmp, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
+            addAndNorm(b.tmp, normedBy: w.postFFNNorm, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
         }
     }
 
@@ -167,13 +179,17 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         pool.parallelFor(rows) { _, r in body(r) }
     }
 
-    /// The residual stream step: x += delta (when given), then xn = rmsnorm(x) * norm (when given),
-    /// row by row so each row is read once while it is in cache.
-    private func addAndNorm(_ delta: UnsafeMutablePointer<Float>?, _ norm: [Float]?, rows: Int) {
+    /// The residual stream step: x += delta (when given; normalized first with `deltaNorm` when
+    /// that is given), then xn = rmsnorm(x) * norm (when given), row by row so each row is read
+    /// once while it is in cache.
+    private func addAndNorm(_ delta: UnsafeMutablePointer<Float>?, normedBy deltaNorm: [Float]? = nil, _ norm: [Float]?, rows: Int) {
         let h = config.hiddenSize, eps = config.rmsNormEps, b = buffers
         forRows(rows) { range in
             for r in range {
-                if let delta { vk_axpy_f32(1, delta + r * h, b.x + r * h, Int64(h)) }
+                if let delta {
+                    deltaNorm?.withUnsafeBufferPointer { vk_rmsnorm(delta + r * h, $0.baseAddress!, delta + r * h, Int64(h), eps) }
+                    vk_axpy_f32(1, delta + r * h, b.x + r * h, Int64(h))
+                }
                 norm?.withUnsafeBufferPointer { vk_rmsnorm(b.x + r * h, $0.baseAddress!, b.xn + r * h, Int64(h), eps) }
             }
         }
@@ -185,7 +201,15 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                                 inputs: [SequenceInput], kv: PagedKVCache) {
         let c = config, b = buffers, hd = c.headDim, half = hd / 2, eps = c.rmsNormEps
         let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd
-        let rotate = c.ropeStyle == .adjacentPairs ? vk_rope_adjacent : vk_rope_rotate_half
+        let rotateHeads = c.ropeStyle == .adjacentPairs ? vk_rope_adjacent : vk_rope_rotate_half
+        let local = localRope != nil && c.slidingWindow(layer: layer) != nil
+        let cos = local ? b.localCos : b.cos, sin = local ? b.localSin : b.sin
+        let rd = c.rope(layer: layer).dimensionCount
+        // Partial rotary (Phi-4-mini): only each head's first rd dimensions turn.
+        func rotate(_ x: UnsafeMutablePointer<Float>, _ heads: Int, _ cos: UnsafePointer<Float>, _ sin: UnsafePointer<Float>) {
+            if rd == hd { rotateHeads(x, Int64(heads), Int64(hd), cos, sin); return }
+            for h in 0..<heads { rotateHeads(x + h * hd, 1, Int64(rd), cos, sin) }
+        }
         forRows(tokens.count) { range in
             for i in range {
                 let q = b.q + i * qDim, k = b.k + i * kvDim, v = b.v + i * kvDim
@@ -198,8 +222,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                     for h in 0..<c.headCount { vk_rmsnorm(q + h * hd, qn, q + h * hd, Int64(hd), eps) }
                     for h in 0..<c.kvHeadCount { vk_rmsnorm(k + h * hd, kn, k + h * hd, Int64(hd), eps) }
                 }
-                rotate(q, Int64(c.headCount), Int64(hd), b.cos + i * half, b.sin + i * half)
-                rotate(k, Int64(c.kvHeadCount), Int64(hd), b.cos + i * half, b.sin + i * half)
+                rotate(q, c.headCount, cos + i * half, sin + i * half)
+                rotate(k, c.kvHeadCount, cos + i * half, sin + i * half)
             }
             attention.storeKV(layer: layer, keys: b.k + range.lowerBound * kvDim, values: b.v + range.lowerBound * kvDim,
                               tokens: Array(tokens[range]), inputs: inputs, kv: kv)

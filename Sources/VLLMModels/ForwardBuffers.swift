@@ -1,6 +1,9 @@
 /// Activation buffers for one chunk of up to `tokens` tokens, allocated once per model.
 final class ForwardBuffers: @unchecked Sendable {
-    let x, xn, q, k, v, attn, tmp, gate, up, cos, sin: UnsafeMutablePointer<Float>
+    let x, xn, q, k, v, attn, tmp, gate, up: UnsafeMutablePointer<Float>
+    /// Rotation angles per token: of the global layers' rope, and of the local layers' when
+    /// they have their own (Gemma 3).
+    let cos, sin, localCos, localSin: UnsafeMutablePointer<Float>
     /// Final-norm hidden states and logits of the rows that need logits; grown on demand and
     /// kept, so steady-state steps allocate nothing.
     private(set) var finalHidden = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -20,7 +23,8 @@ final class ForwardBuffers: @unchecked Sendable {
         k = alloc(t * kvDim); v = alloc(t * kvDim)
         gate = alloc(t * c.intermediateSize); up = alloc(t * c.intermediateSize)
         cos = alloc(t * c.headDim / 2); sin = alloc(t * c.headDim / 2)
-        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin]
+        localCos = alloc(t * c.headDim / 2); localSin = alloc(t * c.headDim / 2)
+        all = [x, xn, tmp, q, attn, k, v, gate, up, cos, sin, localCos, localSin]
     }
 
     func reserveLogits(rows: Int, hidden: Int, vocab: Int) {

@@ -2,7 +2,7 @@
 /// `architectures` name or the GGUF `general.architecture`. An unknown one is refused at load
 /// with its name and the supported list.
 public enum ModelRegistry {
-    public static let architectures: [ModelArchitecture] = [.llama, .mistral, .qwen2, .qwen3]
+    public static let architectures: [ModelArchitecture] = [.llama, .mistral, .qwen2, .qwen3, .gemma2, .gemma3, .phi3]
 
     public static var supportedHFNames: [String] { architectures.map(\.name) }
     public static var supportedGGUFNames: [String] { architectures.compactMap(\.ggufName) }

@@ -10,8 +10,9 @@ public struct RotaryEmbedding: Sendable {
     public let magnitude: Double
 
     /// `freqFactors`: llama.cpp's `rope_freqs.weight` tensor (Llama 3.1 GGUFs carry the scaled
-    /// frequencies this way); each pair's frequency is divided by its factor.
-    public init(config: RopeConfig, freqFactors: [Float]? = nil) {
+    /// frequencies this way); each pair's frequency is divided by its factor. `contextLength`:
+    /// the longest sequence served (LongRoPE picks its factors by it).
+    public init(config: RopeConfig, freqFactors: [Float]? = nil, contextLength: Int = 0) {
         let dim = Double(config.dimensionCount), half = config.dimensionCount / 2
         var base = config.freqBase
         if case let .dynamicNTK(factor, maxPosition) = config.scaling {
@@ -29,6 +30,10 @@ public struct RotaryEmbedding: Sendable {
             case let .llama3(s): inv = inv.map { Self.llama3($0, s) }
             case let .yarn(s):
                 inv = Self.yarn(inv, s, base: base, dim: dim)
+                magnitude = s.attentionFactor
+            case let .longRoPE(s):
+                let factors = Double(contextLength) > s.originalContextLength ? s.longFactors : s.shortFactors
+                inv = zip(inv, factors).map { $0 / $1 }
                 magnitude = s.attentionFactor
             }
         }

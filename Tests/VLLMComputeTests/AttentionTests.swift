@@ -8,7 +8,8 @@ extension KernelTests {
 struct AttentionTests {
     /// Paged attention over randomly placed blocks equals the contiguous double reference, whole
     /// and split into parts then merged; head sizes on the AVX2 path (multiples of 32) and off it
-    /// (48); float32 and fp16 K/V (the reference then reads the same fp16-rounded values).
+    /// (48); float32 and fp16 K/V (the reference then reads the same fp16-rounded values); with
+    /// and without soft-capping (a cap small enough to bend most scores).
     @Test(arguments: [Int32(VK_TYPE_F32.rawValue), Int32(VK_TYPE_F16.rawValue)])
     func pagedMatchesContiguousReference(kvType: Int32) {
         var rng = SplitMix64(seed: 11)
@@ -20,6 +21,7 @@ struct AttentionTests {
                 let hd = [48, 64, 128, 64, 96][round % 5]
                 let g = [1, 2, 3, 4][round % 4], kvHeads = 1 + round % 3, head = round % kvHeads
                 let blockSize = [1, 3, 16, 5][round % 4]
+                let softcap: Float = [0, 0.7, 0, 3][round % 4]
                 let n = 1 + Int(rng.next() % 300)
                 let blocksNeeded = (n + blockSize - 1) / blockSize
                 let numBlocks = blocksNeeded + Int(rng.next() % 5)
@@ -35,14 +37,14 @@ struct AttentionTests {
                 }
                 let kHalf = kPool.map { Float16($0).bitPattern }, vHalf = vPool.map { Float16($0).bitPattern }
                 var want = [Float](repeating: 0, count: g * hd)
-                vk_attention_ref(q, Int64(g), Int64(hd), kRef, vRef, Int64(hd), Int64(n), 0.125, &want)
+                vk_attention_ref(q, Int64(g), Int64(hd), kRef, vRef, Int64(hd), Int64(n), 0.125, softcap, &want)
 
                 func run(_ start: Int, _ len: Int, _ out: inout [Float], _ m: inout [Float], _ s: inout [Float]) {
                     var scores = [Float](repeating: 0, count: g * len)
                     func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
                         vk_paged_attention(q, Int64(g), Int64(hd), k, v, kvType, table,
                                            Int64(blockSize), Int64(blockStride), Int64(start), Int64(len), 0.125,
-                                           &scores, &out, &m, &s)
+                                           softcap, &scores, &out, &m, &s)
                     }
                     let off = head * blockSize * hd
                     if f16 {
@@ -93,12 +95,12 @@ struct AttentionTests {
                 let kHalf = k.map { Float16($0).bitPattern }, vHalf = v.map { Float16($0).bitPattern }
                 var want = [Float](repeating: 0, count: g * hd)
                 vk_attention_ref(q, Int64(g), Int64(hd), Array(k[(head * hd)...]), Array(v[(head * hd)...]),
-                                 Int64(stride), Int64(n), 0.125, &want)
+                                 Int64(stride), Int64(n), 0.125, 0, &want)
                 var got = [Float](repeating: 0, count: g * hd), m = [Float](repeating: 0, count: g), s = m
                 var scores = [Float](repeating: 0, count: g * n)
                 func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
                     vk_contiguous_attention(q, Int64(g), Int64(hd), k, v, kvType, Int64(stride), Int64(n),
-                                            Int64([0, 16, 5][round % 3]), 0.125, &scores, &got, &m, &s)
+                                            Int64([0, 16, 5][round % 3]), 0.125, 0, &scores, &got, &m, &s)
                 }
                 let off = head * hd
                 if f16 {

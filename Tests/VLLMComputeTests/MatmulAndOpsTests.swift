@@ -155,6 +155,45 @@ struct OpsTests {
         }
     }
 
+    /// Against PyTorch's formula in double: 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))).
+    @Test func geluTanhMul() {
+        var rng = SplitMix64(seed: 31)
+        forEachSimdLevel { level in
+            for n in Self.lengths {
+                var g = randomFloats(n, &rng, -8, 8)
+                if n > 8 { g[0] = -100; g[1] = 100; g[2] = 0; g[3] = -1e-4; g[4] = 30 }
+                let u = randomFloats(n, &rng, -2, 2)
+                var out = [Float](repeating: 0, count: n)
+                vk_gelu_tanh_mul(g, u, &out, Int64(n))
+                for i in 0..<n {
+                    let gd = Double(g[i])
+                    let want = 0.5 * gd * (1 + tanh((2 / Double.pi).squareRoot() * (gd + 0.044715 * gd * gd * gd))) * Double(u[i])
+                    // Near zero for negative g, 1 + tanh cancels (in PyTorch too): error on the scale of g.
+                    let bound = 4e-6 * abs(want) + 2e-7 * abs(gd * Double(u[i]))
+                    #expect(abs(Double(out[i]) - want) <= bound, "level \(level) n \(n) i \(i) g \(g[i])")
+                }
+            }
+        }
+    }
+
+    @Test func softcap() {
+        var rng = SplitMix64(seed: 32)
+        forEachSimdLevel { level in
+            for n in Self.lengths {
+                for cap: Float in [0.5, 30, 50] {
+                    var x = randomFloats(n, &rng, -4 * cap, 4 * cap)
+                    if n > 8 { x[0] = -1e30; x[1] = 1e30; x[2] = 0; x[3] = 1e-6 }
+                    var out = x
+                    vk_softcap(&out, Int64(n), cap)
+                    for i in 0..<n {
+                        let want = Double(cap) * tanh(Double(x[i]) / Double(cap))
+                        #expect(abs(Double(out[i]) - want) <= 4e-7 * Double(cap), "level \(level) n \(n) i \(i) x \(x[i])")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func ropeAdjacent() {
         var rng = SplitMix64(seed: 4)
         forEachSimdLevel { level in

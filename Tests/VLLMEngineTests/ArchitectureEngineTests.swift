@@ -7,7 +7,7 @@ import VLLMTestSupport
 /// Every registered architecture through the whole engine (tiny random checkpoints from
 /// Tests/Fixtures/tiny-models): batching, chunked prefill, preemption and prefix caching must
 /// not change greedy outputs, whichever switches the architecture turns on (biases, q/k norms,
-/// a sliding window shorter than the prompts, scaled rope).
+/// a sliding window shorter than the prompts, scaled rope, soft-capping, fused projections).
 @Suite(.serialized) struct ArchitectureEngineTests {
     static func engine(_ arch: String, _ configure: (inout EngineArgs) -> Void = { _ in }) throws -> LLMEngine {
         var args = EngineArgs()
@@ -37,7 +37,7 @@ import VLLMTestSupport
 
     static let greedy = SamplingParams(temperature: 0, maxTokens: 20, ignoreEOS: true)
 
-    @Test(arguments: ["llama", "mistral", "qwen2", "qwen3"])
+    @Test(arguments: ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"])
     func batchingChunkingAndPreemptionKeepOutputs(arch: String) throws {
         let alone = try Self.engine(arch) { $0.maxNumSeqs = 1; $0.enablePrefixCaching = false }
         let expected = try Self.prompts.map { try Self.run(alone, [$0], Self.greedy)[0] }

@@ -22,14 +22,16 @@ import VLLMCompute
 
     enum Form: String, CaseIterable { case hf, gguf }
 
-    static let architectures = ["llama", "mistral", "qwen2", "qwen3"]
+    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"]
 
-    static func load(_ arch: String, _ form: Form) throws -> DecoderModel {
+    static func load(_ arch: String, _ form: Form, maxModelLen: Int? = nil) throws -> DecoderModel {
         let dir = TestPaths.tinyModels.appendingPathComponent(arch)
         let pool = ThreadPool(threadCount: 2)
         switch form {
-        case .hf: return try DecoderModel(directory: dir.appendingPathComponent("hf").path, pool: pool, maxBatchTokens: 16)
-        case .gguf: return try DecoderModel(gguf: GGUFFile(path: dir.appendingPathComponent("\(arch).gguf").path), pool: pool, maxBatchTokens: 16)
+        case .hf: return try DecoderModel(directory: dir.appendingPathComponent("hf").path, pool: pool, maxBatchTokens: 16,
+                                          maxModelLen: maxModelLen)
+        case .gguf: return try DecoderModel(gguf: GGUFFile(path: dir.appendingPathComponent("\(arch).gguf").path), pool: pool,
+                                            maxBatchTokens: 16, maxModelLen: maxModelLen)
         }
     }
 
@@ -41,14 +43,18 @@ import VLLMCompute
 
     @Test(arguments: architectures, Form.allCases)
     func matchesTransformers(arch: String, form: Form) throws {
-        let model = try Self.load(arch, form)
+        let served = try Self.load(arch, form)
+        // Phi-3's LongRoPE: transformers uses the short factors for a sequence within the original
+        // context (32) and the long ones beyond; the engine picks by the context it serves.
+        let short = arch == "phi3" ? try Self.load(arch, form, maxModelLen: 32) : served
         let data = try Data(contentsOf: TestPaths.tinyModels.appendingPathComponent("\(arch)/expected.json"))
         let expected = try JSONDecoder().decode(Expected.self, from: data)
         // llama.cpp's converter writes Mistral as "llama" without its window: the GGUF form can
         // only match while every position is inside the window.
         let windowless = arch == "mistral" && form == .gguf
-        if arch == "mistral" { #expect(model.config.slidingWindow == (form == .hf ? 8 : nil)) }
+        if arch == "mistral" { #expect(served.config.slidingWindow == (form == .hf ? 8 : nil)) }
         for c in expected.cases {
+            let model = c.prompt.count + c.greedy.count <= 32 ? short : served
             let cache = SequenceKVCache(config: model.config, capacity: c.prompt.count + c.greedy.count, blockSize: 4, dtype: .float32)
             let input = SequenceInput(tokens: c.prompt, firstPosition: 0, blockTable: cache.blockTable, needsAllLogits: true)
             let logits = model.forward([input], kv: cache.storage)
@@ -84,6 +90,21 @@ import VLLMCompute
         #expect(qwen3.qkNorm && qwen3g.qkNorm && qwen3.headDim == 16 && qwen3g.headDim == 16)
         let llama = try Self.load("llama", .hf).config, llamag = try Self.load("llama", .gguf).config
         #expect(llama.ropeStyle == .rotateHalf && llamag.ropeStyle == .adjacentPairs && !llama.attentionBias)
+        for form in Form.allCases {
+            let g2 = try Self.load("gemma2", form).config
+            #expect(g2.attentionSoftcap == 2 && g2.finalLogitSoftcap == 4 && g2.sandwichNorms && g2.activation == .geluTanh)
+            #expect(g2.slidingWindow == 8 && g2.slidingWindowLayers == [0, 2] && g2.embeddingScale == 8 && g2.attentionScale == 0.25)
+            #expect(g2.normWeightOffset == (form == .hf ? 1 : 0), "the GGUF converter adds Gemma's 1 into the weights")
+            let g3 = try Self.load("gemma3", form).config
+            #expect(g3.qkNorm && g3.attentionSoftcap == nil && g3.finalLogitSoftcap == nil && g3.slidingWindowLayers == [0, 1, 2, 3, 4])
+            #expect(g3.localRope == RopeConfig(freqBase: 10000, dimensionCount: 16) && g3.rope.freqBase == 1_000_000)
+            #expect(g3.rope(layer: 5).scaling == .linear(factor: 2) && g3.rope(layer: 4).scaling == .none)
+            let phi3 = try Self.load("phi3", form).config
+            #expect(phi3.rope.dimensionCount == 8 && phi3.headDim == 16 && phi3.slidingWindow == nil)
+            guard case let .longRoPE(s) = phi3.rope.scaling else { Issue.record("longrope not read (\(form))"); continue }
+            #expect(s.longFactors == [1, 2.5, 5, 9] && s.originalContextLength == 32)
+            #expect(abs(s.attentionFactor - (1 + log(8.0) / log(32.0)).squareRoot()) < 1e-6)
+        }
         guard case .llama3 = llama.rope.scaling else { Issue.record("llama3 scaling not read: \(llama.rope.scaling)"); return }
         guard case .yarn = qwen2.rope.scaling else { Issue.record("yarn scaling not read: \(qwen2.rope.scaling)"); return }
     }

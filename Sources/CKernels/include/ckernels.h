@@ -141,6 +141,10 @@ int64_t vk_fma_peak_flops_per_iteration(void);
 
 /// out[i] = silu(gate[i]) * up[i].
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
+/// out[i] = gelu_tanh(gate[i]) * up[i] (PyTorch's gelu with approximate="tanh"; Gemma's MLP).
+void vk_gelu_tanh_mul(const float *gate, const float *up, float *out, int64_t n);
+/// In place: x = cap * tanh(x / cap) (Gemma 2's logit soft-capping), n elements.
+void vk_softcap(float *x, int64_t n, float cap);
 /// Rotates adjacent pairs (x[2i], x[2i+1]) of each of `n_heads` heads (head_dim apart) by
 /// cos/sin[i] (head_dim/2 entries each), as GGUF's "normal" (non-NeoX) rope.
 void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim,

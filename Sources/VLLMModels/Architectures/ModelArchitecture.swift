@@ -10,4 +10,6 @@ public struct ModelArchitecture: Sendable {
     let ggufRopeStyle: RopeStyle
     /// Reads the architecture's own config.json keys (biases, norms, windows).
     let configureHF: @Sendable (inout ModelConfig, HFConfigJSON) throws(ModelLoadError) -> Void
+    /// Sets what its GGUF files leave implicit or keep under their own keys.
+    var configureGGUF: @Sendable (inout ModelConfig, GGUFFile) throws(ModelLoadError) -> Void = { _, _ in }
 }

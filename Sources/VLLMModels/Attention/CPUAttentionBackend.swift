@@ -5,6 +5,9 @@ import VLLMCompute
 final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
     let pool: ThreadPool
     let headCount, kvHeadCount, headDim: Int
+    let scale: Float
+    /// 0: no soft-capping.
+    let softcap: Float
     /// Attention scores: per thread, one row of `scoresPerThread` per query head of a group.
     private let scores: UnsafeMutablePointer<Float>
     let scoresPerThread: Int
@@ -17,6 +20,8 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
         headCount = c.headCount
         kvHeadCount = c.kvHeadCount
         headDim = c.headDim
+        scale = c.attentionScale ?? Float(1 / Double(c.headDim).squareRoot())
+        softcap = c.attentionSoftcap ?? 0
         let threads = pool.threadCount
         scoresPerThread = c.contextLength
         scores = .allocate(capacity: threads * c.contextLength * (c.headCount / c.kvHeadCount))
@@ -49,7 +54,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                 tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?) {
         let hd = headDim, kvHeads = kvHeadCount
         let group = headCount / kvHeads, qDim = headCount * hd
-        let scale = Float(1 / Double(hd).squareRoot())
+        let scale = self.scale, softcap = self.softcap
         let threads = pool.threadCount
         func span(_ position: Int) -> Range<Int> {
             let n = position + 1
@@ -74,7 +79,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                     vk_paged_attention(q, Int64(group), Int64(hd),
                                        kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
                                        kv.dtype.kernelType, table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
-                                       Int64(lo), Int64(hi - lo), scale, scores,
+                                       Int64(lo), Int64(hi - lo), scale, softcap, scores,
                                        parts == 1 ? output + i * qDim + kvHead * group * hd : partialOut + slot * group * hd,
                                        parts == 1 ? nil : partialMax + slot * group,
                                        parts == 1 ? nil : partialSum + slot * group)

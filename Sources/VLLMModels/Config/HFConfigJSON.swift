@@ -49,6 +49,12 @@ struct HFConfigJSON {
 
     func strings(_ key: String) -> [String]? { object[key] as? [String] }
 
+    /// A list of numbers (booleans refused).
+    func doubles(_ key: String) -> [Double]? {
+        guard let a = object[key] as? [NSNumber], !a.contains(where: Self.isBool) else { return nil }
+        return a.map(\.doubleValue)
+    }
+
     func nested(_ key: String) -> HFConfigJSON? {
         (object[key] as? [String: Any]).map { HFConfigJSON(object: $0, path: path) }
     }

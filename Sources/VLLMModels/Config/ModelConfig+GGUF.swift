@@ -31,9 +31,11 @@ extension ModelConfig {
         rope = try Self.ggufRope(m, arch: arch, headDim: headDim, contextLength: contextLength, path: gguf.path)
         attentionBias = gguf.tensor(named: "blk.0.attn_q.bias") != nil
         qkNorm = gguf.tensor(named: "blk.0.attn_q_norm.weight") != nil
-        if m[key("attention.sliding_window")] != nil {
+        // 0 is what llama.cpp's converter writes for "no window" (Phi-3 files).
+        if m[key("attention.sliding_window")] != nil, try r.int("attention.sliding_window", 0...L.context) > 0 {
             slidingWindow = try r.int("attention.sliding_window", 1...L.context)
         }
+        try entry.configureGGUF(&self, gguf)
         try checkConsistency(path: gguf.path)
         // Token ids the tokenizer hands out index the embedding, so it needs a row for each.
         if let tokens, tokens > vocabSize {

@@ -8,6 +8,13 @@ public enum RopeStyle: String, Sendable, Codable {
     case rotateHalf
 }
 
+/// The gated MLP's activation: act(gate) * up.
+public enum MLPActivation: String, Sendable, Codable {
+    case silu
+    /// PyTorch's gelu(approximate="tanh") (Gemma's `gelu_pytorch_tanh`).
+    case geluTanh
+}
+
 /// Hyperparameters of a decoder-only transformer, read from GGUF metadata or a Hugging Face
 /// `config.json`, with the architecture's features switched on.
 public struct ModelConfig: Sendable, Codable, Equatable {
@@ -32,6 +39,28 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var slidingWindow: Int?
     /// The layers the window applies to; nil: all of them.
     public var slidingWindowLayers: [Int]?
+    /// The rotary embedding of the sliding-window layers when it differs from `rope` (Gemma 3:
+    /// local layers keep base 10k without scaling).
+    public var localRope: RopeConfig?
+    /// Added to every RMSNorm weight at load: Gemma checkpoints store w for a scale of (1 + w);
+    /// llama.cpp's converter adds the 1 into GGUF files.
+    public var normWeightOffset: Float = 0
+    /// RMSNorms on the attention and MLP outputs before each residual add (Gemma 2 / 3).
+    public var sandwichNorms = false
+    public var activation: MLPActivation = .silu
+    /// Multiplies the embedding rows (Gemma: √hidden).
+    public var embeddingScale: Float?
+    /// Attention scores are soft-capped to cap·tanh(s/cap) (Gemma 2).
+    public var attentionSoftcap: Float?
+    /// Final logits are soft-capped the same way (Gemma 2).
+    public var finalLogitSoftcap: Float?
+    /// The attention score scale; nil: 1/√headDim (Gemma: query_pre_attn_scalar^-½).
+    public var attentionScale: Float?
+
+    /// The rotary embedding `layer` uses.
+    public func rope(layer: Int) -> RopeConfig {
+        slidingWindow(layer: layer) != nil ? localRope ?? rope : rope
+    }
 
     /// The attention window of `layer`, if it has one.
     public func slidingWindow(layer: Int) -> Int? {
@@ -51,10 +80,19 @@ public struct ModelConfig: Sendable, Codable, Equatable {
         guard headCount % kvHeadCount == 0 else { throw inconsistent("head count \(headCount) is not a multiple of the KV head count \(kvHeadCount)") }
         guard headDim % 2 == 0 else { throw inconsistent("head dimension \(headDim) is odd (rotary pairs need an even one)") }
         guard headCount * headDim <= Self.limits.width else { throw inconsistent("head count × head dimension = \(headCount * headDim) exceeds \(Self.limits.width)") }
-        guard rope.dimensionCount == headDim else {
-            throw .unsupported(path: path, reason: "partial rotary embedding (\(rope.dimensionCount) of \(headDim) dims)")
+        for r in [rope] + (localRope.map { [$0] } ?? []) {
+            guard r.dimensionCount <= headDim, r.dimensionCount >= 2, r.dimensionCount % 2 == 0 else {
+                throw inconsistent("rotary dimension count \(r.dimensionCount) is not an even number in 2...\(headDim)")
+            }
+            if case let .longRoPE(s) = r.scaling, s.shortFactors.count != r.dimensionCount / 2 || s.longFactors.count != r.dimensionCount / 2 {
+                throw inconsistent("longrope factors have \(s.shortFactors.count) and \(s.longFactors.count) entries for \(r.dimensionCount / 2) rotary pairs")
+            }
         }
         if let w = slidingWindow, w < 1 { throw inconsistent("sliding window \(w) is not positive") }
+        for (name, v) in [("attention soft-cap", attentionSoftcap), ("final logit soft-cap", finalLogitSoftcap),
+                          ("attention scale", attentionScale), ("embedding scale", embeddingScale)] {
+            if let v, !(v.isFinite && v > 0) { throw inconsistent("\(name) \(v) is not a finite positive number") }
+        }
     }
 }
 

@@ -22,6 +22,18 @@ public struct RopeConfig: Sendable, Codable, Equatable {
         /// (max_position × factor), used at every position. (transformers enlarges it only once a
         /// sequence outgrows max_position; vLLM's fixed form keeps cached keys consistent.)
         case dynamicNTK(factor: Double, maxPosition: Double)
+        /// Phi-3's LongRoPE ("su"): each pair's wavelength stretched by its own factor, from the
+        /// short list or, when the served context exceeds the original one, the long list (as
+        /// vLLM and llama.cpp choose: once per engine, so cached keys and new queries agree).
+        case longRoPE(LongRoPEScaling)
+    }
+
+    public struct LongRoPEScaling: Sendable, Codable, Equatable {
+        public var shortFactors: [Double]
+        public var longFactors: [Double]
+        public var originalContextLength: Double
+        /// Multiplies cos and sin: √(1 + ln(s) / ln(original)) for s = context / original > 1.
+        public var attentionFactor: Double
     }
 
     public struct Llama3Scaling: Sendable, Codable, Equatable {

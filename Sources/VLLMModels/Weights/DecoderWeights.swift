@@ -7,9 +7,13 @@ struct DecoderLayerWeights: @unchecked Sendable {
     var q, k, v, o: WeightMatrix
     /// Q/K/V biases (Qwen2), each of the projection's output size.
     let qBias, kBias, vBias: [Float]?
-    /// Per-head Q/K RMSNorm weights of headDim entries (Qwen3).
+    /// Per-head Q/K RMSNorm weights of headDim entries (Qwen3, Gemma 3).
     let qNorm, kNorm: [Float]?
+    /// Norm of the attention output before the residual add (Gemma 2/3).
+    let postAttnNorm: [Float]?
     let ffnNorm: [Float]
+    /// Norm of the MLP output before the residual add (Gemma 2/3).
+    let postFFNNorm: [Float]?
     var gate, up, down: WeightMatrix
 }
 
@@ -51,28 +55,50 @@ struct DecoderWeights: @unchecked Sendable {
         func optionalVector(_ role: TensorRole, _ layer: Int, count: Int, when on: Bool) throws(ModelLoadError) -> [Float]? {
             on ? try vector(role, layer, count: count) : nil
         }
-        let h = c.hiddenSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        func norm(_ role: TensorRole, _ layer: Int = 0, count: Int) throws(ModelLoadError) -> [Float] {
+            try vector(role, layer, count: count).map { $0 + c.normWeightOffset }
+        }
+        func optionalNorm(_ role: TensorRole, _ layer: Int, count: Int, when on: Bool) throws(ModelLoadError) -> [Float]? {
+            on ? try norm(role, layer, count: count) : nil
+        }
+        /// Consecutive row ranges of one stored matrix, used in place (fused projections).
+        func split(_ role: TensorRole, _ layer: Int, rows: [Int], columns: Int) throws(ModelLoadError) -> [WeightMatrix] {
+            let m = try matrix(role, layer, rows: rows.reduce(0, +), columns: columns)
+            var start = 0
+            return rows.map { n in
+                defer { start += n }
+                return WeightMatrix(type: m.type, data: m.data + start * m.rowBytes, rows: n, columns: columns)
+            }
+        }
+        func has(_ role: TensorRole, _ layer: Int = 0) throws(ModelLoadError) -> Bool {
+            try source.tensor(source.name(role, layer: layer)) != nil
+        }
+        let h = c.hiddenSize, f = c.intermediateSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         embedding = try matrix(.embedding, rows: c.vocabSize, columns: h)
         var layers: [DecoderLayerWeights] = []
         for i in 0..<c.layerCount {
+            let qkv = try has(.q, i) ? [try matrix(.q, i, rows: qDim, columns: h), try matrix(.k, i, rows: kvDim, columns: h),
+                                         try matrix(.v, i, rows: kvDim, columns: h)]
+                                       : try split(.qkv, i, rows: [qDim, kvDim, kvDim], columns: h)
+            let gateUp = try has(.gate, i) ? [try matrix(.gate, i, rows: f, columns: h), try matrix(.up, i, rows: f, columns: h)]
+                                           : try split(.gateUp, i, rows: [f, f], columns: h)
             layers.append(DecoderLayerWeights(
-                attnNorm: try vector(.attnNorm, i, count: h),
-                q: try matrix(.q, i, rows: qDim, columns: h),
-                k: try matrix(.k, i, rows: kvDim, columns: h),
-                v: try matrix(.v, i, rows: kvDim, columns: h),
+                attnNorm: try norm(.attnNorm, i, count: h),
+                q: qkv[0], k: qkv[1], v: qkv[2],
                 o: try matrix(.o, i, rows: h, columns: qDim),
                 qBias: try optionalVector(.qBias, i, count: qDim, when: c.attentionBias),
                 kBias: try optionalVector(.kBias, i, count: kvDim, when: c.attentionBias),
                 vBias: try optionalVector(.vBias, i, count: kvDim, when: c.attentionBias),
-                qNorm: try optionalVector(.qNorm, i, count: c.headDim, when: c.qkNorm),
-                kNorm: try optionalVector(.kNorm, i, count: c.headDim, when: c.qkNorm),
-                ffnNorm: try vector(.ffnNorm, i, count: h),
-                gate: try matrix(.gate, i, rows: c.intermediateSize, columns: h),
-                up: try matrix(.up, i, rows: c.intermediateSize, columns: h),
-                down: try matrix(.down, i, rows: h, columns: c.intermediateSize)))
+                qNorm: try optionalNorm(.qNorm, i, count: c.headDim, when: c.qkNorm),
+                kNorm: try optionalNorm(.kNorm, i, count: c.headDim, when: c.qkNorm),
+                postAttnNorm: try optionalNorm(.postAttnNorm, i, count: h, when: c.sandwichNorms),
+                ffnNorm: try norm(c.sandwichNorms ? .preFFNNorm : .ffnNorm, i, count: h),
+                postFFNNorm: try optionalNorm(.postFFNNorm, i, count: h, when: c.sandwichNorms),
+                gate: gateUp[0], up: gateUp[1],
+                down: try matrix(.down, i, rows: h, columns: f)))
         }
         self.layers = layers
-        outputNorm = try vector(.outputNorm, count: h)
+        outputNorm = try norm(.outputNorm, count: h)
         output = try source.tensor(source.name(.output, layer: 0)) == nil
             ? embedding : try matrix(.output, rows: c.vocabSize, columns: h)
         ropeFreqFactors = try source.tensor(source.name(.ropeFreqs, layer: 0)) == nil

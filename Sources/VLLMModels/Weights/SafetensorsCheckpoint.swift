@@ -65,7 +65,10 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         case .embedding: "model.embed_tokens.weight"
         case .outputNorm: "model.norm.weight"
         case .output: "lm_head.weight"
-        case .ropeFreqs: "rope_freqs.weight"  // never in a checkpoint: frequencies come from config.json
+        // Never in a checkpoint: frequencies come from config.json.
+        case .ropeFreqs: "rope_freqs.weight"
+        case .ropeFactorsShort: "rope_factors_short.weight"
+        case .ropeFactorsLong: "rope_factors_long.weight"
         case .attnNorm: p + "input_layernorm.weight"
         case .q: p + "self_attn.q_proj.weight"
         case .k: p + "self_attn.k_proj.weight"
@@ -76,7 +79,12 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         case .vBias: p + "self_attn.v_proj.bias"
         case .qNorm: p + "self_attn.q_norm.weight"
         case .kNorm: p + "self_attn.k_norm.weight"
-        case .ffnNorm: p + "post_attention_layernorm.weight"
+        // Llama's pre-MLP norm and Gemma's post-attention norm share a name.
+        case .ffnNorm, .postAttnNorm: p + "post_attention_layernorm.weight"
+        case .preFFNNorm: p + "pre_feedforward_layernorm.weight"
+        case .postFFNNorm: p + "post_feedforward_layernorm.weight"
+        case .qkv: p + "self_attn.qkv_proj.weight"
+        case .gateUp: p + "mlp.gate_up_proj.weight"
         case .gate: p + "mlp.gate_proj.weight"
         case .up: p + "mlp.up_proj.weight"
         case .down: p + "mlp.down_proj.weight"

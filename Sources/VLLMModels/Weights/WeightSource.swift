@@ -2,8 +2,12 @@ import VLLMCompute
 
 /// What a tensor is for, named once for every file layout.
 enum TensorRole {
-    case embedding, outputNorm, output, ropeFreqs
+    case embedding, outputNorm, output, ropeFreqs, ropeFactorsShort, ropeFactorsLong
     case attnNorm, q, k, v, o, qBias, kBias, vBias, qNorm, kNorm, ffnNorm, gate, up, down
+    /// Fused Q/K/V rows and gate/up rows (Phi-3).
+    case qkv, gateUp
+    /// Gemma 2/3's norms: after attention, before the MLP (the Llama ffnNorm's place), after it.
+    case postAttnNorm, preFFNNorm, postFFNNorm
 }
 
 /// One tensor of a weight file, used in place: `rows` × `columns` elements of `type` (a vector
@@ -40,6 +44,8 @@ extension GGUFFile: WeightSource {
         case .outputNorm: "output_norm.weight"
         case .output: "output.weight"
         case .ropeFreqs: "rope_freqs.weight"
+        case .ropeFactorsShort: "rope_factors_short.weight"
+        case .ropeFactorsLong: "rope_factors_long.weight"
         case .attnNorm: "blk.\(i).attn_norm.weight"
         case .q: "blk.\(i).attn_q.weight"
         case .k: "blk.\(i).attn_k.weight"
@@ -50,9 +56,13 @@ extension GGUFFile: WeightSource {
         case .vBias: "blk.\(i).attn_v.bias"
         case .qNorm: "blk.\(i).attn_q_norm.weight"
         case .kNorm: "blk.\(i).attn_k_norm.weight"
-        case .ffnNorm: "blk.\(i).ffn_norm.weight"
+        case .ffnNorm, .preFFNNorm: "blk.\(i).ffn_norm.weight"
+        case .postAttnNorm: "blk.\(i).post_attention_norm.weight"
+        case .postFFNNorm: "blk.\(i).post_ffw_norm.weight"
+        case .qkv: "blk.\(i).attn_qkv.weight"
         case .gate: "blk.\(i).ffn_gate.weight"
-        case .up: "blk.\(i).ffn_up.weight"
+        // Phi-3 files keep gate and up fused in ffn_up (2 × intermediate rows, gate first).
+        case .up, .gateUp: "blk.\(i).ffn_up.weight"
         case .down: "blk.\(i).ffn_down.weight"
         }
     }
