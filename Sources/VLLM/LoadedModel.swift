@@ -19,19 +19,27 @@ public struct LoadedModel: Sendable {
         self.path = source.path
         let pool = ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
         // The architecture check comes first: its error says more than a tokenizer complaint.
+        var gguf: GGUFFile?
         switch source {
         case let .directory(dir):
             model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
             tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)
         case let .file(file):
-            let gguf = try GGUFFile(path: file)
-            model = try DecoderModel(gguf: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
+            let file = try GGUFFile(path: file)
+            gguf = file
+            model = try DecoderModel(gguf: file, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
-            tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: gguf)
+            tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: file)
         }
         switch (generationConfig, source) {
-        case ("vllm", _), ("auto", .file): self.generationConfig = nil
+        case ("vllm", _): self.generationConfig = nil
+        case ("auto", .file):
+            let tokenizer = self.tokenizer
+            let g = GenerationConfig(gguf: gguf!, vocabSize: tokenizer.vocabSize) { text in
+                tokenizer.tokenID(text).flatMap { tokenizer.isSpecial($0) ? $0 : nil }
+            }
+            self.generationConfig = g.eosTokenIDs.isEmpty ? nil : g
         case let ("auto", .directory(dir)): self.generationConfig = try GenerationConfig(directory: dir)
         default:
             guard let g = try GenerationConfig(directory: generationConfig) else {

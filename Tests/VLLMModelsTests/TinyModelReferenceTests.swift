@@ -109,6 +109,16 @@ import VLLMCompute
         guard case .yarn = qwen2.rope.scaling else { Issue.record("yarn scaling not read: \(qwen2.rope.scaling)"); return }
     }
 
+    /// A GGUF's end-of-turn tokens become stop tokens when its chat template uses them.
+    @Test func ggufEndOfTurnTokensFromTheChatTemplate() throws {
+        let gguf = try GGUFFile(path: TestPaths.tinyModels.appendingPathComponent("gemma2/gemma2.gguf").path)
+        #expect(gguf.metadata["tokenizer.chat_template"]?.string?.contains("<|im_end|>") == true)
+        let special = ["<|im_end|>": 2, "<|endoftext|>": 0, "<end_of_turn>": 7]
+        let g = GenerationConfig(gguf: gguf, vocabSize: 384) { special[$0] }
+        #expect(g.eosTokenIDs == [2], "only the template's end-of-turn token, not every one the vocabulary has")
+        #expect(!g.hasSamplingDefaults)
+    }
+
     @Test func dtypeConvertsFloatWeightsOnce() throws {
         let dir = TestPaths.tinyModels.appendingPathComponent("qwen2/hf").path
         let pool = ThreadPool(threadCount: 1)

@@ -33,6 +33,28 @@ public struct GenerationConfig: Sendable, Equatable {
         }
     }
 
+    /// What a GGUF file says about stopping: its EOT / EOM tokens, and the end-of-turn tokens of
+    /// the common chat formats (Gemma's `<end_of_turn>`, Phi-3's `<|end|>`, …) that its chat
+    /// template uses, besides EOS: where the conversion leaves only `<eos>` as EOS, a chat would
+    /// otherwise run past the end of the assistant's turn. (llama.cpp stops at every such token
+    /// in the vocabulary; taking only the template's keeps base models' EOS as it was.)
+    /// `specialTokenID` finds a special (control) token by its text.
+    public init(gguf: GGUFFile, vocabSize: Int, specialTokenID: (String) -> Int?) {
+        var ids: [Int] = []
+        for key in ["tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"] {
+            if let id = gguf.metadata[key]?.int, (0..<vocabSize).contains(id) { ids.append(id) }
+        }
+        let template = gguf.metadata["tokenizer.chat_template"]?.string ?? ""
+        for text in Self.endOfTurnTexts where template.contains(text) {
+            if let id = specialTokenID(text), !ids.contains(id) { ids.append(id) }
+        }
+        eosTokenIDs = ids
+    }
+
+    /// llama.cpp's end-of-generation token texts (llama-vocab.cpp).
+    static let endOfTurnTexts = ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
+                                 "<|eom_id|>", "<EOT>", "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>"]
+
     /// Whether any sampling default is set (vLLM logs them when so).
     public var hasSamplingDefaults: Bool {
         temperature != nil || topP != nil || topK != nil || minP != nil || repetitionPenalty != nil || maxNewTokens != nil
