@@ -80,6 +80,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// last token, or one after each of its tokens (`needsAllLogits`).
     public func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> Logits {
         for s in inputs {
+            precondition(s.promptEmbeddings.map { $0.hiddenSize == config.hiddenSize } ?? true, "prompt embeddings of the wrong width")
             precondition(!s.tokens.isEmpty && s.tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "bad tokens")
             precondition(s.blockTable.count * kv.blockSize >= s.firstPosition + s.tokens.count, "block table too short")
             precondition(s.firstPosition + s.tokens.count <= config.contextLength, "sequence longer than the context")
@@ -116,6 +117,19 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         return Logits(base: buffers.logits, count: logitRows, vocabSize: v)
     }
 
+    /// The input embeddings the model computes for `tokens` (its embedding rows, scaled as the
+    /// architecture scales them): what a `PromptEmbeddings` prompt stands in for.
+    public func inputEmbeddings(of tokens: [Int]) -> PromptEmbeddings? {
+        let h = config.hiddenSize
+        guard !tokens.isEmpty, tokens.allSatisfy({ (0..<config.vocabSize).contains($0) }) else { return nil }
+        var values = [Float](repeating: 0, count: tokens.count * h)
+        values.withUnsafeMutableBufferPointer { buf in
+            for (i, t) in tokens.enumerated() { weights.embedding.dequantizeRow(t, into: buf.baseAddress! + i * h) }
+        }
+        if let scale = config.embeddingScale { for i in values.indices { values[i] *= scale } }
+        return PromptEmbeddings(rows: tokens.count, hiddenSize: h, values: values)
+    }
+
     /// Appends `tokens` to the single sequence in `cache`; returns the logits after the last one.
     public func forward(tokens: [Int], cache: SequenceKVCache) -> [Float] {
         precondition(cache.count + tokens.count <= cache.capacity, "sequence longer than the KV cache")
@@ -133,8 +147,13 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         for piece in chunk.pieces {
             let s = inputs[piece.input]
             for j in piece.range {
-                weights.embedding.dequantizeRow(s.tokens[j], into: b.x + i * h)
-                if let scale = c.embeddingScale { for e in 0..<h { b.x[i * h + e] *= scale } }
+                let position = s.firstPosition + j
+                if let e = s.promptEmbeddings, position < e.rows {
+                    e.values.withUnsafeBufferPointer { (b.x + i * h).update(from: $0.baseAddress! + position * h, count: h) }
+                } else {
+                    weights.embedding.dequantizeRow(s.tokens[j], into: b.x + i * h)
+                    if let scale = c.embeddingScale { for e in 0..<h { b.x[i * h + e] *= scale } }
+                }
                 rope.angles(position: s.firstPosition + j, cos: b.cos + i * half, sin: b.sin + i * half)
                 localRope?.angles(position: s.firstPosition + j, cos: b.localCos + i * half, sin: b.localSin + i * half)
                 i += 1

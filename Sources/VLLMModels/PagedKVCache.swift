@@ -94,15 +94,19 @@ public struct SequenceInput: Sendable {
     public var needsAllLogits: Bool
     /// The LoRA adapter applied to this sequence's tokens; nil: the base model.
     public var lora: LoRAAdapter?
+    /// The sequence's prompt as embeddings: positions below its row count take those rows
+    /// instead of their (placeholder) tokens' embeddings.
+    public var promptEmbeddings: PromptEmbeddings?
 
     public init(tokens: [Int], firstPosition: Int, blockTable: [Int32], needsLogits: Bool = true,
-                needsAllLogits: Bool = false, lora: LoRAAdapter? = nil) {
+                needsAllLogits: Bool = false, lora: LoRAAdapter? = nil, promptEmbeddings: PromptEmbeddings? = nil) {
         self.tokens = tokens
         self.firstPosition = firstPosition
         self.blockTable = blockTable
         self.needsLogits = needsLogits || needsAllLogits
         self.needsAllLogits = needsAllLogits
         self.lora = lora
+        self.promptEmbeddings = promptEmbeddings
     }
 
     /// Logit rows this input produces.

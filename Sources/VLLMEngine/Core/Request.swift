@@ -1,3 +1,5 @@
+import VLLMModels
+
 /// Where a request stands in the scheduler (vLLM's `RequestStatus`).
 public enum RequestStatus: Sendable, Equatable {
     case waiting
@@ -46,6 +48,8 @@ public final class Request {
     public let blockHashExtraKey: String?
     /// The LoRA adapter this request runs with (the engine's per-load adapter id); nil: none.
     public let loraID: Int?
+    /// The prompt as embeddings (`promptTokenIDs` are then placeholders of the same count).
+    public let promptEmbeddings: PromptEmbeddings?
 
     /// Tokens whose KV is computed or scheduled to be computed in the step in flight: the
     /// scheduler advances it when it schedules, as vLLM does.
@@ -67,7 +71,7 @@ public final class Request {
 
     public init(requestID: String, promptTokenIDs: [Int], samplingParams: SamplingParams = SamplingParams(),
                 eosTokenID: Int? = nil, priority: Int = 0, blockHashExtraKey: String? = nil,
-                loraID: Int? = nil) {
+                loraID: Int? = nil, promptEmbeddings: PromptEmbeddings? = nil) {
         self.requestID = requestID
         self.promptTokenIDs = promptTokenIDs
         self.allTokenIDs = promptTokenIDs
@@ -75,8 +79,16 @@ public final class Request {
         self.eosTokenID = eosTokenID
         self.priority = priority
         self.loraID = loraID
-        // Two adapters compute different KV for the same tokens: they must never share blocks.
-        self.blockHashExtraKey = loraID.map { "lora:\($0)" + (blockHashExtraKey.map { "|" + $0 } ?? "") } ?? blockHashExtraKey
+        self.promptEmbeddings = promptEmbeddings
+        // Two adapters, or two prompts of embeddings, compute different KV for the same tokens:
+        // they must never share blocks.
+        let keys = [loraID.map { "lora:\($0)" }, promptEmbeddings.map { "embeds:\(Self.digest($0))" }, blockHashExtraKey]
+        self.blockHashExtraKey = keys.allSatisfy { $0 == nil } ? nil : keys.compactMap { $0 }.joined(separator: "|")
+    }
+
+    /// A 128-bit digest of the embeddings' values and shape (prefix caching keys on it).
+    static func digest(_ e: PromptEmbeddings) -> BlockHash {
+        BlockHash(parent: nil, tokenIDs: [e.rows, e.hiddenSize] + e.values.map { Int($0.bitPattern) })
     }
 
     public var numTokens: Int { allTokenIDs.count }

@@ -51,6 +51,8 @@ public struct EngineArgs: Sendable, Equatable {
     /// generation_config.json, "vllm" uses vLLM's defaults, anything else is a directory holding
     /// a generation_config.json.
     public var generationConfig = "auto"
+    /// Accept prompts given as embeddings (`--enable-prompt-embeds`).
+    public var enablePromptEmbeds = false
 
     public init() {}
 

@@ -33,14 +33,16 @@ public final class EngineCore: @unchecked Sendable {
     public func addRequest(_ request: Request) throws {
         try scheduler.add(request)
         executor.addRequest(id: request.requestID, params: request.samplingParams,
-                             promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID)
+                             promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID,
+                             promptEmbeddings: request.promptEmbeddings)
     }
 
     /// Queues `child` on the blocks of the finished request `parentID` (see `Scheduler.fork`).
     public func forkRequest(_ child: Request, from parentID: String) throws {
         try scheduler.fork(child, from: parentID)
         executor.addRequest(id: child.requestID, params: child.samplingParams,
-                             promptTokenIDs: child.promptTokenIDs, eosTokenID: child.eosTokenID)
+                             promptTokenIDs: child.promptTokenIDs, eosTokenID: child.eosTokenID,
+                             promptEmbeddings: child.promptEmbeddings)
     }
 
     /// Frees blocks that finished requests kept for forking.

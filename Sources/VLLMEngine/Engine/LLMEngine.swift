@@ -2,10 +2,12 @@ import VLLMCompute
 import VLLMModels
 import VLLMTokenizers
 
-/// A prompt as text (tokenized with special-token parsing) or as token ids.
+/// A prompt as text (tokenized with special-token parsing), as token ids, or as input
+/// embeddings (with `EngineArgs.enablePromptEmbeds`).
 public enum PromptInput: Sendable, Equatable {
     case text(String)
     case tokenIDs([Int])
+    case embeddings(PromptEmbeddings)
 }
 
 /// Why a request was refused before reaching the engine core.
@@ -133,9 +135,15 @@ public final class LLMEngine: @unchecked Sendable {
             throw .badParams("prompt_logprobs is not supported with beam search.")
         }
         var ids: [Int]
+        var embeddings: PromptEmbeddings?
         switch prompt {
         case let .text(t): ids = tokenizer.encode(t)
         case let .tokenIDs(t): ids = t
+        case let .embeddings(e):
+            try checkPromptEmbeddings(e, params)
+            embeddings = e
+            // Placeholders: the scheduler counts and hashes positions by token; the rows are used.
+            ids = Array(repeating: 0, count: e.rows)
         }
         do { ids = try params.truncatedPrompt(ids, maxModelLen: maxModelLen) } catch { throw .badParams(error.description) }
         guard !ids.isEmpty else { throw .emptyPrompt }
@@ -151,7 +159,19 @@ public final class LLMEngine: @unchecked Sendable {
         if let extra = generationConfig?.eosTokenIDs, !params.ignoreEOS {
             for e in extra where e != tokenizer.eosTokenID && !params.stopTokenIDs.contains(e) { params.stopTokenIDs.append(e) }
         }
-        return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority, lora: lora)
+        return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority, lora: lora,
+                                 promptEmbeddings: embeddings)
+    }
+
+    /// What vLLM refuses for prompt embeddings, and a width that is not the model's.
+    private func checkPromptEmbeddings(_ e: PromptEmbeddings, _ params: SamplingParams) throws(InvalidRequest) {
+        guard args.enablePromptEmbeds else { throw .badParams("You must set `--enable-prompt-embeds` to input `prompt_embeds`.") }
+        guard e.hiddenSize == config.hiddenSize else {
+            throw .badParams("prompt_embeds has \(e.hiddenSize) values per position; the model's hidden size is \(config.hiddenSize)")
+        }
+        if params.promptLogprobs != nil { throw .badParams("prompt_logprobs is not supported with prompt_embeds.") }
+        if params.isBeamSearch { throw .badParams("beam search is not supported with prompt_embeds.") }
+        if params.truncatePromptTokens != nil { throw .badParams("truncate_prompt_tokens is not supported with prompt_embeds.") }
     }
 
     /// Queues a processed request: `best_of` (default `n`) engine requests whose prompts share
@@ -172,7 +192,8 @@ public final class LLMEngine: @unchecked Sendable {
             do {
                 try engineCore.addRequest(Request(requestID: child, promptTokenIDs: request.promptTokenIDs,
                                                   samplingParams: p, eosTokenID: tokenizer.eosTokenID,
-                                                  priority: request.priority, loraID: loraID))
+                                                  priority: request.priority, loraID: loraID,
+                                                  promptEmbeddings: request.promptEmbeddings))
             } catch {
                 abortRequest(id: id)
                 throw .badParams("\(error)")
@@ -219,4 +240,6 @@ public struct EngineCoreRequest: Sendable {
     public let priority: Int
     /// The adapter to run with; nil: the base model.
     public var lora: LoRARequest? = nil
+    /// The prompt as embeddings (`promptTokenIDs` are then placeholders).
+    public var promptEmbeddings: PromptEmbeddings? = nil
 }

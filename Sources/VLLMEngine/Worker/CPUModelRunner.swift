@@ -38,6 +38,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         /// Prompt logprobs by position - 1, filled chunk by chunk (again after a preemption).
         var promptLogprobs: [StepLogprobs?] = []
         var promptLogprobRanks: [Int] = []
+        var promptEmbeddings: PromptEmbeddings?
     }
 
     public init(model: any CausalLM) { self.model = model }
@@ -48,13 +49,14 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     }
 
     /// Registers a request's sampling state before it is first scheduled.
-    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
         states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)),
                                   history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
                                                            params: params),
                                   prompt: params.promptLogprobs == nil ? nil : promptTokenIDs,
                                   promptLogprobs: Array(repeating: nil, count: max(0, promptTokenIDs.count - 1)),
-                                  promptLogprobRanks: Array(repeating: 0, count: max(0, promptTokenIDs.count - 1)))
+                                  promptLogprobRanks: Array(repeating: 0, count: max(0, promptTokenIDs.count - 1)),
+                                  promptEmbeddings: promptEmbeddings)
     }
 
     /// Makes adapter `id` available to scheduled requests (vLLM's `add_lora`).
@@ -76,7 +78,8 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                           lora: $0.loraID.map { id in
                               guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded") }
                               return a
-                          })
+                          },
+                          promptEmbeddings: states[$0.requestID]?.promptEmbeddings)
         }
         let logits = model.forward(inputs, kv: kvCache)
         var sampled: [String: SampledToken] = [:]

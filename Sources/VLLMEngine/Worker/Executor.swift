@@ -12,8 +12,8 @@ public protocol Executor: AnyObject, Sendable {
     /// first step.
     func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
     /// Registers a request's sampling state: parameters, prompt (for penalties) and EOS (for
-    /// min_tokens).
-    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
+    /// min_tokens), and its prompt embeddings when it was given as those.
+    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     /// Makes a LoRA adapter available under engine adapter id `id` on every worker.
     func addLoRA(id: Int, adapter: LoRAAdapter)
@@ -30,8 +30,9 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
         worker.initializeKVCache(numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
     }
-    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
-        worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
+        worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
+                          promptEmbeddings: promptEmbeddings)
     }
     public func removeRequests(_ ids: [String]) { worker.removeRequests(ids) }
     public func addLoRA(id: Int, adapter: LoRAAdapter) { worker.addLoRA(id: id, adapter: adapter) }

@@ -6,7 +6,7 @@ public protocol Worker: AnyObject, Sendable {
     var modelConfig: ModelConfig { get }
     var weightBytes: Int { get }
     func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
-    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
+    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
@@ -18,7 +18,7 @@ public protocol Worker: AnyObject, Sendable {
 public protocol ModelRunner: AnyObject, Sendable {
     var model: any CausalLM { get }
     func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
-    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?)
+    func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
@@ -34,8 +34,9 @@ public final class CPUWorker: Worker, @unchecked Sendable {
     public func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
         modelRunner.initializeKVCache(numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
     }
-    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
-        modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
+    public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
+        modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
+                               promptEmbeddings: promptEmbeddings)
     }
     public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
     public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
