@@ -38,7 +38,11 @@ enum CompletionPrompt: Decodable, Sendable {
 /// `POST /v1/completions` (OpenAI's legacy completions, with vLLM's extra fields).
 struct CompletionRequest: Decodable, Sendable {
     var model: String?
+    /// Absent when `promptEmbeds` is given.
     var prompt: CompletionPrompt
+    /// vLLM's `prompt_embeds`: base64 of `torch.save` bytes of a (length, hidden) tensor, or a
+    /// list of them; each is one more prompt, before those of `prompt`.
+    var promptEmbeds: [String]
     var maxTokens: Int?
     var echo: Bool
     var logprobs: Int?
@@ -51,14 +55,22 @@ struct CompletionRequest: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, echo, logprobs, stream, suffix
-        case maxTokens = "max_tokens", streamOptions = "stream_options"
+        case maxTokens = "max_tokens", streamOptions = "stream_options", promptEmbeds = "prompt_embeds"
         case addSpecialTokens = "add_special_tokens", requestID = "request_id"
     }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         model = try c.decodeIfPresent(String.self, forKey: .model)
-        prompt = try c.decode(CompletionPrompt.self, forKey: .prompt)
+        if let one = try? c.decodeIfPresent(String.self, forKey: .promptEmbeds) {
+            promptEmbeds = [one]
+        } else {
+            promptEmbeds = try c.decodeIfPresent([String].self, forKey: .promptEmbeds) ?? []
+        }
+        let promptGiven = try c.contains(.prompt) && !c.decodeNil(forKey: .prompt)
+        prompt = promptEmbeds.isEmpty || promptGiven ? try c.decode(CompletionPrompt.self, forKey: .prompt) : .texts([])
+        // vLLM's client examples send prompt="" beside prompt_embeds: no text prompt then.
+        if !promptEmbeds.isEmpty, case .texts([""]) = prompt { prompt = .texts([]) }
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         echo = try c.decodeIfPresent(Bool.self, forKey: .echo) ?? false
         logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)

@@ -1,3 +1,4 @@
+import Foundation
 import VLLM
 
 /// `POST /v1/completions`: checks and tokenizes the request, then shapes the engine's outputs
@@ -33,19 +34,25 @@ struct CompletionsCall: GenerationCall {
             }
         }
         try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
-        guard request.prompt.count > 0 else { throw APIError.badRequest("prompt must not be empty.", param: "prompt") }
+        guard request.prompt.count + request.promptEmbeds.count > 0 else {
+            throw APIError.badRequest(request.promptEmbeds.isEmpty ? "prompt must not be empty." : "Either prompt or prompt_embeds must be provided and non-empty.", param: "prompt")
+        }
         echoOnly = request.echo && request.maxTokens == 0
         // vLLM: echo brings the prompt's logprobs, at the depth `logprobs` asks for.
         let promptLogprobs = request.sampling.params.promptLogprobs ?? (request.echo ? request.logprobs : nil)
         id = context.makeID("cmpl-", requested: request.requestID)
         created = context.now
         let tokenizer = context.tokenizer
-        var prompts: [(String, [Int])] = []
+        let embeddings = try request.promptEmbeds.enumerated().map { i, e throws(APIError) in try Self.promptEmbeddings(e, index: i, context: context) }
+        if !embeddings.isEmpty && request.echo {
+            throw APIError.badRequest("echo is not supported with prompt_embeds.", param: "echo")
+        }
+        var prompts: [(String, [Int])] = embeddings.map { ("", Array(repeating: 0, count: $0.rows)) }
         switch request.prompt {
         case let .texts(texts):
-            prompts = texts.map { ($0, tokenizer.encode($0, addSpecialTokens: request.addSpecialTokens)) }
+            prompts += texts.map { ($0, tokenizer.encode($0, addSpecialTokens: request.addSpecialTokens)) }
         case let .tokens(lists):
-            prompts = lists.map { (tokenizer.decode($0, skipSpecialTokens: false), $0) }
+            prompts += lists.map { (tokenizer.decode($0, skipSpecialTokens: false), $0) }
         }
         var jobs: [EngineJob] = []
         let engineRequests = prompts.count.multipliedReportingOverflow(by: request.sampling.params.numCandidates).partialValue
@@ -53,17 +60,38 @@ struct CompletionsCall: GenerationCall {
             throw APIError.badRequest("This request would start \(engineRequests) engine requests (\(prompts.count) prompts × \(request.sampling.params.numCandidates) candidates); at most \(context.maxEngineRequestsPerCall) are allowed in one call.", param: "prompt")
         }
         for (i, (text, untruncated)) in prompts.enumerated() {
-            let ids = try request.sampling.params.truncatedPrompt(untruncated, maxModelLen: context.maxModelLen)
+            // The engine refuses truncation of embeddings (as vLLM does); it needs the whole count.
+            let ids = i < embeddings.count ? untruncated : try request.sampling.params.truncatedPrompt(untruncated, maxModelLen: context.maxModelLen)
             guard !ids.isEmpty else { throw APIError.badRequest("prompt \(i) is empty (it must contain at least one token).", param: "prompt") }
             let params = try request.sampling.samplingParams(maxTokens: echoOnly ? 1 : request.maxTokens, logprobs: request.logprobs,
                                                              promptLogprobs: promptLogprobs,
                                                              promptTokens: ids.count, maxModelLen: context.maxModelLen,
                                                          defaultMaxTokens: context.engine.engine.generationConfig?.maxNewTokens)
             context.logRequest(prompts.count == 1 ? id : "\(id)-\(i)", prompt: text, params: params, lora: served.lora)
-            jobs.append(EngineJob(requestID: context.makeEngineKey(), promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora))
+            jobs.append(EngineJob(requestID: context.makeEngineKey(), promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0,
+                                  lora: served.lora, promptEmbeddings: i < embeddings.count ? embeddings[i] : nil))
         }
         self.jobs = jobs
         promptTexts = prompts.map(\.0)
+    }
+
+    /// One `prompt_embeds` entry: base64 of a `torch.save` file holding a (length, hidden) or
+    /// (1, length, hidden) float tensor, read by the restricted reader (it is a pickle from a client).
+    static func promptEmbeddings(_ base64: String, index: Int, context: ServerContext) throws(APIError) -> PromptEmbeddings {
+        guard context.engine.engine.args.enablePromptEmbeds else {
+            throw APIError.badRequest("You must set `--enable-prompt-embeds` to input `prompt_embeds`.", param: "prompt_embeds")
+        }
+        func bad(_ m: String) -> APIError { .badRequest("prompt_embeds[\(index)]: \(m)", param: "prompt_embeds") }
+        guard let data = Data(base64Encoded: base64) else { throw bad("not valid base64") }
+        let hidden = context.engine.engine.config.hiddenSize
+        let tensor: TorchTensorFile
+        do { tensor = try TorchTensorFile(bytes: Array(data), maxElements: context.maxModelLen * hidden) } catch { throw bad(error.description) }
+        var shape = tensor.shape
+        if shape.count == 3 && shape[0] == 1 { shape.removeFirst() }
+        guard shape.count == 2, shape[0] > 0 else { throw bad("expected a tensor of shape (length, \(hidden)), got \(tensor.shape)") }
+        guard shape[1] == hidden else { throw bad("each position has \(shape[1]) values; the model's hidden size is \(hidden)") }
+        guard let e = PromptEmbeddings(rows: shape[0], hiddenSize: hidden, values: tensor.values) else { throw bad("holds a value that is not finite") }
+        return e
     }
 
     /// As vLLM: when the outputs are only known at the end (`best_of` above `n`, beam search),

@@ -10,6 +10,8 @@ struct EngineJob: Sendable {
     var priority: Int
     /// The adapter the `model` field chose; nil: the base model.
     var lora: LoRARequest?
+    /// The prompt as embeddings (`promptTokenIDs` are then placeholders of the same count).
+    var promptEmbeddings: PromptEmbeddings?
 }
 
 /// An output of one of a call's engine requests, tagged with which one.
@@ -36,7 +38,8 @@ struct EngineRequests: Sendable {
         var streams: [AsyncThrowingStream<RequestOutput, Error>] = []
         do {
             for job in jobs {
-                streams.append(try engine.generate(.tokenIDs(job.promptTokenIDs), job.params,
+                let prompt: PromptInput = job.promptEmbeddings.map { .embeddings($0) } ?? .tokenIDs(job.promptTokenIDs)
+                streams.append(try engine.generate(prompt, job.params,
                                                    requestID: job.requestID, priority: job.priority, lora: job.lora))
             }
         } catch {

@@ -19,7 +19,6 @@ enum RequestFields {
         "structural_tag": "structured outputs",
         "logits_processors": "custom logits processors",
         "vllm_xargs": "extra arguments for custom logits processors",
-        "prompt_embeds": "prompt embeddings",
         "mm_processor_kwargs": "multimodal inputs",
         "cache_salt": "prefix-cache salting",
         "return_tokens_as_token_ids": "token ids in place of token strings in logprobs",
@@ -29,7 +28,7 @@ enum RequestFields {
     /// meaning for generation here (`user`, `store`, …), which are accepted without a warning.
     private static let read: [GenerationEndpoint: Set<String>] = [
         .completions: ["model", "prompt", "max_tokens", "echo", "logprobs", "stream", "stream_options", "suffix",
-                       "add_special_tokens", "request_id", "priority", "response_format", "user"],
+                       "add_special_tokens", "request_id", "priority", "response_format", "user", "prompt_embeds"],
         .chatCompletions: ["model", "messages", "max_tokens", "max_completion_tokens", "logprobs", "top_logprobs", "stream",
                            "stream_options", "response_format", "add_generation_prompt", "continue_final_message", "echo",
                            "add_special_tokens", "chat_template", "chat_template_kwargs", "request_id", "priority", "tools",

@@ -44,6 +44,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Serve LoRA adapters.")
     var enableLora = false
 
+    @Flag(help: "Accept prompts given as embeddings (the completions API's prompt_embeds).")
+    var enablePromptEmbeds = false
+
     @Option(help: "Largest LoRA rank accepted.")
     var maxLoraRank = 16
 
@@ -83,6 +86,7 @@ struct EngineOptions: ParsableArguments {
             default: throw ValidationError("--scheduling-policy must be fcfs or priority, got \(schedulingPolicy)")
             }
             a.enableLoRA = enableLora
+            a.enablePromptEmbeds = enablePromptEmbeds
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras

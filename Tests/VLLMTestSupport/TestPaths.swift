@@ -15,6 +15,9 @@ public enum TestPaths {
     /// The tiny random models of scripts/make-tiny-models.py (one directory per architecture).
     public static let tinyModels = repoRoot.appendingPathComponent("Tests/Fixtures/tiny-models")
 
+    /// Files written by `torch.save` (scripts/make-torch-tensor-fixtures.py).
+    public static let torchTensors = repoRoot.appendingPathComponent("Tests/Fixtures/torch-tensors")
+
     public static let referenceDir = repoRoot.deletingLastPathComponent()
         .appendingPathComponent("shared/reference/smollm2-135m-instruct-q4_1")
 
