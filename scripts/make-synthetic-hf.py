@@ -14,6 +14,11 @@ Shapes (--arch):
            untied lm_head, llama3 rope scaling (factor 32, original context 8192), theta 5e5  ~505M
   mistral  Mistral-style: hidden 1024, 28 layers, 16 / 4 heads, FFN 4096, vocab 32768, untied,
            sliding window 4096, theta 1e6                                            ~493M
+  gemma3   Gemma-3-270M: hidden 640, 18 layers, 4 / 1 heads, head_dim 256, FFN 2048, vocab
+           262144, tied, q/k RMSNorm, sandwich norms (stored as offsets from 1), five local
+           layers (window 512, base 1e4) to one global (base 1e6), GELU-tanh          ~268M
+  phi3     Phi-3-mini-4k: hidden 3072, 32 layers, 32 / 32 heads (head_dim 96), FFN 8192, vocab
+           32064, untied, fused qkv_proj and gate_up_proj, sliding window 2047       ~3.8B
 --layers changes the depth.
 
 The directory gets config.json (laid out as transformers 4.x wrote it, as the published
@@ -27,7 +32,8 @@ unnamed padding ids as real Qwen vocabularies have. Its pre-tokenizer is exactly
 Qwen2's Split regex, so llama.cpp's converter can be told its name.
 
 Weights are written tensor by tensor, in chunks, straight to safetensors with numpy (no torch,
-bounded memory): matrices N(0, 1/fan_in), norms 1 + N(0, 0.1²), biases N(0, 0.1²).
+bounded memory): matrices N(0, 1/fan_in), norms 1 + N(0, 0.1²) (Gemma's offsets N(0, 0.1²)),
+biases N(0, 0.1²).
 
 --gguf also writes OUT_DIR-BF16.gguf and OUT_DIR-F16.gguf beside the directory with llama.cpp's
 convert_hf_to_gguf.py (llama-cpp-python's sdist, fetched into the temp directory unless
@@ -80,6 +86,21 @@ ARCHS = {
                     extra={"rope_theta": 1000000.0, "rope_scaling": None, "max_position_embeddings": 32768,
                            "rms_norm_eps": 1e-5, "sliding_window": 4096},
                     generation={}),
+    "gemma3": dict(cls="Gemma3ForCausalLM", model_type="gemma3_text", hidden=640, layers=18, heads=4, kv=1, head_dim=256,
+                   ffn=2048, vocab=262144, regular=262141, tied=True, bias=False, qk_norm=True, split=LLAMA3_SPLIT,
+                   gemma=True,
+                   extra={"rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": None,
+                          "max_position_embeddings": 32768, "rms_norm_eps": 1e-6, "sliding_window": 512,
+                          "sliding_window_pattern": 6, "query_pre_attn_scalar": 256,
+                          "hidden_activation": "gelu_pytorch_tanh", "final_logit_softcapping": None,
+                          "attn_logit_softcapping": None, "attention_bias": False},
+                   generation={"do_sample": True, "top_k": 64, "top_p": 0.95}),
+    "phi3": dict(cls="Phi3ForCausalLM", model_type="phi3", hidden=3072, layers=32, heads=32, kv=32, head_dim=96,
+                 ffn=8192, vocab=32064, regular=32061, tied=False, bias=False, qk_norm=False, split=LLAMA3_SPLIT,
+                 fused=True,
+                 extra={"rope_theta": 10000.0, "rope_scaling": None, "max_position_embeddings": 4096,
+                        "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "sliding_window": 2047},
+                 generation={}),
 }
 
 
@@ -163,7 +184,9 @@ def write_tokenizer(out, a, seed):
     tok.save(str(out / "tokenizer.json"))
     (out / "tokenizer_config.json").write_text(json.dumps({
         "bos_token": SPECIALS[0], "eos_token": SPECIALS[2], "pad_token": SPECIALS[0], "chat_template": CHATML,
-        "model_max_length": a["extra"]["max_position_embeddings"], "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": a["extra"]["max_position_embeddings"],
+        # llama.cpp's Phi-3 converter reads a byte-level vocabulary only for this class name.
+        "tokenizer_class": "GPT2Tokenizer" if a.get("fused") else "PreTrainedTokenizerFast",
         "clean_up_tokenization_spaces": False}, indent=2) + "\n")
     return n_trained
 
@@ -174,20 +197,30 @@ def tensor_plan(a):
     """(name, shape, kind) in the order transformers writes them."""
     h, hd = a["hidden"], a["head_dim"]
     plan = [("model.embed_tokens.weight", (a["vocab"], h), "matrix")]
+    norm = "offset_norm" if a.get("gemma") else "norm"
     for i in range(a["layers"]):
         p = f"model.layers.{i}."
-        plan.append((p + "input_layernorm.weight", (h,), "norm"))
+        plan.append((p + "input_layernorm.weight", (h,), norm))
+        if a.get("fused"):
+            plan.append((p + "self_attn.qkv_proj.weight", ((a["heads"] + 2 * a["kv"]) * hd, h), "matrix"))
         for proj, rows in (("q", a["heads"] * hd), ("k", a["kv"] * hd), ("v", a["kv"] * hd)):
+            if a.get("fused"):
+                break
             plan.append((p + f"self_attn.{proj}_proj.weight", (rows, h), "matrix"))
             if a["bias"]:
                 plan.append((p + f"self_attn.{proj}_proj.bias", (rows,), "bias"))
         plan.append((p + "self_attn.o_proj.weight", (h, a["heads"] * hd), "matrix"))
         if a["qk_norm"]:
-            plan += [(p + "self_attn.q_norm.weight", (hd,), "norm"), (p + "self_attn.k_norm.weight", (hd,), "norm")]
-        plan.append((p + "post_attention_layernorm.weight", (h,), "norm"))
-        plan += [(p + "mlp.gate_proj.weight", (a["ffn"], h), "matrix"), (p + "mlp.up_proj.weight", (a["ffn"], h), "matrix"),
-                 (p + "mlp.down_proj.weight", (h, a["ffn"]), "matrix")]
-    plan.append(("model.norm.weight", (h,), "norm"))
+            plan += [(p + "self_attn.q_norm.weight", (hd,), norm), (p + "self_attn.k_norm.weight", (hd,), norm)]
+        plan.append((p + "post_attention_layernorm.weight", (h,), norm))
+        if a.get("gemma"):
+            plan += [(p + "pre_feedforward_layernorm.weight", (h,), norm), (p + "post_feedforward_layernorm.weight", (h,), norm)]
+        if a.get("fused"):
+            plan.append((p + "mlp.gate_up_proj.weight", (2 * a["ffn"], h), "matrix"))
+        else:
+            plan += [(p + "mlp.gate_proj.weight", (a["ffn"], h), "matrix"), (p + "mlp.up_proj.weight", (a["ffn"], h), "matrix")]
+        plan.append((p + "mlp.down_proj.weight", (h, a["ffn"]), "matrix"))
+    plan.append(("model.norm.weight", (h,), norm))
     if not a["tied"]:
         plan.append(("lm_head.weight", (a["vocab"], h), "matrix"))
     return plan
@@ -201,7 +234,7 @@ def to_bf16(x):
 
 def tensor_chunks(rng, shape, kind, chunk=1 << 23):
     n = int(np.prod(shape))
-    std = {"matrix": 1 / np.sqrt(shape[-1]), "norm": 0.1, "bias": 0.1}[kind]
+    std = {"matrix": 1 / np.sqrt(shape[-1]), "norm": 0.1, "offset_norm": 0.1, "bias": 0.1}[kind]
     for start in range(0, n, chunk):
         x = rng.standard_normal(min(chunk, n - start), dtype=np.float32)
         x *= np.float32(std)
@@ -257,7 +290,8 @@ def write_config(out, a):
     config = {
         "architectures": [a["cls"]], "model_type": a["model_type"], "hidden_size": a["hidden"],
         "intermediate_size": a["ffn"], "num_hidden_layers": a["layers"], "num_attention_heads": a["heads"],
-        "num_key_value_heads": a["kv"], "head_dim": a["head_dim"], "vocab_size": a["vocab"], "hidden_act": "silu",
+        "num_key_value_heads": a["kv"], "head_dim": a["head_dim"], "vocab_size": a["vocab"],
+        "hidden_act": "gelu_pytorch_tanh" if a.get("gemma") else "silu",
         "tie_word_embeddings": a["tied"], "bos_token_id": a["regular"], "eos_token_id": a["regular"] + 2,
         "attention_dropout": 0.0, "initializer_range": 0.02, "use_cache": True, "torch_dtype": "bfloat16",
         "transformers_version": "4.46.0", **a["extra"]}

@@ -82,7 +82,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         for s in inputs {
             precondition(s.promptEmbeddings.map { $0.hiddenSize == config.hiddenSize } ?? true, "prompt embeddings of the wrong width")
             precondition(!s.tokens.isEmpty && s.tokens.allSatisfy { (0..<config.vocabSize).contains($0) }, "bad tokens")
-            precondition(s.blockTable.count * kv.blockSize >= s.firstPosition + s.tokens.count, "block table too short")
+            precondition(s.blockTables.count == kv.layout.groupCount
+                         && s.blockTables.allSatisfy { $0.count * kv.blockSize >= s.firstPosition + s.tokens.count }, "block table too short")
             precondition(s.firstPosition + s.tokens.count <= config.contextLength, "sequence longer than the context")
         }
         let h = config.hiddenSize, v = config.vocabSize

@@ -14,28 +14,30 @@ public enum KVCacheDType: String, Sendable {
 
 /// The KV cache of every sequence, in fixed-size blocks of one preallocated pool (PagedAttention).
 ///
-/// Layout: [layer][block][kvHead][blockSize][headDim] for keys and the same for values, so one
-/// head's positions inside a block are contiguous and a block table maps a sequence's logical
-/// blocks to physical ones. Memory is reserved up front but only touched as blocks are written.
+/// Layout: [slot][block][kvHead][blockSize][headDim] for keys and the same for values, where a
+/// block holds one KV cache group's layers (`KVCacheLayout`), layer l in slot `slot(of: l)`; so
+/// one head's positions inside a block are contiguous and a group's block table maps a
+/// sequence's logical blocks to physical ones. Memory is reserved up front but only touched as
+/// blocks are written.
 public final class PagedKVCache: @unchecked Sendable {
     public let numBlocks: Int
     public let blockSize: Int
-    public let layerCount: Int
+    public let layout: KVCacheLayout
     public let kvHeadCount: Int
     public let headDim: Int
     public let dtype: KVCacheDType
     let keys: UnsafeMutableRawPointer
     let values: UnsafeMutableRawPointer
 
-    public init(config: ModelConfig, numBlocks: Int, blockSize: Int, dtype: KVCacheDType = .float16) {
+    public init(config: ModelConfig, layout: KVCacheLayout? = nil, numBlocks: Int, blockSize: Int, dtype: KVCacheDType = .float16) {
         precondition(numBlocks > 0 && blockSize > 0)
         self.numBlocks = numBlocks
         self.blockSize = blockSize
         self.dtype = dtype
-        layerCount = config.layerCount
+        self.layout = layout ?? KVCacheLayout(config: config, hybrid: false)
         kvHeadCount = config.kvHeadCount
         headDim = config.headDim
-        let bytes = layerCount * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
+        let bytes = self.layout.slotsPerBlock * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
         keys = .allocate(byteCount: bytes, alignment: 64)
         values = .allocate(byteCount: bytes, alignment: 64)
     }
@@ -45,9 +47,9 @@ public final class PagedKVCache: @unchecked Sendable {
         values.deallocate()
     }
 
-    /// Bytes one block takes (keys and values, all layers).
-    public static func bytesPerBlock(config c: ModelConfig, blockSize: Int, dtype: KVCacheDType) -> Int {
-        2 * c.layerCount * c.kvHeadCount * blockSize * c.headDim * dtype.size
+    /// Bytes one block takes (keys and values of one group's layers).
+    public static func bytesPerBlock(config c: ModelConfig, layout: KVCacheLayout, blockSize: Int, dtype: KVCacheDType) -> Int {
+        2 * layout.slotsPerBlock * c.kvHeadCount * blockSize * c.headDim * dtype.size
     }
 
     /// Elements between the same head's rows of consecutive blocks.
@@ -55,11 +57,11 @@ public final class PagedKVCache: @unchecked Sendable {
 
     /// One head's keys in block 0 of `layer`; block b is `b * blockStride` elements further.
     func keyBase(layer: Int, kvHead: Int) -> UnsafeMutableRawPointer {
-        keys + (layer * numBlocks * blockStride + kvHead * blockSize * headDim) * dtype.size
+        keys + (layout.slot(of: layer) * numBlocks * blockStride + kvHead * blockSize * headDim) * dtype.size
     }
 
     func valueBase(layer: Int, kvHead: Int) -> UnsafeMutableRawPointer {
-        values + (layer * numBlocks * blockStride + kvHead * blockSize * headDim) * dtype.size
+        values + (layout.slot(of: layer) * numBlocks * blockStride + kvHead * blockSize * headDim) * dtype.size
     }
 
     /// Stores `headDim` floats at element offset `offset` from `base`, converting to the cache's type.
@@ -70,11 +72,11 @@ public final class PagedKVCache: @unchecked Sendable {
         }
     }
 
-    /// Copies block `src` into block `dst` in every layer (copy-on-write of a shared block).
+    /// Copies block `src` into block `dst` in every slot (copy-on-write of a shared block).
     public func copyBlock(from src: Int, to dst: Int) {
         let bytes = blockStride * dtype.size
-        for layer in 0..<layerCount {
-            let base = layer * numBlocks * bytes
+        for slot in 0..<layout.slotsPerBlock {
+            let base = slot * numBlocks * bytes
             (keys + base + dst * bytes).copyMemory(from: keys + base + src * bytes, byteCount: bytes)
             (values + base + dst * bytes).copyMemory(from: values + base + src * bytes, byteCount: bytes)
         }
@@ -82,12 +84,13 @@ public final class PagedKVCache: @unchecked Sendable {
 }
 
 /// One sequence's part of a forward batch: new tokens starting at `firstPosition`, its block
-/// table (physical block per logical block, covering every position up to the last new one), and
-/// whether to return next-token logits after its last new token.
+/// table per KV cache group (physical block per logical block, covering every position up to the
+/// last new one; entries a sliding window has dropped are never read), and whether to return
+/// next-token logits after its last new token.
 public struct SequenceInput: Sendable {
     public var tokens: [Int]
     public var firstPosition: Int
-    public var blockTable: [Int32]
+    public var blockTables: [[Int32]]
     public var needsLogits: Bool
     /// Return the logits after every new token, not only the last (prompt logprobs);
     /// implies `needsLogits`.
@@ -98,15 +101,22 @@ public struct SequenceInput: Sendable {
     /// instead of their (placeholder) tokens' embeddings.
     public var promptEmbeddings: PromptEmbeddings?
 
-    public init(tokens: [Int], firstPosition: Int, blockTable: [Int32], needsLogits: Bool = true,
+    public init(tokens: [Int], firstPosition: Int, blockTables: [[Int32]], needsLogits: Bool = true,
                 needsAllLogits: Bool = false, lora: LoRAAdapter? = nil, promptEmbeddings: PromptEmbeddings? = nil) {
         self.tokens = tokens
         self.firstPosition = firstPosition
-        self.blockTable = blockTable
+        self.blockTables = blockTables
         self.needsLogits = needsLogits || needsAllLogits
         self.needsAllLogits = needsAllLogits
         self.lora = lora
         self.promptEmbeddings = promptEmbeddings
+    }
+
+    /// A sequence in a cache of one group (every layer in one block table).
+    public init(tokens: [Int], firstPosition: Int, blockTable: [Int32], needsLogits: Bool = true,
+                needsAllLogits: Bool = false, lora: LoRAAdapter? = nil, promptEmbeddings: PromptEmbeddings? = nil) {
+        self.init(tokens: tokens, firstPosition: firstPosition, blockTables: [blockTable], needsLogits: needsLogits,
+                  needsAllLogits: needsAllLogits, lora: lora, promptEmbeddings: promptEmbeddings)
     }
 
     /// Logit rows this input produces.

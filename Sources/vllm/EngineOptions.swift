@@ -47,6 +47,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Accept prompts given as embeddings (the completions API's prompt_embeds).")
     var enablePromptEmbeds = false
 
+    @Flag(help: "Keep every layer's KV for every position, even behind a sliding window (one KV cache group of all layers).")
+    var disableHybridKvCacheManager = false
+
     @Option(help: "Largest LoRA rank accepted.")
     var maxLoraRank = 16
 
@@ -87,6 +90,7 @@ struct EngineOptions: ParsableArguments {
             }
             a.enableLoRA = enableLora
             a.enablePromptEmbeds = enablePromptEmbeds
+            a.disableHybridKVCacheManager = disableHybridKvCacheManager
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras

@@ -182,6 +182,8 @@ enum OutputJSON {
             ("prefix_cache_hits", .int(s.prefixCacheHits)),
             ("kv_waste", .double(s.kvWaste)),
             ("peak_kv_blocks_used", .int(s.peakKVBlocksUsed)),
+            // What those requests' tables would have held had sliding windows dropped nothing.
+            ("peak_kv_blocks_without_windows", .int(s.peakKVTableEntries)),
             ("num_kv_blocks", .int(engine.numKVBlocks)),
         ]))])
     }

@@ -3,6 +3,7 @@ import Testing
 import VLLM
 import VLLMTestSupport
 @testable import VLLMModels
+@testable import VLLMEngine
 
 /// Every registered architecture through the whole engine (tiny random checkpoints from
 /// Tests/Fixtures/tiny-models): batching, chunked prefill, preemption and prefix caching must
@@ -44,7 +45,14 @@ import VLLMTestSupport
         #expect(try Self.run(Self.engine(arch), Self.prompts, Self.greedy) == expected, "\(arch) batched")
         let chunked = try Self.engine(arch) { $0.maxNumBatchedTokens = 16 }
         #expect(try Self.run(chunked, Self.prompts, Self.greedy) == expected, "\(arch) chunked prefill")
-        let tight = try Self.engine(arch) { $0.numGpuBlocksOverride = 40; $0.maxModelLen = 100 }
+        // Room for 1.6 requests of 100 tokens (sliding-window groups hold only their window).
+        let perRequest = KVCacheManager(blockSize: 4, numBlocks: 1, enableCaching: false,
+                                        windows: KVCacheLayout(config: alone.config).windows).maxBlocksNeeded(tokens: 100, chunk: 32)
+        let tight = try Self.engine(arch) {
+            $0.numGpuBlocksOverride = perRequest * 8 / 5
+            $0.maxModelLen = 100
+            $0.maxNumBatchedTokens = 32
+        }
         #expect(try Self.run(tight, Self.prompts, Self.greedy) == expected, "\(arch) with preemption")
         #expect(tight.stats.numPreemptions > 0 && tight.stats.kvBlocksUsed == 0)
         // A second pass of the same prompts hits the prefix cache and still agrees.
@@ -52,6 +60,9 @@ import VLLMTestSupport
         _ = try Self.run(cached, Self.prompts, Self.greedy)
         #expect(try Self.run(cached, Self.prompts, Self.greedy) == expected, "\(arch) from the prefix cache")
         #expect(cached.stats.prefixCacheHits > 0)
+        // Without dropping the KV that windows no longer read: the same tokens.
+        let keepAll = try Self.engine(arch) { $0.disableHybridKVCacheManager = true }
+        #expect(try Self.run(keepAll, Self.prompts, Self.greedy) == expected, "\(arch) keeping every block")
     }
 
     @Test func generationConfigSuppliesDefaultsAndStopTokens() throws {

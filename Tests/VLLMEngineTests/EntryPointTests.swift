@@ -9,7 +9,7 @@ import VLLMTestSupport
 @Suite struct EntryPointTests {
     @Test func gpuMemoryUtilizationSizesTheKVCacheFromSystemMemory() throws {
         let config = EngineTests.model.config
-        let perBlock = PagedKVCache.bytesPerBlock(config: config, blockSize: 16, dtype: .float16)
+        let perBlock = PagedKVCache.bytesPerBlock(config: config, layout: KVCacheLayout(config: config), blockSize: 16, dtype: .float16)
         let weights = 100 << 20
         var args = EngineArgs()
         for u in [0.05, 0.1, 0.5] {

@@ -19,7 +19,7 @@ import Testing
         #expect(admit(m, a))
         #expect(m.pool.prefixCacheQueries == 14 && m.pool.prefixCacheHits == 0)
         let (hits, n) = m.computedBlocks(for: b)
-        #expect(n == 12 && hits.map(\.blockID) == Array(m.blockIDs("a")[0..<3]))
+        #expect(n == 12 && hits[0].map { $0!.blockID } == Array(m.blockIDs("a")[0..<3]))
         #expect(m.pool.prefixCacheQueries == 29 && m.pool.prefixCacheHits == 12)
         let before = m.numFreeBlocks
         let added = m.allocateSlots(b, numNewTokens: 3, newComputedBlocks: hits)
@@ -50,9 +50,9 @@ import Testing
         let prompt = Array(0..<8)  // exactly 2 full blocks
         #expect(admit(m, Request(requestID: "a", promptTokenIDs: prompt)))
         let (hits, n) = m.computedBlocks(for: Request(requestID: "b", promptTokenIDs: prompt))
-        #expect(n == 4 && hits.count == 1)  // the second block holds the last token: recomputed
+        #expect(n == 4 && hits[0].count == 1)  // the second block holds the last token: recomputed
         let (hits1, n1) = m.computedBlocks(for: Request(requestID: "c", promptTokenIDs: prompt + [8]))
-        #expect(n1 == 8 && hits1.count == 2)
+        #expect(n1 == 8 && hits1[0].count == 2)
         #expect(m.computedBlocks(for: Request(requestID: "d", promptTokenIDs: [0, 1, 2, 3])).numComputedTokens == 0)
     }
 

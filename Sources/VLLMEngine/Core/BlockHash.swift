@@ -40,6 +40,12 @@ public struct BlockHash: Hashable, Sendable, CustomStringConvertible {
         low = b.finish()
     }
 
+    /// The identity of the same tokens' block in KV cache group `g` (which holds other layers'
+    /// KV): the hash itself for the first group.
+    public func forGroup(_ g: Int) -> BlockHash {
+        g == 0 ? self : BlockHash(parent: self, tokenIDs: [g], extraKey: "kv-cache-group")
+    }
+
     public var description: String {
         let h = String(high, radix: 16), l = String(low, radix: 16)
         return String(repeating: "0", count: 16 - h.count) + h + String(repeating: "0", count: 16 - l.count) + l

@@ -10,124 +10,197 @@ public struct BlockCopy: Sendable, Hashable {
     }
 }
 
-/// Each request's block table over a shared `BlockPool`: prefix-cache lookup, on-demand block
-/// allocation, copy-on-write for forked sequences, and freeing (vLLM's `KVCacheManager`).
+/// Each request's block tables over a shared `BlockPool`: prefix-cache lookup, on-demand block
+/// allocation, copy-on-write for forked sequences, and freeing (vLLM's `KVCacheManager`, with
+/// the KV cache groups of its hybrid manager).
 ///
-/// Blocks are allocated only to hold the tokens computed so far plus those scheduled in the
-/// current step, so a table has `ceil(tokens / blockSize)` blocks and waste is limited to the
-/// unfilled tail of each last block.
+/// A request has one block table per KV cache group (`windows`: each group's attention window,
+/// nil for full attention; one group of full attention unless the model mixes windows). Blocks
+/// are allocated only to hold the tokens computed so far plus those scheduled in the current
+/// step, so a table has `ceil(tokens / blockSize)` entries and waste is limited to the unfilled
+/// tail of each last block. A sliding-window group frees the blocks that fall wholly behind the
+/// window of the next position to compute (their entries become nil; they return to the free
+/// queue, still reusable through the prefix cache), so it holds about window / blockSize + 1.
 public final class KVCacheManager {
     public let blockSize: Int
     public let pool: BlockPool
+    /// Each group's attention window (nil: full attention).
+    public let windows: [Int?]
+
+    private struct GroupTable {
+        var blocks: [KVCacheBlock?] = []
+        /// Leading entries already offered to the prefix cache.
+        var numCachedBlocks = 0
+    }
 
     private struct Entry {
-        var blocks: [KVCacheBlock] = []
-        /// Leading blocks already offered to the prefix cache.
-        var numCachedBlocks = 0
+        var groups: [GroupTable]
     }
 
     private var entries: [String: Entry] = [:]
     private var pendingCopies: [BlockCopy] = []
 
-    public init(blockSize: Int, numBlocks: Int, enableCaching: Bool) {
+    public init(blockSize: Int, numBlocks: Int, enableCaching: Bool, windows: [Int?] = [nil]) {
         precondition(blockSize > 0, "block size must be positive")
+        precondition(!windows.isEmpty && windows.allSatisfy { ($0 ?? 1) >= 1 }, "bad KV cache groups")
         self.blockSize = blockSize
+        self.windows = windows
         pool = BlockPool(numBlocks: numBlocks, enableCaching: enableCaching)
     }
 
     public var enableCaching: Bool { pool.enableCaching }
     public var numFreeBlocks: Int { pool.numFreeBlocks }
     public var usage: Double { pool.usage }
+    public var groupCount: Int { windows.count }
 
-    /// The longest run of leading full blocks of `request`'s tokens already in the prefix
-    /// cache, and the tokens they cover. The last known token is never served from the cache,
-    /// even when it ends a full block: it must run through the model to give logits to sample
-    /// from. Counts the request's tokens as queries and the covered tokens as hits (each call
-    /// counts, so a request that waits and retries is counted again, as in vLLM).
-    public func computedBlocks(for request: Request) -> (blocks: [KVCacheBlock], numComputedTokens: Int) {
+    /// The first block of group `g` the position `position` (and any later one) still reads.
+    private func firstNeededBlock(group g: Int, position: Int) -> Int {
+        guard let w = windows[g] else { return 0 }
+        return max(0, position - w + 1) / blockSize
+    }
+
+    /// Blocks a request of `tokens` positions may hold at once over all groups, computing at
+    /// most `chunk` positions a step.
+    public func maxBlocksNeeded(tokens: Int, chunk: Int) -> Int {
+        let all = (tokens + blockSize - 1) / blockSize
+        return windows.reduce(0) { n, w in n + (w.map { min(all, ($0 - 1 + chunk + blockSize - 1) / blockSize + 1) } ?? all) }
+    }
+
+    /// The longest prefix of `request`'s tokens whose KV the prefix cache holds in every group,
+    /// as each group's leading table entries (a sliding-window group needs only the blocks its
+    /// window still reads: nil before them), and the tokens they cover. The last known token is
+    /// never served from the cache, even when it ends a full block: it must run through the
+    /// model to give logits to sample from. Counts the request's tokens as queries and the
+    /// covered tokens as hits (each call counts, so a request that waits and retries is
+    /// counted again, as in vLLM).
+    public func computedBlocks(for request: Request) -> (blocks: [[KVCacheBlock?]], numComputedTokens: Int) {
         guard enableCaching else { return ([], 0) }
-        let maxBlocks = (request.numTokens - 1) / blockSize
-        var hits: [KVCacheBlock] = []
-        for hash in request.fullBlockHashes(blockSize: blockSize, count: maxBlocks) {
-            guard let block = pool.getCachedBlock(hash) else { break }
-            hits.append(block)
+        let hashes = request.fullBlockHashes(blockSize: blockSize, count: (request.numTokens - 1) / blockSize)
+        func cached(_ g: Int, _ i: Int) -> KVCacheBlock? { pool.getCachedBlock(hashes[i].forGroup(g)) }
+        // Full-attention groups need every block up to the hit; that bounds the search.
+        var n = hashes.count
+        for g in windows.indices where windows[g] == nil {
+            n = min(n, (0..<n).first { cached(g, $0) == nil } ?? n)
         }
+        // Sliding-window groups need the blocks the next position's window reads: the run of
+        // cached blocks ending at block n - 1 must reach back to the window's first block.
+        var runs: [Int: [Int]] = [:]
+        for g in windows.indices where windows[g] != nil {
+            var run = [Int](repeating: 0, count: n), length = 0
+            for i in 0..<n {
+                length = cached(g, i) == nil ? 0 : length + 1
+                run[i] = length
+            }
+            runs[g] = run
+        }
+        func windowsHit(_ n: Int) -> Bool {
+            runs.allSatisfy { g, run in run[n - 1] >= n - firstNeededBlock(group: g, position: n * blockSize) }
+        }
+        while n > 0 && !windowsHit(n) { n -= 1 }
         pool.prefixCacheQueries += request.numTokens
-        pool.prefixCacheHits += hits.count * blockSize
-        return (hits, hits.count * blockSize)
+        pool.prefixCacheHits += n * blockSize
+        guard n > 0 else { return ([], 0) }
+        let blocks = windows.indices.map { g in
+            let first = firstNeededBlock(group: g, position: n * blockSize)
+            return (0..<n).map { i in i < first ? nil : cached(g, i) }
+        }
+        return (blocks, n * blockSize)
     }
 
     /// Makes room for `numNewTokens` more tokens of `request` after its computed ones, first
     /// appending `newComputedBlocks` (prefix-cache hits from `computedBlocks(for:)`, for a
-    /// request that holds no blocks yet). Returns the blocks newly added to the table, or nil
+    /// request that holds no blocks yet). Returns the blocks newly added to the tables, or nil
     /// when the pool can't supply them, in which case nothing has changed.
     ///
     /// A partially filled block shared with another table (after `fork`) that would receive
     /// new tokens is first replaced by a private copy (see `takePendingCopies`). Full blocks
-    /// that now hold known tokens are offered to the prefix cache.
+    /// that now hold known tokens are offered to the prefix cache. Sliding-window groups first
+    /// let go of the blocks the new tokens' windows no longer read.
     public func allocateSlots(_ request: Request, numNewTokens: Int,
-                              newComputedBlocks: [KVCacheBlock] = []) -> [KVCacheBlock]? {
+                              newComputedBlocks: [[KVCacheBlock?]] = []) -> [KVCacheBlock]? {
         precondition(numNewTokens >= 0, "negative token count")
-        var entry = entries[request.requestID] ?? Entry()
-        precondition(newComputedBlocks.isEmpty || entry.blocks.isEmpty,
+        var entry = entries[request.requestID] ?? Entry(groups: Array(repeating: GroupTable(), count: windows.count))
+        precondition(newComputedBlocks.isEmpty || (newComputedBlocks.count == windows.count && entry.groups.allSatisfy { $0.blocks.isEmpty }),
                      "prefix-cache hits can only start a block table")
-        let numComputed = request.numComputedTokens + newComputedBlocks.count * blockSize
+        let hits = newComputedBlocks.isEmpty ? Array(repeating: [], count: windows.count) : newComputedBlocks
+        let numHit = hits[0].count
+        let numComputed = request.numComputedTokens + numHit * blockSize
         let numTotal = numComputed + numNewTokens
         let numRequired = (numTotal + blockSize - 1) / blockSize
-        let numHeld = entry.blocks.count + newComputedBlocks.count
+        let firstWritten = numComputed / blockSize
 
-        // Held blocks that this step writes into (from the one holding the first new token)
-        // must be private; a shared one gets a fresh copy.
-        // (Prefix-cache hits are full blocks below `numComputed`, so only held ones qualify.)
-        var cowIndices: [Int] = []
-        let firstWritten = numComputed / blockSize, pastHeld = min(numRequired, entry.blocks.count)
-        if numNewTokens > 0 && firstWritten < pastHeld {
-            for i in firstWritten ..< pastHeld where entry.blocks[i].refCount > 1 {
-                cowIndices.append(i)
+        var plans: [(skipped: [Int], cow: [Int])] = []
+        var numFresh = 0, numRevived = 0, numReleased = 0
+        for g in windows.indices {
+            let table = entry.groups[g].blocks
+            // Entries behind the window of the first new position (none for full attention).
+            let firstNeeded = min(firstNeededBlock(group: g, position: numComputed), table.count)
+            let skipped = (0..<firstNeeded).filter { table[$0] != nil }
+            numReleased += skipped.count { table[$0]!.refCount == 1 }
+            // Held blocks that this step writes into (from the one holding the first new token)
+            // must be private; a shared one gets a fresh copy. (Prefix-cache hits are full blocks
+            // below `numComputed`, so only held ones qualify.)
+            var cow: [Int] = []
+            let pastHeld = min(numRequired, table.count)
+            if numNewTokens > 0 && firstWritten < pastHeld {
+                cow = (firstWritten ..< pastHeld).filter { table[$0]!.refCount > 1 }
             }
+            // Free cached blocks revived by a hit leave the free queue, so they count against it.
+            numRevived += hits[g].count { $0 != nil && $0!.refCount == 0 }
+            numFresh += max(0, numRequired - table.count - hits[g].count) + cow.count
+            plans.append((skipped, cow))
         }
-        // Free cached blocks revived by a hit leave the free queue, so they count against it.
-        let numRevived = newComputedBlocks.count(where: { $0.refCount == 0 })
-        let numFresh = max(0, numRequired - numHeld) + cowIndices.count
-        guard numFresh + numRevived <= pool.numFreeBlocks else { return nil }
+        guard numFresh + numRevived <= pool.numFreeBlocks + numReleased else { return nil }
 
-        // Touch the hits before taking fresh blocks so they can't be evicted by this call.
-        pool.touch(newComputedBlocks)
-        entry.blocks += newComputedBlocks
-        var added = newComputedBlocks
-        for i in cowIndices {
-            let shared = entry.blocks[i]
-            let copy = pool.getNewBlocks(1)[0]
-            pendingCopies.append(BlockCopy(src: shared.blockID, dst: copy.blockID))
-            entry.blocks[i] = copy
-            pool.freeBlocks([shared])
-            added.append(copy)
+        // Every group's hits are touched (so this call can't evict them) and the blocks windows
+        // let go of are released before any fresh block is taken.
+        var added: [KVCacheBlock] = []
+        for g in windows.indices {
+            let hit = hits[g].compactMap { $0 }
+            pool.touch(hit)
+            entry.groups[g].blocks += hits[g]
+            added += hit
+            let skipped = plans[g].skipped
+            pool.freeBlocks(skipped.reversed().map { entry.groups[g].blocks[$0]! })
+            for i in skipped { entry.groups[g].blocks[i] = nil }
         }
-        let fresh = pool.getNewBlocks(max(0, numRequired - numHeld))
-        entry.blocks += fresh
-        added += fresh
-        // Waste accounting: the slots this step fills (a CoW copy arrives filled as well).
-        for i in firstWritten ..< numRequired {
-            pool.markFilled(entry.blocks[i], slots: min(blockSize, numTotal - i * blockSize))
-        }
-
-        // Cache the blocks that are full of known tokens. Caching at scheduling time (before
-        // the KV is written) is safe because a step writes each layer's KV before attention
-        // reads it, so a request hitting these blocks in the same step sees them filled.
-        if enableCaching {
-            let numFull = min(numTotal, request.numTokens) / blockSize
-            if numFull > entry.numCachedBlocks {
-                let hashes = request.fullBlockHashes(blockSize: blockSize, count: numFull)
-                pool.cacheFullBlocks(entry.blocks[entry.numCachedBlocks ..< numFull],
-                                     hashes: hashes[entry.numCachedBlocks ..< numFull])
-                entry.numCachedBlocks = numFull
+        for g in windows.indices {
+            var t = entry.groups[g]
+            for i in plans[g].cow {
+                let shared = t.blocks[i]!
+                let copy = pool.getNewBlocks(1)[0]
+                pendingCopies.append(BlockCopy(src: shared.blockID, dst: copy.blockID))
+                t.blocks[i] = copy
+                pool.freeBlocks([shared])
+                added.append(copy)
             }
+            let fresh = pool.getNewBlocks(max(0, numRequired - t.blocks.count))
+            t.blocks += fresh
+            added += fresh
+            // Waste accounting: the slots this step fills (a CoW copy arrives filled as well).
+            for i in firstWritten ..< numRequired {
+                pool.markFilled(t.blocks[i]!, slots: min(blockSize, numTotal - i * blockSize))
+            }
+            // Cache the blocks that are full of known tokens. Caching at scheduling time (before
+            // the KV is written) is safe because a step writes each layer's KV before attention
+            // reads it, so a request hitting these blocks in the same step sees them filled.
+            if enableCaching {
+                let numFull = min(numTotal, request.numTokens) / blockSize
+                if numFull > t.numCachedBlocks {
+                    let hashes = request.fullBlockHashes(blockSize: blockSize, count: numFull)
+                    let range = t.numCachedBlocks ..< numFull
+                    let held = range.filter { t.blocks[$0] != nil }
+                    pool.cacheFullBlocks(ArraySlice(held.map { t.blocks[$0]! }), hashes: ArraySlice(held.map { hashes[$0].forGroup(g) }))
+                    t.numCachedBlocks = numFull
+                }
+            }
+            entry.groups[g] = t
         }
         entries[request.requestID] = entry
         return added
     }
 
-    /// Gives `child` the same block table as `parent` (each block gains a reference, the
+    /// Gives `child` the same block tables as `parent` (each block gains a reference, the
     /// partially filled last block included) and sets the child's computed tokens to the
     /// parent's. The child's tokens must start with the parent's computed tokens. Later
     /// writes into a shared partial block go through copy-on-write in `allocateSlots`.
@@ -136,13 +209,13 @@ public final class KVCacheManager {
         precondition(child.numTokens >= parent.numComputedTokens
                      && child.allTokenIDs[..<parent.numComputedTokens] == parent.allTokenIDs[..<parent.numComputedTokens],
                      "the child must continue the parent's computed tokens")
-        let source = entries[parent.requestID] ?? Entry()
-        pool.touch(source.blocks)
+        let source = entries[parent.requestID] ?? Entry(groups: Array(repeating: GroupTable(), count: windows.count))
+        pool.touch(source.groups.flatMap { $0.blocks.compactMap { $0 } })
         entries[child.requestID] = source
         child.numComputedTokens = parent.numComputedTokens
     }
 
-    /// Drops the request's block table. Blocks go to the free queue in reverse, so the tail of
+    /// Drops the request's block tables. Blocks go to the free queue in reverse, so the tail of
     /// the sequence (least likely to be shared by a later prompt) is evicted first.
     ///
     /// `numWrittenTokens` (default: all the request's slots) is for a request dropped after its
@@ -150,26 +223,44 @@ public final class KVCacheManager {
     /// filled leave the prefix cache, since their KV will never be written.
     public func free(_ request: Request, numWrittenTokens: Int? = nil) {
         guard let entry = entries.removeValue(forKey: request.requestID) else { return }
-        if let written = numWrittenTokens {
-            for (i, block) in entry.blocks.enumerated()
-            where (i + 1) * blockSize > written && block.refCount == 1 && block.blockHash != nil {
-                pool.evict(block)
+        for t in entry.groups {
+            if let written = numWrittenTokens {
+                for (i, block) in t.blocks.enumerated()
+                where (i + 1) * blockSize > written && block != nil && block!.refCount == 1 && block!.blockHash != nil {
+                    pool.evict(block!)
+                }
             }
+            let held = t.blocks.compactMap { $0 }
+            // A copy into a block this request no longer holds must not run.
+            let dropped = Set(held.filter { $0.refCount == 1 }.map(\.blockID))
+            if !dropped.isEmpty { pendingCopies.removeAll { dropped.contains($0.dst) } }
+            pool.freeBlocks(held.reversed())
         }
-        // A copy into a block this request no longer holds must not run.
-        let dropped = Set(entry.blocks.filter { $0.refCount == 1 }.map(\.blockID))
-        if !dropped.isEmpty { pendingCopies.removeAll { dropped.contains($0.dst) } }
-        pool.freeBlocks(Array(entry.blocks.reversed()))
     }
 
-    /// The request's block table as block ids (empty when it holds none).
-    public func blockIDs(_ requestID: String) -> [Int] {
-        entries[requestID]?.blocks.map { $0.blockID } ?? []
+    /// Whether the request holds any block.
+    public func holdsBlocks(_ requestID: String) -> Bool {
+        entries[requestID]?.groups.contains { !$0.blocks.isEmpty } ?? false
     }
 
-    /// The request's block table.
-    public func blocks(_ requestID: String) -> [KVCacheBlock] {
-        entries[requestID]?.blocks ?? []
+    /// The request's block table of each group as block ids (entries a window dropped: 0, never
+    /// read); empty tables when it holds none.
+    public func blockTables(_ requestID: String) -> [[Int]] {
+        entries[requestID]?.groups.map { $0.blocks.map { $0?.blockID ?? 0 } } ?? Array(repeating: [], count: windows.count)
+    }
+
+    /// The first group's block table as block ids (the only one for most models).
+    public func blockIDs(_ requestID: String) -> [Int] { blockTables(requestID)[0] }
+
+    /// The blocks the request holds in group `g`, in table order.
+    public func blocks(_ requestID: String, group g: Int = 0) -> [KVCacheBlock] {
+        entries[requestID]?.groups[g].blocks.compactMap { $0 } ?? []
+    }
+
+    /// Table entries over all requests and groups: the blocks they would hold if no window
+    /// dropped any (a block shared by several tables counts in each).
+    public var numTableEntries: Int {
+        entries.values.reduce(0) { $0 + $1.groups.reduce(0) { $0 + $1.blocks.count } }
     }
 
     /// Copy-on-write copies recorded since the last call; the model runner must perform them,

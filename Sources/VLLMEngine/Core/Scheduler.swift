@@ -22,6 +22,7 @@ public final class Scheduler {
     private var nextArrivalIndex = 0
     private var numPreemptions = 0
     private var peakBlocksUsed = 0
+    private var peakTableEntries = 0
     private var wastedSlotSteps = 0
     private var allocatedSlotSteps = 0
     private var lastStepWaste = 0.0
@@ -31,7 +32,7 @@ public final class Scheduler {
         guard numBlocks >= 1 else { throw .invalidConfig("the KV cache needs at least one block, got \(numBlocks)") }
         self.config = config
         kvCacheManager = KVCacheManager(blockSize: config.blockSize, numBlocks: numBlocks,
-                                        enableCaching: config.enablePrefixCaching)
+                                        enableCaching: config.enablePrefixCaching, windows: config.kvCacheGroupWindows)
     }
 
     public var numRunning: Int { running.count }
@@ -54,7 +55,7 @@ public final class Scheduler {
             throw .invalidRequest("request \(id): prompt (\(request.numTokens) tokens) plus max_tokens (\(maxTokens)) exceeds max_model_len (\(config.maxModelLen))")
         }
         // The last sampled token never needs KV, hence the - 1.
-        let blocksNeeded = (request.numTokens + maxTokens - 1 + config.blockSize - 1) / config.blockSize
+        let blocksNeeded = kvCacheManager.maxBlocksNeeded(tokens: request.numTokens + maxTokens - 1, chunk: config.maxNumBatchedTokens)
         guard blocksNeeded <= kvCacheManager.pool.numKVBlocks else {
             throw .invalidRequest("request \(id) may need \(blocksNeeded) KV blocks but the cache has \(kvCacheManager.pool.numKVBlocks)")
         }
@@ -135,7 +136,7 @@ public final class Scheduler {
                 // A forked request starts from its parent's blocks, not from the prefix cache. A
                 // request wanting prompt logprobs computes its whole prompt (as vLLM: cached
                 // blocks would skip the rows they need).
-                let forked = !kvCacheManager.blockIDs(request.requestID).isEmpty
+                let forked = kvCacheManager.holdsBlocks(request.requestID)
                 let (hits, numCached) = forked ? ([], request.numComputedTokens)
                     : request.samplingParams.promptLogprobs != nil ? ([], 0)
                     : kvCacheManager.computedBlocks(for: request)
@@ -210,6 +211,8 @@ public final class Scheduler {
         s.kvUsage = pool.usage
         s.kvBlocksUsed = pool.numBlocks - pool.numFreeBlocks
         s.kvBlocksFree = pool.numFreeBlocks
+        s.kvTableEntries = kvCacheManager.numTableEntries
+        s.peakKVTableEntries = peakTableEntries
         s.peakKVBlocksUsed = peakBlocksUsed
         s.kvWaste = allocatedSlotSteps == 0 ? 0 : Double(wastedSlotSteps) / Double(allocatedSlotSteps)
         s.lastStepKVWaste = lastStepWaste
@@ -226,7 +229,7 @@ public final class Scheduler {
         return ScheduledRequest(requestID: request.requestID,
                                 tokenIDs: Array(request.allTokenIDs[start ..< start + numNew]),
                                 startPosition: start,
-                                blockIDs: kvCacheManager.blockIDs(request.requestID),
+                                blockTables: kvCacheManager.blockTables(request.requestID),
                                 samplesAfterStep: start + numNew == request.numTokens,
                                 loraID: request.loraID)
     }
@@ -269,6 +272,7 @@ public final class Scheduler {
     private func recordKVStats() {
         let pool = kvCacheManager.pool
         peakBlocksUsed = max(peakBlocksUsed, pool.numBlocks - pool.numFreeBlocks)
+        peakTableEntries = max(peakTableEntries, kvCacheManager.numTableEntries)
         let allocated = kvCacheManager.allocatedSlots
         let wasted = allocated - kvCacheManager.usedSlots
         wastedSlotSteps += wasted

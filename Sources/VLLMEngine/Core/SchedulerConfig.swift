@@ -32,10 +32,13 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Distinct LoRA adapters among running requests at once (`--max-loras`); a waiting
     /// request with another adapter waits while that many are running. nil: no limit.
     public var maxLoras: Int?
+    /// The attention window of each KV cache group (`KVCacheLayout.windows`; nil: full).
+    public var kvCacheGroupWindows: [Int?] = [nil]
 
     public init(maxNumBatchedTokens: Int = 2048, maxNumSeqs: Int = 256, maxModelLen: Int,
                 blockSize: Int = 16, enableChunkedPrefill: Bool = true,
-                enablePrefixCaching: Bool = true, policy: SchedulingPolicy = .fcfs, maxLoras: Int? = nil) {
+                enablePrefixCaching: Bool = true, policy: SchedulingPolicy = .fcfs, maxLoras: Int? = nil,
+                kvCacheGroupWindows: [Int?] = [nil]) {
         self.maxNumBatchedTokens = maxNumBatchedTokens
         self.maxNumSeqs = maxNumSeqs
         self.maxModelLen = maxModelLen
@@ -44,6 +47,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         self.enablePrefixCaching = enablePrefixCaching
         self.policy = policy
         self.maxLoras = maxLoras
+        self.kvCacheGroupWindows = kvCacheGroupWindows
     }
 
     /// Checks the combinations that would leave requests unschedulable.

@@ -7,9 +7,11 @@ public struct ScheduledRequest: Sendable, Equatable {
     public let tokenIDs: [Int]
     /// Position of `tokenIDs[0]` in the sequence.
     public let startPosition: Int
-    /// The request's whole block table after this step's allocation; position p lives in
-    /// block `blockIDs[p / blockSize]`, slot `p % blockSize`.
-    public let blockIDs: [Int]
+    /// The request's whole block table of each KV cache group after this step's allocation;
+    /// position p lives in block `blockTables[g][p / blockSize]`, slot `p % blockSize`.
+    public let blockTables: [[Int]]
+    /// The first group's table (the only one for most models).
+    public var blockIDs: [Int] { blockTables[0] }
     /// The chunk ends at the request's last known token, so the step samples its next token
     /// (false for all but the last chunk of a chunked prefill).
     public let samplesAfterStep: Bool
@@ -62,6 +64,10 @@ public struct SchedulerStats: Sendable, Equatable {
     public var kvBlocksUsed = 0
     public var kvBlocksFree = 0
     public var peakKVBlocksUsed = 0
+    /// Block-table entries over running requests and KV cache groups: the blocks they would
+    /// hold if sliding windows dropped none (a shared block counts in each table); and its peak.
+    public var kvTableEntries = 0
+    public var peakKVTableEntries = 0
     /// Unused share of held KV slots, pooled over all steps so far: the sum over steps of
     /// (allocated - used) slots divided by the sum of allocated slots, measured right after
     /// each `schedule()`. A step holding more memory weighs more; steps holding none weigh

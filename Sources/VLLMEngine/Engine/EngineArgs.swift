@@ -53,6 +53,9 @@ public struct EngineArgs: Sendable, Equatable {
     public var generationConfig = "auto"
     /// Accept prompts given as embeddings (`--enable-prompt-embeds`).
     public var enablePromptEmbeds = false
+    /// Keep every layer's KV for every position even where a sliding window will never read it
+    /// again (`--disable-hybrid-kv-cache-manager`): one KV cache group of all layers.
+    public var disableHybridKVCacheManager = false
 
     public init() {}
 
@@ -70,9 +73,15 @@ public struct EngineArgs: Sendable, Equatable {
 
     static var systemMemoryBytes: Int { Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE))) }
 
+    /// How these settings group `config`'s layers in the KV cache.
+    public func kvCacheLayout(config: ModelConfig) -> KVCacheLayout {
+        KVCacheLayout(config: config, hybrid: !disableHybridKVCacheManager)
+    }
+
     /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
     public func numKVBlocks(config: ModelConfig, weightBytes: Int) throws(EngineArgsError) -> Int {
-        let perBlock = PagedKVCache.bytesPerBlock(config: config, blockSize: blockSize, dtype: kvCacheDtype)
+        let perBlock = PagedKVCache.bytesPerBlock(config: config, layout: kvCacheLayout(config: config), blockSize: blockSize,
+                                                  dtype: kvCacheDtype)
         if let n = numGpuBlocksOverride {
             guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }
             return n

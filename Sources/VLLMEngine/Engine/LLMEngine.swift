@@ -85,25 +85,30 @@ public final class LLMEngine: @unchecked Sendable {
             throw EngineArgsError.invalid("--max-model-len \(maxModelLen) exceeds the model's context length \(config.contextLength)")
         }
         numKVBlocks = try args.numKVBlocks(config: config, weightBytes: executor.weightBytes)
-        let capacity = numKVBlocks * args.blockSize
-        guard capacity >= maxModelLen else {
-            throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) is larger than the \(capacity) tokens the KV cache can hold (\(numKVBlocks) blocks); lower --max-model-len or give the KV cache more memory")
+        let layout = args.kvCacheLayout(config: config)
+        // Blocks one request of max_model_len tokens may hold (sliding-window groups: the window).
+        let perRequest = KVCacheManager(blockSize: args.blockSize, numBlocks: 1, enableCaching: false, windows: layout.windows)
+            .maxBlocksNeeded(tokens: maxModelLen, chunk: args.maxNumBatchedTokens)
+        guard perRequest <= numKVBlocks else {
+            throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) needs \(perRequest) KV blocks but the KV cache holds \(numKVBlocks) (\(numKVBlocks * args.blockSize) tokens); lower --max-model-len or give the KV cache more memory")
         }
         let scheduler = try Scheduler(config: SchedulerConfig(
             maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
             blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
             enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
-            maxLoras: args.enableLoRA ? args.maxLoras : nil), numBlocks: numKVBlocks)
-        executor.initializeKVCache(numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+            maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows), numBlocks: numKVBlocks)
+        executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         engineCore = EngineCore(scheduler: scheduler, executor: executor)
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
-        kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, layout: layout, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
                                              maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
         let mib = (numKVBlocks * kvBlockBytes) >> 20
-        let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(capacity) tokens, \(mib) MiB); "
-            + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(capacity * 100 / maxModelLen) / 100)x\n"
+        let held = layout.groupCount == 1 ? "\(numKVBlocks * args.blockSize) tokens"
+            : "\(layout.groupCount) KV cache groups of \(layout.slotsPerBlock) layers"
+        let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(held), \(mib) MiB); "
+            + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(numKVBlocks * 100 / perRequest) / 100)x\n"
         logInfo(line)
         if lora != nil {
             for (i, m) in args.loraModules.enumerated() {

@@ -43,9 +43,9 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
 
     public init(model: any CausalLM) { self.model = model }
 
-    public func initializeKVCache(numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
         precondition(kvCache == nil, "the KV cache is allocated once")
-        kvCache = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+        kvCache = PagedKVCache(config: model.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
     }
 
     /// Registers a request's sampling state before it is first scheduled.
@@ -73,7 +73,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         guard !output.scheduled.isEmpty else { return [:] }
         let inputs = output.scheduled.map {
             SequenceInput(tokens: $0.tokenIDs, firstPosition: $0.startPosition,
-                          blockTable: $0.blockIDs.map(Int32.init), needsLogits: $0.samplesAfterStep,
+                          blockTables: $0.blockTables.map { $0.map(Int32.init) }, needsLogits: $0.samplesAfterStep,
                           needsAllLogits: states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false,
                           lora: $0.loraID.map { id in
                               guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded") }

@@ -36,9 +36,9 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
 
     func storeKV(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
                  tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache) {
-        let hd = headDim, kvDim = kvHeadCount * hd
+        let hd = headDim, kvDim = kvHeadCount * hd, group = kv.layout.group(of: layer)
         for (i, token) in tokens.enumerated() {
-            let p = token.position, table = inputs[token.input].blockTable
+            let p = token.position, table = inputs[token.input].blockTables[group]
             let slot = Int(table[p / kv.blockSize]) * kv.blockStride + (p % kv.blockSize) * hd
             for head in 0..<kvHeadCount {
                 kv.store(keys + i * kvDim + head * hd, at: kv.keyBase(layer: layer, kvHead: head), offset: slot)
@@ -54,7 +54,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                 tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?) {
         let hd = headDim, kvHeads = kvHeadCount
         let group = headCount / kvHeads, qDim = headCount * hd
-        let scale = self.scale, softcap = self.softcap
+        let scale = self.scale, softcap = self.softcap, tableGroup = kv.layout.group(of: layer)
         let threads = pool.threadCount
         func span(_ position: Int) -> Range<Int> {
             let n = position + 1
@@ -74,7 +74,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                 let s = span(token.position)
                 let lo = s.lowerBound + s.count * part / parts, hi = s.lowerBound + s.count * (part + 1) / parts
                 let q = queries + i * qDim + kvHead * group * hd
-                inputs[token.input].blockTable.withUnsafeBufferPointer { table in
+                inputs[token.input].blockTables[tableGroup].withUnsafeBufferPointer { table in
                     let slot = kvHead * parts + part
                     vk_paged_attention(q, Int64(group), Int64(hd),
                                        kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
