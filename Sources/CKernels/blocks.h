@@ -1,6 +1,7 @@
 // Quantized block layouts. These mirror ggml's `ggml-common.h` byte for byte (the GGUF tensor data
 // format): the structs below must keep the same member order and sizes as block_q4_0, block_q4_1,
-// block_q8_0, block_q4_K, block_q5_K and block_q6_K there (QK_K = 256, K_SCALE_SIZE = 12).
+// block_q5_0, block_q5_1, block_q8_0, block_q4_K, block_q5_K and block_q6_K there (QK_K = 256,
+// K_SCALE_SIZE = 12).
 #ifndef CKERNELS_BLOCKS_H
 #define CKERNELS_BLOCKS_H
 
@@ -22,6 +23,22 @@ typedef struct {
     uint16_t m;          // fp16 minimum
     uint8_t qs[VK_QK / 2];
 } vk_block_q4_1;
+
+// Q5_0: x = d * (q - 16) with a 5-bit q: the low 4 bits as Q4_0's nibbles, the fifth bit of
+// element e is bit e of qh (read little-endian).
+typedef struct {
+    uint16_t d;
+    uint8_t qh[4];
+    uint8_t qs[VK_QK / 2];
+} vk_block_q5_0;
+
+// Q5_1: x = d * q + m; bits as Q5_0.
+typedef struct {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qh[4];
+    uint8_t qs[VK_QK / 2];
+} vk_block_q5_1;
 
 // Q8_0: x = d * q.
 typedef struct {
@@ -65,6 +82,8 @@ typedef struct {
 
 _Static_assert(sizeof(vk_block_q4_0) == 18, "block_q4_0 size");
 _Static_assert(sizeof(vk_block_q4_1) == 20, "block_q4_1 size");
+_Static_assert(sizeof(vk_block_q5_0) == 22, "block_q5_0 size");
+_Static_assert(sizeof(vk_block_q5_1) == 24, "block_q5_1 size");
 _Static_assert(sizeof(vk_block_q8_0) == 34, "block_q8_0 size");
 _Static_assert(sizeof(vk_block_q4_K) == 144, "block_q4_K size");
 _Static_assert(sizeof(vk_block_q5_K) == 176, "block_q5_K size");

@@ -134,6 +134,25 @@ VK_AVX2 static void deq_bf16(const uint16_t *h, float *y, int64_t n) {
     for (; i < n; i++) y[i] = vk_bf16_to_fp32(h[i]);
 }
 
+// Q5_0 / Q5_1, eight elements at a time: elements 0-15 are the low nibbles of qs, 16-31 the
+// high ones, and element e's fifth bit is bit e of qh. Multiply then add, unfused, as the
+// reference rounds.
+VK_AVX2_INLINE void deq_q5(const uint8_t *qs, const uint8_t *qhp, float d, const float *m, float *y) {
+    uint32_t qh;
+    memcpy(&qh, qhp, 4);
+    const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    for (int k = 0; k < 4; k++) {
+        __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * (k & 1))));
+        q = k < 2 ? _mm256_and_si256(q, _mm256_set1_epi32(15)) : _mm256_srli_epi32(q, 4);
+        const __m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)(qh >> (8 * k))), lanes);
+        q = _mm256_or_si256(q, _mm256_and_si256(_mm256_cmpeq_epi32(bits, lanes), _mm256_set1_epi32(16)));
+        if (!m) q = _mm256_sub_epi32(q, _mm256_set1_epi32(16));
+        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(d));
+        if (m) v = _mm256_add_ps(v, _mm256_set1_ps(*m));
+        _mm256_storeu_ps(y + 8 * k, v);
+    }
+}
+
 VK_AVX2 void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n) {
     const int64_t be = vk_type_block_elems(type);
     if (be == 0 || n <= 0) return;
@@ -144,11 +163,25 @@ VK_AVX2 void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64
     case VK_TYPE_BF16: deq_bf16((const uint16_t *)src, dst, n); break;
     case VK_TYPE_Q4_0: deq_q4_0((const vk_block_q4_0 *)src, dst, nb); break;
     case VK_TYPE_Q4_1: deq_q4_1((const vk_block_q4_1 *)src, dst, nb); break;
+    case VK_TYPE_Q5_0:
+        for (int64_t i = 0; i < nb; i++) {
+            const vk_block_q5_0 *b = (const vk_block_q5_0 *)src + i;
+            deq_q5(b->qs, b->qh, vk_fp16_to_fp32(b->d), NULL, dst + i * VK_QK);
+        }
+        break;
+    case VK_TYPE_Q5_1:
+        for (int64_t i = 0; i < nb; i++) {
+            const vk_block_q5_1 *b = (const vk_block_q5_1 *)src + i;
+            const float m = vk_fp16_to_fp32(b->m);
+            deq_q5(b->qs, b->qh, vk_fp16_to_fp32(b->d), &m, dst + i * VK_QK);
+        }
+        break;
     case VK_TYPE_Q8_0: deq_q8_0((const vk_block_q8_0 *)src, dst, nb); break;
     case VK_TYPE_Q4_K: deq_q4_K((const vk_block_q4_K *)src, dst, nb); break;
     case VK_TYPE_Q5_K: deq_q5_K((const vk_block_q5_K *)src, dst, nb); break;
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;
-    default: break;
+    // A type without an AVX2 form must not silently produce nothing.
+    default: vk_dequantize_row_portable(type, src, dst, n); break;
     }
 }
 

@@ -40,6 +40,37 @@ static void deq_q4_1(const vk_block_q4_1 *b, float *y, int64_t nb) {
     }
 }
 
+static void deq_q5_0(const vk_block_q5_0 *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const float d = vk_load_fp16(&b[i].d);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < VK_QK / 2; j++) {
+            const int x0 = ((b[i].qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4) - 16;
+            const int x1 = ((b[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16;
+            y[j] = (float)x0 * d;
+            y[j + VK_QK / 2] = (float)x1 * d;
+        }
+    }
+}
+
+static void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const float d = vk_load_fp16(&b[i].d);
+        const float m = vk_load_fp16(&b[i].m);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int j = 0; j < VK_QK / 2; j++) {
+            const float x0 = (float)((b[i].qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4);
+            const float x1 = (float)((b[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4);
+            const float p0 = x0 * d;
+            const float p1 = x1 * d;
+            y[j] = p0 + m;
+            y[j + VK_QK / 2] = p1 + m;
+        }
+    }
+}
+
 static void deq_q8_0(const vk_block_q8_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
@@ -139,6 +170,8 @@ void vk_dequantize_row_ref(int type, const void *src, float *dst, int64_t n) {
     }
     case VK_TYPE_Q4_0: deq_q4_0((const vk_block_q4_0 *)src, dst, nb); break;
     case VK_TYPE_Q4_1: deq_q4_1((const vk_block_q4_1 *)src, dst, nb); break;
+    case VK_TYPE_Q5_0: deq_q5_0((const vk_block_q5_0 *)src, dst, nb); break;
+    case VK_TYPE_Q5_1: deq_q5_1((const vk_block_q5_1 *)src, dst, nb); break;
     case VK_TYPE_Q8_0: deq_q8_0((const vk_block_q8_0 *)src, dst, nb); break;
     case VK_TYPE_Q4_K: deq_q4_K((const vk_block_q4_K *)src, dst, nb); break;
     case VK_TYPE_Q5_K: deq_q5_K((const vk_block_q5_K *)src, dst, nb); break;

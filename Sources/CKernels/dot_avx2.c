@@ -258,7 +258,18 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     case VK_TYPE_Q4_K: return q4_K_dot((const vk_block_q4_K *)w, nb, x);
     case VK_TYPE_Q5_K: return q5_K_dot((const vk_block_q5_K *)w, nb, x);
     case VK_TYPE_Q6_K: return q6_K_dot((const vk_block_q6_K *)w, nb, x);
-    default: return 0.0f;
+    default: {
+        // Types without a fused kernel: dequantize a chunk at a time, then an fp32 dot (never 0
+        // for a type added later without one).
+        const int64_t bb = vk_type_block_bytes(type);
+        float buf[VK_MAX_BLOCK];
+        for (int64_t i = 0; i < n; i += VK_MAX_BLOCK) {
+            const int64_t len = n - i < VK_MAX_BLOCK ? n - i : VK_MAX_BLOCK;
+            vk_dequantize_row_avx2(type, (const char *)w + (i / be) * bb, buf, len);
+            out += f32_dot(buf, x + i, len);
+        }
+        return out;
+    }
     }
 }
 

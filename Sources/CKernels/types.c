@@ -3,7 +3,7 @@
 int64_t vk_type_block_elems(int type) {
     switch (type) {
     case VK_TYPE_F32: case VK_TYPE_F16: case VK_TYPE_BF16: return 1;
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: return 32;
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0: return 32;
     case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: return 256;
     default: return 0;
     }
@@ -14,6 +14,8 @@ int64_t vk_type_block_bytes(int type) {
     case VK_TYPE_F16: case VK_TYPE_BF16: return 2;
     case VK_TYPE_Q4_0: return 18;   // fp16 d + 16 bytes of nibbles
     case VK_TYPE_Q4_1: return 20;   // fp16 d, fp16 m + 16 bytes of nibbles
+    case VK_TYPE_Q5_0: return 22;   // fp16 d + 32 high bits + 16 bytes of nibbles
+    case VK_TYPE_Q5_1: return 24;   // fp16 d, fp16 m + 32 high bits + 16 bytes of nibbles
     case VK_TYPE_Q8_0: return 34;   // fp16 d + 32 int8
     case VK_TYPE_Q4_K: return 144;  // fp16 d, dmin + 12 scale bytes + 128 nibble bytes
     case VK_TYPE_Q5_K: return 176;  // fp16 d, dmin + 12 scales + 32 high bits + 128 nibbles

@@ -40,9 +40,9 @@ func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
         case .bf16:
             let v = rng.float(-2, 2).bitPattern >> 16
             bytes[o] = UInt8(v & 0xFF); bytes[o + 1] = UInt8(v >> 8)
-        case .q4_0, .q8_0:
+        case .q4_0, .q5_0, .q8_0:
             putHalf(&bytes, o, rng.float(0.001, 0.1) * (rng.next() & 1 == 0 ? 1 : -1))
-        case .q4_1:
+        case .q4_1, .q5_1:
             putHalf(&bytes, o, rng.float(0.001, 0.1))
             putHalf(&bytes, o + 2, rng.float(-0.8, 0.2))
         case .q4_K, .q5_K:

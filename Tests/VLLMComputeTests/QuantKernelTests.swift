@@ -1,6 +1,8 @@
+import Foundation
 import VLLMCompute
 import CKernels
 import Testing
+import VLLMTestSupport
 
 extension KernelTests {
 @Suite
@@ -20,13 +22,33 @@ struct QuantKernelTests {
 
     @Test func blockGeometry() {
         let expect: [(KType, Int, Int)] = [
-            (.f32, 1, 4), (.f16, 1, 2), (.bf16, 1, 2), (.q4_0, 32, 18), (.q4_1, 32, 20),
+            (.f32, 1, 4), (.f16, 1, 2), (.bf16, 1, 2), (.q4_0, 32, 18), (.q4_1, 32, 20), (.q5_0, 32, 22), (.q5_1, 32, 24),
             (.q8_0, 32, 34), (.q4_K, 256, 144), (.q5_K, 256, 176), (.q6_K, 256, 210),
         ]
         for (t, e, b) in expect {
             #expect(t.blockElements == e && t.blockBytes == b, "\(t.description)")
         }
-        #expect(vk_type_block_elems(7) == 0 && vk_type_block_bytes(7) == 0)
+        #expect(vk_type_block_elems(9) == 0 && vk_type_block_bytes(9) == 0)
+    }
+
+    /// Against ggml's own definition: blocks and values from the `gguf` package
+    /// (Tests/Fixtures/ggml-quants.json, scripts/make-quant-fixtures.py), bit for bit, on the
+    /// reference and on every SIMD level.
+    @Test func dequantizeMatchesGGMLBitForBit() throws {
+        struct Entry: Decodable { let id: UInt32; let elements: Int; let bytes: String; let values: String }
+        let url = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures/ggml-quants.json")
+        let entries = try JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))
+        #expect(Set(entries.keys) == ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"])
+        for (name, e) in entries {
+            let type = try #require(KType(rawValue: e.id), "\(name)")
+            let row = [UInt8](try #require(Data(base64Encoded: e.bytes)))
+            let want = try #require(Data(base64Encoded: e.values)).withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
+            #expect(row.count == type.byteCount(elements: e.elements) && want.count == e.elements, "\(name)")
+            #expect(dequantRef(type, row, e.elements).map(\.bitPattern) == want, "\(name) reference")
+            forEachSimdLevel { level in
+                #expect(dequant(type, row, e.elements).map(\.bitPattern) == want, "\(name) level \(level)")
+            }
+        }
     }
 
     @Test(arguments: KType.allCases)

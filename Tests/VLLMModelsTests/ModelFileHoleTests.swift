@@ -53,11 +53,11 @@ import VLLMCompute
     }
 
     @Test func unsupportedTensorTypesAreNamed() {
-        let q5 = Self.tiny("general.name", nil) { w in
+        let iq2 = Self.tiny("general.name", nil) { w in
             let t = w.tensors[1]
-            w.tensors[1] = .init(name: t.name, shape: t.shape, type: 6, data: t.data)
+            w.tensors[1] = .init(name: t.name, shape: t.shape, type: 16, data: t.data)
         }
-        Self.expectError(q5, "has type Q5_0 (ggml type 6), which this engine does not support")
+        Self.expectError(iq2, "has type IQ2_XXS (ggml type 16), which this engine does not support")
         let bogus = Self.tiny("general.name", nil) { w in
             let t = w.tensors[1]
             w.tensors[1] = .init(name: t.name, shape: t.shape, type: 1000, data: t.data)

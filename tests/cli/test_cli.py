@@ -132,8 +132,10 @@ def test_prompts_file_outputs_in_order_with_stats(tmp_path):
     assert 1 <= len(third["outputs"][0]["token_ids"]) <= 5
     stats = json.loads(out[3])["stats"]
     assert set(stats) == {"num_preemptions", "prefix_cache_queries", "prefix_cache_hits", "kv_waste",
-                          "peak_kv_blocks_used", "num_kv_blocks"}
+                          "peak_kv_blocks_used", "peak_kv_blocks_without_windows", "num_kv_blocks"}
     assert stats["num_kv_blocks"] > 0 and 0 <= stats["kv_waste"] < 1
+    # No sliding window: the tables hold every block they name (the requests share no prefix).
+    assert stats["peak_kv_blocks_without_windows"] == stats["peak_kv_blocks_used"] > 0
 
 
 def test_engine_flags_and_errors(tmp_path):

@@ -22,6 +22,8 @@ enum vk_type {
     VK_TYPE_F16 = 1,
     VK_TYPE_Q4_0 = 2,
     VK_TYPE_Q4_1 = 3,
+    VK_TYPE_Q5_0 = 6,
+    VK_TYPE_Q5_1 = 7,
     VK_TYPE_Q8_0 = 8,
     VK_TYPE_Q4_K = 12,
     VK_TYPE_Q5_K = 13,
