@@ -21,14 +21,19 @@
 // low nibble and e = 16 + 4c + j in its high one (for Q4_0/Q4_1 that byte is the block's qs[4c+j]).
 // Byte rows (Q8_0): element e of row r at byte 32 (e / 4) + 4r + e % 4.
 // Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32).
+// Q5_0 repacks into Q8_0's records (q = u - 16 fits a signed byte, d as stored): the same values,
+// read by the Q8_0 kernels.
 #include <string.h>
 
 #include "internal.h"
 #include "blocks.h"
 #include "fp16.h"
 
+// The type whose repacked records and kernels serve `type`.
+static int rp_layout(int type) { return type == VK_TYPE_Q5_0 ? VK_TYPE_Q8_0 : type; }
+
 int64_t vk_rp_record_elems(int type) {
-    switch (type) {
+    switch (rp_layout(type)) {
     case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: return 32;
     case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return 256;
     default: return 0;
@@ -36,7 +41,7 @@ int64_t vk_rp_record_elems(int type) {
 }
 
 int64_t vk_rp_record_bytes(int type) {
-    switch (type) {
+    switch (rp_layout(type)) {
     case VK_TYPE_Q4_0: return 16 + 128;
     case VK_TYPE_Q4_1: return 32 + 128;
     case VK_TYPE_Q8_0: return 16 + 256;
@@ -57,7 +62,7 @@ int64_t vk_repack_bytes(int type, int64_t rows, int64_t k) {
 
 int vk_repack_preferred(int type) {
     const vk_kernels *best = vk_best_kernels();
-    return best->level > 0 && vk_rp_record_elems(type) > 0 && ((best->rp_types >> type) & 1);
+    return best->level > 0 && vk_rp_record_elems(type) > 0 && ((best->rp_types >> rp_layout(type)) & 1);
 }
 
 // Row r's bytes src[0 .. 4 * steps) as `steps` 4-byte steps of the interleaved layout at out.
@@ -89,6 +94,19 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
             const vk_block_q8_0 *b = (const vk_block_q8_0 *)row + t;
             h[r] = b->d;
             rp_interleave(out + 16, r, (const uint8_t *)b->qs, 8);
+            break;
+        }
+        case VK_TYPE_Q5_0: {
+            const vk_block_q5_0 *b = (const vk_block_q5_0 *)row + t;
+            uint32_t qh;
+            memcpy(&qh, b->qh, 4);
+            int8_t q[32];
+            for (int j = 0; j < 16; j++) {
+                q[j] = (int8_t)(((b->qs[j] & 15) | ((qh >> j) & 1) << 4) - 16);
+                q[j + 16] = (int8_t)(((b->qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - 16);
+            }
+            h[r] = b->d;
+            rp_interleave(out + 16, r, (const uint8_t *)q, 8);
             break;
         }
         case VK_TYPE_Q4_K: {
@@ -166,6 +184,7 @@ static int64_t rp_rows_per_pass(int64_t k, int terms) {
 
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
                         int64_t m, int terms, float *y, int64_t ldy, float *scratch) {
+    type = rp_layout(type);
     const int64_t pb = vk_repack_panel_bytes(type, k);
     if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 8) return;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);

@@ -9,7 +9,10 @@ extension KernelTests {
 /// every SIMD level, for any batch size and any 8-aligned slice of rows.
 @Suite
 struct RepackedWeightTests {
-    @Test(arguments: Int8ActivationTests.int8Types)
+    /// Types repacked at load: the int8 ones, and Q5_0 (into Q8_0's records).
+    static let repackedTypes = Int8ActivationTests.int8Types + [.q5_0]
+
+    @Test(arguments: repackedTypes)
     func repackedMatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x2E9AC &+ UInt64(type.rawValue))
         let k = type.blockElements == 256 ? 512 : 160
@@ -122,7 +125,7 @@ struct RepackedWeightTests {
 
     /// The fp32 GEMM on repacked panels (terms 0) computes what it computes on the stored rows:
     /// the panels dequantize to the same values.
-    @Test(arguments: Int8ActivationTests.int8Types)
+    @Test(arguments: repackedTypes)
     func repackedFloatGEMMMatchesStored(_ type: KType) {
         var rng = SplitMix64(seed: 0x6E77 &+ UInt64(type.rawValue))
         let k = 512, rows = 27
@@ -150,7 +153,7 @@ struct RepackedWeightTests {
 
     /// Types without a repacked form say so (size 0), so loaders keep them as stored.
     @Test func otherTypesHaveNoRepackedForm() {
-        for type in KType.allCases where !Int8ActivationTests.int8Types.contains(type) {
+        for type in KType.allCases where !Self.repackedTypes.contains(type) {
             #expect(vk_repack_panel_bytes(type.id, 256) == 0, "\(type.description)")
             #expect(vk_repack_preferred(type.id) == 0, "\(type.description)")
         }
