@@ -31,13 +31,19 @@ def random_blocks(t, rng):
         raw[:, 0:2], raw[:, 2:4] = scale(5e-4, 1e-2), scale(5e-4, 1e-2)
     elif t == T.Q6_K:
         raw[:, 208:210] = scale(1e-4, 2e-3)
+    elif t == T.Q2_K:
+        raw[:, 80:82], raw[:, 82:84] = scale(5e-4, 1e-2), scale(5e-4, 1e-2)
+    elif t == T.Q3_K:
+        raw[:, 108:110] = scale(1e-4, 2e-3)
+    elif t in (T.IQ4_NL, T.IQ4_XS):
+        raw[:, 0:2] = scale(1e-4, 2e-3)
     return raw.reshape(ROWS, -1)
 
 
 def main():
     rng = np.random.default_rng(20261205)
     out = {}
-    for t in (T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q4_K, T.Q5_K, T.Q6_K):
+    for t in (T.Q4_0, T.Q4_1, T.Q5_0, T.Q5_1, T.Q8_0, T.Q2_K, T.Q3_K, T.Q4_K, T.Q5_K, T.Q6_K, T.IQ4_NL, T.IQ4_XS):
         try:
             blocks = quantize(rng.standard_normal((ROWS, COLS)).astype(np.float32) * 0.05, t)
             source = "gguf-py quantize"

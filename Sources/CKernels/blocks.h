@@ -1,7 +1,7 @@
 // Quantized block layouts. These mirror ggml's `ggml-common.h` byte for byte (the GGUF tensor data
 // format): the structs below must keep the same member order and sizes as block_q4_0, block_q4_1,
-// block_q5_0, block_q5_1, block_q8_0, block_q4_K, block_q5_K and block_q6_K there (QK_K = 256,
-// K_SCALE_SIZE = 12).
+// block_q5_0, block_q5_1, block_q8_0, block_q2_K, block_q3_K, block_q4_K, block_q5_K, block_q6_K,
+// block_iq4_nl and block_iq4_xs there (QK_K = 256, K_SCALE_SIZE = 12).
 #ifndef CKERNELS_BLOCKS_H
 #define CKERNELS_BLOCKS_H
 
@@ -80,6 +80,55 @@ typedef struct {
     uint16_t d;
 } vk_block_q6_K;
 
+// Q2_K: 16 sub-blocks of 16; scales[s] holds sub-block s's scale (low nibble) and min (high).
+// For each 128-element half h, shift step c < 4 and l < 32, element 128h + 32c + l is
+// (qs[32h + l] >> 2c) & 3; x = d*sc * q - dmin*mn.
+typedef struct {
+    uint8_t scales[VK_QK_K / 16];
+    uint8_t qs[VK_QK_K / 4];
+    uint16_t d;
+    uint16_t dmin;
+} vk_block_q2_K;
+
+// Q3_K: 16 sub-blocks of 16 with signed 6-bit scales packed in `scales` (see vk_k3_scale);
+// element 128h + 32c + l has low bits (qs[32h + l] >> 2c) & 3 and, when bit b of hmask[l] is
+// clear for e = 32b + l, 4 subtracted; x = d * (sc - 32) * q.
+typedef struct {
+    uint8_t hmask[VK_QK_K / 8];
+    uint8_t qs[VK_QK_K / 4];
+    uint8_t scales[12];
+    uint16_t d;
+} vk_block_q3_K;
+
+// IQ4_NL: a block of 32 4-bit indices into the non-linear table vk_iq4nl_values, nibbles as
+// Q4_0's; x = d * value.
+typedef struct {
+    uint16_t d;
+    uint8_t qs[VK_QK / 2];
+} vk_block_iq4_nl;
+
+// IQ4_XS: 8 sub-blocks of 32 as IQ4_NL with 6-bit scales (low nibbles in scales_l, top two bits
+// in scales_h, 2 per sub-block); x = d * (ls - 32) * value.
+typedef struct {
+    uint16_t d;
+    uint16_t scales_h;
+    uint8_t scales_l[VK_QK_K / 64];
+    uint8_t qs[VK_QK_K / 2];
+} vk_block_iq4_xs;
+
+// ggml's kvalues_iq4nl.
+static const int8_t vk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+// Q3_K's scale j (0..15) before the -32: low 4 bits in byte j % 8 (high nibble for j >= 8),
+// top 2 bits in byte 8 + j % 4 at bit 2 (j / 4).
+static inline int vk_k3_scale(const uint8_t *s, int j) {
+    return ((s[j % 8] >> (4 * (j / 8))) & 15) | ((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4;
+}
+
+_Static_assert(sizeof(vk_block_q2_K) == 84, "block_q2_K size");
+_Static_assert(sizeof(vk_block_q3_K) == 110, "block_q3_K size");
+_Static_assert(sizeof(vk_block_iq4_nl) == 18, "block_iq4_nl size");
+_Static_assert(sizeof(vk_block_iq4_xs) == 136, "block_iq4_xs size");
 _Static_assert(sizeof(vk_block_q4_0) == 18, "block_q4_0 size");
 _Static_assert(sizeof(vk_block_q4_1) == 20, "block_q4_1 size");
 _Static_assert(sizeof(vk_block_q5_0) == 22, "block_q5_0 size");

@@ -71,6 +71,58 @@ static void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
     }
 }
 
+static void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
+        const float d = vk_load_fp16(&b[i].d), dmin = vk_load_fp16(&b[i].dmin);
+        for (int e = 0; e < VK_QK_K; e++) {
+            const int h = e / 128, c = (e % 128) / 32, l = e % 32;
+            const uint8_t sc = b[i].scales[e / 16];
+            const float dl = d * (float)(sc & 15), ml = dmin * (float)(sc >> 4);
+            const float p = dl * (float)((b[i].qs[32 * h + l] >> (2 * c)) & 3);
+            y[e] = p - ml;
+        }
+    }
+}
+
+static void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
+        const float d = vk_load_fp16(&b[i].d);
+        for (int e = 0; e < VK_QK_K; e++) {
+            const int h = e / 128, c = (e % 128) / 32, l = e % 32;
+            const float dl = d * (float)(vk_k3_scale(b[i].scales, e / 16) - 32);
+            const int high = (b[i].hmask[l] >> (e / 32)) & 1;
+            const int q = ((b[i].qs[32 * h + l] >> (2 * c)) & 3) - (high ? 0 : 4);
+            y[e] = dl * (float)q;
+        }
+    }
+}
+
+static void deq_iq4_nl(const vk_block_iq4_nl *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const float d = vk_load_fp16(&b[i].d);
+        for (int j = 0; j < VK_QK / 2; j++) {
+            y[j] = d * (float)vk_iq4nl_values[b[i].qs[j] & 15];
+            y[j + VK_QK / 2] = d * (float)vk_iq4nl_values[b[i].qs[j] >> 4];
+        }
+    }
+}
+
+static void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
+        const float d = vk_load_fp16(&b[i].d);
+        const uint16_t sh = b[i].scales_h;
+        for (int s = 0; s < VK_QK_K / 32; s++) {
+            const int ls = ((b[i].scales_l[s / 2] >> (4 * (s % 2))) & 15) | ((sh >> (2 * s)) & 3) << 4;
+            const float dl = d * (float)(ls - 32);
+            const uint8_t *qs = b[i].qs + 16 * s;
+            for (int j = 0; j < 16; j++) {
+                y[32 * s + j] = dl * (float)vk_iq4nl_values[qs[j] & 15];
+                y[32 * s + j + 16] = dl * (float)vk_iq4nl_values[qs[j] >> 4];
+            }
+        }
+    }
+}
+
 static void deq_q8_0(const vk_block_q8_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
@@ -173,6 +225,10 @@ void vk_dequantize_row_ref(int type, const void *src, float *dst, int64_t n) {
     case VK_TYPE_Q5_0: deq_q5_0((const vk_block_q5_0 *)src, dst, nb); break;
     case VK_TYPE_Q5_1: deq_q5_1((const vk_block_q5_1 *)src, dst, nb); break;
     case VK_TYPE_Q8_0: deq_q8_0((const vk_block_q8_0 *)src, dst, nb); break;
+    case VK_TYPE_Q2_K: deq_q2_K((const vk_block_q2_K *)src, dst, nb); break;
+    case VK_TYPE_Q3_K: deq_q3_K((const vk_block_q3_K *)src, dst, nb); break;
+    case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
+    case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
     case VK_TYPE_Q4_K: deq_q4_K((const vk_block_q4_K *)src, dst, nb); break;
     case VK_TYPE_Q5_K: deq_q5_K((const vk_block_q5_K *)src, dst, nb); break;
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;

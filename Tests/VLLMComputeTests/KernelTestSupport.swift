@@ -50,6 +50,13 @@ func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
             putHalf(&bytes, o + 2, rng.float(0.0005, 0.01))
         case .q6_K:
             putHalf(&bytes, o + 208, rng.float(0.0001, 0.002))
+        case .q2_K:
+            putHalf(&bytes, o + 80, rng.float(0.0005, 0.01))
+            putHalf(&bytes, o + 82, rng.float(0.0005, 0.01))
+        case .q3_K:
+            putHalf(&bytes, o + 108, rng.float(0.0001, 0.002))
+        case .iq4_NL, .iq4_XS:
+            putHalf(&bytes, o, rng.float(0.0001, 0.002))
         }
     }
     return bytes

@@ -23,6 +23,7 @@ struct QuantKernelTests {
     @Test func blockGeometry() {
         let expect: [(KType, Int, Int)] = [
             (.f32, 1, 4), (.f16, 1, 2), (.bf16, 1, 2), (.q4_0, 32, 18), (.q4_1, 32, 20), (.q5_0, 32, 22), (.q5_1, 32, 24),
+            (.q2_K, 256, 84), (.q3_K, 256, 110), (.iq4_NL, 32, 18), (.iq4_XS, 256, 136),
             (.q8_0, 32, 34), (.q4_K, 256, 144), (.q5_K, 256, 176), (.q6_K, 256, 210),
         ]
         for (t, e, b) in expect {
@@ -38,7 +39,8 @@ struct QuantKernelTests {
         struct Entry: Decodable { let id: UInt32; let elements: Int; let bytes: String; let values: String }
         let url = TestPaths.repoRoot.appendingPathComponent("Tests/Fixtures/ggml-quants.json")
         let entries = try JSONDecoder().decode([String: Entry].self, from: Data(contentsOf: url))
-        #expect(Set(entries.keys) == ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"])
+        #expect(Set(entries.keys) == ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
+                                      "IQ4_NL", "IQ4_XS"])
         for (name, e) in entries {
             let type = try #require(KType(rawValue: e.id), "\(name)")
             let row = [UInt8](try #require(Data(base64Encoded: e.bytes)))
