@@ -353,7 +353,8 @@ def main():
         for outtype in ("bf16", "f16"):
             path = out.parent / f"{out.name}-{outtype.upper()}.gguf"
             t0 = time.time()
-            convert(llama_cpp, PRE_NAME[a["split"]], out, path, outtype, name=f"synthetic-{args.arch}")
+            # Not the arch: llama.cpp keys vocabulary fix-ups on "phi3" in the model name.
+            convert(llama_cpp, PRE_NAME[a["split"]], out, path, outtype, name="synthetic-shape")
             print(f"{path}: {path.stat().st_size / 2**20:.0f} MiB, {time.time() - t0:.0f} s")
 
 
