@@ -52,18 +52,4 @@ public struct KVCacheLayout: Sendable, Equatable {
     public var groupCount: Int { groups.count }
     public func group(of layer: Int) -> Int { groupOfLayer[layer] }
     public func slot(of layer: Int) -> Int { slotOfLayer[layer] }
-
-    /// Blocks one sequence of `tokens` positions holds at most in group `g` when it computes at
-    /// most `chunk` positions a step: all of them for full attention; for a sliding window, the
-    /// blocks spanning the chunk and the window behind its first position.
-    public func maxBlocks(group g: Int, tokens: Int, chunk: Int, blockSize: Int) -> Int {
-        let all = (tokens + blockSize - 1) / blockSize
-        guard let w = windows[g] else { return all }
-        return min(all, (w - 1 + chunk + blockSize - 1) / blockSize + 1)
-    }
-
-    /// Blocks a sequence of `tokens` positions holds at most over all groups.
-    public func maxBlocks(tokens: Int, chunk: Int, blockSize: Int) -> Int {
-        (0..<groupCount).reduce(0) { $0 + maxBlocks(group: $1, tokens: tokens, chunk: chunk, blockSize: blockSize) }
-    }
 }

@@ -46,8 +46,8 @@ import VLLMTestSupport
         let chunked = try Self.engine(arch) { $0.maxNumBatchedTokens = 16 }
         #expect(try Self.run(chunked, Self.prompts, Self.greedy) == expected, "\(arch) chunked prefill")
         // Room for 1.6 requests of 100 tokens (sliding-window groups hold only their window).
-        let perRequest = KVCacheManager(blockSize: 4, numBlocks: 1, enableCaching: false,
-                                        windows: KVCacheLayout(config: alone.config).windows).maxBlocksNeeded(tokens: 100, chunk: 32)
+        let perRequest = KVCacheManager.maxBlocksNeeded(windows: KVCacheLayout(config: alone.config).windows, blockSize: 4,
+                                                        tokens: 100, chunk: 32)
         let tight = try Self.engine(arch) {
             $0.numGpuBlocksOverride = perRequest * 8 / 5
             $0.maxModelLen = 100

@@ -65,8 +65,10 @@ import VLLMCompute
             planned.append((r, chance(0.5) ? 0 : Int.random(in: 0...30, using: &rng), chance(0.1) ? Int.random(in: 0...50, using: &rng) : nil,
                             FakeModel.reference(prompt: prompt, params: params, maxModelLen: maxModelLen).0))
         }
-        let probe = KVCacheManager(blockSize: blockSize, numBlocks: 1, enableCaching: false, windows: windows)
-        let most = planned.map { probe.maxBlocksNeeded(tokens: $0.0.numTokens + $0.0.samplingParams.maxTokens - 1, chunk: budget) }.max()!
+        let most = planned.map {
+            KVCacheManager.maxBlocksNeeded(windows: windows, blockSize: blockSize, tokens: $0.0.numTokens + $0.0.samplingParams.maxTokens - 1,
+                                           chunk: budget)
+        }.max()!
         let numBlocks = most + Int.random(in: 0...most, using: &rng)
         let s: Scheduler
         do {

@@ -60,10 +60,15 @@ public final class KVCacheManager {
     }
 
     /// Blocks a request of `tokens` positions may hold at once over all groups, computing at
-    /// most `chunk` positions a step.
-    public func maxBlocksNeeded(tokens: Int, chunk: Int) -> Int {
+    /// most `chunk` positions a step: every block for full attention; for a sliding window, those
+    /// spanning the chunk and the window behind its first position.
+    public static func maxBlocksNeeded(windows: [Int?], blockSize: Int, tokens: Int, chunk: Int) -> Int {
         let all = (tokens + blockSize - 1) / blockSize
         return windows.reduce(0) { n, w in n + (w.map { min(all, ($0 - 1 + chunk + blockSize - 1) / blockSize + 1) } ?? all) }
+    }
+
+    public func maxBlocksNeeded(tokens: Int, chunk: Int) -> Int {
+        Self.maxBlocksNeeded(windows: windows, blockSize: blockSize, tokens: tokens, chunk: chunk)
     }
 
     /// The longest prefix of `request`'s tokens whose KV the prefix cache holds in every group,

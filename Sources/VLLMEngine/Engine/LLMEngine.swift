@@ -87,8 +87,8 @@ public final class LLMEngine: @unchecked Sendable {
         numKVBlocks = try args.numKVBlocks(config: config, weightBytes: executor.weightBytes)
         let layout = args.kvCacheLayout(config: config)
         // Blocks one request of max_model_len tokens may hold (sliding-window groups: the window).
-        let perRequest = KVCacheManager(blockSize: args.blockSize, numBlocks: 1, enableCaching: false, windows: layout.windows)
-            .maxBlocksNeeded(tokens: maxModelLen, chunk: args.maxNumBatchedTokens)
+        let perRequest = KVCacheManager.maxBlocksNeeded(windows: layout.windows, blockSize: args.blockSize, tokens: maxModelLen,
+                                                        chunk: args.maxNumBatchedTokens)
         guard perRequest <= numKVBlocks else {
             throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) needs \(perRequest) KV blocks but the KV cache holds \(numKVBlocks) (\(numKVBlocks * args.blockSize) tokens); lower --max-model-len or give the KV cache more memory")
         }
