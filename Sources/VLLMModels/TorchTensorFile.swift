@@ -58,15 +58,23 @@ public struct TorchTensorFile: Sendable {
         }
         var values: [Float] = []
         values.reserveCapacity(count)
-        var index = [Int](repeating: 0, count: t.shape.count)
-        for _ in 0..<count {
-            values.append(element(t.offset + zip(index, t.stride).reduce(0) { $0 + $1.0 * $1.1 }))
-            var d = index.count - 1
-            while d >= 0 {
-                index[d] += 1
-                if index[d] < t.shape[d] { break }
-                index[d] = 0
-                d -= 1
+        // Row-major strides (what torch.save writes for a fresh tensor) read straight through.
+        let rowMajor = t.shape.indices.reversed().reduce((true, 1)) { acc, d in
+            (acc.0 && (t.shape[d] == 1 || t.stride[d] == acc.1), acc.1 * t.shape[d])
+        }.0
+        if rowMajor {
+            for i in 0..<count { values.append(element(t.offset + i)) }
+        } else {
+            var index = [Int](repeating: 0, count: t.shape.count)
+            for _ in 0..<count {
+                values.append(element(t.offset + zip(index, t.stride).reduce(0) { $0 + $1.0 * $1.1 }))
+                var d = index.count - 1
+                while d >= 0 {
+                    index[d] += 1
+                    if index[d] < t.shape[d] { break }
+                    index[d] = 0
+                    d -= 1
+                }
             }
         }
         shape = t.shape

@@ -117,7 +117,7 @@ import VLLMCompute
                         func slot(_ q: Int) -> Int { table[q / blockSize] * blockSize + q % blockSize }
                         let first = windows[g].map { max(0, p - $0 + 1) } ?? 0
                         for q in first..<p where pos[g][slot(q)] != q {
-                            return fail("\(sr.requestID) group \(g): row \(q) missing at \(p) (slot holds \(pos[g][slot(q)])); chunk \(sr.startPosition)+\(sr.numTokens); table \(table); cached \(s.request(sr.requestID)?.numCachedTokens ?? -1); all \(out.scheduled.map { ($0.requestID, $0.startPosition, $0.numTokens, $0.blockTables) })")
+                            return fail("\(sr.requestID) group \(g): row \(q) missing at \(p) (slot holds \(pos[g][slot(q)])); table \(table)")
                         }
                         if p > 0 && g == 0 { h = row[0][slot(p - 1)] }
                         if p > 0 && row[g][slot(p - 1)] != h { return fail("group \(g) row \(p - 1) differs") }
