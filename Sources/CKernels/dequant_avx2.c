@@ -33,6 +33,114 @@ VK_AVX2_INLINE void deq_q4_1(const vk_block_q4_1 *b, float *y, int64_t nb) {
     }
 }
 
+// The fifth bits of elements j0 .. j0 + 7 of a Q5_0 / Q5_1 block (qh as its 32-bit word), as 16s.
+VK_AVX2_INLINE __m256i q5_high8(uint32_t qh, int j0) {
+    const __m256i shifts = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(j0));
+    const __m256i bits = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)qh), shifts), _mm256_set1_epi32(1));
+    return _mm256_slli_epi32(bits, 4);
+}
+
+VK_AVX2_INLINE void deq_q5_0(const vk_block_q5_0 *b, float *y, int64_t nb) {
+    const __m256i m15 = _mm256_set1_epi32(15), c16 = _mm256_set1_epi32(16);
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const __m256 d = vk_f16c_bcast(&b[i].d);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int h = 0; h < 16; h += 8) {
+            const __m256i v = vk_u8x8(b[i].qs + h);
+            const __m256i lo = _mm256_sub_epi32(_mm256_or_si256(_mm256_and_si256(v, m15), q5_high8(qh, h)), c16);
+            const __m256i hi = _mm256_sub_epi32(_mm256_or_si256(_mm256_srli_epi32(v, 4), q5_high8(qh, 16 + h)), c16);
+            _mm256_storeu_ps(y + h, _mm256_mul_ps(_mm256_cvtepi32_ps(lo), d));
+            _mm256_storeu_ps(y + 16 + h, _mm256_mul_ps(_mm256_cvtepi32_ps(hi), d));
+        }
+    }
+}
+
+VK_AVX2_INLINE void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
+    const __m256i m15 = _mm256_set1_epi32(15);
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const __m256 d = vk_f16c_bcast(&b[i].d), m = vk_f16c_bcast(&b[i].m);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int h = 0; h < 16; h += 8) {
+            const __m256i v = vk_u8x8(b[i].qs + h);
+            const __m256 lo = _mm256_cvtepi32_ps(_mm256_or_si256(_mm256_and_si256(v, m15), q5_high8(qh, h)));
+            const __m256 hi = _mm256_cvtepi32_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), q5_high8(qh, 16 + h)));
+            _mm256_storeu_ps(y + h, _mm256_add_ps(_mm256_mul_ps(lo, d), m));
+            _mm256_storeu_ps(y + 16 + h, _mm256_add_ps(_mm256_mul_ps(hi, d), m));
+        }
+    }
+}
+
+// 32 IQ4_NL-coded values (16 bytes of nibbles at qs: low nibbles first) times dl, to y[0 .. 32).
+VK_AVX2_INLINE void iq4_nibbles32(const uint8_t *qs, __m256 dl, float *y) {
+    const __m128i table = _mm_loadu_si128((const __m128i *)vk_iq4nl_values), m15 = _mm_set1_epi8(15);
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(v, m15));
+    const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), m15));
+    _mm256_storeu_ps(y, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+    _mm256_storeu_ps(y + 8, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+    _mm256_storeu_ps(y + 16, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+    _mm256_storeu_ps(y + 24, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+}
+
+VK_AVX2_INLINE void deq_iq4_nl(const vk_block_iq4_nl *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) iq4_nibbles32(b[i].qs, vk_f16c_bcast(&b[i].d), y);
+}
+
+VK_AVX2_INLINE void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d);
+        uint8_t ls[8];
+        vk_iq4xs_scales(&b[i], ls);
+        for (int s = 0; s < 8; s++, y += 32)
+            iq4_nibbles32(b[i].qs + 16 * s, _mm256_set1_ps(d * (float)(ls[s] - 32)), y);
+    }
+}
+
+// Q2_K / Q3_K: the 2-bit fields 2j, 2j+1 of qs[l .. l + 8), as 8 x int32.
+VK_AVX2_INLINE __m256i q2_bits8(const uint8_t *qs, int j) {
+    return _mm256_and_si256(_mm256_srli_epi32(vk_u8x8(qs), 2 * j), _mm256_set1_epi32(3));
+}
+
+VK_AVX2_INLINE void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d), dmin = vk_f16c_load(&b[i].dmin);
+        for (int e = 0; e < VK_QK_K; e += 8, y += 8) {
+            const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+            const uint8_t sc = b[i].scales[e / 16];
+            const __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0F)), ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
+            const __m256 q = _mm256_cvtepi32_ps(q2_bits8(b[i].qs + 32 * n + l, j));
+            _mm256_storeu_ps(y, _mm256_sub_ps(_mm256_mul_ps(dl, q), ml));
+        }
+    }
+}
+
+VK_AVX2_INLINE void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
+    const __m256i one = _mm256_set1_epi32(1), four = _mm256_set1_epi32(4);
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d);
+        uint8_t sc[16];
+        vk_q3k_scales(b[i].scales, sc);
+        for (int e = 0; e < VK_QK_K; e += 8, y += 8) {
+            const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+            const __m256 dl = _mm256_set1_ps(d * (float)(sc[e / 16] - 32));
+            // low | hbit << 2, minus 4: low - 4 where the high bit is clear, low where it is set.
+            const __m256i h = _mm256_and_si256(_mm256_srli_epi32(vk_u8x8(b[i].hmask + l), 4 * n + j), one);
+            const __m256i q = _mm256_sub_epi32(_mm256_or_si256(q2_bits8(b[i].qs + 32 * n + l, j), _mm256_slli_epi32(h, 2)), four);
+            _mm256_storeu_ps(y, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(q)));
+        }
+    }
+}
+
+VK_AVX2_INLINE void deq_q8_K(const vk_block_q8_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
+        const __m256 d = _mm256_broadcast_ss(&b[i].d);
+        for (int h = 0; h < VK_QK_K; h += 8)
+            _mm256_storeu_ps(y + h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(vk_i8x8(b[i].qs + h))));
+    }
+}
+
 VK_AVX2_INLINE void deq_q8_0(const vk_block_q8_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const __m256 d = vk_f16c_bcast(&b[i].d);
@@ -144,11 +252,19 @@ VK_AVX2 void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64
     case VK_TYPE_BF16: deq_bf16((const uint16_t *)src, dst, n); break;
     case VK_TYPE_Q4_0: deq_q4_0((const vk_block_q4_0 *)src, dst, nb); break;
     case VK_TYPE_Q4_1: deq_q4_1((const vk_block_q4_1 *)src, dst, nb); break;
+    case VK_TYPE_Q5_0: deq_q5_0((const vk_block_q5_0 *)src, dst, nb); break;
+    case VK_TYPE_Q5_1: deq_q5_1((const vk_block_q5_1 *)src, dst, nb); break;
     case VK_TYPE_Q8_0: deq_q8_0((const vk_block_q8_0 *)src, dst, nb); break;
+    case VK_TYPE_Q2_K: deq_q2_K((const vk_block_q2_K *)src, dst, nb); break;
+    case VK_TYPE_Q3_K: deq_q3_K((const vk_block_q3_K *)src, dst, nb); break;
     case VK_TYPE_Q4_K: deq_q4_K((const vk_block_q4_K *)src, dst, nb); break;
     case VK_TYPE_Q5_K: deq_q5_K((const vk_block_q5_K *)src, dst, nb); break;
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;
-    default: break;
+    case VK_TYPE_Q8_K: deq_q8_K((const vk_block_q8_K *)src, dst, nb); break;
+    case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
+    case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
+    // A type this level has no kernel for runs the portable code, never leaves dst unwritten.
+    default: vk_dequantize_row_portable(type, src, dst, n); break;
     }
 }
 

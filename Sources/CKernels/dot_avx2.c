@@ -205,6 +205,42 @@ VK_KQ_DOT(q4_K, vk_block_q4_K)
 VK_KQ_DOT(q5_K, vk_block_q5_K)
 VK_KQ_DOT(q6_K, vk_block_q6_K)
 
+// ---- the other block types: dequantized a chunk at a time into L1, then fma'd with each row ----
+
+// Whether chunk_dot_nx serves `type` (the block types without a fused kernel above).
+static int chunked_type(int type) {
+    switch (type) {
+    case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q2_K: case VK_TYPE_Q3_K: case VK_TYPE_Q8_K:
+    case VK_TYPE_IQ4_NL: case VK_TYPE_IQ4_XS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+// out[r * ldout] = dot(w, x + r * ldx) for r < nx: each chunk of weights is dequantized once (the
+// exact values, dequant_avx2.c) and shared by the nx rows. Chunks are whole blocks, so a
+// multiple of 32 elements.
+VK_AVX2 __attribute__((noinline)) static void chunk_dot_nx(int type, const void *w, const float *x, int64_t ldx,
+                                                           int64_t nx, int64_t n, float *out, int64_t ldout) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    float buf[VK_MAX_BLOCK] __attribute__((aligned(32)));
+    __m256 a0[VK_MULTI_MAX], a1[VK_MULTI_MAX];
+    for (int64_t r = 0; r < nx; r++) a0[r] = a1[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += VK_MAX_BLOCK) {
+        const int64_t len = n - i < VK_MAX_BLOCK ? n - i : VK_MAX_BLOCK;
+        vk_dequantize_row_avx2(type, (const char *)w + (i / be) * bb, buf, len);
+        for (int64_t r = 0; r < nx; r++) {
+            const float *xr = x + r * ldx + i;
+            for (int64_t j = 0; j < len; j += 16) {
+                a0[r] = _mm256_fmadd_ps(_mm256_load_ps(buf + j), _mm256_loadu_ps(xr + j), a0[r]);
+                a1[r] = _mm256_fmadd_ps(_mm256_load_ps(buf + j + 8), _mm256_loadu_ps(xr + j + 8), a1[r]);
+            }
+        }
+    }
+    for (int64_t r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(_mm256_add_ps(a0[r], a1[r]));
+}
+
 // ---- float formats ----
 
 VK_AVX2_INLINE __m256 ld_f32(const void *p, int64_t i) { return _mm256_loadu_ps((const float *)p + i); }
@@ -258,7 +294,13 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     case VK_TYPE_Q4_K: return q4_K_dot((const vk_block_q4_K *)w, nb, x);
     case VK_TYPE_Q5_K: return q5_K_dot((const vk_block_q5_K *)w, nb, x);
     case VK_TYPE_Q6_K: return q6_K_dot((const vk_block_q6_K *)w, nb, x);
-    default: return 0.0f;
+    default:
+        if (chunked_type(type)) {
+            chunk_dot_nx(type, w, x, 0, 1, n, &out, 0);
+            return out;
+        }
+        // A type this level has no kernel for runs the portable code, never a silent zero.
+        return vk_dot_row_portable(type, w, x, n);
     }
 }
 
@@ -272,6 +314,10 @@ VK_AVX2 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int6
     case VK_TYPE_Q4_1: q4_1_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q8_0: q8_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     default:
+        if (chunked_type(type)) {
+            chunk_dot_nx(type, w, x, ldx, nx, n, out, ldout);
+            return;
+        }
         for (int64_t r = 0; r < nx; r++) out[r * ldout] = vk_dot_row_avx2(type, w, x + r * ldx, n);
         return;
     }

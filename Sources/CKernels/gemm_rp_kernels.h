@@ -148,6 +148,12 @@ VK_RP_TYPE(Q8_0)
 // activation row while it is in L1; the activation views are set up once.
 VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
                              int64_t rows, int64_t k, float *y, int64_t ldy) {
+    // A type without a kernel here runs the portable one rather than another type's layout.
+    if (type != VK_TYPE_Q4_0 && type != VK_TYPE_Q4_1 && type != VK_TYPE_Q4_K && type != VK_TYPE_Q6_K &&
+        (!VK_RP_Q8 || type != VK_TYPE_Q8_0)) {
+        vk_gemm_rp_portable(type, q, m, terms, rp, pb, panels, rows, k, y, ldy);
+        return;
+    }
     const vk_rp_fn(*fns)[VK_RP_MR] = type == VK_TYPE_Q4_0 ? rp_fns_Q4_0 : type == VK_TYPE_Q4_1 ? rp_fns_Q4_1
                                    : type == VK_TYPE_Q4_K ? rp_fns_Q4_K :
 #if VK_RP_Q8

@@ -64,7 +64,7 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
         }
         break;
     }
-    default: {  // Q6_K
+    case VK_TYPE_Q6_K: {
         const __m256 d = rp_f16x8_avx2(p);
         const __m256i m15 = _mm256_set1_epi8(15), m48 = _mm256_set1_epi8(48);
         for (int g = 0; g < 16; g++) {
@@ -82,11 +82,17 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
         }
         break;
     }
+    default: break;  // vk_pack_panel_rp_avx2 hands other types to the portable code
     }
 }
 
 VK_AVX2 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
                                    float *panel) {
+    if (type != VK_TYPE_Q4_0 && type != VK_TYPE_Q4_1 && type != VK_TYPE_Q8_0 && type != VK_TYPE_Q4_K &&
+        type != VK_TYPE_Q6_K) {
+        vk_pack_panel_rp_portable(type, rp, pb, kb, kc, rows, panel);
+        return;
+    }
     const int64_t elems = vk_rp_record_elems(type), rec = vk_rp_record_bytes(type);
     for (int half = 0; half < 2; half++) {
         if (rows <= 8 * half) {

@@ -22,10 +22,17 @@ enum vk_type {
     VK_TYPE_F16 = 1,
     VK_TYPE_Q4_0 = 2,
     VK_TYPE_Q4_1 = 3,
+    VK_TYPE_Q5_0 = 6,
+    VK_TYPE_Q5_1 = 7,
     VK_TYPE_Q8_0 = 8,
+    VK_TYPE_Q2_K = 10,
+    VK_TYPE_Q3_K = 11,
     VK_TYPE_Q4_K = 12,
     VK_TYPE_Q5_K = 13,
     VK_TYPE_Q6_K = 14,
+    VK_TYPE_Q8_K = 15,
+    VK_TYPE_IQ4_NL = 20,
+    VK_TYPE_IQ4_XS = 23,
     VK_TYPE_BF16 = 30,
 };
 
