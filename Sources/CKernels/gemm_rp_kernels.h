@@ -136,7 +136,10 @@ typedef void (*vk_rp_fn)(const vk_act_q8 *a, int terms, const void *panel, int64
 #endif
 VK_RP_TYPE(Q4_0)
 VK_RP_TYPE(Q4_1)
+VK_RP_TYPE(Q5_0)
+VK_RP_TYPE(Q5_1)
 VK_RP_TYPE(Q4_K)
+VK_RP_TYPE(Q5_K)
 VK_RP_TYPE(Q6_K)
 #if VK_RP_Q8
 VK_RP_TYPE(Q8_0)
@@ -149,17 +152,21 @@ VK_RP_TYPE(Q8_0)
 VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
                              int64_t rows, int64_t k, float *y, int64_t ldy) {
     // A type without a kernel here runs the portable one rather than another type's layout.
-    if (type != VK_TYPE_Q4_0 && type != VK_TYPE_Q4_1 && type != VK_TYPE_Q4_K && type != VK_TYPE_Q6_K &&
-        (!VK_RP_Q8 || type != VK_TYPE_Q8_0)) {
-        vk_gemm_rp_portable(type, q, m, terms, rp, pb, panels, rows, k, y, ldy);
-        return;
-    }
-    const vk_rp_fn(*fns)[VK_RP_MR] = type == VK_TYPE_Q4_0 ? rp_fns_Q4_0 : type == VK_TYPE_Q4_1 ? rp_fns_Q4_1
-                                   : type == VK_TYPE_Q4_K ? rp_fns_Q4_K :
+    const vk_rp_fn(*fns)[VK_RP_MR];
+    switch (type) {
+    case VK_TYPE_Q4_0: fns = rp_fns_Q4_0; break;
+    case VK_TYPE_Q4_1: fns = rp_fns_Q4_1; break;
+    case VK_TYPE_Q5_0: fns = rp_fns_Q5_0; break;
+    case VK_TYPE_Q5_1: fns = rp_fns_Q5_1; break;
+    case VK_TYPE_Q4_K: fns = rp_fns_Q4_K; break;
+    case VK_TYPE_Q5_K: fns = rp_fns_Q5_K; break;
+    case VK_TYPE_Q6_K: fns = rp_fns_Q6_K; break;
 #if VK_RP_Q8
-                                     type == VK_TYPE_Q8_0 ? rp_fns_Q8_0 :
+    case VK_TYPE_Q8_0: fns = rp_fns_Q8_0; break;
 #endif
-                                     rp_fns_Q6_K;
+    // A type without a kernel here runs the portable one rather than another type's layout.
+    default: vk_gemm_rp_portable(type, q, m, terms, rp, pb, panels, rows, k, y, ldy); return;
+    }
     const int64_t qbytes = vk_act_q8_bytes(k), n = m * terms;
     const int per = VK_RP_MR / terms * terms;  // quantized rows per call: whole activation rows
     vk_act_q8 a[VK_RP_MAX_QROWS];

@@ -12,6 +12,10 @@
 //   Q8_0 (per 32):          d[8] fp16, 256 bytes q (signed);
 //   Q4_K (per 256):         d[8] fp16, dmin[8] fp16, sc[8][8] u8, mn[8][8] u8 (sub-block, row),
 //                           then per 32-element sub-block 128 bytes of nibbles;
+//   Q5_0 (per 32):          d[8] fp16, 128 bytes of nibbles, 32 bytes of fifth bits;
+//   Q5_1 (per 32):          d[8] fp16, m[8] fp16, 128 bytes of nibbles, 32 bytes of fifth bits;
+//   Q5_K (per 256):         as Q4_K, with each sub-block's 128 bytes of nibbles followed by its 32
+//                           bytes of fifth bits;
 //   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then per 32 elements
 //                           (16-element sub-blocks 2h and 2h + 1) 192 bytes: 128 of nibbles (the
 //                           low 4 bits of u = q + 32, 0..63), then two 32-byte vectors of top bits,
@@ -19,8 +23,12 @@
 //                           byte 4r + j. 6.5625 bits per weight, as stored.
 // "Nibbles" for 32 elements e of row r: byte 32c + 4r + j (c < 4, j < 4) holds e = 4c + j in its
 // low nibble and e = 16 + 4c + j in its high one (for Q4_0/Q4_1 that byte is the block's qs[4c+j]).
+// "Fifth bits" for the same 32 elements: byte 4r + j holds in bit c the fifth bit (worth 16) of
+// e = 4c + j and in bit 4 + c that of e = 16 + 4c + j.
 // Byte rows (Q8_0): element e of row r at byte 32 (e / 4) + 4r + e % 4.
-// Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32).
+// Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32),
+// Q5_0 d(u - 16), Q5_1 d u + m, Q5_K d sc u - dmin mn (u with its fifth bit).
+// Each layout is ggml's block (ggml-common.h) with the same bits, moved; nothing is requantized.
 #include <string.h>
 
 #include "internal.h"
@@ -29,8 +37,8 @@
 
 int64_t vk_rp_record_elems(int type) {
     switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: return 32;
-    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return 256;
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0: return 32;
+    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: return 256;
     default: return 0;
     }
 }
@@ -39,8 +47,11 @@ int64_t vk_rp_record_bytes(int type) {
     switch (type) {
     case VK_TYPE_Q4_0: return 16 + 128;
     case VK_TYPE_Q4_1: return 32 + 128;
+    case VK_TYPE_Q5_0: return 16 + 128 + 32;
+    case VK_TYPE_Q5_1: return 32 + 128 + 32;
     case VK_TYPE_Q8_0: return 16 + 256;
     case VK_TYPE_Q4_K: return 32 + 128 + 8 * 128;
+    case VK_TYPE_Q5_K: return 32 + 128 + 8 * 160;
     case VK_TYPE_Q6_K: return 16 + 128 + 8 * 192;
     default: return 0;
     }
@@ -63,6 +74,40 @@ int vk_repack_preferred(int type) {
 // Row r's bytes src[0 .. 4 * steps) as `steps` 4-byte steps of the interleaved layout at out.
 static void rp_interleave(uint8_t *out, int r, const uint8_t *src, int steps) {
     for (int c = 0; c < steps; c++) memcpy(out + 32 * c + 4 * r, src + 4 * c, 4);
+}
+
+// Row r's fifth bits bits[0 .. 32) (0 or 1 each) into the fifth-bit vector at top.
+static void rp_fifth_bits(uint8_t *top, int r, const uint8_t *bits) {
+    for (int j = 0; j < 4; j++) {
+        unsigned v = 0;
+        for (int c = 0; c < 4; c++) v |= (unsigned)bits[4 * c + j] << c | (unsigned)bits[16 + 4 * c + j] << (4 + c);
+        top[4 * r + j] = (uint8_t)v;
+    }
+}
+
+// Q4_K / Q5_K: the 8 scales and mins of row r's block, and sub-block s's nibbles at nib.
+static void rp_k4_scales(uint8_t *out, int r, const uint8_t *scales) {
+    uint8_t sm[16];
+    vk_k4_scales_mins(scales, sm);
+    for (int s = 0; s < 8; s++) {
+        out[32 + 8 * s + r] = sm[s];
+        out[96 + 8 * s + r] = sm[8 + s];
+    }
+}
+static void rp_k4_nibbles(uint8_t *nib, int r, const uint8_t *qs, int s) {
+    const uint8_t *q = qs + 32 * (s / 2);
+    const int shift = 4 * (s % 2);
+    for (int e = 0; e < 16; e++) {
+        const uint8_t lo = (q[e] >> shift) & 15, hi = (q[e + 16] >> shift) & 15;
+        nib[32 * (e / 4) + 4 * r + e % 4] = (uint8_t)(lo | hi << 4);
+    }
+}
+
+// Q5_0 / Q5_1: element e's fifth bit is bit e of the little-endian word qh.
+static void rp_q5_bits(uint8_t *top, int r, const uint8_t qh[4]) {
+    uint8_t bits[32];
+    for (int e = 0; e < 32; e++) bits[e] = (qh[e / 8] >> (e % 8)) & 1;
+    rp_fifth_bits(top, r, bits);
 }
 
 // One record (elements [t * E, (t + 1) * E)) of the 8 rows at w (rows present, rowbytes apart).
@@ -91,22 +136,40 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
             rp_interleave(out + 16, r, (const uint8_t *)b->qs, 8);
             break;
         }
+        case VK_TYPE_Q5_0: {
+            const vk_block_q5_0 *b = (const vk_block_q5_0 *)row + t;
+            h[r] = b->d;
+            rp_interleave(out + 16, r, b->qs, 4);
+            rp_q5_bits(out + 16 + 128, r, b->qh);
+            break;
+        }
+        case VK_TYPE_Q5_1: {
+            const vk_block_q5_1 *b = (const vk_block_q5_1 *)row + t;
+            h[r] = b->d;
+            h[8 + r] = b->m;
+            rp_interleave(out + 32, r, b->qs, 4);
+            rp_q5_bits(out + 32 + 128, r, b->qh);
+            break;
+        }
         case VK_TYPE_Q4_K: {
             const vk_block_q4_K *b = (const vk_block_q4_K *)row + t;
-            uint8_t sm[16];
-            vk_k4_scales_mins(b->scales, sm);
             h[r] = b->d;
             h[8 + r] = b->dmin;
+            rp_k4_scales(out, r, b->scales);
+            for (int s = 0; s < 8; s++) rp_k4_nibbles(out + 160 + 128 * s, r, b->qs, s);
+            break;
+        }
+        case VK_TYPE_Q5_K: {
+            // Sub-block s (elements 32s ..) takes its fifth bits from bit s of qh[0 .. 32) (blocks.h).
+            const vk_block_q5_K *b = (const vk_block_q5_K *)row + t;
+            h[r] = b->d;
+            h[8 + r] = b->dmin;
+            rp_k4_scales(out, r, b->scales);
             for (int s = 0; s < 8; s++) {
-                out[32 + 8 * s + r] = sm[s];
-                out[96 + 8 * s + r] = sm[8 + s];
-                uint8_t *nib = out + 160 + 128 * s;
-                const uint8_t *qs = b->qs + 32 * (s / 2);
-                const int shift = 4 * (s % 2);
-                for (int e = 0; e < 16; e++) {
-                    const uint8_t lo = (qs[e] >> shift) & 15, hi = (qs[e + 16] >> shift) & 15;
-                    nib[32 * (e / 4) + 4 * r + e % 4] = (uint8_t)(lo | hi << 4);
-                }
+                uint8_t bits[32];
+                for (int e = 0; e < 32; e++) bits[e] = (b->qh[e] >> s) & 1;
+                rp_k4_nibbles(out + 160 + 160 * s, r, b->qs, s);
+                rp_fifth_bits(out + 160 + 160 * s + 128, r, bits);
             }
             break;
         }

@@ -9,7 +9,10 @@ extension KernelTests {
 /// every SIMD level, for any batch size and any 8-aligned slice of rows.
 @Suite
 struct RepackedWeightTests {
-    @Test(arguments: Int8ActivationTests.int8Types)
+    /// The types with a repacked form: those of the int8 dots on stored rows, and the 5-bit ones.
+    static let repackedTypes: [KType] = Int8ActivationTests.int8Types + [.q5_0, .q5_1, .q5_K]
+
+    @Test(arguments: repackedTypes)
     func repackedMatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x2E9AC &+ UInt64(type.rawValue))
         let k = type.blockElements == 256 ? 512 : 160
@@ -92,7 +95,7 @@ struct RepackedWeightTests {
 
     /// Multi-term activation rows: the sum of the terms' products, against the reference dot with
     /// the values the terms stand for together.
-    @Test(arguments: [KType.q4_K, .q6_K, .q8_0])
+    @Test(arguments: [KType.q4_K, .q6_K, .q8_0, .q5_0, .q5_K])
     func multiTermMatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x3E4D &+ UInt64(type.rawValue))
         let k = 256, rows = 13, rowBytes = k / type.blockElements * type.blockBytes
@@ -122,7 +125,7 @@ struct RepackedWeightTests {
 
     /// The fp32 GEMM on repacked panels (terms 0) computes what it computes on the stored rows:
     /// the panels dequantize to the same values.
-    @Test(arguments: Int8ActivationTests.int8Types)
+    @Test(arguments: repackedTypes)
     func repackedFloatGEMMMatchesStored(_ type: KType) {
         var rng = SplitMix64(seed: 0x6E77 &+ UInt64(type.rawValue))
         let k = 512, rows = 27
@@ -150,7 +153,7 @@ struct RepackedWeightTests {
 
     /// Types without a repacked form say so (size 0), so loaders keep them as stored.
     @Test func otherTypesHaveNoRepackedForm() {
-        for type in KType.allCases where !Int8ActivationTests.int8Types.contains(type) {
+        for type in KType.allCases where !Self.repackedTypes.contains(type) {
             #expect(vk_repack_panel_bytes(type.id, 256) == 0, "\(type.description)")
             #expect(vk_repack_preferred(type.id) == 0, "\(type.description)")
         }
