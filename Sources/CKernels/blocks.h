@@ -128,6 +128,10 @@ typedef struct {
 static const int8_t vk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                            1, 13, 25, 38, 53, 69, 89, 113};
 
+// The same levels plus 128 (1 .. 241): unsigned bytes for the byte dot-product instructions.
+static const uint8_t vk_iq4nl_biased[16] = {1, 24, 45, 63, 79, 93, 106, 118,
+                                            129, 141, 153, 166, 181, 197, 217, 241};
+
 _Static_assert(sizeof(vk_block_q5_0) == 22, "block_q5_0 size");
 _Static_assert(sizeof(vk_block_q5_1) == 24, "block_q5_1 size");
 _Static_assert(sizeof(vk_block_q2_K) == 84, "block_q2_K size");

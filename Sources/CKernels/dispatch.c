@@ -1,11 +1,11 @@
 // Runtime dispatch: picks the best kernel set for this CPU once, at load time.
 #include "internal.h"
 
-// The repacked types every level has kernels for; AVX2 (vpmaddubsw saturates on Q8_0's bytes
-// made unsigned) all but Q8_0.
+// The repacked types every level has kernels for; AVX2 all but those whose bytes, made unsigned,
+// go past what vpmaddubsw's pair sums hold (Q8_0 up to 255, IQ4_NL/IQ4_XS levels up to 241).
 #define VK_RP_AVX2_TYPES (1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q5_0 | 1u << VK_TYPE_Q5_1 | \
                           1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q5_K | 1u << VK_TYPE_Q6_K)
-#define VK_RP_ALL_TYPES (VK_RP_AVX2_TYPES | 1u << VK_TYPE_Q8_0)
+#define VK_RP_ALL_TYPES (VK_RP_AVX2_TYPES | 1u << VK_TYPE_Q8_0 | 1u << VK_TYPE_IQ4_NL | 1u << VK_TYPE_IQ4_XS)
 
 static const vk_kernels vk_portable = {
     .level = 0,

@@ -47,6 +47,26 @@ VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, const vk_act_q8 *a, i
     }
 }
 
+#if VK_RP_Q8
+// acc[i] = the integer dots of 32 IQ4 elements (nibbles indexing ggml's levels, looked up as
+// level + 128: unsigned bytes up to 241, which only the non-saturating instruction takes) with
+// q[i] + x; the caller takes 128 * S off.
+VK_RP_INLINE void RPV(levels)(const uint8_t *nib, int64_t pb, const vk_act_q8 *a, int mr, int64_t x,
+                              RPV_SI *acc) {
+    const RPV_SI m15 = RPV_SET1_EPI8(15), table = RPV_BCAST16(vk_iq4nl_biased);
+    for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
+    for (int c = 0; c < 4; c++) {
+        const RPV_SI v = RPV_LOAD(nib + 32 * c);
+        const RPV_SI lo = RPV_SHUFFLE8(table, RPV_AND(v, m15));
+        const RPV_SI hi = RPV_SHUFFLE8(table, RPV_AND(RPV_SRLI16(v, 4), m15));
+        for (int i = 0; i < mr; i++) {
+            acc[i] = VK_RP_DPBUSD_W(acc[i], lo, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+            acc[i] = VK_RP_DPBUSD_W(acc[i], hi, RPV_SET1_EPI32(rp_x4(a[i].q + x + 16 + 4 * c)));
+        }
+    }
+}
+#endif
+
 // Bits 2c and 2c + 1 of every byte of h moved to bits 4 and 5 (others garbage, masked by the caller).
 VK_RP_INLINE RPV_SI RPV(top2)(RPV_SI h, int c) {
     return c == 0 ? RPV_SLLI16(h, 4) : c == 1 ? RPV_SLLI16(h, 2) : c == 2 ? h : RPV_SRLI16(h, 2);
@@ -116,6 +136,25 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
             RPV(bytes)(p + 16, pb, a, mr, 32 * t, acc);
             RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
             p += 16 + 256;
+        }
+        break;
+    case VK_TYPE_IQ4_NL:
+        for (int64_t t = 0; t < k / 32; t++) {
+            const RPV_PS d = RPV_F16(p);
+            RPV(levels)(p + 16, pb, a, mr, 32 * t, acc);
+            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
+            p += 16 + 128;
+        }
+        break;
+    case VK_TYPE_IQ4_XS:
+        for (int64_t t = 0; t < k / 256; t++) {
+            const RPV_PS d = RPV_F16(p);
+            for (int s = 0; s < 8; s++) {
+                const RPV_PS ds = RPV_MUL(d, RPV_CVT(RPV_I8I(p + 16 + 8 * s)));
+                RPV(levels)(p + 80 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc);
+                RPV(scale)(f, acc, a, mr, ds, RPV_MUL(ds, RPV_SET1_PS(-128.0f)), 8 * t + s);
+            }
+            p += 80 + 8 * 128;
         }
         break;
 #endif

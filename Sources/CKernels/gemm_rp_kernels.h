@@ -28,6 +28,8 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define RPV_U8(p) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #define RPV_I8I(p) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))
+#define RPV_BCAST16(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t)))
+#define RPV_SHUFFLE8 _mm256_shuffle_epi8
 #define RPV_MULLO _mm256_mullo_epi32
 #define RPV_ADD32 _mm256_add_epi32
 #define RPV_SUB32 _mm256_sub_epi32
@@ -57,6 +59,8 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef RPV_F16
 #undef RPV_U8
 #undef RPV_I8I
+#undef RPV_BCAST16
+#undef RPV_SHUFFLE8
 #undef RPV_MULLO
 #undef RPV_ADD32
 #undef RPV_SUB32
@@ -91,6 +95,8 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_BYTES16(p) _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(p)), _mm_loadl_epi64((const __m128i *)((p) + pb)))
 #define RPV_U8(p) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(RPV_BYTES16(p)))
 #define RPV_I8I(p) _mm512_cvtepi8_epi32(RPV_BYTES16(p))
+#define RPV_BCAST16(t) _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(t)))
+#define RPV_SHUFFLE8 _mm512_shuffle_epi8
 #define RPV_MULLO _mm512_mullo_epi32
 #define RPV_ADD32 _mm512_add_epi32
 #define RPV_SUB32 _mm512_sub_epi32
@@ -143,6 +149,8 @@ VK_RP_TYPE(Q5_K)
 VK_RP_TYPE(Q6_K)
 #if VK_RP_Q8
 VK_RP_TYPE(Q8_0)
+VK_RP_TYPE(IQ4_NL)
+VK_RP_TYPE(IQ4_XS)
 #endif
 
 // y[i * ldy + c] = dot(row c of the panels at rp, activation row i) for i < m, c < rows; activation
@@ -163,6 +171,8 @@ VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, int terms, cons
     case VK_TYPE_Q6_K: fns = rp_fns_Q6_K; break;
 #if VK_RP_Q8
     case VK_TYPE_Q8_0: fns = rp_fns_Q8_0; break;
+    case VK_TYPE_IQ4_NL: fns = rp_fns_IQ4_NL; break;
+    case VK_TYPE_IQ4_XS: fns = rp_fns_IQ4_XS; break;
 #endif
     // A type without a kernel here runs the portable one rather than another type's layout.
     default: vk_gemm_rp_portable(type, q, m, terms, rp, pb, panels, rows, k, y, ldy); return;

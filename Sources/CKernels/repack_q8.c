@@ -16,6 +16,9 @@
 //   Q5_1 (per 32):          d[8] fp16, m[8] fp16, 128 bytes of nibbles, 32 bytes of fifth bits;
 //   Q5_K (per 256):         as Q4_K, with each sub-block's 128 bytes of nibbles followed by its 32
 //                           bytes of fifth bits;
+//   IQ4_NL (per 32):        d[8] fp16, 128 bytes of nibbles (level indices);
+//   IQ4_XS (per 256):       d[8] fp16, ls[8][8] i8 (the 6-bit scale minus 32; sub-block, row),
+//                           then per 32-element sub-block 128 bytes of nibbles;
 //   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then per 32 elements
 //                           (16-element sub-blocks 2h and 2h + 1) 192 bytes: 128 of nibbles (the
 //                           low 4 bits of u = q + 32, 0..63), then two 32-byte vectors of top bits,
@@ -27,7 +30,8 @@
 // e = 4c + j and in bit 4 + c that of e = 16 + 4c + j.
 // Byte rows (Q8_0): element e of row r at byte 32 (e / 4) + 4r + e % 4.
 // Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32),
-// Q5_0 d(u - 16), Q5_1 d u + m, Q5_K d sc u - dmin mn (u with its fifth bit).
+// Q5_0 d(u - 16), Q5_1 d u + m, Q5_K d sc u - dmin mn (u with its fifth bit), IQ4_NL d L[u],
+// IQ4_XS (d ls) L[u] (L: ggml's kvalues_iq4nl).
 // Each layout is ggml's block (ggml-common.h) with the same bits, moved; nothing is requantized.
 #include <string.h>
 
@@ -37,8 +41,10 @@
 
 int64_t vk_rp_record_elems(int type) {
     switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0: return 32;
-    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: return 256;
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0:
+    case VK_TYPE_IQ4_NL:
+        return 32;
+    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: case VK_TYPE_IQ4_XS: return 256;
     default: return 0;
     }
 }
@@ -53,6 +59,8 @@ int64_t vk_rp_record_bytes(int type) {
     case VK_TYPE_Q4_K: return 32 + 128 + 8 * 128;
     case VK_TYPE_Q5_K: return 32 + 128 + 8 * 160;
     case VK_TYPE_Q6_K: return 16 + 128 + 8 * 192;
+    case VK_TYPE_IQ4_NL: return 16 + 128;
+    case VK_TYPE_IQ4_XS: return 16 + 64 + 8 * 128;
     default: return 0;
     }
 }
@@ -170,6 +178,23 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
                 for (int e = 0; e < 32; e++) bits[e] = (b->qh[e] >> s) & 1;
                 rp_k4_nibbles(out + 160 + 160 * s, r, b->qs, s);
                 rp_fifth_bits(out + 160 + 160 * s + 128, r, bits);
+            }
+            break;
+        }
+        case VK_TYPE_IQ4_NL: {
+            const vk_block_iq4_nl *b = (const vk_block_iq4_nl *)row + t;
+            h[r] = b->d;
+            rp_interleave(out + 16, r, b->qs, 4);
+            break;
+        }
+        case VK_TYPE_IQ4_XS: {
+            const vk_block_iq4_xs *b = (const vk_block_iq4_xs *)row + t;
+            uint8_t ls[8];
+            vk_iq4xs_scales(b, ls);
+            h[r] = b->d;
+            for (int s = 0; s < 8; s++) {
+                out[16 + 8 * s + r] = (uint8_t)(int8_t)(ls[s] - 32);
+                rp_interleave(out + 80 + 128 * s, r, b->qs + 16 * s, 4);
             }
             break;
         }
