@@ -98,37 +98,53 @@ VK_AVX2_INLINE void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
     }
 }
 
-// Q2_K / Q3_K: the 2-bit fields 2j, 2j+1 of qs[l .. l + 8), as 8 x int32.
-VK_AVX2_INLINE __m256i q2_bits8(const uint8_t *qs, int j) {
-    return _mm256_and_si256(_mm256_srli_epi32(vk_u8x8(qs), 2 * j), _mm256_set1_epi32(3));
+// 8 bytes g*8 .. g*8+7 of t as 8 x int32 (unsigned or signed bytes).
+VK_AVX2_INLINE __m256i bytes8_i32(__m256i t, int g, int sgn) {
+    __m128i h = g < 2 ? _mm256_castsi256_si128(t) : _mm256_extracti128_si256(t, 1);
+    if (g % 2) h = _mm_srli_si128(h, 8);
+    return sgn ? _mm256_cvtepi8_epi32(h) : _mm256_cvtepu8_epi32(h);
 }
 
+// Q2_K / Q3_K: elements 128n + 32j + l (l < 32) are the 2-bit fields 2j, 2j+1 of qs[32n + l]; one
+// 32-byte load serves the four j (16-bit shifts: the mask drops what crosses bytes).
 VK_AVX2_INLINE void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
+    const __m256i m3 = _mm256_set1_epi8(3);
     for (int64_t i = 0; i < nb; i++) {
         const float d = vk_f16c_load(&b[i].d), dmin = vk_f16c_load(&b[i].dmin);
-        for (int e = 0; e < VK_QK_K; e += 8, y += 8) {
-            const int n = e / 128, j = (e % 128) / 32, l = e % 32;
-            const uint8_t sc = b[i].scales[e / 16];
-            const __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0F)), ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
-            const __m256 q = _mm256_cvtepi32_ps(q2_bits8(b[i].qs + 32 * n + l, j));
-            _mm256_storeu_ps(y, _mm256_sub_ps(_mm256_mul_ps(dl, q), ml));
+        for (int n = 0; n < 2; n++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
+            for (int j = 0; j < 4; j++, y += 32) {
+                const __m256i t = _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3);
+                for (int g = 0; g < 4; g++) {
+                    const uint8_t sc = b[i].scales[8 * n + 2 * j + g / 2];
+                    const __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0F)), ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
+                    const __m256 q = _mm256_cvtepi32_ps(bytes8_i32(t, g, 0));
+                    _mm256_storeu_ps(y + 8 * g, _mm256_sub_ps(_mm256_mul_ps(dl, q), ml));
+                }
+            }
         }
     }
 }
 
 VK_AVX2_INLINE void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
-    const __m256i one = _mm256_set1_epi32(1), four = _mm256_set1_epi32(4);
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
     for (int64_t i = 0; i < nb; i++) {
         const float d = vk_f16c_load(&b[i].d);
         uint8_t sc[16];
         vk_q3k_scales(b[i].scales, sc);
-        for (int e = 0; e < VK_QK_K; e += 8, y += 8) {
-            const int n = e / 128, j = (e % 128) / 32, l = e % 32;
-            const __m256 dl = _mm256_set1_ps(d * (float)(sc[e / 16] - 32));
-            // low | hbit << 2, minus 4: low - 4 where the high bit is clear, low where it is set.
-            const __m256i h = _mm256_and_si256(_mm256_srli_epi32(vk_u8x8(b[i].hmask + l), 4 * n + j), one);
-            const __m256i q = _mm256_sub_epi32(_mm256_or_si256(q2_bits8(b[i].qs + 32 * n + l, j), _mm256_slli_epi32(h, 2)), four);
-            _mm256_storeu_ps(y, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(q)));
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)b[i].hmask);
+        for (int n = 0; n < 2; n++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
+            for (int j = 0; j < 4; j++, y += 32) {
+                // low | hbit << 2, minus 4: low - 4 where the high bit is clear, low where it is set.
+                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one);
+                const __m256i t = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3),
+                                                                  _mm256_slli_epi16(h, 2)), four);
+                for (int g = 0; g < 4; g++) {
+                    const __m256 dl = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j + g / 2] - 32));
+                    _mm256_storeu_ps(y + 8 * g, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(bytes8_i32(t, g, 1))));
+                }
+            }
         }
     }
 }
