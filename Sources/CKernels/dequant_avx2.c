@@ -98,13 +98,6 @@ VK_AVX2_INLINE void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
     }
 }
 
-// 8 bytes g*8 .. g*8+7 of t as 8 x int32 (unsigned or signed bytes).
-VK_AVX2_INLINE __m256i bytes8_i32(__m256i t, int g, int sgn) {
-    __m128i h = g < 2 ? _mm256_castsi256_si128(t) : _mm256_extracti128_si256(t, 1);
-    if (g % 2) h = _mm_srli_si128(h, 8);
-    return sgn ? _mm256_cvtepi8_epi32(h) : _mm256_cvtepu8_epi32(h);
-}
-
 // Q2_K / Q3_K: elements 128n + 32j + l (l < 32) are the 2-bit fields 2j, 2j+1 of qs[32n + l]; one
 // 32-byte load serves the four j (16-bit shifts: the mask drops what crosses bytes).
 VK_AVX2_INLINE void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
@@ -118,7 +111,7 @@ VK_AVX2_INLINE void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
                 for (int g = 0; g < 4; g++) {
                     const uint8_t sc = b[i].scales[8 * n + 2 * j + g / 2];
                     const __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0F)), ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
-                    const __m256 q = _mm256_cvtepi32_ps(bytes8_i32(t, g, 0));
+                    const __m256 q = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 0));
                     _mm256_storeu_ps(y + 8 * g, _mm256_sub_ps(_mm256_mul_ps(dl, q), ml));
                 }
             }
@@ -142,7 +135,7 @@ VK_AVX2_INLINE void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
                                                                   _mm256_slli_epi16(h, 2)), four);
                 for (int g = 0; g < 4; g++) {
                     const __m256 dl = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j + g / 2] - 32));
-                    _mm256_storeu_ps(y + 8 * g, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(bytes8_i32(t, g, 1))));
+                    _mm256_storeu_ps(y + 8 * g, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 1))));
                 }
             }
         }

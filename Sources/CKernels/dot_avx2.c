@@ -207,13 +207,6 @@ VK_KQ_DOT(q6_K, vk_block_q6_K)
 
 // ---- Q2_K / Q3_K: 2-bit fields unpacked 32 at a time, shared by up to 4 activation rows ----
 
-// Element g*8 .. g*8+7 of the 32 bytes in t as 8 float lanes (unsigned or signed bytes).
-VK_AVX2_INLINE __m256 byte8_f32(__m256i t, int g, int sgn) {
-    __m128i h = g < 2 ? _mm256_castsi256_si128(t) : _mm256_extracti128_si256(t, 1);
-    if (g % 2) h = _mm_srli_si128(h, 8);
-    return _mm256_cvtepi32_ps(sgn ? _mm256_cvtepi8_epi32(h) : _mm256_cvtepu8_epi32(h));
-}
-
 // Q2_K: per sub-block s of 16, (d*sc_s) * sum(q x) - (dmin*m_s) * sum(x), which is the sum of
 // the exactly dequantized weights times x up to fp32 rounding.
 VK_AVX2_INLINE void q2_K_nx(const vk_block_q2_K *b, int64_t nb, const float *x, int64_t ldx, int nx,
@@ -228,7 +221,7 @@ VK_AVX2_INLINE void q2_K_nx(const vk_block_q2_K *b, int64_t nb, const float *x, 
             for (int j = 0; j < 4; j++) {
                 const __m256i t = _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3);
                 __m256 q[4];
-                for (int g = 0; g < 4; g++) q[g] = byte8_f32(t, g, 0);
+                for (int g = 0; g < 4; g++) q[g] = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 0));
                 const uint8_t s0 = b[i].scales[8 * n + 2 * j], s1 = b[i].scales[8 * n + 2 * j + 1];
                 const __m256 dl0 = _mm256_set1_ps(d * (float)(s0 & 15)), ml0 = _mm256_set1_ps(dmin * (float)(s0 >> 4));
                 const __m256 dl1 = _mm256_set1_ps(d * (float)(s1 & 15)), ml1 = _mm256_set1_ps(dmin * (float)(s1 >> 4));
@@ -265,7 +258,7 @@ VK_AVX2_INLINE void q3_K_nx(const vk_block_q3_K *b, int64_t nb, const float *x, 
                 const __m256i t = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3),
                                                                   _mm256_slli_epi16(h, 2)), four);
                 __m256 q[4];
-                for (int g = 0; g < 4; g++) q[g] = byte8_f32(t, g, 1);
+                for (int g = 0; g < 4; g++) q[g] = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 1));
                 const __m256 dl0 = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j] - 32));
                 const __m256 dl1 = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j + 1] - 32));
                 for (int r = 0; r < nx; r++) {

@@ -109,26 +109,20 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
     RPV_SI acc[VK_RP_MR];
     for (int i = 0; i < mr; i++) f[i] = RPV_ZERO_PS();
     switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1:
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: {
+        // Q4_0 / Q5_0: offset -8 / -16 times d; Q4_1 / Q5_1: the stored m.
+        const int sym = type == VK_TYPE_Q4_0 || type == VK_TYPE_Q5_0, five = type == VK_TYPE_Q5_0 || type == VK_TYPE_Q5_1;
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
-            const RPV_PS c = type == VK_TYPE_Q4_0 ? RPV_MUL(d, RPV_SET1_PS(-8.0f)) : RPV_F16(p + 16);
-            p += type == VK_TYPE_Q4_0 ? 16 : 32;
-            RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
+            const RPV_PS c = sym ? RPV_MUL(d, RPV_SET1_PS(five ? -16.0f : -8.0f)) : RPV_F16(p + 16);
+            p += sym ? 16 : 32;
+            if (five) RPV(five)(p, pb, a, mr, 32 * t, acc);
+            else RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
             RPV(scale)(f, acc, a, mr, d, c, t);
-            p += 128;
+            p += five ? 160 : 128;
         }
         break;
-    case VK_TYPE_Q5_0: case VK_TYPE_Q5_1:
-        for (int64_t t = 0; t < k / 32; t++) {
-            const RPV_PS d = RPV_F16(p);
-            const RPV_PS c = type == VK_TYPE_Q5_0 ? RPV_MUL(d, RPV_SET1_PS(-16.0f)) : RPV_F16(p + 16);
-            p += type == VK_TYPE_Q5_0 ? 16 : 32;
-            RPV(five)(p, pb, a, mr, 32 * t, acc);
-            RPV(scale)(f, acc, a, mr, d, c, t);
-            p += 160;
-        }
-        break;
+    }
 #if VK_RP_Q8
     case VK_TYPE_Q8_0:
         for (int64_t t = 0; t < k / 32; t++) {
