@@ -67,7 +67,7 @@ let package = Package(
         ]),
         // Paths to the default model and reference data, shared by the test targets.
         .target(name: "VLLMTestSupport", path: "Tests/VLLMTestSupport"),
-        .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute"], exclude: ["Fixtures"]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMTestSupport"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"],
                     exclude: ["Fixtures"]),

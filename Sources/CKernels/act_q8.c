@@ -65,6 +65,22 @@ void vk_dequantize_act_q8(const void *act, int64_t k, float *x) {
     for (int64_t i = 0; i < k; i++) x[i] = a.d[i / 32] * (float)a.q[i];
 }
 
+void vk_dot_q8act_multi_portable(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
+                                 float *out, int64_t ldout) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    if (be == 0 || n <= 0) return;
+    float wb[VK_MAX_BLOCK];
+    for (int64_t r = 0; r < nx; r++) {
+        float sum = 0.0f;
+        for (int64_t i = 0; i < n; i += VK_MAX_BLOCK) {
+            const int64_t len = n - i < VK_MAX_BLOCK ? n - i : VK_MAX_BLOCK;
+            vk_dequantize_row_portable(type, (const char *)w + (i / be) * bb, wb, len);
+            for (int64_t j = 0; j < len; j++) sum += wb[j] * (a[r].d[(i + j) / 32] * (float)a[r].q[i + j]);
+        }
+        out[r * ldout] = sum;
+    }
+}
+
 int vk_matmul_int8_supported(int type) {
     if (VK_K.dot_q8act_multi == NULL) return 0;
     switch (type) {

@@ -37,6 +37,13 @@ VK_AVX2_INLINE __m256i vk_i8x8(const int8_t *p) {
     return _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p));
 }
 
+/// Bytes 8g .. 8g+7 (g < 4) of t as 8 x int32, zero- or sign-extended.
+VK_AVX2_INLINE __m256i vk_bytes8_i32(__m256i t, int g, int sgn) {
+    __m128i h = g < 2 ? _mm256_castsi256_si128(t) : _mm256_extracti128_si256(t, 1);
+    if (g % 2) h = _mm_srli_si128(h, 8);
+    return sgn ? _mm256_cvtepi8_epi32(h) : _mm256_cvtepu8_epi32(h);
+}
+
 /// A Q4_K / Q5_K block's eight sub-block scales d*sc_s and minimums dmin*m_s as fp32 lanes
 /// (`scales` is the block's 12 packed bytes, `d`/`dmin` its fp16 fields).
 VK_AVX2_INLINE void vk_k4_scales_f32(const uint8_t *scales, const void *d, const void *dmin,

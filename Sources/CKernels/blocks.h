@@ -1,7 +1,7 @@
 // Quantized block layouts. These mirror ggml's `ggml-common.h` byte for byte (the GGUF tensor data
 // format): the structs below must keep the same member order and sizes as block_q4_0, block_q4_1,
 // block_q5_0, block_q5_1, block_q8_0, block_q2_K, block_q3_K, block_q4_K, block_q5_K, block_q6_K,
-// block_iq4_nl and block_iq4_xs there (QK_K = 256, K_SCALE_SIZE = 12).
+// block_q8_K, block_iq4_nl and block_iq4_xs there (QK_K = 256, K_SCALE_SIZE = 12).
 #ifndef CKERNELS_BLOCKS_H
 #define CKERNELS_BLOCKS_H
 
@@ -24,15 +24,15 @@ typedef struct {
     uint8_t qs[VK_QK / 2];
 } vk_block_q4_1;
 
-// Q5_0: x = d * (q - 16) with a 5-bit q: the low 4 bits as Q4_0's nibbles, the fifth bit of
-// element e is bit e of qh (read little-endian).
+// Q5_0 (block_q5_0): x = d * (q - 16), q = nibble | fifth bit << 4. Nibbles as Q4_0; element j
+// (j < 32) takes bit j of the little-endian 32-bit word qh.
 typedef struct {
     uint16_t d;
     uint8_t qh[4];
     uint8_t qs[VK_QK / 2];
 } vk_block_q5_0;
 
-// Q5_1: x = d * q + m; bits as Q5_0.
+// Q5_1 (block_q5_1): x = d * q + m; bits as Q5_0.
 typedef struct {
     uint16_t d;
     uint16_t m;
@@ -45,6 +45,26 @@ typedef struct {
     uint16_t d;
     int8_t qs[VK_QK];
 } vk_block_q8_0;
+
+// Q2_K (block_q2_K): 16 sub-blocks of 16; scales[s] holds sub-block s's 4-bit scale (low nibble)
+// and 4-bit min (high nibble). Element e = 128n + 32j + l (n < 2, j < 4, l < 32) is bits 2j, 2j+1
+// of qs[32n + l], in sub-block e / 16. x = (d*sc) * q - dmin*m.
+typedef struct {
+    uint8_t scales[VK_QK_K / 16];
+    uint8_t qs[VK_QK_K / 4];
+    uint16_t d;
+    uint16_t dmin;
+} vk_block_q2_K;
+
+// Q3_K (block_q3_K): 16 sub-blocks of 16 with 6-bit scales biased by 32 (see vk_q3k_scales).
+// Element e = 128n + 32j + l: low 2 bits as Q2_K (qs[32n + l] >> 2j), and 4 is subtracted unless
+// bit 4n + j of hmask[l] is set: x = (d * (sc - 32)) * (low - (hbit ? 0 : 4)).
+typedef struct {
+    uint8_t hmask[VK_QK_K / 8];
+    uint8_t qs[VK_QK_K / 4];
+    uint8_t scales[12];
+    uint16_t d;
+} vk_block_q3_K;
 
 // Q4_K: 8 sub-blocks of 32 with 6-bit scales and mins packed in `scales` (see vk_k4_scale_min).
 // For each 64-element chunk j (0..3): elements [64j, 64j+32) are the low nibbles of
@@ -80,35 +100,23 @@ typedef struct {
     uint16_t d;
 } vk_block_q6_K;
 
-// Q2_K: 16 sub-blocks of 16; scales[s] holds sub-block s's scale (low nibble) and min (high).
-// For each 128-element half h, shift step c < 4 and l < 32, element 128h + 32c + l is
-// (qs[32h + l] >> 2c) & 3; x = d*sc * q - dmin*mn.
+// Q8_K (block_q8_K, ggml's activation format, read here as a weight type): x = d * q with an
+// fp32 d; bsums (the sums of q per 16) are not needed to dequantize.
 typedef struct {
-    uint8_t scales[VK_QK_K / 16];
-    uint8_t qs[VK_QK_K / 4];
-    uint16_t d;
-    uint16_t dmin;
-} vk_block_q2_K;
+    float d;
+    int8_t qs[VK_QK_K];
+    int16_t bsums[VK_QK_K / 16];
+} vk_block_q8_K;
 
-// Q3_K: 16 sub-blocks of 16 with signed 6-bit scales packed in `scales` (see vk_k3_scale);
-// element 128h + 32c + l has low bits (qs[32h + l] >> 2c) & 3 and, when bit b of hmask[l] is
-// clear for e = 32b + l, 4 subtracted; x = d * (sc - 32) * q.
-typedef struct {
-    uint8_t hmask[VK_QK_K / 8];
-    uint8_t qs[VK_QK_K / 4];
-    uint8_t scales[12];
-    uint16_t d;
-} vk_block_q3_K;
-
-// IQ4_NL: a block of 32 4-bit indices into the non-linear table vk_iq4nl_values, nibbles as
-// Q4_0's; x = d * value.
+// IQ4_NL (block_iq4_nl): x = d * vk_iq4nl_values[nibble]; nibble order as Q4_0.
 typedef struct {
     uint16_t d;
     uint8_t qs[VK_QK / 2];
 } vk_block_iq4_nl;
 
-// IQ4_XS: 8 sub-blocks of 32 as IQ4_NL with 6-bit scales (low nibbles in scales_l, top two bits
-// in scales_h, 2 per sub-block); x = d * (ls - 32) * value.
+// IQ4_XS (block_iq4_xs): 8 sub-blocks of 32, each with a 6-bit scale ls biased by 32: the low 4
+// bits in nibble s % 2 of scales_l[s / 2], the top 2 in bits 2s, 2s+1 of scales_h. Sub-block s
+// has nibbles qs[16s .. 16s+16) in IQ4_NL order. x = (d * (ls - 32)) * vk_iq4nl_values[nibble].
 typedef struct {
     uint16_t d;
     uint16_t scales_h;
@@ -116,23 +124,23 @@ typedef struct {
     uint8_t qs[VK_QK_K / 2];
 } vk_block_iq4_xs;
 
-// ggml's kvalues_iq4nl.
-static const int8_t vk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+// ggml's kvalues_iq4nl: the 16 non-uniform levels of IQ4_NL / IQ4_XS.
+static const int8_t vk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                           1, 13, 25, 38, 53, 69, 89, 113};
 
-// Q3_K's scale j (0..15) before the -32: low 4 bits in byte j % 8 (high nibble for j >= 8),
-// top 2 bits in byte 8 + j % 4 at bit 2 (j / 4).
-static inline int vk_k3_scale(const uint8_t *s, int j) {
-    return ((s[j % 8] >> (4 * (j / 8))) & 15) | ((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4;
-}
+// The same levels plus 128 (1 .. 241): unsigned bytes for the byte dot-product instructions.
+static const uint8_t vk_iq4nl_biased[16] = {1, 24, 45, 63, 79, 93, 106, 118,
+                                            129, 141, 153, 166, 181, 197, 217, 241};
 
+_Static_assert(sizeof(vk_block_q5_0) == 22, "block_q5_0 size");
+_Static_assert(sizeof(vk_block_q5_1) == 24, "block_q5_1 size");
 _Static_assert(sizeof(vk_block_q2_K) == 84, "block_q2_K size");
 _Static_assert(sizeof(vk_block_q3_K) == 110, "block_q3_K size");
+_Static_assert(sizeof(vk_block_q8_K) == 292, "block_q8_K size");
 _Static_assert(sizeof(vk_block_iq4_nl) == 18, "block_iq4_nl size");
 _Static_assert(sizeof(vk_block_iq4_xs) == 136, "block_iq4_xs size");
 _Static_assert(sizeof(vk_block_q4_0) == 18, "block_q4_0 size");
 _Static_assert(sizeof(vk_block_q4_1) == 20, "block_q4_1 size");
-_Static_assert(sizeof(vk_block_q5_0) == 22, "block_q5_0 size");
-_Static_assert(sizeof(vk_block_q5_1) == 24, "block_q5_1 size");
 _Static_assert(sizeof(vk_block_q8_0) == 34, "block_q8_0 size");
 _Static_assert(sizeof(vk_block_q4_K) == 144, "block_q4_K size");
 _Static_assert(sizeof(vk_block_q5_K) == 176, "block_q5_K size");
@@ -163,6 +171,23 @@ static inline void vk_k4_scales_mins(const uint8_t *s, uint8_t out[16]) {
     r[2] = u[1] & low6;
     r[3] = ((u[2] >> 4) & low4) | (((u[1] >> 6) & low2) << 4);
     memcpy(out, r, 16);
+}
+
+// Q3_K's sixteen 6-bit scales (unbiased: 0..63; the value uses sc - 32): the low 4 bits of
+// scale s are nibble s / 8 of scales[s % 8], the top 2 are bits 2(s / 4), 2(s / 4)+1 of
+// scales[8 + s % 4].
+static inline void vk_q3k_scales(const uint8_t *s, uint8_t out[16]) {
+    for (int i = 0; i < 16; i++) {
+        const int low = i < 8 ? (s[i] & 15) : (s[i - 8] >> 4);
+        const int high = (s[8 + i % 4] >> (2 * (i / 4))) & 3;
+        out[i] = (uint8_t)(low | high << 4);
+    }
+}
+
+// IQ4_XS's eight 6-bit scales (unbiased: 0..63; the value uses ls - 32).
+static inline void vk_iq4xs_scales(const vk_block_iq4_xs *b, uint8_t out[8]) {
+    for (int s = 0; s < 8; s++)
+        out[s] = (uint8_t)(((b->scales_l[s / 2] >> (4 * (s % 2))) & 15) | ((b->scales_h >> (2 * s)) & 3) << 4);
 }
 
 #endif

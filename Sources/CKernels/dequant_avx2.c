@@ -33,6 +33,123 @@ VK_AVX2_INLINE void deq_q4_1(const vk_block_q4_1 *b, float *y, int64_t nb) {
     }
 }
 
+// The fifth bits of elements j0 .. j0 + 7 of a Q5_0 / Q5_1 block (qh as its 32-bit word), as 16s.
+VK_AVX2_INLINE __m256i q5_high8(uint32_t qh, int j0) {
+    const __m256i shifts = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(j0));
+    const __m256i bits = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)qh), shifts), _mm256_set1_epi32(1));
+    return _mm256_slli_epi32(bits, 4);
+}
+
+VK_AVX2_INLINE void deq_q5_0(const vk_block_q5_0 *b, float *y, int64_t nb) {
+    const __m256i m15 = _mm256_set1_epi32(15), c16 = _mm256_set1_epi32(16);
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const __m256 d = vk_f16c_bcast(&b[i].d);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int h = 0; h < 16; h += 8) {
+            const __m256i v = vk_u8x8(b[i].qs + h);
+            const __m256i lo = _mm256_sub_epi32(_mm256_or_si256(_mm256_and_si256(v, m15), q5_high8(qh, h)), c16);
+            const __m256i hi = _mm256_sub_epi32(_mm256_or_si256(_mm256_srli_epi32(v, 4), q5_high8(qh, 16 + h)), c16);
+            _mm256_storeu_ps(y + h, _mm256_mul_ps(_mm256_cvtepi32_ps(lo), d));
+            _mm256_storeu_ps(y + 16 + h, _mm256_mul_ps(_mm256_cvtepi32_ps(hi), d));
+        }
+    }
+}
+
+VK_AVX2_INLINE void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
+    const __m256i m15 = _mm256_set1_epi32(15);
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const __m256 d = vk_f16c_bcast(&b[i].d), m = vk_f16c_bcast(&b[i].m);
+        uint32_t qh;
+        memcpy(&qh, b[i].qh, 4);
+        for (int h = 0; h < 16; h += 8) {
+            const __m256i v = vk_u8x8(b[i].qs + h);
+            const __m256 lo = _mm256_cvtepi32_ps(_mm256_or_si256(_mm256_and_si256(v, m15), q5_high8(qh, h)));
+            const __m256 hi = _mm256_cvtepi32_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), q5_high8(qh, 16 + h)));
+            _mm256_storeu_ps(y + h, _mm256_add_ps(_mm256_mul_ps(lo, d), m));
+            _mm256_storeu_ps(y + 16 + h, _mm256_add_ps(_mm256_mul_ps(hi, d), m));
+        }
+    }
+}
+
+// 32 IQ4_NL-coded values (16 bytes of nibbles at qs: low nibbles first) times dl, to y[0 .. 32).
+VK_AVX2_INLINE void iq4_nibbles32(const uint8_t *qs, __m256 dl, float *y) {
+    const __m128i table = _mm_loadu_si128((const __m128i *)vk_iq4nl_values), m15 = _mm_set1_epi8(15);
+    const __m128i v = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(v, m15));
+    const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), m15));
+    _mm256_storeu_ps(y, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+    _mm256_storeu_ps(y + 8, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+    _mm256_storeu_ps(y + 16, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+    _mm256_storeu_ps(y + 24, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+}
+
+VK_AVX2_INLINE void deq_iq4_nl(const vk_block_iq4_nl *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) iq4_nibbles32(b[i].qs, vk_f16c_bcast(&b[i].d), y);
+}
+
+VK_AVX2_INLINE void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d);
+        uint8_t ls[8];
+        vk_iq4xs_scales(&b[i], ls);
+        for (int s = 0; s < 8; s++, y += 32)
+            iq4_nibbles32(b[i].qs + 16 * s, _mm256_set1_ps(d * (float)(ls[s] - 32)), y);
+    }
+}
+
+// Q2_K / Q3_K: elements 128n + 32j + l (l < 32) are the 2-bit fields 2j, 2j+1 of qs[32n + l]; one
+// 32-byte load serves the four j (16-bit shifts: the mask drops what crosses bytes).
+VK_AVX2_INLINE void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d), dmin = vk_f16c_load(&b[i].dmin);
+        for (int n = 0; n < 2; n++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
+            for (int j = 0; j < 4; j++, y += 32) {
+                const __m256i t = _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3);
+                for (int g = 0; g < 4; g++) {
+                    const uint8_t sc = b[i].scales[8 * n + 2 * j + g / 2];
+                    const __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0F)), ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
+                    const __m256 q = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 0));
+                    _mm256_storeu_ps(y + 8 * g, _mm256_sub_ps(_mm256_mul_ps(dl, q), ml));
+                }
+            }
+        }
+    }
+}
+
+VK_AVX2_INLINE void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d);
+        uint8_t sc[16];
+        vk_q3k_scales(b[i].scales, sc);
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)b[i].hmask);
+        for (int n = 0; n < 2; n++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
+            for (int j = 0; j < 4; j++, y += 32) {
+                // low | hbit << 2, minus 4: low - 4 where the high bit is clear, low where it is set.
+                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one);
+                const __m256i t = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3),
+                                                                  _mm256_slli_epi16(h, 2)), four);
+                for (int g = 0; g < 4; g++) {
+                    const __m256 dl = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j + g / 2] - 32));
+                    _mm256_storeu_ps(y + 8 * g, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 1))));
+                }
+            }
+        }
+    }
+}
+
+VK_AVX2_INLINE void deq_q8_K(const vk_block_q8_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
+        const __m256 d = _mm256_broadcast_ss(&b[i].d);
+        for (int h = 0; h < VK_QK_K; h += 8)
+            _mm256_storeu_ps(y + h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(vk_i8x8(b[i].qs + h))));
+    }
+}
+
 VK_AVX2_INLINE void deq_q8_0(const vk_block_q8_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const __m256 d = vk_f16c_bcast(&b[i].d);
@@ -134,25 +251,6 @@ VK_AVX2 static void deq_bf16(const uint16_t *h, float *y, int64_t n) {
     for (; i < n; i++) y[i] = vk_bf16_to_fp32(h[i]);
 }
 
-// Q5_0 / Q5_1, eight elements at a time: elements 0-15 are the low nibbles of qs, 16-31 the
-// high ones, and element e's fifth bit is bit e of qh. Multiply then add, unfused, as the
-// reference rounds.
-VK_AVX2_INLINE void deq_q5(const uint8_t *qs, const uint8_t *qhp, float d, const float *m, float *y) {
-    uint32_t qh;
-    memcpy(&qh, qhp, 4);
-    const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-    for (int k = 0; k < 4; k++) {
-        __m256i q = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(qs + 8 * (k & 1))));
-        q = k < 2 ? _mm256_and_si256(q, _mm256_set1_epi32(15)) : _mm256_srli_epi32(q, 4);
-        const __m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)(qh >> (8 * k))), lanes);
-        q = _mm256_or_si256(q, _mm256_and_si256(_mm256_cmpeq_epi32(bits, lanes), _mm256_set1_epi32(16)));
-        if (!m) q = _mm256_sub_epi32(q, _mm256_set1_epi32(16));
-        __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(q), _mm256_set1_ps(d));
-        if (m) v = _mm256_add_ps(v, _mm256_set1_ps(*m));
-        _mm256_storeu_ps(y + 8 * k, v);
-    }
-}
-
 VK_AVX2 void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n) {
     const int64_t be = vk_type_block_elems(type);
     if (be == 0 || n <= 0) return;
@@ -163,24 +261,18 @@ VK_AVX2 void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64
     case VK_TYPE_BF16: deq_bf16((const uint16_t *)src, dst, n); break;
     case VK_TYPE_Q4_0: deq_q4_0((const vk_block_q4_0 *)src, dst, nb); break;
     case VK_TYPE_Q4_1: deq_q4_1((const vk_block_q4_1 *)src, dst, nb); break;
-    case VK_TYPE_Q5_0:
-        for (int64_t i = 0; i < nb; i++) {
-            const vk_block_q5_0 *b = (const vk_block_q5_0 *)src + i;
-            deq_q5(b->qs, b->qh, vk_fp16_to_fp32(b->d), NULL, dst + i * VK_QK);
-        }
-        break;
-    case VK_TYPE_Q5_1:
-        for (int64_t i = 0; i < nb; i++) {
-            const vk_block_q5_1 *b = (const vk_block_q5_1 *)src + i;
-            const float m = vk_fp16_to_fp32(b->m);
-            deq_q5(b->qs, b->qh, vk_fp16_to_fp32(b->d), &m, dst + i * VK_QK);
-        }
-        break;
+    case VK_TYPE_Q5_0: deq_q5_0((const vk_block_q5_0 *)src, dst, nb); break;
+    case VK_TYPE_Q5_1: deq_q5_1((const vk_block_q5_1 *)src, dst, nb); break;
     case VK_TYPE_Q8_0: deq_q8_0((const vk_block_q8_0 *)src, dst, nb); break;
+    case VK_TYPE_Q2_K: deq_q2_K((const vk_block_q2_K *)src, dst, nb); break;
+    case VK_TYPE_Q3_K: deq_q3_K((const vk_block_q3_K *)src, dst, nb); break;
     case VK_TYPE_Q4_K: deq_q4_K((const vk_block_q4_K *)src, dst, nb); break;
     case VK_TYPE_Q5_K: deq_q5_K((const vk_block_q5_K *)src, dst, nb); break;
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;
-    // A type without an AVX2 form must not silently produce nothing.
+    case VK_TYPE_Q8_K: deq_q8_K((const vk_block_q8_K *)src, dst, nb); break;
+    case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
+    case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
+    // A type this level has no kernel for runs the portable code, never leaves dst unwritten.
     default: vk_dequantize_row_portable(type, src, dst, n); break;
     }
 }

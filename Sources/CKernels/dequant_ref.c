@@ -40,14 +40,19 @@ static void deq_q4_1(const vk_block_q4_1 *b, float *y, int64_t nb) {
     }
 }
 
+// The fifth bit of element j (< 32) of a Q5_0 / Q5_1 block, worth 16.
+static inline int q5_high(const uint8_t qh[4], int j) {
+    uint32_t h;
+    memcpy(&h, qh, 4);
+    return (int)((h >> j) & 1u) << 4;
+}
+
 static void deq_q5_0(const vk_block_q5_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
-        uint32_t qh;
-        memcpy(&qh, b[i].qh, 4);
         for (int j = 0; j < VK_QK / 2; j++) {
-            const int x0 = ((b[i].qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4) - 16;
-            const int x1 = ((b[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16;
+            const int x0 = ((b[i].qs[j] & 0x0F) | q5_high(b[i].qh, j)) - 16;
+            const int x1 = ((b[i].qs[j] >> 4) | q5_high(b[i].qh, j + 16)) - 16;
             y[j] = (float)x0 * d;
             y[j + VK_QK / 2] = (float)x1 * d;
         }
@@ -58,11 +63,9 @@ static void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
         const float m = vk_load_fp16(&b[i].m);
-        uint32_t qh;
-        memcpy(&qh, b[i].qh, 4);
         for (int j = 0; j < VK_QK / 2; j++) {
-            const float x0 = (float)((b[i].qs[j] & 0x0F) | (int)((qh >> j) & 1) << 4);
-            const float x1 = (float)((b[i].qs[j] >> 4) | (int)((qh >> (j + 16)) & 1) << 4);
+            const float x0 = (float)((b[i].qs[j] & 0x0F) | q5_high(b[i].qh, j));
+            const float x1 = (float)((b[i].qs[j] >> 4) | q5_high(b[i].qh, j + 16));
             const float p0 = x0 * d;
             const float p1 = x1 * d;
             y[j] = p0 + m;
@@ -71,54 +74,12 @@ static void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
     }
 }
 
-static void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
-        const float d = vk_load_fp16(&b[i].d), dmin = vk_load_fp16(&b[i].dmin);
-        for (int e = 0; e < VK_QK_K; e++) {
-            const int h = e / 128, c = (e % 128) / 32, l = e % 32;
-            const uint8_t sc = b[i].scales[e / 16];
-            const float dl = d * (float)(sc & 15), ml = dmin * (float)(sc >> 4);
-            const float p = dl * (float)((b[i].qs[32 * h + l] >> (2 * c)) & 3);
-            y[e] = p - ml;
-        }
-    }
-}
-
-static void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
-        const float d = vk_load_fp16(&b[i].d);
-        for (int e = 0; e < VK_QK_K; e++) {
-            const int h = e / 128, c = (e % 128) / 32, l = e % 32;
-            const float dl = d * (float)(vk_k3_scale(b[i].scales, e / 16) - 32);
-            const int high = (b[i].hmask[l] >> (e / 32)) & 1;
-            const int q = ((b[i].qs[32 * h + l] >> (2 * c)) & 3) - (high ? 0 : 4);
-            y[e] = dl * (float)q;
-        }
-    }
-}
-
 static void deq_iq4_nl(const vk_block_iq4_nl *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
         for (int j = 0; j < VK_QK / 2; j++) {
-            y[j] = d * (float)vk_iq4nl_values[b[i].qs[j] & 15];
+            y[j] = d * (float)vk_iq4nl_values[b[i].qs[j] & 0x0F];
             y[j + VK_QK / 2] = d * (float)vk_iq4nl_values[b[i].qs[j] >> 4];
-        }
-    }
-}
-
-static void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
-        const float d = vk_load_fp16(&b[i].d);
-        const uint16_t sh = b[i].scales_h;
-        for (int s = 0; s < VK_QK_K / 32; s++) {
-            const int ls = ((b[i].scales_l[s / 2] >> (4 * (s % 2))) & 15) | ((sh >> (2 * s)) & 3) << 4;
-            const float dl = d * (float)(ls - 32);
-            const uint8_t *qs = b[i].qs + 16 * s;
-            for (int j = 0; j < 16; j++) {
-                y[32 * s + j] = dl * (float)vk_iq4nl_values[qs[j] & 15];
-                y[32 * s + j + 16] = dl * (float)vk_iq4nl_values[qs[j] >> 4];
-            }
         }
     }
 }
@@ -127,6 +88,60 @@ static void deq_q8_0(const vk_block_q8_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
         for (int j = 0; j < VK_QK; j++) y[j] = (float)b[i].qs[j] * d;
+    }
+}
+
+static void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_load_fp16(&b[i].d);
+        const float dmin = vk_load_fp16(&b[i].dmin);
+        for (int e = 0; e < VK_QK_K; e++) {
+            const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+            const uint8_t sc = b[i].scales[e / 16];
+            const float dl = d * (float)(sc & 0x0F), ml = dmin * (float)(sc >> 4);
+            const int q = (b[i].qs[32 * n + l] >> (2 * j)) & 3;
+            const float p = dl * (float)q;
+            *y++ = p - ml;
+        }
+    }
+}
+
+static void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_load_fp16(&b[i].d);
+        uint8_t sc[16];
+        vk_q3k_scales(b[i].scales, sc);
+        for (int e = 0; e < VK_QK_K; e++) {
+            const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+            const float dl = d * (float)(sc[e / 16] - 32);
+            const int low = (b[i].qs[32 * n + l] >> (2 * j)) & 3;
+            const int q = low - ((b[i].hmask[l] >> (4 * n + j)) & 1 ? 0 : 4);
+            *y++ = dl * (float)q;
+        }
+    }
+}
+
+static void deq_q8_K(const vk_block_q8_K *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK_K) {
+        float d;
+        memcpy(&d, &b[i].d, sizeof d);
+        for (int j = 0; j < VK_QK_K; j++) y[j] = d * (float)b[i].qs[j];
+    }
+}
+
+static void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_load_fp16(&b[i].d);
+        uint8_t ls[8];
+        vk_iq4xs_scales(&b[i], ls);
+        const uint8_t *qs = b[i].qs;
+        for (int s = 0; s < 8; s++, y += 32, qs += 16) {
+            const float dl = d * (float)(ls[s] - 32);
+            for (int j = 0; j < 16; j++) {
+                y[j] = dl * (float)vk_iq4nl_values[qs[j] & 0x0F];
+                y[j + 16] = dl * (float)vk_iq4nl_values[qs[j] >> 4];
+            }
+        }
     }
 }
 
@@ -227,11 +242,12 @@ void vk_dequantize_row_ref(int type, const void *src, float *dst, int64_t n) {
     case VK_TYPE_Q8_0: deq_q8_0((const vk_block_q8_0 *)src, dst, nb); break;
     case VK_TYPE_Q2_K: deq_q2_K((const vk_block_q2_K *)src, dst, nb); break;
     case VK_TYPE_Q3_K: deq_q3_K((const vk_block_q3_K *)src, dst, nb); break;
-    case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
-    case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
     case VK_TYPE_Q4_K: deq_q4_K((const vk_block_q4_K *)src, dst, nb); break;
     case VK_TYPE_Q5_K: deq_q5_K((const vk_block_q5_K *)src, dst, nb); break;
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;
+    case VK_TYPE_Q8_K: deq_q8_K((const vk_block_q8_K *)src, dst, nb); break;
+    case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
+    case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
     default: break;
     }
 }

@@ -1,7 +1,11 @@
 // Runtime dispatch: picks the best kernel set for this CPU once, at load time.
 #include "internal.h"
 
-#define VK_RP_ALL_TYPES (1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q8_0 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K)
+// The repacked types every level has kernels for; AVX2 all but those whose bytes, made unsigned,
+// go past what vpmaddubsw's pair sums hold (Q8_0 up to 255, IQ4_NL/IQ4_XS levels up to 241).
+#define VK_RP_AVX2_TYPES (1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q5_0 | 1u << VK_TYPE_Q5_1 | \
+                          1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q5_K | 1u << VK_TYPE_Q6_K)
+#define VK_RP_ALL_TYPES (VK_RP_AVX2_TYPES | 1u << VK_TYPE_Q8_0 | 1u << VK_TYPE_IQ4_NL | 1u << VK_TYPE_IQ4_XS)
 
 static const vk_kernels vk_portable = {
     .level = 0,
@@ -40,7 +44,7 @@ static const vk_kernels vk_avx2 = {
     .quantize_act_q8_terms = vk_quantize_act_q8_terms_avx2,
     .dot_q8act_multi = vk_dot_q8act_multi_avx2,
     .gemm_rp = vk_gemm_rp_avx2,
-    .rp_types = 1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q6_K,
+    .rp_types = VK_RP_AVX2_TYPES,
     .rp_panels = 1,
     .pack_panel_rp = vk_pack_panel_rp_avx2,
     .pack_panel = vk_pack_panel_avx2,

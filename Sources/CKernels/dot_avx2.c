@@ -205,6 +205,113 @@ VK_KQ_DOT(q4_K, vk_block_q4_K)
 VK_KQ_DOT(q5_K, vk_block_q5_K)
 VK_KQ_DOT(q6_K, vk_block_q6_K)
 
+// ---- Q2_K / Q3_K: 2-bit fields unpacked 32 at a time, shared by up to 4 activation rows ----
+
+// Q2_K: per sub-block s of 16, (d*sc_s) * sum(q x) - (dmin*m_s) * sum(x), which is the sum of
+// the exactly dequantized weights times x up to fp32 rounding.
+VK_AVX2_INLINE void q2_K_nx(const vk_block_q2_K *b, int64_t nb, const float *x, int64_t ldx, int nx,
+                            float *out, int64_t ldout) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256 acc[VK_MULTI_MAX], accm[VK_MULTI_MAX];
+    for (int r = 0; r < nx; r++) acc[r] = accm[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d), dmin = vk_f16c_load(&b[i].dmin);
+        for (int n = 0; n < 2; n++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
+            for (int j = 0; j < 4; j++) {
+                const __m256i t = _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3);
+                __m256 q[4];
+                for (int g = 0; g < 4; g++) q[g] = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 0));
+                const uint8_t s0 = b[i].scales[8 * n + 2 * j], s1 = b[i].scales[8 * n + 2 * j + 1];
+                const __m256 dl0 = _mm256_set1_ps(d * (float)(s0 & 15)), ml0 = _mm256_set1_ps(dmin * (float)(s0 >> 4));
+                const __m256 dl1 = _mm256_set1_ps(d * (float)(s1 & 15)), ml1 = _mm256_set1_ps(dmin * (float)(s1 >> 4));
+                for (int r = 0; r < nx; r++) {
+                    const float *xr = x + r * ldx + 256 * i + 128 * n + 32 * j;
+                    const __m256 x0 = _mm256_loadu_ps(xr), x1 = _mm256_loadu_ps(xr + 8);
+                    const __m256 x2 = _mm256_loadu_ps(xr + 16), x3 = _mm256_loadu_ps(xr + 24);
+                    const __m256 p0 = _mm256_fmadd_ps(q[1], x1, _mm256_mul_ps(q[0], x0));
+                    const __m256 p1 = _mm256_fmadd_ps(q[3], x3, _mm256_mul_ps(q[2], x2));
+                    acc[r] = _mm256_fmadd_ps(dl1, p1, _mm256_fmadd_ps(dl0, p0, acc[r]));
+                    accm[r] = _mm256_fmadd_ps(ml1, _mm256_add_ps(x2, x3), _mm256_fmadd_ps(ml0, _mm256_add_ps(x0, x1), accm[r]));
+                }
+            }
+        }
+    }
+    for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(_mm256_sub_ps(acc[r], accm[r]));
+}
+
+// Q3_K: per sub-block s of 16, (d*(sc_s - 32)) * sum(q x), q = low 2 bits | high bit << 2, - 4.
+VK_AVX2_INLINE void q3_K_nx(const vk_block_q3_K *b, int64_t nb, const float *x, int64_t ldx, int nx,
+                            float *out, int64_t ldout) {
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    __m256 acc[VK_MULTI_MAX];
+    for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < nb; i++) {
+        const float d = vk_f16c_load(&b[i].d);
+        uint8_t sc[16];
+        vk_q3k_scales(b[i].scales, sc);
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)b[i].hmask);
+        for (int n = 0; n < 2; n++) {
+            const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
+            for (int j = 0; j < 4; j++) {
+                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one);
+                const __m256i t = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3),
+                                                                  _mm256_slli_epi16(h, 2)), four);
+                __m256 q[4];
+                for (int g = 0; g < 4; g++) q[g] = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 1));
+                const __m256 dl0 = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j] - 32));
+                const __m256 dl1 = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j + 1] - 32));
+                for (int r = 0; r < nx; r++) {
+                    const float *xr = x + r * ldx + 256 * i + 128 * n + 32 * j;
+                    const __m256 p0 = _mm256_fmadd_ps(q[1], _mm256_loadu_ps(xr + 8), _mm256_mul_ps(q[0], _mm256_loadu_ps(xr)));
+                    const __m256 p1 = _mm256_fmadd_ps(q[3], _mm256_loadu_ps(xr + 24), _mm256_mul_ps(q[2], _mm256_loadu_ps(xr + 16)));
+                    acc[r] = _mm256_fmadd_ps(dl1, p1, _mm256_fmadd_ps(dl0, p0, acc[r]));
+                }
+            }
+        }
+    }
+    for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(acc[r]);
+}
+
+VK_INST4(q2_K, vk_block_q2_K)
+VK_INST4(q3_K, vk_block_q3_K)
+
+// ---- the other block types: dequantized a chunk at a time into L1, then fma'd with each row ----
+
+// Whether chunk_dot_nx serves `type` (the block types without a fused kernel above).
+static int chunked_type(int type) {
+    switch (type) {
+    case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_K:
+    case VK_TYPE_IQ4_NL: case VK_TYPE_IQ4_XS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+// out[r * ldout] = dot(w, x + r * ldx) for r < nx: each chunk of weights is dequantized once (the
+// exact values, dequant_avx2.c) and shared by the nx rows. Chunks are whole blocks, so a
+// multiple of 32 elements.
+VK_AVX2 __attribute__((noinline)) static void chunk_dot_nx(int type, const void *w, const float *x, int64_t ldx,
+                                                           int64_t nx, int64_t n, float *out, int64_t ldout) {
+    const int64_t be = vk_type_block_elems(type), bb = vk_type_block_bytes(type);
+    float buf[VK_MAX_BLOCK] __attribute__((aligned(32)));
+    __m256 a0[VK_MULTI_MAX], a1[VK_MULTI_MAX];
+    for (int64_t r = 0; r < nx; r++) a0[r] = a1[r] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += VK_MAX_BLOCK) {
+        const int64_t len = n - i < VK_MAX_BLOCK ? n - i : VK_MAX_BLOCK;
+        vk_dequantize_row_avx2(type, (const char *)w + (i / be) * bb, buf, len);
+        for (int64_t r = 0; r < nx; r++) {
+            const float *xr = x + r * ldx + i;
+            for (int64_t j = 0; j < len; j += 16) {
+                a0[r] = _mm256_fmadd_ps(_mm256_load_ps(buf + j), _mm256_loadu_ps(xr + j), a0[r]);
+                a1[r] = _mm256_fmadd_ps(_mm256_load_ps(buf + j + 8), _mm256_loadu_ps(xr + j + 8), a1[r]);
+            }
+        }
+    }
+    for (int64_t r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(_mm256_add_ps(a0[r], a1[r]));
+}
+
 // ---- float formats ----
 
 VK_AVX2_INLINE __m256 ld_f32(const void *p, int64_t i) { return _mm256_loadu_ps((const float *)p + i); }
@@ -258,18 +365,15 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     case VK_TYPE_Q4_K: return q4_K_dot((const vk_block_q4_K *)w, nb, x);
     case VK_TYPE_Q5_K: return q5_K_dot((const vk_block_q5_K *)w, nb, x);
     case VK_TYPE_Q6_K: return q6_K_dot((const vk_block_q6_K *)w, nb, x);
-    default: {
-        // Types without a fused kernel: dequantize a chunk at a time, then an fp32 dot (never 0
-        // for a type added later without one).
-        const int64_t bb = vk_type_block_bytes(type);
-        float buf[VK_MAX_BLOCK];
-        for (int64_t i = 0; i < n; i += VK_MAX_BLOCK) {
-            const int64_t len = n - i < VK_MAX_BLOCK ? n - i : VK_MAX_BLOCK;
-            vk_dequantize_row_avx2(type, (const char *)w + (i / be) * bb, buf, len);
-            out += f32_dot(buf, x + i, len);
+    case VK_TYPE_Q2_K: q2_K_x1(w, nb, x, 0, &out, 0); return out;
+    case VK_TYPE_Q3_K: q3_K_x1(w, nb, x, 0, &out, 0); return out;
+    default:
+        if (chunked_type(type)) {
+            chunk_dot_nx(type, w, x, 0, 1, n, &out, 0);
+            return out;
         }
-        return out;
-    }
+        // A type this level has no kernel for runs the portable code, never a silent zero.
+        return vk_dot_row_portable(type, w, x, n);
     }
 }
 
@@ -282,7 +386,13 @@ VK_AVX2 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int6
     case VK_TYPE_Q4_0: q4_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q4_1: q4_1_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q8_0: q8_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
+    case VK_TYPE_Q2_K: q2_K_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
+    case VK_TYPE_Q3_K: q3_K_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     default:
+        if (chunked_type(type)) {
+            chunk_dot_nx(type, w, x, ldx, nx, n, out, ldout);
+            return;
+        }
         for (int64_t r = 0; r < nx; r++) out[r * ldout] = vk_dot_row_avx2(type, w, x + r * ldx, n);
         return;
     }

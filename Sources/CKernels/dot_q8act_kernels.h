@@ -226,6 +226,7 @@ VK_Q8A_TARGET void VK_Q8A_ENTRY(int type, const void *w, int64_t n, const vk_act
     case VK_TYPE_Q8_0: q8_0a_fns[nx - 1](w, n / VK_QK, a, out, ldout); return;
     case VK_TYPE_Q4_K: q4_Ka_fns[nx - 1](w, n / VK_QK_K, a, out, ldout); return;
     case VK_TYPE_Q6_K: q6_Ka_fns[nx - 1](w, n / VK_QK_K, a, out, ldout); return;
-    default: return;
+    // No int8 kernel for this type: the portable one, never a silent zero.
+    default: vk_dot_q8act_multi_portable(type, w, n, a, nx, out, ldout); return;
     }
 }

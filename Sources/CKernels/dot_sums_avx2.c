@@ -215,7 +215,8 @@ VK_AVX2 void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const fl
     case VK_TYPE_Q4_1: q4_1s_fns[nx - 1](w, n / VK_QK, x, ldx, xs, ldxs, out, ldout); return;
     case VK_TYPE_Q4_K: q4_Ks_fns[nx - 1](w, n / VK_QK_K, x, ldx, xs, ldxs, out, ldout); return;
     case VK_TYPE_Q6_K: q6_Ks_fns[nx - 1](w, n / VK_QK_K, x, ldx, xs, ldxs, out, ldout); return;
-    default: return;
+    // No block-sum kernel for this type: the plain dots need no sums (never leave out unwritten).
+    default: vk_dot_row_multi_avx2(type, w, x, ldx, nx, n, out, ldout); return;
     }
 }
 

@@ -18,6 +18,25 @@ VK_RP_INLINE void RPV(nibbles)(const uint8_t *nib, int64_t pb, const vk_act_q8 *
     }
 }
 
+// acc[i] = the rows' integer dots of 32 five-bit elements (128 nibble bytes, then 32 bytes of
+// fifth bits: bit c of byte 4r + j for element 4c + j, bit 4 + c for 16 + 4c + j) with q[i] + x.
+VK_RP_INLINE void RPV(five)(const uint8_t *nib, int64_t pb, const vk_act_q8 *a, int mr, int64_t x,
+                            RPV_SI *acc) {
+    const RPV_SI m15 = RPV_SET1_EPI8(15), m16 = RPV_SET1_EPI8(16);
+    const RPV_SI top = RPV_LOAD(nib + 128);
+    for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
+    for (int c = 0; c < 4; c++) {
+        const RPV_SI v = RPV_LOAD(nib + 32 * c);
+        // 16-bit shifts move bits c and 4 + c to bit 4; the mask drops what crosses bytes.
+        const RPV_SI lo = RPV_OR(RPV_AND(v, m15), RPV_AND(RPV_SLLI16(top, 4 - c), m16));
+        const RPV_SI hi = RPV_OR(RPV_AND(RPV_SRLI16(v, 4), m15), RPV_AND(RPV_SRLI16(top, c), m16));
+        for (int i = 0; i < mr; i++) {
+            acc[i] = VK_RP_DPBUSD_W(acc[i], lo, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+            acc[i] = VK_RP_DPBUSD_W(acc[i], hi, RPV_SET1_EPI32(rp_x4(a[i].q + x + 16 + 4 * c)));
+        }
+    }
+}
+
 // acc[i] = the integer dots of 32 signed byte elements (made unsigned by flipping the top bit)
 // with activation bytes q[i] + x.
 VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, const vk_act_q8 *a, int mr, int64_t x, RPV_SI *acc) {
@@ -27,6 +46,26 @@ VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, const vk_act_q8 *a, i
         for (int i = 0; i < mr; i++) acc[i] = VK_RP_DPBUSD_W(acc[i], v, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
     }
 }
+
+#if VK_RP_Q8
+// acc[i] = the integer dots of 32 IQ4 elements (nibbles indexing ggml's levels, looked up as
+// level + 128: unsigned bytes up to 241, which only the non-saturating instruction takes) with
+// q[i] + x; the caller takes 128 * S off.
+VK_RP_INLINE void RPV(levels)(const uint8_t *nib, int64_t pb, const vk_act_q8 *a, int mr, int64_t x,
+                              RPV_SI *acc) {
+    const RPV_SI m15 = RPV_SET1_EPI8(15), table = RPV_BCAST16(vk_iq4nl_biased);
+    for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
+    for (int c = 0; c < 4; c++) {
+        const RPV_SI v = RPV_LOAD(nib + 32 * c);
+        const RPV_SI lo = RPV_SHUFFLE8(table, RPV_AND(v, m15));
+        const RPV_SI hi = RPV_SHUFFLE8(table, RPV_AND(RPV_SRLI16(v, 4), m15));
+        for (int i = 0; i < mr; i++) {
+            acc[i] = VK_RP_DPBUSD_W(acc[i], lo, RPV_SET1_EPI32(rp_x4(a[i].q + x + 4 * c)));
+            acc[i] = VK_RP_DPBUSD_W(acc[i], hi, RPV_SET1_EPI32(rp_x4(a[i].q + x + 16 + 4 * c)));
+        }
+    }
+}
+#endif
 
 // Bits 2c and 2c + 1 of every byte of h moved to bits 4 and 5 (others garbage, masked by the caller).
 VK_RP_INLINE RPV_SI RPV(top2)(RPV_SI h, int c) {
@@ -70,16 +109,20 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
     RPV_SI acc[VK_RP_MR];
     for (int i = 0; i < mr; i++) f[i] = RPV_ZERO_PS();
     switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1:
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: {
+        // Q4_0 / Q5_0: offset -8 / -16 times d; Q4_1 / Q5_1: the stored m.
+        const int sym = type == VK_TYPE_Q4_0 || type == VK_TYPE_Q5_0, five = type == VK_TYPE_Q5_0 || type == VK_TYPE_Q5_1;
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
-            const RPV_PS c = type == VK_TYPE_Q4_0 ? RPV_MUL(d, RPV_SET1_PS(-8.0f)) : RPV_F16(p + 16);
-            p += type == VK_TYPE_Q4_0 ? 16 : 32;
-            RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
+            const RPV_PS c = sym ? RPV_MUL(d, RPV_SET1_PS(five ? -16.0f : -8.0f)) : RPV_F16(p + 16);
+            p += sym ? 16 : 32;
+            if (five) RPV(five)(p, pb, a, mr, 32 * t, acc);
+            else RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
             RPV(scale)(f, acc, a, mr, d, c, t);
-            p += 128;
+            p += five ? 160 : 128;
         }
         break;
+    }
 #if VK_RP_Q8
     case VK_TYPE_Q8_0:
         for (int64_t t = 0; t < k / 32; t++) {
@@ -89,20 +132,42 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
             p += 16 + 256;
         }
         break;
+    case VK_TYPE_IQ4_NL:
+        for (int64_t t = 0; t < k / 32; t++) {
+            const RPV_PS d = RPV_F16(p);
+            RPV(levels)(p + 16, pb, a, mr, 32 * t, acc);
+            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
+            p += 16 + 128;
+        }
+        break;
+    case VK_TYPE_IQ4_XS:
+        for (int64_t t = 0; t < k / 256; t++) {
+            const RPV_PS d = RPV_F16(p);
+            for (int s = 0; s < 8; s++) {
+                const RPV_PS ds = RPV_MUL(d, RPV_CVT(RPV_I8I(p + 16 + 8 * s)));
+                RPV(levels)(p + 80 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc);
+                RPV(scale)(f, acc, a, mr, ds, RPV_MUL(ds, RPV_SET1_PS(-128.0f)), 8 * t + s);
+            }
+            p += 80 + 8 * 128;
+        }
+        break;
 #endif
-    case VK_TYPE_Q4_K:
+    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: {
+        const int64_t sub = type == VK_TYPE_Q5_K ? 160 : 128;  // bytes per sub-block
         for (int64_t t = 0; t < k / 256; t++) {
             const RPV_PS d = RPV_F16(p), dmin = RPV_F16(p + 16);
             for (int s = 0; s < 8; s++) {
                 const RPV_PS ds = RPV_MUL(d, RPV_U8(p + 32 + 8 * s));
                 const RPV_PS c = RPV_MUL(dmin, RPV_SUB(RPV_ZERO_PS(), RPV_U8(p + 96 + 8 * s)));
-                RPV(nibbles)(p + 160 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc);
+                if (type == VK_TYPE_Q5_K) RPV(five)(p + 160 + sub * s, pb, a, mr, 256 * t + 32 * s, acc);
+                else RPV(nibbles)(p + 160 + sub * s, pb, a, mr, 256 * t + 32 * s, acc);
                 RPV(scale)(f, acc, a, mr, ds, c, 8 * t + s);
             }
-            p += 160 + 8 * 128;
+            p += 160 + 8 * sub;
         }
         break;
-    default:  // Q6_K
+    }
+    default:  // Q6_K (VK_RP_GEMM sends no other type here)
         // The int8 sub-block scales stay in the integer sums: per 32-element activation block b,
         // sum over its two sub-blocks g of sc_g * (isum_g - 32 S_g), exact in int32 (< 2^26),
         // then one fp32 scale d * dx.

@@ -28,6 +28,8 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define RPV_U8(p) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #define RPV_I8I(p) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))
+#define RPV_BCAST16(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t)))
+#define RPV_SHUFFLE8 _mm256_shuffle_epi8
 #define RPV_MULLO _mm256_mullo_epi32
 #define RPV_ADD32 _mm256_add_epi32
 #define RPV_SUB32 _mm256_sub_epi32
@@ -57,6 +59,8 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef RPV_F16
 #undef RPV_U8
 #undef RPV_I8I
+#undef RPV_BCAST16
+#undef RPV_SHUFFLE8
 #undef RPV_MULLO
 #undef RPV_ADD32
 #undef RPV_SUB32
@@ -91,6 +95,8 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_BYTES16(p) _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(p)), _mm_loadl_epi64((const __m128i *)((p) + pb)))
 #define RPV_U8(p) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(RPV_BYTES16(p)))
 #define RPV_I8I(p) _mm512_cvtepi8_epi32(RPV_BYTES16(p))
+#define RPV_BCAST16(t) _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(t)))
+#define RPV_SHUFFLE8 _mm512_shuffle_epi8
 #define RPV_MULLO _mm512_mullo_epi32
 #define RPV_ADD32 _mm512_add_epi32
 #define RPV_SUB32 _mm512_sub_epi32
@@ -136,10 +142,15 @@ typedef void (*vk_rp_fn)(const vk_act_q8 *a, int terms, const void *panel, int64
 #endif
 VK_RP_TYPE(Q4_0)
 VK_RP_TYPE(Q4_1)
+VK_RP_TYPE(Q5_0)
+VK_RP_TYPE(Q5_1)
 VK_RP_TYPE(Q4_K)
+VK_RP_TYPE(Q5_K)
 VK_RP_TYPE(Q6_K)
 #if VK_RP_Q8
 VK_RP_TYPE(Q8_0)
+VK_RP_TYPE(IQ4_NL)
+VK_RP_TYPE(IQ4_XS)
 #endif
 
 // y[i * ldy + c] = dot(row c of the panels at rp, activation row i) for i < m, c < rows; activation
@@ -148,12 +159,24 @@ VK_RP_TYPE(Q8_0)
 // activation row while it is in L1; the activation views are set up once.
 VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
                              int64_t rows, int64_t k, float *y, int64_t ldy) {
-    const vk_rp_fn(*fns)[VK_RP_MR] = type == VK_TYPE_Q4_0 ? rp_fns_Q4_0 : type == VK_TYPE_Q4_1 ? rp_fns_Q4_1
-                                   : type == VK_TYPE_Q4_K ? rp_fns_Q4_K :
+    // A type without a kernel here runs the portable one rather than another type's layout.
+    const vk_rp_fn(*fns)[VK_RP_MR];
+    switch (type) {
+    case VK_TYPE_Q4_0: fns = rp_fns_Q4_0; break;
+    case VK_TYPE_Q4_1: fns = rp_fns_Q4_1; break;
+    case VK_TYPE_Q5_0: fns = rp_fns_Q5_0; break;
+    case VK_TYPE_Q5_1: fns = rp_fns_Q5_1; break;
+    case VK_TYPE_Q4_K: fns = rp_fns_Q4_K; break;
+    case VK_TYPE_Q5_K: fns = rp_fns_Q5_K; break;
+    case VK_TYPE_Q6_K: fns = rp_fns_Q6_K; break;
 #if VK_RP_Q8
-                                     type == VK_TYPE_Q8_0 ? rp_fns_Q8_0 :
+    case VK_TYPE_Q8_0: fns = rp_fns_Q8_0; break;
+    case VK_TYPE_IQ4_NL: fns = rp_fns_IQ4_NL; break;
+    case VK_TYPE_IQ4_XS: fns = rp_fns_IQ4_XS; break;
 #endif
-                                     rp_fns_Q6_K;
+    // A type without a kernel here runs the portable one rather than another type's layout.
+    default: vk_gemm_rp_portable(type, q, m, terms, rp, pb, panels, rows, k, y, ldy); return;
+    }
     const int64_t qbytes = vk_act_q8_bytes(k), n = m * terms;
     const int per = VK_RP_MR / terms * terms;  // quantized rows per call: whole activation rows
     vk_act_q8 a[VK_RP_MAX_QROWS];

@@ -135,6 +135,10 @@ float vk_dot_f32_portable(const float *a, const float *b, int64_t n);
 void vk_axpy_f32_portable(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_portable(const float *src, uint16_t *dst, int64_t n);
 void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, void *out);
+// The int8-activation dot of any type in plain C (dequantized weights times dequantized
+// activations): what the SIMD int8 kernels fall back to for a type they have no kernel for.
+void vk_dot_q8act_multi_portable(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
+                                 float *out, int64_t ldout);
 void vk_pack_panel_rp_portable(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
                                float *panel);
 void vk_gemm_rp_portable(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,

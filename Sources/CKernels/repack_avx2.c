@@ -34,6 +34,34 @@ VK_AVX2_INLINE void rp_nibble_block(const uint8_t *nib, __m256 ds, __m256 c, flo
     }
 }
 
+// 32 five-bit elements (128 bytes of nibbles, then 32 bytes of fifth bits) of 8 rows to out[16 * e].
+VK_AVX2_INLINE void rp_five_block(const uint8_t *nib, __m256 ds, __m256 c, float *out) {
+    const __m256i m15 = _mm256_set1_epi8(15), m16 = _mm256_set1_epi8(16);
+    const __m256i top = _mm256_loadu_si256((const __m256i *)(nib + 128));
+    for (int s = 0; s < 4; s++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(nib + 32 * s));
+        // Bits s and 4 + s of each byte to bit 4 (16-bit shifts: the mask drops what crosses bytes).
+        const __m256i lo = _mm256_or_si256(_mm256_and_si256(v, m15), _mm256_and_si256(_mm256_slli_epi16(top, 4 - s), m16));
+        const __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m15),
+                                           _mm256_and_si256(_mm256_srli_epi16(top, s), m16));
+        rp_step(lo, 0, ds, c, out + 16 * 4 * s);
+        rp_step(hi, 0, ds, c, out + 16 * (16 + 4 * s));
+    }
+}
+
+// 32 IQ4 elements (128 bytes of level indices) of 8 rows to out[16 * e]: ds * level.
+VK_AVX2_INLINE void rp_levels_block(const uint8_t *nib, __m256 ds, float *out) {
+    const __m256i m15 = _mm256_set1_epi8(15);
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vk_iq4nl_values));
+    for (int s = 0; s < 4; s++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(nib + 32 * s));
+        const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m15));
+        const __m256i hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(v, 4), m15));
+        rp_step(lo, 1, ds, _mm256_setzero_ps(), out + 16 * 4 * s);
+        rp_step(hi, 1, ds, _mm256_setzero_ps(), out + 16 * (16 + 4 * s));
+    }
+}
+
 VK_AVX2_INLINE __m256 rp_f16x8_avx2(const uint8_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 VK_AVX2_INLINE __m256 rp_b8x8(const uint8_t *p, int sgn) {
     const __m128i b = _mm_loadl_epi64((const __m128i *)p);
@@ -47,6 +75,28 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
         const __m256 d = rp_f16x8_avx2(p);
         const __m256 c = type == VK_TYPE_Q4_0 ? _mm256_mul_ps(d, _mm256_set1_ps(-8.0f)) : rp_f16x8_avx2(p + 16);
         rp_nibble_block(p + (type == VK_TYPE_Q4_0 ? 16 : 32), d, c, out);
+        break;
+    }
+    case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: {
+        const __m256 d = rp_f16x8_avx2(p);
+        const __m256 c = type == VK_TYPE_Q5_0 ? _mm256_mul_ps(d, _mm256_set1_ps(-16.0f)) : rp_f16x8_avx2(p + 16);
+        rp_five_block(p + (type == VK_TYPE_Q5_0 ? 16 : 32), d, c, out);
+        break;
+    }
+    case VK_TYPE_Q5_K: {
+        const __m256 d = rp_f16x8_avx2(p), dmin = rp_f16x8_avx2(p + 16);
+        for (int s = 0; s < 8; s++) {
+            const __m256 ds = _mm256_mul_ps(d, rp_b8x8(p + 32 + 8 * s, 0));
+            const __m256 c = _mm256_mul_ps(dmin, _mm256_sub_ps(_mm256_setzero_ps(), rp_b8x8(p + 96 + 8 * s, 0)));
+            rp_five_block(p + 160 + 160 * s, ds, c, out + 16 * 32 * s);
+        }
+        break;
+    }
+    case VK_TYPE_IQ4_NL: rp_levels_block(p + 16, rp_f16x8_avx2(p), out); break;
+    case VK_TYPE_IQ4_XS: {
+        const __m256 d = rp_f16x8_avx2(p);
+        for (int s = 0; s < 8; s++)
+            rp_levels_block(p + 80 + 128 * s, _mm256_mul_ps(d, rp_b8x8(p + 16 + 8 * s, 1)), out + 16 * 32 * s);
         break;
     }
     case VK_TYPE_Q8_0: {
@@ -64,7 +114,7 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
         }
         break;
     }
-    default: {  // Q6_K
+    case VK_TYPE_Q6_K: {
         const __m256 d = rp_f16x8_avx2(p);
         const __m256i m15 = _mm256_set1_epi8(15), m48 = _mm256_set1_epi8(48);
         for (int g = 0; g < 16; g++) {
@@ -82,11 +132,18 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
         }
         break;
     }
+    default: break;  // vk_pack_panel_rp_avx2 hands other types to the portable code
     }
 }
 
 VK_AVX2 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t kb, int64_t kc, int64_t rows,
                                    float *panel) {
+    if (type != VK_TYPE_Q4_0 && type != VK_TYPE_Q4_1 && type != VK_TYPE_Q5_0 && type != VK_TYPE_Q5_1 &&
+        type != VK_TYPE_Q8_0 && type != VK_TYPE_Q4_K && type != VK_TYPE_Q5_K && type != VK_TYPE_Q6_K &&
+        type != VK_TYPE_IQ4_NL && type != VK_TYPE_IQ4_XS) {
+        vk_pack_panel_rp_portable(type, rp, pb, kb, kc, rows, panel);
+        return;
+    }
     const int64_t elems = vk_rp_record_elems(type), rec = vk_rp_record_bytes(type);
     for (int half = 0; half < 2; half++) {
         if (rows <= 8 * half) {

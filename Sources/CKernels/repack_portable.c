@@ -2,10 +2,12 @@
 // panels, and the int8 kernel at level 0, which is also the scalar reference of the SIMD ones.
 #include "internal.h"
 #include "fp16.h"
+#include "blocks.h"
 
-// How a group's integers are stored: 32 elements as nibbles; Q8_0's signed byte rows; Q6_K's
-// 16-element sub-block as one half of 32 nibble elements plus a vector of top bits.
-enum { RP_NIBBLES, RP_BYTES, RP_SIX };
+// How a group's integers are stored: 32 elements as nibbles; the same plus a vector of fifth
+// bits (Q5_0, Q5_1, Q5_K); nibbles that index IQ4_NL's levels (IQ4_NL, IQ4_XS); Q8_0's signed byte rows; Q6_K's 16-element sub-block as one half of 32
+// nibble elements plus a vector of top bits.
+enum { RP_NIBBLES, RP_FIVE, RP_LEVELS, RP_BYTES, RP_SIX };
 
 // Group g of row r in the record at p (32 elements; Q6_K's 16): where its integers lie and what
 // they stand for, value = ds * integer + c.
@@ -15,7 +17,9 @@ typedef struct {
     float ds, c;
 } rp_group;
 
-static int rp_groups_per_record(int type) { return type == VK_TYPE_Q4_K ? 8 : type == VK_TYPE_Q6_K ? 16 : 1; }
+static int rp_groups_per_record(int type) {
+    return type == VK_TYPE_Q4_K || type == VK_TYPE_Q5_K || type == VK_TYPE_IQ4_XS ? 8 : type == VK_TYPE_Q6_K ? 16 : 1;
+}
 
 static rp_group rp_group_at(int type, const uint8_t *p, int r, int g) {
     const uint16_t *h = (const uint16_t *)p;
@@ -23,10 +27,16 @@ static rp_group rp_group_at(int type, const uint8_t *p, int r, int g) {
     switch (type) {
     case VK_TYPE_Q4_0: return (rp_group){p + 16, RP_NIBBLES, 0, 32, d, -8.0f * d};
     case VK_TYPE_Q4_1: return (rp_group){p + 32, RP_NIBBLES, 0, 32, d, vk_fp16_to_fp32(h[8 + r])};
+    case VK_TYPE_Q5_0: return (rp_group){p + 16, RP_FIVE, 0, 32, d, -16.0f * d};
+    case VK_TYPE_Q5_1: return (rp_group){p + 32, RP_FIVE, 0, 32, d, vk_fp16_to_fp32(h[8 + r])};
     case VK_TYPE_Q8_0: return (rp_group){p + 16, RP_BYTES, 0, 32, d, 0.0f};
-    case VK_TYPE_Q4_K:
-        return (rp_group){p + 160 + 128 * g, RP_NIBBLES, 0, 32, d * (float)p[32 + 8 * g + r],
-                          -vk_fp16_to_fp32(h[8 + r]) * (float)p[96 + 8 * g + r]};
+    case VK_TYPE_IQ4_NL: return (rp_group){p + 16, RP_LEVELS, 0, 32, d, 0.0f};
+    case VK_TYPE_IQ4_XS: return (rp_group){p + 80 + 128 * g, RP_LEVELS, 0, 32, d * (float)(int8_t)p[16 + 8 * g + r], 0.0f};
+    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: {
+        const int five = type == VK_TYPE_Q5_K;
+        return (rp_group){p + 160 + (five ? 160 : 128) * g, five ? RP_FIVE : RP_NIBBLES, 0, 32,
+                          d * (float)p[32 + 8 * g + r], -vk_fp16_to_fp32(h[8 + r]) * (float)p[96 + 8 * g + r]};
+    }
     default: {  // Q6_K
         const float ds = d * (float)(int8_t)p[16 + 8 * g + r];
         return (rp_group){p + 144 + 192 * (g / 2), RP_SIX, g % 2, 16, ds, -32.0f * ds};
@@ -38,9 +48,13 @@ static rp_group rp_group_at(int type, const uint8_t *p, int r, int g) {
 static inline int rp_int(const rp_group *g, int r, int e) {
     const int at = 4 * r + e % 4;
     switch (g->form) {
-    case RP_NIBBLES: {
+    case RP_NIBBLES: case RP_FIVE: case RP_LEVELS: {
         const uint8_t v = g->w[32 * ((e % 16) / 4) + at];
-        return e < 16 ? v & 15 : v >> 4;
+        const int low = e < 16 ? v & 15 : v >> 4;
+        if (g->form == RP_NIBBLES) return low;
+        if (g->form == RP_LEVELS) return vk_iq4nl_values[low];
+        const int bit = e < 16 ? (e % 16) / 4 : 4 + (e % 16) / 4;
+        return low | ((g->w[128 + at] >> bit) & 1) << 4;
     }
     case RP_BYTES: return (int8_t)g->w[32 * (e / 4) + at];
     default: {

@@ -12,6 +12,13 @@
 //   Q8_0 (per 32):          d[8] fp16, 256 bytes q (signed);
 //   Q4_K (per 256):         d[8] fp16, dmin[8] fp16, sc[8][8] u8, mn[8][8] u8 (sub-block, row),
 //                           then per 32-element sub-block 128 bytes of nibbles;
+//   Q5_0 (per 32):          d[8] fp16, 128 bytes of nibbles, 32 bytes of fifth bits;
+//   Q5_1 (per 32):          d[8] fp16, m[8] fp16, 128 bytes of nibbles, 32 bytes of fifth bits;
+//   Q5_K (per 256):         as Q4_K, with each sub-block's 128 bytes of nibbles followed by its 32
+//                           bytes of fifth bits;
+//   IQ4_NL (per 32):        d[8] fp16, 128 bytes of nibbles (level indices);
+//   IQ4_XS (per 256):       d[8] fp16, ls[8][8] i8 (the 6-bit scale minus 32; sub-block, row),
+//                           then per 32-element sub-block 128 bytes of nibbles;
 //   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then per 32 elements
 //                           (16-element sub-blocks 2h and 2h + 1) 192 bytes: 128 of nibbles (the
 //                           low 4 bits of u = q + 32, 0..63), then two 32-byte vectors of top bits,
@@ -19,34 +26,41 @@
 //                           byte 4r + j. 6.5625 bits per weight, as stored.
 // "Nibbles" for 32 elements e of row r: byte 32c + 4r + j (c < 4, j < 4) holds e = 4c + j in its
 // low nibble and e = 16 + 4c + j in its high one (for Q4_0/Q4_1 that byte is the block's qs[4c+j]).
+// "Fifth bits" for the same 32 elements: byte 4r + j holds in bit c the fifth bit (worth 16) of
+// e = 4c + j and in bit 4 + c that of e = 16 + 4c + j.
 // Byte rows (Q8_0): element e of row r at byte 32 (e / 4) + 4r + e % 4.
-// Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32).
-// Q5_0 repacks into Q8_0's records (q = u - 16 fits a signed byte, d as stored): the same values,
-// read by the Q8_0 kernels.
+// Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32),
+// Q5_0 d(u - 16), Q5_1 d u + m, Q5_K d sc u - dmin mn (u with its fifth bit), IQ4_NL d L[u],
+// IQ4_XS (d ls) L[u] (L: ggml's kvalues_iq4nl).
+// Each layout is ggml's block (ggml-common.h) with the same bits, moved; nothing is requantized.
 #include <string.h>
 
 #include "internal.h"
 #include "blocks.h"
 #include "fp16.h"
 
-// The type whose repacked records and kernels serve `type`.
-static int rp_layout(int type) { return type == VK_TYPE_Q5_0 ? VK_TYPE_Q8_0 : type; }
-
 int64_t vk_rp_record_elems(int type) {
-    switch (rp_layout(type)) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: return 32;
-    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return 256;
+    switch (type) {
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0:
+    case VK_TYPE_IQ4_NL:
+        return 32;
+    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: case VK_TYPE_IQ4_XS: return 256;
     default: return 0;
     }
 }
 
 int64_t vk_rp_record_bytes(int type) {
-    switch (rp_layout(type)) {
+    switch (type) {
     case VK_TYPE_Q4_0: return 16 + 128;
     case VK_TYPE_Q4_1: return 32 + 128;
+    case VK_TYPE_Q5_0: return 16 + 128 + 32;
+    case VK_TYPE_Q5_1: return 32 + 128 + 32;
     case VK_TYPE_Q8_0: return 16 + 256;
     case VK_TYPE_Q4_K: return 32 + 128 + 8 * 128;
+    case VK_TYPE_Q5_K: return 32 + 128 + 8 * 160;
     case VK_TYPE_Q6_K: return 16 + 128 + 8 * 192;
+    case VK_TYPE_IQ4_NL: return 16 + 128;
+    case VK_TYPE_IQ4_XS: return 16 + 64 + 8 * 128;
     default: return 0;
     }
 }
@@ -62,12 +76,46 @@ int64_t vk_repack_bytes(int type, int64_t rows, int64_t k) {
 
 int vk_repack_preferred(int type) {
     const vk_kernels *best = vk_best_kernels();
-    return best->level > 0 && vk_rp_record_elems(type) > 0 && ((best->rp_types >> rp_layout(type)) & 1);
+    return best->level > 0 && vk_rp_record_elems(type) > 0 && ((best->rp_types >> type) & 1);
 }
 
 // Row r's bytes src[0 .. 4 * steps) as `steps` 4-byte steps of the interleaved layout at out.
 static void rp_interleave(uint8_t *out, int r, const uint8_t *src, int steps) {
     for (int c = 0; c < steps; c++) memcpy(out + 32 * c + 4 * r, src + 4 * c, 4);
+}
+
+// Row r's fifth bits bits[0 .. 32) (0 or 1 each) into the fifth-bit vector at top.
+static void rp_fifth_bits(uint8_t *top, int r, const uint8_t *bits) {
+    for (int j = 0; j < 4; j++) {
+        unsigned v = 0;
+        for (int c = 0; c < 4; c++) v |= (unsigned)bits[4 * c + j] << c | (unsigned)bits[16 + 4 * c + j] << (4 + c);
+        top[4 * r + j] = (uint8_t)v;
+    }
+}
+
+// Q4_K / Q5_K: the 8 scales and mins of row r's block, and sub-block s's nibbles at nib.
+static void rp_k4_scales(uint8_t *out, int r, const uint8_t *scales) {
+    uint8_t sm[16];
+    vk_k4_scales_mins(scales, sm);
+    for (int s = 0; s < 8; s++) {
+        out[32 + 8 * s + r] = sm[s];
+        out[96 + 8 * s + r] = sm[8 + s];
+    }
+}
+static void rp_k4_nibbles(uint8_t *nib, int r, const uint8_t *qs, int s) {
+    const uint8_t *q = qs + 32 * (s / 2);
+    const int shift = 4 * (s % 2);
+    for (int e = 0; e < 16; e++) {
+        const uint8_t lo = (q[e] >> shift) & 15, hi = (q[e + 16] >> shift) & 15;
+        nib[32 * (e / 4) + 4 * r + e % 4] = (uint8_t)(lo | hi << 4);
+    }
+}
+
+// Q5_0 / Q5_1: element e's fifth bit is bit e of the little-endian word qh.
+static void rp_q5_bits(uint8_t *top, int r, const uint8_t qh[4]) {
+    uint8_t bits[32];
+    for (int e = 0; e < 32; e++) bits[e] = (qh[e / 8] >> (e % 8)) & 1;
+    rp_fifth_bits(top, r, bits);
 }
 
 // One record (elements [t * E, (t + 1) * E)) of the 8 rows at w (rows present, rowbytes apart).
@@ -98,33 +146,55 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
         }
         case VK_TYPE_Q5_0: {
             const vk_block_q5_0 *b = (const vk_block_q5_0 *)row + t;
-            uint32_t qh;
-            memcpy(&qh, b->qh, 4);
-            int8_t q[32];
-            for (int j = 0; j < 16; j++) {
-                q[j] = (int8_t)(((b->qs[j] & 15) | ((qh >> j) & 1) << 4) - 16);
-                q[j + 16] = (int8_t)(((b->qs[j] >> 4) | ((qh >> (j + 16)) & 1) << 4) - 16);
-            }
             h[r] = b->d;
-            rp_interleave(out + 16, r, (const uint8_t *)q, 8);
+            rp_interleave(out + 16, r, b->qs, 4);
+            rp_q5_bits(out + 16 + 128, r, b->qh);
+            break;
+        }
+        case VK_TYPE_Q5_1: {
+            const vk_block_q5_1 *b = (const vk_block_q5_1 *)row + t;
+            h[r] = b->d;
+            h[8 + r] = b->m;
+            rp_interleave(out + 32, r, b->qs, 4);
+            rp_q5_bits(out + 32 + 128, r, b->qh);
             break;
         }
         case VK_TYPE_Q4_K: {
             const vk_block_q4_K *b = (const vk_block_q4_K *)row + t;
-            uint8_t sm[16];
-            vk_k4_scales_mins(b->scales, sm);
             h[r] = b->d;
             h[8 + r] = b->dmin;
+            rp_k4_scales(out, r, b->scales);
+            for (int s = 0; s < 8; s++) rp_k4_nibbles(out + 160 + 128 * s, r, b->qs, s);
+            break;
+        }
+        case VK_TYPE_Q5_K: {
+            // Sub-block s (elements 32s ..) takes its fifth bits from bit s of qh[0 .. 32) (blocks.h).
+            const vk_block_q5_K *b = (const vk_block_q5_K *)row + t;
+            h[r] = b->d;
+            h[8 + r] = b->dmin;
+            rp_k4_scales(out, r, b->scales);
             for (int s = 0; s < 8; s++) {
-                out[32 + 8 * s + r] = sm[s];
-                out[96 + 8 * s + r] = sm[8 + s];
-                uint8_t *nib = out + 160 + 128 * s;
-                const uint8_t *qs = b->qs + 32 * (s / 2);
-                const int shift = 4 * (s % 2);
-                for (int e = 0; e < 16; e++) {
-                    const uint8_t lo = (qs[e] >> shift) & 15, hi = (qs[e + 16] >> shift) & 15;
-                    nib[32 * (e / 4) + 4 * r + e % 4] = (uint8_t)(lo | hi << 4);
-                }
+                uint8_t bits[32];
+                for (int e = 0; e < 32; e++) bits[e] = (b->qh[e] >> s) & 1;
+                rp_k4_nibbles(out + 160 + 160 * s, r, b->qs, s);
+                rp_fifth_bits(out + 160 + 160 * s + 128, r, bits);
+            }
+            break;
+        }
+        case VK_TYPE_IQ4_NL: {
+            const vk_block_iq4_nl *b = (const vk_block_iq4_nl *)row + t;
+            h[r] = b->d;
+            rp_interleave(out + 16, r, b->qs, 4);
+            break;
+        }
+        case VK_TYPE_IQ4_XS: {
+            const vk_block_iq4_xs *b = (const vk_block_iq4_xs *)row + t;
+            uint8_t ls[8];
+            vk_iq4xs_scales(b, ls);
+            h[r] = b->d;
+            for (int s = 0; s < 8; s++) {
+                out[16 + 8 * s + r] = (uint8_t)(int8_t)(ls[s] - 32);
+                rp_interleave(out + 80 + 128 * s, r, b->qs + 16 * s, 4);
             }
             break;
         }
@@ -184,7 +254,6 @@ static int64_t rp_rows_per_pass(int64_t k, int terms) {
 
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
                         int64_t m, int terms, float *y, int64_t ldy, float *scratch) {
-    type = rp_layout(type);
     const int64_t pb = vk_repack_panel_bytes(type, k);
     if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 8) return;
     const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);

@@ -42,6 +42,8 @@ func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
             bytes[o] = UInt8(v & 0xFF); bytes[o + 1] = UInt8(v >> 8)
         case .q4_0, .q5_0, .q8_0:
             putHalf(&bytes, o, rng.float(0.001, 0.1) * (rng.next() & 1 == 0 ? 1 : -1))
+        case .iq4_NL:
+            putHalf(&bytes, o, rng.float(0.0001, 0.01) * (rng.next() & 1 == 0 ? 1 : -1))
         case .q4_1, .q5_1:
             putHalf(&bytes, o, rng.float(0.001, 0.1))
             putHalf(&bytes, o + 2, rng.float(-0.8, 0.2))
@@ -51,12 +53,23 @@ func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
         case .q6_K:
             putHalf(&bytes, o + 208, rng.float(0.0001, 0.002))
         case .q2_K:
-            putHalf(&bytes, o + 80, rng.float(0.0005, 0.01))
-            putHalf(&bytes, o + 82, rng.float(0.0005, 0.01))
+            putHalf(&bytes, o + 80, rng.float(0.001, 0.05))
+            putHalf(&bytes, o + 82, rng.float(0.001, 0.05))
         case .q3_K:
-            putHalf(&bytes, o + 108, rng.float(0.0001, 0.002))
-        case .iq4_NL, .iq4_XS:
-            putHalf(&bytes, o, rng.float(0.0001, 0.002))
+            putHalf(&bytes, o + 108, rng.float(0.0005, 0.01) * (rng.next() & 1 == 0 ? 1 : -1))
+        case .iq4_XS:
+            putHalf(&bytes, o, rng.float(0.00001, 0.001) * (rng.next() & 1 == 0 ? 1 : -1))
+        case .q8_K:
+            // fp32 d, then bsums that match the random quants (as ggml's quantizer writes them).
+            let d = rng.float(0.0005, 0.02).bitPattern
+            for i in 0..<4 { bytes[o + i] = UInt8(truncatingIfNeeded: d >> (8 * UInt32(i))) }
+            for g in 0..<16 {
+                var sum = 0
+                for j in 0..<16 { sum += Int(Int8(bitPattern: bytes[o + 4 + 16 * g + j])) }
+                let s = UInt16(bitPattern: Int16(sum))
+                bytes[o + 260 + 2 * g] = UInt8(s & 0xFF)
+                bytes[o + 261 + 2 * g] = UInt8(s >> 8)
+            }
         }
     }
     return bytes

@@ -9,8 +9,10 @@ extension KernelTests {
 /// every SIMD level, for any batch size and any 8-aligned slice of rows.
 @Suite
 struct RepackedWeightTests {
-    /// Types repacked at load: the int8 ones, and Q5_0 (into Q8_0's records).
-    static let repackedTypes = Int8ActivationTests.int8Types + [.q5_0]
+    /// The types with a repacked form: those of the int8 dots on stored rows, the 5-bit ones and
+    /// IQ4_NL/IQ4_XS (these two, like Q8_0, have SIMD kernels only with AVX-512 VNNI: level 1
+    /// runs the portable kernel on them).
+    static let repackedTypes: [KType] = Int8ActivationTests.int8Types + [.q5_0, .q5_1, .q5_K, .iq4_NL, .iq4_XS]
 
     @Test(arguments: repackedTypes)
     func repackedMatmulMatchesReference(_ type: KType) {
@@ -95,7 +97,7 @@ struct RepackedWeightTests {
 
     /// Multi-term activation rows: the sum of the terms' products, against the reference dot with
     /// the values the terms stand for together.
-    @Test(arguments: [KType.q4_K, .q6_K, .q8_0])
+    @Test(arguments: [KType.q4_K, .q6_K, .q8_0, .q5_0, .q5_K, .iq4_XS])
     func multiTermMatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x3E4D &+ UInt64(type.rawValue))
         let k = 256, rows = 13, rowBytes = k / type.blockElements * type.blockBytes

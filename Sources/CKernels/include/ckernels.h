@@ -30,6 +30,7 @@ enum vk_type {
     VK_TYPE_Q4_K = 12,
     VK_TYPE_Q5_K = 13,
     VK_TYPE_Q6_K = 14,
+    VK_TYPE_Q8_K = 15,
     VK_TYPE_IQ4_NL = 20,
     VK_TYPE_IQ4_XS = 23,
     VK_TYPE_BF16 = 30,
