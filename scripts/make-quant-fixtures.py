@@ -10,11 +10,7 @@
   dequantized values of those bytes.
   Each file: b"VKQF", u32 ggml type id, u32 element count n, u32 byte count b, then b bytes of
   blocks, then n little-endian float32.
-- Tests/Fixtures/tiny-models/llama/quant/llama-<type>.gguf: the tiny Llama (tiny-models/llama/
-  llama.gguf) with every 2-D weight (embeddings and output included) converted from BF16 to Q5_0,
-  Q5_1 (gguf-py's quantizers) or IQ4_NL (a nearest-level quantizer written here: gguf-py has no
-  IQ4_NL quantizer; any valid block is a valid test of the reader). Norms and rope_freqs stay F32.
-  The K-quants and IQ4_XS need rows of 256 elements; the tiny model's rows have 64 or 128.
+(The tiny models in every type, against llama.cpp: scripts/make-quant-teacher-fixtures.py.)
 
 Deterministic (fixed seeds): a rerun with the same gguf/numpy versions writes identical files.
 Usage: python3 scripts/make-quant-fixtures.py   (needs `pip install gguf numpy`)
@@ -29,8 +25,6 @@ from gguf import quants
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL_OUT = ROOT / "Tests/VLLMComputeTests/Fixtures/quant"
-MODEL_IN = ROOT / "Tests/Fixtures/tiny-models/llama/llama.gguf"
-MODEL_OUT = ROOT / "Tests/Fixtures/tiny-models/llama/quant"
 
 # Byte offsets of each block's fp16 scale fields (ggml-common.h block_* structs).
 HALF_FIELDS = {
@@ -78,59 +72,5 @@ def kernel_fixtures():
             write_case(KERNEL_OUT / f"{name}-quantized.bin", qtype, q, quants.dequantize(q, qtype))
 
 
-def quantize_iq4_nl(x):
-    """Nearest-level IQ4_NL: per 32 elements d = (the signed value of largest magnitude) / -127,
-    so that element is exactly level 0 (-127); every element then takes the nearest of the 16
-    levels of x / d. Returns the blocks' bytes (block_iq4_nl: fp16 d, 16 bytes of nibbles)."""
-    levels = np.array(quants.IQ4_NL.kvalues, dtype=np.float32)
-    blocks = x.reshape(-1, 32).astype(np.float32)
-    imax = np.abs(blocks).argmax(axis=1)
-    big = blocks[np.arange(len(blocks)), imax]
-    d = (big / -127.0).astype(np.float16)
-    df = d.astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.where(df[:, None] == 0, 0.0, blocks / df[:, None])
-    idx = np.abs(scaled[..., None] - levels).argmin(axis=-1).astype(np.uint8)
-    qs = idx[:, :16] | (idx[:, 16:] << 4)
-    return np.concatenate([d.view(np.uint8).reshape(-1, 2), qs], axis=1).reshape(-1)
-
-
-def field_value(field):
-    return field.contents()
-
-
-def tiny_models():
-    MODEL_OUT.mkdir(parents=True, exist_ok=True)
-    reader = gguf.GGUFReader(MODEL_IN)
-    arch = reader.fields["general.architecture"].contents()
-    for qname in ["Q5_0", "Q5_1", "IQ4_NL"]:
-        qtype = T[qname]
-        out = MODEL_OUT / f"llama-{qname.lower()}.gguf"
-        w = gguf.GGUFWriter(out, arch)
-        for key, field in reader.fields.items():
-            if key.startswith("GGUF.") or key == "general.architecture":
-                continue
-            vtype = field.types[0]
-            sub = field.types[1] if vtype == gguf.GGUFValueType.ARRAY else None
-            w.add_key_value(key, field.contents(), vtype, sub_type=sub)
-        for t in reader.tensors:
-            shape = [int(s) for s in t.shape]  # ggml order: innermost first
-            values = quants.dequantize(t.data, t.tensor_type).astype(np.float32).reshape(shape[::-1])
-            if len(shape) == 2 and t.tensor_type != T.F32:
-                if qtype == T.IQ4_NL:
-                    data = quantize_iq4_nl(values).reshape(shape[1], -1)
-                else:
-                    data = quants.quantize(values, qtype)
-                w.add_tensor(t.name, data, raw_shape=data.shape, raw_dtype=qtype)
-            else:
-                w.add_tensor(t.name, values)
-        w.write_header_to_file()
-        w.write_kv_data_to_file()
-        w.write_tensors_to_file()
-        w.close()
-        print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
-
-
 if __name__ == "__main__":
     kernel_fixtures()
-    tiny_models()

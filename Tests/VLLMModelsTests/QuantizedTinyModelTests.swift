@@ -4,19 +4,35 @@ import VLLMTestSupport
 import VLLMCompute
 @testable import VLLMModels
 
-/// The tiny Llama with every 2-D weight stored in one quantized type (tiny-models/llama/quant,
-/// made by scripts/make-quant-fixtures.py) loads and computes what the same model computes with
-/// those weights' exact values in F32: the quantized kernels (per-row dots for short batches,
-/// dequantized GEMM panels for the prompt) against the fp32 ones.
-///
-/// Tolerance 1e-3 on log-probabilities: both models hold identical weight values, so they differ
-/// only in fp32 summation order (relative ~1e-6 per dot over rows of 64-128 elements), which
-/// moves a logprob of this model by ~1e-5; 1e-3 is what the transformers comparison allows.
+/// A tiny Llama with every 2-D weight in one GGUF type, quantized by llama.cpp's llama-quantize
+/// (tiny-models/llama/quant, scripts/make-quant-teacher-fixtures.py), for every type this engine
+/// reads. Teacher-forced over 48 tokens, through the prompt path (one forward, all logits) and
+/// the decode path (a 16-token prompt, then one token per step), it must
+/// - compute what the same model computes with its weights' exact values in F32 (tolerance 1e-3:
+///   both hold identical weight values and differ only in summation order and, on the int8
+///   paths, in activation rounding);
+/// - agree with llama.cpp's own log-probabilities for the file within 0.05 nats at llama.cpp's
+///   five most likely tokens. llama.cpp rounds activations to 8 bits for its quantized dots
+///   (and to F16/BF16 for those types), which moves this model's log-probabilities from the exact
+///   ones by up to ~0.045 (its logits spread over about a nat; a sharper model moves further:
+///   0.07-0.13 at three times the logit scale, also in a numpy emulation of that rounding); this
+///   engine computes with fp32 activations, within 1e-5 of exact.
+/// A layout read differently from ggml's would move them by far more: the same comparison
+/// against another type's file (Q2_K's, the coarsest) fails for every type but Q2_K.
 @Suite struct QuantizedTinyModelTests {
-    static let types: [GGMLType] = [.q5_0, .q5_1, .iq4_NL]
+    static let types: [GGMLType] = [.f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K,
+                                    .q6_K, .iq4_NL, .iq4_XS]
 
-    static func file(_ type: GGMLType) throws -> GGUFFile {
-        try GGUFFile(path: TestPaths.tinyModels.appendingPathComponent("llama/quant/llama-\(type.description.lowercased()).gguf").path)
+    struct Teacher: Decodable {
+        struct Row: Decodable { let ids: [Int]; let logprobs: [Double] }
+        let tokens: [Int]
+        let types: [String: [Row]]
+    }
+
+    static let quantDirectory = TestPaths.tinyModels.appendingPathComponent("llama/quant")
+
+    static func teacher() throws -> Teacher {
+        try JSONDecoder().decode(Teacher.self, from: Data(contentsOf: quantDirectory.appendingPathComponent("teacher.json")))
     }
 
     /// `f` with every tensor dequantized to F32 (the values ggml defines), as GGUF bytes.
@@ -36,51 +52,57 @@ import VLLMCompute
         return w.bytes()
     }
 
-    /// Log-probabilities at every prompt position, then along 8 greedy steps: (ids, rows).
-    static func run(_ model: DecoderModel, prompt: [Int], steps: Int) -> (greedy: [Int], rows: [[Double]]) {
-        let cache = SequenceKVCache(config: model.config, capacity: prompt.count + steps, blockSize: 4, dtype: .float32)
-        let input = SequenceInput(tokens: prompt, firstPosition: 0, blockTable: cache.blockTable, needsAllLogits: true)
-        let logits = model.forward([input], kv: cache.storage)
-        cache.count = prompt.count
-        var rows = (0..<prompt.count).map { TinyModelReferenceTests.logSoftmax(Array(logits[$0])) }
-        var greedy: [Int] = []
-        for _ in 0..<steps {
-            let last = rows[rows.count - 1]
-            let next = last.indices.max { last[$0] < last[$1] }!
-            greedy.append(next)
-            rows.append(TinyModelReferenceTests.logSoftmax(model.forward(tokens: [next], cache: cache)))
-        }
-        return (greedy, rows)
+    /// Log-probabilities after each of `tokens`: all at once (prompt path) and, after a prompt
+    /// of `prompt` tokens, one step at a time (decode path).
+    static func teacherForced(_ model: DecoderModel, _ tokens: [Int], prompt: Int) -> (batched: [[Double]], stepped: [[Double]]) {
+        let whole = SequenceKVCache(config: model.config, capacity: tokens.count, blockSize: 16, dtype: .float32)
+        let input = SequenceInput(tokens: tokens, firstPosition: 0, blockTable: whole.blockTable, needsAllLogits: true)
+        let logits = model.forward([input], kv: whole.storage)
+        let batched = tokens.indices.map { TinyModelReferenceTests.logSoftmax(Array(logits[$0])) }
+
+        let cache = SequenceKVCache(config: model.config, capacity: tokens.count, blockSize: 16, dtype: .float32)
+        let first = SequenceInput(tokens: Array(tokens[..<prompt]), firstPosition: 0, blockTable: cache.blockTable,
+                                  needsAllLogits: true)
+        let head = model.forward([first], kv: cache.storage)
+        cache.count = prompt
+        var stepped = (0..<prompt).map { TinyModelReferenceTests.logSoftmax(Array(head[$0])) }
+        for t in tokens[prompt...] { stepped.append(TinyModelReferenceTests.logSoftmax(model.forward(tokens: [t], cache: cache))) }
+        return (batched, stepped)
+    }
+
+    /// Largest |a - b| at each row's five ids.
+    static func worstGap(_ rows: [[Double]], _ ids: [[Int]], _ want: (Int, Int) -> Double) -> Double {
+        var worst = 0.0
+        for (p, top) in ids.enumerated() { for (k, id) in top.enumerated() { worst = max(worst, abs(rows[p][id] - want(p, k))) } }
+        return worst
     }
 
     @Test(arguments: types)
-    func quantizedModelMatchesItsF32Values(_ type: GGMLType) throws {
-        let f = try Self.file(type)
+    func matchesItsF32ValuesAndLlamaCpp(_ type: GGMLType) throws {
+        let f = try GGUFFile(path: Self.quantDirectory.appendingPathComponent("llama256-\(type.description.lowercased()).gguf").path)
         for t in f.tensors { #expect(t.type == (t.shape.count == 2 ? type : .f32), "\(t.name) is \(t.type)") }
+        let teacher = try Self.teacher()
+        let reference = try #require(teacher.types[type.description])
+        #expect(reference.count == teacher.tokens.count)
+
         let pool = ThreadPool(threadCount: 2)
-        let quantized = try DecoderModel(gguf: f, pool: pool, maxBatchTokens: 16)
+        let model = try DecoderModel(gguf: f, pool: pool, maxBatchTokens: 64)
         let twin = try DecoderModel(gguf: GGUFFile(file: MappedFile(copying: Self.f32Twin(f), path: "<f32 twin>")),
-                                    pool: pool, maxBatchTokens: 16)
-        let data = try Data(contentsOf: TestPaths.tinyModels.appendingPathComponent("llama/expected.json"))
-        let expected = try JSONDecoder().decode(TinyModelReferenceTests.Expected.self, from: data)
-        for c in expected.cases {
-            let q = Self.run(quantized, prompt: c.prompt, steps: c.greedy.count)
-            let w = Self.run(twin, prompt: c.prompt, steps: c.greedy.count)
-            var worst = 0.0
-            for (a, b) in zip(q.rows, w.rows) {
-                let top = b.indices.sorted { b[$0] > b[$1] }.prefix(5)
-                for id in top { worst = max(worst, abs(a[id] - b[id])) }
+                                    pool: pool, maxBatchTokens: 64)
+        let ours = Self.teacherForced(model, teacher.tokens, prompt: 16)
+        let exact = Self.teacherForced(twin, teacher.tokens, prompt: 16)
+        for (path, rows) in [("prompt", ours.batched), ("decode", ours.stepped)] {
+            let twinTop = exact.batched.map { r in Array(r.indices.sorted { r[$0] > r[$1] }.prefix(5)) }
+            let vsTwin = Self.worstGap(rows, twinTop) { p, k in exact.batched[p][twinTop[p][k]] }
+            let vsLlama = Self.worstGap(rows, reference.map(\.ids)) { p, k in reference[p].logprobs[k] }
+            #expect(vsTwin <= 1e-3, "\(type) \(path) path: worst top-5 gap to the F32 twin \(vsTwin)")
+            #expect(vsLlama <= 0.05, "\(type) \(path) path: worst top-5 gap to llama.cpp \(vsLlama)")
+            if type != .q2_K {
+                let coarse = try #require(teacher.types["Q2_K"])
+                let vsOther = Self.worstGap(rows, coarse.map(\.ids)) { p, k in coarse[p].logprobs[k] }
+                #expect(vsOther > 0.05, "\(type) \(path) path is as close to the Q2_K file's llama.cpp values (\(vsOther))")
             }
-            #expect(worst <= 1e-3, "\(type) prompt of \(c.prompt.count): worst top-5 logprob difference \(worst)")
-            #expect(q.greedy == w.greedy, "\(type): greedy \(q.greedy) vs F32 \(w.greedy)")
-            // How far quantizing moved the model from transformers' BF16 one (information only:
-            // random weights quantized to 4-5 bits).
-            var drift = 0.0
-            for (p, (ids, lps)) in zip(c.top5_ids, c.top5_logprobs).enumerated() {
-                for (id, lp) in zip(ids, lps) { drift = max(drift, abs(q.rows[p][id] - lp)) }
-            }
-            let agree = zip(q.greedy, c.greedy).filter { $0 == $1 }.count
-            print("tiny llama \(type) prompt of \(c.prompt.count): vs F32 twin \(worst); vs transformers top-5 drift \(drift), greedy \(agree)/\(c.greedy.count) agree")
+            print("tiny llama \(type) \(path) path: worst top-5 gap vs F32 twin \(vsTwin), vs llama.cpp \(vsLlama)")
         }
     }
 }
