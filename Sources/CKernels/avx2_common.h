@@ -57,6 +57,14 @@ VK_AVX2_INLINE void vk_k4_scales_f32(const uint8_t *scales, const void *d, const
     *dmn = _mm256_mul_ps(_mm256_set1_ps(vk_f16c_load(dmin)), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_cvtsi64_si128(m8))));
 }
 
+/// Q3_K: the 32 signed values (-4..3) of shift j of the block's half n, as bytes: the 2 low bits
+/// from qs (v: the half's 32 bytes), the high bit from hmask (hm), minus 4.
+VK_AVX2_INLINE __m256i vk_q3k_values32(__m256i v, __m256i hm, int n, int j) {
+    const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), _mm256_set1_epi8(1));
+    const __m256i low = _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), _mm256_set1_epi8(3));
+    return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(h, 2)), _mm256_set1_epi8(4));
+}
+
 VK_AVX2_INLINE float vk_hsum256(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

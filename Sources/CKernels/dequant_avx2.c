@@ -120,7 +120,6 @@ VK_AVX2_INLINE void deq_q2_K(const vk_block_q2_K *b, float *y, int64_t nb) {
 }
 
 VK_AVX2_INLINE void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
-    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
     for (int64_t i = 0; i < nb; i++) {
         const float d = vk_f16c_load(&b[i].d);
         uint8_t sc[16];
@@ -129,10 +128,7 @@ VK_AVX2_INLINE void deq_q3_K(const vk_block_q3_K *b, float *y, int64_t nb) {
         for (int n = 0; n < 2; n++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
             for (int j = 0; j < 4; j++, y += 32) {
-                // low | hbit << 2, minus 4: low - 4 where the high bit is clear, low where it is set.
-                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one);
-                const __m256i t = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3),
-                                                                  _mm256_slli_epi16(h, 2)), four);
+                const __m256i t = vk_q3k_values32(v, hm, n, j);
                 for (int g = 0; g < 4; g++) {
                     const __m256 dl = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j + g / 2] - 32));
                     _mm256_storeu_ps(y + 8 * g, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 1))));

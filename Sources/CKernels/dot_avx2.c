@@ -243,7 +243,6 @@ VK_AVX2_INLINE void q2_K_nx(const vk_block_q2_K *b, int64_t nb, const float *x, 
 // Q3_K: per sub-block s of 16, (d*(sc_s - 32)) * sum(q x), q = low 2 bits | high bit << 2, - 4.
 VK_AVX2_INLINE void q3_K_nx(const vk_block_q3_K *b, int64_t nb, const float *x, int64_t ldx, int nx,
                             float *out, int64_t ldout) {
-    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
     __m256 acc[VK_MULTI_MAX];
     for (int r = 0; r < nx; r++) acc[r] = _mm256_setzero_ps();
     for (int64_t i = 0; i < nb; i++) {
@@ -254,9 +253,7 @@ VK_AVX2_INLINE void q3_K_nx(const vk_block_q3_K *b, int64_t nb, const float *x, 
         for (int n = 0; n < 2; n++) {
             const __m256i v = _mm256_loadu_si256((const __m256i *)(b[i].qs + 32 * n));
             for (int j = 0; j < 4; j++) {
-                const __m256i h = _mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one);
-                const __m256i t = _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m3),
-                                                                  _mm256_slli_epi16(h, 2)), four);
+                const __m256i t = vk_q3k_values32(v, hm, n, j);
                 __m256 q[4];
                 for (int g = 0; g < 4; g++) q[g] = _mm256_cvtepi32_ps(vk_bytes8_i32(t, g, 1));
                 const __m256 dl0 = _mm256_set1_ps(d * (float)(sc[8 * n + 2 * j] - 32));
