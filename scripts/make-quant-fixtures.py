@@ -4,8 +4,10 @@
 
 - Tests/VLLMComputeTests/Fixtures/quant/<TYPE>-random.bin: random blocks of TYPE (every byte
   random except the fp16 scale fields, which are random finite halves from 1e-7 to 1, subnormals
-  included) and gguf-py's `quants.dequantize` of them.
-- <TYPE>-quantized.bin, for the types gguf-py can also quantize (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0):
+  included, and MXFP4's E8M0 exponent byte, below 250 so that values stay finite) and gguf-py's
+  `quants.dequantize` of them.
+- <TYPE>-quantized.bin, for the types gguf-py can also quantize (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+  MXFP4):
   random floats (plus an all-zero block and a constant block) quantized by gguf-py, and the
   dequantized values of those bytes.
   Each file: b"VKQF", u32 ggml type id, u32 element count n, u32 byte count b, then b bytes of
@@ -30,9 +32,11 @@ KERNEL_OUT = ROOT / "Tests/VLLMComputeTests/Fixtures/quant"
 HALF_FIELDS = {
     "Q4_0": [0], "Q4_1": [0, 2], "Q5_0": [0], "Q5_1": [0, 2], "Q8_0": [0],
     "Q2_K": [80, 82], "Q3_K": [108], "Q4_K": [0, 2], "Q5_K": [0, 2], "Q6_K": [208],
-    "IQ4_NL": [0], "IQ4_XS": [0],
+    "IQ4_NL": [0], "IQ4_XS": [0], "MXFP4": [],
 }
-QUANTIZABLE = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0"]
+# Byte offsets of E8M0 scale bytes (block_mxfp4.e): random exponents that keep values finite.
+E8M0_FIELDS = {"MXFP4": [0]}
+QUANTIZABLE = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "MXFP4"]
 ELEMENTS = 1024
 
 
@@ -61,6 +65,8 @@ def kernel_fixtures():
         raw = rng.integers(0, 256, (nb, block_bytes), dtype=np.uint8)
         for o in offsets:
             raw[:, o:o + 2] = random_halves(rng, nb)
+        for o in E8M0_FIELDS.get(name, []):
+            raw[:, o] = rng.integers(0, 250, nb, dtype=np.uint8)
         values = quants.dequantize(raw.reshape(-1), qtype)
         assert np.isfinite(values).all(), name
         write_case(KERNEL_OUT / f"{name}-random.bin", qtype, raw, values)

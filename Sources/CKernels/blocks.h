@@ -124,6 +124,26 @@ typedef struct {
     uint8_t qs[VK_QK_K / 2];
 } vk_block_iq4_xs;
 
+// MXFP4 (block_mxfp4; OCP Microscaling v1.0 MXFP4: 32 FP4 E2M1 values sharing one E8M0 scale):
+// x = vk_e8m0_half(e) * vk_mxfp4_values[nibble]; nibble order as Q4_0.
+typedef struct {
+    uint8_t e;
+    uint8_t qs[VK_QK / 2];
+} vk_block_mxfp4;
+
+// The 16 E2M1 values doubled (ggml's kvalues_mxfp4), so that they are integers; the scale is
+// halved to match.
+static const int8_t vk_mxfp4_values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+// Half the E8M0 scale 2^(e - 127), i.e. 2^(e - 128), as ggml_e8m0_to_fp32_half builds it
+// (e < 2 lands in fp32's subnormals).
+static inline float vk_e8m0_half(uint8_t e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : (uint32_t)(e - 1) << 23;
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
 // ggml's kvalues_iq4nl: the 16 non-uniform levels of IQ4_NL / IQ4_XS.
 static const int8_t vk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                            1, 13, 25, 38, 53, 69, 89, 113};
@@ -139,6 +159,7 @@ _Static_assert(sizeof(vk_block_q3_K) == 110, "block_q3_K size");
 _Static_assert(sizeof(vk_block_q8_K) == 292, "block_q8_K size");
 _Static_assert(sizeof(vk_block_iq4_nl) == 18, "block_iq4_nl size");
 _Static_assert(sizeof(vk_block_iq4_xs) == 136, "block_iq4_xs size");
+_Static_assert(sizeof(vk_block_mxfp4) == 17, "block_mxfp4 size");
 _Static_assert(sizeof(vk_block_q4_0) == 18, "block_q4_0 size");
 _Static_assert(sizeof(vk_block_q4_1) == 20, "block_q4_1 size");
 _Static_assert(sizeof(vk_block_q8_0) == 34, "block_q8_0 size");

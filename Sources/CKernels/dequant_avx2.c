@@ -72,9 +72,10 @@ VK_AVX2_INLINE void deq_q5_1(const vk_block_q5_1 *b, float *y, int64_t nb) {
     }
 }
 
-// 32 IQ4_NL-coded values (16 bytes of nibbles at qs: low nibbles first) times dl, to y[0 .. 32).
-VK_AVX2_INLINE void iq4_nibbles32(const uint8_t *qs, __m256 dl, float *y) {
-    const __m128i table = _mm_loadu_si128((const __m128i *)vk_iq4nl_values), m15 = _mm_set1_epi8(15);
+// 32 values coded as nibbles indexing a 16-entry int8 table (IQ4_NL's levels, MXFP4's E2M1
+// values; 16 bytes at qs, low nibbles first) times dl, to y[0 .. 32).
+VK_AVX2_INLINE void table_nibbles32(const int8_t *levels, const uint8_t *qs, __m256 dl, float *y) {
+    const __m128i table = _mm_loadu_si128((const __m128i *)levels), m15 = _mm_set1_epi8(15);
     const __m128i v = _mm_loadu_si128((const __m128i *)qs);
     const __m128i lo = _mm_shuffle_epi8(table, _mm_and_si128(v, m15));
     const __m128i hi = _mm_shuffle_epi8(table, _mm_and_si128(_mm_srli_epi16(v, 4), m15));
@@ -85,7 +86,11 @@ VK_AVX2_INLINE void iq4_nibbles32(const uint8_t *qs, __m256 dl, float *y) {
 }
 
 VK_AVX2_INLINE void deq_iq4_nl(const vk_block_iq4_nl *b, float *y, int64_t nb) {
-    for (int64_t i = 0; i < nb; i++, y += VK_QK) iq4_nibbles32(b[i].qs, vk_f16c_bcast(&b[i].d), y);
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) table_nibbles32(vk_iq4nl_values, b[i].qs, vk_f16c_bcast(&b[i].d), y);
+}
+
+VK_AVX2_INLINE void deq_mxfp4(const vk_block_mxfp4 *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) table_nibbles32(vk_mxfp4_values, b[i].qs, _mm256_set1_ps(vk_e8m0_half(b[i].e)), y);
 }
 
 VK_AVX2_INLINE void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
@@ -94,7 +99,7 @@ VK_AVX2_INLINE void deq_iq4_xs(const vk_block_iq4_xs *b, float *y, int64_t nb) {
         uint8_t ls[8];
         vk_iq4xs_scales(&b[i], ls);
         for (int s = 0; s < 8; s++, y += 32)
-            iq4_nibbles32(b[i].qs + 16 * s, _mm256_set1_ps(d * (float)(ls[s] - 32)), y);
+            table_nibbles32(vk_iq4nl_values, b[i].qs + 16 * s, _mm256_set1_ps(d * (float)(ls[s] - 32)), y);
     }
 }
 
@@ -267,6 +272,7 @@ VK_AVX2 void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;
     case VK_TYPE_Q8_K: deq_q8_K((const vk_block_q8_K *)src, dst, nb); break;
     case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
+    case VK_TYPE_MXFP4: deq_mxfp4((const vk_block_mxfp4 *)src, dst, nb); break;
     case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
     // A type this level has no kernel for runs the portable code, never leaves dst unwritten.
     default: vk_dequantize_row_portable(type, src, dst, n); break;

@@ -84,6 +84,16 @@ static void deq_iq4_nl(const vk_block_iq4_nl *b, float *y, int64_t nb) {
     }
 }
 
+static void deq_mxfp4(const vk_block_mxfp4 *b, float *y, int64_t nb) {
+    for (int64_t i = 0; i < nb; i++, y += VK_QK) {
+        const float d = vk_e8m0_half(b[i].e);
+        for (int j = 0; j < VK_QK / 2; j++) {
+            y[j] = d * (float)vk_mxfp4_values[b[i].qs[j] & 0x0F];
+            y[j + VK_QK / 2] = d * (float)vk_mxfp4_values[b[i].qs[j] >> 4];
+        }
+    }
+}
+
 static void deq_q8_0(const vk_block_q8_0 *b, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, y += VK_QK) {
         const float d = vk_load_fp16(&b[i].d);
@@ -247,6 +257,7 @@ void vk_dequantize_row_ref(int type, const void *src, float *dst, int64_t n) {
     case VK_TYPE_Q6_K: deq_q6_K((const vk_block_q6_K *)src, dst, nb); break;
     case VK_TYPE_Q8_K: deq_q8_K((const vk_block_q8_K *)src, dst, nb); break;
     case VK_TYPE_IQ4_NL: deq_iq4_nl((const vk_block_iq4_nl *)src, dst, nb); break;
+    case VK_TYPE_MXFP4: deq_mxfp4((const vk_block_mxfp4 *)src, dst, nb); break;
     case VK_TYPE_IQ4_XS: deq_iq4_xs((const vk_block_iq4_xs *)src, dst, nb); break;
     default: break;
     }

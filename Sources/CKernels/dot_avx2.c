@@ -279,7 +279,7 @@ VK_INST4(q3_K, vk_block_q3_K)
 static int chunked_type(int type) {
     switch (type) {
     case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_K:
-    case VK_TYPE_IQ4_NL: case VK_TYPE_IQ4_XS:
+    case VK_TYPE_IQ4_NL: case VK_TYPE_IQ4_XS: case VK_TYPE_MXFP4:
         return 1;
     default:
         return 0;

@@ -4,7 +4,7 @@ int64_t vk_type_block_elems(int type) {
     switch (type) {
     case VK_TYPE_F32: case VK_TYPE_F16: case VK_TYPE_BF16: return 1;
     case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0:
-    case VK_TYPE_IQ4_NL:
+    case VK_TYPE_IQ4_NL: case VK_TYPE_MXFP4:
         return 32;
     case VK_TYPE_Q2_K: case VK_TYPE_Q3_K: case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K:
     case VK_TYPE_Q8_K: case VK_TYPE_IQ4_XS:
@@ -28,6 +28,7 @@ int64_t vk_type_block_bytes(int type) {
     case VK_TYPE_Q6_K: return 210;  // 128 low nibbles + 64 high 2-bits + 16 int8 scales + fp16 d
     case VK_TYPE_Q8_K: return 292;  // fp32 d + 256 int8 + 16 int16 sums
     case VK_TYPE_IQ4_NL: return 18; // fp16 d + 16 bytes of nibbles (codebook indices)
+    case VK_TYPE_MXFP4: return 17;  // E8M0 scale byte + 16 bytes of nibbles (FP4 E2M1 codes)
     case VK_TYPE_IQ4_XS: return 136; // fp16 d + 2 + 4 scale bytes + 128 nibble bytes
     default: return 0;
     }

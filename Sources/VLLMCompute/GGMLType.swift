@@ -3,7 +3,7 @@ import CKernels
 /// A ggml tensor element type, with the ids GGUF stores in its tensor infos.
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q2_K = 10, q3_K = 11
-    case q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15, iq4_NL = 20, iq4_XS = 23, bf16 = 30
+    case q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15, iq4_NL = 20, iq4_XS = 23, bf16 = 30, mxfp4 = 39
 
     /// Elements per quantization block.
     public var blockElements: Int { Int(vk_type_block_elems(Int32(rawValue))) }
@@ -17,26 +17,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         return overflow ? nil : bytes
     }
 
-    public var description: String {
-        switch self {
-        case .f32: "F32"
-        case .f16: "F16"
-        case .bf16: "BF16"
-        case .q4_0: "Q4_0"
-        case .q4_1: "Q4_1"
-        case .q5_0: "Q5_0"
-        case .q5_1: "Q5_1"
-        case .q8_0: "Q8_0"
-        case .q2_K: "Q2_K"
-        case .q3_K: "Q3_K"
-        case .q4_K: "Q4_K"
-        case .q5_K: "Q5_K"
-        case .q6_K: "Q6_K"
-        case .q8_K: "Q8_K"
-        case .iq4_NL: "IQ4_NL"
-        case .iq4_XS: "IQ4_XS"
-        }
-    }
+    public var description: String { Self.name(id: rawValue)! }
 
     /// The name ggml gives type id `id` (ggml.h `enum ggml_type`, which GGUF tensor infos store),
     /// whether or not this engine supports it; nil for ids ggml never assigned. Ids ggml has

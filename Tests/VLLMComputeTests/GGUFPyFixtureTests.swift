@@ -14,8 +14,9 @@ struct GGUFPyFixtureTests {
 
     /// Every block type gguf-py can dequantize has random blocks; the ones it can quantize also
     /// have its quantization of random floats. (Q8_K has no gguf-py dequantizer: q8_KLayout.)
-    static let random: [KType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS]
-    static let quantized: [KType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0]
+    static let random: [KType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS,
+                                  .mxfp4]
+    static let quantized: [KType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .mxfp4]
     static let cases = random.map { "\($0.description)-random" } + quantized.map { "\($0.description)-quantized" }
 
     struct Case {

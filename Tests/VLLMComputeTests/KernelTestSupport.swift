@@ -42,6 +42,8 @@ func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
             bytes[o] = UInt8(v & 0xFF); bytes[o + 1] = UInt8(v >> 8)
         case .q4_0, .q5_0, .q8_0:
             putHalf(&bytes, o, rng.float(0.001, 0.1) * (rng.next() & 1 == 0 ? 1 : -1))
+        case .mxfp4:
+            bytes[o] = UInt8(118 + rng.next() % 20)  // E8M0 scales 2^-10 .. 2^9
         case .iq4_NL:
             putHalf(&bytes, o, rng.float(0.0001, 0.01) * (rng.next() & 1 == 0 ? 1 : -1))
         case .q4_1, .q5_1:

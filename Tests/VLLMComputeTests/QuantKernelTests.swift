@@ -24,14 +24,14 @@ struct QuantKernelTests {
             (.f32, 1, 4), (.f16, 1, 2), (.bf16, 1, 2), (.q4_0, 32, 18), (.q4_1, 32, 20),
             (.q8_0, 32, 34), (.q4_K, 256, 144), (.q5_K, 256, 176), (.q6_K, 256, 210),
             (.q5_0, 32, 22), (.q5_1, 32, 24), (.q2_K, 256, 84), (.q3_K, 256, 110), (.q8_K, 256, 292),
-            (.iq4_NL, 32, 18), (.iq4_XS, 256, 136),
+            (.iq4_NL, 32, 18), (.iq4_XS, 256, 136), (.mxfp4, 32, 17),
         ]
         for (t, e, b) in expect {
             #expect(t.blockElements == e && t.blockBytes == b, "\(t.description)")
         }
         #expect(Set(expect.map(\.0)) == Set(KType.allCases))
-        // IQ2_XXS (16), TQ1_0 (34), MXFP4 (39): ggml types this library does not read.
-        for id: Int32 in [16, 34, 39, 4, 1000] { #expect(vk_type_block_elems(id) == 0 && vk_type_block_bytes(id) == 0) }
+        // IQ2_XXS (16), TQ1_0 (34), TQ2_0 (35): ggml types this library does not read.
+        for id: Int32 in [16, 34, 35, 4, 1000] { #expect(vk_type_block_elems(id) == 0 && vk_type_block_bytes(id) == 0) }
     }
 
     @Test(arguments: KType.allCases)
@@ -237,6 +237,25 @@ struct QuantKernelTests {
         let want = (0..<256).map { Float(Int8(truncatingIfNeeded: $0 * 37 - 128)) * 0.375 }
         forEachSimdLevel { _ in #expect(dequant(.q8_K, b, 256) == want) }
         #expect(dequantRef(.q8_K, b, 256) == want)
+    }
+
+    /// MXFP4: E8M0 scale byte e (2^(e - 127)), then E2M1 codes as nibbles in Q4_0's order; the
+    /// scales include e = 0 and 1, which land in fp32's subnormals, and e = 254.
+    @Test func mxfp4Layout() {
+        let e2m1: [Float] = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0, -0.5, -1, -1.5, -2, -3, -4, -6]
+        let exponents: [UInt8] = [0, 1, 127, 128, 130, 100, 254, 2]
+        var b = [UInt8](repeating: 0, count: 17 * exponents.count)
+        var want = [Float](repeating: 0, count: 32 * exponents.count)
+        for (i, e) in exponents.enumerated() {
+            b[17 * i] = e
+            for j in 0..<32 {
+                let code = (j * 7 + i) % 16
+                b[17 * i + 1 + j % 16] |= j < 16 ? UInt8(code) : UInt8(code << 4)
+                want[32 * i + j] = Float(sign: .plus, exponent: Int(e) - 127, significand: 1) * e2m1[code]
+            }
+        }
+        forEachSimdLevel { _ in #expect(dequant(.mxfp4, b, want.count) == want) }
+        #expect(dequantRef(.mxfp4, b, want.count) == want)
     }
 
     @Test func iq4_XSLayout() {

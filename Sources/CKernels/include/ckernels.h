@@ -34,6 +34,7 @@ enum vk_type {
     VK_TYPE_IQ4_NL = 20,
     VK_TYPE_IQ4_XS = 23,
     VK_TYPE_BF16 = 30,
+    VK_TYPE_MXFP4 = 39,
 };
 
 /// Elements per block of `type` (1 for F32/F16/BF16), 0 if unsupported.
