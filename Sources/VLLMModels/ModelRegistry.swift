@@ -4,7 +4,14 @@
 public enum ModelRegistry {
     public static let architectures: [ModelArchitecture] = [.llama, .mistral, .qwen2, .qwen3, .gemma2, .gemma3, .phi3]
 
-    public static var supportedHFNames: [String] { architectures.map(\.name) }
+    /// Multimodal checkpoints served as their language model alone (text in, text out; the
+    /// vision tower is left unread): the `architectures` name → the text architecture, and the
+    /// text config's defaults, since these files list only what differs from them.
+    static var textOnlyCheckpoints: [String: (text: ModelArchitecture, textDefaults: [String: Any])] {
+        ["Gemma3ForConditionalGeneration": (.gemma3, ModelArchitecture.gemma3TextDefaults)]
+    }
+
+    public static var supportedHFNames: [String] { architectures.map(\.name) + textOnlyCheckpoints.keys.sorted() }
     public static var supportedGGUFNames: [String] { architectures.compactMap(\.ggufName) }
 
     static func architecture(hfName: String, path: String) throws(ModelLoadError) -> ModelArchitecture {

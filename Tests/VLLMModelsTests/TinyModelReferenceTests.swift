@@ -47,14 +47,22 @@ import VLLMCompute
         // Phi-3's LongRoPE: transformers uses the short factors for a sequence within the original
         // context (32) and the long ones beyond; the engine picks by the context it serves.
         let short = arch == "phi3" ? try Self.load(arch, form, maxModelLen: 32) : served
-        let data = try Data(contentsOf: TestPaths.tinyModels.appendingPathComponent("\(arch)/expected.json"))
-        let expected = try JSONDecoder().decode(Expected.self, from: data)
         // llama.cpp's converter writes Mistral as "llama" without its window: the GGUF form can
         // only match while every position is inside the window.
-        let windowless = arch == "mistral" && form == .gguf
         if arch == "mistral" { #expect(served.config.slidingWindow == (form == .hf ? 8 : nil)) }
+        try Self.expectMatchesTransformers(arch: arch, label: "\(form)", served: served, short: short,
+                                           windowless: arch == "mistral" && form == .gguf)
+    }
+
+    /// `served` against transformers' outputs for `arch` (expected.json): top-5 logprobs at every
+    /// prompt position and the greedy continuation. `short` serves sequences within 32 tokens;
+    /// `windowless` compares only the positions inside the window, and no continuation.
+    static func expectMatchesTransformers(arch: String, label: String, served: DecoderModel, short: DecoderModel? = nil,
+                                          windowless: Bool = false) throws {
+        let data = try Data(contentsOf: TestPaths.tinyModels.appendingPathComponent("\(arch)/expected.json"))
+        let expected = try JSONDecoder().decode(Expected.self, from: data)
         for c in expected.cases {
-            let model = c.prompt.count + c.greedy.count <= 32 ? short : served
+            let model = c.prompt.count + c.greedy.count <= 32 ? short ?? served : served
             let cache = SequenceKVCache(config: model.config, capacity: c.prompt.count + c.greedy.count, blockSize: 4, dtype: .float32)
             let input = SequenceInput(tokens: c.prompt, firstPosition: 0, blockTable: cache.blockTable, needsAllLogits: true)
             let logits = model.forward([input], kv: cache.storage)
@@ -62,23 +70,57 @@ import VLLMCompute
             let positions = windowless ? min(8, c.prompt.count) : c.prompt.count
             var worst = 0.0
             for p in 0..<positions {
-                let lp = Self.logSoftmax(Array(logits[p]))
+                let lp = logSoftmax(Array(logits[p]))
                 for (id, want) in zip(c.top5_ids[p], c.top5_logprobs[p]) { worst = max(worst, abs(lp[id] - want)) }
                 if c.top5_logprobs[p][0] - c.top5_logprobs[p][1] > 1e-4 {
-                    #expect(lp.indices.max { lp[$0] < lp[$1] } == c.top5_ids[p][0], "\(arch) \(form) position \(p)")
+                    #expect(lp.indices.max { lp[$0] < lp[$1] } == c.top5_ids[p][0], "\(arch) \(label) position \(p)")
                 }
             }
-            #expect(worst <= 1e-3, "\(arch) \(form): worst top-5 logprob gap \(worst) over \(positions) positions")
-            print("tiny \(arch) \(form) prompt of \(c.prompt.count): worst top-5 logprob gap \(worst)")
+            #expect(worst <= 1e-3, "\(arch) \(label): worst top-5 logprob gap \(worst) over \(positions) positions")
+            print("tiny \(arch) \(label) prompt of \(c.prompt.count): worst top-5 logprob gap \(worst)")
             guard !windowless else { continue }
-            var next = Self.logSoftmax(Array(logits[c.prompt.count - 1]))
+            var next = logSoftmax(Array(logits[c.prompt.count - 1]))
             for (step, want) in c.greedy.enumerated() {
                 let got = next.indices.max { next[$0] < next[$1] }!
-                #expect(got == want, "\(arch) \(form) greedy step \(step)")
-                #expect(abs(next[want] - c.greedy_logprobs[step]) <= 1e-3, "\(arch) \(form) greedy step \(step) logprob")
-                next = Self.logSoftmax(model.forward(tokens: [want], cache: cache))
+                #expect(got == want, "\(arch) \(label) greedy step \(step)")
+                #expect(abs(next[want] - c.greedy_logprobs[step]) <= 1e-3, "\(arch) \(label) greedy step \(step) logprob")
+                next = logSoftmax(model.forward(tokens: [want], cache: cache))
             }
         }
+    }
+
+    /// A Gemma 3 multimodal checkpoint as Google releases the 4B and larger (hf-multimodal, made by
+    /// scripts/make-tiny-gemma3-multimodal.py: a sparse `text_config`, `language_model.model.*`
+    /// names, a vision tower) serves its language model, the tiny Gemma 3, with transformers'
+    /// outputs for it; so does a copy with the names transformers 5 saves (`model.language_model.*`).
+    @Test func gemma3MultimodalCheckpointServesItsLanguageModel() throws {
+        let dir = TestPaths.tinyModels.appendingPathComponent("gemma3/hf-multimodal")
+        let pool = ThreadPool(threadCount: 2)
+        let google = try DecoderModel(directory: dir.path, pool: pool, maxBatchTokens: 16)
+        let c = google.config
+        #expect(c.architecture == "Gemma3ForCausalLM" && c.vocabSize == 384 && c.layerCount == 6 && c.headDim == 16)
+        #expect(c.slidingWindowLayers == [0, 1, 2, 3, 4] && c.rope.freqBase == 1_000_000 && c.localRope?.freqBase == 10000)
+        try Self.expectMatchesTransformers(arch: "gemma3", label: "hf-multimodal", served: google)
+
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("gemma3-mm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: copy, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: copy) }
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name != "model.safetensors" {
+            try FileManager.default.copyItem(at: dir.appendingPathComponent(name), to: copy.appendingPathComponent(name))
+        }
+        let bytes = try [UInt8](Data(contentsOf: dir.appendingPathComponent("model.safetensors")))
+        let headerLength = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        var header = String(decoding: bytes[8..<(8 + headerLength)], as: UTF8.self)
+        for (old, new) in [("language_model.model.", "model.language_model."), ("vision_tower.", "model.vision_tower."),
+                           ("multi_modal_projector.", "model.multi_modal_projector.")] {
+            header = header.replacingOccurrences(of: "\"" + old, with: "\"" + new)
+        }
+        #expect(header.contains("\"model.language_model.embed_tokens.weight\""))
+        let h = Array(header.utf8)
+        let renamed = (0..<8).map { UInt8(truncatingIfNeeded: h.count >> (8 * $0)) } + h + bytes[(8 + headerLength)...]
+        try Data(renamed).write(to: copy.appendingPathComponent("model.safetensors"))
+        try Self.expectMatchesTransformers(arch: "gemma3", label: "hf-multimodal, transformers 5 names",
+                                           served: DecoderModel(directory: copy.path, pool: pool, maxBatchTokens: 16))
     }
 
     /// The registry reads each architecture's switches from config.json and from the GGUF.

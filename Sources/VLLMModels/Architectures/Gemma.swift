@@ -38,6 +38,19 @@ extension ModelArchitecture {
     }
 }
 
+extension ModelArchitecture {
+    /// transformers' `Gemma3TextConfig` defaults, which the `text_config` of a Gemma 3 multimodal
+    /// checkpoint leaves out (Google's 4B lists only hidden, intermediate and layer sizes, rope
+    /// scaling and window).
+    static var gemma3TextDefaults: [String: Any] {
+        ["vocab_size": 262_208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+         "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "hidden_activation": "gelu_pytorch_tanh",
+         "max_position_embeddings": 131_072, "rms_norm_eps": 1e-6, "rope_theta": 1_000_000.0,
+         "rope_local_base_freq": 10_000.0, "query_pre_attn_scalar": 256, "sliding_window": 4096,
+         "sliding_window_pattern": 6, "attention_bias": false, "tie_word_embeddings": true]
+    }
+}
+
 extension ModelConfig {
     /// Layers 0..<count where every `pattern`-th one (1-based) is global and the rest local, as
     /// transformers' default `layer_types` and llama.cpp's `set_swa_pattern` both lay them out.

@@ -11,6 +11,18 @@ extension ModelConfig {
         guard let names = j.strings("architectures"), let name = names.first else {
             throw .corrupt(path: j.path, reason: "\"architectures\" is missing (expected e.g. [\"LlamaForCausalLM\"])")
         }
+        if let wrapper = ModelRegistry.textOnlyCheckpoints[name] {
+            // The text model's config: its defaults, then the top level, then `text_config`.
+            guard let text = j.object["text_config"] as? [String: Any] else {
+                throw .corrupt(path: j.path, reason: "\(name) config has no \"text_config\" object")
+            }
+            var merged = wrapper.textDefaults
+            for (k, v) in j.object where k != "text_config" && k != "vision_config" { merged[k] = v }
+            merged.merge(text) { _, new in new }
+            merged["architectures"] = [wrapper.text.name]
+            self = try ModelConfig(hf: HFConfigJSON(object: merged, path: j.path))
+            return
+        }
         let entry = try ModelRegistry.architecture(hfName: name, path: j.path)
         let r = j.reader, L = Self.limits
         let hidden = try r.int("hidden_size", 1...L.width)

@@ -9,6 +9,12 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
     private let files: [SafetensorsFile]
     /// Tensor name → index into `files`.
     private let owner: [String: Int]
+    /// Where the decoder's and the head's names start: "model." and "" in a causal LM; a
+    /// multimodal checkpoint nests its language model (Gemma 3: `language_model.model.` and
+    /// `language_model.` as Google released it, `model.language_model.` and "" as transformers 5
+    /// saves it).
+    private let decoderPrefix: String, headPrefix: String
+    private static let layouts = [("model.", ""), ("language_model.model.", "language_model."), ("model.language_model.", "")]
 
     static let indexName = "model.safetensors.index.json"
     static let singleName = "model.safetensors"
@@ -36,6 +42,7 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         }
         self.files = files
         self.owner = owner
+        (decoderPrefix, headPrefix) = Self.layouts.first { owner[$0.0 + "embed_tokens.weight"] != nil } ?? Self.layouts[0]
     }
 
     /// The distinct shard files the index maps tensors to, in first-seen order. Names must be
@@ -60,11 +67,11 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
 
     /// transformers' parameter names (`model.layers.N.self_attn.q_proj.weight`, …).
     func name(_ role: TensorRole, layer i: Int) -> String {
-        let p = "model.layers.\(i)."
+        let p = decoderPrefix + "layers.\(i)."
         return switch role {
-        case .embedding: "model.embed_tokens.weight"
-        case .outputNorm: "model.norm.weight"
-        case .output: "lm_head.weight"
+        case .embedding: decoderPrefix + "embed_tokens.weight"
+        case .outputNorm: decoderPrefix + "norm.weight"
+        case .output: headPrefix + "lm_head.weight"
         // Never in a checkpoint: frequencies come from config.json.
         case .ropeFreqs: "rope_freqs.weight"
         case .ropeFactorsShort: "rope_factors_short.weight"
