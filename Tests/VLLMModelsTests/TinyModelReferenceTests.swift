@@ -187,3 +187,37 @@ import VLLMCompute
         }
     }
 }
+
+extension TinyModelReferenceTests {
+    /// A PEFT adapter on Phi-3's fused `qkv_proj` and `gate_up_proj` (and `o_proj`, `down_proj`),
+    /// saved by PEFT (tiny-models/phi3/lora, scripts/make-tiny-lora-fixtures.py), gives
+    /// transformers + PEFT's logprobs on both forms of the model: one lora_A shared by the parts,
+    /// lora_B's rows split among them.
+    @Test(arguments: Form.allCases)
+    func phi3FusedModuleAdapterMatchesPEFT(form: Form) throws {
+        struct Expected: Decodable { let prompt: [Int]; let top5_ids: [[Int]]; let top5_logprobs: [[Double]] }
+        let dir = TestPaths.tinyModels.appendingPathComponent("phi3/lora")
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+        let model = try Self.load("phi3", form)
+        let adapter = try LoRAAdapter(path: dir.path, model: model.config, maxRank: 8)
+        #expect(adapter.config.targets == Set(LoRATarget.allCases))
+        for l in 0..<model.config.layerCount { #expect(adapter.layers[l].count == LoRATarget.allCases.count) }
+        func logprobs(_ lora: LoRAAdapter?) -> [[Double]] {
+            let cache = SequenceKVCache(config: model.config, capacity: expected.prompt.count, blockSize: 4, dtype: .float32)
+            let input = SequenceInput(tokens: expected.prompt, firstPosition: 0, blockTable: cache.blockTable, needsAllLogits: true, lora: lora)
+            let logits = model.forward([input], kv: cache.storage)
+            return expected.prompt.indices.map { Self.logSoftmax(Array(logits[$0])) }
+        }
+        let adapted = logprobs(adapter), plain = logprobs(nil)
+        var worst = 0.0, moved = 0.0
+        for (p, (ids, want)) in zip(expected.top5_ids, expected.top5_logprobs).enumerated() {
+            for (id, w) in zip(ids, want) {
+                worst = max(worst, abs(adapted[p][id] - w))
+                moved = max(moved, abs(plain[p][id] - w))
+            }
+        }
+        #expect(worst <= 1e-3, "\(form): worst top-5 gap to transformers + PEFT \(worst)")
+        #expect(moved > 0.1, "\(form): the adapter should move the outputs (\(moved))")
+        print("tiny phi3 \(form) with the fused-module adapter: worst top-5 gap \(worst) (the base model is \(moved) away)")
+    }
+}

@@ -65,28 +65,31 @@ public final class LoRAAdapter: @unchecked Sendable {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(path: weightsPath) } catch { throw .file(error) }
 
-        // Group A and B halves by (layer, target).
-        var halves: [Int: [LoRATarget: (a: SafetensorsTensorInfo?, b: SafetensorsTensorInfo?)]] = [:]
+        // Group A and B halves by (layer, module).
+        var halves: [Int: [String: (a: SafetensorsTensorInfo?, b: SafetensorsTensorInfo?)]] = [:]
         for t in file.tensors {
-            let (layer, target, isA) = try Self.parseName(t.name, path: path, model: model)
-            var pair = halves[layer, default: [:]][target] ?? (nil, nil)
+            let (layer, module, isA) = try Self.parseName(t.name, path: path, model: model)
+            var pair = halves[layer, default: [:]][module] ?? (nil, nil)
             if isA { pair.a = t } else { pair.b = t }
-            halves[layer, default: [:]][target] = pair
+            halves[layer, default: [:]][module] = pair
         }
         guard !halves.isEmpty else { throw .notAnAdapter(path: path, reason: "adapter_model.safetensors holds no LoRA weights") }
 
         var layers = [[LoRATarget: LoRAWeights]](repeating: [:], count: model.layerCount)
         var bytes = 0
         for (layer, modules) in halves {
-            for (target, pair) in modules {
-                let where_ = target.moduleName(layer: layer)
+            for (module, pair) in modules.sorted(by: { $0.key < $1.key }) {
+                let where_ = LoRATarget.moduleName(module, layer: layer)
                 guard let a = pair.a, let b = pair.b else {
                     throw .mismatch(path: path, reason: "\(where_) has lora_\(pair.a == nil ? "B" : "A") without lora_\(pair.a == nil ? "A" : "B")")
                 }
-                guard config.targets.contains(target) else {
+                // A packed module (qkv_proj) is its parts with one shared A and B's rows in turn.
+                let parts = LoRATarget.targets(module: module)!
+                guard parts.allSatisfy(config.targets.contains) else {
                     throw .mismatch(path: path, reason: "\(where_) has weights but target_modules does not name it")
                 }
-                let (out, inp) = target.dimensions(model), r = config.rank
+                let inp = parts[0].dimensions(model).in, outs = parts.map { $0.dimensions(model).out }, r = config.rank
+                let out = outs.reduce(0, +)
                 guard a.shape == [r, inp], b.shape == [out, r] else {
                     throw .mismatch(path: path, reason: "\(where_): lora_A is \(a.shape) and lora_B is \(b.shape); rank \(r) on this model needs [\(r), \(inp)] and [\(out), \(r)]")
                 }
@@ -95,23 +98,30 @@ public final class LoRAAdapter: @unchecked Sendable {
                 guard aValues.allSatisfy(\.isFinite), bValues.allSatisfy(\.isFinite) else {
                     throw .mismatch(path: path, reason: "\(where_) holds NaN or infinite values")
                 }
-                let order = Self.ggufRowOrder(target, model)
                 let scale = Float(config.scale)
-                var bt = [Float](repeating: 0, count: r * out)
-                for row in 0..<out {
-                    let src = order?[row] ?? row
-                    for k in 0..<r { bt[k * out + row] = scale * bValues[src * r + k] }
+                var first = 0
+                for (target, rows) in zip(parts, outs) {
+                    guard layers[layer][target] == nil else {
+                        throw .mismatch(path: path, reason: "layer \(layer) has weights for \(target.rawValue) both alone and in a fused module")
+                    }
+                    let order = Self.ggufRowOrder(target, model)
+                    var bt = [Float](repeating: 0, count: r * rows)
+                    for row in 0..<rows {
+                        let src = first + (order?[row] ?? row)
+                        for k in 0..<r { bt[k * rows + row] = scale * bValues[src * r + k] }
+                    }
+                    layers[layer][target] = LoRAWeights(rank: r, inputs: inp, outputs: rows, a: aValues, scaledBT: bt)
+                    bytes += (aValues.count + bt.count) * MemoryLayout<Float>.size
+                    first += rows
                 }
-                layers[layer][target] = LoRAWeights(rank: r, inputs: inp, outputs: out, a: aValues, scaledBT: bt)
-                bytes += (aValues.count + bt.count) * MemoryLayout<Float>.size
             }
         }
         self.layers = layers
         byteCount = bytes
     }
 
-    /// Splits a PEFT tensor name into (layer, target, is lora_A).
-    static func parseName(_ name: String, path: String, model: ModelConfig) throws(LoRAError) -> (Int, LoRATarget, Bool) {
+    /// Splits a PEFT tensor name into (layer, module, is lora_A).
+    static func parseName(_ name: String, path: String, model: ModelConfig) throws(LoRAError) -> (Int, String, Bool) {
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts.starts(with: ["base_model", "model"]) { parts.removeFirst(2) }
         if parts.contains(where: { $0.hasPrefix("lora_embedding") }) {
@@ -122,13 +132,13 @@ public final class LoRAAdapter: @unchecked Sendable {
               ["lora_A", "lora_B"].contains(parts[5]), parts[6] == "weight" else {
             throw .mismatch(path: path, reason: "unexpected tensor \(name.clippedForMessage()) (expected base_model.model.model.layers.N.self_attn|mlp.MODULE.lora_A|lora_B.weight)")
         }
-        guard let target = LoRATarget(rawValue: parts[4]), target.moduleName(layer: layer) == parts[0...4].joined(separator: ".") else {
+        guard LoRATarget.targets(module: parts[4]) != nil, LoRATarget.moduleName(parts[4], layer: layer) == parts[0...4].joined(separator: ".") else {
             throw .unsupportedTargets(path: path, modules: [(parts[3] + "." + parts[4]).clippedForMessage()])
         }
         guard (0..<model.layerCount).contains(layer) else {
             throw .mismatch(path: path, reason: "tensor \(name.clippedForMessage()) is for layer \(layer) but the model has \(model.layerCount) layers")
         }
-        return (layer, target, parts[5] == "lora_A")
+        return (layer, parts[4], parts[5] == "lora_A")
     }
 
     /// For q_proj and k_proj: GGUF row → Hugging Face row. llama.cpp's convert_hf_to_gguf.py

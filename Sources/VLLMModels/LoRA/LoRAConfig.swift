@@ -58,11 +58,11 @@ public struct LoRAConfig: Sendable, Equatable {
     static let maxTargetPatternBytes = 1024
 
     static func resolveTargets(_ value: Any?, dir: String) throws(LoRAError) -> Set<LoRATarget> {
-        let names = LoRATarget.allCases.map { ($0, $0.moduleName(layer: 0)) }
+        let names = LoRATarget.moduleNames.map { (LoRATarget.targets(module: $0)!, LoRATarget.moduleName($0, layer: 0)) }
         if let list = value as? [String] {
             var found = Set<LoRATarget>(), unknown: [String] = []
             for entry in list {
-                let hits = names.filter { $0.1 == entry || $0.1.hasSuffix("." + entry) }.map(\.0)
+                let hits = names.filter { $0.1 == entry || $0.1.hasSuffix("." + entry) }.flatMap(\.0)
                 if hits.isEmpty { unknown.append(entry) } else { found.formUnion(hits) }
             }
             guard unknown.isEmpty else { throw .unsupportedTargets(path: dir, modules: unknown.prefix(8).map { $0.clippedForMessage() }) }
@@ -79,7 +79,7 @@ public struct LoRAConfig: Sendable, Equatable {
             throw .notAnAdapter(path: dir, reason: "target_modules pattern is \(s.utf8.count) bytes long (at most \(maxTargetPatternBytes) are accepted)")
         }
         guard let regex = try? Regex(s) else { throw .notAnAdapter(path: dir, reason: "target_modules \"\(s.clippedForMessage())\" is not a valid regular expression") }
-        let found = Set(names.filter { (try? regex.wholeMatch(in: $0.1)) != nil }.map(\.0))
+        let found = Set(names.filter { (try? regex.wholeMatch(in: $0.1)) != nil }.flatMap(\.0))
         guard !found.isEmpty else { throw .unsupportedTargets(path: dir, modules: [s.clippedForMessage()]) }
         return found
     }

@@ -22,7 +22,7 @@ public enum LoRAError: Error, Equatable, CustomStringConvertible {
         case let .rankTooLarge(p, r, m):
             "LoRA adapter \(p) has rank \(r), greater than max_lora_rank \(m) (raise --max-lora-rank)"
         case let .unsupportedTargets(p, m):
-            "LoRA adapter \(p) targets \(m.joined(separator: ", ")), which this model does not have (supported: \(LoRATarget.allCases.map(\.rawValue).joined(separator: ", ")))"
+            "LoRA adapter \(p) targets \(m.joined(separator: ", ")), which this model does not have (supported: \(LoRATarget.moduleNames.joined(separator: ", ")))"
         case let .mismatch(p, r): "LoRA adapter \(p) does not fit the model: \(r)"
         case let .unsupported(p, r): "LoRA adapter \(p) uses \(r), which is not supported"
         case let .file(e): e.description
@@ -38,9 +38,25 @@ public enum LoRATarget: String, CaseIterable, Sendable, Hashable {
 
     /// The module's full name inside layer `layer` of a Hugging Face `LlamaForCausalLM`
     /// (without the `base_model.model.` prefix PEFT adds).
-    public func moduleName(layer: Int) -> String {
-        let block = self == .gateProj || self == .upProj || self == .downProj ? "mlp" : "self_attn"
-        return "model.layers.\(layer).\(block).\(rawValue)"
+    public func moduleName(layer: Int) -> String { Self.moduleName(rawValue, layer: layer) }
+
+    /// Fused projections adapters are trained on where the architecture fuses them (Phi-3;
+    /// vLLM's `packed_modules_mapping`): one lora_A shared by the parts, lora_B's rows split
+    /// among them in this order.
+    static let packed: [String: [LoRATarget]] = ["qkv_proj": [.qProj, .kProj, .vProj], "gate_up_proj": [.gateProj, .upProj]]
+
+    /// Every module name an adapter may use, packed ones included.
+    static var moduleNames: [String] { allCases.map(\.rawValue) + packed.keys.sorted() }
+
+    /// The targets module `name` (e.g. "q_proj", "qkv_proj") stands for; nil for an unknown one.
+    static func targets(module name: String) -> [LoRATarget]? {
+        if let t = LoRATarget(rawValue: name) { return [t] }
+        return packed[name]
+    }
+
+    static func moduleName(_ module: String, layer: Int) -> String {
+        let block = ["gate_proj", "up_proj", "down_proj", "gate_up_proj"].contains(module) ? "mlp" : "self_attn"
+        return "model.layers.\(layer).\(block).\(module)"
     }
 
     /// (outputs, inputs) of the base weight in `config`.
