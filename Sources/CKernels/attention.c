@@ -7,9 +7,10 @@
 #include "internal.h"
 
 void vk_attention_ref(const float *q, int64_t g, int64_t hd, const float *k, const float *v,
-                      int64_t stride, int64_t n, float scale, float softcap, float *out) {
+                      int64_t stride, int64_t n, float scale, float softcap, const float *sinks, float *out) {
     for (int64_t h = 0; h < g; h++) {
-        double s[n], mx = -INFINITY, sum = 0;
+        // A sink (gpt-oss) is one more softmax term, with no value.
+        double s[n], mx = sinks ? sinks[h] : -INFINITY, sum;
         for (int64_t j = 0; j < n; j++) {
             double acc = 0;
             for (int64_t d = 0; d < hd; d++) acc += (double)q[h * hd + d] * k[j * stride + d];
@@ -17,6 +18,7 @@ void vk_attention_ref(const float *q, int64_t g, int64_t hd, const float *k, con
             if (softcap > 0) s[j] = softcap * tanh(s[j] / softcap);
             if (s[j] > mx) mx = s[j];
         }
+        sum = sinks ? exp(sinks[h] - mx) : 0;
         for (int64_t j = 0; j < n; j++) sum += exp(s[j] - mx);
         for (int64_t d = 0; d < hd; d++) {
             double acc = 0;
@@ -67,9 +69,22 @@ static void attention_portable(const float *q, int64_t g, int64_t hd, const vk_k
     }
 }
 
+// Head h's learned sink logit (gpt-oss) as one more softmax term that carries no value: the
+// output shrinks by l / (l + e^(sink - m)), and (m, l) then describe the enlarged denominator.
+static void add_sinks(float *out, int64_t g, int64_t hd, const float *sinks, float *mx, float *sum) {
+    for (int64_t h = 0; h < g; h++) {
+        const float m = fmaxf(mx[h], sinks[h]);
+        const float l = sum[h] * expf(mx[h] - m), e = expf(sinks[h] - m), f = l / (l + e);
+        for (int64_t d = 0; d < hd; d++) out[h * hd + d] *= f;
+        mx[h] = m;
+        sum[h] = l + e;
+    }
+}
+
 // Runs the best kernel for this CPU and head size over the positions `kv` places.
 static void attention(const float *q, int64_t g, int64_t hd, const vk_kv_rows *kv, int kv_type, int64_t n,
-                      float scale, float softcap, float *scores, float *out, float *max_out, float *sum_out) {
+                      float scale, float softcap, const float *sinks, float *scores, float *out, float *max_out,
+                      float *sum_out) {
     float mx[g], sum[g];
 #if VK_HAVE_AVX2
     if (hd % 32 == 0 && VK_K.level >= 1) {
@@ -77,6 +92,7 @@ static void attention(const float *q, int64_t g, int64_t hd, const vk_kv_rows *k
     } else
 #endif
         attention_portable(q, g, hd, kv, kv_type, n, scale, softcap, scores, out, mx, sum);
+    if (sinks) add_sinks(out, g, hd, sinks, mx, sum);
     for (int64_t h = 0; h < g; h++) {
         if (max_out) max_out[h] = mx[h];
         if (sum_out) sum_out[h] = sum[h];
@@ -85,26 +101,27 @@ static void attention(const float *q, int64_t g, int64_t hd, const vk_kv_rows *k
 
 void vk_paged_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
                         int kv_type, const int32_t *block_table, int64_t block_size, int64_t block_stride,
-                        int64_t start, int64_t n, float scale, float softcap, float *scores, float *out,
-                        float *max_out, float *sum_out) {
+                        int64_t start, int64_t n, float scale, float softcap, const float *sinks, float *scores,
+                        float *out, float *max_out, float *sum_out) {
     const vk_kv_rows kv = {.k = k, .v = v, .table = block_table, .block_size = block_size,
                            .block_stride = block_stride, .stride = hd, .start = start};
-    attention(q, g, hd, &kv, kv_type, n, scale, softcap, scores, out, max_out, sum_out);
+    attention(q, g, hd, &kv, kv_type, n, scale, softcap, sinks, scores, out, max_out, sum_out);
 }
 
 void vk_contiguous_attention(const float *q, int64_t g, int64_t hd, const void *k, const void *v,
                              int kv_type, int64_t stride, int64_t n, int64_t prefetch, float scale,
-                             float softcap, float *scores, float *out, float *max_out, float *sum_out) {
+                             float softcap, const float *sinks, float *scores, float *out, float *max_out,
+                             float *sum_out) {
     const vk_kv_rows kv = {.k = k, .v = v, .stride = stride, .prefetch = prefetch};
-    attention(q, g, hd, &kv, kv_type, n, scale, softcap, scores, out, max_out, sum_out);
+    attention(q, g, hd, &kv, kv_type, n, scale, softcap, sinks, scores, out, max_out, sum_out);
 }
 
 void vk_attention_merge(const float *outs, const float *maxes, const float *sums, int64_t parts,
-                        int64_t g, int64_t hd, float *out) {
+                        int64_t g, int64_t hd, const float *sinks, float *out) {
     for (int64_t h = 0; h < g; h++) {
-        float m = -INFINITY;
+        float m = sinks ? sinks[h] : -INFINITY;
         for (int64_t p = 0; p < parts; p++) if (maxes[p * g + h] > m) m = maxes[p * g + h];
-        float w[parts], total = 0;
+        float w[parts], total = sinks ? expf(sinks[h] - m) : 0;
         for (int64_t p = 0; p < parts; p++) total += (w[p] = sums[p * g + h] * expf(maxes[p * g + h] - m));
         for (int64_t d = 0; d < hd; d++) {
             float acc = 0;

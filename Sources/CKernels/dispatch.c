@@ -26,6 +26,7 @@ static const vk_kernels vk_portable = {
     .log_sum_exp = vk_log_sum_exp_portable,
     .silu_mul = vk_silu_mul_portable,
     .gelu_tanh_mul = vk_gelu_tanh_mul_portable,
+    .swiglu_oai = vk_swiglu_oai_portable,
     .softcap = vk_softcap_portable,
     .rope_adjacent = vk_rope_adjacent_portable,
     .rope_rotate_half = vk_rope_rotate_half_portable,
@@ -54,6 +55,7 @@ static const vk_kernels vk_avx2 = {
     .log_sum_exp = vk_log_sum_exp_avx2,
     .silu_mul = vk_silu_mul_avx2,
     .gelu_tanh_mul = vk_gelu_tanh_mul_avx2,
+    .swiglu_oai = vk_swiglu_oai_avx2,
     .softcap = vk_softcap_avx2,
     .rope_adjacent = vk_rope_adjacent_avx2,
     .rope_rotate_half = vk_rope_rotate_half_avx2,
@@ -124,6 +126,9 @@ void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n) {
 }
 void vk_gelu_tanh_mul(const float *gate, const float *up, float *out, int64_t n) {
     VK_K.gelu_tanh_mul(gate, up, out, n);
+}
+void vk_swiglu_oai(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit) {
+    VK_K.swiglu_oai(gate, up, out, n, alpha, limit);
 }
 void vk_softcap(float *x, int64_t n, float cap) { VK_K.softcap(x, n, cap); }
 void vk_rope_adjacent(float *x, int64_t n_heads, int64_t head_dim, const float *cos_,

@@ -79,6 +79,7 @@ typedef struct {
     double (*log_sum_exp)(const float *x, int64_t n);
     void (*silu_mul)(const float *gate, const float *up, float *out, int64_t n);
     void (*gelu_tanh_mul)(const float *gate, const float *up, float *out, int64_t n);
+    void (*swiglu_oai)(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit);
     void (*softcap)(float *x, int64_t n, float cap);
     void (*rope_rotate_half)(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                              const float *s);
@@ -126,6 +127,7 @@ void vk_softmax_portable(float *x, int64_t n);
 double vk_log_sum_exp_portable(const float *x, int64_t n);
 void vk_silu_mul_portable(const float *gate, const float *up, float *out, int64_t n);
 void vk_gelu_tanh_mul_portable(const float *gate, const float *up, float *out, int64_t n);
+void vk_swiglu_oai_portable(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit);
 void vk_softcap_portable(float *x, int64_t n, float cap);
 void vk_rope_rotate_half_portable(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                                   const float *s);
@@ -181,6 +183,7 @@ void vk_softmax_avx2(float *x, int64_t n);
 double vk_log_sum_exp_avx2(const float *x, int64_t n);
 void vk_silu_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
 void vk_gelu_tanh_mul_avx2(const float *gate, const float *up, float *out, int64_t n);
+void vk_swiglu_oai_avx2(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit);
 void vk_softcap_avx2(float *x, int64_t n, float cap);
 void vk_rope_rotate_half_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                               const float *s);

@@ -128,6 +128,19 @@ VK_AVX2 void vk_gelu_tanh_mul_avx2(const float *gate, const float *up, float *ou
     if (i < n) vk_gelu_tanh_mul_portable(gate + i, up + i, out + i, n - i);
 }
 
+VK_AVX2 void vk_swiglu_oai_avx2(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit) {
+    const __m256 one = _mm256_set1_ps(1.0f), lim = _mm256_set1_ps(limit), nlim = _mm256_set1_ps(-limit);
+    const __m256 na = _mm256_set1_ps(-alpha);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_min_ps(_mm256_loadu_ps(gate + i), lim);
+        const __m256 u = _mm256_max_ps(_mm256_min_ps(_mm256_loadu_ps(up + i), lim), nlim);
+        const __m256 glu = _mm256_div_ps(g, _mm256_add_ps(one, vk_exp256(_mm256_mul_ps(na, g))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_add_ps(u, one), glu));
+    }
+    if (i < n) vk_swiglu_oai_portable(gate + i, up + i, out + i, n - i, alpha, limit);
+}
+
 VK_AVX2 void vk_softcap_avx2(float *x, int64_t n, float cap) {
     const __m256 c = _mm256_set1_ps(cap), inv = _mm256_set1_ps(1.0f / cap);
     int64_t i = 0;

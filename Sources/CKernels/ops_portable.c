@@ -52,6 +52,13 @@ void vk_gelu_tanh_mul_portable(const float *gate, const float *up, float *out, i
     }
 }
 
+void vk_swiglu_oai_portable(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit) {
+    for (int64_t i = 0; i < n; i++) {
+        const float g = fminf(gate[i], limit), u = fminf(fmaxf(up[i], -limit), limit);
+        out[i] = (u + 1.0f) * (g / (1.0f + expf(-alpha * g)));
+    }
+}
+
 void vk_softcap_portable(float *x, int64_t n, float cap) {
     const float inv = 1.0f / cap;
     for (int64_t i = 0; i < n; i++) x[i] = cap * tanhf(x[i] * inv);

@@ -159,7 +159,7 @@ private final class Buffers {
         for head in 0..<kvHeads {
             let off = head * blockSize * hd * size
             vk_paged_attention(q + head * g * hd, Int64(g), Int64(hd), kPool + off, vPool + off, kvType, table,
-                               Int64(blockSize), Int64(blockStride), 0, Int64(n), scale, 0, scores,
+                               Int64(blockSize), Int64(blockStride), 0, Int64(n), scale, 0, nil, scores,
                                outPaged + head * g * hd, nil, nil)
         }
     }
@@ -169,7 +169,7 @@ private final class Buffers {
         for head in 0..<kvHeads {
             let off = head * n * hd * size
             vk_contiguous_attention(q + head * g * hd, Int64(g), Int64(hd), kFlat + off, vFlat + off, kvType,
-                                    Int64(hd), Int64(n), Int64(prefetch), scale, 0, scores, outFlat + head * g * hd,
+                                    Int64(hd), Int64(n), Int64(prefetch), scale, 0, nil, scores, outFlat + head * g * hd,
                                     nil, nil)
         }
     }

@@ -9,7 +9,8 @@ struct AttentionTests {
     /// Paged attention over randomly placed blocks equals the contiguous double reference, whole
     /// and split into parts then merged; head sizes on the AVX2 path (multiples of 32) and off it
     /// (48); float32 and fp16 K/V (the reference then reads the same fp16-rounded values); with
-    /// and without soft-capping (a cap small enough to bend most scores).
+    /// and without soft-capping (a cap small enough to bend most scores); with and without
+    /// attention sinks (per-head logits below and above the scores, applied whole or at the merge).
     @Test(arguments: [Int32(VK_TYPE_F32.rawValue), Int32(VK_TYPE_F16.rawValue)])
     func pagedMatchesContiguousReference(kvType: Int32) {
         var rng = SplitMix64(seed: 11)
@@ -22,6 +23,7 @@ struct AttentionTests {
                 let g = [1, 2, 3, 4][round % 4], kvHeads = 1 + round % 3, head = round % kvHeads
                 let blockSize = [1, 3, 16, 5][round % 4]
                 let softcap: Float = [0, 0.7, 0, 3][round % 4]
+                let sinks: [Float]? = round % 3 == 1 ? randomFloats(g, &rng, -3, 8) : nil
                 let n = 1 + Int(rng.next() % 300)
                 let blocksNeeded = (n + blockSize - 1) / blockSize
                 let numBlocks = blocksNeeded + Int(rng.next() % 5)
@@ -37,14 +39,14 @@ struct AttentionTests {
                 }
                 let kHalf = kPool.map { Float16($0).bitPattern }, vHalf = vPool.map { Float16($0).bitPattern }
                 var want = [Float](repeating: 0, count: g * hd)
-                vk_attention_ref(q, Int64(g), Int64(hd), kRef, vRef, Int64(hd), Int64(n), 0.125, softcap, &want)
+                vk_attention_ref(q, Int64(g), Int64(hd), kRef, vRef, Int64(hd), Int64(n), 0.125, softcap, sinks, &want)
 
-                func run(_ start: Int, _ len: Int, _ out: inout [Float], _ m: inout [Float], _ s: inout [Float]) {
+                func run(_ start: Int, _ len: Int, _ sinks: [Float]?, _ out: inout [Float], _ m: inout [Float], _ s: inout [Float]) {
                     var scores = [Float](repeating: 0, count: g * len)
                     func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
                         vk_paged_attention(q, Int64(g), Int64(hd), k, v, kvType, table,
                                            Int64(blockSize), Int64(blockStride), Int64(start), Int64(len), 0.125,
-                                           softcap, &scores, &out, &m, &s)
+                                           softcap, sinks, &scores, &out, &m, &s)
                     }
                     let off = head * blockSize * hd
                     if f16 {
@@ -54,7 +56,7 @@ struct AttentionTests {
                     }
                 }
                 var got = [Float](repeating: 0, count: g * hd), m = [Float](repeating: 0, count: g), s = m
-                run(0, n, &got, &m, &s)
+                run(0, n, sinks, &got, &m, &s)
                 for i in 0..<g * hd {
                     #expect(abs(got[i] - want[i]) <= 2e-5, "type \(kvType) level \(level) round \(round) i \(i)")
                 }
@@ -64,11 +66,11 @@ struct AttentionTests {
                 var parts = 0
                 for p in 0..<3 where cuts[p + 1] > cuts[p] {
                     var o = [Float](repeating: 0, count: g * hd), pm = [Float](repeating: 0, count: g), ps = pm
-                    run(cuts[p], cuts[p + 1] - cuts[p], &o, &pm, &ps)
+                    run(cuts[p], cuts[p + 1] - cuts[p], nil, &o, &pm, &ps)
                     outs += o; maxes += pm; sums += ps; parts += 1
                 }
                 var merged = [Float](repeating: 0, count: g * hd)
-                vk_attention_merge(outs, maxes, sums, Int64(parts), Int64(g), Int64(hd), &merged)
+                vk_attention_merge(outs, maxes, sums, Int64(parts), Int64(g), Int64(hd), sinks, &merged)
                 for i in 0..<g * hd {
                     #expect(abs(merged[i] - want[i]) <= 2e-5, "merged type \(kvType) level \(level) round \(round) i \(i)")
                 }
@@ -95,12 +97,12 @@ struct AttentionTests {
                 let kHalf = k.map { Float16($0).bitPattern }, vHalf = v.map { Float16($0).bitPattern }
                 var want = [Float](repeating: 0, count: g * hd)
                 vk_attention_ref(q, Int64(g), Int64(hd), Array(k[(head * hd)...]), Array(v[(head * hd)...]),
-                                 Int64(stride), Int64(n), 0.125, 0, &want)
+                                 Int64(stride), Int64(n), 0.125, 0, nil, &want)
                 var got = [Float](repeating: 0, count: g * hd), m = [Float](repeating: 0, count: g), s = m
                 var scores = [Float](repeating: 0, count: g * n)
                 func call(_ k: UnsafeRawPointer, _ v: UnsafeRawPointer) {
                     vk_contiguous_attention(q, Int64(g), Int64(hd), k, v, kvType, Int64(stride), Int64(n),
-                                            Int64([0, 16, 5][round % 3]), 0.125, 0, &scores, &got, &m, &s)
+                                            Int64([0, 16, 5][round % 3]), 0.125, 0, nil, &scores, &got, &m, &s)
                 }
                 let off = head * hd
                 if f16 {

@@ -176,6 +176,27 @@ struct OpsTests {
         }
     }
 
+    /// gpt-oss's clamped SwiGLU against its formula in double (alpha 1.702, limit 7 as gpt-oss
+    /// ships; inputs well past the limit on both sides).
+    @Test func swigluOAI() {
+        var rng = SplitMix64(seed: 33)
+        forEachSimdLevel { level in
+            for n in Self.lengths {
+                var g = randomFloats(n, &rng, -20, 20)
+                if n > 8 { g[0] = -100; g[1] = 100; g[2] = 0; g[3] = 7; g[4] = -1e-4 }
+                let u = randomFloats(n, &rng, -20, 20)
+                var out = [Float](repeating: 0, count: n)
+                vk_swiglu_oai(g, u, &out, Int64(n), 1.702, 7)
+                for i in 0..<n {
+                    let gd = min(Double(g[i]), 7), ud = min(max(Double(u[i]), -7), 7)
+                    let glu = gd / (1 + exp(-1.702 * gd)), want = (ud + 1) * glu
+                    // u + 1 rounds to fp32 first: an error on the scale of 1, not of u + 1.
+                    #expect(abs(Double(out[i]) - want) <= 4e-6 * abs(want) + 1.2e-7 * abs(glu) + 1e-30, "level \(level) n \(n) i \(i) g \(g[i]) u \(u[i])")
+                }
+            }
+        }
+    }
+
     @Test func softcap() {
         var rng = SplitMix64(seed: 32)
         forEachSimdLevel { level in

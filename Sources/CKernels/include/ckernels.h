@@ -151,6 +151,9 @@ int64_t vk_fma_peak_flops_per_iteration(void);
 void vk_silu_mul(const float *gate, const float *up, float *out, int64_t n);
 /// out[i] = gelu_tanh(gate[i]) * up[i] (PyTorch's gelu with approximate="tanh"; Gemma's MLP).
 void vk_gelu_tanh_mul(const float *gate, const float *up, float *out, int64_t n);
+/// gpt-oss's clamped SwiGLU (transformers' GptOssExperts): g = min(gate[i], limit),
+/// u = clamp(up[i], -limit, limit), out[i] = (u + 1) * g * sigmoid(alpha * g).
+void vk_swiglu_oai(const float *gate, const float *up, float *out, int64_t n, float alpha, float limit);
 /// In place: x = cap * tanh(x / cap) (Gemma 2's logit soft-capping), n elements.
 void vk_softcap(float *x, int64_t n, float cap);
 /// Rotates adjacent pairs (x[2i], x[2i+1]) of each of `n_heads` heads (head_dim apart) by

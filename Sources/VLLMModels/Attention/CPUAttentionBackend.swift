@@ -79,7 +79,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                     vk_paged_attention(q, Int64(group), Int64(hd),
                                        kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
                                        kv.dtype.kernelType, table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
-                                       Int64(lo), Int64(hi - lo), scale, softcap, scores,
+                                       Int64(lo), Int64(hi - lo), scale, softcap, nil, scores,
                                        parts == 1 ? output + i * qDim + kvHead * group * hd : partialOut + slot * group * hd,
                                        parts == 1 ? nil : partialMax + slot * group,
                                        parts == 1 ? nil : partialSum + slot * group)
@@ -90,7 +90,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
         for kvHead in 0..<kvHeads {
             let first = kvHead * parts
             vk_attention_merge(partialOut + first * group * hd, partialMax + first * group,
-                               partialSum + first * group, Int64(parts), Int64(group), Int64(hd),
+                               partialSum + first * group, Int64(parts), Int64(group), Int64(hd), nil,
                                output + kvHead * group * hd)
         }
     }
