@@ -1,0 +1,107 @@
+import Foundation
+import CKernels
+import VLLMCompute
+
+/// How router scores pick and weight experts (vLLM's `FusedMoE` options): softmax over all
+/// experts, the `topK` most probable, their probabilities renormalized to sum to 1 when
+/// `renormalize` (Mixtral always; Qwen3-MoE's `norm_topk_prob`).
+public struct MoERouting: Sendable, Equatable {
+    public var topK: Int
+    public var renormalize: Bool
+    public init(topK: Int, renormalize: Bool) {
+        self.topK = topK
+        self.renormalize = renormalize
+    }
+}
+
+/// The gated activation between an expert's up and down projections.
+public enum MoEActivation: Sendable, Equatable {
+    case silu
+    /// gpt-oss's clamped SwiGLU (`vk_swiglu_oai`).
+    case swigluOAI(alpha: Float, limit: Float)
+}
+
+/// One expert: a gated MLP, down(act(gate·x, up·x)).
+public struct ExpertWeights: Sendable {
+    public let gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix
+    public init(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix) {
+        self.gate = gate
+        self.up = up
+        self.down = down
+    }
+}
+
+/// A mixture-of-experts MLP (vLLM's `FusedMoE`): the router picks experts per token; tokens are
+/// grouped by expert so that each expert's weights are read once per step for all the tokens
+/// routed to it (batch-1 decode reads only the chosen experts), and each token's output is the
+/// weighted sum of its experts' outputs. Experts are independent matrices, so they can later be
+/// placed on different ranks (expert parallelism).
+public final class FusedMoE: @unchecked Sendable {
+    public let router: WeightMatrix
+    public let experts: [ExpertWeights]
+    public let routing: MoERouting
+    public let activation: MoEActivation
+    let hidden: Int, intermediate: Int, maxRows: Int
+    /// Scratch for one expert's tokens: gathered inputs, gate, up, and outputs; the router's logits.
+    private let xs: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>
+    private let ys: UnsafeMutablePointer<Float>, logits: UnsafeMutablePointer<Float>
+
+    public init(router: WeightMatrix, experts: [ExpertWeights], routing: MoERouting, activation: MoEActivation = .silu,
+                maxRows: Int) {
+        precondition(!experts.isEmpty && router.rows == experts.count && (1...experts.count).contains(routing.topK))
+        self.router = router
+        self.experts = experts
+        self.routing = routing
+        self.activation = activation
+        hidden = router.columns
+        intermediate = experts[0].gate.rows
+        self.maxRows = maxRows
+        xs = .allocate(capacity: maxRows * hidden)
+        ys = .allocate(capacity: maxRows * hidden)
+        gate = .allocate(capacity: maxRows * intermediate)
+        up = .allocate(capacity: maxRows * intermediate)
+        logits = .allocate(capacity: maxRows * experts.count)
+    }
+
+    deinit {
+        for p in [xs, ys, gate, up, logits] { p.deallocate() }
+    }
+
+    /// For each expert, the rows routed to it and their weights, from router logits (rows ×
+    /// experts, row-major): softmax, the top k (ties to the lower index), renormalized if asked.
+    public static func route(logits: UnsafePointer<Float>, rows: Int, experts: Int, _ routing: MoERouting)
+        -> [[(row: Int, weight: Float)]] {
+        var assigned = [[(row: Int, weight: Float)]](repeating: [], count: experts)
+        var probs = [Float](repeating: 0, count: experts)
+        for r in 0..<rows {
+            let l = logits + r * experts
+            var mx = -Float.infinity
+            for e in 0..<experts { mx = max(mx, l[e]) }
+            var sum: Float = 0
+            for e in 0..<experts { probs[e] = expf(l[e] - mx); sum += probs[e] }
+            let top = (0..<experts).sorted { probs[$0] != probs[$1] ? probs[$0] > probs[$1] : $0 < $1 }.prefix(routing.topK)
+            let norm = routing.renormalize ? top.reduce(Float(0)) { $0 + probs[$1] } : sum
+            for e in top { assigned[e].append((r, probs[e] / norm)) }
+        }
+        return assigned
+    }
+
+    /// out (rows × hidden) = the mixture's output for x (rows × hidden).
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, matmul: MatmulRunner) {
+        precondition(rows <= maxRows)
+        let h = hidden, f = intermediate
+        matmul.run([MatmulJob(weight: router, x: x, y: logits)], m: rows, precision: .float32)
+        out.update(repeating: 0, count: rows * h)
+        for (e, tokens) in Self.route(logits: logits, rows: rows, experts: experts.count, routing).enumerated() where !tokens.isEmpty {
+            let m = tokens.count, w = experts[e]
+            for (i, t) in tokens.enumerated() { (xs + i * h).update(from: x + t.row * h, count: h) }
+            matmul.run([MatmulJob(weight: w.gate, x: xs, y: gate), MatmulJob(weight: w.up, x: xs, y: up)], m: m)
+            switch activation {
+            case .silu: vk_silu_mul(gate, up, gate, Int64(m * f))
+            case let .swigluOAI(alpha, limit): vk_swiglu_oai(gate, up, gate, Int64(m * f), alpha, limit)
+            }
+            matmul.run([MatmulJob(weight: w.down, x: gate, y: ys)], m: m)
+            for (i, t) in tokens.enumerated() { vk_axpy_f32(t.weight, ys + i * h, out + t.row * h, Int64(h)) }
+        }
+    }
+}
