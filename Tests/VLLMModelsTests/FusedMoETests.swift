@@ -56,13 +56,14 @@ import VLLMCompute
                                              down: store.matrix(downs.last!, rows: h, columns: f)))
             }
             let moe = FusedMoE(router: store.matrix(routerValues, rows: e, columns: h), experts: experts,
-                               routing: MoERouting(topK: topK, renormalize: renormalize), maxRows: 64)
+                               routing: MoERouting(topK: topK, renormalize: renormalize))
+            let scratch = MoEScratch(maxRows: 64, hidden: h, intermediate: f, experts: e)
             let rows = [1, 2, 7, 64, 33, 5][round % 6]
             var x = Self.random(rows * h, &rng, scale: 1)
             if concentrated { for r in 0..<rows { x[r * h] = 1 } }
             var out = [Float](repeating: .nan, count: rows * h)
             x.withUnsafeBufferPointer { xp in
-                out.withUnsafeMutableBufferPointer { moe.forward(xp.baseAddress!, rows: rows, out: $0.baseAddress!, matmul: matmul) }
+                out.withUnsafeMutableBufferPointer { moe.forward(xp.baseAddress!, rows: rows, out: $0.baseAddress!, matmul: matmul, scratch: scratch) }
             }
             var used = Set<Int>()
             for r in 0..<rows {

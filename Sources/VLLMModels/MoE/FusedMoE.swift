@@ -31,40 +31,45 @@ public struct ExpertWeights: Sendable {
     }
 }
 
+/// Working memory for `FusedMoE.forward` over up to `maxRows` tokens: one set serves every
+/// MoE layer of a model (layers run one after another).
+public final class MoEScratch: @unchecked Sendable {
+    let maxRows: Int, hidden: Int, intermediate: Int, experts: Int
+    /// One expert's gathered inputs and outputs, its gate and up projections; the router logits.
+    let xs: UnsafeMutablePointer<Float>, ys: UnsafeMutablePointer<Float>
+    let gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, logits: UnsafeMutablePointer<Float>
+
+    public init(maxRows: Int, hidden: Int, intermediate: Int, experts: Int) {
+        (self.maxRows, self.hidden, self.intermediate, self.experts) = (maxRows, hidden, intermediate, experts)
+        xs = .allocate(capacity: maxRows * hidden)
+        ys = .allocate(capacity: maxRows * hidden)
+        gate = .allocate(capacity: maxRows * intermediate)
+        up = .allocate(capacity: maxRows * intermediate)
+        logits = .allocate(capacity: maxRows * experts)
+    }
+
+    deinit {
+        for p in [xs, ys, gate, up, logits] { p.deallocate() }
+    }
+}
+
 /// A mixture-of-experts MLP (vLLM's `FusedMoE`): the router picks experts per token; tokens are
 /// grouped by expert so that each expert's weights are read once per step for all the tokens
 /// routed to it (batch-1 decode reads only the chosen experts), and each token's output is the
 /// weighted sum of its experts' outputs. Experts are independent matrices, so they can later be
 /// placed on different ranks (expert parallelism).
-public final class FusedMoE: @unchecked Sendable {
+public struct FusedMoE: Sendable {
     public let router: WeightMatrix
     public let experts: [ExpertWeights]
     public let routing: MoERouting
     public let activation: MoEActivation
-    let hidden: Int, intermediate: Int, maxRows: Int
-    /// Scratch for one expert's tokens: gathered inputs, gate, up, and outputs; the router's logits.
-    private let xs: UnsafeMutablePointer<Float>, gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>
-    private let ys: UnsafeMutablePointer<Float>, logits: UnsafeMutablePointer<Float>
 
-    public init(router: WeightMatrix, experts: [ExpertWeights], routing: MoERouting, activation: MoEActivation = .silu,
-                maxRows: Int) {
+    public init(router: WeightMatrix, experts: [ExpertWeights], routing: MoERouting, activation: MoEActivation = .silu) {
         precondition(!experts.isEmpty && router.rows == experts.count && (1...experts.count).contains(routing.topK))
         self.router = router
         self.experts = experts
         self.routing = routing
         self.activation = activation
-        hidden = router.columns
-        intermediate = experts[0].gate.rows
-        self.maxRows = maxRows
-        xs = .allocate(capacity: maxRows * hidden)
-        ys = .allocate(capacity: maxRows * hidden)
-        gate = .allocate(capacity: maxRows * intermediate)
-        up = .allocate(capacity: maxRows * intermediate)
-        logits = .allocate(capacity: maxRows * experts.count)
-    }
-
-    deinit {
-        for p in [xs, ys, gate, up, logits] { p.deallocate() }
     }
 
     /// For each expert, the rows routed to it and their weights, from router logits (rows ×
@@ -87,21 +92,22 @@ public final class FusedMoE: @unchecked Sendable {
     }
 
     /// out (rows × hidden) = the mixture's output for x (rows × hidden).
-    public func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, matmul: MatmulRunner) {
-        precondition(rows <= maxRows)
-        let h = hidden, f = intermediate
-        matmul.run([MatmulJob(weight: router, x: x, y: logits)], m: rows, precision: .float32)
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, matmul: MatmulRunner,
+                        scratch s: MoEScratch) {
+        let h = router.columns, f = experts[0].gate.rows
+        precondition(rows <= s.maxRows && h == s.hidden && f <= s.intermediate && experts.count <= s.experts)
+        matmul.run([MatmulJob(weight: router, x: x, y: s.logits)], m: rows, precision: .float32)
         out.update(repeating: 0, count: rows * h)
-        for (e, tokens) in Self.route(logits: logits, rows: rows, experts: experts.count, routing).enumerated() where !tokens.isEmpty {
+        for (e, tokens) in Self.route(logits: s.logits, rows: rows, experts: experts.count, routing).enumerated() where !tokens.isEmpty {
             let m = tokens.count, w = experts[e]
-            for (i, t) in tokens.enumerated() { (xs + i * h).update(from: x + t.row * h, count: h) }
-            matmul.run([MatmulJob(weight: w.gate, x: xs, y: gate), MatmulJob(weight: w.up, x: xs, y: up)], m: m)
+            for (i, t) in tokens.enumerated() { (s.xs + i * h).update(from: x + t.row * h, count: h) }
+            matmul.run([MatmulJob(weight: w.gate, x: s.xs, y: s.gate), MatmulJob(weight: w.up, x: s.xs, y: s.up)], m: m)
             switch activation {
-            case .silu: vk_silu_mul(gate, up, gate, Int64(m * f))
-            case let .swigluOAI(alpha, limit): vk_swiglu_oai(gate, up, gate, Int64(m * f), alpha, limit)
+            case .silu: vk_silu_mul(s.gate, s.up, s.gate, Int64(m * f))
+            case let .swigluOAI(alpha, limit): vk_swiglu_oai(s.gate, s.up, s.gate, Int64(m * f), alpha, limit)
             }
-            matmul.run([MatmulJob(weight: w.down, x: gate, y: ys)], m: m)
-            for (i, t) in tokens.enumerated() { vk_axpy_f32(t.weight, ys + i * h, out + t.row * h, Int64(h)) }
+            matmul.run([MatmulJob(weight: w.down, x: s.gate, y: s.ys)], m: m)
+            for (i, t) in tokens.enumerated() { vk_axpy_f32(t.weight, s.ys + i * h, out + t.row * h, Int64(h)) }
         }
     }
 }
