@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Makes the tiny random reference models in Tests/Fixtures/tiny-models/ (one command; CI does
-not run it). For each architecture (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3):
+not run it). For each architecture (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, mixtral,
+qwen3_moe):
 
   <arch>/hf/          a Hugging Face checkpoint written by `transformers` (save_pretrained,
                       safetensors) with a tiny byte-level BPE tokenizer trained here,
@@ -40,7 +41,8 @@ import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GenerationConfig, LlamaConfig,
-                          MistralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config)
+                          MistralConfig, MixtralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config,
+                          Qwen3MoeConfig)
 
 from gguf_convert import LLAMA3_SPLIT, LLAMA_CPP_PYTHON, PRE_NAME, QWEN2_SPLIT, convert, fetch_llama_cpp
 
@@ -171,6 +173,19 @@ SPECS = {
                 "short_factor": [1.0, 1.3, 1.9, 2.6], "long_factor": [1.0, 2.5, 5.0, 9.0]})),
         split=LLAMA3_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False,
         tokenizer_class="GPT2Tokenizer", generation={}),
+    # Mixture of experts: four experts, two per token (Mixtral renormalizes the chosen two;
+    # Qwen3-MoE with norm_topk_prob as its released models set it, which llama.cpp assumes).
+    "mixtral": dict(
+        config=lambda: MixtralConfig(**common(
+            hidden_size=64, intermediate_size=96, num_hidden_layers=2, rms_norm_eps=1e-5, tie_word_embeddings=False,
+            num_local_experts=4, num_experts_per_tok=2, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+        split=LLAMA3_SPLIT, add_bos=True, dtype=torch.bfloat16, shard=None, legacy=False, generation={}),
+    "qwen3_moe": dict(
+        config=lambda: Qwen3MoeConfig(**common(
+            hidden_size=48, intermediate_size=96, moe_intermediate_size=64, num_hidden_layers=2, head_dim=16,
+            rms_norm_eps=1e-6, tie_word_embeddings=False, num_experts=4, num_experts_per_tok=2, norm_topk_prob=True,
+            rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+        split=QWEN2_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False, generation={}),
 }
 DTYPE_NAME = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}
 OUTTYPE = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
@@ -186,9 +201,9 @@ def randomize(model, seed, norm_center=1.0):
             elif p.dim() == 1:                      # biases (Qwen2's q/k/v)
                 p.copy_(0.5 * torch.randn(p.shape, generator=g))
             elif "lm_head" in name or "embed_tokens" in name:
-                p.copy_(torch.randn(p.shape, generator=g) * (2.5 / p.shape[1] ** 0.5))
-            else:
-                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / p.shape[1] ** 0.5))
+                p.copy_(torch.randn(p.shape, generator=g) * (2.5 / p.shape[-1] ** 0.5))
+            else:  # matrices, and transformers 5's stacked [expert, out, in] expert weights
+                p.copy_(torch.randn(p.shape, generator=g) * (1.5 / p.shape[-1] ** 0.5))
 
 
 def write_legacy_config(hf):
@@ -234,7 +249,8 @@ def generate_case(ref, prompt):
 
 GEMMA_NORM_NAMES = [("post_attention_layernorm.", "post_attention_norm."), ("pre_feedforward_layernorm.", "ffn_norm."),
                     ("post_feedforward_layernorm.", "post_ffw_norm.")]
-GGUF_NAMES = [("model.embed_tokens.", "token_embd."), ("lm_head.", "output."), ("model.norm.", "output_norm."),
+GGUF_NAMES = [("mlp.gate.weight", "ffn_gate_inp.weight"), ("mlp.experts.down_proj", "ffn_down_exps.weight"),
+              ("model.embed_tokens.", "token_embd."), ("lm_head.", "output."), ("model.norm.", "output_norm."),
               ("model.layers.", "blk."), ("input_layernorm.", "attn_norm."), ("post_attention_layernorm.", "ffn_norm."),
               ("self_attn.qkv_proj.", "attn_qkv."), ("mlp.gate_up_proj.", "ffn_up."),
               ("self_attn.o_proj.", "attn_output."), ("self_attn.q_norm.", "attn_q_norm."),
@@ -272,6 +288,12 @@ def gguf_summary(llama_cpp, path, model):
             g_name = g_name.replace(a, b)
         if gemma and g_name.endswith("norm.weight"):  # the converter stores Gemma's 1 + w
             w = w.float() + 1
+        if g_name.endswith("mlp.experts.gate_up_proj"):  # stacked [expert, gate rows + up rows, in]
+            f = w.shape[1] // 2
+            for half, part in (("gate", w[:, :f]), ("up", w[:, f:])):
+                got = tensors.pop(g_name.replace("mlp.experts.gate_up_proj", f"ffn_{half}_exps.weight"))
+                assert torch.equal(got.reshape(part.shape), part.float()), f"{g_name} {half} differs"
+            continue
         g = tensors.pop(g_name).reshape(w.shape)
         if not torch.equal(g, w.float()):
             heads = cfg.num_attention_heads if ".attn_q." in g_name else cfg.num_key_value_heads
@@ -364,7 +386,7 @@ def make(name, spec, seed0, llama_cpp):
         "head_dim": getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
         "tie_word_embeddings": bool(cfg.tie_word_embeddings),
         "attention_bias": name == "qwen2",
-        "qk_norm": name in ("qwen3", "gemma3"),
+        "qk_norm": name in ("qwen3", "gemma3", "qwen3_moe"),
         "sliding_window": getattr(cfg, "sliding_window", None) if name in ("mistral", "gemma2", "gemma3") else None,
         "layer_types": getattr(cfg, "layer_types", None),
         "rope_parameters": cfg.rope_parameters,

@@ -35,6 +35,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// Tokens run through the layers together; larger batches go in chunks of this size.
     public let maxBatchTokens: Int
     let buffers: ForwardBuffers
+    /// Working memory of the mixture-of-experts layers (shared: layers run one at a time).
+    let moeScratch: MoEScratch?
 
     /// A GGUF model (`general.architecture` picks the registry entry).
     public convenience init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
@@ -73,6 +75,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         attention = CPUAttentionBackend(config: config, pool: pool)
         self.maxBatchTokens = maxBatchTokens
         buffers = ForwardBuffers(config: config, tokens: maxBatchTokens)
+        moeScratch = config.moe.map {
+            MoEScratch(maxRows: maxBatchTokens, hidden: config.hiddenSize, intermediate: $0.intermediateSize, experts: $0.experts)
+        }
     }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
@@ -176,18 +181,22 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
             addAndNorm(b.tmp, normedBy: w.postAttnNorm, w.ffnNorm, rows: t)
-            matmul.run([MatmulJob(weight: w.gate, x: b.xn, y: b.gate),
-                        MatmulJob(weight: w.up, x: b.xn, y: b.up)], m: t)
-            addLoRA(lora, layer: l, [LoRAProduct(target: .gateProj, x: b.xn, y: b.gate),
-                                     LoRAProduct(target: .upProj, x: b.xn, y: b.up)])
-            let f = c.intermediateSize
-            let act = c.activation == .silu ? vk_silu_mul : vk_gelu_tanh_mul
-            forRows(t) { r in
-                let o = r.lowerBound * f
-                act(b.gate + o, b.up + o, b.gate + o, Int64(r.count * f))
+            switch w.mlp {
+            case let .experts(moe):
+                moe.forward(b.xn, rows: t, out: b.tmp, matmul: matmul, scratch: moeScratch!)
+            case let .dense(gate, up, down):
+                matmul.run([MatmulJob(weight: gate, x: b.xn, y: b.gate), MatmulJob(weight: up, x: b.xn, y: b.up)], m: t)
+                addLoRA(lora, layer: l, [LoRAProduct(target: .gateProj, x: b.xn, y: b.gate),
+                                         LoRAProduct(target: .upProj, x: b.xn, y: b.up)])
+                let f = c.intermediateSize
+                let act = c.activation == .silu ? vk_silu_mul : vk_gelu_tanh_mul
+                forRows(t) { r in
+                    let o = r.lowerBound * f
+                    act(b.gate + o, b.up + o, b.gate + o, Int64(r.count * f))
+                }
+                matmul.run([MatmulJob(weight: down, x: b.gate, y: b.tmp)], m: t)
+                addLoRA(lora, layer: l, [LoRAProduct(target: .downProj, x: b.gate, y: b.tmp)])
             }
-            matmul.run([MatmulJob(weight: w.down, x: b.gate, y: b.tmp)], m: t)
-            addLoRA(lora, layer: l, [LoRAProduct(target: .downProj, x: b.gate, y: b.tmp)])
             addAndNorm(b.tmp, normedBy: w.postFFNNorm, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
         }
     }

@@ -22,7 +22,7 @@ import VLLMCompute
 
     enum Form: String, CaseIterable { case hf, gguf }
 
-    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"]
+    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen3_moe"]
 
     static func load(_ arch: String, _ form: Form, maxModelLen: Int? = nil) throws -> DecoderModel {
         let dir = TestPaths.tinyModels.appendingPathComponent(arch)
@@ -147,6 +147,13 @@ import VLLMCompute
             #expect(s.longFactors == [1, 2.5, 5, 9] && s.originalContextLength == 32)
             #expect(abs(s.attentionFactor - (1 + log(8.0) / log(32.0)).squareRoot()) < 1e-6)
         }
+        for form in Form.allCases {
+            let mixtral = try Self.load("mixtral", form).config, qwen3Moe = try Self.load("qwen3_moe", form).config
+            #expect(mixtral.moe == MoEConfig(experts: 4, intermediateSize: 96, routing: MoERouting(topK: 2, renormalize: true)), "\(form)")
+            #expect(qwen3Moe.moe == MoEConfig(experts: 4, intermediateSize: 64, routing: MoERouting(topK: 2, renormalize: true)) && qwen3Moe.qkNorm,
+                    "\(form)")
+        }
+        #expect(llama.moe == nil)
         guard case .llama3 = llama.rope.scaling else { Issue.record("llama3 scaling not read: \(llama.rope.scaling)"); return }
         guard case .yarn = qwen2.rope.scaling else { Issue.record("yarn scaling not read: \(qwen2.rope.scaling)"); return }
     }
@@ -172,6 +179,19 @@ import VLLMCompute
         let b = bf16.forward(tokens: [5, 6, 7], cache: SequenceKVCache(config: bf16.config, capacity: 4))
         let diff = zip(a, b).map { abs($0 - $1) }.max()!
         #expect(diff > 0 && diff < 0.5, "\(diff)")
+    }
+
+    /// Adapters on a mixture-of-experts MLP are refused by name rather than left unapplied.
+    @Test func loraOnExpertMLPsIsRefused() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("moe-lora-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(#"{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "gate_proj"]}"#.utf8)
+            .write(to: dir.appendingPathComponent("adapter_config.json"))
+        let config = try Self.load("mixtral", .hf).config
+        #expect { _ = try LoRAAdapter(path: dir.path, model: config, maxRank: 8) } throws: { e in
+            "\(e)".contains("mixture-of-experts") && "\(e)".contains("gate_proj")
+        }
     }
 
     @Test func unsupportedArchitectureIsRefusedWithTheList() throws {

@@ -35,6 +35,7 @@ extension ModelConfig {
         if m[key("attention.sliding_window")] != nil, try r.int("attention.sliding_window", 0...L.context) > 0 {
             slidingWindow = try r.int("attention.sliding_window", 1...L.context)
         }
+        moe = try MoEConfig.gguf(gguf, arch: arch)
         try entry.configureGGUF(&self, gguf)
         try checkConsistency(path: gguf.path)
         // Token ids the tokenizer hands out index the embedding, so it needs a row for each.

@@ -56,6 +56,8 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var finalLogitSoftcap: Float?
     /// The attention score scale; nil: 1/√headDim (Gemma: query_pre_attn_scalar^-½).
     public var attentionScale: Float?
+    /// The MLP as a mixture of experts (Mixtral, Qwen3-MoE), in every layer; nil for dense models.
+    public var moe: MoEConfig?
 
     /// The rotary embedding `layer` uses.
     public func rope(layer: Int) -> RopeConfig {
@@ -72,7 +74,7 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     /// layers, width 16384, FFN 53248, 128 heads, vocabularies ≤ 262k, contexts ≤ 10M), so that
     /// products of any two stay far from overflow and nothing sized from them is absurd.
     public static let limits = (layers: 4096, width: 1 << 20, heads: 1 << 14, headDim: 1 << 14,
-                                vocab: 1 << 24, context: 1 << 24)
+                                vocab: 1 << 24, context: 1 << 24, experts: 1 << 12)
 
     /// Checks what ranges alone cannot: relations between the sizes.
     func checkConsistency(path: String) throws(ModelLoadError) {
@@ -89,6 +91,9 @@ public struct ModelConfig: Sendable, Codable, Equatable {
             }
         }
         if let w = slidingWindow, w < 1 { throw inconsistent("sliding window \(w) is not positive") }
+        if let m = moe, !(1...m.experts).contains(m.routing.topK) {
+            throw inconsistent("\(m.routing.topK) experts per token out of \(m.experts)")
+        }
         for (name, v) in [("attention soft-cap", attentionSoftcap), ("final logit soft-cap", finalLogitSoftcap),
                           ("attention scale", attentionScale), ("embedding scale", embeddingScale)] {
             if let v, !(v.isFinite && v > 0) { throw inconsistent("\(name) \(v) is not a finite positive number") }

@@ -52,6 +52,9 @@ public final class LoRAAdapter: @unchecked Sendable {
         let config = try LoRAConfig(path: path + "/adapter_config.json", dir: path)
         self.config = config
         guard config.rank <= maxRank else { throw .rankTooLarge(path: path, rank: config.rank, maxRank: maxRank) }
+        if model.moe != nil, !config.targets.isDisjoint(with: [.gateProj, .upProj, .downProj]) {
+            throw .unsupported(path: path, reason: "LoRA on the experts of a mixture-of-experts MLP (gate_proj, up_proj, down_proj)")
+        }
         let weightsPath = path + "/adapter_model.safetensors"
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             let bin = FileManager.default.fileExists(atPath: path + "/adapter_model.bin")

@@ -5,7 +5,7 @@ import VLLMCompute
 /// How router scores pick and weight experts (vLLM's `FusedMoE` options): softmax over all
 /// experts, the `topK` most probable, their probabilities renormalized to sum to 1 when
 /// `renormalize` (Mixtral always; Qwen3-MoE's `norm_topk_prob`).
-public struct MoERouting: Sendable, Equatable {
+public struct MoERouting: Sendable, Equatable, Codable {
     public var topK: Int
     public var renormalize: Bool
     public init(topK: Int, renormalize: Bool) {

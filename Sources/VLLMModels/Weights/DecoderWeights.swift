@@ -14,7 +14,31 @@ struct DecoderLayerWeights: @unchecked Sendable {
     let ffnNorm: [Float]
     /// Norm of the MLP output before the residual add (Gemma 2/3).
     let postFFNNorm: [Float]?
-    var gate, up, down: WeightMatrix
+    var mlp: MLPWeights
+}
+
+/// A layer's MLP: one gated MLP, or a mixture of experts.
+enum MLPWeights: @unchecked Sendable {
+    case dense(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix)
+    case experts(FusedMoE)
+
+    /// The matrices the MLP multiplies by (the router included).
+    var matrices: [WeightMatrix] {
+        switch self {
+        case let .dense(gate, up, down): [gate, up, down]
+        case let .experts(moe): [moe.router] + moe.experts.flatMap { [$0.gate, $0.up, $0.down] }
+        }
+    }
+
+    /// The same MLP with every projection matrix replaced by `f` of it (the router stays).
+    func mapProjections(_ f: (WeightMatrix) -> WeightMatrix) -> MLPWeights {
+        switch self {
+        case let .dense(gate, up, down): .dense(gate: f(gate), up: f(up), down: f(down))
+        case let .experts(moe):
+            .experts(FusedMoE(router: moe.router, experts: moe.experts.map { ExpertWeights(gate: f($0.gate), up: f($0.up), down: f($0.down)) },
+                              routing: moe.routing, activation: moe.activation))
+        }
+    }
 }
 
 /// All weights of a decoder-only model, found by role in any `WeightSource`.
@@ -31,7 +55,9 @@ struct DecoderWeights: @unchecked Sendable {
     init(source: some WeightSource, config c: ModelConfig, dtype: ModelDType = .auto) throws(ModelLoadError) {
         let converted = self.converted
         func matrix(_ role: TensorRole, _ layer: Int = 0, rows: Int, columns: Int) throws(ModelLoadError) -> WeightMatrix {
-            let name = source.name(role, layer: layer)
+            try matrix(byName: source.name(role, layer: layer), rows: rows, columns: columns)
+        }
+        func matrix(byName name: String, rows: Int, columns: Int) throws(ModelLoadError) -> WeightMatrix {
             guard let t = try source.tensor(name) else {
                 throw .corrupt(path: source.path, reason: "tensor \(name) is missing")
             }
@@ -80,8 +106,28 @@ struct DecoderWeights: @unchecked Sendable {
             let qkv = try has(.q, i) ? [try matrix(.q, i, rows: qDim, columns: h), try matrix(.k, i, rows: kvDim, columns: h),
                                          try matrix(.v, i, rows: kvDim, columns: h)]
                                        : try split(.qkv, i, rows: [qDim, kvDim, kvDim], columns: h)
-            let gateUp = try has(.gate, i) ? [try matrix(.gate, i, rows: f, columns: h), try matrix(.up, i, rows: f, columns: h)]
-                                           : try split(.gateUp, i, rows: [f, f], columns: h)
+            let mlp: MLPWeights
+            if let moe = c.moe {
+                let e = moe.experts, fe = moe.intermediateSize
+                func projections(_ role: TensorRole, stacked: TensorRole, rows: Int, columns: Int) throws(ModelLoadError) -> [WeightMatrix] {
+                    guard source.expertName(role, layer: i, expert: 0) != nil else {
+                        return try split(stacked, i, rows: Array(repeating: rows, count: e), columns: columns)
+                    }
+                    var out: [WeightMatrix] = []
+                    for x in 0..<e { out.append(try matrix(byName: source.expertName(role, layer: i, expert: x)!, rows: rows, columns: columns)) }
+                    return out
+                }
+                let gates = try projections(.gate, stacked: .expertsGate, rows: fe, columns: h)
+                let ups = try projections(.up, stacked: .expertsUp, rows: fe, columns: h)
+                let downs = try projections(.down, stacked: .expertsDown, rows: h, columns: fe)
+                mlp = .experts(FusedMoE(router: try matrix(.router, i, rows: e, columns: h),
+                                        experts: (0..<e).map { ExpertWeights(gate: gates[$0], up: ups[$0], down: downs[$0]) },
+                                        routing: moe.routing))
+            } else {
+                let gateUp = try has(.gate, i) ? [try matrix(.gate, i, rows: f, columns: h), try matrix(.up, i, rows: f, columns: h)]
+                                               : try split(.gateUp, i, rows: [f, f], columns: h)
+                mlp = .dense(gate: gateUp[0], up: gateUp[1], down: try matrix(.down, i, rows: h, columns: f))
+            }
             layers.append(DecoderLayerWeights(
                 attnNorm: try norm(.attnNorm, i, count: h),
                 q: qkv[0], k: qkv[1], v: qkv[2],
@@ -94,8 +140,7 @@ struct DecoderWeights: @unchecked Sendable {
                 postAttnNorm: try optionalNorm(.postAttnNorm, i, count: h, when: c.sandwichNorms),
                 ffnNorm: try norm(c.sandwichNorms ? .preFFNNorm : .ffnNorm, i, count: h),
                 postFFNNorm: try optionalNorm(.postFFNNorm, i, count: h, when: c.sandwichNorms),
-                gate: gateUp[0], up: gateUp[1],
-                down: try matrix(.down, i, rows: h, columns: f)))
+                mlp: mlp))
         }
         self.layers = layers
         outputNorm = try norm(.outputNorm, count: h)
@@ -115,21 +160,22 @@ struct DecoderWeights: @unchecked Sendable {
             if r.repacked != nil { source.releasePages(w.data, byteCount: w.rows * w.rowBytes) }
             return r
         }
-        guard ([output] + layers.flatMap { [$0.q, $0.down] }).contains(where: { RepackedWeight.isPreferred(for: $0.type) }) else { return }
+        guard ([output] + layers.flatMap { [$0.q] + $0.mlp.matrices }).contains(where: { RepackedWeight.isPreferred(for: $0.type) }) else { return }
         var progress = ProgressBar("Repacking weights", total: layers.count + 1)
         output = repacked(output)
         progress.advance()
         for i in layers.indices {
-            for path in [\DecoderLayerWeights.q, \.k, \.v, \.o, \.gate, \.up, \.down] {
+            for path in [\DecoderLayerWeights.q, \.k, \.v, \.o] {
                 layers[i][keyPath: path] = repacked(layers[i][keyPath: path])
             }
+            layers[i].mlp = layers[i].mlp.mapProjections(repacked)
             progress.advance()
         }
     }
 
     /// Bytes of the matrices as the matmuls read them.
     var matrixBytes: Int {
-        ([embedding] + (output.data == embedding.data ? [] : [output]) + layers.flatMap { [$0.q, $0.k, $0.v, $0.o, $0.gate, $0.up, $0.down] })
+        ([embedding] + (output.data == embedding.data ? [] : [output]) + layers.flatMap { [$0.q, $0.k, $0.v, $0.o] + $0.mlp.matrices })
             .reduce(0) { $0 + $1.rows * $1.rowBytes }
     }
 }

@@ -15,6 +15,9 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
     /// saves it).
     private let decoderPrefix: String, headPrefix: String
     private static let layouts = [("model.", ""), ("language_model.model.", "language_model."), ("model.language_model.", "")]
+    /// Mixtral keeps its experts under `block_sparse_moe` with w1/w3/w2 for gate/up/down; the
+    /// others (Qwen-MoE) under `mlp` with the dense MLP's names.
+    private let mixtralExperts: Bool
 
     static let indexName = "model.safetensors.index.json"
     static let singleName = "model.safetensors"
@@ -43,6 +46,7 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         self.files = files
         self.owner = owner
         (decoderPrefix, headPrefix) = Self.layouts.first { owner[$0.0 + "embed_tokens.weight"] != nil } ?? Self.layouts[0]
+        mixtralExperts = owner[decoderPrefix + "layers.0.block_sparse_moe.gate.weight"] != nil
     }
 
     /// The distinct shard files the index maps tensors to, in first-seen order. Names must be
@@ -95,7 +99,17 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         case .gate: p + "mlp.gate_proj.weight"
         case .up: p + "mlp.up_proj.weight"
         case .down: p + "mlp.down_proj.weight"
+        case .router: p + (mixtralExperts ? "block_sparse_moe.gate.weight" : "mlp.gate.weight")
+        // transformers 5 holds experts stacked in memory but saves them one by one.
+        case .expertsGate, .expertsUp, .expertsDown: p + "mlp.experts.stacked"
         }
+    }
+
+    func expertName(_ role: TensorRole, layer: Int, expert e: Int) -> String? {
+        let p = decoderPrefix + "layers.\(layer)."
+        let names: [TensorRole: (String, String)] = [.gate: ("w1", "gate_proj"), .up: ("w3", "up_proj"), .down: ("w2", "down_proj")]
+        guard let (mixtral, other) = names[role] else { return nil }
+        return mixtralExperts ? p + "block_sparse_moe.experts.\(e).\(mixtral).weight" : p + "mlp.experts.\(e).\(other).weight"
     }
 
     /// PyTorch shapes list the outermost dimension first: a Linear weight is [out, in].

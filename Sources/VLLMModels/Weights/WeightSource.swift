@@ -8,6 +8,9 @@ enum TensorRole {
     case qkv, gateUp
     /// Gemma 2/3's norms: after attention, before the MLP (the Llama ffnNorm's place), after it.
     case postAttnNorm, preFFNNorm, postFFNNorm
+    /// A mixture of experts: the router, and every expert's gate, up and down matrices stacked
+    /// (GGUF's `*_exps`: expert after expert, as one matrix of experts × rows).
+    case router, expertsGate, expertsUp, expertsDown
 }
 
 /// One tensor of a weight file, used in place: `rows` × `columns` elements of `type` (a vector
@@ -27,6 +30,9 @@ protocol WeightSource: Sendable {
     /// Bytes of weights mapped (for the KV-cache budget and load reports).
     var byteCount: Int { get }
     func name(_ role: TensorRole, layer: Int) -> String
+    /// The name of expert `expert`'s matrix (`role`: .gate, .up or .down) in layer `layer` where
+    /// experts are stored one by one; nil where they are stacked (`.expertsGate`, …).
+    func expertName(_ role: TensorRole, layer: Int, expert: Int) -> String?
     /// The tensor called `name`, or nil when the source has none; a tensor whose type or rank
     /// the engine cannot use throws.
     func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor?
@@ -64,8 +70,14 @@ extension GGUFFile: WeightSource {
         // Phi-3 files keep gate and up fused in ffn_up (2 × intermediate rows, gate first).
         case .up, .gateUp: "blk.\(i).ffn_up.weight"
         case .down: "blk.\(i).ffn_down.weight"
+        case .router: "blk.\(i).ffn_gate_inp.weight"
+        case .expertsGate: "blk.\(i).ffn_gate_exps.weight"
+        case .expertsUp: "blk.\(i).ffn_up_exps.weight"
+        case .expertsDown: "blk.\(i).ffn_down_exps.weight"
         }
     }
+
+    func expertName(_ role: TensorRole, layer: Int, expert: Int) -> String? { nil }
 
     /// GGUF shapes list the innermost dimension first: a matrix is [columns, rows].
     func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor? {
@@ -73,6 +85,9 @@ extension GGUFFile: WeightSource {
         switch t.shape.count {
         case 1: return SourceTensor(type: t.type, rows: 1, columns: t.shape[0], data: data(of: t))
         case 2: return SourceTensor(type: t.type, rows: t.shape[1], columns: t.shape[0], data: data(of: t))
+        // Stacked expert matrices: [columns, rows, experts] as experts × rows rows.
+        case 3 where t.shape[2] > 0 && t.shape[1] <= Int.max / t.shape[2]:
+            return SourceTensor(type: t.type, rows: t.shape[1] * t.shape[2], columns: t.shape[0], data: data(of: t))
         default: throw .corrupt(path: path, reason: "tensor \(name) has shape \(t.shape), expected a matrix or a vector")
         }
     }
