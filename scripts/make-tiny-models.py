@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the tiny random reference models in Tests/Fixtures/tiny-models/ (one command; CI does
 not run it). For each architecture (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, mixtral,
-qwen3_moe):
+qwen2_moe, qwen3_moe):
 
   <arch>/hf/          a Hugging Face checkpoint written by `transformers` (save_pretrained,
                       safetensors) with a tiny byte-level BPE tokenizer trained here,
@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GenerationConfig, LlamaConfig,
-                          MistralConfig, MixtralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config, Qwen3Config,
-                          Qwen3MoeConfig)
+                          MistralConfig, MixtralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config, Qwen2MoeConfig,
+                          Qwen3Config, Qwen3MoeConfig)
 
 from gguf_convert import LLAMA3_SPLIT, LLAMA_CPP_PYTHON, PRE_NAME, QWEN2_SPLIT, convert, fetch_llama_cpp
 
@@ -186,6 +186,14 @@ SPECS = {
             rms_norm_eps=1e-6, tie_word_embeddings=False, num_experts=4, num_experts_per_tok=2, norm_topk_prob=True,
             rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
         split=QWEN2_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False, generation={}),
+    # Qwen2-MoE: the chosen experts keep their softmax probabilities (norm_topk_prob off, as
+    # released), plus a shared expert scaled by a sigmoid gate; Q/K/V biases.
+    "qwen2_moe": dict(
+        config=lambda: Qwen2MoeConfig(**common(
+            hidden_size=64, intermediate_size=96, moe_intermediate_size=32, shared_expert_intermediate_size=48,
+            num_hidden_layers=2, rms_norm_eps=1e-6, tie_word_embeddings=False, num_experts=4, num_experts_per_tok=2,
+            norm_topk_prob=False, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
+        split=QWEN2_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False, generation={}),
 }
 DTYPE_NAME = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}
 OUTTYPE = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
@@ -250,6 +258,8 @@ def generate_case(ref, prompt):
 GEMMA_NORM_NAMES = [("post_attention_layernorm.", "post_attention_norm."), ("pre_feedforward_layernorm.", "ffn_norm."),
                     ("post_feedforward_layernorm.", "post_ffw_norm.")]
 GGUF_NAMES = [("mlp.gate.weight", "ffn_gate_inp.weight"), ("mlp.experts.down_proj", "ffn_down_exps.weight"),
+              ("mlp.shared_expert_gate.weight", "ffn_gate_inp_shexp.weight"), ("mlp.shared_expert.gate_proj.", "ffn_gate_shexp."),
+              ("mlp.shared_expert.up_proj.", "ffn_up_shexp."), ("mlp.shared_expert.down_proj.", "ffn_down_shexp."),
               ("model.embed_tokens.", "token_embd."), ("lm_head.", "output."), ("model.norm.", "output_norm."),
               ("model.layers.", "blk."), ("input_layernorm.", "attn_norm."), ("post_attention_layernorm.", "ffn_norm."),
               ("self_attn.qkv_proj.", "attn_qkv."), ("mlp.gate_up_proj.", "ffn_up."),
@@ -385,7 +395,7 @@ def make(name, spec, seed0, llama_cpp):
         "num_key_value_heads": cfg.num_key_value_heads,
         "head_dim": getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
         "tie_word_embeddings": bool(cfg.tie_word_embeddings),
-        "attention_bias": name == "qwen2",
+        "attention_bias": name in ("qwen2", "qwen2_moe"),
         "qk_norm": name in ("qwen3", "gemma3", "qwen3_moe"),
         "sliding_window": getattr(cfg, "sliding_window", None) if name in ("mistral", "gemma2", "gemma3") else None,
         "layer_types": getattr(cfg, "layer_types", None),

@@ -76,7 +76,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         self.maxBatchTokens = maxBatchTokens
         buffers = ForwardBuffers(config: config, tokens: maxBatchTokens)
         moeScratch = config.moe.map {
-            MoEScratch(maxRows: maxBatchTokens, hidden: config.hiddenSize, intermediate: $0.intermediateSize, experts: $0.experts)
+            MoEScratch(maxRows: maxBatchTokens, hidden: config.hiddenSize, intermediate: max($0.intermediateSize, $0.sharedIntermediateSize ?? 0),
+                       experts: $0.experts)
         }
     }
 

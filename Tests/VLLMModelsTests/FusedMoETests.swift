@@ -7,7 +7,7 @@ import VLLMCompute
 /// experts by softmax probability (renormalized or not), each expert's gated MLP computed on its
 /// own, the outputs summed with those weights. Random shapes, batches of 1 to 64 tokens, routers
 /// that spread tokens over every expert and routers that send every token to the same few (the
-/// other experts get none).
+/// other experts get none); with and without a shared expert behind a sigmoid gate.
 @Suite struct FusedMoETests {
     /// F32 matrices that live as long as the test.
     final class Store {
@@ -55,9 +55,18 @@ import VLLMCompute
                                              up: store.matrix(ups.last!, rows: f, columns: h),
                                              down: store.matrix(downs.last!, rows: h, columns: f)))
             }
+            // Every other round adds a shared expert (Qwen2-MoE), wider than the others, behind a sigmoid gate.
+            let fs = f + 16
+            let sharedValues = round % 2 == 1 ? (Self.random(fs * h, &rng, scale: 0.3), Self.random(fs * h, &rng, scale: 0.3),
+                                                 Self.random(h * fs, &rng, scale: 0.3), Self.random(h, &rng, scale: 0.5)) : nil
+            let shared = sharedValues.map { v in
+                (expert: ExpertWeights(gate: store.matrix(v.0, rows: fs, columns: h), up: store.matrix(v.1, rows: fs, columns: h),
+                                       down: store.matrix(v.2, rows: h, columns: fs)),
+                 gate: store.matrix(v.3, rows: 1, columns: h))
+            }
             let moe = FusedMoE(router: store.matrix(routerValues, rows: e, columns: h), experts: experts,
-                               routing: MoERouting(topK: topK, renormalize: renormalize))
-            let scratch = MoEScratch(maxRows: 64, hidden: h, intermediate: f, experts: e)
+                               routing: MoERouting(topK: topK, renormalize: renormalize), shared: shared)
+            let scratch = MoEScratch(maxRows: 64, hidden: h, intermediate: fs, experts: e)
             let rows = [1, 2, 7, 64, 33, 5][round % 6]
             var x = Self.random(rows * h, &rng, scale: 1)
             if concentrated { for r in 0..<rows { x[r * h] = 1 } }
@@ -79,6 +88,12 @@ import VLLMCompute
                     let a = zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }
                     let y = Self.apply(downs[ex], a, rows: h)
                     for i in 0..<h { want[i] += probs[ex] / norm * y[i] }
+                }
+                if let v = sharedValues {
+                    let g = Self.apply(v.0, xr, rows: fs), u = Self.apply(v.1, xr, rows: fs)
+                    let y = Self.apply(v.2, zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }, rows: h)
+                    let s = 1 / (1 + exp(-Self.apply(v.3, xr, rows: 1)[0]))
+                    for i in 0..<h { want[i] += s * y[i] }
                 }
                 let worst = (0..<h).map { abs(Double(out[r * h + $0]) - want[$0]) }.max()!
                 let scale = want.map(abs).max()! + 1e-6

@@ -22,7 +22,7 @@ import VLLMCompute
 
     enum Form: String, CaseIterable { case hf, gguf }
 
-    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen3_moe"]
+    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen2_moe", "qwen3_moe"]
 
     static func load(_ arch: String, _ form: Form, maxModelLen: Int? = nil) throws -> DecoderModel {
         let dir = TestPaths.tinyModels.appendingPathComponent(arch)
@@ -152,6 +152,9 @@ import VLLMCompute
             #expect(mixtral.moe == MoEConfig(experts: 4, intermediateSize: 96, routing: MoERouting(topK: 2, renormalize: true)), "\(form)")
             #expect(qwen3Moe.moe == MoEConfig(experts: 4, intermediateSize: 64, routing: MoERouting(topK: 2, renormalize: true)) && qwen3Moe.qkNorm,
                     "\(form)")
+            let qwen2Moe = try Self.load("qwen2_moe", form).config
+            #expect(qwen2Moe.moe == MoEConfig(experts: 4, intermediateSize: 32, routing: MoERouting(topK: 2, renormalize: false),
+                                              sharedIntermediateSize: 48) && qwen2Moe.attentionBias, "\(form)")
         }
         #expect(llama.moe == nil)
         guard case .llama3 = llama.rope.scaling else { Issue.record("llama3 scaling not read: \(llama.rope.scaling)"); return }

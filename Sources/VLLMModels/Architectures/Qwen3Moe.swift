@@ -6,9 +6,17 @@ extension ModelArchitecture {
         c.qkNorm = true
         try c.readSlidingWindow(j, enabledKey: "use_sliding_window")
         c.moe = try MoEConfig.hf(j, renormalizeByDefault: false)
+        try ModelConfig.refuseDenseLayers(j)
+    }
+}
+
+extension ModelConfig {
+    /// Qwen-MoE configs can keep some layers dense (`mlp_only_layers`, `decoder_sparse_step` > 1);
+    /// every released model has none, and this engine runs experts in every layer.
+    static func refuseDenseLayers(_ j: HFConfigJSON) throws(ModelLoadError) {
         let dense = (j.object["mlp_only_layers"] as? [Any])?.isEmpty == false
         if dense || (j.int("decoder_sparse_step") ?? 1) != 1 {
-            throw .unsupported(path: j.path, reason: "Qwen3-MoE with dense layers among the expert layers (mlp_only_layers, decoder_sparse_step)")
+            throw .unsupported(path: j.path, reason: "dense layers among the expert layers (mlp_only_layers, decoder_sparse_step)")
         }
     }
 }

@@ -63,13 +63,17 @@ public struct FusedMoE: Sendable {
     public let experts: [ExpertWeights]
     public let routing: MoERouting
     public let activation: MoEActivation
+    /// An expert every token runs too, scaled by sigmoid(gate · x) (Qwen2-MoE); gate is 1 × hidden.
+    public let shared: (expert: ExpertWeights, gate: WeightMatrix)?
 
-    public init(router: WeightMatrix, experts: [ExpertWeights], routing: MoERouting, activation: MoEActivation = .silu) {
+    public init(router: WeightMatrix, experts: [ExpertWeights], routing: MoERouting, activation: MoEActivation = .silu,
+                shared: (expert: ExpertWeights, gate: WeightMatrix)? = nil) {
         precondition(!experts.isEmpty && router.rows == experts.count && (1...experts.count).contains(routing.topK))
         self.router = router
         self.experts = experts
         self.routing = routing
         self.activation = activation
+        self.shared = shared
     }
 
     /// For each expert, the rows routed to it and their weights, from router logits (rows ×
@@ -94,20 +98,30 @@ public struct FusedMoE: Sendable {
     /// out (rows × hidden) = the mixture's output for x (rows × hidden).
     public func forward(_ x: UnsafePointer<Float>, rows: Int, out: UnsafeMutablePointer<Float>, matmul: MatmulRunner,
                         scratch s: MoEScratch) {
-        let h = router.columns, f = experts[0].gate.rows
-        precondition(rows <= s.maxRows && h == s.hidden && f <= s.intermediate && experts.count <= s.experts)
+        let h = router.columns
+        precondition(rows <= s.maxRows && h == s.hidden && experts.count <= s.experts)
         matmul.run([MatmulJob(weight: router, x: x, y: s.logits)], m: rows, precision: .float32)
         out.update(repeating: 0, count: rows * h)
         for (e, tokens) in Self.route(logits: s.logits, rows: rows, experts: experts.count, routing).enumerated() where !tokens.isEmpty {
-            let m = tokens.count, w = experts[e]
             for (i, t) in tokens.enumerated() { (s.xs + i * h).update(from: x + t.row * h, count: h) }
-            matmul.run([MatmulJob(weight: w.gate, x: s.xs, y: s.gate), MatmulJob(weight: w.up, x: s.xs, y: s.up)], m: m)
-            switch activation {
-            case .silu: vk_silu_mul(s.gate, s.up, s.gate, Int64(m * f))
-            case let .swigluOAI(alpha, limit): vk_swiglu_oai(s.gate, s.up, s.gate, Int64(m * f), alpha, limit)
-            }
-            matmul.run([MatmulJob(weight: w.down, x: s.gate, y: s.ys)], m: m)
+            runExpert(experts[e], s.xs, rows: tokens.count, matmul: matmul, scratch: s)
             for (i, t) in tokens.enumerated() { vk_axpy_f32(t.weight, s.ys + i * h, out + t.row * h, Int64(h)) }
         }
+        guard let (expert, gate) = shared else { return }
+        matmul.run([MatmulJob(weight: gate, x: x, y: s.logits)], m: rows, precision: .float32)
+        runExpert(expert, x, rows: rows, matmul: matmul, scratch: s)
+        for r in 0..<rows { vk_axpy_f32(1 / (1 + expf(-s.logits[r])), s.ys + r * h, out + r * h, Int64(h)) }
+    }
+
+    /// s.ys (rows × hidden) = the gated MLP `w` of x (rows × hidden).
+    private func runExpert(_ w: ExpertWeights, _ x: UnsafePointer<Float>, rows m: Int, matmul: MatmulRunner, scratch s: MoEScratch) {
+        let f = w.gate.rows
+        precondition(f <= s.intermediate)
+        matmul.run([MatmulJob(weight: w.gate, x: x, y: s.gate), MatmulJob(weight: w.up, x: x, y: s.up)], m: m)
+        switch activation {
+        case .silu: vk_silu_mul(s.gate, s.up, s.gate, Int64(m * f))
+        case let .swigluOAI(alpha, limit): vk_swiglu_oai(s.gate, s.up, s.gate, Int64(m * f), alpha, limit)
+        }
+        matmul.run([MatmulJob(weight: w.down, x: s.gate, y: s.ys)], m: m)
     }
 }

@@ -26,7 +26,9 @@ enum MLPWeights: @unchecked Sendable {
     var matrices: [WeightMatrix] {
         switch self {
         case let .dense(gate, up, down): [gate, up, down]
-        case let .experts(moe): [moe.router] + moe.experts.flatMap { [$0.gate, $0.up, $0.down] }
+        case let .experts(moe):
+            [moe.router] + (moe.experts + (moe.shared.map { [$0.expert] } ?? [])).flatMap { [$0.gate, $0.up, $0.down] }
+                + (moe.shared.map { [$0.gate] } ?? [])
         }
     }
 
@@ -36,7 +38,8 @@ enum MLPWeights: @unchecked Sendable {
         case let .dense(gate, up, down): .dense(gate: f(gate), up: f(up), down: f(down))
         case let .experts(moe):
             .experts(FusedMoE(router: moe.router, experts: moe.experts.map { ExpertWeights(gate: f($0.gate), up: f($0.up), down: f($0.down)) },
-                              routing: moe.routing, activation: moe.activation))
+                              routing: moe.routing, activation: moe.activation,
+                              shared: moe.shared.map { (ExpertWeights(gate: f($0.expert.gate), up: f($0.expert.up), down: f($0.expert.down)), $0.gate) }))
         }
     }
 }
@@ -120,9 +123,15 @@ struct DecoderWeights: @unchecked Sendable {
                 let gates = try projections(.gate, stacked: .expertsGate, rows: fe, columns: h)
                 let ups = try projections(.up, stacked: .expertsUp, rows: fe, columns: h)
                 let downs = try projections(.down, stacked: .expertsDown, rows: h, columns: fe)
+                var shared: (expert: ExpertWeights, gate: WeightMatrix)?
+                if let fs = moe.sharedIntermediateSize {
+                    shared = (ExpertWeights(gate: try matrix(.sharedGate, i, rows: fs, columns: h), up: try matrix(.sharedUp, i, rows: fs, columns: h),
+                                            down: try matrix(.sharedDown, i, rows: h, columns: fs)),
+                              try matrix(.sharedExpertGate, i, rows: 1, columns: h))
+                }
                 mlp = .experts(FusedMoE(router: try matrix(.router, i, rows: e, columns: h),
                                         experts: (0..<e).map { ExpertWeights(gate: gates[$0], up: ups[$0], down: downs[$0]) },
-                                        routing: moe.routing))
+                                        routing: moe.routing, shared: shared))
             } else {
                 let gateUp = try has(.gate, i) ? [try matrix(.gate, i, rows: f, columns: h), try matrix(.up, i, rows: f, columns: h)]
                                                : try split(.gateUp, i, rows: [f, f], columns: h)

@@ -102,6 +102,10 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         case .router: p + (mixtralExperts ? "block_sparse_moe.gate.weight" : "mlp.gate.weight")
         // transformers 5 holds experts stacked in memory but saves them one by one.
         case .expertsGate, .expertsUp, .expertsDown: p + "mlp.experts.stacked"
+        case .sharedGate: p + "mlp.shared_expert.gate_proj.weight"
+        case .sharedUp: p + "mlp.shared_expert.up_proj.weight"
+        case .sharedDown: p + "mlp.shared_expert.down_proj.weight"
+        case .sharedExpertGate: p + "mlp.shared_expert_gate.weight"
         }
     }
 

@@ -11,6 +11,8 @@ enum TensorRole {
     /// A mixture of experts: the router, and every expert's gate, up and down matrices stacked
     /// (GGUF's `*_exps`: expert after expert, as one matrix of experts × rows).
     case router, expertsGate, expertsUp, expertsDown
+    /// Qwen2-MoE's shared expert and its 1 × hidden sigmoid gate.
+    case sharedGate, sharedUp, sharedDown, sharedExpertGate
 }
 
 /// One tensor of a weight file, used in place: `rows` × `columns` elements of `type` (a vector
@@ -74,6 +76,10 @@ extension GGUFFile: WeightSource {
         case .expertsGate: "blk.\(i).ffn_gate_exps.weight"
         case .expertsUp: "blk.\(i).ffn_up_exps.weight"
         case .expertsDown: "blk.\(i).ffn_down_exps.weight"
+        case .sharedGate: "blk.\(i).ffn_gate_shexp.weight"
+        case .sharedUp: "blk.\(i).ffn_up_shexp.weight"
+        case .sharedDown: "blk.\(i).ffn_down_shexp.weight"
+        case .sharedExpertGate: "blk.\(i).ffn_gate_inp_shexp.weight"
         }
     }
 
