@@ -110,9 +110,14 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
     }
 
     func expertName(_ role: TensorRole, layer: Int, expert e: Int) -> String? {
+        let (mixtral, other): (String, String)
+        switch role {
+        case .gate: (mixtral, other) = ("w1", "gate_proj")
+        case .up: (mixtral, other) = ("w3", "up_proj")
+        case .down: (mixtral, other) = ("w2", "down_proj")
+        default: return nil
+        }
         let p = decoderPrefix + "layers.\(layer)."
-        let names: [TensorRole: (String, String)] = [.gate: ("w1", "gate_proj"), .up: ("w3", "up_proj"), .down: ("w2", "down_proj")]
-        guard let (mixtral, other) = names[role] else { return nil }
         return mixtralExperts ? p + "block_sparse_moe.experts.\(e).\(mixtral).weight" : p + "mlp.experts.\(e).\(other).weight"
     }
 
