@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the tiny random reference models in Tests/Fixtures/tiny-models/ (one command; CI does
 not run it). For each architecture (llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, mixtral,
-qwen2_moe, qwen3_moe):
+qwen2_moe, qwen3_moe, gpt_oss, and gpt_oss_mxfp4 with MXFP4 experts):
 
   <arch>/hf/          a Hugging Face checkpoint written by `transformers` (save_pretrained,
                       safetensors) with a tiny byte-level BPE tokenizer trained here,
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GenerationConfig, LlamaConfig,
+from transformers import (AutoModelForCausalLM, Gemma2Config, Gemma3TextConfig, GenerationConfig, GptOssConfig, LlamaConfig,
                           MistralConfig, MixtralConfig, Phi3Config, PreTrainedTokenizerFast, Qwen2Config, Qwen2MoeConfig,
                           Qwen3Config, Qwen3MoeConfig)
 
@@ -195,6 +195,79 @@ SPECS = {
             norm_topk_prob=False, rope_parameters={"rope_type": "default", "rope_theta": 1000000.0})),
         split=QWEN2_SPLIT, add_bos=False, dtype=torch.bfloat16, shard=None, legacy=False, generation={}),
 }
+# gpt-oss: sinks, biases everywhere, a window of 8 on the even layers, YaRN (not truncated, as
+# released) and the clamped SwiGLU at gpt-oss's limit of 7 (llama.cpp fixes it there), with the
+# expert matrices scaled up so that the clamp bites (checked). gpt_oss_mxfp4 is the
+# same model with its experts rounded to MXFP4 and saved as OpenAI released gpt-oss (*_blocks /
+# *_scales); its reference is transformers on the rounded weights.
+GPT_OSS = lambda: GptOssConfig(**common(
+    hidden_size=64, intermediate_size=64, num_hidden_layers=2, head_dim=16, rms_norm_eps=1e-5, sliding_window=8,
+    tie_word_embeddings=False, num_local_experts=4, num_experts_per_tok=2, swiglu_limit=7.0,
+    rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 8.0, "beta_fast": 32.0, "beta_slow": 1.0,
+                     "truncate": False, "original_max_position_embeddings": 32}))
+SPECS["gpt_oss"] = dict(config=GPT_OSS, split=QWEN2_SPLIT, add_bos=False, dtype=torch.float32, shard=None, legacy=False,
+                        generation={})
+SPECS["gpt_oss_mxfp4"] = dict(config=GPT_OSS, split=QWEN2_SPLIT, add_bos=False, dtype=torch.float32, shard=None,
+                              legacy=False, generation={}, mxfp4=True)
+
+# FP4 E2M1 values by code (sign in bit 3), as the OCP MX spec and OpenAI's checkpoints use.
+FP4 = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0])
+
+
+def mxfp4_quantize(w):
+    """w [..., out, in] (in a multiple of 32) to OpenAI's MXFP4 tensors: blocks [..., out, in/32, 16]
+    uint8 (element 2k in the low nibble of byte k) and scales [..., out, in/32] uint8 (E8M0, bias 127),
+    plus the values they stand for. The shared exponent is floor(log2(amax)) - 2 (E2M1's largest
+    exponent), each element rounded to the nearest code."""
+    b = w.float().reshape(*w.shape[:-1], -1, 32)
+    amax = b.abs().amax(-1, keepdim=True).clamp(min=2.0 ** -100)
+    exp = torch.floor(torch.log2(amax)) - 2
+    codes = (b / 2.0 ** exp).unsqueeze(-1).sub(FP4).abs().argmin(-1).to(torch.uint8)
+    values = FP4[codes.long()] * 2.0 ** exp
+    blocks = codes[..., 0::2] | (codes[..., 1::2] << 4)
+    return blocks, (exp.squeeze(-1) + 127).to(torch.uint8), values.reshape(w.shape)
+
+
+def round_experts_to_mxfp4(model):
+    """Sets every expert matrix to its MXFP4 rounding (transformers holds them [in, out])."""
+    with torch.no_grad():
+        for layer in model.model.layers:
+            ex = layer.mlp.experts
+            for p in (ex.gate_up_proj, ex.down_proj):
+                p.copy_(mxfp4_quantize(p.transpose(1, 2))[2].transpose(1, 2))
+
+
+def assert_clamp_bites(model, prompt):
+    """The SwiGLU limit changes the logits (so a missing clamp would show)."""
+    with torch.no_grad():
+        clamped = model(torch.tensor([prompt])).logits
+        for layer in model.model.layers:
+            layer.mlp.experts.limit = 1e9
+        free = model(torch.tensor([prompt])).logits
+        for layer in model.model.layers:
+            layer.mlp.experts.limit = model.config.swiglu_limit
+    assert (clamped - free).abs().max() > 0.1, "the SwiGLU clamp never bites"
+
+
+def save_as_mxfp4(hf, model):
+    """Rewrites the saved checkpoint's expert matrices as OpenAI's MXFP4 tensors and marks
+    config.json as gpt-oss's is (quantization_config)."""
+    from safetensors.torch import load_file, save_file
+    path = hf / "model.safetensors"
+    tensors = load_file(path)
+    for i, layer in enumerate(model.model.layers):
+        for name in ("gate_up_proj", "down_proj"):
+            key = f"model.layers.{i}.mlp.experts.{name}"
+            blocks, scales, values = mxfp4_quantize(tensors.pop(key).transpose(1, 2))
+            assert torch.equal(values.transpose(1, 2), getattr(layer.mlp.experts, name).float())
+            tensors[key + "_blocks"], tensors[key + "_scales"] = blocks.contiguous(), scales.contiguous()
+    save_file(tensors, path, metadata={"format": "pt"})
+    c = json.loads((hf / "config.json").read_text())
+    c["quantization_config"] = {"quant_method": "mxfp4", "modules_to_not_convert": [
+        "model.layers.*.self_attn", "model.layers.*.mlp.router", "model.embed_tokens", "lm_head"]}
+    (hf / "config.json").write_text(json.dumps(c, indent=2) + "\n")
+
+
 DTYPE_NAME = {torch.bfloat16: "bfloat16", torch.float16: "float16", torch.float32: "float32"}
 OUTTYPE = {torch.bfloat16: "bf16", torch.float16: "f16", torch.float32: "f32"}
 
@@ -293,7 +366,22 @@ def gguf_summary(llama_cpp, path, model):
     for hf_name, w in model.state_dict().items():
         if "rotary_emb" in hf_name or (hf_name == "lm_head.weight" and cfg.tie_word_embeddings):
             continue
-        g_name = hf_name
+        if cfg.model_type == "gpt_oss" and ".mlp." in hf_name:  # experts [expert, in, out], gate/up interleaved
+            blk = "blk." + hf_name.split(".")[2] + "."
+            parts = {"router.weight": lambda: [("ffn_gate_inp.weight", w)],
+                     "router.bias": lambda: [("ffn_gate_inp.bias", w)],
+                     "experts.gate_up_proj": lambda: [("ffn_gate_exps.weight", w[..., 0::2].transpose(1, 2)),
+                                                      ("ffn_up_exps.weight", w[..., 1::2].transpose(1, 2))],
+                     "experts.gate_up_proj_bias": lambda: [("ffn_gate_exps.bias", w[..., 0::2]), ("ffn_up_exps.bias", w[..., 1::2])],
+                     "experts.down_proj": lambda: [("ffn_down_exps.weight", w.transpose(1, 2))],
+                     "experts.down_proj_bias": lambda: [("ffn_down_exps.bias", w)]}[hf_name.split(".mlp.")[1]]()
+            for g_name, want in parts:
+                got = tensors.pop(blk + g_name)
+                assert torch.equal(got.reshape(want.shape), want.float()), f"{blk + g_name} differs from {hf_name}"
+            continue
+        g_name = hf_name.replace("self_attn.sinks", "attn_sinks.weight")
+        if cfg.model_type == "gpt_oss":
+            g_name = g_name.replace("post_attention_layernorm.", "post_attention_norm.")
         for a, b in (GEMMA_NORM_NAMES if gemma else []) + GGUF_NAMES:
             g_name = g_name.replace(a, b)
         if gemma and g_name.endswith("norm.weight"):  # the converter stores Gemma's 1 + w
@@ -346,6 +434,12 @@ def make(name, spec, seed0, llama_cpp):
         with torch.no_grad():  # the values as stored, computed in float32 (rotary buffers untouched)
             for p in model.parameters():
                 p.copy_(p.to(dtype).float())
+        if name.startswith("gpt_oss"):
+            with torch.no_grad():
+                for layer in model.model.layers:
+                    layer.mlp.experts.gate_up_proj.mul_(6.0)
+        if spec.get("mxfp4"):
+            round_experts_to_mxfp4(model)
         model.eval()
         model.generation_config = GenerationConfig(bos_token_id=0, pad_token_id=0, eos_token_id=None)
         cases = [generate_case(model, p) for p in prompts]
@@ -378,6 +472,10 @@ def make(name, spec, seed0, llama_cpp):
     for c, text in zip(ref_cases, PROMPT_TEXTS):
         c["text"] = text
         assert tokenizer.decode(c["prompt"], skip_special_tokens=True) == text
+    if name.startswith("gpt_oss"):
+        assert_clamp_bites(ref, prompts[-1])
+    if spec.get("mxfp4"):
+        save_as_mxfp4(hf, ref)
 
     convert(llama_cpp, PRE_NAME[spec["split"]], hf, d / f"{name}.gguf", OUTTYPE[dtype], f"tiny-{name}")
     g = gguf_summary(llama_cpp, d / f"{name}.gguf", ref)
@@ -395,9 +493,9 @@ def make(name, spec, seed0, llama_cpp):
         "num_key_value_heads": cfg.num_key_value_heads,
         "head_dim": getattr(cfg, "head_dim", None) or cfg.hidden_size // cfg.num_attention_heads,
         "tie_word_embeddings": bool(cfg.tie_word_embeddings),
-        "attention_bias": name in ("qwen2", "qwen2_moe"),
+        "attention_bias": name in ("qwen2", "qwen2_moe", "gpt_oss", "gpt_oss_mxfp4"),
         "qk_norm": name in ("qwen3", "gemma3", "qwen3_moe"),
-        "sliding_window": getattr(cfg, "sliding_window", None) if name in ("mistral", "gemma2", "gemma3") else None,
+        "sliding_window": getattr(cfg, "sliding_window", None) if name in ("mistral", "gemma2", "gemma3", "gpt_oss", "gpt_oss_mxfp4") else None,
         "layer_types": getattr(cfg, "layer_types", None),
         "rope_parameters": cfg.rope_parameters,
         "tokenizer_adds_bos": spec["add_bos"],

@@ -178,9 +178,10 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                                      LoRAProduct(target: .vProj, x: b.xn, y: b.v)])
             storeRotatedKV(layer: l, w, tokens: tokens, inputs: inputs, kv: kv)
             attention.attend(layer: l, queries: b.q, output: b.attn, tokens: tokens, inputs: inputs, kv: kv,
-                             window: c.slidingWindow(layer: l))
+                             window: c.slidingWindow(layer: l), sinks: w.sinks)
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
+            if let ob = w.oBias { FusedMoE.addRows(ob, offset: 0, width: h, to: b.tmp, rows: t) }
             addAndNorm(b.tmp, normedBy: w.postAttnNorm, w.ffnNorm, rows: t)
             switch w.mlp {
             case let .experts(moe):

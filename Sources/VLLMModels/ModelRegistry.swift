@@ -2,7 +2,7 @@
 /// `architectures` name or the GGUF `general.architecture`. An unknown one is refused at load
 /// with its name and the supported list.
 public enum ModelRegistry {
-    public static let architectures: [ModelArchitecture] = [.llama, .mistral, .qwen2, .qwen3, .gemma2, .gemma3, .phi3, .mixtral, .qwen2Moe, .qwen3Moe]
+    public static let architectures: [ModelArchitecture] = [.llama, .mistral, .qwen2, .qwen3, .gemma2, .gemma3, .phi3, .mixtral, .qwen2Moe, .qwen3Moe, .gptOss]
 
     /// Multimodal checkpoints served as their language model alone (text in, text out; the
     /// vision tower is left unread): the `architectures` name → the text architecture, and the

@@ -19,7 +19,7 @@ import VLLMTestSupport
         // Routing is discontinuous: an fp16 K/V element that rounds the other way after a 1e-7
         // difference upstream (another batch shape) can move a router near a tie to another
         // expert (the tiny Mixtral does so once in these prompts; with fp32 K/V it never does).
-        if ["mixtral", "qwen2_moe", "qwen3_moe"].contains(arch) { args.kvCacheDtype = .float32 }
+        if ["mixtral", "qwen2_moe", "qwen3_moe", "gpt_oss_mxfp4"].contains(arch) { args.kvCacheDtype = .float32 }
         configure(&args)
         let dir = TestPaths.tinyModels.appendingPathComponent("\(arch)/hf").path
         let model = try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 2), maxBatchTokens: 64)
@@ -42,7 +42,8 @@ import VLLMTestSupport
 
     static let greedy = SamplingParams(temperature: 0, maxTokens: 20, ignoreEOS: true)
 
-    @Test(arguments: ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen2_moe", "qwen3_moe"])
+    @Test(arguments: ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen2_moe", "qwen3_moe",
+                      "gpt_oss_mxfp4"])
     func batchingChunkingAndPreemptionKeepOutputs(arch: String) throws {
         let alone = try Self.engine(arch) { $0.maxNumSeqs = 1; $0.enablePrefixCaching = false }
         let expected = try Self.prompts.map { try Self.run(alone, [$0], Self.greedy)[0] }

@@ -22,7 +22,8 @@ import VLLMCompute
 
     enum Form: String, CaseIterable { case hf, gguf }
 
-    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen2_moe", "qwen3_moe"]
+    static let architectures = ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen2_moe", "qwen3_moe",
+                                "gpt_oss", "gpt_oss_mxfp4"]
 
     static func load(_ arch: String, _ form: Form, maxModelLen: Int? = nil) throws -> DecoderModel {
         let dir = TestPaths.tinyModels.appendingPathComponent(arch)
@@ -155,6 +156,20 @@ import VLLMCompute
             let qwen2Moe = try Self.load("qwen2_moe", form).config
             #expect(qwen2Moe.moe == MoEConfig(experts: 4, intermediateSize: 32, routing: MoERouting(topK: 2, renormalize: false),
                                               sharedIntermediateSize: 48) && qwen2Moe.attentionBias, "\(form)")
+        }
+        for arch in ["gpt_oss", "gpt_oss_mxfp4"] {
+            for form in Form.allCases {
+                let model = try Self.load(arch, form), c = model.config
+                var moe = MoEConfig(experts: 4, intermediateSize: 64, routing: MoERouting(topK: 2, renormalize: true))
+                moe.activation = .swigluOAI(alpha: 1.702, limit: 7)
+                moe.biases = true
+                #expect(c.moe == moe, "\(arch) \(form)")
+                #expect(c.attentionBias && c.attentionOutputBias && c.attentionSinks && c.slidingWindow == 8 && c.slidingWindowLayers == [0])
+                guard case let .yarn(s) = c.rope.scaling else { Issue.record("yarn not read (\(arch) \(form))"); continue }
+                #expect(s.factor == 8 && s.originalContextLength == 32 && !s.truncate && c.rope.freqBase == 150_000)
+                guard case let .experts(mix) = model.weights.layers[1].mlp else { Issue.record("no experts"); continue }
+                #expect(mix.experts[3].down.type == (arch == "gpt_oss" ? .f32 : .mxfp4), "MXFP4 experts stay 4-bit in memory")
+            }
         }
         #expect(llama.moe == nil)
         guard case .llama3 = llama.rope.scaling else { Issue.record("llama3 scaling not read: \(llama.rope.scaling)"); return }

@@ -8,6 +8,7 @@ protocol AttentionBackend: Sendable {
                  tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache)
     /// Causal attention of each token's query heads over its sequence's cached positions up to
     /// its own (the last `window` of them when given), written to `output` (same layout as `queries`).
+    /// `sinks` (one per query head): learned logits that join each head's softmax without a value.
     func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?)
+                tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?, sinks: [Float]?)
 }

@@ -51,7 +51,15 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
     /// once per group. A lone token (single-sequence decode) has too few pairs to keep every
     /// thread busy, so its positions are split into one part per thread and the parts merged.
     func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?) {
+                tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?, sinks: [Float]?) {
+        precondition(sinks.map { $0.count == headCount } ?? true)
+        // A C array the threads can read (nil: no sinks).
+        let sinkBuffer = sinks.map { s in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: s.count)
+            p.initialize(from: s, count: s.count)
+            return p
+        }
+        defer { sinkBuffer?.deallocate() }
         let hd = headDim, kvHeads = kvHeadCount
         let group = headCount / kvHeads, qDim = headCount * hd
         let scale = self.scale, softcap = self.softcap, tableGroup = kv.layout.group(of: layer)
@@ -74,12 +82,14 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                 let s = span(token.position)
                 let lo = s.lowerBound + s.count * part / parts, hi = s.lowerBound + s.count * (part + 1) / parts
                 let q = queries + i * qDim + kvHead * group * hd
+                // Split ranges add the sinks once, when merging.
+                let sinks = parts == 1 ? sinkBuffer.map { UnsafePointer($0 + kvHead * group) } : nil
                 inputs[token.input].blockTables[tableGroup].withUnsafeBufferPointer { table in
                     let slot = kvHead * parts + part
                     vk_paged_attention(q, Int64(group), Int64(hd),
                                        kv.keyBase(layer: layer, kvHead: kvHead), kv.valueBase(layer: layer, kvHead: kvHead),
                                        kv.dtype.kernelType, table.baseAddress!, Int64(kv.blockSize), Int64(kv.blockStride),
-                                       Int64(lo), Int64(hi - lo), scale, softcap, nil, scores,
+                                       Int64(lo), Int64(hi - lo), scale, softcap, sinks, scores,
                                        parts == 1 ? output + i * qDim + kvHead * group * hd : partialOut + slot * group * hd,
                                        parts == 1 ? nil : partialMax + slot * group,
                                        parts == 1 ? nil : partialSum + slot * group)
@@ -90,7 +100,8 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
         for kvHead in 0..<kvHeads {
             let first = kvHead * parts
             vk_attention_merge(partialOut + first * group * hd, partialMax + first * group,
-                               partialSum + first * group, Int64(parts), Int64(group), Int64(hd), nil,
+                               partialSum + first * group, Int64(parts), Int64(group), Int64(hd),
+                               sinkBuffer.map { UnsafePointer($0 + kvHead * group) },
                                output + kvHead * group * hd)
         }
     }

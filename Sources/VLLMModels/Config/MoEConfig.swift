@@ -7,6 +7,9 @@ public struct MoEConfig: Sendable, Equatable, Codable {
     /// An expert every token also runs, its output scaled by a sigmoid gate (Qwen2-MoE's
     /// `shared_expert`), of this intermediate size; nil when there is none.
     public var sharedIntermediateSize: Int? = nil
+    public var activation: MoEActivation = .silu
+    /// The router and every expert projection carry a bias (gpt-oss).
+    public var biases = false
 
     /// From config.json: the expert count (`num_local_experts`, or Qwen's `num_experts`), experts
     /// per token, each expert's size (`moe_intermediate_size`, else `intermediate_size`);

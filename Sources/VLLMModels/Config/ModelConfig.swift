@@ -33,6 +33,11 @@ public struct ModelConfig: Sendable, Codable, Equatable {
     public var ropeStyle: RopeStyle
     /// Q, K and V projections carry a bias (Qwen2).
     public var attentionBias = false
+    /// The attention output projection carries a bias (gpt-oss).
+    public var attentionOutputBias = false
+    /// Each attention layer has a learned per-head sink logit: one more softmax term that
+    /// carries no value (gpt-oss).
+    public var attentionSinks = false
     /// Q and K are RMS-normalized per head before the rotation (Qwen3).
     public var qkNorm = false
     /// Each token attends to at most this many positions, its own included (Mistral).

@@ -15,7 +15,7 @@ public struct MoERouting: Sendable, Equatable, Codable {
 }
 
 /// The gated activation between an expert's up and down projections.
-public enum MoEActivation: Sendable, Equatable {
+public enum MoEActivation: Sendable, Equatable, Codable {
     case silu
     /// gpt-oss's clamped SwiGLU (`vk_swiglu_oai`).
     case swigluOAI(alpha: Float, limit: Float)
@@ -28,6 +28,20 @@ public struct ExpertWeights: Sendable {
         self.gate = gate
         self.up = up
         self.down = down
+    }
+}
+
+/// The biases of a mixture whose router and expert projections have them (gpt-oss), each
+/// expert's rows after the previous expert's.
+public struct MoEBiases: Sendable {
+    /// One per expert, added to the router logits.
+    public let router: [Float]
+    /// experts × intermediate each.
+    public let gate: [Float], up: [Float]
+    /// experts × hidden.
+    public let down: [Float]
+    public init(router: [Float], gate: [Float], up: [Float], down: [Float]) {
+        (self.router, self.gate, self.up, self.down) = (router, gate, up, down)
     }
 }
 
@@ -65,10 +79,17 @@ public struct FusedMoE: Sendable {
     public let activation: MoEActivation
     /// An expert every token runs too, scaled by sigmoid(gate · x) (Qwen2-MoE); gate is 1 × hidden.
     public let shared: (expert: ExpertWeights, gate: WeightMatrix)?
+    public let biases: MoEBiases?
 
     public init(router: WeightMatrix, experts: [ExpertWeights], routing: MoERouting, activation: MoEActivation = .silu,
-                shared: (expert: ExpertWeights, gate: WeightMatrix)? = nil) {
+                shared: (expert: ExpertWeights, gate: WeightMatrix)? = nil, biases: MoEBiases? = nil) {
         precondition(!experts.isEmpty && router.rows == experts.count && (1...experts.count).contains(routing.topK))
+        if let b = biases {
+            let f = experts[0].gate.rows, h = router.columns
+            precondition(b.router.count == experts.count && b.gate.count == experts.count * f
+                         && b.up.count == experts.count * f && b.down.count == experts.count * h)
+        }
+        self.biases = biases
         self.router = router
         self.experts = experts
         self.routing = routing
@@ -101,10 +122,11 @@ public struct FusedMoE: Sendable {
         let h = router.columns
         precondition(rows <= s.maxRows && h == s.hidden && experts.count <= s.experts)
         matmul.run([MatmulJob(weight: router, x: x, y: s.logits)], m: rows, precision: .float32)
+        if let b = biases { Self.addRows(b.router, offset: 0, width: experts.count, to: s.logits, rows: rows) }
         out.update(repeating: 0, count: rows * h)
         for (e, tokens) in Self.route(logits: s.logits, rows: rows, experts: experts.count, routing).enumerated() where !tokens.isEmpty {
             for (i, t) in tokens.enumerated() { (s.xs + i * h).update(from: x + t.row * h, count: h) }
-            runExpert(experts[e], s.xs, rows: tokens.count, matmul: matmul, scratch: s)
+            runExpert(experts[e], s.xs, rows: tokens.count, matmul: matmul, scratch: s, bias: e)
             for (i, t) in tokens.enumerated() { vk_axpy_f32(t.weight, s.ys + i * h, out + t.row * h, Int64(h)) }
         }
         guard let (expert, gate) = shared else { return }
@@ -113,15 +135,30 @@ public struct FusedMoE: Sendable {
         for r in 0..<rows { vk_axpy_f32(1 / (1 + expf(-s.logits[r])), s.ys + r * h, out + r * h, Int64(h)) }
     }
 
-    /// s.ys (rows × hidden) = the gated MLP `w` of x (rows × hidden).
-    private func runExpert(_ w: ExpertWeights, _ x: UnsafePointer<Float>, rows m: Int, matmul: MatmulRunner, scratch s: MoEScratch) {
-        let f = w.gate.rows
+    /// s.ys (rows × hidden) = the gated MLP `w` of x (rows × hidden), with expert `bias`'s biases
+    /// when the mixture has them.
+    private func runExpert(_ w: ExpertWeights, _ x: UnsafePointer<Float>, rows m: Int, matmul: MatmulRunner, scratch s: MoEScratch,
+                           bias: Int? = nil) {
+        let f = w.gate.rows, h = w.down.rows
         precondition(f <= s.intermediate)
         matmul.run([MatmulJob(weight: w.gate, x: x, y: s.gate), MatmulJob(weight: w.up, x: x, y: s.up)], m: m)
+        let b = bias.flatMap { e in biases.map { ($0, e) } }
+        if let (b, e) = b {
+            Self.addRows(b.gate, offset: e * f, width: f, to: s.gate, rows: m)
+            Self.addRows(b.up, offset: e * f, width: f, to: s.up, rows: m)
+        }
         switch activation {
         case .silu: vk_silu_mul(s.gate, s.up, s.gate, Int64(m * f))
         case let .swigluOAI(alpha, limit): vk_swiglu_oai(s.gate, s.up, s.gate, Int64(m * f), alpha, limit)
         }
         matmul.run([MatmulJob(weight: w.down, x: s.gate, y: s.ys)], m: m)
+        if let (b, e) = b { Self.addRows(b.down, offset: e * h, width: h, to: s.ys, rows: m) }
+    }
+
+    /// Adds bias[offset ..< offset + width] to each of `rows` rows (of `width` floats) at y.
+    static func addRows(_ bias: [Float], offset: Int, width: Int, to y: UnsafeMutablePointer<Float>, rows: Int) {
+        bias.withUnsafeBufferPointer { b in
+            for r in 0..<rows { vk_axpy_f32(1, b.baseAddress! + offset, y + r * width, Int64(width)) }
+        }
     }
 }

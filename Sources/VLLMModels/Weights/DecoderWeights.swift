@@ -5,8 +5,10 @@ import VLLMCompute
 struct DecoderLayerWeights: @unchecked Sendable {
     let attnNorm: [Float]
     var q, k, v, o: WeightMatrix
-    /// Q/K/V biases (Qwen2), each of the projection's output size.
-    let qBias, kBias, vBias: [Float]?
+    /// Q/K/V biases (Qwen2), each of the projection's output size; the output's (gpt-oss).
+    let qBias, kBias, vBias, oBias: [Float]?
+    /// Each query head's attention sink logit (gpt-oss).
+    let sinks: [Float]?
     /// Per-head Q/K RMSNorm weights of headDim entries (Qwen3, Gemma 3).
     let qNorm, kNorm: [Float]?
     /// Norm of the attention output before the residual add (Gemma 2/3).
@@ -39,7 +41,8 @@ enum MLPWeights: @unchecked Sendable {
         case let .experts(moe):
             .experts(FusedMoE(router: moe.router, experts: moe.experts.map { ExpertWeights(gate: f($0.gate), up: f($0.up), down: f($0.down)) },
                               routing: moe.routing, activation: moe.activation,
-                              shared: moe.shared.map { (ExpertWeights(gate: f($0.expert.gate), up: f($0.expert.up), down: f($0.expert.down)), $0.gate) }))
+                              shared: moe.shared.map { (ExpertWeights(gate: f($0.expert.gate), up: f($0.expert.up), down: f($0.expert.down)), $0.gate) },
+                              biases: moe.biases))
         }
     }
 }
@@ -99,6 +102,14 @@ struct DecoderWeights: @unchecked Sendable {
                 return WeightMatrix(type: m.type, data: m.data + start * m.rowBytes, rows: n, columns: columns)
             }
         }
+        /// A stack of vectors (experts × size), row after row.
+        func stackedVector(_ role: TensorRole, _ layer: Int, rows: Int, columns: Int) throws(ModelLoadError) -> [Float] {
+            let m = try matrix(role, layer, rows: rows, columns: columns)
+            return [Float](unsafeUninitializedCapacity: rows * columns) { buf, n in
+                for r in 0..<rows { m.dequantizeRow(r, into: buf.baseAddress! + r * columns) }
+                n = rows * columns
+            }
+        }
         func has(_ role: TensorRole, _ layer: Int = 0) throws(ModelLoadError) -> Bool {
             try source.tensor(source.name(role, layer: layer)) != nil
         }
@@ -129,9 +140,13 @@ struct DecoderWeights: @unchecked Sendable {
                                             down: try matrix(.sharedDown, i, rows: h, columns: fs)),
                               try matrix(.sharedExpertGate, i, rows: 1, columns: h))
                 }
+                let biases = moe.biases ? MoEBiases(router: try vector(.routerBias, i, count: e),
+                                                    gate: try stackedVector(.expertsGateBias, i, rows: e, columns: fe),
+                                                    up: try stackedVector(.expertsUpBias, i, rows: e, columns: fe),
+                                                    down: try stackedVector(.expertsDownBias, i, rows: e, columns: h)) : nil
                 mlp = .experts(FusedMoE(router: try matrix(.router, i, rows: e, columns: h),
                                         experts: (0..<e).map { ExpertWeights(gate: gates[$0], up: ups[$0], down: downs[$0]) },
-                                        routing: moe.routing, shared: shared))
+                                        routing: moe.routing, activation: moe.activation, shared: shared, biases: biases))
             } else {
                 let gateUp = try has(.gate, i) ? [try matrix(.gate, i, rows: f, columns: h), try matrix(.up, i, rows: f, columns: h)]
                                                : try split(.gateUp, i, rows: [f, f], columns: h)
@@ -144,6 +159,8 @@ struct DecoderWeights: @unchecked Sendable {
                 qBias: try optionalVector(.qBias, i, count: qDim, when: c.attentionBias),
                 kBias: try optionalVector(.kBias, i, count: kvDim, when: c.attentionBias),
                 vBias: try optionalVector(.vBias, i, count: kvDim, when: c.attentionBias),
+                oBias: try optionalVector(.oBias, i, count: h, when: c.attentionOutputBias),
+                sinks: try optionalVector(.sinks, i, count: c.headCount, when: c.attentionSinks),
                 qNorm: try optionalNorm(.qNorm, i, count: c.headDim, when: c.qkNorm),
                 kNorm: try optionalNorm(.kNorm, i, count: c.headDim, when: c.qkNorm),
                 postAttnNorm: try optionalNorm(.postAttnNorm, i, count: h, when: c.sandwichNorms),

@@ -18,6 +18,13 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
     /// Mixtral keeps its experts under `block_sparse_moe` with w1/w3/w2 for gate/up/down; the
     /// others (Qwen-MoE) under `mlp` with the dense MLP's names.
     private let mixtralExperts: Bool
+    /// gpt-oss keeps its router under `mlp.router` and its experts stacked (`GptOssExperts`),
+    /// which are converted once, on first use, into buffers held here.
+    private let gptOss: Bool
+    private var converted: [String: SourceTensor] = [:]
+    private var buffers: [UnsafeMutableRawPointer] = []
+    private let lock = NSLock()
+    private static let convertedSuffix = ".converted"
 
     static let indexName = "model.safetensors.index.json"
     static let singleName = "model.safetensors"
@@ -47,7 +54,10 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         self.owner = owner
         (decoderPrefix, headPrefix) = Self.layouts.first { owner[$0.0 + "embed_tokens.weight"] != nil } ?? Self.layouts[0]
         mixtralExperts = owner[decoderPrefix + "layers.0.block_sparse_moe.gate.weight"] != nil
+        gptOss = owner[decoderPrefix + "layers.0.mlp.router.weight"] != nil
     }
+
+    deinit { buffers.forEach { $0.deallocate() } }
 
     /// The distinct shard files the index maps tensors to, in first-seen order. Names must be
     /// plain file names in the directory.
@@ -99,9 +109,17 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         case .gate: p + "mlp.gate_proj.weight"
         case .up: p + "mlp.up_proj.weight"
         case .down: p + "mlp.down_proj.weight"
-        case .router: p + (mixtralExperts ? "block_sparse_moe.gate.weight" : "mlp.gate.weight")
-        // transformers 5 holds experts stacked in memory but saves them one by one.
-        case .expertsGate, .expertsUp, .expertsDown: p + "mlp.experts.stacked"
+        case .router: p + (mixtralExperts ? "block_sparse_moe.gate.weight" : gptOss ? "mlp.router.weight" : "mlp.gate.weight")
+        // transformers 5 holds experts stacked in memory but saves them one by one, except gpt-oss.
+        case .expertsGate: p + "mlp.experts." + (gptOss ? GptOssExperts.Part.gate.rawValue + Self.convertedSuffix : "stacked")
+        case .expertsUp: p + "mlp.experts." + (gptOss ? GptOssExperts.Part.up.rawValue + Self.convertedSuffix : "stacked")
+        case .expertsDown: p + "mlp.experts." + (gptOss ? GptOssExperts.Part.down.rawValue + Self.convertedSuffix : "stacked")
+        case .expertsGateBias: p + "mlp.experts." + GptOssExperts.Part.gateBias.rawValue + Self.convertedSuffix
+        case .expertsUpBias: p + "mlp.experts." + GptOssExperts.Part.upBias.rawValue + Self.convertedSuffix
+        case .expertsDownBias: p + "mlp.experts.down_proj_bias"
+        case .routerBias: p + "mlp.router.bias"
+        case .oBias: p + "self_attn.o_proj.bias"
+        case .sinks: p + "self_attn.sinks"
         case .sharedGate: p + "mlp.shared_expert.gate_proj.weight"
         case .sharedUp: p + "mlp.shared_expert.up_proj.weight"
         case .sharedDown: p + "mlp.shared_expert.down_proj.weight"
@@ -110,6 +128,7 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
     }
 
     func expertName(_ role: TensorRole, layer: Int, expert e: Int) -> String? {
+        if gptOss { return nil }
         let (mixtral, other): (String, String)
         switch role {
         case .gate: (mixtral, other) = ("w1", "gate_proj")
@@ -123,6 +142,7 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
 
     /// PyTorch shapes list the outermost dimension first: a Linear weight is [out, in].
     func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor? {
+        if name.hasSuffix(Self.convertedSuffix) { return try convertedTensor(name) }
         guard let i = owner[name], let t = files[i].tensor(named: name) else { return nil }
         let f = files[i]
         let type: GGMLType
@@ -138,6 +158,26 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         case 2: return SourceTensor(type: type, rows: t.shape[0], columns: t.shape[1], data: data)
         default: throw .corrupt(path: f.path, reason: "tensor \(name) has shape \(t.shape), expected a matrix or a vector")
         }
+    }
+
+    /// A gpt-oss expert stack (`GptOssExperts.Part`), converted on first use.
+    private func convertedTensor(_ name: String) throws(ModelLoadError) -> SourceTensor? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = converted[name] { return t }
+        let stem = String(name.dropLast(Self.convertedSuffix.count))
+        guard gptOss, let dot = stem.lastIndex(of: "."), let part = GptOssExperts.Part(rawValue: String(stem[stem.index(after: dot)...])) else { return nil }
+        let prefix = String(stem[...dot])
+        let source = part == .down ? "down_proj" : part == .gateBias || part == .upBias ? "gate_up_proj_bias" : "gate_up_proj"
+        guard owner[prefix + source] != nil || owner[prefix + source + "_blocks"] != nil else { return nil }
+        let find = { (name: String) in self.owner[name].flatMap { i in self.files[i].tensor(named: name).map { (self.files[i], $0) } } }
+        let parts = try GptOssExperts(find: find, prefix: prefix, path: path).convert(part) { bytes in
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
+            buffers.append(p)
+            return p
+        }
+        for (p, t) in parts { converted[prefix + p.rawValue + Self.convertedSuffix] = t }
+        return converted[name]
     }
 
     func releasePages(_ start: UnsafeRawPointer, byteCount bytes: Int) {

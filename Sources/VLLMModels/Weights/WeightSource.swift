@@ -13,6 +13,9 @@ enum TensorRole {
     case router, expertsGate, expertsUp, expertsDown
     /// Qwen2-MoE's shared expert and its 1 × hidden sigmoid gate.
     case sharedGate, sharedUp, sharedDown, sharedExpertGate
+    /// gpt-oss: the attention output's bias, each head's sink logit, the router's bias and the
+    /// experts' biases (stacked as experts × size, like their matrices).
+    case oBias, sinks, routerBias, expertsGateBias, expertsUpBias, expertsDownBias
 }
 
 /// One tensor of a weight file, used in place: `rows` × `columns` elements of `type` (a vector
@@ -64,6 +67,8 @@ extension GGUFFile: WeightSource {
         case .vBias: "blk.\(i).attn_v.bias"
         case .qNorm: "blk.\(i).attn_q_norm.weight"
         case .kNorm: "blk.\(i).attn_k_norm.weight"
+        // gpt-oss files name the pre-MLP norm after the transformers checkpoint's post-attention one.
+        case .ffnNorm where architecture == "gpt-oss": "blk.\(i).post_attention_norm.weight"
         case .ffnNorm, .preFFNNorm: "blk.\(i).ffn_norm.weight"
         case .postAttnNorm: "blk.\(i).post_attention_norm.weight"
         case .postFFNNorm: "blk.\(i).post_ffw_norm.weight"
@@ -80,10 +85,18 @@ extension GGUFFile: WeightSource {
         case .sharedUp: "blk.\(i).ffn_up_shexp.weight"
         case .sharedDown: "blk.\(i).ffn_down_shexp.weight"
         case .sharedExpertGate: "blk.\(i).ffn_gate_inp_shexp.weight"
+        case .oBias: "blk.\(i).attn_output.bias"
+        case .sinks: "blk.\(i).attn_sinks.weight"
+        case .routerBias: "blk.\(i).ffn_gate_inp.bias"
+        case .expertsGateBias: "blk.\(i).ffn_gate_exps.bias"
+        case .expertsUpBias: "blk.\(i).ffn_up_exps.bias"
+        case .expertsDownBias: "blk.\(i).ffn_down_exps.bias"
         }
     }
 
     func expertName(_ role: TensorRole, layer: Int, expert: Int) -> String? { nil }
+
+    private var architecture: String? { metadata["general.architecture"]?.string }
 
     /// GGUF shapes list the innermost dimension first: a matrix is [columns, rows].
     func tensor(_ name: String) throws(ModelLoadError) -> SourceTensor? {
