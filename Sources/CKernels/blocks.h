@@ -152,6 +152,10 @@ static const int8_t vk_iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, 
 static const uint8_t vk_iq4nl_biased[16] = {1, 24, 45, 63, 79, 93, 106, 118,
                                             129, 141, 153, 166, 181, 197, 217, 241};
 
+// MXFP4's doubled values plus 128 (116 .. 140), as vk_iq4nl_biased.
+static const uint8_t vk_mxfp4_biased[16] = {128, 129, 130, 131, 132, 134, 136, 140,
+                                            128, 127, 126, 125, 124, 122, 120, 116};
+
 _Static_assert(sizeof(vk_block_q5_0) == 22, "block_q5_0 size");
 _Static_assert(sizeof(vk_block_q5_1) == 24, "block_q5_1 size");
 _Static_assert(sizeof(vk_block_q2_K) == 84, "block_q2_K size");

@@ -2,10 +2,12 @@
 #include "internal.h"
 
 // The repacked types every level has kernels for; AVX2 all but those whose bytes, made unsigned,
-// go past what vpmaddubsw's pair sums hold (Q8_0 up to 255, IQ4_NL/IQ4_XS levels up to 241).
-#define VK_RP_AVX2_TYPES (1u << VK_TYPE_Q4_0 | 1u << VK_TYPE_Q4_1 | 1u << VK_TYPE_Q5_0 | 1u << VK_TYPE_Q5_1 | \
-                          1u << VK_TYPE_Q4_K | 1u << VK_TYPE_Q5_K | 1u << VK_TYPE_Q6_K)
-#define VK_RP_ALL_TYPES (VK_RP_AVX2_TYPES | 1u << VK_TYPE_Q8_0 | 1u << VK_TYPE_IQ4_NL | 1u << VK_TYPE_IQ4_XS)
+// go past what vpmaddubsw's pair sums hold (Q8_0 up to 255, IQ4_NL/IQ4_XS levels up to 241,
+// MXFP4's biased values up to 140: 2 * 140 * 127 is past 32767 too).
+#define VK_RP_AVX2_TYPES (1ull << VK_TYPE_Q4_0 | 1ull << VK_TYPE_Q4_1 | 1ull << VK_TYPE_Q5_0 | 1ull << VK_TYPE_Q5_1 | \
+                          1ull << VK_TYPE_Q4_K | 1ull << VK_TYPE_Q5_K | 1ull << VK_TYPE_Q6_K)
+#define VK_RP_ALL_TYPES (VK_RP_AVX2_TYPES | 1ull << VK_TYPE_Q8_0 | 1ull << VK_TYPE_IQ4_NL | 1ull << VK_TYPE_IQ4_XS | \
+                         1ull << VK_TYPE_MXFP4)
 
 static const vk_kernels vk_portable = {
     .level = 0,

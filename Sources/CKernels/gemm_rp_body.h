@@ -48,12 +48,12 @@ VK_RP_INLINE void RPV(bytes)(const uint8_t *p, int64_t pb, const vk_act_q8 *a, i
 }
 
 #if VK_RP_Q8
-// acc[i] = the integer dots of 32 IQ4 elements (nibbles indexing ggml's levels, looked up as
-// level + 128: unsigned bytes up to 241, which only the non-saturating instruction takes) with
-// q[i] + x; the caller takes 128 * S off.
+// acc[i] = the integer dots of 32 table elements (nibbles indexing `levels`: IQ4's or MXFP4's
+// values plus 128, unsigned bytes up to 241, which only the non-saturating instruction takes)
+// with q[i] + x; the caller takes 128 * S off.
 VK_RP_INLINE void RPV(levels)(const uint8_t *nib, int64_t pb, const vk_act_q8 *a, int mr, int64_t x,
-                              RPV_SI *acc) {
-    const RPV_SI m15 = RPV_SET1_EPI8(15), table = RPV_BCAST16(vk_iq4nl_biased);
+                              RPV_SI *acc, const uint8_t *levels) {
+    const RPV_SI m15 = RPV_SET1_EPI8(15), table = RPV_BCAST16(levels);
     for (int i = 0; i < mr; i++) acc[i] = RPV_ZERO_SI();
     for (int c = 0; c < 4; c++) {
         const RPV_SI v = RPV_LOAD(nib + 32 * c);
@@ -135,9 +135,22 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
     case VK_TYPE_IQ4_NL:
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
-            RPV(levels)(p + 16, pb, a, mr, 32 * t, acc);
+            RPV(levels)(p + 16, pb, a, mr, 32 * t, acc, vk_iq4nl_biased);
             RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
             p += 16 + 128;
+        }
+        break;
+    case VK_TYPE_MXFP4:
+        // The bias comes off in int32 (exact): in fp32 it would cancel 128 against values of at
+        // most 12 and lose four bits. The scale is a power of two, so ds * dx rounds nothing.
+        for (int64_t t = 0; t < k / 32; t++) {
+            const RPV_PS d = RPV_E8M0(p);
+            RPV(levels)(p + 8, pb, a, mr, 32 * t, acc, vk_mxfp4_biased);
+            for (int i = 0; i < mr; i++) {
+                const RPV_SI v = RPV_SUB32(acc[i], RPV_SET1_EPI32(128 * (a[i].s[2 * t] + a[i].s[2 * t + 1])));
+                f[i] = RPV_FMA(RPV_MUL(d, RPV_SET1_PS(a[i].d[t])), RPV_CVT(v), f[i]);
+            }
+            p += 8 + 128;
         }
         break;
     case VK_TYPE_IQ4_XS:
@@ -145,7 +158,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
             const RPV_PS d = RPV_F16(p);
             for (int s = 0; s < 8; s++) {
                 const RPV_PS ds = RPV_MUL(d, RPV_CVT(RPV_I8I(p + 16 + 8 * s)));
-                RPV(levels)(p + 80 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc);
+                RPV(levels)(p + 80 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc, vk_iq4nl_biased);
                 RPV(scale)(f, acc, a, mr, ds, RPV_MUL(ds, RPV_SET1_PS(-128.0f)), 8 * t + s);
             }
             p += 80 + 8 * 128;

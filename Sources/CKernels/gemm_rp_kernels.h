@@ -19,6 +19,13 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
     return v;
 }
 
+// 2^(e - 128) for 32-bit lanes of E8M0 exponents e (vk_e8m0_half: e < 2 lands in the subnormals).
+VK_RP_INLINE __m256 rp_e8m0_256(__m256i e) {
+    const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+    const __m256i tiny = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+    return _mm256_castsi256_ps(_mm256_blendv_epi8(normal, tiny, _mm256_cmpgt_epi32(_mm256_set1_epi32(2), e)));
+}
+
 // 256-bit: one panel per vector.
 #define RPV(name) rp_##name##_256
 #define RPV_PS __m256
@@ -28,6 +35,7 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define RPV_U8(p) _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #define RPV_I8I(p) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))
+#define RPV_E8M0(p) rp_e8m0_256(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(p))))
 #define RPV_BCAST16(t) _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(t)))
 #define RPV_SHUFFLE8 _mm256_shuffle_epi8
 #define RPV_MULLO _mm256_mullo_epi32
@@ -59,6 +67,7 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef RPV_F16
 #undef RPV_U8
 #undef RPV_I8I
+#undef RPV_E8M0
 #undef RPV_BCAST16
 #undef RPV_SHUFFLE8
 #undef RPV_MULLO
@@ -83,6 +92,12 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #undef VK_RP_DPBUSD_W
 
 #if VK_RP_MR == 8
+VK_RP_INLINE __m512 rp_e8m0_512(__m512i e) {
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, _mm512_set1_epi32(1)), 23);
+    const __m512i tiny = _mm512_sllv_epi32(_mm512_set1_epi32(0x00200000), e);
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2)), normal, tiny));
+}
+
 // 512-bit (AVX-512): two panels side by side, the second pb bytes after the first.
 #define RPV(name) rp_##name##_512
 #define RPV_PS __m512
@@ -95,6 +110,7 @@ VK_RP_INLINE int32_t rp_x4(const int8_t *q) {
 #define RPV_BYTES16(p) _mm_unpacklo_epi64(_mm_loadl_epi64((const __m128i *)(p)), _mm_loadl_epi64((const __m128i *)((p) + pb)))
 #define RPV_U8(p) _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(RPV_BYTES16(p)))
 #define RPV_I8I(p) _mm512_cvtepi8_epi32(RPV_BYTES16(p))
+#define RPV_E8M0(p) rp_e8m0_512(_mm512_cvtepu8_epi32(RPV_BYTES16(p)))
 #define RPV_BCAST16(t) _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(t)))
 #define RPV_SHUFFLE8 _mm512_shuffle_epi8
 #define RPV_MULLO _mm512_mullo_epi32
@@ -151,6 +167,7 @@ VK_RP_TYPE(Q6_K)
 VK_RP_TYPE(Q8_0)
 VK_RP_TYPE(IQ4_NL)
 VK_RP_TYPE(IQ4_XS)
+VK_RP_TYPE(MXFP4)
 #endif
 
 // y[i * ldy + c] = dot(row c of the panels at rp, activation row i) for i < m, c < rows; activation
@@ -173,6 +190,7 @@ VK_RP_TARGET void VK_RP_GEMM(int type, const void *q, int64_t m, int terms, cons
     case VK_TYPE_Q8_0: fns = rp_fns_Q8_0; break;
     case VK_TYPE_IQ4_NL: fns = rp_fns_IQ4_NL; break;
     case VK_TYPE_IQ4_XS: fns = rp_fns_IQ4_XS; break;
+    case VK_TYPE_MXFP4: fns = rp_fns_MXFP4; break;
 #endif
     // A type without a kernel here runs the portable one rather than another type's layout.
     default: vk_gemm_rp_portable(type, q, m, terms, rp, pb, panels, rows, k, y, ldy); return;

@@ -59,7 +59,7 @@ typedef struct {
     // (m * terms <= VK_RP_MAX_QROWS): y[i * ldy + c]; for the types in rp_types (bit 1 << type).
     void (*gemm_rp)(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
                     int64_t rows, int64_t k, float *y, int64_t ldy);
-    uint32_t rp_types;
+    uint64_t rp_types;
     int rp_panels;
     // Dequantizes columns [kb, kb + kc) of `rows` (<= 16) rows of repacked panels (the first at
     // rp, the second pb bytes on) into a [kc][16] panel, kb a multiple of the type's record;

@@ -49,10 +49,11 @@ VK_AVX2_INLINE void rp_five_block(const uint8_t *nib, __m256 ds, __m256 c, float
     }
 }
 
-// 32 IQ4 elements (128 bytes of level indices) of 8 rows to out[16 * e]: ds * level.
-VK_AVX2_INLINE void rp_levels_block(const uint8_t *nib, __m256 ds, float *out) {
+// 32 table elements (128 bytes of indices into `levels`: IQ4's or MXFP4's) of 8 rows to
+// out[16 * e]: ds * level.
+VK_AVX2_INLINE void rp_levels_block(const uint8_t *nib, __m256 ds, float *out, const int8_t *levels) {
     const __m256i m15 = _mm256_set1_epi8(15);
-    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)vk_iq4nl_values));
+    const __m256i table = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)levels));
     for (int s = 0; s < 4; s++) {
         const __m256i v = _mm256_loadu_si256((const __m256i *)(nib + 32 * s));
         const __m256i lo = _mm256_shuffle_epi8(table, _mm256_and_si256(v, m15));
@@ -92,11 +93,17 @@ VK_AVX2_INLINE void rp_record_avx2(int type, const uint8_t *p, float *out) {
         }
         break;
     }
-    case VK_TYPE_IQ4_NL: rp_levels_block(p + 16, rp_f16x8_avx2(p), out); break;
+    case VK_TYPE_IQ4_NL: rp_levels_block(p + 16, rp_f16x8_avx2(p), out, vk_iq4nl_values); break;
+    case VK_TYPE_MXFP4: {
+        float ds[8];
+        for (int r = 0; r < 8; r++) ds[r] = vk_e8m0_half(p[r]);
+        rp_levels_block(p + 8, _mm256_loadu_ps(ds), out, vk_mxfp4_values);
+        break;
+    }
     case VK_TYPE_IQ4_XS: {
         const __m256 d = rp_f16x8_avx2(p);
         for (int s = 0; s < 8; s++)
-            rp_levels_block(p + 80 + 128 * s, _mm256_mul_ps(d, rp_b8x8(p + 16 + 8 * s, 1)), out + 16 * 32 * s);
+            rp_levels_block(p + 80 + 128 * s, _mm256_mul_ps(d, rp_b8x8(p + 16 + 8 * s, 1)), out + 16 * 32 * s, vk_iq4nl_values);
         break;
     }
     case VK_TYPE_Q8_0: {
@@ -140,7 +147,7 @@ VK_AVX2 void vk_pack_panel_rp_avx2(int type, const char *rp, int64_t pb, int64_t
                                    float *panel) {
     if (type != VK_TYPE_Q4_0 && type != VK_TYPE_Q4_1 && type != VK_TYPE_Q5_0 && type != VK_TYPE_Q5_1 &&
         type != VK_TYPE_Q8_0 && type != VK_TYPE_Q4_K && type != VK_TYPE_Q5_K && type != VK_TYPE_Q6_K &&
-        type != VK_TYPE_IQ4_NL && type != VK_TYPE_IQ4_XS) {
+        type != VK_TYPE_IQ4_NL && type != VK_TYPE_IQ4_XS && type != VK_TYPE_MXFP4) {
         vk_pack_panel_rp_portable(type, rp, pb, kb, kc, rows, panel);
         return;
     }

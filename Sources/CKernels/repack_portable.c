@@ -15,6 +15,7 @@ typedef struct {
     const uint8_t *w;  // the group's block
     int form, half, n;
     float ds, c;
+    const int8_t *levels;  // RP_LEVELS: the values the nibbles index
 } rp_group;
 
 static int rp_groups_per_record(int type) {
@@ -30,8 +31,10 @@ static rp_group rp_group_at(int type, const uint8_t *p, int r, int g) {
     case VK_TYPE_Q5_0: return (rp_group){p + 16, RP_FIVE, 0, 32, d, -16.0f * d};
     case VK_TYPE_Q5_1: return (rp_group){p + 32, RP_FIVE, 0, 32, d, vk_fp16_to_fp32(h[8 + r])};
     case VK_TYPE_Q8_0: return (rp_group){p + 16, RP_BYTES, 0, 32, d, 0.0f};
-    case VK_TYPE_IQ4_NL: return (rp_group){p + 16, RP_LEVELS, 0, 32, d, 0.0f};
-    case VK_TYPE_IQ4_XS: return (rp_group){p + 80 + 128 * g, RP_LEVELS, 0, 32, d * (float)(int8_t)p[16 + 8 * g + r], 0.0f};
+    case VK_TYPE_IQ4_NL: return (rp_group){p + 16, RP_LEVELS, 0, 32, d, 0.0f, vk_iq4nl_values};
+    case VK_TYPE_IQ4_XS:
+        return (rp_group){p + 80 + 128 * g, RP_LEVELS, 0, 32, d * (float)(int8_t)p[16 + 8 * g + r], 0.0f, vk_iq4nl_values};
+    case VK_TYPE_MXFP4: return (rp_group){p + 8, RP_LEVELS, 0, 32, vk_e8m0_half(p[r]), 0.0f, vk_mxfp4_values};
     case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: {
         const int five = type == VK_TYPE_Q5_K;
         return (rp_group){p + 160 + (five ? 160 : 128) * g, five ? RP_FIVE : RP_NIBBLES, 0, 32,
@@ -52,7 +55,7 @@ static inline int rp_int(const rp_group *g, int r, int e) {
         const uint8_t v = g->w[32 * ((e % 16) / 4) + at];
         const int low = e < 16 ? v & 15 : v >> 4;
         if (g->form == RP_NIBBLES) return low;
-        if (g->form == RP_LEVELS) return vk_iq4nl_values[low];
+        if (g->form == RP_LEVELS) return g->levels[low];
         const int bit = e < 16 ? (e % 16) / 4 : 4 + (e % 16) / 4;
         return low | ((g->w[128 + at] >> bit) & 1) << 4;
     }

@@ -17,6 +17,8 @@
 //   Q5_K (per 256):         as Q4_K, with each sub-block's 128 bytes of nibbles followed by its 32
 //                           bytes of fifth bits;
 //   IQ4_NL (per 32):        d[8] fp16, 128 bytes of nibbles (level indices);
+//   MXFP4 (per 32):         e[8] u8 (E8M0 exponents), 128 bytes of nibbles (indices of the E2M1
+//                           values);
 //   IQ4_XS (per 256):       d[8] fp16, ls[8][8] i8 (the 6-bit scale minus 32; sub-block, row),
 //                           then per 32-element sub-block 128 bytes of nibbles;
 //   Q6_K (per 256):         d[8] fp16, sc[16][8] i8 (sub-block, row), then per 32 elements
@@ -31,7 +33,9 @@
 // Byte rows (Q8_0): element e of row r at byte 32 (e / 4) + 4r + e % 4.
 // Values: Q4_0 d(u - 8), Q4_1 d u + m, Q8_0 d q, Q4_K d sc u - dmin mn, Q6_K d sc (u - 32),
 // Q5_0 d(u - 16), Q5_1 d u + m, Q5_K d sc u - dmin mn (u with its fifth bit), IQ4_NL d L[u],
-// IQ4_XS (d ls) L[u] (L: ggml's kvalues_iq4nl).
+// IQ4_XS (d ls) L[u] (L: ggml's kvalues_iq4nl), MXFP4 2^(e - 128) V[u] (V: E2M1 values doubled).
+// MXFP4 keeps its 8-bit exponents, so the record is as small as the blocks (4.25 bits a weight)
+// and its vectors start 8 bytes in (the kernels load unaligned).
 // Each layout is ggml's block (ggml-common.h) with the same bits, moved; nothing is requantized.
 #include <string.h>
 
@@ -42,7 +46,7 @@
 int64_t vk_rp_record_elems(int type) {
     switch (type) {
     case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0:
-    case VK_TYPE_IQ4_NL:
+    case VK_TYPE_IQ4_NL: case VK_TYPE_MXFP4:
         return 32;
     case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: case VK_TYPE_IQ4_XS: return 256;
     default: return 0;
@@ -60,6 +64,7 @@ int64_t vk_rp_record_bytes(int type) {
     case VK_TYPE_Q5_K: return 32 + 128 + 8 * 160;
     case VK_TYPE_Q6_K: return 16 + 128 + 8 * 192;
     case VK_TYPE_IQ4_NL: return 16 + 128;
+    case VK_TYPE_MXFP4: return 8 + 128;
     case VK_TYPE_IQ4_XS: return 16 + 64 + 8 * 128;
     default: return 0;
     }
@@ -185,6 +190,12 @@ static void rp_record(int type, const char *w, int64_t rowbytes, int rows, int64
             const vk_block_iq4_nl *b = (const vk_block_iq4_nl *)row + t;
             h[r] = b->d;
             rp_interleave(out + 16, r, b->qs, 4);
+            break;
+        }
+        case VK_TYPE_MXFP4: {
+            const vk_block_mxfp4 *b = (const vk_block_mxfp4 *)row + t;
+            out[r] = b->e;
+            rp_interleave(out + 8, r, b->qs, 4);
             break;
         }
         case VK_TYPE_IQ4_XS: {

@@ -43,7 +43,8 @@ func randomRow(_ type: KType, _ n: Int, _ rng: inout SplitMix64) -> [UInt8] {
         case .q4_0, .q5_0, .q8_0:
             putHalf(&bytes, o, rng.float(0.001, 0.1) * (rng.next() & 1 == 0 ? 1 : -1))
         case .mxfp4:
-            bytes[o] = UInt8(118 + rng.next() % 20)  // E8M0 scales 2^-10 .. 2^9
+            // E8M0 scales 2^-10 .. 2^9, and now and then one of the subnormal ones (e < 2).
+            bytes[o] = rng.next() % 16 == 0 ? UInt8(rng.next() % 3) : UInt8(118 + rng.next() % 20)
         case .iq4_NL:
             putHalf(&bytes, o, rng.float(0.0001, 0.01) * (rng.next() & 1 == 0 ? 1 : -1))
         case .q4_1, .q5_1:

@@ -10,9 +10,9 @@ extension KernelTests {
 @Suite
 struct RepackedWeightTests {
     /// The types with a repacked form: those of the int8 dots on stored rows, the 5-bit ones and
-    /// IQ4_NL/IQ4_XS (these two, like Q8_0, have SIMD kernels only with AVX-512 VNNI: level 1
-    /// runs the portable kernel on them).
-    static let repackedTypes: [KType] = Int8ActivationTests.int8Types + [.q5_0, .q5_1, .q5_K, .iq4_NL, .iq4_XS]
+    /// IQ4_NL/IQ4_XS/MXFP4 (these three, like Q8_0, have SIMD kernels only with AVX-512 VNNI:
+    /// level 1 runs the portable kernel on them).
+    static let repackedTypes: [KType] = Int8ActivationTests.int8Types + [.q5_0, .q5_1, .q5_K, .iq4_NL, .iq4_XS, .mxfp4]
 
     @Test(arguments: repackedTypes)
     func repackedMatmulMatchesReference(_ type: KType) {
@@ -97,7 +97,7 @@ struct RepackedWeightTests {
 
     /// Multi-term activation rows: the sum of the terms' products, against the reference dot with
     /// the values the terms stand for together.
-    @Test(arguments: [KType.q4_K, .q6_K, .q8_0, .q5_0, .q5_K, .iq4_XS])
+    @Test(arguments: [KType.q4_K, .q6_K, .q8_0, .q5_0, .q5_K, .iq4_XS, .mxfp4])
     func multiTermMatmulMatchesReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x3E4D &+ UInt64(type.rawValue))
         let k = 256, rows = 13, rowBytes = k / type.blockElements * type.blockBytes
