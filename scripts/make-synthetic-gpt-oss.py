@@ -16,8 +16,9 @@ router, norms, biases and sinks F32. MXFP4 blocks are random codes under exponen
 weights near 0.02 in size.
 
 The tokenizer.* keys are copied from a tokenizer source GGUF (default: the project's default
-model) and its vocabulary padded with unused control tokens up to 201088, so that llama.cpp, which
-sizes the embedding by the token list, loads the file too. Tensors are written one at a time, so
+model) and its vocabulary padded up to 201088 with ordinary tokens (text "<|synthetic_pad_N|>",
+so that a random model's output streams as text), so that llama.cpp, which sizes the embedding
+by the token list, loads the file too. Tensors are written one at a time, so
 memory stays small.
 """
 import argparse
@@ -73,7 +74,7 @@ def copy_tokenizer(writer, reader, vocab):
         if key == "tokenizer.ggml.tokens":
             value = value + [f"<|synthetic_pad_{i}|>" for i in range(pad)]
         elif key == "tokenizer.ggml.token_type":
-            value = value + [int(gguf.TokenType.UNUSED)] * pad
+            value = value + [int(gguf.TokenType.NORMAL)] * pad
         elif key == "tokenizer.ggml.scores":
             value = value + [0.0] * pad
         writer.add_key_value(key, value, vtype, sub_type=sub)

@@ -45,7 +45,12 @@ public struct GenerationConfig: Sendable, Equatable {
             if let id = gguf.metadata[key]?.int, (0..<vocabSize).contains(id) { ids.append(id) }
         }
         let template = gguf.metadata["tokenizer.chat_template"]?.string ?? ""
-        for text in Self.endOfTurnTexts where template.contains(text) {
+        var texts = Self.endOfTurnTexts.filter { template.contains($0) }
+        // Harmony (gpt-oss) ends every message with <|end|> and only the reply with <|return|>
+        // or <|call|>: stopping at <|end|> would cut the reply after its reasoning (llama.cpp
+        // drops it from the end-of-generation set for the same vocabulary).
+        if texts.contains("<|return|>") && texts.contains("<|call|>") { texts.removeAll { $0 == "<|end|>" } }
+        for text in texts {
             if let id = specialTokenID(text), !ids.contains(id) { ids.append(id) }
         }
         eosTokenIDs = ids
