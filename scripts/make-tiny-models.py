@@ -197,14 +197,15 @@ SPECS = {
 }
 # gpt-oss: sinks, biases everywhere, a window of 8 on the even layers, YaRN (not truncated, as
 # released) and the clamped SwiGLU at gpt-oss's limit of 7 (llama.cpp fixes it there), with the
-# expert matrices scaled up so that the clamp bites (checked). gpt_oss_mxfp4 is the
+# expert matrices scaled up so that the clamp bites (checked); a context of 4096, room for the
+# harmony system prompt and tools when the server tests serve it. gpt_oss_mxfp4 is the
 # same model with its experts rounded to MXFP4 and saved as OpenAI released gpt-oss (*_blocks /
 # *_scales); its reference is transformers on the rounded weights.
-GPT_OSS = lambda: GptOssConfig(**common(
+GPT_OSS = lambda: GptOssConfig(**dict(common(
     hidden_size=64, intermediate_size=64, num_hidden_layers=2, head_dim=16, rms_norm_eps=1e-5, sliding_window=8,
     tie_word_embeddings=False, num_local_experts=4, num_experts_per_tok=2, swiglu_limit=7.0,
     rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 8.0, "beta_fast": 32.0, "beta_slow": 1.0,
-                     "truncate": False, "original_max_position_embeddings": 32}))
+                     "truncate": False, "original_max_position_embeddings": 32}), max_position_embeddings=4096))
 SPECS["gpt_oss"] = dict(config=GPT_OSS, split=QWEN2_SPLIT, add_bos=False, dtype=torch.float32, shard=None, legacy=False,
                         generation={})
 SPECS["gpt_oss_mxfp4"] = dict(config=GPT_OSS, split=QWEN2_SPLIT, add_bos=False, dtype=torch.float32, shard=None,

@@ -34,7 +34,13 @@ struct ChatCall: GenerationCall {
             }
         }
         try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
-        let inputs = try ChatInputs(body: body)
+        var inputs = try ChatInputs(body: body)
+        if let effort = request.reasoningEffort {
+            guard ["low", "medium", "high"].contains(effort) else {
+                throw APIError.badRequest("reasoning_effort must be one of 'low', 'medium', 'high' (got '\(effort.prefix(40))').", param: "reasoning_effort")
+            }
+            if !inputs.kwargs.contains(where: { $0.0 == "reasoning_effort" }) { inputs.kwargs.append(("reasoning_effort", .string(effort))) }
+        }
         toolNames = inputs.toolNames
         // OpenAI: with tools and no tool_choice, the model decides ("auto").
         let choice = request.toolChoice ?? (inputs.tools == nil ? .none : .auto)
@@ -67,12 +73,18 @@ struct ChatCall: GenerationCall {
             throw APIError.badRequest("best_of above n is not available when `stream=True`: the best choices are known only at the end.", param: "best_of")
         }
         // A parser that recognizes calls by a special token needs it kept in the text.
-        if toolParser?.needsSpecialTokens == true { params.skipSpecialTokens = false }
+        if toolParser?.needsSpecialTokens == true || context.harmony { params.skipSpecialTokens = false }
         id = context.makeID("chatcmpl-", requested: request.requestID)
         created = context.now
         context.logRequest(id, prompt: prompt, params: params, lora: served.lora)
         job = EngineJob(requestID: context.makeEngineKey(), promptTokenIDs: ids, params: params, priority: request.sampling.priority ?? 0, lora: served.lora)
         echoText = request.echo ? Self.lastAssistantText(inputs.messages) : nil
+    }
+
+    static func json(_ call: ToolCall) -> JSONOut {
+        .object([("id", .string(call.id)), ("type", .string(call.type)), ("function", .object([
+            ("name", .string(call.function.name)), ("arguments", .string(call.function.arguments)),
+        ]))])
     }
 
     private static func lastAssistantText(_ messages: Value) -> String? {
@@ -108,15 +120,20 @@ struct ChatCall: GenerationCall {
             var content: String? = (echoText ?? "") + o.text
             var toolCalls: [JSONOut] = []
             var finishReason = o.finishReason
-            if let parser = toolParser {
+            var reasoning: String?
+            if context.harmony {
+                let parser = HarmonyParser()
+                parser.feed(o.text)
+                parser.finish(stopped: o.finishReason == "stop")
+                let out = HarmonyChatOutput(parser, withTools: toolParser != nil)
+                (content, reasoning) = (out.content, request.includeReasoning ? out.reasoningContent : nil)
+                toolCalls = out.toolCalls.map(Self.json)
+                if !toolCalls.isEmpty { finishReason = "tool_calls" }
+            } else if let parser = toolParser {
                 let extracted = parser.extractToolCalls(modelOutput: o.text, request: toolRequest)
                 if extracted.toolsCalled {
                     content = extracted.content
-                    toolCalls = extracted.toolCalls.map { call in
-                        .object([("id", .string(call.id)), ("type", .string(call.type)), ("function", .object([
-                            ("name", .string(call.function.name)), ("arguments", .string(call.function.arguments)),
-                        ]))])
-                    }
+                    toolCalls = extracted.toolCalls.map(Self.json)
                     finishReason = "tool_calls"
                 }
             }
@@ -125,7 +142,7 @@ struct ChatCall: GenerationCall {
                 ("message", .object([
                     ("role", .string("assistant")), ("content", .string(content)), ("refusal", .null),
                     ("annotations", .null), ("audio", .null), ("function_call", .null),
-                    ("tool_calls", .array(toolCalls)), ("reasoning_content", .null),
+                    ("tool_calls", .array(toolCalls)), ("reasoning_content", .string(reasoning)),
                 ])),
                 ("logprobs", logprobsJSON(o.logprobs?[...])),
                 ("finish_reason", .string(finishReason)),

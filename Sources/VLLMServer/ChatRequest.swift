@@ -28,6 +28,11 @@ struct ChatRequest: Decodable, Sendable {
     var messages: [ChatMessageShape]
     var toolChoice: ToolChoice?
     var parallelToolCalls: Bool?
+    /// vLLM's `reasoning_effort` ("low", "medium", "high"): a chat template variable (gpt-oss's
+    /// `Reasoning:` line).
+    var reasoningEffort: String?
+    /// vLLM's `include_reasoning`: false leaves `reasoning_content` out.
+    var includeReasoning: Bool
 
     enum CodingKeys: String, CodingKey {
         case model, logprobs, stream, echo, messages
@@ -37,6 +42,7 @@ struct ChatRequest: Decodable, Sendable {
         case continueFinalMessage = "continue_final_message", addSpecialTokens = "add_special_tokens"
         case chatTemplate = "chat_template", requestID = "request_id"
         case toolChoice = "tool_choice", parallelToolCalls = "parallel_tool_calls"
+        case reasoningEffort = "reasoning_effort", includeReasoning = "include_reasoning"
     }
 
     init(from decoder: any Decoder) throws {
@@ -59,6 +65,8 @@ struct ChatRequest: Decodable, Sendable {
         messages = try c.decode([ChatMessageShape].self, forKey: .messages)
         toolChoice = try c.decodeIfPresent(ToolChoice.self, forKey: .toolChoice)
         parallelToolCalls = try c.decodeIfPresent(Bool.self, forKey: .parallelToolCalls)
+        reasoningEffort = try c.decodeIfPresent(String.self, forKey: .reasoningEffort)
+        includeReasoning = try c.decodeIfPresent(Bool.self, forKey: .includeReasoning) ?? true
     }
 
     /// `max_completion_tokens` wins over the deprecated `max_tokens`.

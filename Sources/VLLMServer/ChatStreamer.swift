@@ -8,6 +8,7 @@ final class ChatStreamer {
     let call: ChatCall
     private var cursors: [Int: ChoiceCursor] = [:]
     private var tools: [Int: ToolCallStream] = [:]
+    private var harmony: [Int: HarmonyStream] = [:]
     private var completionTokens: [Int: Int] = [:]
 
     init(_ call: ChatCall) { self.call = call }
@@ -41,7 +42,21 @@ final class ChatStreamer {
             let logprobs = call.logprobsJSON(o.logprobs?[step.steps.clamped(to: 0..<(o.logprobs?.count ?? 0))])
             var deltas: [DeltaMessage] = []
             var finishReason = step.finishReason
-            if let parser = call.toolParser {
+            if call.context.harmony {
+                let stream = harmony[o.index] ?? HarmonyStream()
+                harmony[o.index] = stream
+                var pieces: [HarmonyDelta] = []
+                if let d = stream.feed(step.text) { pieces.append(d) }
+                if step.finishReason != nil {
+                    if let d = stream.finish(stopped: step.finishReason == "stop") { pieces.append(d) }
+                    if stream.toolsCalled { finishReason = "tool_calls" }
+                }
+                for p in pieces {
+                    var d = DeltaMessage(content: p.content, toolCalls: p.toolCalls)
+                    if call.request.includeReasoning { d.reasoningContent = p.reasoningContent }
+                    if d.content != nil || d.reasoningContent != nil || !d.toolCalls.isEmpty { deltas.append(d) }
+                }
+            } else if let parser = call.toolParser {
                 let stream = tools[o.index] ?? parser.makeStream(request: call.toolRequest)
                 tools[o.index] = stream
                 if let d = stream.feed(step.text) { deltas.append(d) }
@@ -70,6 +85,7 @@ final class ChatStreamer {
 
     private static func fields(_ d: DeltaMessage) -> [(String, JSONOut)] {
         var f: [(String, JSONOut)] = []
+        if let r = d.reasoningContent { f.append(("reasoning_content", .string(r))) }
         if let c = d.content { f.append(("content", .string(c))) }
         if !d.toolCalls.isEmpty {
             f.append(("tool_calls", .array(d.toolCalls.map { t in

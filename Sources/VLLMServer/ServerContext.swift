@@ -16,6 +16,9 @@ final class ServerContext: Sendable {
     let renderer: ChatRenderer
     /// Set when `--enable-auto-tool-choice --tool-call-parser NAME` were given.
     let toolParser: ToolParser?
+    /// The model writes gpt-oss's harmony format: chat replies are split into reasoning, content
+    /// and tool calls by channel (vLLM's `use_harmony`).
+    let harmony: Bool
     let options: ServerOptions
     let metrics: ServerMetrics
     /// The LoRA adapters a request's `model` field may name.
@@ -46,6 +49,7 @@ final class ServerContext: Sendable {
         } else {
             toolParser = nil
         }
+        harmony = engine.engine.config.architecture == "GptOssForCausalLM"
         metrics = ServerMetrics(modelName: modelNames[0], args: engine.engine.args, numKVBlocks: engine.engine.numKVBlocks,
                                 maxModelLen: maxModelLen)
         engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }

@@ -228,3 +228,34 @@ public struct HarmonyDelta: Sendable, Equatable {
     public var toolCalls: [DeltaToolCall] = []
     var isEmpty: Bool { reasoningContent == nil && content == nil && toolCalls.isEmpty }
 }
+
+extension ToolParser {
+    /// vLLM's `openai` parser (gpt-oss): calls are harmony messages to `functions.NAME`, the
+    /// content is the `final` channel's text. The chat endpoint reads gpt-oss replies with
+    /// `HarmonyChatOutput` / `HarmonyStream` directly (they also carry the reasoning); this is the
+    /// same reading for every other use of a tool parser.
+    public static let openai = ToolParser(name: "openai", needsSpecialTokens: true) { HarmonyToolMachine() }
+}
+
+struct HarmonyToolMachine: ToolCallMachine {
+    private let stream = HarmonyStream()
+    private var arguments: [Int: String] = [:]
+
+    mutating func feed(_ c: Unicode.Scalar, _ ledger: inout CallLedger) { apply(stream.feed(String(c)), &ledger) }
+
+    mutating func finish(_ ledger: inout CallLedger) { apply(stream.finish(stopped: true), &ledger) }
+
+    private mutating func apply(_ d: HarmonyDelta?, _ ledger: inout CallLedger) {
+        guard let d else { return }
+        if let c = d.content { ledger.addText(c) }
+        for t in d.toolCalls {
+            if let name = t.function.name {
+                arguments[ledger.open(name: name)] = ""
+            }
+            if let a = t.function.arguments, !a.isEmpty {
+                arguments[t.index, default: ""] += a
+                ledger.setArguments(t.index, to: arguments[t.index]!)
+            }
+        }
+    }
+}

@@ -79,6 +79,8 @@ public struct DeltaToolCall: Equatable, Sendable {
 
 /// What one streamed chunk adds to the message: text, tool-call parts, or both.
 public struct DeltaMessage: Equatable, Sendable {
+    /// Reasoning text (gpt-oss's analysis channel); the tool parsers leave it nil.
+    public var reasoningContent: String?
     public var content: String?
     public var toolCalls: [DeltaToolCall]
 

@@ -7,6 +7,7 @@ public enum ToolParserRegistry {
         "llama3_json": .llama3JSON,
         "llama4_json": .llama3JSON,
         "mistral": .mistral,
+        "openai": .openai,
         "pythonic": .pythonic,
     ]
 

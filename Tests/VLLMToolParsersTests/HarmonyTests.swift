@@ -123,3 +123,20 @@ import Testing
         #expect(s == Streamed(reasoning: "The user greets; reply kindly.", content: "Hello! How can I help?"))
     }
 }
+
+extension HarmonyTests {
+    /// `--tool-call-parser openai` reads the same calls and final text through the generic
+    /// parser interface, whole and streamed.
+    @Test func openaiToolParser() throws {
+        let parser = try ToolParserRegistry.make(name: "openai")
+        #expect(parser.needsSpecialTokens)
+        let text = Self.analysis + Self.call + "<|call|>" + Self.final
+        let whole = parser.extractToolCalls(modelOutput: text)
+        #expect(whole.toolsCalled && whole.toolCalls.map(\.function) == [FunctionCall(name: "get_weather", arguments: "{\"city\": \"Paris\"}")])
+        let stream = parser.makeStream()
+        var args = ""
+        for c in text { for t in stream.feed(String(c))?.toolCalls ?? [] { args += t.function.arguments ?? "" } }
+        _ = stream.finish()
+        #expect(stream.toolsCalled && args == "{\"city\": \"Paris\"}")
+    }
+}

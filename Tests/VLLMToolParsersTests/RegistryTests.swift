@@ -13,7 +13,7 @@ import Testing
             try ToolParserRegistry.make(name: "hermes2")
         }
         let message = ToolParserError.unknownParser("x", validNames: ToolParserRegistry.names).description
-        #expect(message == "unknown tool call parser 'x'; valid names: granite, hermes, llama3_json, llama4_json, mistral, pythonic")
+        #expect(message == "unknown tool call parser 'x'; valid names: granite, hermes, llama3_json, llama4_json, mistral, openai, pythonic")
     }
 
     @Test func streamIgnoresInputAfterFinish() {
