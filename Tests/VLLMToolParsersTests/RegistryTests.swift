@@ -2,14 +2,14 @@ import Testing
 @testable import VLLMToolParsers
 
 @Suite struct RegistryTests {
-    @Test(arguments: ["granite", "hermes", "llama3_json", "llama4_json", "mistral", "pythonic"])
+    @Test(arguments: ["granite", "hermes", "llama3_json", "llama4_json", "mistral", "openai", "pythonic"])
     func knownNames(_ name: String) throws {
         let parser = try ToolParserRegistry.make(name: name)
         #expect(parser.name == (name == "llama4_json" ? "llama3_json" : name))
     }
 
     @Test func unknownNameListsTheValidOnes() {
-        #expect(throws: ToolParserError.unknownParser("hermes2", validNames: ["granite", "hermes", "llama3_json", "llama4_json", "mistral", "pythonic"])) {
+        #expect(throws: ToolParserError.unknownParser("hermes2", validNames: ["granite", "hermes", "llama3_json", "llama4_json", "mistral", "openai", "pythonic"])) {
             try ToolParserRegistry.make(name: "hermes2")
         }
         let message = ToolParserError.unknownParser("x", validNames: ToolParserRegistry.names).description
