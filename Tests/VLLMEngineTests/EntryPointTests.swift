@@ -27,7 +27,14 @@ import VLLMTestSupport
             #expect(throws: EngineArgsError.self) { try args.numKVBlocks(config: config, weightBytes: weights) }
         }
         args.gpuMemoryUtilization = 1e-9
-        #expect(throws: EngineArgsError.self) { try args.numKVBlocks(config: config, weightBytes: weights) }
+        #expect { try args.numKVBlocks(config: config, weightBytes: weights) } throws: { "\($0)".contains("weights") }
+        // The default pool (4 GiB) shrinks to what a large model leaves below 90% of memory, and a
+        // model that leaves nothing is refused by name.
+        args.gpuMemoryUtilization = nil
+        let memory = EngineArgs.systemMemoryBytes, large = Int(0.9 * Double(memory)) - 2 * perBlock - 100
+        #expect(try args.numKVBlocks(config: config, weightBytes: 0) == EngineArgs.defaultKVCacheBytes / perBlock)
+        #expect(try args.numKVBlocks(config: config, weightBytes: large) == 2)
+        #expect { try args.numKVBlocks(config: config, weightBytes: memory) } throws: { "\($0)".contains("leave no room for a KV cache") }
         // An explicit KV size wins over the fraction.
         args.gpuMemoryUtilization = 0.5
         args.kvCacheMemory = 10 * perBlock

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -86,14 +87,24 @@ public struct EngineArgs: Sendable, Equatable {
             guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }
             return n
         }
+        func gib(_ b: Int) -> String { String(format: "%.1f GiB", Double(b) / 1_073_741_824) }
         let bytes: Int
         if let b = kvCacheMemory {
             bytes = b
         } else if let u = gpuMemoryUtilization {
             guard u > 0, u <= 1 else { throw .invalid("--gpu-memory-utilization must be in (0, 1], got \(u)") }
             bytes = Int(u * Double(Self.systemMemoryBytes)) - weightBytes
+            guard bytes > 0 else {
+                throw .invalid("the model's weights (\(gib(weightBytes))) take all of --gpu-memory-utilization \(u) of this machine's \(gib(Self.systemMemoryBytes)); raise it or set --kv-cache-memory")
+            }
         } else {
-            bytes = Self.defaultKVCacheBytes
+            // vLLM CPU's 4 GiB, unless that and the weights would pass 90% of the machine's memory
+            // (a 12 GiB model on a 16 GiB machine): then what is left below that line.
+            let room = Int(0.9 * Double(Self.systemMemoryBytes)) - weightBytes
+            guard room >= perBlock else {
+                throw .invalid("the model's weights (\(gib(weightBytes))) leave no room for a KV cache in 90% of this machine's \(gib(Self.systemMemoryBytes)) of memory; set --kv-cache-memory to run anyway")
+            }
+            bytes = min(Self.defaultKVCacheBytes, room)
         }
         let n = bytes / perBlock
         guard n > 0 else {
