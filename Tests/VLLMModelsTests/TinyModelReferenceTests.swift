@@ -259,3 +259,25 @@ extension TinyModelReferenceTests {
         print("tiny phi3 \(form) with the fused-module adapter: worst top-5 gap \(worst) (the base model is \(moved) away)")
     }
 }
+
+extension TinyModelReferenceTests {
+    /// A lone decode token far enough in splits its attention across threads and merges the
+    /// parts (gpt-oss's sinks added once, at the merge): its logits equal the same position's
+    /// from a prefill, whose attention is not split. (This model's scores dwarf its sinks, so the
+    /// sinks' part of the merge is checked by the kernel tests, AttentionTests.)
+    @Test func splitDecodeAttentionAgreesWithPrefill() throws {
+        let dir = TestPaths.tinyModels.appendingPathComponent("gpt_oss_mxfp4/hf").path
+        let model = try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 2), maxBatchTokens: 64)
+        var rng = SplitMix64(seed: 9)
+        let tokens = (0..<200).map { _ in Int(3 + rng.next() % 380) }
+        let whole = SequenceKVCache(config: model.config, capacity: 200, blockSize: 16, dtype: .float32)
+        let all = model.forward([SequenceInput(tokens: tokens, firstPosition: 0, blockTable: whole.blockTable, needsAllLogits: true)],
+                                kv: whole.storage)
+        let want = Array(all[199])
+        let stepwise = SequenceKVCache(config: model.config, capacity: 200, blockSize: 16, dtype: .float32)
+        _ = model.forward(tokens: Array(tokens[..<199]), cache: stepwise)
+        let got = model.forward(tokens: [tokens[199]], cache: stepwise)
+        let diff = zip(got, want).map { abs($0 - $1) }.max()!
+        #expect(diff < 1e-4, "\(diff)")
+    }
+}

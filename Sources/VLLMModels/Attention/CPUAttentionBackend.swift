@@ -53,13 +53,18 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
     func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                 tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?, sinks: [Float]?) {
         precondition(sinks.map { $0.count == headCount } ?? true)
-        // A C array the threads can read (nil: no sinks).
-        let sinkBuffer = sinks.map { s in
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: s.count)
-            p.initialize(from: s, count: s.count)
-            return p
+        guard let sinks else {
+            return attend(layer: layer, queries: queries, output: output, tokens: tokens, inputs: inputs, kv: kv, window: window, sinkBuffer: nil)
         }
-        defer { sinkBuffer?.deallocate() }
+        sinks.withUnsafeBufferPointer {
+            attend(layer: layer, queries: queries, output: output, tokens: tokens, inputs: inputs, kv: kv, window: window, sinkBuffer: $0.baseAddress)
+        }
+    }
+
+    /// `attend` with the sinks (one per query head) as a C array, or nil.
+    private func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                        tokens: [BatchChunk.Token], inputs: [SequenceInput], kv: PagedKVCache, window: Int?,
+                        sinkBuffer: UnsafePointer<Float>?) {
         let hd = headDim, kvHeads = kvHeadCount
         let group = headCount / kvHeads, qDim = headCount * hd
         let scale = self.scale, softcap = self.softcap, tableGroup = kv.layout.group(of: layer)
@@ -83,7 +88,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
                 let lo = s.lowerBound + s.count * part / parts, hi = s.lowerBound + s.count * (part + 1) / parts
                 let q = queries + i * qDim + kvHead * group * hd
                 // Split ranges add the sinks once, when merging.
-                let sinks = parts == 1 ? sinkBuffer.map { UnsafePointer($0 + kvHead * group) } : nil
+                let sinks = parts == 1 ? sinkBuffer.map { $0 + kvHead * group } : nil
                 inputs[token.input].blockTables[tableGroup].withUnsafeBufferPointer { table in
                     let slot = kvHead * parts + part
                     vk_paged_attention(q, Int64(group), Int64(hd),
@@ -101,7 +106,7 @@ final class CPUAttentionBackend: AttentionBackend, @unchecked Sendable {
             let first = kvHead * parts
             vk_attention_merge(partialOut + first * group * hd, partialMax + first * group,
                                partialSum + first * group, Int64(parts), Int64(group), Int64(hd),
-                               sinkBuffer.map { UnsafePointer($0 + kvHead * group) },
+                               sinkBuffer.map { $0 + kvHead * group },
                                output + kvHead * group * hd)
         }
     }

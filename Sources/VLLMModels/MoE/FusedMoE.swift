@@ -142,8 +142,9 @@ public struct FusedMoE: Sendable {
         let f = w.gate.rows, h = w.down.rows
         precondition(f <= s.intermediate)
         matmul.run([MatmulJob(weight: w.gate, x: x, y: s.gate), MatmulJob(weight: w.up, x: x, y: s.up)], m: m)
-        let b = bias.flatMap { e in biases.map { ($0, e) } }
-        if let (b, e) = b {
+        // The shared expert (no index) has no biases.
+        let expertBias = bias.flatMap { e in biases.map { (b: $0, e: e) } }
+        if let (b, e) = expertBias {
             Self.addRows(b.gate, offset: e * f, width: f, to: s.gate, rows: m)
             Self.addRows(b.up, offset: e * f, width: f, to: s.up, rows: m)
         }
@@ -152,7 +153,7 @@ public struct FusedMoE: Sendable {
         case let .swigluOAI(alpha, limit): vk_swiglu_oai(s.gate, s.up, s.gate, Int64(m * f), alpha, limit)
         }
         matmul.run([MatmulJob(weight: w.down, x: s.gate, y: s.ys)], m: m)
-        if let (b, e) = b { Self.addRows(b.down, offset: e * h, width: h, to: s.ys, rows: m) }
+        if let (b, e) = expertBias { Self.addRows(b.down, offset: e * h, width: h, to: s.ys, rows: m) }
     }
 
     /// Adds bias[offset ..< offset + width] to each of `rows` rows (of `width` floats) at y.

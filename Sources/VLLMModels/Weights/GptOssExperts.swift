@@ -64,12 +64,8 @@ struct GptOssExperts {
     /// `[experts, in, out]` (out = 2 × intermediate when `interleaved`) to output rows.
     private func dense(source: String, interleaved: Bool, allocate: (Int) -> UnsafeMutableRawPointer) throws(ModelLoadError) -> [Part: SourceTensor] {
         let (file, t) = try info(source, rank: 3)
-        let type: GGMLType
-        switch t.dtype {
-        case .f32: type = .f32
-        case .f16: type = .f16
-        case .bf16: type = .bf16
-        default: throw .unsupported(path: file.path, reason: "tensor \(t.name) has dtype \(t.dtype.rawValue); expert weights must be F32, F16, BF16 or MXFP4 blocks")
+        guard let type = t.dtype.floatType else {
+            throw .unsupported(path: file.path, reason: "tensor \(t.name) has dtype \(t.dtype.rawValue); expert weights must be F32, F16, BF16 or MXFP4 blocks")
         }
         let e = t.shape[0], cols = t.shape[1], width = t.shape[2]
         guard !interleaved || width % 2 == 0 else { throw .corrupt(path: file.path, reason: "tensor \(t.name) has an odd gate/up width \(width)") }

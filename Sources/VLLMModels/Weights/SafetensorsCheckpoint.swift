@@ -145,12 +145,8 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
         if name.hasSuffix(Self.convertedSuffix) { return try convertedTensor(name) }
         guard let i = owner[name], let t = files[i].tensor(named: name) else { return nil }
         let f = files[i]
-        let type: GGMLType
-        switch t.dtype {
-        case .f32: type = .f32
-        case .f16: type = .f16
-        case .bf16: type = .bf16
-        default: throw .unsupported(path: f.path, reason: "tensor \(name) has dtype \(t.dtype.rawValue); weights must be F32, F16 or BF16")
+        guard let type = t.dtype.floatType else {
+            throw .unsupported(path: f.path, reason: "tensor \(name) has dtype \(t.dtype.rawValue); weights must be F32, F16 or BF16")
         }
         let data = f.file.base + t.fileRange.lowerBound
         switch t.shape.count {
@@ -182,5 +178,17 @@ final class SafetensorsCheckpoint: WeightSource, @unchecked Sendable {
 
     func releasePages(_ start: UnsafeRawPointer, byteCount bytes: Int) {
         for f in files { f.file.releasePages(start, byteCount: bytes) }
+    }
+}
+
+extension SafetensorsDType {
+    /// The engine's type for a float dtype (F32, F16, BF16); nil for the others.
+    var floatType: GGMLType? {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .bf16: .bf16
+        default: nil
+        }
     }
 }
