@@ -46,6 +46,10 @@ struct ChatCall: GenerationCall {
         let choice = request.toolChoice ?? (inputs.tools == nil ? .none : .auto)
         switch choice {
         case .none: toolParser = nil
+        case .auto where context.harmony:
+            // vLLM's harmony path takes tools without the flags (they are rendered; calls are
+            // read only with --tool-call-parser openai, whatever the request asks).
+            toolParser = context.toolParser
         case .auto:
             guard let parser = context.toolParser else {
                 throw APIError.badRequest("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set", param: "tool_choice")
@@ -125,7 +129,7 @@ struct ChatCall: GenerationCall {
                 let parser = HarmonyParser()
                 parser.feed(o.text)
                 parser.finish(stopped: o.finishReason == "stop")
-                let out = HarmonyChatOutput(parser, withTools: toolParser != nil)
+                let out = HarmonyChatOutput(parser, withTools: context.toolParser != nil)
                 (content, reasoning) = (out.content, request.includeReasoning ? out.reasoningContent : nil)
                 toolCalls = out.toolCalls.map(Self.json)
                 if !toolCalls.isEmpty { finishReason = "tool_calls" }

@@ -144,7 +144,9 @@ public struct HarmonyChatOutput: Sendable, Equatable {
     /// progress; with one, it is that message's text and the content the text in progress; with
     /// more, the reasoning is all but the last joined by newlines and the content the last one.
     /// With a tool parser (`openai`): the content is the last `final`-channel message and every
-    /// message to a `functions.NAME` recipient is a call with its text as arguments.
+    /// message to a `functions.NAME` recipient is a call, its JSON text re-serialized as Python's
+    /// `json.dumps` writes it (ASCII only) when its content type is none or JSON and it parses;
+    /// messages with no text are skipped.
     public init(_ p: HarmonyParser, withTools: Bool) {
         let msgs = p.messages
         switch msgs.count {
@@ -154,13 +156,41 @@ public struct HarmonyChatOutput: Sendable, Equatable {
         }
         guard withTools else { return }
         content = nil
-        for m in msgs {
+        for m in msgs where !m.text.isEmpty {
             if let name = m.functionName {
-                toolCalls.append(ToolCall(id: ToolCallIDStyle.random.make(), function: FunctionCall(name: name, arguments: m.text)))
+                toolCalls.append(ToolCall(id: ToolCallIDStyle.random.make(),
+                                          function: FunctionCall(name: name, arguments: Self.arguments(m.text, contentType: m.contentType))))
             } else if m.channel == "final" {
                 content = m.text
             }
         }
+    }
+}
+
+extension HarmonyChatOutput {
+    /// `json.dumps(json.loads(text))` when the content type allows JSON and the text is one JSON
+    /// value; the text as it is otherwise.
+    static func arguments(_ text: String, contentType: String?) -> String {
+        guard contentType.map({ $0.isEmpty || $0.contains("json") }) ?? true else { return text }
+        var value = CanonicalValue(.json)
+        for c in text.unicodeScalars {
+            switch value.feed(c) {
+            case .failed: return text
+            case .doneUnconsumed where !(c == " " || c == "\t" || c == "\n" || c == "\r"): return text
+            default: break
+            }
+        }
+        guard value.isDone else { return text }
+        // CanonicalValue writes ensure_ascii=False; json.dumps' default escapes the rest.
+        var out = ""
+        for c in value.committed.unicodeScalars {
+            if c.isASCII { out.unicodeScalars.append(c); continue }
+            for unit in String(c).utf16 {
+                let hex = String(unit, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+        }
+        return out
     }
 }
 

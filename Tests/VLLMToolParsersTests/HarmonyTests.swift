@@ -43,6 +43,13 @@ import Testing
     @Test func toolCallsWithTheOpenAIParser() {
         let out = Self.parse(Self.analysis + Self.call, tools: true)
         #expect(out.toolCalls.map(\.function) == [FunctionCall(name: "get_weather", arguments: "{\"city\": \"Paris\"}")])
+        // Arguments come out as json.dumps writes them (spacing, ASCII escapes); text that is not
+        // JSON, or has another content type, as it is; an empty call is skipped.
+        let spaced = Self.parse("<|channel|>commentary to=functions.f <|constrain|>json<|message|>{\"city\":\"Zürich\",\"n\":[1,2.5]}<|call|>"
+                                + "<|start|>assistant<|channel|>commentary to=functions.g<|message|>not json<|call|>"
+                                + "<|start|>assistant<|channel|>commentary to=functions.h code<|message|>{ }<|call|>"
+                                + "<|start|>assistant<|channel|>commentary to=functions.e<|message|><|call|>", tools: true)
+        #expect(spaced.toolCalls.map(\.function.arguments) == ["{\"city\": \"Z\\u00fcrich\", \"n\": [1, 2.5]}", "not json", "{ }"])
         #expect(out.toolCalls[0].id.hasPrefix("chatcmpl-tool-") && out.toolCalls[0].type == "function")
         #expect(out.content == nil && out.reasoningContent == "The user greets; reply kindly.")
         // The recipient may come before the channel (as the chat template renders past calls);
