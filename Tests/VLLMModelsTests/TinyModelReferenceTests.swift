@@ -264,7 +264,9 @@ extension TinyModelReferenceTests {
     /// A lone decode token far enough in splits its attention across threads and merges the
     /// parts (gpt-oss's sinks added once, at the merge): its logits equal the same position's
     /// from a prefill, whose attention is not split. (This model's scores dwarf its sinks, so the
-    /// sinks' part of the merge is checked by the kernel tests, AttentionTests.)
+    /// sinks' part of the merge is checked by the kernel tests, AttentionTests.) Matmul inputs are
+    /// two int8 terms on both paths, and a last-bit difference upstream can round a term the other
+    /// way: ~1e-3 of noise here, against 0.7 for a merge that drops one part.
     @Test func splitDecodeAttentionAgreesWithPrefill() throws {
         let dir = TestPaths.tinyModels.appendingPathComponent("gpt_oss_mxfp4/hf").path
         let model = try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 2), maxBatchTokens: 64)
@@ -278,6 +280,6 @@ extension TinyModelReferenceTests {
         _ = model.forward(tokens: Array(tokens[..<199]), cache: stepwise)
         let got = model.forward(tokens: [tokens[199]], cache: stepwise)
         let diff = zip(got, want).map { abs($0 - $1) }.max()!
-        #expect(diff < 1e-4, "\(diff)")
+        #expect(diff < 5e-3, "\(diff)")
     }
 }

@@ -125,7 +125,7 @@ int64_t vk_act_q8_bytes(int64_t k);
 void vk_quantize_act_q8(const float *x, int64_t k, void *out);
 /// Quantizes x as `terms` int8-format rows, vk_act_q8_bytes(k) apart, each one the rounding error
 /// of those before it quantized again: their sum stands for x to within max|x| / (127 * 254^(terms
-/// - 1)) per 32-element block (3 terms: ~23 bits of the block's largest element), for matmuls
+/// - 1)) per 32-element block (2 terms: ~15 bits of the block's largest element), for matmuls
 /// that need near-fp32 inputs at about int8 speed.
 void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out);
 /// The values an int8-format row stands for: x[i] = d[i / 32] * q[i] (the scalar reference of
