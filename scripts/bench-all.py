@@ -14,7 +14,8 @@ Models (--models, comma-separated; default: all seven):
 
 Cases (--cases, comma-separated; default: all):
   latency     batch 1, prefill of a 512-token prompt and decode of 128 tokens (greedy), median of 5:
-              scripts/bench-vs-llamacpp.py (`vllm bench latency` against llama-cpp-python).
+              scripts/bench-vs-llamacpp.py (`vllm bench latency` against llama.cpp's native
+              `llama-bench`, pp at depth 0 and tg at depth 512, the faster of -fa 0 and 1).
               Roofline: prefill as a fraction of peak FLOP/s (2 × matmul parameters of the layers,
               the output head left out as it runs for the last token only, × tok/s ÷ peak), decode
               as a fraction of the bandwidth ceiling (tok/s ÷ (bandwidth ÷ model file bytes)).
@@ -129,8 +130,8 @@ def matmul_params(path):
 
 # Cases
 
-def case_latency(a, sz, path):
-    out = subprocess.run([sys.executable, os.path.join(HERE, "bench-vs-llamacpp.py"), "--model", path,
+def case_latency(a, sz, path, llama_bench):
+    out = subprocess.run([sys.executable, os.path.join(HERE, "bench-vs-llamacpp.py"), "--model", path, "--llama-bench", llama_bench,
                           "--binary", a.binary, "--threads", str(a.threads), "--input-len", str(sz["pp"]),
                           "--output-len", str(sz["tg"]), "--num-iters", str(sz["iters"]), "--swift-args", a.swift_args],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -278,7 +279,8 @@ def main():
     if a.concurrency:
         sz["conc"] = [int(c) for c in a.concurrency.split(",")]
 
-    targets = (["llama-batched-bench"] if "throughput" in cases else []) + \
+    targets = (["llama-bench"] if "latency" in cases else []) + \
+              (["llama-batched-bench"] if "throughput" in cases else []) + \
               (["llama-server"] if {"serve", "rss", "ready"} & set(cases) else [])
     tools = {}
     if targets:
@@ -309,7 +311,7 @@ def main():
         m = results["models"][name] = {"path": path, "file_bytes": os.path.getsize(path), "matmul_params": body + head,
                                        "head_params": head, "cases": cases, "sizes": sz, "errors": {}}
         log(f"[{name}] {path}: {m['file_bytes'] / 2**20:.0f} MiB, {m['matmul_params'] / 1e6:.1f}M matmul parameters")
-        steps = [("latency", lambda: case_latency(a, sz, path)),
+        steps = [("latency", lambda: case_latency(a, sz, path, tools["llama-bench"])),
                  ("throughput", lambda: case_throughput(a, sz, path, tools["llama-batched-bench"])),
                  ("serve", lambda: case_serve(a, sz, path, tools["llama-server"]))]
         if {"rss", "ready"} & set(cases) and "serve" not in cases:
