@@ -27,6 +27,10 @@ public enum ActivationPrecision: String, Sendable {
     /// Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does where it
     /// matters.
     case int8
+    /// fp32 activations times exactly dequantized weights at every batch size (the fp32 GEMM and
+    /// dot kernels, no int8 terms): the slowest, within fp32 rounding of float64, and what
+    /// `vllm bench fidelity` measures the other modes against.
+    case exact
 
     var kernelValue: Int32 { self == .int8 ? Int32(VK_ACT_INT8.rawValue) : Int32(VK_ACT_F32.rawValue) }
 
@@ -37,6 +41,7 @@ public enum ActivationPrecision: String, Sendable {
         // with AVX2's vpmaddubsw.
         case .float32: m <= 8 || vk_simd_level() >= 2 ? 2 : 0
         case .int8: 1
+        case .exact: 0
         }
     }
 }
@@ -77,10 +82,10 @@ public final class MatmulRunner: @unchecked Sendable {
     }
 
     /// Runs `jobs` on `m` activation rows; `precision` overrides the runner's activation
-    /// precision for these jobs.
+    /// precision for these jobs, except on an exact runner, which stays exact.
     public func run(_ jobs: [MatmulJob], m: Int, precision: ActivationPrecision? = nil) {
         reserveScratch(columns: jobs.map(\.weight.columns).max() ?? 0)
-        let precision = precision ?? activationPrecision
+        let precision = activationPrecision == .exact ? .exact : precision ?? activationPrecision
         let scratch = self.scratch, act = precision.kernelValue, terms = precision.repackedTerms(m: m)
         let inputs = prepareActivations(jobs, m: m, precision: precision)
         // Many activation rows make chunks compute-bound and uneven in start time: many, claimed

@@ -38,7 +38,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "KV cache element type: auto (float16), float16 or float32.")
     var kvCacheDtype = "auto"
 
-    @Option(help: "Activations in the matmuls: float32 (exact, the default) or int8 (opt-in: quantized per 32 elements for Q4_0/Q4_1/Q8_0/Q4_K/Q6_K weights; faster, slightly further from an exact forward pass).")
+    @Option(help: "Activations in the matmuls: float32 (the default: two int8 terms, within 1e-5 nats of an exact forward pass), int8 (opt-in: one term; faster, within 1e-3) or exact (fp32 throughout; slowest).")
     var activationDtype = "float32"
 
     @Flag(help: "Serve LoRA adapters.")
@@ -97,7 +97,7 @@ struct EngineOptions: ParsableArguments {
             a.loraModules = try LoRAModule.parseList(loraModules)
             a.kvCacheDtype = try Self.kvCacheDType(kvCacheDtype)
             guard let act = ActivationPrecision(rawValue: activationDtype) else {
-                throw ValidationError("--activation-dtype must be float32 or int8, got \(activationDtype)")
+                throw ValidationError("--activation-dtype must be float32, int8 or exact, got \(activationDtype)")
             }
             a.activationDtype = act
             return a

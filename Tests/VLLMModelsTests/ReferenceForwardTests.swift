@@ -62,7 +62,7 @@ import VLLMCompute
     /// its fidelity budget, 1e-5. The reference has the top 5 tokens of each step, so the
     /// KL is taken over those 5 and the rest of the vocabulary as one outcome (a lower bound of
     /// the full KL that the top 5 dominate here).
-    @Test(arguments: [(ActivationPrecision.int8, 0.001), (.float32, 1e-5)])
+    @Test(arguments: [(ActivationPrecision.int8, 0.001), (.float32, 1e-5), (.exact, 1e-9)])
     func activationsStayCloseToFloat64(_ precision: ActivationPrecision, bar: Double) throws {
         let m = try DecoderModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: ThreadPool(), activationPrecision: precision)
         var kls: [Double] = []

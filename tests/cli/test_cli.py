@@ -115,6 +115,22 @@ def test_bench_latency_json_last_line():
     assert r["prefill_tokens_per_s"] > 0 and r["decode_tokens_per_s"] > 0
 
 
+def fidelity(dtype):
+    out = run("bench", "fidelity", "--activation-dtype", dtype, "--num-prompts", "2", "--input-len", "24",
+              "--output-len", "6", "--json").stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_bench_fidelity_orders_the_modes():
+    exact, default, int8 = fidelity("exact"), fidelity("float32"), fidelity("int8")
+    assert exact["steps"] == default["steps"] == 2 * 7
+    # The exact pass against itself is the same computation.
+    assert exact["mean_kl"] == exact["worst_top5_gap"] == exact["argmax_misses"] == 0
+    # The default mode's budget (KL <= 1e-5, top-5 within 0.02), and int8 measurably further.
+    assert 0 < default["mean_kl"] < 1e-5 and default["worst_top5_gap"] < 0.02
+    assert int8["mean_kl"] > 10 * default["mean_kl"]
+
+
 def test_prompts_file_outputs_in_order_with_stats(tmp_path):
     cases = lines("generation.jsonl")[:3]
     f = tmp_path / "prompts.jsonl"
