@@ -30,6 +30,10 @@ Cases (--cases, comma-separated; default: all):
               fixed token ids and does not sample, so llama.cpp's side skips sampling work that
               swift-vllm does. Roofline: the matmul FLOP/s of all tokens (prompt tokens through the
               layers, output tokens through the layers and the head) as a fraction of peak FLOP/s.
+  fidelity    `vllm bench fidelity` (swift-vllm only, in the mode --swift-args selects): mean KL and the
+              worst top-5 logprob gap against the exact pass (fp32 activations throughout), over 4
+              random prompts of 128 tokens and 32 greedy decode steps each; budget: default mode
+              KL <= 1e-5 and gap <= 0.02, --activation-dtype int8 KL <= 1e-3.
   serve       scripts/bench-serve.py (`vllm serve` against `llama-server -np 32`, streaming
               /v1/completions through the openai client) at concurrency 1, 8 and 32: output tok/s,
               TTFT and ITL p50/p99. Roofline: output tok/s at concurrency 1 over the decode ceiling.
@@ -42,21 +46,23 @@ Cases (--cases, comma-separated; default: all):
 `vllm bench roofline` runs at the start and after each model, and the table uses the best
 bandwidth and FLOP/s seen (a probe that overlaps a noisy moment reads low, never high); its numbers are in the JSON. The FLOP/s peak is fp32 FMA; quantized matmuls on int8 dot-product
 instructions can exceed it, so a fraction above 100% is possible, and attention is not counted. Ratios are swift-vllm ÷ llama.cpp: above 1 is better for tok/s,
-below 1 is better for times and memory. --quick shrinks every size (prompts of 32 tokens,
-8 output tokens, 2 and 4 sequences, concurrency 1 and 4) to test the script, not to measure.
+below 1 is better for times and memory. --quick measures one model (1.5B-Q4_K_M unless --models)
+in the latency and fidelity cases (unless --cases), with 2 runs per latency figure: a few minutes.
+The tiny-TYPE models run every case in seconds, to test the script.
 """
 import argparse, importlib.util, json, os, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALL_MODELS = ["default"] + [f"{p}-{t}" for p in ("0.5B", "1.5B") for t in ("Q4_K_M", "Q4_0", "Q8_0")]
-ALL_CASES = ["latency", "throughput", "serve", "rss", "ready"]
+ALL_CASES = ["latency", "fidelity", "throughput", "serve", "rss", "ready"]
 TINY_SHAPE = ["--hidden", "256", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "512"]
 
 SIZES = {
     "full": dict(pp=512, tg=128, iters=5, tp_in=128, tp_out=128, tp_seqs=[32, 128],
-                 conc=[1, 8, 32], prompts=None, words=100, out=128, roofline=[]),
-    "quick": dict(pp=32, tg=8, iters=1, tp_in=32, tp_out=8, tp_seqs=[2, 4],
-                  conc=[1, 4], prompts=[2, 4], words=20, out=8, roofline=["--repeats", "2"]),
+                 conc=[1, 8, 32], prompts=None, words=100, out=128, roofline=[], fidelity=[]),
+    "tiny": dict(pp=32, tg=8, iters=1, tp_in=32, tp_out=8, tp_seqs=[2, 4],
+                 conc=[1, 4], prompts=[2, 4], words=20, out=8, roofline=["--repeats", "2"],
+                 fidelity=["--num-prompts", "1", "--input-len", "16", "--output-len", "4"]),
 }
 
 
@@ -138,6 +144,12 @@ def case_latency(a, sz, path, llama_bench):
     return last_json(out)
 
 
+def case_fidelity(a, sz, path):
+    return last_json(subprocess.run([a.binary, "bench", "fidelity", "--model", path, "--threads", str(a.threads),
+                                     "--json", *sz["fidelity"], *a.swift_args.split()],
+                                    check=True, stdout=subprocess.PIPE, text=True).stdout)
+
+
 def case_throughput(a, sz, path, batched_bench):
     res = []
     for n in sz["tp_seqs"]:
@@ -186,6 +198,8 @@ def fmt(v, unit):
         return f"{v:.2f} s"
     if unit == "ms":
         return f"{v:.1f} ms"
+    if unit == "nats":
+        return f"{v:.2g}"
     return f"{v:.1f} {unit}"
 
 
@@ -213,6 +227,10 @@ def model_rows(name, m, roof):
                         (flops_frac(r["swift_prefill"], 0), flops_frac(r["llamacpp_prefill"], 0))))
         rows.append(row(name, f"decode {m['sizes']['tg']} tok, b=1", r["swift_decode"], r["llamacpp_decode"], "tok/s",
                         (r["swift_decode"] / ceiling, r["llamacpp_decode"] / ceiling)))
+    if "fidelity" in m:
+        f = m["fidelity"]
+        rows.append(row(name, f"mean KL to the exact pass ({f['activation_dtype']}, {f['steps']} steps)", f["mean_kl"], None, "nats"))
+        rows.append(row(name, "worst top-5 logprob gap to the exact pass", f["worst_top5_gap"], None, "nats"))
     for t in m.get("throughput", []):
         rows.append(row(name, f"throughput N={t['num_seqs']} (output)", t["swift"]["output_tok_s"], t["llamacpp"]["output_tok_s"],
                         "tok/s", tuple(flops_frac(e["total_tok_s"] - e["output_tok_s"], e["output_tok_s"]) for e in (t["swift"], t["llamacpp"]))))
@@ -258,9 +276,9 @@ def markdown(rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default=",".join(ALL_MODELS), help="comma-separated (default: %(default)s)")
-    ap.add_argument("--cases", default=",".join(ALL_CASES), help="comma-separated (default: %(default)s)")
-    ap.add_argument("--quick", action="store_true", help="tiny sizes, to test the script")
+    ap.add_argument("--models", help=f"comma-separated (default: {','.join(ALL_MODELS)})")
+    ap.add_argument("--cases", help=f"comma-separated (default: {','.join(ALL_CASES)})")
+    ap.add_argument("--quick", action="store_true", help="one model's latency and fidelity rows, 2 runs each")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--binary", default=os.environ.get("VLLM_BINARY", ".build/release/vllm"))
     ap.add_argument("--synthetic-dir", default=os.path.expanduser("~/.cache/swift-vllm/synthetic"))
@@ -270,10 +288,15 @@ def main():
     ap.add_argument("--swift-args", default="", help="extra engine flags for every swift-vllm run, e.g. '--activation-dtype int8'")
     a = ap.parse_args()
     a.binary = os.path.abspath(a.binary)
+    a.models = a.models or ("1.5B-Q4_K_M" if a.quick else ",".join(ALL_MODELS))
+    a.cases = a.cases or ("latency,fidelity" if a.quick else ",".join(ALL_CASES))
     cases = [c for c in a.cases.split(",") if c]
     if set(cases) - set(ALL_CASES):
         sys.exit(f"unknown cases {sorted(set(cases) - set(ALL_CASES))}; choose from {','.join(ALL_CASES)}")
-    sz = dict(SIZES["quick" if a.quick else "full"])
+    tiny = all(m.startswith("tiny-") for m in a.models.split(",") if m)
+    sz = dict(SIZES["tiny" if tiny else "full"])
+    if a.quick:
+        sz["iters"] = 2
     if a.throughput_seqs:
         sz["tp_seqs"] = [int(n) for n in a.throughput_seqs.split(",")]
     if a.concurrency:
@@ -312,6 +335,7 @@ def main():
                                        "head_params": head, "cases": cases, "sizes": sz, "errors": {}}
         log(f"[{name}] {path}: {m['file_bytes'] / 2**20:.0f} MiB, {m['matmul_params'] / 1e6:.1f}M matmul parameters")
         steps = [("latency", lambda: case_latency(a, sz, path, tools["llama-bench"])),
+                 ("fidelity", lambda: case_fidelity(a, sz, path)),
                  ("throughput", lambda: case_throughput(a, sz, path, tools["llama-batched-bench"])),
                  ("serve", lambda: case_serve(a, sz, path, tools["llama-server"]))]
         if {"rss", "ready"} & set(cases) and "serve" not in cases:
@@ -339,7 +363,7 @@ def main():
             with open(a.json_out, "w") as f:
                 json.dump(results, f, indent=1)
 
-    print(f"threads={a.threads}{' (quick sizes)' if a.quick else ''}; roofline: triad bandwidth "
+    print(f"threads={a.threads}{' (tiny sizes)' if tiny else ''}{', 2 runs per latency figure' if a.quick else ''}; roofline: triad bandwidth "
           f"{roof['memory_bandwidth_bytes_per_s'] / 1e9:.1f} GB/s, peak fp32 {roof['peak_flops'] / 1e9:.1f} GFLOP/s; "
           "ratio = swift-vllm ÷ llama.cpp\n")
     print(markdown(rows))
