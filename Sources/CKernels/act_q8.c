@@ -1,9 +1,14 @@
 // The opt-in int8 activation format (vk_matmul with VK_ACT_INT8): each 32-element block of an
-// activation row becomes a fp32 scale and 32 int8 values (x ≈ d * q, d = max|x| / 127), plus the
-// integer sum of q over each 16 elements so that weight offsets (Q4_0's -8, Q6_K's -32) and minimums
-// (Q4_1's m, Q4_K's dmin * m) cost one multiply per block. The quantized row is what the int8 dot
-// kernels multiply exactly (integer products, fp32 block scales), so the scalar reference is the
-// plain dot product of the weights with the dequantized row.
+// activation row becomes a fp32 scale and 32 int8 values (x ≈ d * q, d = max|x| / 127), the
+// block's dequantized sum d * sum(q), and the integer sum of q over each 16 elements, so that
+// weight offsets (Q4_0's -8, Q6_K's -32) and minimums (Q4_1's m, Q4_K's dmin * m) cost one
+// multiply per block. The quantized row is what the int8 dot kernels multiply exactly (integer
+// products, fp32 block scales), so the scalar reference is the plain dot product of the weights
+// with the dequantized row.
+//
+// Residual terms (vk_quantize_act_q8_terms): term t + 1 quantizes what terms 0..t missed with the
+// scale d_t / 256, a power of two below the previous one, so that kernels may join two terms'
+// integer sums exactly (isum_0 * 256 + isum_1) and scale them once.
 #include <math.h>
 #include <string.h>
 
@@ -11,24 +16,30 @@
 
 int64_t vk_act_q8_bytes(int64_t k) {
     const int64_t nb = k / 32;
-    return nb * (4 + 2 * 2 + 32);
+    return nb * (4 + 4 + 2 * 2 + 32);
 }
 
 vk_act_q8 vk_act_q8_view(const void *p, int64_t k) {
     const int64_t nb = k / 32;
     vk_act_q8 a;
     a.d = (const float *)p;
-    a.s = (const int16_t *)(a.d + nb);
+    a.xs = a.d + nb;
+    a.s = (const int16_t *)(a.xs + nb);
     a.q = (const int8_t *)(a.s + 2 * nb);
     return a;
 }
 
-// One 32-element block: its scale d, the sums s[0..2) of q over each 16, and q.
-static void quantize_block(const float *xb, float *d, int16_t *s, int8_t *q) {
-    float amax = 0.0f;
-    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(xb[j]));
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    *d = amax / 127.0f;
+// The next term's reciprocal scale, 256 times the last (0 where that overflows: a block of
+// activations below ~1e-36 keeps its first term only).
+float vk_act_q8_next_inv(float inv) {
+    const float next = inv * 256.0f;
+    return isfinite(next) ? next : 0.0f;
+}
+
+// One 32-element block at reciprocal scale inv (d = 1 / inv, or 0): d, its dequantized sum, the
+// sums s[0..2) of q over each 16, and q = round(x * inv) within +-127.
+static void quantize_block(const float *xb, float d, float inv, float *dd, float *xs, int16_t *s, int8_t *q) {
+    *dd = d;
     for (int h = 0; h < 2; h++) {
         int sum = 0;
         for (int j = 16 * h; j < 16 * h + 16; j++) {
@@ -38,19 +49,23 @@ static void quantize_block(const float *xb, float *d, int16_t *s, int8_t *q) {
         }
         s[h] = (int16_t)sum;
     }
+    *xs = d * (float)(s[0] + s[1]);
 }
 
 void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, void *out) {
     const int64_t nb = k / 32;
     for (int64_t b = 0; b < nb; b++) {
-        float r[32];
+        float r[32], amax = 0.0f;
         memcpy(r, x + 32 * b, sizeof r);
+        for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(r[j]));
+        float d = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
         for (int t = 0; t < terms; t++) {
             const vk_act_q8 a = vk_act_q8_view((char *)out + t * vk_act_q8_bytes(k), k);
-            float *d = (float *)a.d + b;
             int8_t *q = (int8_t *)a.q + 32 * b;
-            quantize_block(r, d, (int16_t *)a.s + 2 * b, q);
-            for (int j = 0; j < 32; j++) r[j] = fmaf(-*d, (float)q[j], r[j]);
+            quantize_block(r, d, inv, (float *)a.d + b, (float *)a.xs + b, (int16_t *)a.s + 2 * b, q);
+            for (int j = 0; j < 32; j++) r[j] = fmaf(-d, (float)q[j], r[j]);
+            inv = vk_act_q8_next_inv(inv);
+            d = inv > 0.0f ? d / 256.0f : 0.0f;
         }
     }
 }

@@ -71,6 +71,7 @@ static vk_kernels vk_avx512;
 #endif
 
 const vk_kernels *vk_kp = &vk_portable;
+_Thread_local const vk_kernels *vk_kp_forced;
 
 const vk_kernels *vk_best_kernels(void) {
 #if VK_HAVE_AVX2
@@ -97,7 +98,7 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512.rp_types = VK_RP_ALL_TYPES;
     vk_avx512.rp_panels = 2;
 #endif
-    __atomic_store_n(&vk_kp, vk_best_kernels(), __ATOMIC_RELAXED);
+    vk_kp = vk_best_kernels();
 }
 
 int vk_simd_level(void) { return VK_K.level; }
@@ -108,7 +109,7 @@ void vk_force_simd_level(int level) {
     if (level == 1 && best->level > 1) k = &vk_avx2;
 #endif
     if (level == 0) k = &vk_portable;
-    __atomic_store_n(&vk_kp, k, __ATOMIC_RELAXED);
+    vk_kp_forced = k == best ? NULL : k;
 }
 
 // Public entry points.

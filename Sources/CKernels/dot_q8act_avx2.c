@@ -25,30 +25,34 @@
 VK_AVX2 void vk_quantize_act_q8_terms_avx2(const float *x, int64_t k, int terms, void *out) {
     const int64_t nb = k / 32;
     const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i hi = _mm256_set1_epi32(127), lo = _mm256_set1_epi32(-127);
     // packs interleaves 128-bit lanes; this puts the 4-byte groups back in element order.
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (int64_t b = 0; b < nb; b++) {
         __m256 v[4];
         for (int i = 0; i < 4; i++) v[i] = _mm256_loadu_ps(x + 32 * b + 8 * i);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
+                                 _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+        float d = amax / 127.0f, inv = amax > 0.0f ? 127.0f / amax : 0.0f;
         for (int t = 0; t < terms; t++) {
             const vk_act_q8 a = vk_act_q8_view((char *)out + t * vk_act_q8_bytes(k), k);
-            __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_and_ps(v[0], abs_mask), _mm256_and_ps(v[1], abs_mask)),
-                                     _mm256_max_ps(_mm256_and_ps(v[2], abs_mask), _mm256_and_ps(v[3], abs_mask)));
-            __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-            m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-            const float amax = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-            const __m256 inv = _mm256_set1_ps(amax > 0.0f ? 127.0f / amax : 0.0f);
-            const float d = amax / 127.0f;
-            *(float *)&a.d[b] = d;
             __m256i qi[4];
-            for (int i = 0; i < 4; i++) qi[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inv));
+            for (int i = 0; i < 4; i++)
+                qi[i] = _mm256_max_epi32(_mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v[i], _mm256_set1_ps(inv))), hi), lo);
             int16_t *s = (int16_t *)a.s;
             s[2 * b] = (int16_t)hsum_epi32(_mm256_add_epi32(qi[0], qi[1]));
             s[2 * b + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(qi[2], qi[3]));
+            *(float *)&a.d[b] = d;
+            *(float *)&a.xs[b] = d * (float)(s[2 * b] + s[2 * b + 1]);
             const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(qi[0], qi[1]), _mm256_packs_epi32(qi[2], qi[3]));
             _mm256_storeu_si256((__m256i *)(a.q + 32 * b), _mm256_permutevar8x32_epi32(bytes, order));
-            // The next term quantizes what this one missed (|q| <= 127 here, as stored).
+            // The next term quantizes what this one missed, at 1/256 of its scale.
             for (int i = 0; i < 4; i++) v[i] = _mm256_fnmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(qi[i]), v[i]);
+            inv = vk_act_q8_next_inv(inv);
+            d = inv > 0.0f ? d / 256.0f : 0.0f;
         }
     }
 }

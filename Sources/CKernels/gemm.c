@@ -184,7 +184,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
     if (be == 0 || r1 <= r0 || m <= 0 || k <= 0) return;
     const int64_t rowbytes = (k / be) * bb;
     const char *wb = (const char *)w;
-    const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
+    const vk_kernels *kt = vk_kernels_now();
     if (vk_matmul_takes_int8(type, m, act)) {
         if (prepared != NULL) {
             matmul_int8_dots(kt, type, wb, rowbytes, k, r0, r1, (const char *)prepared, m, y, ldy);

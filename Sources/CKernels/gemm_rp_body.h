@@ -90,14 +90,23 @@ VK_RP_INLINE void RPV(six)(const uint8_t *w, int64_t pb, const vk_act_q8 *a, int
     }
 }
 
-// f[i] += dx * (ds * isum + c * S) for the 32 elements of activation block `blk`, whose q sum is S.
-VK_RP_INLINE void RPV(scale)(RPV_PS *f, const RPV_SI *acc, const vk_act_q8 *a, int mr, RPV_PS ds, RPV_PS c,
-                             int64_t blk) {
+// f[i] += ds * dx * isum + c * xs for the 32 elements of activation block `blk` (dx its scale, xs
+// its dequantized sum). Two terms are joined first: the second's scale is the first's / 256, so
+// isum_0 * 256 + isum_1 (exact in int32) takes one conversion and one scaling for both.
+VK_RP_INLINE void RPV(scale)(RPV_PS *f, const RPV_SI *acc, const vk_act_q8 *a, int mr, int terms, RPV_PS ds,
+                             RPV_PS c, int64_t blk) {
+    if (terms == 2) {
+        const RPV_PS ds8 = RPV_MUL(ds, RPV_SET1_PS(1.0f / 256.0f));
+        for (int i = 0; i < mr; i += 2) {
+            const RPV_SI v = RPV_ADD32(RPV_SLLI32(acc[i], 8), acc[i + 1]);
+            f[i] = RPV_FMA(ds8, RPV_MUL(RPV_CVT(v), RPV_SET1_PS(a[i].d[blk])), f[i]);
+            f[i] = RPV_FMA(c, RPV_SET1_PS(a[i].xs[blk] + a[i + 1].xs[blk]), f[i]);
+        }
+        return;
+    }
     for (int i = 0; i < mr; i++) {
-        const float dx = a[i].d[blk];
-        const int s = a[i].s[2 * blk] + a[i].s[2 * blk + 1];
-        f[i] = RPV_FMA(ds, RPV_MUL(RPV_CVT(acc[i]), RPV_SET1_PS(dx)), f[i]);
-        f[i] = RPV_FMA(c, RPV_SET1_PS(dx * (float)s), f[i]);
+        f[i] = RPV_FMA(ds, RPV_MUL(RPV_CVT(acc[i]), RPV_SET1_PS(a[i].d[blk])), f[i]);
+        f[i] = RPV_FMA(c, RPV_SET1_PS(a[i].xs[blk]), f[i]);
     }
 }
 
@@ -118,7 +127,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
             p += sym ? 16 : 32;
             if (five) RPV(five)(p, pb, a, mr, 32 * t, acc);
             else RPV(nibbles)(p, pb, a, mr, 32 * t, acc);
-            RPV(scale)(f, acc, a, mr, d, c, t);
+            RPV(scale)(f, acc, a, mr, terms, d, c, t);
             p += five ? 160 : 128;
         }
         break;
@@ -128,7 +137,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
             RPV(bytes)(p + 16, pb, a, mr, 32 * t, acc);
-            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
+            RPV(scale)(f, acc, a, mr, terms, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
             p += 16 + 256;
         }
         break;
@@ -136,7 +145,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
         for (int64_t t = 0; t < k / 32; t++) {
             const RPV_PS d = RPV_F16(p);
             RPV(levels)(p + 16, pb, a, mr, 32 * t, acc, vk_iq4nl_biased);
-            RPV(scale)(f, acc, a, mr, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
+            RPV(scale)(f, acc, a, mr, terms, d, RPV_MUL(d, RPV_SET1_PS(-128.0f)), t);
             p += 16 + 128;
         }
         break;
@@ -159,7 +168,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
             for (int s = 0; s < 8; s++) {
                 const RPV_PS ds = RPV_MUL(d, RPV_CVT(RPV_I8I(p + 16 + 8 * s)));
                 RPV(levels)(p + 80 + 128 * s, pb, a, mr, 256 * t + 32 * s, acc, vk_iq4nl_biased);
-                RPV(scale)(f, acc, a, mr, ds, RPV_MUL(ds, RPV_SET1_PS(-128.0f)), 8 * t + s);
+                RPV(scale)(f, acc, a, mr, terms, ds, RPV_MUL(ds, RPV_SET1_PS(-128.0f)), 8 * t + s);
             }
             p += 80 + 8 * 128;
         }
@@ -174,7 +183,7 @@ VK_RP_INLINE void RPV(kernel)(int type, const vk_act_q8 *a, int mr, int terms, c
                 const RPV_PS c = RPV_MUL(dmin, RPV_SUB(RPV_ZERO_PS(), RPV_U8(p + 96 + 8 * s)));
                 if (type == VK_TYPE_Q5_K) RPV(five)(p + 160 + sub * s, pb, a, mr, 256 * t + 32 * s, acc);
                 else RPV(nibbles)(p + 160 + sub * s, pb, a, mr, 256 * t + 32 * s, acc);
-                RPV(scale)(f, acc, a, mr, ds, c, 8 * t + s);
+                RPV(scale)(f, acc, a, mr, terms, ds, c, 8 * t + s);
             }
             p += 160 + 8 * sub;
         }

@@ -40,6 +40,7 @@ VK_RP_INLINE __m256 rp_e8m0_256(__m256i e) {
 #define RPV_SHUFFLE8 _mm256_shuffle_epi8
 #define RPV_MULLO _mm256_mullo_epi32
 #define RPV_ADD32 _mm256_add_epi32
+#define RPV_SLLI32 _mm256_slli_epi32
 #define RPV_SUB32 _mm256_sub_epi32
 #define RPV_SET1_EPI8 _mm256_set1_epi8
 #define RPV_SET1_EPI32 _mm256_set1_epi32
@@ -72,6 +73,7 @@ VK_RP_INLINE __m256 rp_e8m0_256(__m256i e) {
 #undef RPV_SHUFFLE8
 #undef RPV_MULLO
 #undef RPV_ADD32
+#undef RPV_SLLI32
 #undef RPV_SUB32
 #undef RPV_SET1_EPI8
 #undef RPV_SET1_EPI32
@@ -115,6 +117,7 @@ VK_RP_INLINE __m512 rp_e8m0_512(__m512i e) {
 #define RPV_SHUFFLE8 _mm512_shuffle_epi8
 #define RPV_MULLO _mm512_mullo_epi32
 #define RPV_ADD32 _mm512_add_epi32
+#define RPV_SLLI32 _mm512_slli_epi32
 #define RPV_SUB32 _mm512_sub_epi32
 #define RPV_SET1_EPI8 _mm512_set1_epi8
 #define RPV_SET1_EPI32 _mm512_set1_epi32

@@ -28,13 +28,16 @@
 #define VK_RP_MAX_QROWS 256
 
 // A view of one activation row in the int8 format of act_q8.c: per 32-element block b a scale
-// d[b] (x ≈ d[b] * q), per 16 elements the sum s[] of q, and q itself.
+// d[b] (x ≈ d[b] * q) and the block's dequantized sum xs[b] = d[b] * sum(q), per 16 elements the
+// sum s[] of q, and q itself.
 typedef struct {
     const float *d;
+    const float *xs;
     const int16_t *s;
     const int8_t *q;
 } vk_act_q8;
 vk_act_q8 vk_act_q8_view(const void *p, int64_t k);
+float vk_act_q8_next_inv(float inv);
 
 typedef struct {
     int level;
@@ -90,9 +93,12 @@ typedef struct {
     void (*f32_to_f16)(const float *src, uint16_t *dst, int64_t n);
 } vk_kernels;
 
-// The active table; swapped atomically by vk_force_simd_level.
+// The process's table (the best level, set once at load), and the calling thread's forced one
+// (vk_force_simd_level; NULL: none): a test that forces a level changes no other thread's results.
 extern const vk_kernels *vk_kp;
-#define VK_K (*__atomic_load_n(&vk_kp, __ATOMIC_RELAXED))
+extern _Thread_local const vk_kernels *vk_kp_forced;
+static inline const vk_kernels *vk_kernels_now(void) { return vk_kp_forced ? vk_kp_forced : vk_kp; }
+#define VK_K (*vk_kernels_now())
 
 // Elements per record of the repacked layout of `type` (repack_q8.c), and its bytes per 8-row
 // panel; 0 if the type has no repacked form.

@@ -266,8 +266,8 @@ static int64_t rp_rows_per_pass(int64_t k, int terms) {
 void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t r1, const void *q,
                         int64_t m, int terms, float *y, int64_t ldy, float *scratch) {
     const int64_t pb = vk_repack_panel_bytes(type, k);
-    if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 8) return;
-    const vk_kernels *kt = __atomic_load_n(&vk_kp, __ATOMIC_RELAXED);
+    if (pb == 0 || r1 <= r0 || m <= 0 || terms < 0 || terms > 2) return;
+    const vk_kernels *kt = vk_kernels_now();
     if (terms == 0) {
         vk_matmul_gemm(kt, type, NULL, 0, (const char *)rp, pb, k, r0, r1, (const float *)q, m, y, ldy, scratch);
         return;

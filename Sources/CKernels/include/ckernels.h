@@ -46,7 +46,7 @@ int64_t vk_type_block_bytes(int type);
 /// AVX-512 (F, BW, VL, VNNI) kernels where they pay.
 int vk_simd_level(void);
 /// Forces the portable path (0), the AVX2 path (1, where the CPU has it), or re-enables the best
-/// one (any other value); for tests.
+/// one (any other value), for the calling thread only; for tests.
 void vk_force_simd_level(int level);
 
 /// Dequantizes `n` elements (a multiple of the block size) to fp32. Exact: the value ggml defines.
@@ -109,7 +109,7 @@ int vk_repack_preferred(int type);
 /// ranges may be written by different threads).
 void vk_repack(int type, const void *w, int64_t rows, int64_t k, int64_t p0, int64_t p1, void *out);
 /// y[i * ldy + (r - r0)] = dot(W row r, activation row i) for i < m, r in [r0, r1) (r0 a multiple
-/// of 8), W repacked by vk_repack at rp. Activation row i is `terms` (1 to 8) consecutive rows in
+/// of 8), W repacked by vk_repack at rp. Activation row i is `terms` (1 or 2) consecutive rows in
 /// the int8 format (vk_quantize_act_q8, or vk_quantize_act_q8_terms) at q, vk_act_q8_bytes(k)
 /// apart, whose products are summed; with terms 0, q is x packed by vk_pack_activations for the
 /// fp32 GEMM, which dequantizes repacked panels into `scratch` (vk_matmul_scratch_floats(k)).
@@ -123,10 +123,10 @@ int64_t vk_act_q8_bytes(int64_t k);
 /// Quantizes an activation row to the int8 format: per 32 elements d = max|x| / 127 and
 /// q = round(x / d), plus the sums of q over each 16 elements.
 void vk_quantize_act_q8(const float *x, int64_t k, void *out);
-/// Quantizes x as `terms` int8-format rows, vk_act_q8_bytes(k) apart, each one the rounding error
-/// of those before it quantized again: their sum stands for x to within max|x| / (127 * 254^(terms
-/// - 1)) per 32-element block (2 terms: ~15 bits of the block's largest element), for matmuls
-/// that need near-fp32 inputs at about int8 speed.
+/// Quantizes x as `terms` (1 or 2) int8-format rows, vk_act_q8_bytes(k) apart, the second the
+/// rounding error of the first quantized again at 1/256 of its scale: their sum stands for x to
+/// within max|x| / (127 * 256) per 32-element block (~15 bits of the block's largest element),
+/// for matmuls that need near-fp32 inputs at about int8 speed.
 void vk_quantize_act_q8_terms(const float *x, int64_t k, int terms, void *out);
 /// The values an int8-format row stands for: x[i] = d[i / 32] * q[i] (the scalar reference of
 /// the int8 path is vk_dot_row_ref on these).
