@@ -5,10 +5,16 @@ roofline fractions, and all results as JSON (--json-out, rewritten after each mo
 that stops keeps what it measured). Within a case the two engines run back to back, so drift in
 the machine's speed hits both. Progress goes to stderr.
 
-Models (--models, comma-separated; default: all seven):
+Models (--models, comma-separated; default: all twelve):
   default                   SmolLM2-135M-Instruct Q4_1 (scripts/fetch-default-model.sh)
   0.5B-TYPE, 1.5B-TYPE      synthetic random-weight Llama GGUFs, TYPE Q4_K_M, Q4_0 or Q8_0, made by
                             scripts/make-synthetic-gguf.py into --synthetic-dir unless there already
+  Qwen2.5-0.5B-TYPE, Qwen2.5-1.5B-TYPE, Llama-3.2-1B-TYPE, Gemma-3-1B-TYPE, Phi-3-mini-TYPE
+                            random weights at the real model's shape and architecture (TYPE as
+                            llama-quantize names it; the suite runs Q4_K_M): a Hugging Face
+                            checkpoint by scripts/make-synthetic-hf.py, converted to F16 GGUF by
+                            llama.cpp's converter and quantized by its llama-quantize, into
+                            --synthetic-dir unless there already (minutes each, once)
   tiny-TYPE                 a two-layer synthetic model (hidden 256) for testing this script
   PATH.gguf                 any GGUF file
 
@@ -50,10 +56,14 @@ below 1 is better for times and memory. --quick measures one model (1.5B-Q4_K_M 
 in the latency and fidelity cases (unless --cases), with 2 runs per latency figure: a few minutes.
 The tiny-TYPE models run every case in seconds, to test the script.
 """
-import argparse, importlib.util, json, os, subprocess, sys, tempfile, time
+import argparse, importlib.util, json, os, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ALL_MODELS = ["default"] + [f"{p}-{t}" for p in ("0.5B", "1.5B") for t in ("Q4_K_M", "Q4_0", "Q8_0")]
+# The real architectures: bench-all's name → make-synthetic-hf.py's --arch.
+REAL_ARCHS = {"Qwen2.5-0.5B": "qwen2", "Qwen2.5-1.5B": "qwen2-1.5b", "Llama-3.2-1B": "llama3.2-1b",
+              "Gemma-3-1B": "gemma3-1b", "Phi-3-mini": "phi3"}
+ALL_MODELS = ["default"] + [f"{p}-{t}" for p in ("0.5B", "1.5B") for t in ("Q4_K_M", "Q4_0", "Q8_0")] + \
+             [f"{name}-Q4_K_M" for name in REAL_ARCHS]
 ALL_CASES = ["latency", "fidelity", "throughput", "serve", "rss", "ready"]
 TINY_SHAPE = ["--hidden", "256", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ffn", "512"]
 
@@ -108,6 +118,9 @@ def model_path(spec, synthetic_dir):
                               capture_output=True, text=True).stdout.strip()
     if spec.endswith(".gguf"):
         return os.path.expanduser(spec)
+    real = next((name for name in REAL_ARCHS if spec.startswith(name + "-")), None)
+    if real:
+        return real_model_path(real, spec[len(real) + 1:], synthetic_dir)
     size, _, qtype = spec.partition("-")
     if size not in ("0.5B", "1.5B", "tiny") or qtype not in ("Q4_K_M", "Q4_0", "Q8_0"):
         sys.exit(f"unknown model {spec!r}: use default, 0.5B-TYPE, 1.5B-TYPE, tiny-TYPE (TYPE Q4_K_M, Q4_0, Q8_0) or a .gguf path")
@@ -119,6 +132,24 @@ def model_path(spec, synthetic_dir):
         subprocess.run([sys.executable, os.path.join(HERE, "make-synthetic-gguf.py"), *shape, "--type", qtype,
                         "--out", path + ".part"], check=True, stdout=sys.stderr)
         os.replace(path + ".part", path)
+    return path
+
+
+def real_model_path(name, qtype, synthetic_dir):
+    path = os.path.join(synthetic_dir, f"{name}-{qtype}.gguf")
+    if os.path.exists(path):
+        return path
+    os.makedirs(synthetic_dir, exist_ok=True)
+    hf = os.path.join(synthetic_dir, f"hf-{name}")
+    log(f"making {path} (checkpoint, F16 GGUF, llama-quantize)")
+    subprocess.run([sys.executable, os.path.join(HERE, "make-synthetic-hf.py"), hf, "--arch", REAL_ARCHS[name],
+                    "--gguf", "--gguf-types", "f16", "--force"], check=True, stdout=sys.stderr)
+    quantize = subprocess.run([os.path.join(HERE, "build-llama-server.sh"), "llama-quantize"], check=True,
+                              stdout=subprocess.PIPE, text=True).stdout.split()[-1]
+    subprocess.run([quantize, hf + "-F16.gguf", path + ".part", qtype], check=True, stdout=sys.stderr, stderr=sys.stderr)
+    os.replace(path + ".part", path)
+    shutil.rmtree(hf)
+    os.remove(hf + "-F16.gguf")
     return path
 
 

@@ -19,6 +19,12 @@ Shapes (--arch):
            layers (window 512, base 1e4) to one global (base 1e6), GELU-tanh          ~268M
   phi3     Phi-3-mini-4k: hidden 3072, 32 layers, 32 / 32 heads (head_dim 96), FFN 8192, vocab
            32064, untied, fused qkv_proj and gate_up_proj, sliding window 2047       ~3.8B
+  qwen2-1.5b   Qwen2.5-1.5B: hidden 1536, 28 layers, 12 / 2 heads (head_dim 128), FFN 8960,
+           otherwise as qwen2                                                        ~1.54B
+  llama3.2-1b  Llama-3.2-1B: hidden 2048, 16 layers, 32 / 8 heads (head_dim 64), FFN 8192,
+           vocab 128256, tied, llama3 rope scaling as llama                          ~1.24B
+  gemma3-1b    Gemma-3-1B: hidden 1152, 26 layers, 4 / 1 heads (head_dim 256), FFN 6912,
+           otherwise as gemma3                                                       ~1.0B
 --layers changes the depth.
 
 The directory gets config.json (laid out as transformers 4.x wrote it, as the published
@@ -102,6 +108,10 @@ ARCHS = {
                         "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "sliding_window": 2047},
                  generation={}),
 }
+ARCHS["qwen2-1.5b"] = dict(ARCHS["qwen2"], hidden=1536, layers=28, heads=12, kv=2, head_dim=128, ffn=8960,
+                           extra=dict(ARCHS["qwen2"]["extra"], max_window_layers=28))
+ARCHS["llama3.2-1b"] = dict(ARCHS["llama"], hidden=2048, layers=16, heads=32, kv=8, head_dim=64, ffn=8192, tied=True)
+ARCHS["gemma3-1b"] = dict(ARCHS["gemma3"], hidden=1152, layers=26, heads=4, kv=1, head_dim=256, ffn=6912)
 
 
 def parse_size(text):
@@ -322,6 +332,7 @@ def main():
     ap.add_argument("--shard-size", type=parse_size, help="shard the weights into files of at most this size (e.g. 500MB)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--gguf", action="store_true", help="also write OUT-BF16.gguf and OUT-F16.gguf with convert_hf_to_gguf.py")
+    ap.add_argument("--gguf-types", default="bf16,f16", help="the GGUF types --gguf writes (default: %(default)s)")
     ap.add_argument("--llama-cpp", type=Path, help="a llama.cpp source tree for --gguf (default: fetched sdist)")
     ap.add_argument("--check", action="store_true", help="load the result with transformers and run a forward pass")
     ap.add_argument("--force", action="store_true", help="replace an existing OUT")
@@ -350,7 +361,7 @@ def main():
         check(out)
     if args.gguf:
         llama_cpp = (args.llama_cpp or fetch_llama_cpp()).resolve()
-        for outtype in ("bf16", "f16"):
+        for outtype in args.gguf_types.split(","):
             path = out.parent / f"{out.name}-{outtype.upper()}.gguf"
             t0 = time.time()
             # Not the arch: llama.cpp keys vocabulary fix-ups on "phi3" in the model name.
