@@ -1,4 +1,4 @@
-// The opt-in int8 activation format (vk_matmul with VK_ACT_INT8): each 32-element block of an
+// The int8 activation format (one term: vk_matmul with VK_ACT_INT8): each 32-element block of an
 // activation row becomes a fp32 scale and 32 int8 values (x ≈ d * q, d = max|x| / 127), the
 // block's dequantized sum d * sum(q), and the integer sum of q over each 16 elements, so that
 // weight offsets (Q4_0's -8, Q6_K's -32) and minimums (Q4_1's m, Q4_K's dmin * m) cost one
@@ -6,9 +6,9 @@
 // products, fp32 block scales), so the scalar reference is the plain dot product of the weights
 // with the dequantized row.
 //
-// Residual terms (vk_quantize_act_q8_terms): term t + 1 quantizes what terms 0..t missed with the
-// scale d_t / 256, a power of two below the previous one, so that kernels may join two terms'
-// integer sums exactly (isum_0 * 256 + isum_1) and scale them once.
+// Two terms (vk_quantize_act_q8_terms): the second quantizes what the first missed at the scale
+// d / 256, so that kernels may join the two integer sums exactly (isum_0 * 256 + isum_1) and scale
+// them once.
 #include <math.h>
 #include <string.h>
 
@@ -32,12 +32,12 @@ vk_act_q8 vk_act_q8_view(const void *p, int64_t k) {
 // The next term's reciprocal scale, 256 times the last (0 where that overflows: a block of
 // activations below ~1e-36 keeps its first term only).
 float vk_act_q8_next_inv(float inv) {
-    const float next = inv * 256.0f;
+    const float next = inv * (float)(1 << VK_TERM_SHIFT);
     return isfinite(next) ? next : 0.0f;
 }
 
-// One 32-element block at reciprocal scale inv (d = 1 / inv, or 0): d, its dequantized sum, the
-// sums s[0..2) of q over each 16, and q = round(x * inv) within +-127.
+// One 32-element block at scale d (reciprocal inv): d, its dequantized sum, the sums s[0..2) of q
+// over each 16, and q = round(x * inv) within +-127.
 static void quantize_block(const float *xb, float d, float inv, float *dd, float *xs, int16_t *s, int8_t *q) {
     *dd = d;
     for (int h = 0; h < 2; h++) {
@@ -65,7 +65,7 @@ void vk_quantize_act_q8_terms_portable(const float *x, int64_t k, int terms, voi
             quantize_block(r, d, inv, (float *)a.d + b, (float *)a.xs + b, (int16_t *)a.s + 2 * b, q);
             for (int j = 0; j < 32; j++) r[j] = fmaf(-d, (float)q[j], r[j]);
             inv = vk_act_q8_next_inv(inv);
-            d = inv > 0.0f ? d / 256.0f : 0.0f;
+            d = inv > 0.0f ? d / (float)(1 << VK_TERM_SHIFT) : 0.0f;
         }
     }
 }

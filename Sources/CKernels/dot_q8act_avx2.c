@@ -52,7 +52,7 @@ VK_AVX2 void vk_quantize_act_q8_terms_avx2(const float *x, int64_t k, int terms,
             // The next term quantizes what this one missed, at 1/256 of its scale.
             for (int i = 0; i < 4; i++) v[i] = _mm256_fnmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(qi[i]), v[i]);
             inv = vk_act_q8_next_inv(inv);
-            d = inv > 0.0f ? d / 256.0f : 0.0f;
+            d = inv > 0.0f ? d / (float)(1 << VK_TERM_SHIFT) : 0.0f;
         }
     }
 }

@@ -96,9 +96,9 @@ VK_RP_INLINE void RPV(six)(const uint8_t *w, int64_t pb, const vk_act_q8 *a, int
 VK_RP_INLINE void RPV(scale)(RPV_PS *f, const RPV_SI *acc, const vk_act_q8 *a, int mr, int terms, RPV_PS ds,
                              RPV_PS c, int64_t blk) {
     if (terms == 2) {
-        const RPV_PS ds8 = RPV_MUL(ds, RPV_SET1_PS(1.0f / 256.0f));
+        const RPV_PS ds8 = RPV_MUL(ds, RPV_SET1_PS(1.0f / (float)(1 << VK_TERM_SHIFT)));
         for (int i = 0; i < mr; i += 2) {
-            const RPV_SI v = RPV_ADD32(RPV_SLLI32(acc[i], 8), acc[i + 1]);
+            const RPV_SI v = RPV_ADD32(RPV_SLLI32(acc[i], VK_TERM_SHIFT), acc[i + 1]);
             f[i] = RPV_FMA(ds8, RPV_MUL(RPV_CVT(v), RPV_SET1_PS(a[i].d[blk])), f[i]);
             f[i] = RPV_FMA(c, RPV_SET1_PS(a[i].xs[blk] + a[i + 1].xs[blk]), f[i]);
         }

@@ -38,6 +38,8 @@ typedef struct {
 } vk_act_q8;
 vk_act_q8 vk_act_q8_view(const void *p, int64_t k);
 float vk_act_q8_next_inv(float inv);
+// A residual term's scale is the previous term's / 2^VK_TERM_SHIFT (act_q8.c).
+#define VK_TERM_SHIFT 8
 
 typedef struct {
     int level;

@@ -17,8 +17,8 @@ public enum ActivationPrecision: String, Sendable {
     /// The default: within the fidelity budget against an exact float64 forward pass (greedy
     /// identical, top-5 logprobs within 0.02, mean KL ≤ 1e-5 nats per token). On weights repacked
     /// at load the activations are taken as two int8 terms, the second the first's rounding error
-    /// quantized again (x = d1·q1 + d2·q2 + e, |e| ≤ 2⁻¹⁵ of each 32-element block's largest
-    /// value), multiplied in exact integer arithmetic; other weights, and long batches where the
+    /// quantized again at 1/256 of its scale (x = d·q1 + (d/256)·q2 + e, |e| ≤ 2⁻¹⁵ of each
+    /// 32-element block's largest value), multiplied in exact integer arithmetic; other weights, and long batches where the
     /// CPU lacks VNNI, run the fp32 GEMM on exactly dequantized weights.
     case float32
     /// Opt-in: activations quantized to int8 per 32 elements (one term) for Q4_0, Q4_1, Q8_0, Q4_K

@@ -3,18 +3,17 @@ import VLLMCompute
 
 /// The decoder-only transformer every registered architecture is (Llama, Mistral, Qwen2, Qwen3:
 /// RMSNorm, grouped-query attention with RoPE, gated SiLU MLP, plus each one's switches in
-/// `ModelConfig`), computing as faithfully as fp32 on weights used in place (and repacked at
-/// load for the int8 kernels): by default matmuls take fp32-faithful activations
-/// (`ActivationPrecision.float32`), so results track an exact forward pass to fp32 rounding
-/// (`activationPrecision: .int8` trades a little of that for speed).
+/// `ModelConfig`), on weights used in place (and repacked at load for the int8 kernels): by
+/// default matmuls take activations as two int8 terms (`ActivationPrecision.float32`), within the
+/// fidelity budget of an exact forward pass (`.exact` computes that pass; `.int8` trades more
+/// for speed).
 ///
 /// With int8 activations the Q/K/V projections, the attention output and the output head still
-/// take fp32-faithful ones: Q/K/V and head results go straight into softmaxes (attention scores,
+/// take the default's two terms: Q/K/V and head results go straight into softmaxes (attention scores,
 /// next-token probabilities), which magnify small errors most. Measured on the float64 reference
 /// prompts (mean KL per step): every matmul in int8 0.0016; all but Q/K/V and the head 0.00095;
-/// all but those and the attention output (the FFN only, ~90% of the weights) 0.00088. Two
-/// residual int8 terms instead of three for those decode inputs cost 0.0002 more: after two, an
-/// outlier's block still leaves its small elements coarse.
+/// all but those and the attention output (the FFN only, ~90% of the weights) 0.00088 with those
+/// at three int8 terms, 0.00089 at two.
 ///
 /// `forward` takes a flat batch: any mix of prefill chunks and single-token decodes of different
 /// sequences, each reading and writing the paged KV cache through its block table.

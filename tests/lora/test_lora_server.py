@@ -35,7 +35,8 @@ MODEL, Server, metric, BINARY = _helpers.MODEL, _helpers.Server, _helpers.metric
 ALIAS = "smol"  # a second served name
 PROMPT = "The three largest cities in Europe are"
 CHAT = [{"role": "user", "content": "Write a haiku about the sea."}]
-# fp32 KV cache and tolerance as in test_lora.py: adapter vs merged weights differ by rounding.
+# fp32 KV cache, exact activations and tolerance as in test_lora.py: adapter vs merged weights
+# differ by rounding.
 GREEDY = dict(max_tokens=12, temperature=0, extra_body={"ignore_eos": True})
 LOGPROB_TOL = 5e-4
 ENABLE = {"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "true"}
@@ -51,7 +52,7 @@ def server(adapters):
     modules = [f"qv4={adapters['qv4']['path']}",
                json.dumps({"name": "attn8", "path": adapters["attn8"]["path"], "base_model_name": ALIAS}),
                json.dumps({"name": "qv4-elsewhere", "path": adapters["qv4"]["path"], "base_model_name": "not-served"})]
-    s = Server("--served-model-name", MODEL, ALIAS, "--kv-cache-dtype", "float32", "--enable-lora",
+    s = Server("--served-model-name", MODEL, ALIAS, "--kv-cache-dtype", "float32", "--activation-dtype", "exact", "--enable-lora",
                "--max-lora-rank", "16", "--max-loras", "2", "--max-cpu-loras", "8", "--lora-modules", *modules, env=ENABLE)
     yield s
     assert s.stop() == 0, "".join(s.log[-30:])
@@ -75,7 +76,7 @@ def merged(adapters):
     def get(name):
         if name not in clients:
             servers[name] = Server("--model", adapters[name]["merged"], "--served-model-name", MODEL,
-                                   "--kv-cache-dtype", "float32")
+                                   "--kv-cache-dtype", "float32", "--activation-dtype", "exact")
             clients[name] = openai_client(servers[name].url)
         return clients[name]
     yield get
