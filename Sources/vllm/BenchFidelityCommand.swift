@@ -78,21 +78,16 @@ struct FidelityStats {
 
     /// Adds one step; returns the exact distribution's argmax (the greedy continuation).
     mutating func add(exact: [Float], mode: [Float]) -> Int {
-        let p = Self.logSoftmax(exact), q = Self.logSoftmax(mode)
+        let p = Sampler.logSoftmax(exact), q = Sampler.logSoftmax(mode)
         var kl = 0.0
         for i in p.indices where p[i] > -.infinity { kl += exp(p[i]) * (p[i] - q[i]) }
-        let top = p.indices.sorted { p[$0] > p[$1] }.prefix(5)
+        let best = Sampler.argmax(exact)
+        let top = Sampler.logprobs(logits: exact, chosen: best, k: 5).dropFirst().map(\.0)
         worstGap = max(worstGap, top.map { abs(p[$0] - q[$0]) }.max()!)
-        if q.indices.max(by: { q[$0] < q[$1] }) != top.first { argmaxMisses += 1 }
+        if Sampler.argmax(mode) != best { argmaxMisses += 1 }
         klSum += kl
         maxKL = max(maxKL, kl)
         count += 1
-        return top.first!
-    }
-
-    static func logSoftmax(_ logits: [Float]) -> [Double] {
-        let m = Double(logits.max()!)
-        let lse = m + log(logits.reduce(0.0) { $0 + exp(Double($1) - m) })
-        return logits.map { Double($0) - lse }
+        return best
     }
 }
