@@ -29,6 +29,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Split long prompts over several steps.")
     var enableChunkedPrefill = true
 
+    @Option(help: "Most prompt tokens one request computes per step (0: no limit); lower keeps decodes moving while long prompts prefill.")
+    var longPrefillTokenThreshold = 0
+
     @Flag(inversion: .prefixedNo, help: "Reuse the KV cache of shared prompt prefixes.")
     var enablePrefixCaching = true
 
@@ -82,6 +85,7 @@ struct EngineOptions: ParsableArguments {
             a.maxNumBatchedTokens = maxNumBatchedTokens
             a.maxNumSeqs = maxNumSeqs
             a.enableChunkedPrefill = enableChunkedPrefill
+            a.longPrefillTokenThreshold = longPrefillTokenThreshold
             a.enablePrefixCaching = enablePrefixCaching
             switch schedulingPolicy {
             case "fcfs": a.schedulingPolicy = .fcfs

@@ -26,6 +26,7 @@ import VLLMCompute
         // The workloads must actually exercise the interesting paths.
         #expect(totals.workloadsWithPreemption > Self.workloadsPerShard / 20, "\(totals)")
         #expect(totals.prefixHitTokens > 0 && totals.chunkedPrefills > 0 && totals.aborted > 0, "\(totals)")
+        #expect(totals.thresholdChunks > 0, "\(totals)")
         #expect(totals.finishedByEOS > 0 && totals.finishedByLength > 0, "\(totals)")
     }
 }
@@ -33,6 +34,8 @@ import VLLMCompute
 struct WorkloadTotals: CustomStringConvertible {
     var workloadsWithPreemption = 0, preemptions = 0, prefixHitTokens = 0, chunkedPrefills = 0
     var aborted = 0, finishedByEOS = 0, finishedByLength = 0, steps = 0
+    /// Prompt chunks cut by the long-prefill threshold rather than the step's budget.
+    var thresholdChunks = 0
 
     mutating func add(_ o: WorkloadTotals) {
         workloadsWithPreemption += o.workloadsWithPreemption
@@ -43,10 +46,11 @@ struct WorkloadTotals: CustomStringConvertible {
         finishedByEOS += o.finishedByEOS
         finishedByLength += o.finishedByLength
         steps += o.steps
+        thresholdChunks += o.thresholdChunks
     }
 
     var description: String {
-        "steps \(steps), preempting workloads \(workloadsWithPreemption), preemptions \(preemptions), prefix hits \(prefixHitTokens), chunked \(chunkedPrefills), aborted \(aborted), eos \(finishedByEOS), length \(finishedByLength)"
+        "steps \(steps), preempting workloads \(workloadsWithPreemption), preemptions \(preemptions), prefix hits \(prefixHitTokens), chunked \(chunkedPrefills) (\(thresholdChunks) by threshold), aborted \(aborted), eos \(finishedByEOS), length \(finishedByLength)"
     }
 }
 
@@ -102,6 +106,7 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
     let budget = chunked ? pick([7, 16, 32, 64, 128, 512, 2048, Int.random(in: 4...400, using: &rng)])
                          : Int.random(in: maxModelLen...1000, using: &rng)
     let caching = chance(0.8)
+    let threshold = chance(0.25) ? pick([1, 3, 16, Int.random(in: 1...64, using: &rng)]) : 0
     let policy: SchedulingPolicy = chance(0.3) ? .priority : .fcfs
     let maxNumSeqs = pick([1, 2, 4, 8, 16, 256])
 
@@ -128,7 +133,7 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
     let numBlocks = maxBlocksAlone + Int.random(in: 0...(chance(0.2) ? 3 * maxBlocksAlone : maxBlocksAlone / 2), using: &rng)
 
     let config = SchedulerConfig(maxNumBatchedTokens: budget, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
-                                 blockSize: blockSize, enableChunkedPrefill: chunked,
+                                 blockSize: blockSize, enableChunkedPrefill: chunked, longPrefillTokenThreshold: threshold,
                                  enablePrefixCaching: caching, policy: policy)
     let scheduler: Scheduler
     do { scheduler = try Scheduler(config: config, numBlocks: numBlocks) } catch {
@@ -212,6 +217,10 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
             if !s.tokenIDs.elementsEqual(r.allTokenIDs[s.startPosition ..< s.startPosition + s.numTokens]) { return fail("tokens") }
             if s.samplesAfterStep != (r.numComputedTokens == r.numTokens) { return fail("samplesAfterStep") }
             if s.startPosition == 0 && !s.samplesAfterStep { totals.chunkedPrefills += 1 }
+            if threshold > 0 && s.numTokens > threshold { return fail("\(s.numTokens) tokens over the threshold \(threshold)") }
+            if threshold > 0 && s.numTokens == threshold && !s.samplesAfterStep && out.totalNumScheduledTokens < budget {
+                totals.thresholdChunks += 1
+            }
             var row: UInt64 = 0
             if s.startPosition > 0 {
                 let p = s.startPosition - 1

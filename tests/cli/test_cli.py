@@ -77,6 +77,7 @@ def test_generate_with_int8_activations():
     (["generate", "--prompt", "hi", "--max-tokens", "100000"], "max_model_len"),
     (["tokenize", "--threads", "0", "x"], "--threads"),
     (["generate", "--prompt", "hi", "--activation-dtype", "int4"], "--activation-dtype"),
+    (["generate", "--prompt", "hi", "--long-prefill-token-threshold", "-1"], "--long-prefill-token-threshold"),
 ])
 def test_bad_input_is_a_one_line_error(args, needle):
     p = run(*args, check=False)
@@ -165,6 +166,18 @@ def test_engine_flags_and_errors(tmp_path):
     bad.write_text('{"prompt": "a"}\n{"max_tokens": 3}\n')
     p = run("generate", "--prompts-file", str(bad), check=False)
     assert p.returncode != 0 and "line 2" in p.stderr
+
+
+def test_long_prefill_threshold_keeps_greedy_output(tmp_path):
+    # Prompts cut into 3-token chunks, interleaved with the others' decodes: greedy tokens still
+    # equal the float64 reference.
+    cases = lines("generation.jsonl")[:3]
+    f = tmp_path / "prompts.jsonl"
+    f.write_text("".join(json.dumps({"prompt_token_ids": c["prompt_token_ids"], "max_tokens": 8, "ignore_eos": True}) + "\n"
+                         for c in cases))
+    out = run("generate", "--prompts-file", str(f), "--temperature", "0", "--long-prefill-token-threshold", "3").stdout
+    got = [json.loads(l)["outputs"][0]["token_ids"] for l in out.strip().splitlines()]
+    assert got == [c["greedy_token_ids_fp64"][:8] for c in cases]
 
 
 def test_bench_throughput_json_last_line():

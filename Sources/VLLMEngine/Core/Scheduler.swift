@@ -84,6 +84,12 @@ public final class Scheduler {
         }
     }
 
+    /// `numNew` limited to `longPrefillTokenThreshold` where that is set.
+    private func capped(_ numNew: Int) -> Int {
+        let t = config.longPrefillTokenThreshold
+        return t > 0 ? min(numNew, t) : numNew
+    }
+
     /// Picks this step's work and allocates its KV slots; advances each scheduled request's
     /// `numComputedTokens` right away.
     public func schedule() -> SchedulerOutput {
@@ -96,7 +102,7 @@ public final class Scheduler {
         var i = 0
         runningLoop: while i < running.count && budget > 0 {
             let request = running[i]
-            let numNew = min(request.numTokens - request.numComputedTokens, budget)
+            let numNew = min(capped(request.numTokens - request.numComputedTokens), budget)
             guard numNew > 0 else { i += 1; continue }
             while kvCacheManager.allocateSlots(request, numNewTokens: numNew) == nil {
                 let victimIndex = preemptionVictimIndex()
@@ -140,7 +146,7 @@ public final class Scheduler {
                 let (hits, numCached) = forked ? ([], request.numComputedTokens)
                     : request.samplingParams.promptLogprobs != nil ? ([], 0)
                     : kvCacheManager.computedBlocks(for: request)
-                var numNew = request.numTokens - numCached
+                var numNew = capped(request.numTokens - numCached)
                 if numNew > budget {
                     if !config.enableChunkedPrefill { break }
                     numNew = budget

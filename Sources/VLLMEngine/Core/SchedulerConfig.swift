@@ -26,6 +26,10 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Without it such a prompt waits for a step with room for all of it, so
     /// `maxNumBatchedTokens` must be at least `maxModelLen`.
     public var enableChunkedPrefill = true
+    /// Most prompt tokens one request computes in a step (vLLM's `long_prefill_token_threshold`;
+    /// 0: no limit, only the step's budget). A lower value spreads a long prompt over more steps,
+    /// so the decodes sharing those steps wait less per token.
+    public var longPrefillTokenThreshold = 0
     /// Reuse the KV of full blocks whose token prefix was computed before.
     public var enablePrefixCaching = true
     public var policy: SchedulingPolicy = .fcfs
@@ -36,7 +40,7 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var kvCacheGroupWindows: [Int?] = [nil]
 
     public init(maxNumBatchedTokens: Int = 2048, maxNumSeqs: Int = 256, maxModelLen: Int,
-                blockSize: Int = 16, enableChunkedPrefill: Bool = true,
+                blockSize: Int = 16, enableChunkedPrefill: Bool = true, longPrefillTokenThreshold: Int = 0,
                 enablePrefixCaching: Bool = true, policy: SchedulingPolicy = .fcfs, maxLoras: Int? = nil,
                 kvCacheGroupWindows: [Int?] = [nil]) {
         self.maxNumBatchedTokens = maxNumBatchedTokens
@@ -44,6 +48,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         self.maxModelLen = maxModelLen
         self.blockSize = blockSize
         self.enableChunkedPrefill = enableChunkedPrefill
+        self.longPrefillTokenThreshold = longPrefillTokenThreshold
         self.enablePrefixCaching = enablePrefixCaching
         self.policy = policy
         self.maxLoras = maxLoras
@@ -55,6 +60,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         guard maxNumBatchedTokens >= 1 else { throw .invalidConfig("max_num_batched_tokens must be at least 1, got \(maxNumBatchedTokens)") }
         guard maxNumSeqs >= 1 else { throw .invalidConfig("max_num_seqs must be at least 1, got \(maxNumSeqs)") }
         guard maxModelLen >= 1 else { throw .invalidConfig("max_model_len must be at least 1, got \(maxModelLen)") }
+        guard longPrefillTokenThreshold >= 0 else { throw .invalidConfig("long_prefill_token_threshold must be at least 0, got \(longPrefillTokenThreshold)") }
         if let m = maxLoras, m < 1 { throw .invalidConfig("max_loras must be at least 1, got \(m)") }
         guard blockSize >= 1 else { throw .invalidConfig("block_size must be at least 1, got \(blockSize)") }
         if !enableChunkedPrefill && maxNumBatchedTokens < maxModelLen {

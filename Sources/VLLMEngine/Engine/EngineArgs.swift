@@ -23,6 +23,8 @@ public struct EngineArgs: Sendable, Equatable {
     public var maxNumBatchedTokens = 2048
     public var maxNumSeqs = 256
     public var enableChunkedPrefill = true
+    /// Most prompt tokens one request computes per step (`--long-prefill-token-threshold`; 0: no limit).
+    public var longPrefillTokenThreshold = 0
     public var enablePrefixCaching = true
     public var schedulingPolicy: SchedulingPolicy = .fcfs
     /// KV cache element type (`--kv-cache-dtype`). vLLM's `auto` means the model's dtype, which
@@ -116,6 +118,7 @@ public struct EngineArgs: Sendable, Equatable {
     public func validate() throws(EngineArgsError) {
         guard blockSize > 0 else { throw .invalid("--block-size must be positive, got \(blockSize)") }
         guard maxNumBatchedTokens > 0 else { throw .invalid("--max-num-batched-tokens must be positive") }
+        guard longPrefillTokenThreshold >= 0 else { throw .invalid("--long-prefill-token-threshold must be 0 (no limit) or positive, got \(longPrefillTokenThreshold)") }
         guard maxNumSeqs > 0 else { throw .invalid("--max-num-seqs must be positive") }
         if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }

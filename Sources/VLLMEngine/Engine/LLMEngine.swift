@@ -95,7 +95,7 @@ public final class LLMEngine: @unchecked Sendable {
         let scheduler = try Scheduler(config: SchedulerConfig(
             maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
             blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
-            enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
+            longPrefillTokenThreshold: args.longPrefillTokenThreshold, enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
             maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows), numBlocks: numKVBlocks)
         executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         engineCore = EngineCore(scheduler: scheduler, executor: executor)
