@@ -98,10 +98,6 @@ void vk_dot_q8act_multi_portable(int type, const void *w, int64_t n, const vk_ac
 
 int vk_matmul_int8_supported(int type) {
     if (VK_K.dot_q8act_multi == NULL) return 0;
-    switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q8_0: case VK_TYPE_Q4_K: case VK_TYPE_Q6_K:
-        return 1;
-    default:
-        return 0;
-    }
+    // Stored rows of the other types are repacked at load wherever there is an int8 path.
+    return type == VK_TYPE_Q8_0;
 }

@@ -14,7 +14,6 @@ static const vk_kernels vk_portable = {
     .dequantize_row = vk_dequantize_row_portable,
     .dot_row = vk_dot_row_portable,
     .dot_row_multi = vk_dot_row_multi_portable,
-    .dot_sums_multi = NULL,
     .quantize_act_q8_terms = vk_quantize_act_q8_terms_portable,
     .dot_q8act_multi = NULL,
     .gemm_rp = vk_gemm_rp_portable,
@@ -43,7 +42,6 @@ static const vk_kernels vk_avx2 = {
     .dequantize_row = vk_dequantize_row_avx2,
     .dot_row = vk_dot_row_avx2,
     .dot_row_multi = vk_dot_row_multi_avx2,
-    .dot_sums_multi = vk_dot_sums_multi_avx2,
     .quantize_act_q8_terms = vk_quantize_act_q8_terms_avx2,
     .dot_q8act_multi = vk_dot_q8act_multi_avx2,
     .gemm_rp = vk_gemm_rp_avx2,
@@ -92,7 +90,6 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
 #if VK_HAVE_AVX2
     vk_avx512 = vk_avx2;
     vk_avx512.level = 2;
-    vk_avx512.dot_q8act_multi = vk_dot_q8act_multi_avx512;
     vk_avx512.gemm_panel = vk_gemm_panel_avx512;
     vk_avx512.gemm_rp = vk_gemm_rp_avx512;
     vk_avx512.rp_types = VK_RP_ALL_TYPES;

@@ -1,33 +1,15 @@
-// AVX2 + FMA + F16C dot products of one stored row with 1..4 fp32 activation rows.
-// Weights are dequantized exactly in registers; products are accumulated in fp32 lanes. The
-// 32-element formats use per-block factoring: Q8_0/Q4_0: d * sum(q x); Q4_1: d * sum(q x) +
-// m * sum(x). K-quants dequantize 8 lanes at a time (fma) and accumulate w * x.
+// AVX2 + FMA + F16C dot products of one stored row with 1..4 fp32 activation rows, for the types
+// models read as stored on this level (the others are repacked at load): Q8_0 factored per block
+// (d * sum(q x)), Q2_K/Q3_K per sub-block, the float formats; the rest dequantize a chunk exactly
+// and fma it. Products are accumulated in fp32 lanes.
 #include "avx2_common.h"
 #include "blocks.h"
 
 #if VK_HAVE_AVX2
 
-// ---- 32-element block formats, NX activation rows at once (weights unpacked once) ----
+// ---- Q8_0, NX activation rows at once (weights unpacked once) ----
 
 // Unpacked quants of one 32-element block: q[g] holds elements 8g .. 8g+7.
-VK_AVX2_INLINE void unpack_q4_0(const vk_block_q4_0 *b, __m256 q[4]) {
-    const __m256i m15 = _mm256_set1_epi32(15), eight = _mm256_set1_epi32(8);
-    const __m256i v0 = vk_u8x8(b->qs), v1 = vk_u8x8(b->qs + 8);
-    q[0] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v0, m15), eight));
-    q[1] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v1, m15), eight));
-    q[2] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v0, 4), eight));
-    q[3] = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v1, 4), eight));
-}
-
-VK_AVX2_INLINE void unpack_q4_1(const vk_block_q4_1 *b, __m256 q[4]) {
-    const __m256i m15 = _mm256_set1_epi32(15);
-    const __m256i v0 = vk_u8x8(b->qs), v1 = vk_u8x8(b->qs + 8);
-    q[0] = _mm256_cvtepi32_ps(_mm256_and_si256(v0, m15));
-    q[1] = _mm256_cvtepi32_ps(_mm256_and_si256(v1, m15));
-    q[2] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v0, 4));
-    q[3] = _mm256_cvtepi32_ps(_mm256_srli_epi32(v1, 4));
-}
-
 VK_AVX2_INLINE void unpack_q8_0(const vk_block_q8_0 *b, __m256 q[4]) {
     for (int g = 0; g < 4; g++) q[g] = _mm256_cvtepi32_ps(vk_i8x8(b->qs + 8 * g));
 }
@@ -39,62 +21,26 @@ VK_AVX2_INLINE __m256 qx32(const __m256 q[4], const float *x) {
     return _mm256_add_ps(p0, p1);
 }
 
-VK_AVX2_INLINE __m256 xsum32(const float *x) {
-    return _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(x), _mm256_loadu_ps(x + 8)),
-                         _mm256_add_ps(_mm256_loadu_ps(x + 16), _mm256_loadu_ps(x + 24)));
-}
-
-// Q8_0 / Q4_0 (symmetric): acc[r] += d * sum(q x_r). Two accumulator sets for even/odd blocks.
-#define VK_SYM_DOT(NAME, BLOCK, UNPACK)                                                          \
-    VK_AVX2_INLINE void NAME##_step(const BLOCK *b, const float *x, int64_t ldx, int nx,         \
-                                    __m256 *acc) {                                              \
-        __m256 q[4];                                                                           \
-        UNPACK(b, q);                                                                          \
-        const __m256 d = vk_f16c_bcast(&b->d);                                                 \
-        for (int r = 0; r < nx; r++) acc[r] = _mm256_fmadd_ps(d, qx32(q, x + r * ldx), acc[r]); \
-    }                                                                                          \
-    VK_AVX2_INLINE void NAME##_nx(const BLOCK *b, int64_t nb, const float *x, int64_t ldx,      \
-                                  int nx, float *out, int64_t ldout) {                          \
-        __m256 a0[VK_MULTI_MAX], a1[VK_MULTI_MAX];                                             \
-        for (int r = 0; r < nx; r++) a0[r] = a1[r] = _mm256_setzero_ps();                      \
-        int64_t i = 0;                                                                         \
-        for (; i + 2 <= nb; i += 2) {                                                          \
-            NAME##_step(b + i, x + i * VK_QK, ldx, nx, a0);                                    \
-            NAME##_step(b + i + 1, x + (i + 1) * VK_QK, ldx, nx, a1);                          \
-        }                                                                                      \
-        if (i < nb) NAME##_step(b + i, x + i * VK_QK, ldx, nx, a0);                            \
-        for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(_mm256_add_ps(a0[r], a1[r])); \
-    }
-
-VK_SYM_DOT(q8_0, vk_block_q8_0, unpack_q8_0)
-VK_SYM_DOT(q4_0, vk_block_q4_0, unpack_q4_0)
-
-// Q4_1: acc[r] += d * sum(q x_r), accm[r] += m * sum(x_r).
-VK_AVX2_INLINE void q4_1_step(const vk_block_q4_1 *b, const float *x, int64_t ldx, int nx,
-                              __m256 *acc, __m256 *accm) {
+// acc[r] += d * sum(q x_r).
+VK_AVX2_INLINE void q8_0_step(const vk_block_q8_0 *b, const float *x, int64_t ldx, int nx, __m256 *acc) {
     __m256 q[4];
-    unpack_q4_1(b, q);
-    const __m256 d = vk_f16c_bcast(&b->d), m = vk_f16c_bcast(&b->m);
-    for (int r = 0; r < nx; r++) {
-        acc[r] = _mm256_fmadd_ps(d, qx32(q, x + r * ldx), acc[r]);
-        accm[r] = _mm256_fmadd_ps(m, xsum32(x + r * ldx), accm[r]);
-    }
+    unpack_q8_0(b, q);
+    const __m256 d = vk_f16c_bcast(&b->d);
+    for (int r = 0; r < nx; r++) acc[r] = _mm256_fmadd_ps(d, qx32(q, x + r * ldx), acc[r]);
 }
 
-VK_AVX2_INLINE void q4_1_nx(const vk_block_q4_1 *b, int64_t nb, const float *x, int64_t ldx,
-                            int nx, float *out, int64_t ldout) {
-    __m256 a0[VK_MULTI_MAX], a1[VK_MULTI_MAX], m0[VK_MULTI_MAX], m1[VK_MULTI_MAX];
-    for (int r = 0; r < nx; r++) a0[r] = a1[r] = m0[r] = m1[r] = _mm256_setzero_ps();
+// Two accumulator sets for even/odd blocks.
+VK_AVX2_INLINE void q8_0_nx(const vk_block_q8_0 *b, int64_t nb, const float *x, int64_t ldx, int nx, float *out,
+                            int64_t ldout) {
+    __m256 a0[VK_MULTI_MAX], a1[VK_MULTI_MAX];
+    for (int r = 0; r < nx; r++) a0[r] = a1[r] = _mm256_setzero_ps();
     int64_t i = 0;
-    if (nx == 1) {
-        for (; i + 2 <= nb; i += 2) {
-            q4_1_step(b + i, x + i * VK_QK, ldx, nx, a0, m0);
-            q4_1_step(b + i + 1, x + (i + 1) * VK_QK, ldx, nx, a1, m1);
-        }
+    for (; i + 2 <= nb; i += 2) {
+        q8_0_step(b + i, x + i * VK_QK, ldx, nx, a0);
+        q8_0_step(b + i + 1, x + (i + 1) * VK_QK, ldx, nx, a1);
     }
-    for (; i < nb; i++) q4_1_step(b + i, x + i * VK_QK, ldx, nx, a0, m0);
-    for (int r = 0; r < nx; r++)
-        out[r * ldout] = vk_hsum256(_mm256_add_ps(_mm256_add_ps(a0[r], a1[r]), _mm256_add_ps(m0[r], m1[r])));
+    if (i < nb) q8_0_step(b + i, x + i * VK_QK, ldx, nx, a0);
+    for (int r = 0; r < nx; r++) out[r * ldout] = vk_hsum256(_mm256_add_ps(a0[r], a1[r]));
 }
 
 // Separate (non-inlined) instances per type and row count so each gets its own registers.
@@ -108,102 +54,7 @@ typedef void (*vk_nx_fn)(const void *w, int64_t nb, const float *x, int64_t ldx,
 #define VK_INST4(NAME, BLOCK) \
     VK_INST(NAME, BLOCK, 1) VK_INST(NAME, BLOCK, 2) VK_INST(NAME, BLOCK, 3) VK_INST(NAME, BLOCK, 4) \
     static const vk_nx_fn NAME##_fns[VK_MULTI_MAX] = {NAME##_x1, NAME##_x2, NAME##_x3, NAME##_x4};
-VK_INST4(q4_0, vk_block_q4_0)
-VK_INST4(q4_1, vk_block_q4_1)
 VK_INST4(q8_0, vk_block_q8_0)
-
-// ---- K-quants: 8 lanes dequantized with one fma, then acc += w * x ----
-
-VK_AVX2_INLINE void q4_K_block(const vk_block_q4_K *b, const float *x, __m256 acc[4]) {
-    const __m256i m15 = _mm256_set1_epi32(15);
-    const float d = vk_f16c_load(&b->d), dmin = vk_f16c_load(&b->dmin);
-    const uint8_t *q = b->qs;
-    for (int j = 0; j < 4; j++, q += 32, x += 64) {
-        uint8_t sc, mn;
-        vk_k4_scale_min(2 * j, b->scales, &sc, &mn);
-        const __m256 d1 = _mm256_set1_ps(d * (float)sc), m1 = _mm256_set1_ps(-(dmin * (float)mn));
-        vk_k4_scale_min(2 * j + 1, b->scales, &sc, &mn);
-        const __m256 d2 = _mm256_set1_ps(d * (float)sc), m2 = _mm256_set1_ps(-(dmin * (float)mn));
-        for (int l = 0; l < 32; l += 16) {
-            const __m256i v0 = vk_u8x8(q + l), v1 = vk_u8x8(q + l + 8);
-            const __m256 w0 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(_mm256_and_si256(v0, m15)), m1);
-            const __m256 w1 = _mm256_fmadd_ps(d1, _mm256_cvtepi32_ps(_mm256_and_si256(v1, m15)), m1);
-            const __m256 w2 = _mm256_fmadd_ps(d2, _mm256_cvtepi32_ps(_mm256_srli_epi32(v0, 4)), m2);
-            const __m256 w3 = _mm256_fmadd_ps(d2, _mm256_cvtepi32_ps(_mm256_srli_epi32(v1, 4)), m2);
-            acc[0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + l), acc[0]);
-            acc[1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + l + 8), acc[1]);
-            acc[2] = _mm256_fmadd_ps(w2, _mm256_loadu_ps(x + 32 + l), acc[2]);
-            acc[3] = _mm256_fmadd_ps(w3, _mm256_loadu_ps(x + 32 + l + 8), acc[3]);
-        }
-    }
-}
-
-VK_AVX2_INLINE void q5_K_block(const vk_block_q5_K *b, const float *x, __m256 acc[4]) {
-    const __m256i m15 = _mm256_set1_epi32(15), one = _mm256_set1_epi32(1);
-    const float d = vk_f16c_load(&b->d), dmin = vk_f16c_load(&b->dmin);
-    const uint8_t *q = b->qs;
-    for (int j = 0; j < 4; j++, q += 32, x += 64) {
-        uint8_t sc, mn;
-        vk_k4_scale_min(2 * j, b->scales, &sc, &mn);
-        const __m256 d1 = _mm256_set1_ps(d * (float)sc), m1 = _mm256_set1_ps(-(dmin * (float)mn));
-        vk_k4_scale_min(2 * j + 1, b->scales, &sc, &mn);
-        const __m256 d2 = _mm256_set1_ps(d * (float)sc), m2 = _mm256_set1_ps(-(dmin * (float)mn));
-        const __m128i s1 = _mm_cvtsi32_si128(2 * j), s2 = _mm_cvtsi32_si128(2 * j + 1);
-        for (int l = 0; l < 32; l += 8) {
-            const __m256i v = vk_u8x8(q + l), h = vk_u8x8(b->qh + l);
-            const __m256i h1 = _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(h, s1), one), 4);
-            const __m256i h2 = _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(h, s2), one), 4);
-            const __m256 lo = _mm256_cvtepi32_ps(_mm256_or_si256(_mm256_and_si256(v, m15), h1));
-            const __m256 hi = _mm256_cvtepi32_ps(_mm256_or_si256(_mm256_srli_epi32(v, 4), h2));
-            const int a = (l >> 3) & 1;
-            acc[a] = _mm256_fmadd_ps(_mm256_fmadd_ps(d1, lo, m1), _mm256_loadu_ps(x + l), acc[a]);
-            acc[2 + a] = _mm256_fmadd_ps(_mm256_fmadd_ps(d2, hi, m2), _mm256_loadu_ps(x + 32 + l), acc[2 + a]);
-        }
-    }
-}
-
-VK_AVX2_INLINE void q6_K_block(const vk_block_q6_K *b, const float *x, __m256 acc[4]) {
-    const __m256i m15 = _mm256_set1_epi32(15), m48 = _mm256_set1_epi32(48), c32 = _mm256_set1_epi32(32);
-    const float d = vk_f16c_load(&b->d);
-    const uint8_t *ql = b->ql, *qh = b->qh;
-    const int8_t *sc = b->scales;
-    for (int h = 0; h < 2; h++, x += 128, ql += 64, qh += 32, sc += 8) {
-        for (int is = 0; is < 2; is++) {
-            // 16 elements of each of the four 32-groups share one scale: p_g = sum q x over
-            // them, then acc += (d*sc) * p_g.
-            __m256 p[4];
-            for (int half = 0; half < 2; half++) {
-                const int l = 16 * is + 8 * half;
-                const __m256i a = vk_u8x8(ql + l), bb = vk_u8x8(ql + 32 + l), hh = vk_u8x8(qh + l);
-                __m256i q[4];
-                q[0] = _mm256_or_si256(_mm256_and_si256(a, m15), _mm256_and_si256(_mm256_slli_epi32(hh, 4), m48));
-                q[1] = _mm256_or_si256(_mm256_and_si256(bb, m15), _mm256_and_si256(_mm256_slli_epi32(hh, 2), m48));
-                q[2] = _mm256_or_si256(_mm256_srli_epi32(a, 4), _mm256_and_si256(hh, m48));
-                q[3] = _mm256_or_si256(_mm256_srli_epi32(bb, 4), _mm256_and_si256(_mm256_srli_epi32(hh, 2), m48));
-                for (int g = 0; g < 4; g++) {
-                    const __m256 qf = _mm256_cvtepi32_ps(_mm256_sub_epi32(q[g], c32));
-                    const __m256 xv = _mm256_loadu_ps(x + 32 * g + l);
-                    p[g] = half == 0 ? _mm256_mul_ps(qf, xv) : _mm256_fmadd_ps(qf, xv, p[g]);
-                }
-            }
-            for (int g = 0; g < 4; g++)
-                acc[g] = _mm256_fmadd_ps(_mm256_set1_ps(d * (float)sc[is + 2 * g]), p[g], acc[g]);
-        }
-    }
-}
-
-#define VK_KQ_DOT(NAME, BLOCK)                                                         \
-    VK_AVX2 __attribute__((noinline)) static float NAME##_dot(const BLOCK *b, int64_t nb, const float *x) {      \
-        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), \
-                         _mm256_setzero_ps()};                                         \
-        for (int64_t i = 0; i < nb; i++) NAME##_block(b + i, x + i * VK_QK_K, acc);    \
-        return vk_hsum256(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]),                 \
-                                        _mm256_add_ps(acc[2], acc[3])));               \
-    }
-
-VK_KQ_DOT(q4_K, vk_block_q4_K)
-VK_KQ_DOT(q5_K, vk_block_q5_K)
-VK_KQ_DOT(q6_K, vk_block_q6_K)
 
 // ---- Q2_K / Q3_K: 2-bit fields unpacked 32 at a time, shared by up to 4 activation rows ----
 
@@ -275,10 +126,13 @@ VK_INST4(q3_K, vk_block_q3_K)
 
 // ---- the other block types: dequantized a chunk at a time into L1, then fma'd with each row ----
 
-// Whether chunk_dot_nx serves `type` (the block types without a fused kernel above).
+// Whether chunk_dot_nx serves `type`: the block types without a fused kernel above. Models never
+// bring the types this level repacks here (vk_matmul_repacked runs them); their stored rows are
+// read only through the public vk_matmul, so the exact dequantization is fast enough for them.
 static int chunked_type(int type) {
     switch (type) {
-    case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_K:
+    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_K:
+    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K:
     case VK_TYPE_IQ4_NL: case VK_TYPE_IQ4_XS: case VK_TYPE_MXFP4:
         return 1;
     default:
@@ -356,12 +210,7 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     case VK_TYPE_F32: return f32_dot(w, x, n);
     case VK_TYPE_F16: return f16_dot(w, x, n);
     case VK_TYPE_BF16: return bf16_dot(w, x, n);
-    case VK_TYPE_Q4_0: q4_0_x1(w, nb, x, 0, &out, 0); return out;
-    case VK_TYPE_Q4_1: q4_1_x1(w, nb, x, 0, &out, 0); return out;
     case VK_TYPE_Q8_0: q8_0_x1(w, nb, x, 0, &out, 0); return out;
-    case VK_TYPE_Q4_K: return q4_K_dot((const vk_block_q4_K *)w, nb, x);
-    case VK_TYPE_Q5_K: return q5_K_dot((const vk_block_q5_K *)w, nb, x);
-    case VK_TYPE_Q6_K: return q6_K_dot((const vk_block_q6_K *)w, nb, x);
     case VK_TYPE_Q2_K: q2_K_x1(w, nb, x, 0, &out, 0); return out;
     case VK_TYPE_Q3_K: q3_K_x1(w, nb, x, 0, &out, 0); return out;
     default:
@@ -380,8 +229,6 @@ VK_AVX2 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int6
     if (be == 0 || n <= 0 || nx <= 0 || nx > VK_MULTI_MAX) return;
     const int64_t nb = n / be;
     switch (type) {
-    case VK_TYPE_Q4_0: q4_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
-    case VK_TYPE_Q4_1: q4_1_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q8_0: q8_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q2_K: q2_K_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q3_K: q3_K_fns[nx - 1](w, nb, x, ldx, out, ldout); return;

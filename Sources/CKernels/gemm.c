@@ -1,6 +1,6 @@
 // vk_matmul, on weights as stored. fp32 activations: per-row dot kernels for a few activation
 // rows, a packed-panel fp32 GEMM otherwise (also over weights repacked at load, for
-// vk_matmul_repacked). Int8 activations (opt-in): multi-row int8 dots (dot_q8act_kernels.h) up to
+// vk_matmul_repacked). Int8 activations (opt-in): multi-row int8 dots of stored Q8_0 rows (dot_q8act_avx2.c) up to
 // VK_INT8_MAX_M rows. Weights the model repacks at load run repack_q8.c's kernels instead.
 //
 // fp32 GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
@@ -19,40 +19,9 @@
 #define VK_GEMM_MC 240
 
 // Below this many activation rows, per-row dot kernels beat dequantize + GEMM (measured on the
-// 2-core Zen 3 machine with the kernels' own benchmark): the 32-element formats' multi-row dots
-// share each unpacked block between 4 rows; K-quant dots convert a super-block once for 4 rows.
-static int64_t gemm_min_m(int type) {
-    switch (type) {
-    case VK_TYPE_Q8_0: case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: return 9;
-    case VK_TYPE_Q4_K: case VK_TYPE_Q6_K: return 8;
-    default: return 4;
-    }
-}
-
-// Q4_1: (0, s) pairs per 32-element block (one 128-bit fma with (d, m) adds m * s); Q4_K: s per
-// 32-element sub-block; Q6_K: s per 16-element sub-block.
-int64_t vk_act_sums_floats(int type, int64_t k) {
-    switch (type) {
-    case VK_TYPE_Q4_1: return 2 * (k / 32);
-    case VK_TYPE_Q4_K: return k / 32;
-    case VK_TYPE_Q6_K: return k / 16;
-    default: return 0;
-    }
-}
-
-void vk_act_sums(int type, const float *x, int64_t k, float *xs) {
-    const int64_t group = type == VK_TYPE_Q6_K ? 16 : 32;
-    for (int64_t b = 0; b < k / group; b++) {
-        float s = 0.0f;
-        for (int64_t j = 0; j < group; j++) s += x[b * group + j];
-        if (type == VK_TYPE_Q4_1) {
-            xs[2 * b] = 0.0f;
-            xs[2 * b + 1] = s;
-        } else {
-            xs[b] = s;
-        }
-    }
-}
+// 2-core Zen 3 machine with the kernels' own benchmark): Q8_0's multi-row dots share each
+// unpacked block between 4 rows; the other types' dots dequantize chunks as the GEMM does.
+static int64_t gemm_min_m(int type) { return type == VK_TYPE_Q8_0 ? 9 : 4; }
 
 // Int8 mode on stored weights: the multi-row int8 dots up to VK_INT8_MAX_M rows; beyond that the
 // fp32 GEMM is as fast (measured with the kernels' benchmark on Zen 3 and Zen 5).
@@ -132,24 +101,15 @@ static void matmul_int8_dots(const vk_kernels *kt, int type, const char *wb, int
     }
 }
 
-// fp32 per-row dots; with block sums of x (computed once for all weight rows) where the type
-// has such a kernel and scratch holds them.
+// fp32 per-row dots.
 static void matmul_dots(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
                         int64_t r0, int64_t r1, const float *x, int64_t ldx, int64_t m, float *y,
-                        int64_t ldy, float *scratch) {
-    const int64_t ldxs = vk_act_sums_floats(type, k);
-    const int sums = ldxs > 0 && kt->dot_sums_multi && scratch != NULL && m * ldxs <= vk_matmul_scratch_floats(k);
-    if (sums)
-        for (int64_t i = 0; i < m; i++) vk_act_sums(type, x + i * ldx, k, scratch + i * ldxs);
+                        int64_t ldy) {
     for (int64_t r = r0; r < r1; r++) {
         const char *wr = wb + r * rowbytes;
         for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
             const int64_t nx = m - i < VK_MULTI_MAX ? m - i : VK_MULTI_MAX;
-            if (sums)
-                kt->dot_sums_multi(type, wr, k, x + i * ldx, ldx, scratch + i * ldxs, ldxs, nx,
-                                   y + i * ldy + (r - r0), ldy);
-            else
-                kt->dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
+            kt->dot_row_multi(type, wr, x + i * ldx, ldx, nx, k, y + i * ldy + (r - r0), ldy);
         }
     }
 }
@@ -200,7 +160,7 @@ void vk_matmul(int type, const void *w, int64_t k, int64_t r0, int64_t r1,
         vk_matmul_gemm(kt, type, wb, rowbytes, NULL, 0, k, r0, r1, (const float *)prepared, m, y, ldy, scratch);
         return;
     }
-    matmul_dots(kt, type, wb, rowbytes, k, r0, r1, x, ldx, m, y, ldy, scratch);
+    matmul_dots(kt, type, wb, rowbytes, k, r0, r1, x, ldx, m, y, ldy);
 }
 
 void vk_gemm_panel_portable(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,

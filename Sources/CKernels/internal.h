@@ -48,14 +48,11 @@ typedef struct {
     // out[i * ldout] = dot(w, x + i * ldx) for i < nx (nx <= VK_MULTI_MAX).
     void (*dot_row_multi)(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                           int64_t n, float *out, int64_t ldout);
-    // Like dot_row_multi, for the types vk_act_sums_floats names, with row i's block sums at
-    // xs + i * ldxs as vk_act_sums writes them. NULL: use dot_row_multi.
-    void (*dot_sums_multi)(int type, const void *w, int64_t n, const float *x, int64_t ldx,
-                           const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
     // vk_quantize_act_q8_terms, bit for bit the same at every level.
     void (*quantize_act_q8_terms)(const float *x, int64_t k, int terms, void *out);
     // out[i * ldout] = dot(w, dequantized a[i]) for i < nx (<= VK_MULTI_MAX), for the types
-    // vk_matmul_int8_supported names. NULL: no int8 path at this level.
+    // vk_matmul_int8_supported names (stored rows the level does not repack). NULL: no int8
+    // path at this level.
     void (*dot_q8act_multi)(int type, const void *w, int64_t n, const vk_act_q8 *a, int64_t nx,
                             float *out, int64_t ldout);
     // Rows [0, rows) of weights repacked at load (repack_q8.c), from the 8-row panel at rp on
@@ -116,11 +113,6 @@ void vk_matmul_gemm(const vk_kernels *kt, int type, const char *wb, int64_t rowb
 // The best table for this CPU (what vk_force_simd_level with any level above 1 restores).
 const vk_kernels *vk_best_kernels(void);
 
-// Block sums of one activation row that the dot_sums kernels take: floats per row of k elements
-// (0 for types without such a kernel), and the sums themselves.
-int64_t vk_act_sums_floats(int type, int64_t k);
-void vk_act_sums(int type, const float *x, int64_t k, float *xs);
-
 // Portable (level 0) implementations.
 void vk_dequantize_row_portable(int type, const void *src, float *dst, int64_t n);
 float vk_dot_row_portable(int type, const void *w, const float *x, int64_t n);
@@ -166,8 +158,6 @@ void vk_dequantize_row_avx2(int type, const void *src, float *dst, int64_t n);
 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n);
 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                            int64_t n, float *out, int64_t ldout);
-void vk_dot_sums_multi_avx2(int type, const void *w, int64_t n, const float *x, int64_t ldx,
-                            const float *xs, int64_t ldxs, int64_t nx, float *out, int64_t ldout);
 void vk_quantize_act_q8_terms_avx2(const float *x, int64_t k, int terms, void *out);
 void vk_dot_q8act_multi_avx2(int type, const void *w, int64_t n, const vk_act_q8 *a,
                              int64_t nx, float *out, int64_t ldout);
@@ -178,8 +168,6 @@ void vk_gemm_rp_avx2(int type, const void *q, int64_t m, int terms, const void *
 // AVX-512 (level 2) implementations; the rest of level 2 is level 1's.
 void vk_gemm_rp_avx512(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
                        int64_t rows, int64_t k, float *y, int64_t ldy);
-void vk_dot_q8act_multi_avx512(int type, const void *w, int64_t n, const vk_act_q8 *a,
-                               int64_t nx, float *out, int64_t ldout);
 void vk_gemm_panel_avx512(const float *packed, int64_t m, int64_t k, int64_t kb, const float *panel,
                           int64_t kc, float *y, int64_t ldy, int64_t nc, int accumulate);
 void vk_pack_panel_avx2(int type, const char *w, int64_t rowbytes, int64_t k, int64_t rows,

@@ -12,7 +12,7 @@ struct RepackedWeightTests {
     /// The types with a repacked form: those of the int8 dots on stored rows, the 5-bit ones and
     /// IQ4_NL/IQ4_XS/MXFP4 (these three, like Q8_0, have SIMD kernels only with AVX-512 VNNI:
     /// level 1 runs the portable kernel on them).
-    static let repackedTypes: [KType] = Int8ActivationTests.int8Types + [.q5_0, .q5_1, .q5_K, .iq4_NL, .iq4_XS, .mxfp4]
+    static let repackedTypes: [KType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .iq4_NL, .iq4_XS, .mxfp4]
 
     @Test(arguments: repackedTypes)
     func repackedMatmulMatchesReference(_ type: KType) {
