@@ -1,14 +1,6 @@
 // Runtime dispatch: picks the best kernel set for this CPU once, at load time.
 #include "internal.h"
 
-// The repacked types every level has kernels for; AVX2 all but those whose bytes, made unsigned,
-// go past what vpmaddubsw's pair sums hold (Q8_0 up to 255, IQ4_NL/IQ4_XS levels up to 241,
-// MXFP4's biased values up to 140: 2 * 140 * 127 is past 32767 too).
-#define VK_RP_AVX2_TYPES (1ull << VK_TYPE_Q4_0 | 1ull << VK_TYPE_Q4_1 | 1ull << VK_TYPE_Q5_0 | 1ull << VK_TYPE_Q5_1 | \
-                          1ull << VK_TYPE_Q4_K | 1ull << VK_TYPE_Q5_K | 1ull << VK_TYPE_Q6_K)
-#define VK_RP_ALL_TYPES (VK_RP_AVX2_TYPES | 1ull << VK_TYPE_Q8_0 | 1ull << VK_TYPE_IQ4_NL | 1ull << VK_TYPE_IQ4_XS | \
-                         1ull << VK_TYPE_MXFP4)
-
 static const vk_kernels vk_portable = {
     .level = 0,
     .dequantize_row = vk_dequantize_row_portable,
@@ -17,7 +9,7 @@ static const vk_kernels vk_portable = {
     .quantize_act_q8_terms = vk_quantize_act_q8_terms_portable,
     .dot_q8act_multi = NULL,
     .gemm_rp = vk_gemm_rp_portable,
-    .rp_types = VK_RP_ALL_TYPES,
+    .rp_class = 2,
     .rp_panels = 1,
     .pack_panel_rp = vk_pack_panel_rp_portable,
     .pack_panel = vk_pack_panel_portable,
@@ -45,7 +37,7 @@ static const vk_kernels vk_avx2 = {
     .quantize_act_q8_terms = vk_quantize_act_q8_terms_avx2,
     .dot_q8act_multi = vk_dot_q8act_multi_avx2,
     .gemm_rp = vk_gemm_rp_avx2,
-    .rp_types = VK_RP_AVX2_TYPES,
+    .rp_class = 1,
     .rp_panels = 1,
     .pack_panel_rp = vk_pack_panel_rp_avx2,
     .pack_panel = vk_pack_panel_avx2,
@@ -92,7 +84,7 @@ __attribute__((constructor)) static void vk_dispatch_init(void) {
     vk_avx512.level = 2;
     vk_avx512.gemm_panel = vk_gemm_panel_avx512;
     vk_avx512.gemm_rp = vk_gemm_rp_avx512;
-    vk_avx512.rp_types = VK_RP_ALL_TYPES;
+    vk_avx512.rp_class = 2;
     vk_avx512.rp_panels = 2;
 #endif
     vk_kp = vk_best_kernels();

@@ -58,10 +58,11 @@ typedef struct {
     // Rows [0, rows) of weights repacked at load (repack_q8.c), from the 8-row panel at rp on
     // (panels pb bytes apart, taken `panels` (<= rp_panels) at a time), times m activation rows,
     // each `terms` rows quantized by vk_quantize_act_q8(_terms) whose products are summed
-    // (m * terms <= VK_RP_MAX_QROWS): y[i * ldy + c]; for the types in rp_types (bit 1 << type).
+    // (m * terms <= VK_RP_MAX_QROWS): y[i * ldy + c]; for the types vk_type_rp_class puts at
+    // or below rp_class.
     void (*gemm_rp)(int type, const void *q, int64_t m, int terms, const void *rp, int64_t pb, int panels,
                     int64_t rows, int64_t k, float *y, int64_t ldy);
-    uint64_t rp_types;
+    int rp_class;
     int rp_panels;
     // Dequantizes columns [kb, kb + kc) of `rows` (<= 16) rows of repacked panels (the first at
     // rp, the second pb bytes on) into a [kc][16] panel, kb a multiple of the type's record;
@@ -103,6 +104,10 @@ static inline const vk_kernels *vk_kernels_now(void) { return vk_kp_forced ? vk_
 // panel; 0 if the type has no repacked form.
 int64_t vk_rp_record_elems(int type);
 int64_t vk_rp_record_bytes(int type);
+// The byte dot product a type's repacked values need: 0 no repacked form; 1 any (values up to 63
+// keep vpmaddubsw's 16-bit pair sums from saturating); 2 a non-saturating one (AVX-512 VNNI, or
+// the portable kernel). A kernel table's gemm_rp takes the types whose class is at most rp_class.
+int vk_type_rp_class(int type);
 
 // vk_matmul's fp32 GEMM (gemm.c) over stored rows wb, or over weights repacked at load rp (panel
 // bytes pb) when wb is NULL; r0 a multiple of 8 for rp.

@@ -43,33 +43,6 @@
 #include "blocks.h"
 #include "fp16.h"
 
-int64_t vk_rp_record_elems(int type) {
-    switch (type) {
-    case VK_TYPE_Q4_0: case VK_TYPE_Q4_1: case VK_TYPE_Q5_0: case VK_TYPE_Q5_1: case VK_TYPE_Q8_0:
-    case VK_TYPE_IQ4_NL: case VK_TYPE_MXFP4:
-        return 32;
-    case VK_TYPE_Q4_K: case VK_TYPE_Q5_K: case VK_TYPE_Q6_K: case VK_TYPE_IQ4_XS: return 256;
-    default: return 0;
-    }
-}
-
-int64_t vk_rp_record_bytes(int type) {
-    switch (type) {
-    case VK_TYPE_Q4_0: return 16 + 128;
-    case VK_TYPE_Q4_1: return 32 + 128;
-    case VK_TYPE_Q5_0: return 16 + 128 + 32;
-    case VK_TYPE_Q5_1: return 32 + 128 + 32;
-    case VK_TYPE_Q8_0: return 16 + 256;
-    case VK_TYPE_Q4_K: return 32 + 128 + 8 * 128;
-    case VK_TYPE_Q5_K: return 32 + 128 + 8 * 160;
-    case VK_TYPE_Q6_K: return 16 + 128 + 8 * 192;
-    case VK_TYPE_IQ4_NL: return 16 + 128;
-    case VK_TYPE_MXFP4: return 8 + 128;
-    case VK_TYPE_IQ4_XS: return 16 + 64 + 8 * 128;
-    default: return 0;
-    }
-}
-
 int64_t vk_repack_panel_bytes(int type, int64_t k) {
     const int64_t e = vk_rp_record_elems(type);
     return e == 0 || k <= 0 || k % e != 0 ? 0 : k / e * vk_rp_record_bytes(type);
@@ -81,7 +54,8 @@ int64_t vk_repack_bytes(int type, int64_t rows, int64_t k) {
 
 int vk_repack_preferred(int type) {
     const vk_kernels *best = vk_best_kernels();
-    return best->level > 0 && vk_rp_record_elems(type) > 0 && ((best->rp_types >> type) & 1);
+    const int c = vk_type_rp_class(type);
+    return best->level > 0 && c > 0 && c <= best->rp_class;
 }
 
 // Row r's bytes src[0 .. 4 * steps) as `steps` 4-byte steps of the interleaved layout at out.
@@ -273,7 +247,7 @@ void vk_matmul_repacked(int type, const void *rp, int64_t k, int64_t r0, int64_t
         return;
     }
     const char *panels = (const char *)rp + r0 / 8 * pb;
-    const int simd = (kt->rp_types >> type) & 1;
+    const int simd = vk_type_rp_class(type) <= kt->rp_class;
     const int wide = simd && terms * m >= VK_RP_WIDE_MIN_M ? kt->rp_panels : 1;
     const int64_t qbytes = vk_act_q8_bytes(k), mb = rp_rows_per_pass(k, terms);
     for (int64_t i0 = 0; i0 < m; i0 += mb) {
