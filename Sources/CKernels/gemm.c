@@ -1,7 +1,8 @@
 // vk_matmul, on weights as stored. fp32 activations: per-row dot kernels for a few activation
 // rows, a packed-panel fp32 GEMM otherwise (also over weights repacked at load, for
-// vk_matmul_repacked). Int8 activations (opt-in): multi-row int8 dots of stored Q8_0 rows (dot_q8act_avx2.c) up to
-// VK_INT8_MAX_M rows. Weights the model repacks at load run repack_q8.c's kernels instead.
+// vk_matmul_repacked). Int8 activations (opt-in): multi-row int8 dots of stored Q8_0 rows
+// (dot_q8act_avx2.c) up to VK_INT8_MAX_M rows. Weights the model repacks at load run repack_q8.c's
+// kernels instead.
 //
 // fp32 GEMM path: 16 weight rows at a time are dequantized into `scratch` as a panel laid out
 // [k][16] (the 16 row values of column kk are contiguous), then the active gemm_panel kernel

@@ -18,12 +18,12 @@ public enum ActivationPrecision: String, Sendable {
     /// identical, top-5 logprobs within 0.02, mean KL ≤ 1e-5 nats per token). On weights repacked
     /// at load the activations are taken as two int8 terms, the second the first's rounding error
     /// quantized again at 1/256 of its scale (x = d·q1 + (d/256)·q2 + e, |e| ≤ 2⁻¹⁵ of each
-    /// 32-element block's largest value), multiplied in exact integer arithmetic; other weights, and long batches where the
-    /// CPU lacks VNNI, run the fp32 GEMM on exactly dequantized weights.
+    /// 32-element block's largest value), multiplied in exact integer arithmetic; other weights,
+    /// and long batches where the CPU lacks VNNI, run the fp32 GEMM on exactly dequantized weights.
     case float32
-    /// Opt-in: activations quantized to int8 per 32 elements (one term) for Q4_0, Q4_1, Q8_0, Q4_K
-    /// and Q6_K weights (integer dot products, as llama.cpp computes; on weights this CPU does not
-    /// repack, batches past 32 rows run the exact fp32 GEMM); slightly less faithful, and faster.
+    /// Opt-in: activations quantized to int8 per 32 elements (one term) for the weights repacked at
+    /// load and stored Q8_0 (integer dot products, as llama.cpp computes; on stored Q8_0, batches
+    /// past 32 rows run the exact fp32 GEMM); slightly less faithful, and faster.
     /// Jobs may still ask for `float32` (`run(_:m:precision:)`), as the model does where it
     /// matters.
     case int8
