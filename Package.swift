@@ -35,8 +35,11 @@ let package = Package(
         // vLLM's tool-call parsers (`--tool-call-parser`): model output to OpenAI tool calls,
         // whole or streamed. Uses VLLMJinja's JSON reading; independent of the engine.
         .target(name: "VLLMToolParsers", dependencies: ["VLLMJinja"]),
+        // Structured outputs: JSON schemas, regexes, choices and grammars compiled to automata
+        // over bytes, and the allowed-token masks they give a vocabulary.
+        .target(name: "VLLMStructuredOutput", dependencies: ["VLLMJinja"]),
         // The V1 engine: KV cache manager, scheduler, engine core, workers, sampling, AsyncLLM.
-        .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers"]),
+        .target(name: "VLLMEngine", dependencies: ["VLLMModels", "VLLMTokenizers", "VLLMStructuredOutput"]),
         // The Hugging Face hub: a model argument (local path or ORG/NAME) to a local path, through
         // the hub cache shared with Python's huggingface_hub, downloading into it when needed.
         .target(name: "VLLMHub", dependencies: [
@@ -73,6 +76,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLM", "VLLMTestSupport"]),
         .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja"]),
+        .testTarget(name: "VLLMStructuredOutputTests", dependencies: ["VLLMStructuredOutput", "VLLMJinja"]),
         .testTarget(name: "VLLMToolParsersTests", dependencies: ["VLLMToolParsers", "VLLMJinja"]),
         // Runs a fake hub on loopback (Hummingbird) to download from.
         .testTarget(name: "VLLMHubTests", dependencies: [

@@ -3,3 +3,4 @@
 @_exported import VLLMModels
 @_exported import VLLMTokenizers
 @_exported import VLLMHub
+@_exported import VLLMStructuredOutput

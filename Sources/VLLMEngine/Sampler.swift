@@ -1,4 +1,5 @@
 import Foundation
+import VLLMStructuredOutput
 
 /// Log-probabilities of one step: the chosen token first, then the top alternatives.
 public typealias StepLogprobs = [(tokenID: Int, logprob: Double)]
@@ -48,7 +49,9 @@ public final class SamplerWorkspace {
 /// min_p, top_k, top_p, then a draw from the request's own random stream.
 ///
 /// Logprobs (`logprobs(logits:chosen:k:)`) are those of the raw model distribution, before any
-/// penalty, bias, mask or temperature: vLLM's default `logprobs_mode`, `raw_logprobs`.
+/// penalty, bias, mask or temperature: vLLM's default `logprobs_mode`, `raw_logprobs`. A
+/// structured-output constraint comes before all of this (`masked(_:by:)`), so a constrained
+/// request's logprobs are over its allowed tokens, as in vLLM.
 public enum Sampler {
     /// vLLM raises positive temperatures below this to it (numerical safety).
     public static let minTemperature: Float = 0.01
@@ -82,6 +85,13 @@ public enum Sampler {
             if params.temperature == 0 { return argmax(UnsafeBufferPointer(w)) }
             return draw(w, params: params, indices: &ws.indices, using: &rng)
         }
+    }
+
+    /// The row with every token the grammar mask disallows at -inf.
+    public static func masked(_ logits: UnsafeBufferPointer<Float>, by mask: TokenBitmask) -> [Float] {
+        var out = Array(logits)
+        for i in out.indices where i >= mask.vocabSize || !mask.isAllowed(i) { out[i] = -.infinity }
+        return out
     }
 
     /// Masks, bias, min_tokens and penalties, in place.

@@ -1,3 +1,5 @@
+import VLLMStructuredOutput
+
 /// How to pick tokens for one request (vLLM's `SamplingParams`). Defaults are vLLM 0.11's; the
 /// JSON form uses vLLM's snake_case keys and a missing key takes the default.
 public struct SamplingParams: Sendable, Equatable {
@@ -72,6 +74,9 @@ public struct SamplingParams: Sendable, Equatable {
     public var detokenize = true
     /// Keep only the last this-many prompt tokens (-1: the last `max_model_len`); nil keeps all.
     public var truncatePromptTokens: Int?
+    /// Constrains the output to a JSON schema, regex, choice or grammar (vLLM's
+    /// `structured_outputs`); nil: unconstrained. Ignored by beam search, as in vLLM.
+    public var structuredOutputs: StructuredOutputsParams?
 
     public init(temperature: Float = 1.0, topP: Float = 1.0, topK: Int = 0, minP: Float = 0,
                 presencePenalty: Float = 0, frequencyPenalty: Float = 0, repetitionPenalty: Float = 1.0,
@@ -158,6 +163,9 @@ public struct SamplingParams: Sendable, Equatable {
             throw .invalid("stop strings are only supported when detokenize is True. Set detokenize=True to use stop.")
         }
         if let ids = allowedTokenIDs, ids.isEmpty { throw .invalid("allowed_token_ids is not None and empty!") }
+        if let so = structuredOutputs {
+            do { _ = try so.spec() } catch { throw .invalid(error.message) }
+        }
         if let k = truncatePromptTokens, k < 1 && k != -1 {
             throw .invalid("truncate_prompt_tokens must be at least 1 or -1 (keep the last max_model_len tokens), got \(k).")
         }

@@ -1,11 +1,5 @@
 import VLLMJinja
 
-/// `response_format` (both endpoints; `RequestFields` checks it): only plain text is produced
-/// (structured outputs are not built yet).
-struct ResponseFormat: Decodable, Sendable {
-    var type: String
-}
-
 /// `POST /v1/chat/completions`. The typed fields come from `JSONDecoder`; `messages`, `tools`
 /// and `chat_template_kwargs` are kept as template values read from the same body, since the
 /// chat template walks them and key order matters when it prints tool schemas.

@@ -39,9 +39,13 @@ enum GenerationEndpoint: String, CaseIterable, Sendable {
         try RequestFields.check(body: body, endpoint: self, context: context)
         switch self {
         case .completions:
-            return try CompletionsCall(context: context, request: Routes.decode(CompletionRequest.self, body, samplingDefaults: context.samplingDefaults))
+            var request = try Routes.decode(CompletionRequest.self, body, samplingDefaults: context.samplingDefaults)
+            request.sampling.params.structuredOutputs = try StructuredOutputFields.read(body: body)
+            return try CompletionsCall(context: context, request: request)
         case .chatCompletions:
-            return try ChatCall(context: context, request: Routes.decode(ChatRequest.self, body, samplingDefaults: context.samplingDefaults), body: body, cancel: cancel)
+            var request = try Routes.decode(ChatRequest.self, body, samplingDefaults: context.samplingDefaults)
+            request.sampling.params.structuredOutputs = try StructuredOutputFields.read(body: body)
+            return try ChatCall(context: context, request: request, body: body, cancel: cancel)
         }
     }
 }

@@ -9,14 +9,7 @@ import VLLM
 enum RequestFields {
     /// vLLM 0.11 request fields not implemented here, with what they ask for.
     static let unsupported: [String: String] = [
-        "structured_outputs": "structured outputs",
-        "guided_json": "structured outputs (guided decoding)",
-        "guided_regex": "structured outputs (guided decoding)",
-        "guided_choice": "structured outputs (guided decoding)",
-        "guided_grammar": "structured outputs (guided decoding)",
-        "guided_decoding_backend": "structured outputs (guided decoding)",
-        "guided_whitespace_pattern": "structured outputs (guided decoding)",
-        "structural_tag": "structured outputs",
+        "structural_tag": "structural-tag structured outputs",
         "logits_processors": "custom logits processors",
         "vllm_xargs": "extra arguments for custom logits processors",
         "mm_processor_kwargs": "multimodal inputs",
@@ -26,6 +19,13 @@ enum RequestFields {
 
     /// Fields each endpoint reads (besides the sampling fields), and OpenAI fields that carry no
     /// meaning for generation here (`user`, `store`, …), which are accepted without a warning.
+    /// Structured-output fields (both endpoints; `StructuredOutputFields` reads them). The
+    /// backend choice and whitespace pattern are accepted and ignored, as vLLM does.
+    private static let structuredOutputKeys: Set<String> = [
+        "response_format", "structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar",
+        "guided_decoding_backend", "guided_whitespace_pattern",
+    ]
+
     private static let read: [GenerationEndpoint: Set<String>] = [
         .completions: ["model", "prompt", "max_tokens", "echo", "logprobs", "stream", "stream_options", "suffix",
                        "add_special_tokens", "request_id", "priority", "response_format", "user", "prompt_embeds"],
@@ -35,7 +35,7 @@ enum RequestFields {
                            "tool_choice", "parallel_tool_calls", "user", "store", "metadata", "documents"],
     ]
 
-    /// Throws for an unsupported field (or a `response_format` other than text); logs the ones
+    /// Throws for an unsupported field; logs the ones
     /// ignored, as vLLM does. A body that is no JSON object is left to the endpoint's decoding.
     static func check(body: String, endpoint: GenerationEndpoint, context: ServerContext) throws {
         let shape: Shape
@@ -47,20 +47,16 @@ enum RequestFields {
         if let field = shape.keys.sorted().first(where: { unsupported[$0] != nil }) {
             throw APIError.badRequest("'\(field)' asks for \(unsupported[field]!), which this server does not support yet.", param: field)
         }
-        if let type = shape.responseFormat?.type, type != "text" {
-            throw APIError.badRequest("response_format type '\(type)' needs structured outputs, which are not supported yet; only 'text' is.", param: "response_format")
-        }
-        let known = read[endpoint, default: []].union(SamplingParams.jsonKeys)
+        let known = read[endpoint, default: []].union(SamplingParams.jsonKeys).union(structuredOutputKeys)
         let ignored = shape.keys.subtracting(known).sorted()
         if !ignored.isEmpty {
             context.logger.warning("The following fields were present in the request but ignored: \(LogText.escaped(ignored.joined(separator: ", "), limit: context.options.maxLogLen))")
         }
     }
 
-    /// A body's top-level keys and its `response_format`, read in one pass.
+    /// A body's top-level keys.
     private struct Shape: Decodable {
         let keys: Set<String>
-        let responseFormat: ResponseFormat?
 
         struct Key: CodingKey {
             var stringValue: String
@@ -72,7 +68,6 @@ enum RequestFields {
         init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: Key.self)
             keys = Set(c.allKeys.map(\.stringValue))
-            responseFormat = try c.decodeIfPresent(ResponseFormat.self, forKey: Key(stringValue: "response_format"))
         }
     }
 }

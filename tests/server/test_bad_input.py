@@ -83,7 +83,7 @@ def test_other_refusals(server):
     assert_error(post(server, "/v1/completions", {"prompt": ""}), 400)
     assert_error(post(server, "/v1/completions", {"prompt": []}), 400)
     assert_error(post(server, "/v1/completions", {"prompt": [10**7]}), 400, "vocabulary")
-    assert_error(post(server, "/v1/chat/completions", {**CHAT, "response_format": {"type": "json_object"}}), 400,
+    assert_error(post(server, "/v1/chat/completions", {**CHAT, "response_format": {"type": "json_schema"}}), 400,
                  "response_format")
     assert_error(post(server, "/v1/chat/completions", {**CHAT, "top_logprobs": 2}), 400, "logprobs")
     assert_error(post(server, "/v1/chat/completions", {**CHAT, "chat_template": "{{ 1 }}"}), 400,

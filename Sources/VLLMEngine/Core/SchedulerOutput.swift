@@ -1,3 +1,5 @@
+import VLLMStructuredOutput
+
 /// One request's work in a step: compute the KV of `tokenIDs` at positions
 /// `startPosition ..< startPosition + tokenIDs.count`, writing into the slots the block table
 /// maps them to.
@@ -33,6 +35,9 @@ public struct SchedulerOutput: Sendable, Equatable {
     /// Requests finished or aborted since the previous step, so the worker can drop state.
     public var finishedRequestIDs: [String] = []
     public var totalNumScheduledTokens = 0
+    /// Allowed tokens of the constrained requests that sample after this step (vLLM's
+    /// `grammar_bitmask`), filled by the engine core after scheduling.
+    public var grammarBitmasks: [String: TokenBitmask] = [:]
 
     public init() {}
 

@@ -1,3 +1,5 @@
+import VLLMStructuredOutput
+
 /// What one step did to one request, as the engine core reports it.
 public struct EngineCoreOutput: Sendable {
     public let requestID: String
@@ -23,18 +25,31 @@ public final class EngineCore: @unchecked Sendable {
     /// The requests the last step scheduled, and its token count (for metrics).
     public private(set) var lastScheduledIDs: [String] = []
     public private(set) var lastStepTokens = 0
+    /// Grammar state of constrained requests; nil when the engine has no tokenizer to build
+    /// token masks from.
+    let structuredOutputs: StructuredOutputManager?
 
-    public init(scheduler: Scheduler, executor: any Executor) {
-        self.scheduler = scheduler
-        self.executor = executor
+    public convenience init(scheduler: Scheduler, executor: any Executor) {
+        self.init(scheduler: scheduler, executor: executor, structuredOutputs: nil)
     }
 
-    /// Queues a request; throws (before anything changes) when it can never run.
-    public func addRequest(_ request: Request) throws {
+    init(scheduler: Scheduler, executor: any Executor, structuredOutputs: StructuredOutputManager?) {
+        self.scheduler = scheduler
+        self.executor = executor
+        self.structuredOutputs = structuredOutputs
+    }
+
+    /// Queues a request, constrained by `grammar` when given; throws (before anything changes)
+    /// when it can never run.
+    public func addRequest(_ request: Request, grammar: CompiledGrammar? = nil) throws {
+        if grammar != nil && structuredOutputs == nil {
+            throw EngineArgsError.invalid("structured outputs need an engine built with a tokenizer")
+        }
         try scheduler.add(request)
         executor.addRequest(id: request.requestID, params: request.samplingParams,
                              promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID,
                              promptEmbeddings: request.promptEmbeddings)
+        if let grammar { structuredOutputs?.add(request.requestID, grammar: grammar) }
     }
 
     /// Queues `child` on the blocks of the finished request `parentID` (see `Scheduler.fork`).
@@ -52,17 +67,20 @@ public final class EngineCore: @unchecked Sendable {
     public func abortRequests(_ ids: [String]) {
         scheduler.abort(ids)
         executor.removeRequests(ids)
+        structuredOutputs?.remove(ids)
     }
 
     public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests }
 
     /// One iteration: schedule → execute → update. Returns the requests that changed.
     public func step() -> [EngineCoreOutput] {
-        let output = scheduler.schedule()
+        var output = scheduler.schedule()
+        if let so = structuredOutputs { output.grammarBitmasks = so.bitmasks(for: output) }
         lastScheduledIDs = output.scheduled.map(\.requestID)
         lastStepTokens = output.totalNumScheduledTokens
         let sampled = executor.executeModel(output)
         let updates = scheduler.update(output: output, sampled: sampled.mapValues(\.tokenID))
+        structuredOutputs?.accept(updates)
         let finished = updates.filter(\.isFinished).map(\.requestID)
         if !finished.isEmpty { executor.removeRequests(finished) }
         return updates.map { u in

@@ -1,5 +1,6 @@
 import VLLMCompute
 import VLLMModels
+import VLLMStructuredOutput
 import VLLMTokenizers
 
 /// A prompt as text (tokenized with special-token parsing), as token ids, or as input
@@ -98,7 +99,8 @@ public final class LLMEngine: @unchecked Sendable {
             longPrefillTokenThreshold: args.longPrefillTokenThreshold, enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
             maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows), numBlocks: numKVBlocks)
         executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
-        engineCore = EngineCore(scheduler: scheduler, executor: executor)
+        engineCore = EngineCore(scheduler: scheduler, executor: executor,
+                                structuredOutputs: StructuredOutputManager(tokenizer: tokenizer, vocabSize: config.vocabSize))
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, layout: layout, blockSize: args.blockSize, dtype: args.kvCacheDtype)
@@ -164,8 +166,14 @@ public final class LLMEngine: @unchecked Sendable {
         if let extra = generationConfig?.eosTokenIDs, !params.ignoreEOS {
             for e in extra where e != tokenizer.eosTokenID && !params.stopTokenIDs.contains(e) { params.stopTokenIDs.append(e) }
         }
+        // Compiled here, on the caller's thread (cached by constraint); beam search ignores
+        // structured outputs, as in vLLM.
+        var grammar: CompiledGrammar?
+        if let so = params.structuredOutputs, !params.isBeamSearch {
+            do { grammar = try so.compiled() } catch { throw .badParams(error.message) }
+        }
         return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority, lora: lora,
-                                 promptEmbeddings: embeddings)
+                                 promptEmbeddings: embeddings, grammar: grammar)
     }
 
     /// What vLLM refuses for prompt embeddings, and a width that is not the model's.
@@ -198,7 +206,8 @@ public final class LLMEngine: @unchecked Sendable {
                 try engineCore.addRequest(Request(requestID: child, promptTokenIDs: request.promptTokenIDs,
                                                   samplingParams: p, eosTokenID: tokenizer.eosTokenID,
                                                   priority: request.priority, loraID: loraID,
-                                                  promptEmbeddings: request.promptEmbeddings))
+                                                  promptEmbeddings: request.promptEmbeddings),
+                                          grammar: request.grammar)
             } catch {
                 abortRequest(id: id)
                 throw .badParams("\(error)")
@@ -247,4 +256,6 @@ public struct EngineCoreRequest: Sendable {
     public var lora: LoRARequest? = nil
     /// The prompt as embeddings (`promptTokenIDs` are then placeholders).
     public var promptEmbeddings: PromptEmbeddings? = nil
+    /// The compiled `structuredOutputs` constraint.
+    public var grammar: CompiledGrammar? = nil
 }

@@ -89,12 +89,13 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
             if input.needsAllLogits { recordPromptLogprobs(&state, req, logits, firstRow: next) }
             next += input.needsAllLogits ? req.numTokens : 1
             guard req.samplesAfterStep else { states[req.requestID] = state; continue }
-            let rowLogits = logits[next - 1]
-            let token = Sampler.sample(logits: rowLogits, params: state.params, history: state.history,
-                                       workspace: workspace, using: &state.rng)
-            state.history.append(token)
-            let lp = state.params.logprobs.map { Sampler.logprobs(logits: rowLogits, chosen: token, k: $0) }
-            let chosen = lp?[0].logprob ?? Sampler.logprob(logits: rowLogits, of: token)
+            // A constrained request samples from, and reports logprobs of, the allowed tokens
+            // only (vLLM applies the grammar bitmask to the logits before the sampler).
+            let (token, chosen, lp) = if let mask = output.grammarBitmasks[req.requestID] {
+                Sampler.masked(logits[next - 1], by: mask).withUnsafeBufferPointer { sample($0, &state) }
+            } else {
+                sample(logits[next - 1], &state)
+            }
             var out = SampledToken(tokenID: token, logprob: chosen, logprobs: lp)
             if state.prompt != nil {
                 // Reported once, with the first token; later recomputes need no prompt rows.
@@ -108,6 +109,14 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
             sampled[req.requestID] = out
         }
         return sampled
+    }
+
+    private func sample(_ row: UnsafeBufferPointer<Float>, _ state: inout RequestState) -> (Int, Double, StepLogprobs?) {
+        let token = Sampler.sample(logits: row, params: state.params, history: state.history,
+                                   workspace: workspace, using: &state.rng)
+        state.history.append(token)
+        let lp = state.params.logprobs.map { Sampler.logprobs(logits: row, chosen: token, k: $0) }
+        return (token, lp?[0].logprob ?? Sampler.logprob(logits: row, of: token), lp)
     }
 
     /// Row j of the chunk predicts the token at position start + j + 1: while that is a prompt

@@ -1,0 +1,75 @@
+import VLLMStructuredOutput
+import VLLMTokenizers
+
+/// The engine core's side of structured outputs (vLLM's `StructuredOutputManager`): a grammar
+/// matcher per constrained request, the allowed-token masks of the requests a step samples, and
+/// the tokens they then accepted. Grammars arrive compiled: the input processor compiles them
+/// on the caller's thread, so a new schema never stalls the running batch.
+final class StructuredOutputManager {
+    private let tokenizer: Tokenizer
+    private let vocabSize: Int
+    /// Built on the first constrained request (sorting the vocabulary takes a moment).
+    private lazy var tokenizerInfo = TokenizerInfo(tokenizer: tokenizer, vocabSize: vocabSize)
+    private var matchers: [String: GrammarMatcher] = [:]
+
+    init(tokenizer: Tokenizer, vocabSize: Int) {
+        self.tokenizer = tokenizer
+        self.vocabSize = vocabSize
+    }
+
+    func add(_ requestID: String, grammar: CompiledGrammar) {
+        matchers[requestID] = GrammarMatcher(grammar, tokenizer: tokenizerInfo)
+    }
+
+    func remove(_ ids: [String]) { for id in ids { matchers[id] = nil } }
+
+    var count: Int { matchers.count }
+
+    /// Masks for the constrained requests that sample after this step; a grammar that has
+    /// ended (its stop token was accepted under `ignore_eos`) no longer constrains.
+    func bitmasks(for output: SchedulerOutput) -> [String: TokenBitmask] {
+        guard !matchers.isEmpty else { return [:] }
+        var out: [String: TokenBitmask] = [:]
+        for s in output.scheduled where s.samplesAfterStep {
+            guard let m = matchers[s.requestID], !m.isTerminated else { continue }
+            var mask = TokenBitmask(vocabSize: vocabSize)
+            m.fillNextTokenBitmask(&mask)
+            out[s.requestID] = mask
+        }
+        return out
+    }
+
+    /// Feeds each request's new tokens to its grammar; forgets finished requests.
+    func accept(_ updates: [RequestUpdate]) {
+        guard !matchers.isEmpty else { return }
+        for u in updates {
+            if let m = matchers[u.requestID] {
+                for t in u.newTokenIDs where !m.isTerminated {
+                    // The mask allowed it, so this only fails for a token sampled when every
+                    // token was masked (min_tokens forbidding the stop token of a finished
+                    // grammar); the grammar then stays where it was.
+                    _ = m.acceptToken(t)
+                }
+            }
+            if u.isFinished { matchers[u.requestID] = nil }
+        }
+    }
+}
+
+extension TokenizerInfo {
+    /// The model's vocabulary for grammars: each token's bytes, the tokenizer's EOS as the stop
+    /// token, control tokens never allowed; ids past the tokenizer's vocabulary (padding rows of
+    /// the output layer) never allowed.
+    init(tokenizer: Tokenizer, vocabSize: Int) {
+        let n = min(tokenizer.vocabSize, vocabSize)
+        var bytes: [[UInt8]] = []
+        bytes.reserveCapacity(n)
+        var excluded = Set<Int>()
+        for id in 0..<n {
+            bytes.append(tokenizer.tokenBytes(id))
+            if tokenizer.isSpecial(id) && id != tokenizer.eosTokenID { excluded.insert(id) }
+        }
+        self.init(tokenBytes: bytes, vocabSize: vocabSize, stopTokenIDs: tokenizer.eosTokenID.map { [$0] } ?? [],
+                  excludedTokenIDs: excluded)
+    }
+}

@@ -1,0 +1,220 @@
+/// The state of one constrained output: a pushdown automaton over `CompiledGrammar`, fed token
+/// by token, that answers which tokens may come next (vLLM's `StructuredOutputGrammar`:
+/// `accept_tokens`, `fill_bitmask`, `rollback`, `is_terminated`).
+///
+/// A parse position is a set of stacks: the node being read and, below it, the nodes to return to
+/// when the called rules end. Return frames are interned, so a stack is two integers and a
+/// position is hashable — masks are remembered per position, and an output that passes the same
+/// position again (every character of a string, every element of an array) reuses its mask.
+public final class GrammarMatcher {
+    public let grammar: CompiledGrammar
+    public let tokenizer: TokenizerInfo
+
+    struct Stack: Hashable, Comparable {
+        var node: Int32
+        /// Interned return frame, -1 at the bottom.
+        var parent: Int32
+        static func < (a: Stack, b: Stack) -> Bool { (a.node, a.parent) < (b.node, b.parent) }
+    }
+
+    struct Position: Hashable {
+        /// Stacks whose node reads a byte next, sorted.
+        var stacks: [Stack]
+        /// The output so far is complete.
+        var complete: Bool
+    }
+
+    private var frames: [Stack] = []
+    private var frameIDs: [Stack: Int32] = [:]
+    /// Positions after each accepted token; the first is the start.
+    private var history: [Position]
+    public private(set) var isTerminated = false
+    private var maskCache: [Position: [UInt32]] = [:]
+    private static let maskCacheLimit = 256
+
+    public init(_ grammar: CompiledGrammar, tokenizer: TokenizerInfo) {
+        self.grammar = grammar
+        self.tokenizer = tokenizer
+        history = []
+        history = [closure([Stack(node: grammar.ruleStart[Int(grammar.rootRule)], parent: -1)]) ?? Position(stacks: [], complete: false)]
+    }
+
+    private var position: Position { history[history.count - 1] }
+
+    /// The output so far is a complete match (a stop token would be accepted).
+    public var isCompleted: Bool { position.complete }
+
+    /// Tokens accepted since the start (a stop token included).
+    public var acceptedTokenCount: Int { history.count - 1 }
+
+    /// Feeds one token; false (and no change) when the grammar does not allow it here.
+    @discardableResult
+    public func acceptToken(_ id: Int) -> Bool {
+        guard !isTerminated else { return false }
+        switch tokenizer.kind(id) {
+        case .never: return false
+        case .stop:
+            guard position.complete else { return false }
+            history.append(Position(stacks: [], complete: true))
+            isTerminated = true
+            return true
+        case .text:
+            guard let next = advance(position, bytes: tokenizer.tokenBytes(id)) else { return false }
+            history.append(next)
+            return true
+        }
+    }
+
+    /// Feeds raw text (not a token); false (and no change) when it does not fit.
+    @discardableResult
+    public func acceptString(_ text: String) -> Bool {
+        guard !isTerminated, let next = advance(position, bytes: Array(text.utf8)[...]) else { return false }
+        history.append(next)
+        return true
+    }
+
+    /// Undoes the last `count` accepted tokens (or strings).
+    public func rollback(_ count: Int) {
+        let n = min(count, history.count - 1)
+        guard n > 0 else { return }
+        history.removeLast(n)
+        isTerminated = false
+    }
+
+    public func reset() { rollback(history.count - 1) }
+
+    /// The tokens allowed next: text tokens whose bytes extend the output to a prefix of some
+    /// complete match, and the stop tokens when the output is complete. After termination,
+    /// nothing.
+    public func fillNextTokenBitmask(_ mask: inout TokenBitmask) {
+        precondition(mask.vocabSize == tokenizer.vocabSize, "mask width differs from the vocabulary")
+        guard !isTerminated else {
+            for i in mask.words.indices { mask.words[i] = 0 }
+            return
+        }
+        let here = position
+        if let cached = maskCache[here] {
+            mask.words = cached
+            return
+        }
+        for i in mask.words.indices { mask.words[i] = 0 }
+        walkVocabulary(from: here, into: &mask)
+        if here.complete { for id in tokenizer.stopTokenIDs { mask.allow(id) } }
+        if maskCache.count >= Self.maskCacheLimit { maskCache.removeAll(keepingCapacity: true) }
+        maskCache[here] = mask.words
+    }
+
+    /// Which of `ids` the grammar would accept in order from here: the length of the longest
+    /// accepted prefix (vLLM's `validate_tokens`, for draft tokens). Leaves the state unchanged.
+    public func validateTokens(_ ids: [Int]) -> Int {
+        var n = 0
+        for id in ids {
+            guard acceptToken(id) else { break }
+            n += 1
+        }
+        rollback(n)
+        return n
+    }
+
+    // MARK: - Automaton
+
+    /// Tokens in byte order: each starts from the position after the bytes it shares with the
+    /// previous token, and a token that shares the bytes where the previous one failed fails too.
+    private func walkVocabulary(from start: Position, into mask: inout TokenBitmask) {
+        var depth: [Position] = [start]
+        var reached = 0 // depth[0...reached] hold the positions after the previous token's bytes
+        let ids = tokenizer.sortedIDs, shared = tokenizer.sharedPrefix
+        for k in 0..<ids.count {
+            let common = Int(shared[k])
+            if common > reached { continue }
+            let id = Int(ids[k])
+            let bytes = tokenizer.tokenBytes(id)
+            var d = common
+            let base = bytes.startIndex
+            while d < bytes.count {
+                guard let next = step(depth[d], bytes[base + d]) else { break }
+                if depth.count > d + 1 { depth[d + 1] = next } else { depth.append(next) }
+                d += 1
+            }
+            reached = d
+            if d == bytes.count { mask.allow(id) }
+        }
+    }
+
+    private func advance(_ from: Position, bytes: ArraySlice<UInt8>) -> Position? {
+        var p = from
+        for b in bytes {
+            guard let next = step(p, b) else { return nil }
+            p = next
+        }
+        return p
+    }
+
+    /// The most parse stacks one position may hold. An ambiguous grammar can multiply them with
+    /// every byte (e.g. nested repetitions of rules that match the same text); past this, the
+    /// byte is refused, which keeps every output valid but may refuse valid continuations.
+    public static let maxStacks = 4096
+
+    /// Some continuation was refused because of `maxStacks`.
+    public private(set) var hitAmbiguityLimit = false
+
+    /// The position after one byte, or nil if no stack reads it.
+    private func step(_ from: Position, _ byte: UInt8) -> Position? {
+        var seeds: [Stack] = []
+        for s in from.stacks {
+            let t = grammar.next(s.node, byte)
+            if t >= 0 { seeds.append(Stack(node: t, parent: s.parent)) }
+        }
+        guard !seeds.isEmpty else { return nil }
+        guard let next = closure(seeds) else {
+            hitAmbiguityLimit = true
+            return nil
+        }
+        return next
+    }
+
+    /// Expands rule calls and returns from ended rules until every stack reads a byte next;
+    /// nil past `maxStacks`.
+    private func closure(_ seeds: [Stack]) -> Position? {
+        // Most bytes (inside a string, a number, a literal) land on nodes that only read on.
+        if seeds.allSatisfy({ grammar.isPlainScan($0.node) }) {
+            var out = seeds
+            if out.count > 1 {
+                out.sort()
+                var unique: [Stack] = [out[0]]
+                for s in out.dropFirst() where s != unique[unique.count - 1] { unique.append(s) }
+                out = unique
+            }
+            return Position(stacks: out, complete: false)
+        }
+        var out: [Stack] = []
+        var seen = Set<Stack>()
+        var work = seeds
+        var complete = false
+        while let s = work.popLast() {
+            guard seen.insert(s).inserted else { continue }
+            if seen.count > 4 * Self.maxStacks { return nil }
+            if grammar.scans(s.node) { out.append(s) }
+            let node = Int(s.node)
+            for c in Int(grammar.callStart[node])..<Int(grammar.callStart[node + 1]) {
+                let call = grammar.calls[c]
+                let ret = intern(Stack(node: call.next, parent: s.parent))
+                work.append(Stack(node: grammar.ruleStart[Int(call.rule)], parent: ret))
+            }
+            if grammar.accepting[node] {
+                if s.parent < 0 { complete = true } else { work.append(frames[Int(s.parent)]) }
+            }
+        }
+        guard out.count <= Self.maxStacks else { return nil }
+        out.sort()
+        return Position(stacks: out, complete: complete)
+    }
+
+    private func intern(_ frame: Stack) -> Int32 {
+        if let id = frameIDs[frame] { return id }
+        let id = Int32(frames.count)
+        frames.append(frame)
+        frameIDs[frame] = id
+        return id
+    }
+}
