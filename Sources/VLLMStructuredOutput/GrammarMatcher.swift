@@ -4,8 +4,10 @@
 ///
 /// A parse position is a set of stacks: the node being read and, below it, the nodes to return to
 /// when the called rules end. Return frames are interned, so a stack is two integers and a
-/// position is hashable — masks are remembered per position, and an output that passes the same
-/// position again (every character of a string, every element of an array) reuses its mask.
+/// position is hashable — masks are remembered per position (in a `GrammarMatcherCache`, which
+/// matchers of the same grammar and vocabulary may share), and an output that passes the same
+/// position again (every character of a string, every element of an array, the same field of
+/// another request's output) reuses its mask.
 public final class GrammarMatcher {
     public let grammar: CompiledGrammar
     public let tokenizer: TokenizerInfo
@@ -24,17 +26,18 @@ public final class GrammarMatcher {
         var complete: Bool
     }
 
-    private var frames: [Stack] = []
-    private var frameIDs: [Stack: Int32] = [:]
+    /// Interned frames and remembered masks; shared by the matchers given the same one.
+    let cache: GrammarMatcherCache
     /// Positions after each accepted token; the first is the start.
     private var history: [Position]
     public private(set) var isTerminated = false
-    private var maskCache: [Position: [UInt32]] = [:]
-    private static let maskCacheLimit = 256
 
-    public init(_ grammar: CompiledGrammar, tokenizer: TokenizerInfo) {
+    /// - Parameter cache: shared by matchers of this grammar on this vocabulary (not across
+    ///   threads); nil: a fresh one.
+    public init(_ grammar: CompiledGrammar, tokenizer: TokenizerInfo, cache: GrammarMatcherCache? = nil) {
         self.grammar = grammar
         self.tokenizer = tokenizer
+        self.cache = cache ?? GrammarMatcherCache()
         history = []
         history = [closure([Stack(node: grammar.ruleStart[Int(grammar.rootRule)], parent: -1)]) ?? Position(stacks: [], complete: false)]
     }
@@ -93,15 +96,14 @@ public final class GrammarMatcher {
             return
         }
         let here = position
-        if let cached = maskCache[here] {
+        if let cached = cache.masks[here] {
             mask.words = cached
             return
         }
         for i in mask.words.indices { mask.words[i] = 0 }
         walkVocabulary(from: here, into: &mask)
         if here.complete { for id in tokenizer.stopTokenIDs { mask.allow(id) } }
-        if maskCache.count >= Self.maskCacheLimit { maskCache.removeAll(keepingCapacity: true) }
-        maskCache[here] = mask.words
+        cache.remember(here, mask.words)
     }
 
     /// Which of `ids` the grammar would accept in order from here: the length of the longest
@@ -202,7 +204,7 @@ public final class GrammarMatcher {
                 work.append(Stack(node: grammar.ruleStart[Int(call.rule)], parent: ret))
             }
             if grammar.accepting[node] {
-                if s.parent < 0 { complete = true } else { work.append(frames[Int(s.parent)]) }
+                if s.parent < 0 { complete = true } else { work.append(cache.frames[Int(s.parent)]) }
             }
         }
         guard out.count <= Self.maxStacks else { return nil }
@@ -211,10 +213,35 @@ public final class GrammarMatcher {
     }
 
     private func intern(_ frame: Stack) -> Int32 {
-        if let id = frameIDs[frame] { return id }
-        let id = Int32(frames.count)
-        frames.append(frame)
-        frameIDs[frame] = id
+        if let id = cache.frameIDs[frame] { return id }
+        let id = Int32(cache.frames.count)
+        cache.frames.append(frame)
+        cache.frameIDs[frame] = id
         return id
     }
+}
+
+/// Return frames and masks by parse position for the matchers of one grammar on one
+/// vocabulary. Frames are never forgotten (a live matcher's positions refer to them); masks are,
+/// all at once, past `maxMaskBytes`. Not thread-safe: its matchers run on one thread.
+public final class GrammarMatcherCache {
+    var frames: [GrammarMatcher.Stack] = []
+    var frameIDs: [GrammarMatcher.Stack: Int32] = [:]
+    var masks: [GrammarMatcher.Position: [UInt32]] = [:]
+    private var maskBytes = 0
+    public let maxMaskBytes: Int
+
+    public init(maxMaskBytes: Int = 16 << 20) { self.maxMaskBytes = maxMaskBytes }
+
+    func remember(_ position: GrammarMatcher.Position, _ words: [UInt32]) {
+        if maskBytes + 4 * words.count > maxMaskBytes {
+            masks.removeAll(keepingCapacity: true)
+            maskBytes = 0
+        }
+        masks[position] = words
+        maskBytes += 4 * words.count
+    }
+
+    /// Masks remembered now.
+    public var maskCount: Int { masks.count }
 }

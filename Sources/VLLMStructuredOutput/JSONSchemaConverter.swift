@@ -213,21 +213,7 @@ struct JSONSchemaConverter {
     /// A `#/…` JSON pointer into this document, as a rule (made once, so recursion works).
     private mutating func refRule(_ target: String, at path: String) throws(GrammarError) -> Int {
         if let r = refRules[target] { return r }
-        guard target == "#" || target.hasPrefix("#/") else {
-            throw fail("only references into the same schema ('#/…') are supported, not '\(target)'", at: path)
-        }
-        var node = document
-        if target != "#" {
-            for raw in target.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) {
-                // JSON Pointer escapes (RFC 6901): ~1 is '/', ~0 is '~'.
-                let key = String(raw).replacing("~1", with: "/").replacing("~0", with: "~")
-                switch node {
-                case let .dict(d) where d[key] != nil: node = d[key]!
-                case let .list(l) where Int(key).map({ l.indices.contains($0) }) == true: node = l[Int(key)!]
-                default: throw fail("$ref '\(target)' does not point into the schema", at: path)
-                }
-            }
-        }
+        let node = try resolve(target, at: path)
         let name = target == "#" ? "root_ref" : String(target.split(separator: "/").last ?? "ref")
         let r = grammar.addRule(grammar.freshName(Self.ruleName(name)))
         refRules[target] = r
@@ -294,12 +280,20 @@ struct JSONSchemaConverter {
         return .dict(out)
     }
 
+    /// What a `$ref` (a JSON Pointer into this document, RFC 6901) points at.
     private func resolve(_ target: String, at path: String) throws(GrammarError) -> Value {
-        guard target.hasPrefix("#/") else { throw fail("unsupported $ref '\(target)'", at: path) }
+        guard target == "#" || target.hasPrefix("#/") else {
+            throw fail("only references into the same schema ('#/…') are supported, not '\(target)'", at: path)
+        }
         var node = document
-        for raw in target.dropFirst(2).split(separator: "/") {
-            guard case let .dict(d) = node, let next = d[String(raw)] else { throw fail("$ref '\(target)' does not point into the schema", at: path) }
-            node = next
+        guard target != "#" else { return node }
+        for raw in target.dropFirst(2).split(separator: "/", omittingEmptySubsequences: false) {
+            let key = String(raw).replacing("~1", with: "/").replacing("~0", with: "~")
+            switch node {
+            case let .dict(d) where d[key] != nil: node = d[key]!
+            case let .list(l) where Int(key).map({ l.indices.contains($0) }) == true: node = l[Int(key)!]
+            default: throw fail("$ref '\(target)' does not point into the schema", at: path)
+            }
         }
         return node
     }
@@ -347,9 +341,11 @@ struct JSONSchemaConverter {
     /// Regular expressions of the string formats (RFC 3339 dates and times, RFC 4122 UUIDs,
     /// dotted-quad IPv4, a conservative email address).
     static let formats: [String: String] = {
-        // Days per month, and February 29 only in leap years.
-        let leapYear = #"([0-9]{2}(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00)"#
-        let date = #"([0-9]{4}-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|"#
+        // Years 0001-9999 (Python's date, which jsonschema checks with, has no year 0), days
+        // per month, and February 29 only in leap years.
+        let year = #"(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})"#
+        let leapYear = #"([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)"#
+        let date = "(" + year + #"-((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))|"#
             + leapYear + "-02-29)"
         let time = #"([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"#
         let octet = #"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"#
@@ -434,12 +430,9 @@ struct JSONSchemaConverter {
         return IntegerRange.expr(low, high)
     }
 
-    private func number(_ s: Dict, at path: String) throws(GrammarError) -> GrammarExpr {
+    private mutating func number(_ s: Dict, at path: String) throws(GrammarError) -> GrammarExpr {
         let keys = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]
-        guard keys.contains(where: { s[$0] != nil }) else {
-            return .sequence([.optional(.literal("-")), .choice([.literal("0"), .sequence([.charClass(CodePointSet([49...57])), .star(.charClass(CodePointSet([48...57])))])]),
-                              .optional(Self.fraction), .optional(Self.exponent)])
-        }
+        guard keys.contains(where: { s[$0] != nil }) else { return .rule(numberRule()) }
         var bounds: [String: Double] = [:]
         for k in keys { if let b = try bound(s, k, at: path) { bounds[k] = b } }
         guard bounds.values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e17 }) else {

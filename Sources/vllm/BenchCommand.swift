@@ -5,7 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks.",
         subcommands: [BenchLatencyCommand.self, BenchThroughputCommand.self, BenchRooflineCommand.self,
-                      BenchAttentionCommand.self, BenchFidelityCommand.self])
+                      BenchAttentionCommand.self, BenchFidelityCommand.self, BenchStructuredOutputCommand.self])
 }
 
 /// Single-request latency: prefill throughput on an input-len prompt, then decode throughput at

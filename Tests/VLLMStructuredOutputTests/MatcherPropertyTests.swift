@@ -4,7 +4,8 @@ import Testing
 /// Random grammars, random vocabularies (with tokens that split UTF-8 characters), random walks:
 /// at every step a token is allowed exactly when the output with its bytes is a prefix of some
 /// complete match (by the reference Earley recognizer), and the stop token exactly when the output
-/// is complete. Rollback returns to the same masks.
+/// is complete. Rollback returns to the same masks, and a cache shared with another matcher
+/// changes nothing.
 @Suite struct MatcherPropertyTests {
     static let alphabet: [UInt32] = [0x61, 0x62, 0x63, 0x7B, 0x22, 0xE9, 0x4E2D, 0x1F600]
 
@@ -81,7 +82,16 @@ import Testing
             let vocab = Self.randomVocabulary(&rng)
             let info = TokenizerInfo(tokenBytes: vocab, vocabSize: vocab.count + 3, stopTokenIDs: [0])
             let reference = ReferenceRecognizer(g)
-            let matcher = GrammarMatcher(grammar, tokenizer: info)
+            // The matcher under test shares its frames and remembered masks with another one
+            // that walked its own random path first.
+            let shared = GrammarMatcherCache()
+            let other = GrammarMatcher(grammar, tokenizer: info, cache: shared)
+            for _ in 0..<8 {
+                var m = TokenBitmask(vocabSize: info.vocabSize)
+                other.fillNextTokenBitmask(&m)
+                guard let id = m.allowedIDs.randomElement(using: &rng), other.acceptToken(id), !other.isTerminated else { break }
+            }
+            let matcher = GrammarMatcher(grammar, tokenizer: info, cache: shared)
             var parse = reference.begin()
             var masks: [TokenBitmask] = []
             var parses: [ReferenceRecognizer.Parse] = []

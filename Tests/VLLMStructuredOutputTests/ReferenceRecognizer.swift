@@ -127,8 +127,7 @@ struct ReferenceRecognizer {
             let p = productions[item.production]
             if item.dot == p.rhs.count {
                 // Complete: advance every item of the origin set waiting for this nonterminal.
-                let waiting = item.origin == k ? Array(sets[k]) : Array(sets[item.origin])
-                for w in waiting {
+                for w in Array(sets[item.origin]) {
                     let wr = productions[w.production].rhs
                     if w.dot < wr.count, case let .nonterminal(n) = wr[w.dot], n == p.lhs {
                         work.append(Item(production: w.production, dot: w.dot + 1, origin: w.origin))

@@ -11,6 +11,11 @@ final class StructuredOutputManager {
     /// Built on the first constrained request (sorting the vocabulary takes a moment).
     private lazy var tokenizerInfo = TokenizerInfo(tokenizer: tokenizer, vocabSize: vocabSize)
     private var matchers: [String: GrammarMatcher] = [:]
+    /// Shared by the requests of one grammar, so a schema's masks are computed once for all of
+    /// them; kept while a request uses it, and for the `idleCaches` grammars used last.
+    private var caches: [ObjectIdentifier: (grammar: CompiledGrammar, cache: GrammarMatcherCache, users: Int, lastUse: Int)] = [:]
+    private var clock = 0
+    static let idleCaches = 16
 
     init(tokenizer: Tokenizer, vocabSize: Int) {
         self.tokenizer = tokenizer
@@ -18,10 +23,28 @@ final class StructuredOutputManager {
     }
 
     func add(_ requestID: String, grammar: CompiledGrammar) {
-        matchers[requestID] = GrammarMatcher(grammar, tokenizer: tokenizerInfo)
+        let key = ObjectIdentifier(grammar)
+        clock += 1
+        var entry = caches[key] ?? (grammar, GrammarMatcherCache(), 0, clock)
+        entry.users += 1
+        entry.lastUse = clock
+        caches[key] = entry
+        matchers[requestID] = GrammarMatcher(grammar, tokenizer: tokenizerInfo, cache: entry.cache)
     }
 
-    func remove(_ ids: [String]) { for id in ids { matchers[id] = nil } }
+    func remove(_ ids: [String]) {
+        for id in ids {
+            guard let m = matchers.removeValue(forKey: id) else { continue }
+            let key = ObjectIdentifier(m.grammar)
+            caches[key]?.users -= 1
+        }
+        let idle = caches.filter { $0.value.users == 0 }
+        if idle.count > Self.idleCaches {
+            for (key, _) in idle.sorted(by: { $0.value.lastUse < $1.value.lastUse }).prefix(idle.count - Self.idleCaches) {
+                caches[key] = nil
+            }
+        }
+    }
 
     var count: Int { matchers.count }
 
@@ -51,8 +74,8 @@ final class StructuredOutputManager {
                     _ = m.acceptToken(t)
                 }
             }
-            if u.isFinished { matchers[u.requestID] = nil }
         }
+        remove(updates.filter(\.isFinished).map(\.requestID))
     }
 }
 
@@ -60,7 +83,7 @@ extension TokenizerInfo {
     /// The model's vocabulary for grammars: each token's bytes, the tokenizer's EOS as the stop
     /// token, control tokens never allowed; ids past the tokenizer's vocabulary (padding rows of
     /// the output layer) never allowed.
-    init(tokenizer: Tokenizer, vocabSize: Int) {
+    public init(tokenizer: Tokenizer, vocabSize: Int) {
         let n = min(tokenizer.vocabSize, vocabSize)
         var bytes: [[UInt8]] = []
         bytes.reserveCapacity(n)
