@@ -75,9 +75,9 @@ let package = Package(
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLM", "VLLMTestSupport"]),
-        .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja"]),
-        .testTarget(name: "VLLMStructuredOutputTests", dependencies: ["VLLMStructuredOutput", "VLLMJinja"]),
-        .testTarget(name: "VLLMToolParsersTests", dependencies: ["VLLMToolParsers", "VLLMJinja"]),
+        .testTarget(name: "VLLMJinjaTests", dependencies: ["VLLMJinja", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMStructuredOutputTests", dependencies: ["VLLMStructuredOutput", "VLLMJinja", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMToolParsersTests", dependencies: ["VLLMToolParsers", "VLLMJinja", "VLLMTestSupport"]),
         // Runs a fake hub on loopback (Hummingbird) to download from.
         .testTarget(name: "VLLMHubTests", dependencies: [
             "VLLMHub",

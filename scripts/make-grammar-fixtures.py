@@ -80,11 +80,14 @@ def load_vocab(path):
     tokens = strings("tokenizer.ggml.tokens")
     types = [int(fields["tokenizer.ggml.token_type"].parts[i][0]) for i in fields["tokenizer.ggml.token_type"].data]
     eos = int(fields["tokenizer.ggml.eos_token_id"].parts[-1][0])
+    model = bytes(fields["tokenizer.ggml.model"].parts[-1]).decode()
     dec = byte_decoder()
     vocab = []
     for t, kind in zip(tokens, types):
         if kind in (2, 3):  # unknown, control: never produced under a grammar (as swift-vllm)
             vocab.append(b"")
+        elif model == "llama":  # SentencePiece: "▁" is a space, <0xXX> tokens are bytes
+            vocab.append(bytes([int(t[3:5], 16)]) if kind == 6 else t.replace("\u2581", " ").encode("utf-8"))
         elif all(ch in dec for ch in t):
             vocab.append(bytes(dec[ch] for ch in t))
         else:

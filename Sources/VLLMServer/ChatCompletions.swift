@@ -12,8 +12,11 @@ struct ChatCall: GenerationCall {
     let model: String
     let created: Int
     let job: EngineJob
-    /// Set when the output is parsed for tool calls (`tool_choice` auto with a parser).
+    /// Set when the output is parsed for tool calls (`tool_choice` auto with a parser, or a
+    /// forced choice).
     let toolParser: ToolParser?
+    /// `tool_choice` "required" or named: the output is constrained to calls.
+    let forcedToolChoice: Bool
     let toolNames: [String]
     /// With `echo`: the final assistant message's text, which the reply continues.
     let echoText: String?
@@ -44,6 +47,7 @@ struct ChatCall: GenerationCall {
         toolNames = inputs.toolNames
         // OpenAI: with tools and no tool_choice, the model decides ("auto").
         let choice = request.toolChoice ?? (inputs.tools == nil ? .none : .auto)
+        var forced: StructuredOutputsParams?
         switch choice {
         case .none: toolParser = nil
         case .auto where context.harmony:
@@ -55,9 +59,17 @@ struct ChatCall: GenerationCall {
                 throw APIError.badRequest("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set", param: "tool_choice")
             }
             toolParser = inputs.tools == nil ? nil : parser
+        case .required where inputs.offeredTools?.isEmpty == true:
+            // vLLM and OpenAI: "required" over an empty list behaves as "none".
+            toolParser = nil
         case .required, .function:
-            throw APIError.badRequest("tool_choice 'required' or a named function needs structured outputs, which are not supported yet; use 'auto' or 'none'.", param: "tool_choice")
+            guard !context.harmony else {
+                throw APIError.badRequest("tool_choice 'required' or a named function is not supported for harmony (gpt-oss) models; use 'auto'.", param: "tool_choice")
+            }
+            forced = try ToolChoiceConstraint.structuredOutputs(choice, tools: inputs.offeredTools)
+            if case let .function(name) = choice { toolParser = .namedCall(name) } else { toolParser = .requiredCalls }
         }
+        forcedToolChoice = forced != nil
         let prompt = try context.renderer.render(inputs, addGenerationPrompt: request.addGenerationPrompt,
                                                  continueFinalMessage: request.continueFinalMessage,
                                                  requestTemplate: request.chatTemplate, cancel: cancel)
@@ -73,6 +85,8 @@ struct ChatCall: GenerationCall {
                                                          promptTokens: ids.count, maxModelLen: context.maxModelLen,
                                                          defaultMaxTokens: context.engine.engine.generationConfig?.maxNewTokens)
         if request.sampling.params.promptLogprobs == nil && params.isBeamSearch { params.promptLogprobs = nil }
+        // vLLM: the tools' schema replaces a `json` constraint the request also gave.
+        if let forced { params.structuredOutputs = forced }
         if request.stream && params.numCandidates != params.n && !params.isBeamSearch {
             throw APIError.badRequest("best_of above n is not available when `stream=True`: the best choices are known only at the end.", param: "best_of")
         }
@@ -125,6 +139,14 @@ struct ChatCall: GenerationCall {
             var toolCalls: [JSONOut] = []
             var finishReason = o.finishReason
             var reasoning: String?
+            // With a reasoning parser, tool calls are read from the answer after the reasoning.
+            var answer = o.text
+            if let parser = context.reasoningParser {
+                let split = parser.extract(o.text)
+                reasoning = request.includeReasoning ? split.reasoning : nil
+                answer = split.content ?? ""
+                content = split.content.map { (echoText ?? "") + $0 }
+            }
             if context.harmony {
                 let parser = HarmonyParser()
                 parser.feed(o.text)
@@ -134,8 +156,12 @@ struct ChatCall: GenerationCall {
                 toolCalls = out.toolCalls.map(Self.json)
                 if !toolCalls.isEmpty { finishReason = "tool_calls" }
             } else if let parser = toolParser {
-                let extracted = parser.extractToolCalls(modelOutput: o.text, request: toolRequest)
-                if extracted.toolsCalled {
+                let extracted = parser.extractToolCalls(modelOutput: answer, request: toolRequest)
+                if forcedToolChoice {
+                    // vLLM: content "", and the engine's finish reason (not "tool_calls").
+                    content = ""
+                    toolCalls = extracted.toolCalls.map(Self.json)
+                } else if extracted.toolsCalled {
                     content = extracted.content
                     toolCalls = extracted.toolCalls.map(Self.json)
                     finishReason = "tool_calls"

@@ -5,6 +5,8 @@ import VLLMJinja
 struct ChatInputs {
     var messages: Value
     var tools: Value?
+    /// The `tools` list as given (nil when absent or null), empty lists included.
+    var offeredTools: [Value]?
     /// Retrieval documents for templates that take them (vLLM's `documents`).
     var documents: Value?
     var kwargs: [(String, Value)]
@@ -24,7 +26,7 @@ struct ChatInputs {
         messages = .list(raw.map(Self.prepare))
         switch root["tools"] {
         case nil, .some(.none): tools = nil
-        case let .list(t)?: tools = t.isEmpty ? nil : .list(t)
+        case let .list(t)?: (tools, offeredTools) = (t.isEmpty ? nil : .list(t), t)
         default: throw APIError.badRequest("tools must be a list of tool definitions.", param: "tools")
         }
         switch root["documents"] {

@@ -9,6 +9,7 @@ final class ChatStreamer {
     private var cursors: [Int: ChoiceCursor] = [:]
     private var tools: [Int: ToolCallStream] = [:]
     private var harmony: [Int: HarmonyStream] = [:]
+    private var reasoning: [Int: ReasoningStream] = [:]
     private var completionTokens: [Int: Int] = [:]
 
     init(_ call: ChatCall) { self.call = call }
@@ -42,6 +43,21 @@ final class ChatStreamer {
             let logprobs = call.logprobsJSON(o.logprobs?[step.steps.clamped(to: 0..<(o.logprobs?.count ?? 0))])
             var deltas: [DeltaMessage] = []
             var finishReason = step.finishReason
+            // With a reasoning parser, the reasoning goes out as it comes and only the answer
+            // reaches the tool-call parser.
+            var answer = step.text
+            if let parser = call.context.reasoningParser {
+                let stream = reasoning[o.index] ?? parser.makeStream()
+                reasoning[o.index] = stream
+                var (thought, text) = stream.feed(step.text)
+                if step.finishReason != nil {
+                    let rest = stream.finish()
+                    if let r = rest.reasoning { thought = (thought ?? "") + r }
+                    if let c = rest.content { text = (text ?? "") + c }
+                }
+                answer = text ?? ""
+                if let thought, call.request.includeReasoning { deltas.append(DeltaMessage(reasoningContent: thought)) }
+            }
             if call.context.harmony {
                 let stream = harmony[o.index] ?? HarmonyStream()
                 harmony[o.index] = stream
@@ -59,13 +75,13 @@ final class ChatStreamer {
             } else if let parser = call.toolParser {
                 let stream = tools[o.index] ?? parser.makeStream(request: call.toolRequest)
                 tools[o.index] = stream
-                if let d = stream.feed(step.text) { deltas.append(d) }
+                if let d = stream.feed(answer) { deltas.append(d) }
                 if step.finishReason != nil {
                     if let d = stream.finish() { deltas.append(d) }
                     if stream.toolsCalled { finishReason = "tool_calls" }
                 }
-            } else if !step.text.isEmpty {
-                deltas.append(DeltaMessage(content: step.text))
+            } else if !answer.isEmpty {
+                deltas.append(DeltaMessage(content: answer))
             }
             // Logprobs ride on the first piece of the step (or on the finishing chunk).
             var pendingLogprobs = logprobs

@@ -19,6 +19,8 @@ final class ServerContext: Sendable {
     /// The model writes gpt-oss's harmony format: chat replies are split into reasoning, content
     /// and tool calls by channel (vLLM's `use_harmony`).
     let harmony: Bool
+    /// `--reasoning-parser`: chat replies' `<think>` part becomes `reasoning_content`.
+    let reasoningParser: ReasoningParser?
     let options: ServerOptions
     let metrics: ServerMetrics
     /// The LoRA adapters a request's `model` field may name.
@@ -50,6 +52,7 @@ final class ServerContext: Sendable {
             toolParser = nil
         }
         harmony = engine.engine.config.architecture == "GptOssForCausalLM"
+        reasoningParser = harmony ? nil : engine.engine.args.reasoningParser.flatMap { ReasoningParser.parsers[$0] }
         metrics = ServerMetrics(modelName: modelNames[0], args: engine.engine.args, numKVBlocks: engine.engine.numKVBlocks,
                                 maxModelLen: maxModelLen)
         engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }

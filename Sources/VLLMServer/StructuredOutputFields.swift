@@ -10,27 +10,13 @@ import VLLMJinja
 ///
 /// Chosen differently from vLLM 0.11, which ignores it there: `response_format` `json_schema`
 /// also constrains `/v1/completions`.
-enum StructuredOutputFields {
+public enum StructuredOutputFields {
     static func read(body: String) throws -> StructuredOutputsParams? {
         guard case let .dict(root)? = try? Value(json: body) else { return nil }
         var params: StructuredOutputsParams?
         var field = "structured_outputs"
         if let so = present(root["structured_outputs"]) {
-            guard case let .dict(d) = so else { throw APIError.badRequest("structured_outputs must be an object.", param: field) }
-            var p = StructuredOutputsParams()
-            p.json = try schemaText(d["json"], field: "structured_outputs.json")
-            p.regex = try string(d["regex"], field: "structured_outputs.regex")
-            p.choice = try strings(d["choice"], field: "structured_outputs.choice")
-            p.grammar = try string(d["grammar"], field: "structured_outputs.grammar")
-            p.jsonObject = try bool(d["json_object"], field: "structured_outputs.json_object")
-            p.disableAnyWhitespace = try bool(d["disable_any_whitespace"], field: "structured_outputs.disable_any_whitespace") ?? false
-            if present(d["structural_tag"]) != nil {
-                throw APIError.badRequest("structural_tag constraints are not supported.", param: "structured_outputs.structural_tag")
-            }
-            if [p.json != nil, p.regex != nil, p.choice != nil].filter({ $0 }).count > 1 {
-                throw APIError.badRequest("You can only use one kind of constraints for structured outputs ('json', 'regex' or 'choice').", param: field)
-            }
-            params = p
+            params = try structuredOutputs(so)
         } else {
             var p = StructuredOutputsParams()
             p.json = try schemaText(root["guided_json"], field: "guided_json")
@@ -66,6 +52,45 @@ enum StructuredOutputFields {
             }
         }
         guard let params else { return nil }
+        return try compiled(params, field: field)
+    }
+
+    /// The `structured_outputs` member of a JSON object's text, compiled (nil when absent):
+    /// what `vllm generate --sampling-params` and `--prompts-file` lines take, as vLLM's
+    /// `SamplingParams(structured_outputs=…)`. Throws the message a client would get.
+    public static func read(samplingJSON text: String) throws(StructuredOutputsFieldError) -> StructuredOutputsParams? {
+        guard case let .dict(root)? = try? Value(json: text), let so = present(root["structured_outputs"]) else { return nil }
+        do {
+            return try compiled(structuredOutputs(so), field: "structured_outputs")
+        } catch let error as APIError {
+            throw StructuredOutputsFieldError(description: "\(error.param ?? "structured_outputs"): \(error.message)")
+        } catch {
+            throw StructuredOutputsFieldError(description: "structured_outputs: \(error)")
+        }
+    }
+
+    /// vLLM's `structured_outputs` object.
+    private static func structuredOutputs(_ so: Value) throws -> StructuredOutputsParams {
+        let field = "structured_outputs"
+        guard case let .dict(d) = so else { throw APIError.badRequest("structured_outputs must be an object.", param: field) }
+        var p = StructuredOutputsParams()
+        p.json = try schemaText(d["json"], field: "structured_outputs.json")
+        p.regex = try string(d["regex"], field: "structured_outputs.regex")
+        p.choice = try strings(d["choice"], field: "structured_outputs.choice")
+        p.grammar = try string(d["grammar"], field: "structured_outputs.grammar")
+        p.jsonObject = try bool(d["json_object"], field: "structured_outputs.json_object")
+        p.disableAnyWhitespace = try bool(d["disable_any_whitespace"], field: "structured_outputs.disable_any_whitespace") ?? false
+        if present(d["structural_tag"]) != nil {
+            throw APIError.badRequest("structural_tag constraints are not supported.", param: "structured_outputs.structural_tag")
+        }
+        if [p.json != nil, p.regex != nil, p.choice != nil].filter({ $0 }).count > 1 {
+            throw APIError.badRequest("You can only use one kind of constraints for structured outputs ('json', 'regex' or 'choice').", param: field)
+        }
+        return p
+    }
+
+    /// `params` once its constraint compiles (cached), or a 400 naming `field`.
+    private static func compiled(_ params: StructuredOutputsParams, field: String) throws -> StructuredOutputsParams {
         do { _ = try params.compiled() } catch { throw APIError.badRequest(error.message, param: field) }
         return params
     }
@@ -109,4 +134,9 @@ enum StructuredOutputFields {
         default: throw APIError.badRequest("\(field) must be a JSON schema (an object).", param: field)
         }
     }
+}
+
+/// A `structured_outputs` value outside a request (the command line's JSON) that cannot be used.
+public struct StructuredOutputsFieldError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A grammar as one deterministic automaton per rule, over bytes and rule calls: the form
 /// `GrammarMatcher` runs as a pushdown automaton. Nodes are numbered across all rules.
 ///
@@ -26,6 +28,21 @@ public final class CompiledGrammar: Sendable {
     public static let maxStates = 200_000
 
     public var nodeCount: Int { accepting.count }
+
+    /// Token tables by vocabulary (`TokenizerInfo.identity`), made on first use: a compiled
+    /// grammar is shared by every request with the same constraint.
+    private let tables = Mutex<[Int: GrammarTokenTables]>([:])
+
+    /// Every node's tokens on `tokenizer`'s vocabulary, computed on the first call (by the
+    /// thread that makes it; others asking for the same wait for it) and kept with the grammar.
+    public func tokenTables(for tokenizer: TokenizerInfo) -> GrammarTokenTables {
+        tables.withLock { known in
+            if let t = known[tokenizer.identity] { return t }
+            let t = GrammarTokenTables(self, tokenizer: tokenizer)
+            known[tokenizer.identity] = t
+            return t
+        }
+    }
 
     public init(_ grammar: Grammar) throws(GrammarError) {
         guard !grammar.rules.isEmpty else { throw GrammarError("the grammar has no rules") }

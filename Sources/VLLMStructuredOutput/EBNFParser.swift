@@ -262,12 +262,10 @@ struct EBNFParser {
     }
 
     private mutating func hex(_ n: Int) throws(GrammarError) -> UInt32 {
-        guard i + n <= text.count, let v = UInt32(String(String.UnicodeScalarView(text[i..<i + n])), radix: 16) else {
-            throw fail("incomplete hex escape")
+        switch ScalarReading.hexScalar(text, &i, digits: n) {
+        case let .success(v): return v
+        case let .failure(e): throw fail(e.message)
         }
-        i += n
-        guard v <= CodePointSet.maxScalar, !(0xD800...0xDFFF).contains(v) else { throw fail("escape \\u\(String(v, radix: 16)) is not a character") }
-        return v
     }
 
     /// After '/': a Lark regex terminal up to the closing '/', flags refused.
@@ -286,14 +284,7 @@ struct EBNFParser {
         return try RegexConverter.convert(pattern)
     }
 
-    private mutating func number() -> Int? {
-        var v: Int? = nil
-        while let d = peek, d.value >= 48 && d.value <= 57 {
-            v = min((v ?? 0) * 10 + Int(d.value - 48), 1_000_000)
-            i += 1
-        }
-        return v
-    }
+    private mutating func number() -> Int? { ScalarReading.number(text, &i) }
 
     private func isNameChar(_ c: Unicode.Scalar) -> Bool {
         (c.value >= 48 && c.value <= 57) || (c.value >= 65 && c.value <= 90) || (c.value >= 97 && c.value <= 122)

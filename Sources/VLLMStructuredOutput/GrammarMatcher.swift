@@ -100,8 +100,19 @@ public final class GrammarMatcher {
             mask.words = cached
             return
         }
+        // A token is allowed when some stack reads all its bytes. Most are decided by the top
+        // node alone (the node's table); only those that may end the node's rule part-way
+        // through need the stacks below, and are walked from here.
         for i in mask.words.indices { mask.words[i] = 0 }
-        walkVocabulary(from: here, into: &mask)
+        var uncertain: [Int32] = []
+        for s in here.stacks {
+            let table = nodeTokens(s.node)
+            table.addAccepted(to: &mask.words, textTokens: tokenizer.textTokenWords)
+            uncertain.append(contentsOf: table.uncertain)
+        }
+        for id in uncertain where !mask.isAllowed(Int(id)) {
+            if advance(here, bytes: tokenizer.tokenBytes(Int(id))) != nil { mask.allow(Int(id)) }
+        }
         if here.complete { for id in tokenizer.stopTokenIDs { mask.allow(id) } }
         cache.remember(here, mask.words)
     }
@@ -120,27 +131,76 @@ public final class GrammarMatcher {
 
     // MARK: - Automaton
 
-    /// Tokens in byte order: each starts from the position after the bytes it shares with the
-    /// previous token, and a token that shares the bytes where the previous one failed fails too.
-    private func walkVocabulary(from start: Position, into mask: inout TokenBitmask) {
-        var depth: [Position] = [start]
-        var reached = 0 // depth[0...reached] hold the positions after the previous token's bytes
+    /// The parent of a node's own walk: a rule that ends below it returns into a context the
+    /// walk does not know.
+    private static let unknownContext: Int32 = -2
+
+    /// `node`'s tokens: from the grammar's precomputed tables, else computed here and kept in
+    /// the cache.
+    func nodeTokens(_ node: Int32) -> NodeTokens {
+        if let known = cache.tables?.nodes[Int(node)] ?? cache.nodeTokens[node] { return known }
+        let table = computeNodeTokens(node)
+        cache.remember(node, table)
+        return table
+    }
+
+    /// Which tokens `node` decides on its own (xgrammar's adaptive token mask): walked from the
+    /// node with an unknown context below, a token is accepted when some path reads all its
+    /// bytes, uncertain when it is not but some path ended the node's rule before failing (the
+    /// context may read the rest), rejected otherwise. Tokens go in byte order: each starts from
+    /// the position after the bytes it shares with the previous token, and a token that shares
+    /// the bytes where the previous one failed fails there too (a refused first byte skips its
+    /// whole group).
+    func computeNodeTokens(_ node: Int32) -> NodeTokens {
+        var accepted: [Int32] = [], uncertain: [Int32] = []
+        // depth[d]: the position after d bytes of the current token; in it, `complete` means a
+        // path ended the node's rule. escaped[d]: some path did within the first d bytes.
+        var depth = [Position(stacks: [Stack(node: node, parent: Self.unknownContext)], complete: false)]
+        var escaped = [false]
+        var reached = 0 // depth[0...reached] hold the previous token's positions
+        // A token whose walk hit the ambiguity limit here is left to the position's own walk.
+        let limitBefore = hitAmbiguityLimit
+        defer { hitAmbiguityLimit = limitBefore }
+        var failedAtLimit = false
         let ids = tokenizer.sortedIDs, shared = tokenizer.sharedPrefix
-        for k in 0..<ids.count {
+        var k = 0
+        while k < ids.count {
+            let id = ids[k]
             let common = Int(shared[k])
-            if common > reached { continue }
-            let id = Int(ids[k])
-            let bytes = tokenizer.tokenBytes(id)
+            if common > reached {
+                if escaped[reached] || failedAtLimit { uncertain.append(id) }
+                k += 1
+                continue
+            }
+            let bytes = tokenizer.tokenBytes(Int(id))
             var d = common
             let base = bytes.startIndex
+            hitAmbiguityLimit = false
             while d < bytes.count {
                 guard let next = step(depth[d], bytes[base + d]) else { break }
-                if depth.count > d + 1 { depth[d + 1] = next } else { depth.append(next) }
+                if depth.count > d + 1 {
+                    depth[d + 1] = next
+                    escaped[d + 1] = escaped[d] || next.complete
+                } else {
+                    depth.append(next)
+                    escaped.append(escaped[d] || next.complete)
+                }
                 d += 1
             }
             reached = d
-            if d == bytes.count { mask.allow(id) }
+            failedAtLimit = d < bytes.count && hitAmbiguityLimit
+            if d == bytes.count {
+                accepted.append(id)
+            } else if escaped[d] || failedAtLimit {
+                uncertain.append(id)
+            } else if d == 0 {
+                // The node refuses this first byte: so every token that starts with it.
+                k = Int(tokenizer.firstByteEnd[Int(bytes[base])])
+                continue
+            }
+            k += 1
         }
+        return NodeTokens(accepted: accepted, uncertain: uncertain, tokenizer: tokenizer)
     }
 
     private func advance(_ from: Position, bytes: ArraySlice<UInt8>) -> Position? {
@@ -203,6 +263,7 @@ public final class GrammarMatcher {
                 let ret = intern(Stack(node: call.next, parent: s.parent))
                 work.append(Stack(node: grammar.ruleStart[Int(call.rule)], parent: ret))
             }
+            // At the bottom, the output (or, in a node's own walk, the node's rule) may end.
             if grammar.accepting[node] {
                 if s.parent < 0 { complete = true } else { work.append(cache.frames[Int(s.parent)]) }
             }
@@ -221,25 +282,80 @@ public final class GrammarMatcher {
     }
 }
 
-/// Return frames and masks by parse position for the matchers of one grammar on one
-/// vocabulary. Frames are never forgotten (a live matcher's positions refer to them); masks are,
-/// all at once, past `maxMaskBytes`. Not thread-safe: its matchers run on one thread.
+/// A node's tokens: those it accepts whatever lies below it, and those that depend on it (the
+/// rest it rejects). Accepted tokens are listed, or, when they are most of the vocabulary (inside
+/// a string), the text tokens that are not.
+struct NodeTokens: Sendable {
+    enum Accepted: Sendable { case ids([Int32]), allTextExcept([Int32]) }
+    let accepted: Accepted
+    let uncertain: [Int32]
+
+    init(accepted: [Int32], uncertain: [Int32], tokenizer: TokenizerInfo) {
+        self.uncertain = uncertain
+        guard 2 * accepted.count > tokenizer.sortedIDs.count else {
+            self.accepted = .ids(accepted)
+            return
+        }
+        var isAccepted = [Bool](repeating: false, count: tokenizer.vocabSize)
+        for id in accepted { isAccepted[Int(id)] = true }
+        self.accepted = .allTextExcept(tokenizer.sortedIDs.filter { !isAccepted[Int($0)] })
+    }
+
+    var bytes: Int {
+        switch accepted {
+        case let .ids(ids), let .allTextExcept(ids): 4 * (ids.count + uncertain.count)
+        }
+    }
+
+    func addAccepted(to words: inout [UInt32], textTokens: [UInt32]) {
+        switch accepted {
+        case let .ids(ids):
+            for id in ids { words[Int(id) >> 5] |= 1 << UInt32(id & 31) }
+        case let .allTextExcept(ids):
+            var add = textTokens
+            for id in ids { add[Int(id) >> 5] &= ~(1 << UInt32(id & 31)) }
+            for i in words.indices { words[i] |= add[i] }
+        }
+    }
+}
+
+/// Return frames, node token tables and masks by parse position for the matchers of one grammar
+/// on one vocabulary. Frames are never forgotten (a live matcher's positions refer to them);
+/// tables and masks are, all at once, past `maxMaskBytes`. Not thread-safe: its matchers run on
+/// one thread.
 public final class GrammarMatcherCache {
     var frames: [GrammarMatcher.Stack] = []
     var frameIDs: [GrammarMatcher.Stack: Int32] = [:]
     var masks: [GrammarMatcher.Position: [UInt32]] = [:]
-    private var maskBytes = 0
+    var nodeTokens: [Int32: NodeTokens] = [:]
+    /// Every node's tokens, precomputed (`CompiledGrammar.tokenTables(for:)`); nil: computed
+    /// as nodes are first reached.
+    let tables: GrammarTokenTables?
+    private var bytes = 0
     public let maxMaskBytes: Int
 
-    public init(maxMaskBytes: Int = 16 << 20) { self.maxMaskBytes = maxMaskBytes }
+    public init(maxMaskBytes: Int = 16 << 20, tables: GrammarTokenTables? = nil) {
+        self.maxMaskBytes = maxMaskBytes
+        self.tables = tables
+    }
 
     func remember(_ position: GrammarMatcher.Position, _ words: [UInt32]) {
-        if maskBytes + 4 * words.count > maxMaskBytes {
-            masks.removeAll(keepingCapacity: true)
-            maskBytes = 0
-        }
+        makeRoom(4 * words.count)
         masks[position] = words
-        maskBytes += 4 * words.count
+    }
+
+    func remember(_ node: Int32, _ table: NodeTokens) {
+        makeRoom(table.bytes)
+        nodeTokens[node] = table
+    }
+
+    private func makeRoom(_ more: Int) {
+        if bytes + more > maxMaskBytes {
+            masks.removeAll(keepingCapacity: true)
+            nodeTokens.removeAll(keepingCapacity: true)
+            bytes = 0
+        }
+        bytes += more
     }
 
     /// Masks remembered now.

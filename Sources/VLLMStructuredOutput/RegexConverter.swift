@@ -103,14 +103,7 @@ struct RegexConverter {
         return (low, hi)
     }
 
-    private mutating func number() -> Int? {
-        var v: Int? = nil
-        while let d = peek, d.value >= 48 && d.value <= 57 {
-            v = min((v ?? 0) * 10 + Int(d.value - 48), 1_000_000)
-            i += 1
-        }
-        return v
-    }
+    private mutating func number() -> Int? { ScalarReading.number(chars, &i) }
 
     private mutating func atom() throws(GrammarError) -> GrammarExpr {
         let c = chars[i]
@@ -247,11 +240,9 @@ struct RegexConverter {
     }
 
     private mutating func hex(_ n: Int) throws(GrammarError) -> UInt32 {
-        guard i + n <= chars.count, let v = UInt32(String(String.UnicodeScalarView(chars[i..<i + n])), radix: 16) else {
-            throw fail("incomplete escape")
+        switch ScalarReading.hexScalar(chars, &i, digits: n) {
+        case let .success(v): return v
+        case let .failure(e): throw fail(e.message)
         }
-        i += n
-        guard v <= CodePointSet.maxScalar, !(0xD800...0xDFFF).contains(v) else { throw fail("bad escape (not a character)") }
-        return v
     }
 }

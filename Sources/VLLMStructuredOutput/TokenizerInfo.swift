@@ -1,8 +1,13 @@
+import Synchronization
+
 /// The vocabulary as a grammar sees it: the bytes each token id adds to the output, which ids
 /// end it (EOS), and which can never be produced under a constraint (control tokens, ids the
 /// tokenizer does not define). Ordinary tokens are kept sorted by their bytes so that a mask
 /// walks shared prefixes once.
 public struct TokenizerInfo: Sendable {
+    /// Distinguishes vocabularies (copies share it): token tables are kept per vocabulary.
+    public let identity: Int
+    private static let made = Atomic<Int>(0)
     /// Ids `0..<vocabSize` get a bit in a mask: the model's logits count, which may exceed the
     /// tokenizer's.
     public let vocabSize: Int
@@ -12,6 +17,10 @@ public struct TokenizerInfo: Sendable {
     /// Ordinary token ids in byte order, and each one's common prefix length with the one before.
     let sortedIDs: [Int32]
     let sharedPrefix: [Int32]
+    /// A mask of every ordinary token.
+    let textTokenWords: [UInt32]
+    /// For each first byte, the index in `sortedIDs` past the tokens that start with it.
+    let firstByteEnd: [Int32]
     private let kinds: [Kind]
 
     /// - Parameters:
@@ -20,6 +29,7 @@ public struct TokenizerInfo: Sendable {
     ///   - stopTokenIDs: ids allowed exactly when the output is complete.
     ///   - excludedTokenIDs: ids never allowed (control tokens), besides those with no bytes.
     public init(tokenBytes: [[UInt8]], vocabSize: Int, stopTokenIDs: [Int], excludedTokenIDs: Set<Int> = []) {
+        identity = Self.made.add(1, ordering: .relaxed).newValue
         let size = max(vocabSize, tokenBytes.count)
         let stopIDs = stopTokenIDs.filter { $0 >= 0 && $0 < size }
         self.vocabSize = size
@@ -42,10 +52,16 @@ public struct TokenizerInfo: Sendable {
         }
         sortedIDs = ids.map { Int32($0) }
         sharedPrefix = shared
+        var ends = [Int32](repeating: 0, count: 256)
+        for (k, id) in ids.enumerated() { ends[Int(tokenBytes[id][0])] = Int32(k + 1) }
+        firstByteEnd = ends
         var kinds = [Kind](repeating: .never, count: size)
         for id in ids { kinds[id] = .text }
         for id in stopIDs { kinds[id] = .stop }
         self.kinds = kinds
+        var text = TokenBitmask(vocabSize: size)
+        for id in ids { text.allow(id) }
+        textTokenWords = text.words
     }
 
     /// The bytes of token `id` (empty outside the tokenizer's vocabulary).

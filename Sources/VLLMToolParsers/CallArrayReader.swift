@@ -11,15 +11,17 @@ struct CallArrayReader {
     private enum Phase { case expectElement(first: Bool), element, afterElement, dropRest }
 
     let argumentsOptional: Bool
+    let argumentKeys: Set<String>
     private var phase = Phase.expectElement(first: true)
     /// The text up to and including `[`, until the first call is announced.
     private var raw: String
     private var element: PendingCall<CallObjectScanner>
 
-    init(raw: String, argumentsOptional: Bool) {
+    init(raw: String, argumentsOptional: Bool, argumentKeys: Set<String> = ["arguments"]) {
         self.raw = raw
         self.argumentsOptional = argumentsOptional
-        element = PendingCall(CallObjectScanner(argumentsOptional: argumentsOptional), raw: "")
+        self.argumentKeys = argumentKeys
+        element = PendingCall(CallObjectScanner(argumentKeys: argumentKeys, argumentsOptional: argumentsOptional), raw: "")
     }
 
     private static func isSpace(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" || c == "\n" || c == "\r" }
@@ -30,7 +32,8 @@ struct CallArrayReader {
             if CallArrayReader.isSpace(c) {
                 raw.unicodeScalars.append(c)
             } else if c == "{" {
-                element = PendingCall(CallObjectScanner(argumentsOptional: argumentsOptional), raw: first ? raw : "")
+                element = PendingCall(CallObjectScanner(argumentKeys: argumentKeys, argumentsOptional: argumentsOptional),
+                                      raw: first ? raw : "")
                 phase = .element
                 return feed(c, &ledger)
             } else if first {

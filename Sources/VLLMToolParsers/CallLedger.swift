@@ -11,10 +11,15 @@ struct CallLedger {
     }
 
     let idStyle: ToolCallIDStyle
+    /// False: text outside calls is dropped (an output constrained to be calls only).
+    let keepsText: Bool
     private(set) var content = ""
     private(set) var calls: [Call] = []
 
-    init(idStyle: ToolCallIDStyle) { self.idStyle = idStyle }
+    init(idStyle: ToolCallIDStyle, keepsText: Bool = true) {
+        self.idStyle = idStyle
+        self.keepsText = keepsText
+    }
 
     var toolsCalled: Bool { !calls.isEmpty }
 
@@ -22,11 +27,11 @@ struct CallLedger {
     /// between calls is dropped, as vLLM's non-streaming parsers drop it, so once a call exists
     /// further text is ignored.
     mutating func addText(_ text: String) {
-        if calls.isEmpty { content += text }
+        if calls.isEmpty && keepsText { content += text }
     }
 
     mutating func addText(_ scalar: Unicode.Scalar) {
-        if calls.isEmpty { content.unicodeScalars.append(scalar) }
+        if calls.isEmpty && keepsText { content.unicodeScalars.append(scalar) }
     }
 
     /// Starts a call; returns its index.

@@ -79,12 +79,14 @@ public struct DeltaToolCall: Equatable, Sendable {
 
 /// What one streamed chunk adds to the message: text, tool-call parts, or both.
 public struct DeltaMessage: Equatable, Sendable {
-    /// Reasoning text (gpt-oss's analysis channel); the tool parsers leave it nil.
+    /// Reasoning text (gpt-oss's analysis channel, `<think>` with a reasoning parser); the tool
+    /// parsers leave it nil.
     public var reasoningContent: String?
     public var content: String?
     public var toolCalls: [DeltaToolCall]
 
-    public init(content: String? = nil, toolCalls: [DeltaToolCall] = []) {
+    public init(reasoningContent: String? = nil, content: String? = nil, toolCalls: [DeltaToolCall] = []) {
+        self.reasoningContent = reasoningContent
         self.content = content
         self.toolCalls = toolCalls
     }

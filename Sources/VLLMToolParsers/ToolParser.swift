@@ -17,13 +17,16 @@ public struct ToolParser: Sendable {
     /// the request has tools).
     public let needsSpecialTokens: Bool
     let idStyle: ToolCallIDStyle
+    /// Whether text outside calls is content (false where the output can only be calls).
+    let keepsText: Bool
     let makeMachine: @Sendable () -> any ToolCallMachine
 
-    init(name: String, needsSpecialTokens: Bool = false, idStyle: ToolCallIDStyle = .random,
+    init(name: String, needsSpecialTokens: Bool = false, idStyle: ToolCallIDStyle = .random, keepsText: Bool = true,
          makeMachine: @escaping @Sendable () -> any ToolCallMachine) {
         self.name = name
         self.needsSpecialTokens = needsSpecialTokens
         self.idStyle = idStyle
+        self.keepsText = keepsText
         self.makeMachine = makeMachine
     }
 
@@ -31,7 +34,7 @@ public struct ToolParser: Sendable {
     /// as content.
     public func extractToolCalls(modelOutput: String, request: ToolCallRequest = ToolCallRequest()) -> ExtractedToolCalls {
         var machine = makeMachine()
-        var ledger = CallLedger(idStyle: idStyle)
+        var ledger = CallLedger(idStyle: idStyle, keepsText: keepsText)
         for c in modelOutput.unicodeScalars { machine.feed(c, &ledger) }
         machine.finish(&ledger)
         return ledger.extracted
@@ -39,7 +42,7 @@ public struct ToolParser: Sendable {
 
     /// A parser for one streamed response.
     public func makeStream(request: ToolCallRequest = ToolCallRequest()) -> ToolCallStream {
-        ToolCallStream(machine: makeMachine(), idStyle: idStyle)
+        ToolCallStream(machine: makeMachine(), ledger: CallLedger(idStyle: idStyle, keepsText: keepsText))
     }
 }
 
@@ -56,9 +59,9 @@ public final class ToolCallStream {
     /// Per announced call: UTF-8 bytes of arguments sent so far.
     private var sentArguments: [Int] = []
 
-    init(machine: any ToolCallMachine, idStyle: ToolCallIDStyle) {
+    init(machine: any ToolCallMachine, ledger: CallLedger) {
         self.machine = machine
-        self.ledger = CallLedger(idStyle: idStyle)
+        self.ledger = ledger
     }
 
     /// Whether any tool call has been announced (the response's `finish_reason` becomes

@@ -29,6 +29,9 @@ struct BenchStructuredOutputCommand: ParsableCommand {
     @Option(help: "Random seed for the walks.")
     var seed: UInt64 = 1
 
+    @Flag(help: "Leave out the precomputed token tables (nodes' tables are made when first reached, on the engine's thread).")
+    var noTokenTables = false
+
     @Flag(help: "End with one JSON line of the results.")
     var json = false
 
@@ -48,7 +51,7 @@ struct BenchStructuredOutputCommand: ParsableCommand {
         guard case let .list(list) = try Value(json: String(contentsOfFile: schemas, encoding: .utf8)) else {
             throw ValidationError("\(schemas) must hold a JSON array")
         }
-        var compileMs: [Double] = [], fillUs: [Double] = [], stepMs: [Double] = []
+        var compileMs: [Double] = [], tablesMs: [Double] = [], tablesKiB: [Double] = [], fillUs: [Double] = [], stepMs: [Double] = []
         var rng = SplitMix64(seed: seed)
         for entry in list.prefix(numSchemas) {
             var schema = entry
@@ -57,8 +60,15 @@ struct BenchStructuredOutputCommand: ParsableCommand {
             let t0 = Date()
             let grammar = try GrammarCompiler.compile(.jsonSchema(text))
             compileMs.append(Date().timeIntervalSince(t0) * 1000)
+            var tables: GrammarTokenTables?
+            if !noTokenTables {
+                let t1 = Date()
+                tables = grammar.tokenTables(for: info)
+                tablesMs.append(Date().timeIntervalSince(t1) * 1000)
+                tablesKiB.append(Double(tables!.bytes) / 1024)
+            }
             // As in the engine: the requests of one grammar share its remembered masks.
-            let shared = GrammarMatcherCache()
+            let shared = GrammarMatcherCache(tables: tables)
             let matchers = (0..<batchSize).map { _ in GrammarMatcher(grammar, tokenizer: info, cache: shared) }
             var mask = TokenBitmask(vocabSize: info.vocabSize)
             for _ in 0..<steps {
@@ -82,13 +92,18 @@ struct BenchStructuredOutputCommand: ParsableCommand {
         print("model: \(loaded.path), vocabulary \(vocab) (tokenizer info built in \(format(infoMs)) ms)")
         print("\(compileMs.count) schemas from \(schemas); \(batchSize) matchers per schema, \(steps) steps, random allowed tokens")
         print("compile: p50 \(format(pct(compileMs, 0.5))) ms, max \(format(compileMs.max() ?? 0)) ms")
+        if !tablesMs.isEmpty {
+            print("token tables: p50 \(format(pct(tablesMs, 0.5))) ms, max \(format(tablesMs.max() ?? 0)) ms; p50 \(format(pct(tablesKiB, 0.5))) KiB, max \(format(tablesKiB.max() ?? 0)) KiB")
+        }
         print("mask fill: p50 \(format(pct(fillUs, 0.5))) µs, p99 \(format(pct(fillUs, 0.99))) µs, mean \(format(fillUs.reduce(0, +) / Double(max(fillUs.count, 1)))) µs")
         print("step of \(batchSize) masks: p50 \(format(pct(stepMs, 0.5))) ms, p99 \(format(pct(stepMs, 0.99))) ms")
         if json {
             let out: [String: Any] = [
                 "vocab_size": vocab, "schemas": compileMs.count, "batch_size": batchSize, "steps": steps,
                 "compile_ms_p50": pct(compileMs, 0.5), "compile_ms_max": compileMs.max() ?? 0,
+                "tables_ms_p50": pct(tablesMs, 0.5), "tables_ms_max": tablesMs.max() ?? 0,
                 "fill_us_p50": pct(fillUs, 0.5), "fill_us_p99": pct(fillUs, 0.99),
+                "fill_us_mean": fillUs.reduce(0, +) / Double(max(fillUs.count, 1)),
                 "step_ms_p50": pct(stepMs, 0.5), "step_ms_p99": pct(stepMs, 0.99),
             ]
             print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))

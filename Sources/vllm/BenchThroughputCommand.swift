@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMServer
 
 /// Offline throughput: every prompt submitted at once, continuous batching does the rest.
 /// With `--max-num-seqs 1` it is the one-at-a-time baseline.
@@ -26,6 +27,9 @@ struct BenchThroughputCommand: ParsableCommand {
 
     @Option(help: "Spread the requests round-robin over the first N --lora-modules adapters (0: base model only).")
     var loraMix = 0
+
+    @Option(help: "A structured_outputs object every request is constrained by (e.g. '{\"json\": {...}}' or '{\"regex\": \"...\"}'); constrained requests stop at EOS once the constraint is complete.")
+    var structuredOutputs: String?
 
     @Flag(help: "End with one JSON line of the results.")
     var json = false
@@ -63,17 +67,27 @@ struct BenchThroughputCommand: ParsableCommand {
                 ("lora_adapter_bytes", .int(llm.engine.loraAdapters.reduce(0) { $0 + $1.bytes })),
                 ("lora_preallocation_bytes", .int(llm.engine.loraPreallocationBytes)),
                 ("kv_block_bytes", .int(llm.engine.kvBlockBytes)),
+                ("structured_outputs", .bool(structuredOutputs != nil)),
             ]).encoded)
         }
     }
 
     private func makeWorkload(vocabSize: Int) throws -> ([PromptInput], [SamplingParams]) {
-        let base = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEOS: true)
+        var base = SamplingParams(temperature: 0, maxTokens: outputLen, ignoreEOS: true)
+        if let structuredOutputs {
+            do {
+                base.structuredOutputs = try StructuredOutputFields.read(samplingJSON: "{\"structured_outputs\": \(structuredOutputs)}")
+            } catch {
+                throw ValidationError("--structured-outputs: \(error.description)")
+            }
+        }
         if let dataset {
             var (prompts, params, _) = try PromptsFile.read(dataset, defaults: base)
-            for i in params.indices { params[i].ignoreEOS = true }
+            // A constraint that is complete allows only EOS, so constrained requests keep it.
+            for i in params.indices { params[i].ignoreEOS = params[i].structuredOutputs == nil }
             return (prompts, params)
         }
+        base.ignoreEOS = base.structuredOutputs == nil
         var rng = SplitMix64(seed: seed)
         let prompts = (0..<numPrompts).map { _ in
             PromptInput.tokenIDs((0..<inputLen).map { _ in Int.random(in: 100..<vocabSize, using: &rng) })

@@ -69,8 +69,8 @@ struct GenerateCommand: ParsableCommand {
     func samplingParams(base: SamplingParams = SamplingParams()) throws -> SamplingParams {
         var p = base
         if let json = samplingParamsJSON {
-            p = try SamplingParamsJSON.merge(SamplingParamsJSON.object(json, context: "--sampling-params"), over: p,
-                                             context: "--sampling-params")
+            p = try SamplingParamsJSON.parameters(SamplingParamsJSON.object(json, context: "--sampling-params"), text: json,
+                                                  over: p, context: "--sampling-params")
         }
         if let v = maxTokens { p.maxTokens = v }
         if let v = temperature { p.temperature = v }
@@ -137,7 +137,7 @@ enum PromptsFile {
             case let (nil, ids?) where text == nil: prompts.append(.tokenIDs(ids))
             default: throw ValidationError("\(context) needs exactly one of prompt (a string) and prompt_token_ids (a list of ints)")
             }
-            let p = try SamplingParamsJSON.merge(line, over: defaults, context: context)
+            let p = try SamplingParamsJSON.parameters(line, text: String(raw), over: defaults, context: context)
             do { try p.validate() } catch { throw ValidationError("\(context): \(error.description)") }
             params.append(p)
         }

@@ -44,6 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How to read tool calls from the output: \(ToolParserRegistry.names.joined(separator: ", ")).")
     var toolCallParser: String?
 
+    @Option(help: "Split <think>…</think> reasoning into reasoning_content (\(ReasoningParser.names.joined(separator: ", "))); structured outputs then apply after it.")
+    var reasoningParser: String?
+
 
     @OptionGroup(title: "Limits") var limits: ServerLimitOptions
 
@@ -69,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let name = toolCallParser, ToolParserRegistry.parsers[name] == nil {
             throw ValidationError("unknown --tool-call-parser \(name); known: \(ToolParserRegistry.names.joined(separator: ", "))")
         }
+        if let name = reasoningParser, ReasoningParser.parsers[name] == nil {
+            throw ValidationError("unknown --reasoning-parser \(name); known: \(ReasoningParser.names.joined(separator: ", "))")
+        }
         guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) else {
             throw ValidationError("--log-level must be one of trace, debug, info, warning, error, critical; got \(level)")
         }
@@ -93,7 +99,9 @@ struct ServeCommand: AsyncParsableCommand {
         options.logLevel = level
         options.allowRuntimeLoRAUpdating = ServerOptions.environmentFlag(ProcessInfo.processInfo.environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])
         let local = try await engine.resolved(model)
-        let llm = try AsyncLLM(model: local.model, args: local.args)
+        var args = local.args
+        args.reasoningParser = reasoningParser
+        let llm = try AsyncLLM(model: local.model, args: args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }
 }

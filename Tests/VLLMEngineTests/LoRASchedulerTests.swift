@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMEngine
 
 /// `--max-loras` admission, adapter-keyed prefix caching and KV blocks set aside for adapters:
@@ -17,7 +18,7 @@ import Testing
     @Test(arguments: [1, 2, 3])
     func neverMoreThanMaxLorasAdaptersRunAndAllFinish(maxLoras: Int) throws {
         let s = try scheduler(maxLoras: maxLoras)
-        var rng = SplitMix64Local(seed: UInt64(maxLoras))
+        var rng = SeededGenerator(seed: UInt64(maxLoras))
         for i in 0..<40 { try s.add(request("r\(i)", lora: rng.next() % 5 == 0 ? nil : Int(rng.next() % 4) + 1, maxTokens: 1 + Int(rng.next() % 6))) }
         var finished = 0, steps = 0
         while s.hasUnfinishedRequests {
@@ -70,18 +71,5 @@ import Testing
         pool.releaseReserved(taken)
         #expect(pool.numFreeBlocks == 10 && pool.numKVBlocks == 10)
         try s.add(request("big", lora: nil, prompt: Array(0..<16), maxTokens: 1))
-    }
-}
-
-/// A tiny deterministic generator for these tests (the engine's SplitMix64 lives in VLLMCompute).
-struct SplitMix64Local {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -37,7 +37,10 @@ import VLLMTokenizers
         for c in cases {
             let kind = c["kind"] as! String, spec = c["spec"] as! String, anyWhitespace = c["any_whitespace"] as! Bool
             let constraint: StructuredOutputSpec = kind == "json" ? .jsonSchema(spec) : kind == "regex" ? .regex(spec) : .grammar(spec)
-            let matcher = GrammarMatcher(try GrammarCompiler.compile(constraint, anyWhitespace: anyWhitespace), tokenizer: info)
+            // With the precomputed token tables, as the engine runs it (the property test
+            // covers tables made on first use).
+            let grammar = try GrammarCompiler.compile(constraint, anyWhitespace: anyWhitespace)
+            let matcher = GrammarMatcher(grammar, tokenizer: info, cache: GrammarMatcherCache(tables: grammar.tokenTables(for: info)))
             for (i, step) in (c["steps"] as! [[String: Any]]).enumerated() {
                 var mask = TokenBitmask(vocabSize: vocabSize)
                 matcher.fillNextTokenBitmask(&mask)

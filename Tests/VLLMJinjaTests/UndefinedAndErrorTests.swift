@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMJinja
 
 @Suite struct UndefinedTests {
@@ -71,7 +72,7 @@ import Testing
             "{% macro f(a, b='x') %}{{ a|upper }}{{ caller() if caller is defined }}{% endmacro %}{% call f('q') %}{{ '%s' % 1 }}{% endcall %}{{ f(1) }}{# c #}{% raw %}{{{% endraw %}",
         ]
         let alphabet = Array("{}%#-+()[]|.,:'\"~=<>!*/ \nab0")
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = SeededGenerator(seed: 0x5EED)
         var rendered = 0, failed = 0
         let ctx: [String: Value] = ["messages": [["role": "user", "content": " hi "]], "add_generation_prompt": true]
         for _ in 0..<3000 {
@@ -96,18 +97,5 @@ import Testing
         }
         // Both outcomes occur, so the mutations exercise the error paths and the happy path.
         #expect(rendered > 100 && failed > 100)
-    }
-}
-
-/// A small deterministic generator so the fuzz test is reproducible.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

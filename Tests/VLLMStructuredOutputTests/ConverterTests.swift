@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMStructuredOutput
 
 /// Whole texts through each constraint form: what must match, what must not, and the errors.

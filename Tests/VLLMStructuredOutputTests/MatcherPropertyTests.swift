@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMStructuredOutput
 
 /// Random grammars, random vocabularies (with tokens that split UTF-8 characters), random walks:
@@ -83,8 +84,9 @@ import Testing
             let info = TokenizerInfo(tokenBytes: vocab, vocabSize: vocab.count + 3, stopTokenIDs: [0])
             let reference = ReferenceRecognizer(g)
             // The matcher under test shares its frames and remembered masks with another one
-            // that walked its own random path first.
-            let shared = GrammarMatcherCache()
+            // that walked its own random path first; every other grammar has its token tables
+            // precomputed, the rest make them as nodes are reached.
+            let shared = GrammarMatcherCache(tables: compiled % 2 == 0 ? grammar.tokenTables(for: info) : nil)
             let other = GrammarMatcher(grammar, tokenizer: info, cache: shared)
             for _ in 0..<8 {
                 var m = TokenBitmask(vocabSize: info.vocabSize)

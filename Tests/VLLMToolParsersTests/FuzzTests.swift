@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 @testable import VLLMToolParsers
 
 /// Outputs no one wrote by hand: the realistic cases with characters deleted, duplicated or

@@ -1,4 +1,5 @@
 import Testing
+import VLLMTestSupport
 import VLLMJinja
 @testable import VLLMToolParsers
 
@@ -50,18 +51,6 @@ func redumped(_ json: String) throws -> String {
     try Template("{{ x | tojson }}").render(["x": Value(json: json)])
 }
 
-/// Simple seeded generator (SplitMix64) so random chunkings are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// `text` cut into pieces at the scalar offsets `cuts` (sorted, within bounds).
 func pieces(_ text: String, cuts: [Int]) -> [String] {

@@ -188,6 +188,15 @@ def test_bench_throughput_json_last_line():
     assert r["output_tokens"] == 16
 
 
+def test_bench_throughput_with_a_constraint():
+    # 200 characters cannot be written in 6 tokens: every request runs to --output-len.
+    args = ["bench", "throughput", "--num-prompts", "4", "--input-len", "16", "--output-len", "6", "--json"]
+    r = json.loads(run(*args, "--structured-outputs", '{"regex": "[a-z ]{200}"}').stdout.strip().splitlines()[-1])
+    assert r["structured_outputs"] is True and r["output_tokens"] == 24
+    p = run(*args, "--structured-outputs", '{"regex": "[a-"}', check=False)
+    assert p.returncode != 0 and "--structured-outputs" in p.stderr and "Fatal" not in p.stderr
+
+
 def test_sampling_params_json_gives_every_field():
     case = lines("generation.jsonl")[0]
     sp = {"temperature": 0, "max_tokens": 8, "ignore_eos": True, "logprobs": 2, "prompt_logprobs": 1}
@@ -243,3 +252,30 @@ def test_prompts_file_lines_take_any_sampling_field(tmp_path):
     bad.write_text('{"prompt": "a", "bogus": 1}\n')
     p = run("generate", "--prompts-file", str(bad), check=False)
     assert p.returncode != 0 and "line 1" in p.stderr and "bogus" in p.stderr
+
+
+def test_structured_outputs_in_sampling_json(tmp_path):
+    """`structured_outputs` in --sampling-params and on --prompts-file lines, as vLLM's
+    SamplingParams takes it; the schema's property order is the output's."""
+    import re
+    schema = {"type": "object", "properties": {"zeta": {"type": "integer"}, "alpha": {"type": "string", "maxLength": 8}},
+              "required": ["zeta", "alpha"]}
+    sp = {"temperature": 1.0, "seed": 3, "max_tokens": 80, "structured_outputs": {"json": schema, "disable_any_whitespace": True}}
+    out = json.loads(run("generate", "--prompt", "A record:", "--sampling-params", json.dumps(sp), "--json").stdout)
+    value = json.loads(out["outputs"][0]["text"])
+    assert list(value) == ["zeta", "alpha"] and isinstance(value["zeta"], int)
+    f = tmp_path / "so.jsonl"
+    f.write_text("\n".join([
+        json.dumps({"prompt": "Pick:", "max_tokens": 10, "structured_outputs": {"choice": ["red", "green"]}}),
+        json.dumps({"prompt": "Code:", "max_tokens": 20, "seed": 1, "structured_outputs": {"regex": "[A-Z]{3}-\\d{2}"}}),
+        json.dumps({"prompt": "Free:", "max_tokens": 4, "temperature": 0}),
+    ]) + "\n")
+    # --sampling-params' constraint is every line's default; a line's own replaces it.
+    out = [json.loads(l) for l in run("generate", "--prompts-file", str(f), "--sampling-params",
+                                      json.dumps({"structured_outputs": {"choice": ["yes", "no"]}})).stdout.strip().splitlines()]
+    assert out[0]["outputs"][0]["text"] in ("red", "green")
+    assert re.fullmatch(r"[A-Z]{3}-\d{2}", out[1]["outputs"][0]["text"])
+    assert out[2]["outputs"][0]["text"] in ("yes", "no")
+    p = run("generate", "--prompt", "x", "--sampling-params", '{"structured_outputs": {"regex": "(?<=a)b"}}', check=False)
+    assert p.returncode != 0 and "structured_outputs" in p.stderr and "lookbehind" in p.stderr
+    assert "Backtrac" not in p.stderr and "Fatal" not in p.stderr

@@ -66,11 +66,94 @@ def test_tool_history_renders(tool_client):
     assert r.usage.prompt_tokens > 0 and r.choices[0].finish_reason in ("stop", "length", "tool_calls")
 
 
-@pytest.mark.parametrize("choice", ["required", {"type": "function", "function": {"name": "get_weather"}}])
-def test_forced_tool_choice_is_refused_clearly(tool_client, choice):
+# Two tools, one with `$defs` that its parameters reference: "required" lifts them to the root.
+FORCED_TOOLS = [
+    {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string", "maxLength": 24},
+                                         "unit": {"enum": ["celsius", "fahrenheit"]}},
+        "required": ["city", "unit"]}}},
+    {"type": "function", "function": {"name": "book_trip", "parameters": {
+        "type": "object", "properties": {"to": {"$ref": "#/$defs/place"}, "nights": {"type": "integer", "minimum": 1, "maximum": 9}},
+        "required": ["to", "nights"], "$defs": {"place": {"type": "string", "enum": ["Paris", "Rome", "Oslo"]}}}}},
+    {"type": "function", "function": {"name": "now"}},
+]
+SCHEMAS = {t["function"]["name"]: t["function"].get("parameters") or {"type": "object", "properties": {}, "additionalProperties": False}
+           for t in FORCED_TOOLS}
+NAMED = {"type": "function", "function": {"name": "book_trip"}}
+
+
+def check_call(call):
+    import jsonschema
+    assert call.type == "function" and call.id.startswith("chatcmpl-tool-")
+    assert call.function.name in SCHEMAS
+    jsonschema.validate(json.loads(call.function.arguments), SCHEMAS[call.function.name])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_required_gives_valid_calls_at_temperature_1(tool_client, seed):
+    r = tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=FORCED_TOOLS, tool_choice="required",
+                                            temperature=1.0, seed=seed, n=2, max_tokens=400)
+    for choice in r.choices:
+        # vLLM's answer: content "", the engine's finish reason, one call per array item.
+        assert choice.finish_reason == "stop" and choice.message.content == ""
+        assert len(choice.message.tool_calls) >= 1
+        for call in choice.message.tool_calls:
+            check_call(call)
+            # Re-serialized as json.dumps writes it.
+            assert call.function.arguments == json.dumps(json.loads(call.function.arguments), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_named_tool_gives_its_arguments(tool_client, seed):
+    r = tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=FORCED_TOOLS, tool_choice=NAMED,
+                                            temperature=1.0, seed=seed, max_tokens=200)
+    choice = r.choices[0]
+    assert choice.finish_reason == "stop" and choice.message.content == ""
+    [call] = choice.message.tool_calls
+    assert call.function.name == "book_trip"
+    check_call(call)
+
+
+def test_tool_without_parameters_gets_an_empty_object(tool_client):
+    r = tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=FORCED_TOOLS,
+                                            tool_choice={"type": "function", "function": {"name": "now"}}, max_tokens=20)
+    [call] = r.choices[0].message.tool_calls
+    assert call.function.name == "now" and json.loads(call.function.arguments) == {}
+
+
+@pytest.mark.parametrize("choice", ["required", NAMED])
+def test_forced_calls_stream_as_the_whole_response(tool_client, choice):
+    kw = dict(model=MODEL, messages=ASK, tools=FORCED_TOOLS, tool_choice=choice, temperature=1.0, seed=11, max_tokens=300)
+    whole = tool_client.chat.completions.create(**kw).choices[0].message.tool_calls
+    chunks = list(tool_client.chat.completions.create(**kw, stream=True))
+    calls = {}
+    for d in (d for c in chunks for d in (c.choices[0].delta.tool_calls or [])):
+        if d.index not in calls:
+            assert d.id and d.type == "function" and d.function.name
+            calls[d.index] = [d.function.name, ""]
+        else:
+            assert d.id is None and d.function.name is None
+        calls[d.index][1] += d.function.arguments or ""
+    assert [tuple(calls[i]) for i in sorted(calls)] == [(c.function.name, c.function.arguments) for c in whole]
+    assert not any(c.choices[0].delta.content for c in chunks)
+    # vLLM's stream ends forced calls with "tool_calls".
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"
+
+
+def test_forced_choice_errors(tool_client):
     from openai import BadRequestError
-    with pytest.raises(BadRequestError, match="structured outputs"):
-        tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=TOOLS, tool_choice=choice, max_tokens=4)
+    with pytest.raises(BadRequestError, match="`tools` must be set"):
+        tool_client.chat.completions.create(model=MODEL, messages=ASK, tool_choice="required", max_tokens=4)
+    with pytest.raises(BadRequestError, match="does not match any of the specified `tools`"):
+        tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=FORCED_TOOLS, max_tokens=4,
+                                            tool_choice={"type": "function", "function": {"name": "nope"}})
+    clash = [FORCED_TOOLS[1], {"type": "function", "function": {"name": "other", "parameters": {
+        "type": "object", "properties": {"p": {"$ref": "#/$defs/place"}}, "$defs": {"place": {"type": "integer"}}}}}]
+    with pytest.raises(BadRequestError, match="'place' has multiple schemas"):
+        tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=clash, tool_choice="required", max_tokens=4)
+    # OpenAI and vLLM: "required" over no tools is "none".
+    r = tool_client.chat.completions.create(model=MODEL, messages=ASK, tools=[], tool_choice="required", max_tokens=4)
+    assert r.choices[0].message.tool_calls in (None, []) and r.choices[0].message.content
 
 
 def test_request_chat_template_with_kwargs(tool_client):

@@ -59,6 +59,10 @@ public struct EngineArgs: Sendable, Equatable {
     /// Keep every layer's KV for every position even where a sliding window will never read it
     /// again (`--disable-hybrid-kv-cache-manager`): one KV cache group of all layers.
     public var disableHybridKVCacheManager = false
+    /// The model reasons between `<think>` and `</think>` (`--reasoning-parser deepseek_r1|qwen3`):
+    /// a request's structured-output constraint applies once its reasoning has ended.
+    public var reasoningParser: String?
+    public static let reasoningParsers = ["deepseek_r1", "qwen3"]
 
     public init() {}
 
@@ -129,6 +133,9 @@ public struct EngineArgs: Sendable, Equatable {
             throw .invalid("--max-cpu-loras (\(c)) must be at least --max-loras (\(maxLoras))")
         }
         if !enableLoRA && !loraModules.isEmpty { throw .invalid("--lora-modules needs --enable-lora") }
+        if let r = reasoningParser, !Self.reasoningParsers.contains(r) {
+            throw .invalid("unknown --reasoning-parser \(r); known: \(Self.reasoningParsers.joined(separator: ", "))")
+        }
         var names = Set<String>()
         for m in loraModules where !names.insert(m.name).inserted {
             throw .invalid("--lora-modules names '\(m.name)' twice")

@@ -49,7 +49,7 @@ public final class EngineCore: @unchecked Sendable {
         executor.addRequest(id: request.requestID, params: request.samplingParams,
                              promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID,
                              promptEmbeddings: request.promptEmbeddings)
-        if let grammar { structuredOutputs?.add(request.requestID, grammar: grammar) }
+        if let grammar { structuredOutputs?.add(request.requestID, grammar: grammar, promptTokenIDs: request.promptTokenIDs) }
     }
 
     /// Queues `child` on the blocks of the finished request `parentID` (see `Scheduler.fork`).

@@ -49,6 +49,8 @@ public final class LLMEngine: @unchecked Sendable {
     public let kvBlockBytes: Int
     /// The model's generation_config.json, when `--generation-config` reads one.
     public let generationConfig: GenerationConfig?
+    /// The vocabulary as constraints see it (shared with the engine core's structured outputs).
+    let grammarVocabulary: GrammarVocabulary
 
     /// vLLM's `get_default_sampling_params`: vLLM's defaults with the model's generation-config
     /// values over them (max_new_tokens becomes max_tokens).
@@ -99,8 +101,16 @@ public final class LLMEngine: @unchecked Sendable {
             longPrefillTokenThreshold: args.longPrefillTokenThreshold, enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
             maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows), numBlocks: numKVBlocks)
         executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        grammarVocabulary = GrammarVocabulary(tokenizer: tokenizer, vocabSize: config.vocabSize)
+        var reasoningEnd: Int?
+        if let parser = args.reasoningParser {
+            guard tokenizer.tokenID("<think>") != nil, let end = tokenizer.tokenID("</think>") else {
+                throw EngineArgsError.invalid("--reasoning-parser \(parser) needs the tokens <think> and </think> in the model's vocabulary")
+            }
+            reasoningEnd = end
+        }
         engineCore = EngineCore(scheduler: scheduler, executor: executor,
-                                structuredOutputs: StructuredOutputManager(tokenizer: tokenizer, vocabSize: config.vocabSize))
+                                structuredOutputs: StructuredOutputManager(vocabulary: grammarVocabulary, reasoningEndTokenID: reasoningEnd))
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, layout: layout, blockSize: args.blockSize, dtype: args.kvCacheDtype)
@@ -171,6 +181,8 @@ public final class LLMEngine: @unchecked Sendable {
         var grammar: CompiledGrammar?
         if let so = params.structuredOutputs, !params.isBeamSearch {
             do { grammar = try so.compiled() } catch { throw .badParams(error.message) }
+            // Its token tables too, here rather than on the engine thread.
+            _ = grammar?.tokenTables(for: grammarVocabulary.info)
         }
         return EngineCoreRequest(requestID: id, promptTokenIDs: ids, params: params, priority: priority, lora: lora,
                                  promptEmbeddings: embeddings, grammar: grammar)

@@ -1,3 +1,4 @@
+import Synchronization
 import VLLMStructuredOutput
 import VLLMTokenizers
 
@@ -6,26 +7,32 @@ import VLLMTokenizers
 /// the tokens they then accepted. Grammars arrive compiled: the input processor compiles them
 /// on the caller's thread, so a new schema never stalls the running batch.
 final class StructuredOutputManager {
-    private let tokenizer: Tokenizer
-    private let vocabSize: Int
-    /// Built on the first constrained request (sorting the vocabulary takes a moment).
-    private lazy var tokenizerInfo = TokenizerInfo(tokenizer: tokenizer, vocabSize: vocabSize)
+    private let vocabulary: GrammarVocabulary
+    private var vocabSize: Int { vocabulary.vocabSize }
+    private lazy var tokenizerInfo = vocabulary.info
     private var matchers: [String: GrammarMatcher] = [:]
     /// Shared by the requests of one grammar, so a schema's masks are computed once for all of
     /// them; kept while a request uses it, and for the `idleCaches` grammars used last.
     private var caches: [ObjectIdentifier: (grammar: CompiledGrammar, cache: GrammarMatcherCache, users: Int, lastUse: Int)] = [:]
     private var clock = 0
     static let idleCaches = 16
+    /// `</think>` with a reasoning parser: a request's constraint starts after it (vLLM:
+    /// once the prompt or the output holds it).
+    private let reasoningEndTokenID: Int?
+    /// Constrained requests still reasoning.
+    private var reasoning = Set<String>()
 
-    init(tokenizer: Tokenizer, vocabSize: Int) {
-        self.tokenizer = tokenizer
-        self.vocabSize = vocabSize
+    init(vocabulary: GrammarVocabulary, reasoningEndTokenID: Int? = nil) {
+        self.vocabulary = vocabulary
+        self.reasoningEndTokenID = reasoningEndTokenID
     }
 
-    func add(_ requestID: String, grammar: CompiledGrammar) {
+    func add(_ requestID: String, grammar: CompiledGrammar, promptTokenIDs: [Int] = []) {
+        if let end = reasoningEndTokenID, !promptTokenIDs.contains(end) { reasoning.insert(requestID) }
         let key = ObjectIdentifier(grammar)
         clock += 1
-        var entry = caches[key] ?? (grammar, GrammarMatcherCache(), 0, clock)
+        // The tables were made when the request came in (`LLMEngine.processInputs`).
+        var entry = caches[key] ?? (grammar, GrammarMatcherCache(tables: grammar.tokenTables(for: tokenizerInfo)), 0, clock)
         entry.users += 1
         entry.lastUse = clock
         caches[key] = entry
@@ -34,6 +41,7 @@ final class StructuredOutputManager {
 
     func remove(_ ids: [String]) {
         for id in ids {
+            reasoning.remove(id)
             guard let m = matchers.removeValue(forKey: id) else { continue }
             let key = ObjectIdentifier(m.grammar)
             caches[key]?.users -= 1
@@ -54,7 +62,7 @@ final class StructuredOutputManager {
         guard !matchers.isEmpty else { return [:] }
         var out: [String: TokenBitmask] = [:]
         for s in output.scheduled where s.samplesAfterStep {
-            guard let m = matchers[s.requestID], !m.isTerminated else { continue }
+            guard let m = matchers[s.requestID], !m.isTerminated, !reasoning.contains(s.requestID) else { continue }
             var mask = TokenBitmask(vocabSize: vocabSize)
             m.fillNextTokenBitmask(&mask)
             out[s.requestID] = mask
@@ -67,7 +75,14 @@ final class StructuredOutputManager {
         guard !matchers.isEmpty else { return }
         for u in updates {
             if let m = matchers[u.requestID] {
-                for t in u.newTokenIDs where !m.isTerminated {
+                var tokens = u.newTokenIDs[...]
+                if reasoning.contains(u.requestID) {
+                    // Still reasoning: the constraint starts after the end-of-reasoning token.
+                    guard let end = tokens.firstIndex(of: reasoningEndTokenID!) else { continue }
+                    reasoning.remove(u.requestID)
+                    tokens = tokens[(end + 1)...]
+                }
+                for t in tokens where !m.isTerminated {
                     // The mask allowed it, so this only fails for a token sampled when every
                     // token was masked (min_tokens forbidding the stop token of a finished
                     // grammar); the grammar then stays where it was.
@@ -76,6 +91,29 @@ final class StructuredOutputManager {
             }
         }
         remove(updates.filter(\.isFinished).map(\.requestID))
+    }
+}
+
+/// The model's vocabulary as grammars see it, built on first use (sorting the vocabulary takes a
+/// moment) by whichever thread needs it first: the input processor making a constraint's token
+/// tables, or the engine core.
+final class GrammarVocabulary: Sendable {
+    private let tokenizer: Tokenizer
+    let vocabSize: Int
+    private let built = Mutex<TokenizerInfo?>(nil)
+
+    init(tokenizer: Tokenizer, vocabSize: Int) {
+        self.tokenizer = tokenizer
+        self.vocabSize = vocabSize
+    }
+
+    var info: TokenizerInfo {
+        built.withLock { info in
+            if let info { return info }
+            let made = TokenizerInfo(tokenizer: tokenizer, vocabSize: vocabSize)
+            info = made
+            return made
+        }
     }
 }
 
