@@ -5,13 +5,15 @@ from the same GGUF), the same walk — `--batch-size` matchers per schema advanc
 every grammar compile and every `fill_next_token_bitmask`. Prints the same summary lines and, with
 --json, one JSON line with the same keys.
 
-  python3 -m pip install --no-deps xgrammar==0.1.25     # vLLM 0.11's pin; imports torch
+  python3 -m pip install --no-deps --target /tmp/xg125 xgrammar==0.1.25   # vLLM 0.11's pin; imports torch
+  PYTHONPATH=/tmp/xg125 python3 scripts/bench-xgrammar.py …
   python3 scripts/bench-xgrammar.py --model M --num-schemas 40 --steps 64 --batch-size 32
 
 Compiles run with xgrammar's cache off and `--compile-threads` threads (vLLM's backend asks
 for 8; this machine has 2 cores, so the default is the core count).
 """
 import argparse
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -19,6 +21,7 @@ import random
 import sys
 import time
 
+import numpy as np
 import xgrammar as xgr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,6 +49,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--compile-threads", type=int, default=os.cpu_count())
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="a line per schema on stderr")
     a = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -71,13 +75,17 @@ def main():
                 f0 = time.perf_counter()
                 m.fill_next_token_bitmask(bitmask, 0)
                 fill_us.append((time.perf_counter() - f0) * 1e6)
-                allowed = xgr.testing.bitmask_to_bool_mask(bitmask, len(vocab))[0].nonzero().flatten().tolist()
-                if not allowed:
+                bits = np.unpackbits(bitmask.numpy().view(np.uint8), bitorder="little")[: len(vocab)]
+                allowed = np.flatnonzero(bits)
+                if len(allowed) == 0:
                     m.reset()
                     continue
-                m.accept_token(allowed[rng.randrange(len(allowed))])
+                m.accept_token(int(allowed[rng.randrange(len(allowed))]))
             step_ms.append((time.perf_counter() - s0) * 1000)
-    print(f"xgrammar {xgr.__version__}, model: {a.model}, vocabulary {len(vocab)} (tokenizer info built in {info_ms:.1f} ms)")
+        if a.verbose:
+            print(f"  {entry.get('name', '?') if isinstance(entry, dict) else '?'}: compile {compile_ms[-1]:.1f} ms, "
+                  f"fills so far {len(fill_us)}, last step {step_ms[-1]:.1f} ms", file=sys.stderr, flush=True)
+    print(f"xgrammar {importlib.metadata.version('xgrammar')}, model: {a.model}, vocabulary {len(vocab)} (tokenizer info built in {info_ms:.1f} ms)")
     print(f"{len(compile_ms)} schemas from {a.schemas}; {a.batch_size} matchers per schema, {a.steps} steps, random allowed tokens")
     print(f"compile: p50 {pct(compile_ms, 0.5):.2f} ms, max {max(compile_ms):.2f} ms ({a.compile_threads} threads)")
     print(f"mask fill: p50 {pct(fill_us, 0.5):.1f} µs, p99 {pct(fill_us, 0.99):.1f} µs, mean {sum(fill_us) / len(fill_us):.1f} µs")

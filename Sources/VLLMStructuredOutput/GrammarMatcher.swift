@@ -153,52 +153,78 @@ public final class GrammarMatcher {
     /// whole group).
     func computeNodeTokens(_ node: Int32) -> NodeTokens {
         var accepted: [Int32] = [], uncertain: [Int32] = []
-        // depth[d]: the position after d bytes of the current token; in it, `complete` means a
-        // path ended the node's rule. escaped[d]: some path did within the first d bytes.
-        var depth = [Position(stacks: [Stack(node: node, parent: Self.unknownContext)], complete: false)]
+        // The position after d bytes of the current token: `single[d]` when it is one stack
+        // that only reads bytes (most positions inside a string or a number: no allocation),
+        // else `depth[d]`, in which `complete` means a path ended the node's rule.
+        // escaped[d]: some path ended it within the first d bytes.
+        var single: [Stack?] = [Stack(node: node, parent: Self.unknownContext)]
+        var depth = [Position(stacks: [], complete: false)]
         var escaped = [false]
-        var reached = 0 // depth[0...reached] hold the previous token's positions
+        var reached = 0 // positions 0...reached are the previous token's
         // A token whose walk hit the ambiguity limit here is left to the position's own walk.
         let limitBefore = hitAmbiguityLimit
         defer { hitAmbiguityLimit = limitBefore }
         var failedAtLimit = false
-        let ids = tokenizer.sortedIDs, shared = tokenizer.sharedPrefix
-        var k = 0
-        while k < ids.count {
-            let id = ids[k]
-            let common = Int(shared[k])
-            if common > reached {
-                if escaped[reached] || failedAtLimit { uncertain.append(id) }
-                k += 1
-                continue
-            }
-            let bytes = tokenizer.tokenBytes(Int(id))
-            var d = common
-            let base = bytes.startIndex
-            hitAmbiguityLimit = false
-            while d < bytes.count {
-                guard let next = step(depth[d], bytes[base + d]) else { break }
-                if depth.count > d + 1 {
-                    depth[d + 1] = next
-                    escaped[d + 1] = escaped[d] || next.complete
-                } else {
-                    depth.append(next)
-                    escaped.append(escaped[d] || next.complete)
+        let g = grammar
+        let tokenStart = tokenizer.start, firstByteEnd = tokenizer.firstByteEnd
+        tokenizer.bytes.withUnsafeBufferPointer { allBytes in
+        tokenizer.sortedIDs.withUnsafeBufferPointer { ids in
+        tokenizer.sharedPrefix.withUnsafeBufferPointer { shared in
+            var k = 0
+            while k < ids.count {
+                let id = ids[k]
+                let common = Int(shared[k])
+                if common > reached {
+                    if escaped[reached] || failedAtLimit { uncertain.append(id) }
+                    k += 1
+                    continue
                 }
-                d += 1
+                let base = Int(tokenStart[Int(id)]), count = Int(tokenStart[Int(id) + 1]) - base
+                var d = common
+                hitAmbiguityLimit = false
+                while d < count {
+                    let byte = allBytes[base + d]
+                    var nextSingle: Stack?
+                    var next = Position(stacks: [], complete: false)
+                    if let s = single[d] {
+                        let t = g.next(s.node, byte)
+                        if t < 0 { break }
+                        if g.isPlainScan(t) {
+                            nextSingle = Stack(node: t, parent: s.parent)
+                        } else {
+                            guard let p = closure([Stack(node: t, parent: s.parent)]) else { hitAmbiguityLimit = true; break }
+                            next = p
+                        }
+                    } else {
+                        guard let p = step(depth[d], byte) else { break }
+                        next = p
+                    }
+                    if single.count > d + 1 {
+                        single[d + 1] = nextSingle
+                        depth[d + 1] = next
+                        escaped[d + 1] = escaped[d] || next.complete
+                    } else {
+                        single.append(nextSingle)
+                        depth.append(next)
+                        escaped.append(escaped[d] || next.complete)
+                    }
+                    d += 1
+                }
+                reached = d
+                failedAtLimit = d < count && hitAmbiguityLimit
+                if d == count {
+                    accepted.append(id)
+                } else if escaped[d] || failedAtLimit {
+                    uncertain.append(id)
+                } else if d == 0 {
+                    // The node refuses this first byte: so every token that starts with it.
+                    k = Int(firstByteEnd[Int(allBytes[base])])
+                    continue
+                }
+                k += 1
             }
-            reached = d
-            failedAtLimit = d < bytes.count && hitAmbiguityLimit
-            if d == bytes.count {
-                accepted.append(id)
-            } else if escaped[d] || failedAtLimit {
-                uncertain.append(id)
-            } else if d == 0 {
-                // The node refuses this first byte: so every token that starts with it.
-                k = Int(tokenizer.firstByteEnd[Int(bytes[base])])
-                continue
-            }
-            k += 1
+        }
+        }
         }
         return NodeTokens(accepted: accepted, uncertain: uncertain, tokenizer: tokenizer)
     }

@@ -12,8 +12,9 @@ public struct TokenizerInfo: Sendable {
     /// tokenizer's.
     public let vocabSize: Int
     public let stopTokenIDs: [Int]
-    private let bytes: [UInt8]
-    private let start: [Int32]
+    /// Every token's bytes back to back: token i is `bytes[start[i]..<start[i + 1]]`.
+    let bytes: [UInt8]
+    let start: [Int32]
     /// Ordinary token ids in byte order, and each one's common prefix length with the one before.
     let sortedIDs: [Int32]
     let sharedPrefix: [Int32]
