@@ -35,6 +35,9 @@ public final class CompiledGrammar: Sendable {
 
     /// Every node's tokens on `tokenizer`'s vocabulary, computed on the first call (by the
     /// thread that makes it; others asking for the same wait for it) and kept with the grammar.
+    /// Bytes of the token tables made so far.
+    public var tableBytes: Int { tables.withLock { $0.values.reduce(0) { $0 + $1.bytes } } }
+
     public func tokenTables(for tokenizer: TokenizerInfo) -> GrammarTokenTables {
         tables.withLock { known in
             if let t = known[tokenizer.identity] { return t }

@@ -309,27 +309,34 @@ public final class GrammarMatcher {
 }
 
 /// A node's tokens: those it accepts whatever lies below it, and those that depend on it (the
-/// rest it rejects). Accepted tokens are listed, or, when they are most of the vocabulary (inside
-/// a string), the text tokens that are not.
+/// rest it rejects). Accepted tokens are kept in the smallest of three forms: their ids, the
+/// ids of the text tokens that are not accepted (inside a string almost all are), or a mask.
 struct NodeTokens: Sendable {
-    enum Accepted: Sendable { case ids([Int32]), allTextExcept([Int32]) }
+    enum Accepted: Sendable { case ids([Int32]), allTextExcept([Int32]), mask([UInt32]) }
     let accepted: Accepted
     let uncertain: [Int32]
 
     init(accepted: [Int32], uncertain: [Int32], tokenizer: TokenizerInfo) {
         self.uncertain = uncertain
-        guard 2 * accepted.count > tokenizer.sortedIDs.count else {
+        let words = tokenizer.textTokenWords.count
+        let others = tokenizer.sortedIDs.count - accepted.count
+        if accepted.count <= others && accepted.count <= words {
             self.accepted = .ids(accepted)
             return
         }
-        var isAccepted = [Bool](repeating: false, count: tokenizer.vocabSize)
-        for id in accepted { isAccepted[Int(id)] = true }
-        self.accepted = .allTextExcept(tokenizer.sortedIDs.filter { !isAccepted[Int($0)] })
+        var mask = TokenBitmask(vocabSize: tokenizer.vocabSize)
+        for id in accepted { mask.allow(Int(id)) }
+        if others <= words {
+            self.accepted = .allTextExcept(tokenizer.sortedIDs.filter { !mask.isAllowed(Int($0)) })
+        } else {
+            self.accepted = .mask(mask.words)
+        }
     }
 
     var bytes: Int {
         switch accepted {
         case let .ids(ids), let .allTextExcept(ids): 4 * (ids.count + uncertain.count)
+        case let .mask(words): 4 * (words.count + uncertain.count)
         }
     }
 
@@ -341,6 +348,8 @@ struct NodeTokens: Sendable {
             var add = textTokens
             for id in ids { add[Int(id) >> 5] &= ~(1 << UInt32(id & 31)) }
             for i in words.indices { words[i] |= add[i] }
+        case let .mask(mask):
+            for i in words.indices { words[i] |= mask[i] }
         }
     }
 }

@@ -5,12 +5,12 @@
 /// top nodes cannot decide, not a walk of the vocabulary.
 public final class GrammarTokenTables: Sendable {
     let nodes: [NodeTokens?]
+    /// Bytes held by the tables.
+    public let bytes: Int
 
     init(_ grammar: CompiledGrammar, tokenizer: TokenizerInfo) {
         let walker = GrammarMatcher(grammar, tokenizer: tokenizer)
         nodes = (0..<Int32(grammar.nodeCount)).map { grammar.scans($0) ? walker.computeNodeTokens($0) : nil }
+        bytes = nodes.reduce(0) { $0 + ($1?.bytes ?? 0) }
     }
-
-    /// Bytes held by the lists.
-    public var bytes: Int { nodes.reduce(0) { $0 + ($1?.bytes ?? 0) } }
 }

@@ -50,7 +50,8 @@ public struct StructuredOutputsParams: Sendable, Hashable {
 
 /// Compiled grammars by constraint, shared by every request and thread: a schema sent again
 /// (every request of an application usually sends the same one) is compiled once. Failures are
-/// not kept. Least recently used entries leave past `capacity`.
+/// not kept. Least recently used entries leave past `capacity` grammars, or when their token
+/// tables (kept with each grammar) pass `maxTableBytes`.
 public final class GrammarCache: Sendable {
     public static let shared = GrammarCache(capacity: 256)
 
@@ -61,8 +62,12 @@ public final class GrammarCache: Sendable {
     }
     private let state = Mutex(State())
     let capacity: Int
+    let maxTableBytes: Int
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, maxTableBytes: Int = 512 << 20) {
+        self.capacity = capacity
+        self.maxTableBytes = maxTableBytes
+    }
 
     public func compiled(_ spec: StructuredOutputSpec, anyWhitespace: Bool = true) throws(GrammarError) -> CompiledGrammar {
         let key = Key(spec: spec, anyWhitespace: anyWhitespace)
@@ -77,12 +82,18 @@ public final class GrammarCache: Sendable {
         state.withLock { s in
             s.clock += 1
             s.entries[key] = (grammar, s.clock)
-            if s.entries.count > capacity, let oldest = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse })?.key {
-                s.entries[oldest] = nil
+            var tableBytes = s.entries.values.reduce(0) { $0 + $1.grammar.tableBytes }
+            while s.entries.count > 1 && (s.entries.count > capacity || tableBytes > maxTableBytes),
+                  let oldest = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                tableBytes -= oldest.value.grammar.tableBytes
+                s.entries[oldest.key] = nil
             }
         }
         return grammar
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
+
+    /// Bytes of the token tables the cached grammars hold.
+    public var tableBytes: Int { state.withLock { $0.entries.values.reduce(0) { $0 + $1.grammar.tableBytes } } }
 }
