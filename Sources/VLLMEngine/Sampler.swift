@@ -89,8 +89,22 @@ public enum Sampler {
 
     /// The row with every token the grammar mask disallows at -inf.
     public static func masked(_ logits: UnsafeBufferPointer<Float>, by mask: TokenBitmask) -> [Float] {
-        var out = Array(logits)
-        for i in out.indices where i >= mask.vocabSize || !mask.isAllowed(i) { out[i] = -.infinity }
+        var out = [Float](repeating: -.infinity, count: logits.count)
+        // Word by word: a constrained row usually allows few tokens, or (inside a string) most.
+        let n = min(logits.count, mask.vocabSize)
+        for (w, word) in mask.words.enumerated() where word != 0 {
+            let base = w << 5
+            if word == ~0 && base + 32 <= n {
+                for i in base..<base + 32 { out[i] = logits[i] }
+                continue
+            }
+            var bits = word
+            while bits != 0 {
+                let i = base + bits.trailingZeroBitCount
+                if i < n { out[i] = logits[i] }
+                bits &= bits - 1
+            }
+        }
         return out
     }
 

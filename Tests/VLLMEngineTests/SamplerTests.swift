@@ -1,10 +1,28 @@
-import VLLMCompute
 import Foundation
 import VLLMCompute
 import Testing
+import VLLMStructuredOutput
 @testable import VLLMEngine
 
 @Suite struct SamplerTests {
+    /// The word-by-word mask keeps exactly the allowed logits, whatever the mask's density and
+    /// however the row's width relates to the mask's (padding rows past the vocabulary).
+    @Test func grammarMaskKeepsExactlyTheAllowedLogits() {
+        var rng = SplitMix64(seed: 7)
+        for trial in 0..<200 {
+            let vocab = Int.random(in: 1...300, using: &rng)
+            let width = vocab + (trial % 3 == 0 ? Int.random(in: 0...40, using: &rng) : 0)
+            var mask = TokenBitmask(vocabSize: vocab)
+            let density = [0.0, 0.02, 0.5, 0.98, 1.0][trial % 5]
+            for i in 0..<vocab where Double.random(in: 0..<1, using: &rng) < density { mask.allow(i) }
+            let logits = (0..<width).map { _ in Float.random(in: -5...5, using: &rng) }
+            let out = logits.withUnsafeBufferPointer { Sampler.masked($0, by: mask) }
+            for i in 0..<width {
+                #expect(out[i] == (i < vocab && mask.isAllowed(i) ? logits[i] : -.infinity), "trial \(trial), id \(i)")
+            }
+        }
+    }
+
     @Test func greedyPicksArgmaxLowestIndexOnTies() {
         var rng = SplitMix64(seed: 1)
         let logits: [Float] = [0.5, 3, -1, 3, 2]
