@@ -69,7 +69,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Paths to the default model and reference data, shared by the test targets.
-        .target(name: "VLLMTestSupport", path: "Tests/VLLMTestSupport"),
+        .target(name: "VLLMTestSupport", dependencies: ["VLLMCompute"], path: "Tests/VLLMTestSupport"),
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute"], exclude: ["Fixtures"]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMTestSupport"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"],

@@ -1,13 +1,5 @@
-/// SplitMix64, so randomized tests are reproducible (the test modules that do not link the
-/// engine's `SplitMix64` share this one).
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import VLLMCompute
+
+/// The engine's SplitMix64, so randomized tests are reproducible, under the name the test
+/// modules use.
+public typealias SeededGenerator = SplitMix64
