@@ -80,6 +80,9 @@ struct BenchThroughputCommand: ParsableCommand {
             } catch {
                 throw ValidationError("--structured-outputs: \(error.description)")
             }
+            guard base.structuredOutputs != nil else {
+                throw ValidationError("--structured-outputs must be a JSON object such as '{\"regex\": \"[0-9]+\"}'")
+            }
         }
         if let dataset {
             var (prompts, params, _) = try PromptsFile.read(dataset, defaults: base)

@@ -193,8 +193,9 @@ def test_bench_throughput_with_a_constraint():
     args = ["bench", "throughput", "--num-prompts", "4", "--input-len", "16", "--output-len", "6", "--json"]
     r = json.loads(run(*args, "--structured-outputs", '{"regex": "[a-z ]{200}"}').stdout.strip().splitlines()[-1])
     assert r["structured_outputs"] is True and r["output_tokens"] == 24
-    p = run(*args, "--structured-outputs", '{"regex": "[a-"}', check=False)
-    assert p.returncode != 0 and "--structured-outputs" in p.stderr and "Fatal" not in p.stderr
+    for bad in ('{"regex": "[a-"}', '{regex', 'null'):
+        p = run(*args, "--structured-outputs", bad, check=False)
+        assert p.returncode != 0 and "--structured-outputs" in p.stderr and "Fatal" not in p.stderr
 
 
 def test_sampling_params_json_gives_every_field():
