@@ -122,7 +122,7 @@ def test_named_tool_gives_its_arguments(tool_client):
         if choice.finish_reason == "stop":
             finished += 1
             check_call(call)
-    assert finished >= 3
+    assert finished >= 2
 
 
 def test_tool_without_parameters_gets_an_empty_object(tool_client):
