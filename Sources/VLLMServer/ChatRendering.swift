@@ -4,9 +4,10 @@ import VLLMJinja
 /// The parts of a chat request the template sees, read from the body as template values.
 struct ChatInputs {
     var messages: Value
-    var tools: Value?
     /// The `tools` list as given (nil when absent or null), empty lists included.
     var offeredTools: [Value]?
+    /// The tools the template sees: none for an empty list.
+    var tools: Value? { offeredTools.flatMap { $0.isEmpty ? nil : .list($0) } }
     /// Retrieval documents for templates that take them (vLLM's `documents`).
     var documents: Value?
     var kwargs: [(String, Value)]
@@ -25,8 +26,8 @@ struct ChatInputs {
         }
         messages = .list(raw.map(Self.prepare))
         switch root["tools"] {
-        case nil, .some(.none): tools = nil
-        case let .list(t)?: (tools, offeredTools) = (t.isEmpty ? nil : .list(t), t)
+        case nil, .some(.none): offeredTools = nil
+        case let .list(t)?: offeredTools = t
         default: throw APIError.badRequest("tools must be a list of tool definitions.", param: "tools")
         }
         switch root["documents"] {
