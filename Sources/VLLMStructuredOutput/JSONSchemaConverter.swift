@@ -433,12 +433,15 @@ struct JSONSchemaConverter {
     private mutating func number(_ s: Dict, at path: String) throws(GrammarError) -> GrammarExpr {
         let keys = ["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"]
         guard keys.contains(where: { s[$0] != nil }) else { return .rule(numberRule()) }
-        var bounds: [String: Double] = [:]
-        for k in keys { if let b = try bound(s, k, at: path) { bounds[k] = b } }
-        guard bounds.values.allSatisfy({ $0 == $0.rounded() && abs($0) < 1e17 }) else {
-            throw fail("number bounds with a fractional part are not supported (whole-number bounds are)", at: path)
+        var bounds: [String: DecimalBound] = [:]
+        for k in keys {
+            guard let b = try bound(s, k, at: path) else { continue }
+            guard let d = DecimalBound(b) else {
+                throw fail("\(k) must have a magnitude below 1e17 and at most 20 decimal places", at: path)
+            }
+            bounds[k] = d
         }
-        return try NumberRange.expr(bounds, fraction: Self.fraction) { fail($0, at: path) }
+        return try NumberRange.expr(bounds) { fail($0, at: path) }
     }
 
     // MARK: - Objects and arrays

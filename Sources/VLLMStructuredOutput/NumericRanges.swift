@@ -1,6 +1,8 @@
 /// Grammars of the decimal texts of numbers within bounds (JSON Schema's `minimum`, `maximum`,
 /// `exclusiveMinimum`, `exclusiveMaximum`), exact: every text they allow is in range and every
-/// in-range number has its canonical text allowed. Bounds are whole numbers with at most 17 digits.
+/// in-range number has its canonical text allowed.
+
+/// Integers in a range; bounds have at most 17 digits.
 enum IntegerRange {
     static let digit = GrammarExpr.charClass(CodePointSet([48...57]))
 
@@ -68,64 +70,61 @@ enum IntegerRange {
     }
 }
 
-/// Numbers (`-`? integer part, optional fraction, no exponent) within whole-number bounds. A text
-/// is a sign, a magnitude M and fraction digits F; each bound turns into pieces "M in a range,
-/// F any / all zeros / not all zeros" for each sign, and the bounds' pieces are intersected.
+/// Numbers (`-`? integer part, optional fraction, no exponent) within decimal bounds. A text is a
+/// sign, a magnitude M and fraction digits F; each bound turns into pieces "M in a range, 0.F
+/// within fraction bounds" for each sign, and the bounds' pieces are intersected. Bounds compare
+/// in exact decimal arithmetic against the shortest decimal text of the bound's Double (the
+/// digits the schema's author wrote).
 enum NumberRange {
-    enum Fraction: Equatable { case any, zero, nonzero }
-    struct Piece { var lo: Int; var hi: Int?; var fraction: Fraction }
+    /// One end of an interval of fraction values 0.F: its digits (ASCII) and whether it is open.
+    struct Edge: Equatable { var digits: [UInt8]; var strict: Bool }
+    /// 0.F ≥ lower (> when strict) and 0.F ≤ upper (< when strict); nil: unbounded (0 ≤ 0.F < 1).
+    struct FractionBounds: Equatable { var lower: Edge?; var upper: Edge?; static let any = FractionBounds() }
+    struct Piece { var lo: Int; var hi: Int?; var fraction: FractionBounds }
     struct Pieces { var positive: [Piece]; var negative: [Piece] }
 
-    static func expr(_ bounds: [String: Double], fraction: GrammarExpr, fail: (String) -> GrammarError) throws(GrammarError) -> GrammarExpr {
+    static func expr(_ bounds: [String: DecimalBound], fail: (String) -> GrammarError) throws(GrammarError) -> GrammarExpr {
         var all = Pieces(positive: [Piece(lo: 0, hi: nil, fraction: .any)], negative: [Piece(lo: 0, hi: nil, fraction: .any)])
         func apply(_ p: Pieces) {
             all = Pieces(positive: intersect(all.positive, p.positive), negative: intersect(all.negative, p.negative))
         }
-        if let v = bounds["minimum"] { apply(atLeast(Int(v), strict: false)) }
-        if let v = bounds["exclusiveMinimum"] { apply(atLeast(Int(v), strict: true)) }
-        if let v = bounds["maximum"] { apply(atMost(Int(v), strict: false)) }
-        if let v = bounds["exclusiveMaximum"] { apply(atMost(Int(v), strict: true)) }
-        let digit = IntegerRange.digit
-        func text(_ p: Piece) -> GrammarExpr {
-            let f: GrammarExpr
-            switch p.fraction {
-            case .any: f = .optional(fraction)
-            case .zero: f = .optional(.sequence([.literal("."), .plus(.literal("0"))]))
-            case .nonzero: f = .sequence([.literal("."), .star(digit), .charClass(CodePointSet([49...57])), .star(digit)])
-            }
-            return .sequence([IntegerRange.magnitude(p.lo, p.hi), f])
+        if let v = bounds["minimum"] { apply(atLeast(v, strict: false)) }
+        if let v = bounds["exclusiveMinimum"] { apply(atLeast(v, strict: true)) }
+        if let v = bounds["maximum"] { apply(atMost(v, strict: false)) }
+        if let v = bounds["exclusiveMaximum"] { apply(atMost(v, strict: true)) }
+        func text(_ p: Piece) -> GrammarExpr? {
+            fractionText(p.fraction).map { .sequence([IntegerRange.magnitude(p.lo, p.hi), $0]) }
         }
-        var options = all.positive.map(text)
-        options += all.negative.map { GrammarExpr.sequence([.literal("-"), text($0)]) }
+        var options = all.positive.compactMap(text)
+        options += all.negative.compactMap(text).map { GrammarExpr.sequence([.literal("-"), $0]) }
         guard !options.isEmpty else { throw fail("the number range is empty") }
         return options.count == 1 ? options[0] : .choice(options)
     }
 
-    /// x ≥ l (x > l when strict).
-    static func atLeast(_ l: Int, strict: Bool) -> Pieces {
-        var positive: [Piece] = [], negative: [Piece] = []
-        if strict {
-            if l < 0 {
-                positive.append(Piece(lo: 0, hi: nil, fraction: .any))
-                negative.append(Piece(lo: 0, hi: -l - 1, fraction: .any))
-            } else {
-                positive.append(Piece(lo: l + 1, hi: nil, fraction: .any))
-                positive.append(Piece(lo: l, hi: l, fraction: .nonzero))
-            }
-        } else {
-            positive.append(Piece(lo: max(l, 0), hi: nil, fraction: .any))
-            if l <= 0 {
-                if -l - 1 >= 0 { negative.append(Piece(lo: 0, hi: -l - 1, fraction: .any)) }
-                negative.append(Piece(lo: -l, hi: -l, fraction: .zero))
-            }
+    /// x ≥ v (x > v when strict).
+    static func atLeast(_ v: DecimalBound, strict: Bool) -> Pieces {
+        if v.negative {
+            return Pieces(positive: [Piece(lo: 0, hi: nil, fraction: .any)], negative: magnitude(atMost: v, strict: strict))
         }
-        return Pieces(positive: positive, negative: negative)
+        // A negative text is at least a non-negative bound only as -0 against 0.
+        let negativeZero = Piece(lo: 0, hi: 0, fraction: FractionBounds(upper: Edge(digits: [], strict: false)))
+        return Pieces(positive: magnitude(atLeast: v, strict: strict), negative: v.isZero && !strict ? [negativeZero] : [])
     }
 
     /// x ≤ u (x < u when strict): the mirror image of -x ≥ -u.
-    static func atMost(_ u: Int, strict: Bool) -> Pieces {
-        let m = atLeast(-u, strict: strict)
+    static func atMost(_ u: DecimalBound, strict: Bool) -> Pieces {
+        let m = atLeast(u.negated, strict: strict)
         return Pieces(positive: m.negative, negative: m.positive)
+    }
+
+    static func magnitude(atLeast v: DecimalBound, strict: Bool) -> [Piece] {
+        [Piece(lo: v.whole + 1, hi: nil, fraction: .any),
+         Piece(lo: v.whole, hi: v.whole, fraction: FractionBounds(lower: Edge(digits: v.fraction, strict: strict)))]
+    }
+
+    static func magnitude(atMost v: DecimalBound, strict: Bool) -> [Piece] {
+        (v.whole > 0 ? [Piece(lo: 0, hi: v.whole - 1, fraction: .any)] : [])
+            + [Piece(lo: v.whole, hi: v.whole, fraction: FractionBounds(upper: Edge(digits: v.fraction, strict: strict)))]
     }
 
     static func intersect(_ a: [Piece], _ b: [Piece]) -> [Piece] {
@@ -139,13 +138,129 @@ enum NumberRange {
                 case let (x?, y?): min(x, y)
                 }
                 if let hi, hi < lo { continue }
-                let fraction: Fraction
-                if p.fraction == .any { fraction = q.fraction }
-                else if q.fraction == .any || q.fraction == p.fraction { fraction = p.fraction }
-                else { continue }
+                let fraction = FractionBounds(lower: tighter(p.fraction.lower, q.fraction.lower, keepGreater: true),
+                                              upper: tighter(p.fraction.upper, q.fraction.upper, keepGreater: false))
                 out.append(Piece(lo: lo, hi: hi, fraction: fraction))
             }
         }
         return out
+    }
+
+    static func tighter(_ a: Edge?, _ b: Edge?, keepGreater: Bool) -> Edge? {
+        guard let a else { return b }
+        guard let b else { return a }
+        let c = compare(a.digits, b.digits)
+        if c == 0 { return Edge(digits: a.digits, strict: a.strict || b.strict) }
+        return (c > 0) == keepGreater ? a : b
+    }
+
+    /// Compares 0.a with 0.b.
+    static func compare(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        for i in 0..<max(a.count, b.count) {
+            let x = i < a.count ? a[i] : 48, y = i < b.count ? b[i] : 48
+            if x != y { return x < y ? -1 : 1 }
+        }
+        return 0
+    }
+
+    /// What follows the magnitude: nothing or `.` and digits F, with 0.F within the bounds; nil if
+    /// no fraction is.
+    static func fractionText(_ bounds: FractionBounds) -> GrammarExpr? {
+        let (empty, nonEmpty) = digitStrings(bounds)
+        switch (empty, nonEmpty) {
+        case let (true, rest?): return .optional(.sequence([.literal("."), rest]))
+        case (true, nil): return .empty
+        case let (false, rest?): return .sequence([.literal("."), rest])
+        case (false, nil): return nil
+        }
+    }
+
+    /// The digit strings F with 0.F within the bounds: whether the empty one is among them, and a
+    /// grammar of the others. Each step reads one digit and narrows the bounds to the rest.
+    static func digitStrings(_ bounds: FractionBounds) -> (empty: Bool, nonEmpty: GrammarExpr?) {
+        let isZero = { (e: Edge) in e.digits.allSatisfy { $0 == 48 } }
+        var lower = bounds.lower, upper = bounds.upper
+        if let l = lower, isZero(l), !l.strict { lower = nil }
+        if let l = lower, let u = upper {
+            let c = compare(l.digits, u.digits)
+            if c > 0 || (c == 0 && (l.strict || u.strict)) { return (false, nil) }
+        }
+        if let u = upper, isZero(u), u.strict { return (false, nil) }
+        let digit = IntegerRange.digit
+        let lowerIsZero = lower.map(isZero) ?? false, upperIsZero = upper.map(isZero) ?? false
+        switch (lower, upper) {
+        case (nil, nil): return (true, .plus(digit))
+        case (_?, nil) where lowerIsZero:
+            return (false, .sequence([.star(.literal("0")), .charClass(CodePointSet([49...57])), .star(digit)]))
+        case (nil, _?) where upperIsZero: return (true, .plus(.literal("0")))
+        default: break
+        }
+        func step(_ f: UInt8) -> FractionBounds? {
+            var next = FractionBounds()
+            if let l = lower {
+                let d = l.digits.first ?? 48
+                if f < d { return nil }
+                next.lower = f > d ? nil : Edge(digits: Array(l.digits.dropFirst()), strict: l.strict)
+            }
+            if let u = upper {
+                let e = u.digits.first ?? 48
+                if f > e { return nil }
+                next.upper = f < e ? nil : Edge(digits: Array(u.digits.dropFirst()), strict: u.strict)
+            }
+            return next
+        }
+        var options: [GrammarExpr] = []
+        var f: UInt8 = 48
+        while f <= 57 {
+            guard let next = step(f) else { f += 1; continue }
+            var last = f
+            while last < 57, step(last + 1) == next { last += 1 }
+            let head = GrammarExpr.charClass(CodePointSet([UInt32(f)...UInt32(last)]))
+            switch digitStrings(next) {
+            case let (true, rest?): options.append(.sequence([head, .optional(rest)]))
+            case (true, nil): options.append(head)
+            case let (false, rest?): options.append(.sequence([head, rest]))
+            case (false, nil): break
+            }
+            f = last + 1
+        }
+        // 0.F = 0 is within the bounds now exactly when there is no lower bound left.
+        return (lower == nil, options.isEmpty ? nil : options.count == 1 ? options[0] : .choice(options))
+    }
+}
+
+/// A finite number as sign, whole part and fraction digits without trailing zeros (ASCII), read
+/// from the shortest decimal text that gives back the same Double.
+struct DecimalBound {
+    var negative: Bool
+    var whole: Int
+    var fraction: [UInt8]
+
+    var isZero: Bool { whole == 0 && fraction.isEmpty }
+    var negated: DecimalBound { DecimalBound(negative: isZero ? false : !negative, whole: whole, fraction: fraction) }
+
+    init(negative: Bool, whole: Int, fraction: [UInt8]) {
+        self.negative = negative; self.whole = whole; self.fraction = fraction
+    }
+
+    /// nil when `x` is not finite, its magnitude is 1e17 or more, or it has more than
+    /// `maxFractionDigits` decimal places.
+    init?(_ x: Double, maxFractionDigits: Int = 20) {
+        guard x.isFinite, x.magnitude < 1e17 else { return nil }
+        // Swift prints the shortest round-trip text: "12.5", "1e-05", "1.5e+16".
+        let text = x.magnitude.description
+        let parts = text.split(separator: "e")
+        let mantissa = parts[0]
+        var point = mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) } ?? mantissa.count
+        if parts.count > 1 { guard let e = Int(parts[1]) else { return nil }; point += e }
+        var digits = Array(mantissa.utf8.filter { $0 != 46 })
+        if point < 0 { digits = [UInt8](repeating: 48, count: -point) + digits; point = 0 }
+        if point > digits.count { digits += [UInt8](repeating: 48, count: point - digits.count) }
+        var fraction = Array(digits[point...])
+        while fraction.last == 48 { fraction.removeLast() }
+        guard fraction.count <= maxFractionDigits else { return nil }
+        self.negative = x < 0
+        self.whole = digits[..<point].reduce(0) { $0 * 10 + Int($1 - 48) }
+        self.fraction = fraction
     }
 }
