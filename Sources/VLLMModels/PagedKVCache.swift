@@ -72,6 +72,29 @@ public final class PagedKVCache: @unchecked Sendable {
         }
     }
 
+    /// Bytes of one block packed for the offloading tier: each slot's keys, then its values.
+    public var packedBlockBytes: Int { 2 * layout.slotsPerBlock * blockStride * dtype.size }
+
+    /// Packs block `block`'s keys and values into `dst` (`packedBlockBytes`).
+    public func exportBlock(_ block: Int, to dst: UnsafeMutableRawPointer) {
+        let bytes = blockStride * dtype.size
+        for slot in 0..<layout.slotsPerBlock {
+            let at = slot * numBlocks * bytes + block * bytes
+            (dst + 2 * slot * bytes).copyMemory(from: keys + at, byteCount: bytes)
+            (dst + (2 * slot + 1) * bytes).copyMemory(from: values + at, byteCount: bytes)
+        }
+    }
+
+    /// Unpacks what `exportBlock` wrote into block `block`.
+    public func importBlock(_ block: Int, from src: UnsafeRawPointer) {
+        let bytes = blockStride * dtype.size
+        for slot in 0..<layout.slotsPerBlock {
+            let at = slot * numBlocks * bytes + block * bytes
+            (keys + at).copyMemory(from: src + 2 * slot * bytes, byteCount: bytes)
+            (values + at).copyMemory(from: src + (2 * slot + 1) * bytes, byteCount: bytes)
+        }
+    }
+
     /// Copies block `src` into block `dst` in every slot (copy-on-write of a shared block).
     public func copyBlock(from src: Int, to dst: Int) {
         let bytes = blockStride * dtype.size

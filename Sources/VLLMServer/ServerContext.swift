@@ -54,7 +54,8 @@ final class ServerContext: Sendable {
         harmony = engine.engine.config.architecture == "GptOssForCausalLM"
         reasoningParser = harmony ? nil : engine.engine.args.reasoningParser.flatMap { ReasoningParser.parsers[$0] }
         metrics = ServerMetrics(modelName: modelNames[0], args: engine.engine.args, numKVBlocks: engine.engine.numKVBlocks,
-                                maxModelLen: maxModelLen)
+                                maxModelLen: maxModelLen, offloadBlocks: engine.engine.numOffloadingBlocks,
+                                blockBytes: engine.engine.kvBlockBytes)
         engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }
         loras = LoRARegistry(modules: options.loraModules)
     }

@@ -16,7 +16,9 @@ final class ServerMetrics: Sendable {
     private let labels: [(String, String)]
 
     private let running, waiting, kvUsage: Gauge
-    private let prefixQueries, prefixHits, preemptions: Counter
+    /// Counters fed from the scheduler's running totals, each with the total it follows.
+    private let totals: [(counter: Counter, total: @Sendable (SchedulerStats) -> Int)]
+    private let offloadUsage: Gauge?
     private let promptTokens, generationTokens: Counter
     private let success: [String: Counter]
     let ttft, itl, tpot, e2e, queueTime, inferenceTime, prefillTime, decodeTime: DurationHistogram
@@ -24,10 +26,12 @@ final class ServerMetrics: Sendable {
     /// `vllm:lora_requests_info` (nil without LoRA): the last label set written, replaced on change.
     private let loraInfo: Mutex<(labels: [(String, String)], gauge: Gauge)?>
     private let maxLoras: Int?
-    /// The scheduler totals already added to the counters.
-    private let seen = Mutex<(queries: Int, hits: Int, preemptions: Int)>((0, 0, 0))
+    /// The scheduler totals already added to `totals`' counters.
+    private let seen: Mutex<[Int]>
 
-    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int) {
+    /// `offloadBlocks` and `blockBytes`: the KV offloading tier's size (nil: none) and the
+    /// bytes one block moves.
+    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int, offloadBlocks: Int? = nil, blockBytes: Int = 0) {
         let registry = self.registry
         let labels = [("model_name", modelName), ("engine", "0")]
         self.labels = labels
@@ -48,9 +52,32 @@ final class ServerMetrics: Sendable {
         running = gauge("vllm:num_requests_running", "Number of requests in model execution batches.")
         waiting = gauge("vllm:num_requests_waiting", "Number of requests waiting to be processed.")
         kvUsage = gauge("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.")
-        prefixQueries = counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens.")
-        prefixHits = counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens.")
-        preemptions = counter("vllm:num_preemptions", "Cumulative number of preemption from the engine.")
+        var totals: [(counter: Counter, total: @Sendable (SchedulerStats) -> Int)] = [
+            (counter("vllm:prefix_cache_queries", "Prefix cache queries, in terms of number of queried tokens."), { $0.prefixCacheQueries }),
+            (counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens."), { $0.prefixCacheHits }),
+            (counter("vllm:num_preemptions", "Cumulative number of preemption from the engine."), { $0.numPreemptions }),
+        ]
+        if offloadBlocks != nil {
+            // The tier is vLLM's external prefix cache (its KV connector's); block and byte
+            // counts have no vLLM name and take the kv_offload_ prefix.
+            let queries = counter("vllm:external_prefix_cache_queries",
+                                  "External prefix cache queries from KV connector cross-instance cache sharing, in terms of number of queried tokens.")
+            let hits = counter("vllm:external_prefix_cache_hits",
+                               "External prefix cache hits from KV connector cross-instance cache sharing, in terms of number of cached tokens.")
+            let stored = counter("vllm:kv_offload_blocks_stored", "KV blocks copied into the offloading tier.")
+            let loaded = counter("vllm:kv_offload_blocks_loaded", "KV blocks loaded back from the offloading tier.")
+            let bytes = counter("vllm:kv_offload_bytes", "Bytes moved between the KV cache and the offloading tier, both ways.")
+            totals.append((queries, { (s: SchedulerStats) -> Int in s.offload?.queries ?? 0 }))
+            totals.append((hits, { (s: SchedulerStats) -> Int in s.offload?.hits ?? 0 }))
+            totals.append((stored, { (s: SchedulerStats) -> Int in s.offload?.blocksStored ?? 0 }))
+            totals.append((loaded, { (s: SchedulerStats) -> Int in s.offload?.blocksLoaded ?? 0 }))
+            totals.append((bytes, { (s: SchedulerStats) -> Int in ((s.offload?.blocksStored ?? 0) + (s.offload?.blocksLoaded ?? 0)) * blockBytes }))
+            offloadUsage = gauge("vllm:kv_offload_usage_perc", "KV offloading tier usage. 1 means 100 percent usage.")
+        } else {
+            offloadUsage = nil
+        }
+        self.totals = totals
+        seen = Mutex(Array(repeating: 0, count: totals.count))
         promptTokens = counter("vllm:prompt_tokens", "Number of prefill tokens processed.")
         generationTokens = counter("vllm:generation_tokens", "Number of generation tokens processed.")
         var success: [String: Counter] = [:]
@@ -83,7 +110,7 @@ final class ServerMetrics: Sendable {
             ("block_size", String(args.blockSize)), ("cache_dtype", args.kvCacheDtype.rawValue),
             ("enable_prefix_caching", args.enablePrefixCaching ? "True" : "False"),
             ("gpu_memory_utilization", args.gpuMemoryUtilization.map { String($0) } ?? "None"),
-            ("num_cpu_blocks", "None"), ("num_gpu_blocks", String(numKVBlocks)),
+            ("num_cpu_blocks", offloadBlocks.map(String.init) ?? "None"), ("num_gpu_blocks", String(numKVBlocks)),
             ("num_gpu_blocks_override", args.numGpuBlocksOverride.map(String.init) ?? "None"),
             ("swap_space", "0"),
         ]
@@ -123,12 +150,14 @@ final class ServerMetrics: Sendable {
         running.set(Double(stats.numRunning))
         waiting.set(Double(stats.numWaiting))
         kvUsage.set(stats.kvUsage)
-        seen.withLock { s in
+        if let o = stats.offload { offloadUsage?.set(Double(o.slotsUsed) / Double(max(1, o.slots))) }
+        seen.withLock { seen in
             // Counters only grow: add what the scheduler counted since the last scrape.
-            prefixQueries.increment(by: Int64(max(0, stats.prefixCacheQueries - s.queries)))
-            prefixHits.increment(by: Int64(max(0, stats.prefixCacheHits - s.hits)))
-            preemptions.increment(by: Int64(max(0, stats.numPreemptions - s.preemptions)))
-            s = (max(s.queries, stats.prefixCacheQueries), max(s.hits, stats.prefixCacheHits), max(s.preemptions, stats.numPreemptions))
+            for (i, t) in totals.enumerated() {
+                let now = t.total(stats)
+                t.counter.increment(by: Int64(max(0, now - seen[i])))
+                seen[i] = max(seen[i], now)
+            }
         }
         if let maxLoras { updateLoRAInfo(stats, loras, maxLoras) }
         return registry.emitToBuffer()

@@ -53,6 +53,12 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Keep every layer's KV for every position, even behind a sliding window (one KV cache group of all layers).")
     var disableHybridKvCacheManager = false
 
+    @Option(help: "The KV offloading tier, used with --kv-offloading-size: native (host memory outside the KV cache's budget).")
+    var kvOffloadingBackend = "native"
+
+    @Option(help: "GiB of KV offloading tier: prefix-cache blocks evicted from the KV cache are kept there and loaded back on a later hit (off when not given).")
+    var kvOffloadingSize: Double?
+
     @Option(help: "Largest LoRA rank accepted.")
     var maxLoraRank = 16
 
@@ -95,6 +101,8 @@ struct EngineOptions: ParsableArguments {
             a.enableLoRA = enableLora
             a.enablePromptEmbeds = enablePromptEmbeds
             a.disableHybridKVCacheManager = disableHybridKvCacheManager
+            a.kvOffloadingBackend = kvOffloadingBackend
+            a.kvOffloadingSize = kvOffloadingSize
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras

@@ -176,7 +176,7 @@ enum OutputJSON {
 
     static func stats(_ engine: LLMEngine) -> JSON {
         let s = engine.stats
-        return .object([("stats", .object([
+        var fields: [(String, JSON)] = [
             ("num_preemptions", .int(s.numPreemptions)),
             ("prefix_cache_queries", .int(s.prefixCacheQueries)),
             ("prefix_cache_hits", .int(s.prefixCacheHits)),
@@ -185,6 +185,15 @@ enum OutputJSON {
             // What those requests' tables would have held had sliding windows dropped nothing.
             ("peak_kv_blocks_without_windows", .int(s.peakKVTableEntries)),
             ("num_kv_blocks", .int(engine.numKVBlocks)),
-        ]))])
+        ]
+        if let o = s.offload {
+            fields.append(("kv_offload", .object([
+                ("blocks_stored", .int(o.blocksStored)), ("blocks_loaded", .int(o.blocksLoaded)),
+                ("queries", .int(o.queries)), ("hits", .int(o.hits)),
+                ("bytes_moved", .int((o.blocksStored + o.blocksLoaded) * engine.kvBlockBytes)),
+                ("slots_used", .int(o.slotsUsed)), ("slots", .int(o.slots)),
+            ])))
+        }
+        return .object([("stats", .object(fields))])
     }
 }

@@ -5,7 +5,7 @@ import Testing
     /// Schedules all of a new request's tokens the way the scheduler does.
     @discardableResult
     func admit(_ m: KVCacheManager, _ r: Request) -> Bool {
-        let (hits, cached) = m.computedBlocks(for: r)
+        let (hits, cached, _) = m.computedBlocks(for: r)
         guard m.allocateSlots(r, numNewTokens: r.numTokens - cached, newComputedBlocks: hits) != nil else { return false }
         r.numComputedTokens = r.numTokens
         return true
@@ -18,7 +18,7 @@ import Testing
         let b = Request(requestID: "b", promptTokenIDs: prefix + [3, 4, 5])
         #expect(admit(m, a))
         #expect(m.pool.prefixCacheQueries == 14 && m.pool.prefixCacheHits == 0)
-        let (hits, n) = m.computedBlocks(for: b)
+        let (hits, n, _) = m.computedBlocks(for: b)
         #expect(n == 12 && hits[0].map { $0!.blockID } == Array(m.blockIDs("a")[0..<3]))
         #expect(m.pool.prefixCacheQueries == 29 && m.pool.prefixCacheHits == 12)
         let before = m.numFreeBlocks
@@ -49,9 +49,9 @@ import Testing
         let m = KVCacheManager(blockSize: 4, numBlocks: 8, enableCaching: true)
         let prompt = Array(0..<8)  // exactly 2 full blocks
         #expect(admit(m, Request(requestID: "a", promptTokenIDs: prompt)))
-        let (hits, n) = m.computedBlocks(for: Request(requestID: "b", promptTokenIDs: prompt))
+        let (hits, n, _) = m.computedBlocks(for: Request(requestID: "b", promptTokenIDs: prompt))
         #expect(n == 4 && hits[0].count == 1)  // the second block holds the last token: recomputed
-        let (hits1, n1) = m.computedBlocks(for: Request(requestID: "c", promptTokenIDs: prompt + [8]))
+        let (hits1, n1, _) = m.computedBlocks(for: Request(requestID: "c", promptTokenIDs: prompt + [8]))
         #expect(n1 == 8 && hits1[0].count == 2)
         #expect(m.computedBlocks(for: Request(requestID: "d", promptTokenIDs: [0, 1, 2, 3])).numComputedTokens == 0)
     }
@@ -64,7 +64,7 @@ import Testing
         let b = Request(requestID: "b", promptTokenIDs: Array(50..<58))
         #expect(admit(m, b))  // takes the 2 never-used blocks at the head
         let c = Request(requestID: "c", promptTokenIDs: Array(0..<8) + Array(200..<220))
-        let (hits, n) = m.computedBlocks(for: c)
+        let (hits, n, _) = m.computedBlocks(for: c)
         #expect(n > 0)
         let snapshot = (m.pool.blocks.map(\.refCount), m.pool.blocks.map(\.blockHash),
                         m.pool.freeQueue.blocks.map(\.blockID), m.pool.numCachedBlocks, m.blockIDs("b"))

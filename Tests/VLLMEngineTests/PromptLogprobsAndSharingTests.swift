@@ -87,4 +87,25 @@ extension EngineTests {
         #expect(shared <= 12 + 8 * 5)
         #expect(Double(shared) < 0.45 * Double(independent))
     }
+
+    @Test func parallelSamplingComputesThePromptOnceWithoutThePrefixCache() throws {
+        var rng = SplitMix64(seed: 9)
+        let prompt = (0..<200).map { _ in Int(100 + rng.next() % 30000) }
+        let greedy = SamplingParams(temperature: 0, maxTokens: 6, ignoreEOS: true)
+        var parallel = greedy
+        parallel.n = 4
+        let e = try Self.engine { $0.enablePrefixCaching = false }
+        try e.addRequest(id: "p", prompt: .tokenIDs(prompt), params: parallel)
+        var computed = 0, outputs: [[Int]] = []
+        while e.hasUnfinishedRequests {
+            for out in e.step() where out.finished { outputs = out.outputs.map(\.tokenIDs) }
+            computed += e.engineCore.lastStepTokens
+        }
+        // The prompt once; each sibling its last prompt token again; then 5 decode steps each.
+        #expect(computed == 200 + 3 + 4 * 5)
+        // 13 blocks of the leader (12 full, shared), and a copy of the partial one for three.
+        #expect(e.stats.peakKVBlocksUsed == 13 + 3)
+        let alone = try Self.run(Self.engine(), [prompt], greedy)[0]
+        #expect(outputs.count == 4 && outputs.allSatisfy { $0 == alone })
+    }
 }

@@ -28,6 +28,7 @@ import VLLMCompute
         #expect(totals.prefixHitTokens > 0 && totals.chunkedPrefills > 0 && totals.aborted > 0, "\(totals)")
         #expect(totals.thresholdChunks > 0, "\(totals)")
         #expect(totals.finishedByEOS > 0 && totals.finishedByLength > 0, "\(totals)")
+        #expect(totals.offloadLoadedBlocks > 0 && totals.offloadStoredBlocks > 0, "\(totals)")
     }
 }
 
@@ -36,6 +37,8 @@ struct WorkloadTotals: CustomStringConvertible {
     var aborted = 0, finishedByEOS = 0, finishedByLength = 0, steps = 0
     /// Prompt chunks cut by the long-prefill threshold rather than the step's budget.
     var thresholdChunks = 0
+    /// Blocks moved into and out of the KV offloading tier.
+    var offloadStoredBlocks = 0, offloadLoadedBlocks = 0
 
     mutating func add(_ o: WorkloadTotals) {
         workloadsWithPreemption += o.workloadsWithPreemption
@@ -47,10 +50,12 @@ struct WorkloadTotals: CustomStringConvertible {
         finishedByLength += o.finishedByLength
         steps += o.steps
         thresholdChunks += o.thresholdChunks
+        offloadStoredBlocks += o.offloadStoredBlocks
+        offloadLoadedBlocks += o.offloadLoadedBlocks
     }
 
     var description: String {
-        "steps \(steps), preempting workloads \(workloadsWithPreemption), preemptions \(preemptions), prefix hits \(prefixHitTokens), chunked \(chunkedPrefills) (\(thresholdChunks) by threshold), aborted \(aborted), eos \(finishedByEOS), length \(finishedByLength)"
+        "steps \(steps), preempting workloads \(workloadsWithPreemption), preemptions \(preemptions), prefix hits \(prefixHitTokens), chunked \(chunkedPrefills) (\(thresholdChunks) by threshold), aborted \(aborted), eos \(finishedByEOS), length \(finishedByLength), offloaded \(offloadStoredBlocks), loaded back \(offloadLoadedBlocks)"
     }
 }
 
@@ -132,9 +137,12 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
     // Tiny pools force preemption; some are roomy.
     let numBlocks = maxBlocksAlone + Int.random(in: 0...(chance(0.2) ? 3 * maxBlocksAlone : maxBlocksAlone / 2), using: &rng)
 
-    let config = SchedulerConfig(maxNumBatchedTokens: budget, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
+    var config = SchedulerConfig(maxNumBatchedTokens: budget, maxNumSeqs: maxNumSeqs, maxModelLen: maxModelLen,
                                  blockSize: blockSize, enableChunkedPrefill: chunked, longPrefillTokenThreshold: threshold,
                                  enablePrefixCaching: caching, policy: policy)
+    // A KV offloading tier from one block to twice the pool.
+    let offloadSlots = caching && chance(0.3) ? Int.random(in: 1...2 * numBlocks, using: &rng) : 0
+    if offloadSlots > 0 { config.kvOffloadingBlocks = offloadSlots }
     let scheduler: Scheduler
     do { scheduler = try Scheduler(config: config, numBlocks: numBlocks) } catch {
         Issue.record("seed \(seed): \(error)")
@@ -148,6 +156,9 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
     var kvRow = [UInt64](repeating: 0, count: numBlocks * blockSize)
     var kvStep = [Int](repeating: -1, count: numBlocks * blockSize)
     let blocks = pool.blocks
+    // The tier's slots, as the pool's: position and row per token slot.
+    var tierPos = [Int](repeating: -1, count: offloadSlots * blockSize)
+    var tierRow = [UInt64](repeating: 0, count: offloadSlots * blockSize)
 
     var totals = WorkloadTotals()
     var live: [String: Planned] = [:]
@@ -208,7 +219,22 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
             return fail("free queue contents")
         }
 
-        // Run the fake model over the step.
+        // The tier's transfers, stores first, then the fake model over the step.
+        for t in out.offloadStores {
+            for k in 0..<blockSize {
+                tierPos[t.slot * blockSize + k] = kvPos[t.blockID * blockSize + k]
+                tierRow[t.slot * blockSize + k] = kvRow[t.blockID * blockSize + k]
+            }
+        }
+        for t in out.offloadLoads {
+            for k in 0..<blockSize {
+                kvPos[t.blockID * blockSize + k] = tierPos[t.slot * blockSize + k]
+                kvRow[t.blockID * blockSize + k] = tierRow[t.slot * blockSize + k]
+                kvStep[t.blockID * blockSize + k] = -1
+            }
+        }
+        totals.offloadStoredBlocks += out.offloadStores.count
+        totals.offloadLoadedBlocks += out.offloadLoads.count
         var sampled: [String: Int] = [:]
         for s in out.scheduled {
             guard let r = scheduler.request(s.requestID) else { return fail("scheduled unknown \(s.requestID)") }

@@ -23,9 +23,12 @@ public final class BlockPool {
     /// Blocks set aside for other uses (LoRA adapter weights, S-LoRA's unified pool): held,
     /// never in a block table, not counted as KV waste.
     public private(set) var numReservedBlocks = 0
+    /// The second KV tier that cached blocks go to when handed out again; nil: none.
+    public let offloading: KVOffloadingManager?
 
-    public init(numBlocks: Int, enableCaching: Bool) {
+    public init(numBlocks: Int, enableCaching: Bool, offloading: KVOffloadingManager? = nil) {
         precondition(numBlocks > 0, "a block pool needs at least one block")
+        self.offloading = enableCaching ? offloading : nil
         blocks = (0..<numBlocks).map { KVCacheBlock(blockID: $0) }
         freeQueue = FreeKVCacheBlockQueue(blocks)
         self.enableCaching = enableCaching
@@ -40,13 +43,15 @@ public final class BlockPool {
     public var usage: Double { Double(numBlocks - numFreeBlocks) / Double(numBlocks) }
 
     /// Takes `n` blocks from the head of the free queue, each with `refCount` 1. A block that
-    /// still holds cached contents is evicted from the hash map first.
+    /// still holds cached contents is evicted from the hash map first, its KV offered to the
+    /// offloading tier.
     public func getNewBlocks(_ n: Int) -> [KVCacheBlock] {
         precondition(n <= numFreeBlocks, "asked for \(n) blocks with \(numFreeBlocks) free")
         var out: [KVCacheBlock] = []
         out.reserveCapacity(n)
         for _ in 0..<n {
             let block = freeQueue.popFront()!
+            if let hash = block.blockHash { offloading?.offload(hash, fromBlock: block.blockID) }
             evict(block)
             block.refCount = 1
             block.numFilledSlots = 0
@@ -123,8 +128,10 @@ public final class BlockPool {
         enableCaching ? cached[hash] : nil
     }
 
-    /// Forgets every cached hash (e.g. after weights change). Held blocks stay held.
+    /// Forgets every cached hash, the offloading tier's too (e.g. after weights change). Held
+    /// blocks stay held.
     public func resetPrefixCache() {
+        offloading?.reset()
         for block in cached.values { block.blockHash = nil }
         cached.removeAll()
     }

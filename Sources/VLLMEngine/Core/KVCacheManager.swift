@@ -40,13 +40,19 @@ public final class KVCacheManager {
     private var entries: [String: Entry] = [:]
     private var pendingCopies: [BlockCopy] = []
 
-    public init(blockSize: Int, numBlocks: Int, enableCaching: Bool, windows: [Int?] = [nil]) {
+    /// `offloadingSlots`: blocks the KV offloading tier holds (nil: no tier); only for one
+    /// group of full attention.
+    public init(blockSize: Int, numBlocks: Int, enableCaching: Bool, windows: [Int?] = [nil], offloadingSlots: Int? = nil) {
         precondition(blockSize > 0, "block size must be positive")
         precondition(!windows.isEmpty && windows.allSatisfy { ($0 ?? 1) >= 1 }, "bad KV cache groups")
+        precondition(offloadingSlots == nil || windows == [nil], "KV offloading needs one KV cache group of full attention")
         self.blockSize = blockSize
         self.windows = windows
-        pool = BlockPool(numBlocks: numBlocks, enableCaching: enableCaching)
+        pool = BlockPool(numBlocks: numBlocks, enableCaching: enableCaching,
+                         offloading: offloadingSlots.map { KVOffloadingManager(numSlots: $0) })
     }
+
+    public var offloading: KVOffloadingManager? { pool.offloading }
 
     public var enableCaching: Bool { pool.enableCaching }
     public var numFreeBlocks: Int { pool.numFreeBlocks }
@@ -73,13 +79,14 @@ public final class KVCacheManager {
 
     /// The longest prefix of `request`'s tokens whose KV the prefix cache holds in every group,
     /// as each group's leading table entries (a sliding-window group needs only the blocks its
-    /// window still reads: nil before them), and the tokens they cover. The last known token is
+    /// window still reads: nil before them), the hashes of the blocks after those that the
+    /// offloading tier holds (to be loaded), and the tokens they all cover. The last known token is
     /// never served from the cache, even when it ends a full block: it must run through the
     /// model to give logits to sample from. Counts the request's tokens as queries and the
     /// covered tokens as hits (each call counts, so a request that waits and retries is
     /// counted again, as in vLLM).
-    public func computedBlocks(for request: Request) -> (blocks: [[KVCacheBlock?]], numComputedTokens: Int) {
-        guard enableCaching else { return ([], 0) }
+    public func computedBlocks(for request: Request) -> (blocks: [[KVCacheBlock?]], numComputedTokens: Int, offloaded: [BlockHash]) {
+        guard enableCaching else { return ([], 0, []) }
         let hashes = request.fullBlockHashes(blockSize: blockSize, count: (request.numTokens - 1) / blockSize)
         func cached(_ g: Int, _ i: Int) -> KVCacheBlock? { pool.getCachedBlock(hashes[i].forGroup(g)) }
         // Full-attention groups need every block up to the hit; that bounds the search.
@@ -104,31 +111,39 @@ public final class KVCacheManager {
         while n > 0 && !windowsHit(n) { n -= 1 }
         pool.prefixCacheQueries += request.numTokens
         pool.prefixCacheHits += n * blockSize
-        guard n > 0 else { return ([], 0) }
-        let blocks = windows.indices.map { g in
+        var offloaded: [BlockHash] = []
+        if let tier = offloading {
+            offloaded = Array(hashes[n...].prefix { tier.contains($0) })
+            tier.queries += request.numTokens - n * blockSize
+            tier.hits += offloaded.count * blockSize
+        }
+        let blocks: [[KVCacheBlock?]] = n == 0 ? [] : windows.indices.map { g in
             let first = firstNeededBlock(group: g, position: n * blockSize)
             return (0..<n).map { i in i < first ? nil : cached(g, i) }
         }
-        return (blocks, n * blockSize)
+        return (blocks, (n + offloaded.count) * blockSize, offloaded)
     }
 
     /// Makes room for `numNewTokens` more tokens of `request` after its computed ones, first
-    /// appending `newComputedBlocks` (prefix-cache hits from `computedBlocks(for:)`, for a
-    /// request that holds no blocks yet). Returns the blocks newly added to the tables, or nil
-    /// when the pool can't supply them, in which case nothing has changed.
+    /// appending `newComputedBlocks` and then fresh blocks loaded with the `offloaded` hashes'
+    /// KV (prefix-cache hits from `computedBlocks(for:)`, for a request that holds no blocks
+    /// yet). Returns the blocks newly added to the tables, or nil when the pool can't supply
+    /// them, in which case nothing has changed.
     ///
     /// A partially filled block shared with another table (after `fork`) that would receive
     /// new tokens is first replaced by a private copy (see `takePendingCopies`). Full blocks
     /// that now hold known tokens are offered to the prefix cache. Sliding-window groups first
     /// let go of the blocks the new tokens' windows no longer read.
     public func allocateSlots(_ request: Request, numNewTokens: Int,
-                              newComputedBlocks: [[KVCacheBlock?]] = []) -> [KVCacheBlock]? {
+                              newComputedBlocks: [[KVCacheBlock?]] = [], offloaded: [BlockHash] = []) -> [KVCacheBlock]? {
         precondition(numNewTokens >= 0, "negative token count")
         var entry = entries[request.requestID] ?? Entry(groups: Array(repeating: GroupTable(), count: windows.count))
-        precondition(newComputedBlocks.isEmpty || (newComputedBlocks.count == windows.count && entry.groups.allSatisfy { $0.blocks.isEmpty }),
+        precondition((newComputedBlocks.isEmpty && offloaded.isEmpty) || entry.groups.allSatisfy { $0.blocks.isEmpty },
                      "prefix-cache hits can only start a block table")
+        precondition(newComputedBlocks.isEmpty || newComputedBlocks.count == windows.count, "one hit list per group")
+        precondition(offloaded.isEmpty || offloading != nil, "offloaded hits without an offloading tier")
         let hits = newComputedBlocks.isEmpty ? Array(repeating: [], count: windows.count) : newComputedBlocks
-        let numHit = hits[0].count
+        let numHit = hits[0].count + offloaded.count
         let numComputed = request.numComputedTokens + numHit * blockSize
         let numTotal = numComputed + numNewTokens
         let numRequired = (numTotal + blockSize - 1) / blockSize
@@ -157,8 +172,9 @@ public final class KVCacheManager {
         }
         guard numFresh + numRevived <= pool.numFreeBlocks + numReleased else { return nil }
 
-        // Every group's hits are touched (so this call can't evict them) and the blocks windows
-        // let go of are released before any fresh block is taken.
+        // Every group's hits are touched and the tier's hits pinned (so this call can't evict
+        // them), and the blocks windows let go of are released, before any fresh block is taken.
+        let loadSlots = offloaded.map { offloading!.pin($0) }
         var added: [KVCacheBlock] = []
         for g in windows.indices {
             let hit = hits[g].compactMap { $0 }
@@ -180,6 +196,11 @@ public final class KVCacheManager {
                 added.append(copy)
             }
             let fresh = pool.getNewBlocks(max(0, numRequired - t.blocks.count))
+            // The first fresh blocks of a new table take the tier's hits (one group here).
+            for (slot, block) in zip(loadSlots, fresh) {
+                offloading!.load(slot: slot, intoBlock: block.blockID)
+                pool.markFilled(block, slots: blockSize)
+            }
             t.blocks += fresh
             added += fresh
             // Waste accounting: the slots this step fills (a CoW copy arrives filled as well).
@@ -205,19 +226,25 @@ public final class KVCacheManager {
         return added
     }
 
-    /// Gives `child` the same block tables as `parent` (each block gains a reference, the
-    /// partially filled last block included) and sets the child's computed tokens to the
-    /// parent's. The child's tokens must start with the parent's computed tokens. Later
-    /// writes into a shared partial block go through copy-on-write in `allocateSlots`.
-    public func fork(parent: Request, child: Request) {
+    /// Gives `child` the parent's block tables up to `numComputedTokens` (default: all the
+    /// parent's computed tokens; each block gains a reference, a partially filled last block
+    /// included) and sets the child's computed tokens to that. The child's tokens must start
+    /// with those tokens. Later writes into a shared partial block go through copy-on-write in
+    /// `allocateSlots`.
+    public func fork(parent: Request, child: Request, numComputedTokens: Int? = nil) {
+        let n = numComputedTokens ?? parent.numComputedTokens
         precondition(entries[child.requestID] == nil, "fork target \(child.requestID) already holds blocks")
-        precondition(child.numTokens >= parent.numComputedTokens
-                     && child.allTokenIDs[..<parent.numComputedTokens] == parent.allTokenIDs[..<parent.numComputedTokens],
+        precondition(n <= parent.numComputedTokens && child.numTokens >= n && child.allTokenIDs[..<n] == parent.allTokenIDs[..<n],
                      "the child must continue the parent's computed tokens")
-        let source = entries[parent.requestID] ?? Entry(groups: Array(repeating: GroupTable(), count: windows.count))
+        var source = entries[parent.requestID] ?? Entry(groups: Array(repeating: GroupTable(), count: windows.count))
+        let numBlocks = (n + blockSize - 1) / blockSize
+        for g in source.groups.indices {
+            source.groups[g].blocks = Array(source.groups[g].blocks.prefix(numBlocks))
+            source.groups[g].numCachedBlocks = min(source.groups[g].numCachedBlocks, n / blockSize)
+        }
         pool.touch(source.groups.flatMap { $0.blocks.compactMap { $0 } })
         entries[child.requestID] = source
-        child.numComputedTokens = parent.numComputedTokens
+        child.numComputedTokens = n
     }
 
     /// Drops the request's block tables. Blocks go to the free queue in reverse, so the tail of

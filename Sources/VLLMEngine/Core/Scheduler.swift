@@ -13,7 +13,10 @@ public final class Scheduler {
     /// In admission order; the last one is preempted first (under FCFS).
     public private(set) var running: [Request] = []
     /// Preempted requests are put back at the front.
-    public private(set) var waiting: [Request] = []
+    public internal(set) var waiting: [Request] = []
+    /// Parallel-sampling siblings waiting for their leader's first token, by leader id (see
+    /// `addSibling` in Scheduler+Fork.swift).
+    var awaitingFork: [String: [Request]] = [:]
     private var requests: [String: Request] = [:]
     /// Finished requests whose blocks are kept for `fork` until `release` (internal for the
     /// extension in Scheduler+Fork.swift).
@@ -32,12 +35,13 @@ public final class Scheduler {
         guard numBlocks >= 1 else { throw .invalidConfig("the KV cache needs at least one block, got \(numBlocks)") }
         self.config = config
         kvCacheManager = KVCacheManager(blockSize: config.blockSize, numBlocks: numBlocks,
-                                        enableCaching: config.enablePrefixCaching, windows: config.kvCacheGroupWindows)
+                                        enableCaching: config.enablePrefixCaching, windows: config.kvCacheGroupWindows,
+                                        offloadingSlots: config.kvOffloadingBlocks)
     }
 
     public var numRunning: Int { running.count }
-    public var numWaiting: Int { waiting.count }
-    public var hasUnfinishedRequests: Bool { !running.isEmpty || !waiting.isEmpty }
+    public var numWaiting: Int { waiting.count + awaitingFork.values.reduce(0) { $0 + $1.count } }
+    public var hasUnfinishedRequests: Bool { !running.isEmpty || !waiting.isEmpty || !awaitingFork.isEmpty }
 
     /// The unfinished request with this id.
     public func request(_ requestID: String) -> Request? { requests[requestID] }
@@ -71,6 +75,8 @@ public final class Scheduler {
     public func abort(_ requestIDs: some Sequence<String>) {
         for id in requestIDs {
             if let kept = held.removeValue(forKey: id) { kvCacheManager.free(kept) }
+            // Siblings of a leader that stops before its first token go their own way.
+            if let siblings = awaitingFork.removeValue(forKey: id) { waiting.insert(contentsOf: siblings, at: 0) }
             guard let request = requests.removeValue(forKey: id) else { continue }
             if let i = running.firstIndex(where: { $0 === request }) {
                 running.remove(at: i)
@@ -78,6 +84,8 @@ public final class Scheduler {
             } else if let i = waiting.firstIndex(where: { $0 === request }) {
                 waiting.remove(at: i)
                 kvCacheManager.free(request)  // a forked request holds blocks while it waits
+            } else {
+                forgetAwaitingSibling(request)
             }
             request.status = .finishedAborted
             finishedSinceLastStep.append(id)
@@ -143,15 +151,15 @@ public final class Scheduler {
                 // request wanting prompt logprobs computes its whole prompt (as vLLM: cached
                 // blocks would skip the rows they need).
                 let forked = kvCacheManager.holdsBlocks(request.requestID)
-                let (hits, numCached) = forked ? ([], request.numComputedTokens)
-                    : request.samplingParams.promptLogprobs != nil ? ([], 0)
+                let (hits, numCached, offloaded) = forked ? ([], request.numComputedTokens, [])
+                    : request.samplingParams.promptLogprobs != nil ? ([], 0, [])
                     : kvCacheManager.computedBlocks(for: request)
                 var numNew = capped(request.numTokens - numCached)
                 if numNew > budget {
                     if !config.enableChunkedPrefill { break }
                     numNew = budget
                 }
-                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits) != nil else {
+                guard kvCacheManager.allocateSlots(request, numNewTokens: numNew, newComputedBlocks: hits, offloaded: offloaded) != nil else {
                     // Blocks held while waiting could starve everyone: give them back; the
                     // request recomputes later (mostly prefix-cache hits).
                     if forked { kvCacheManager.free(request); request.numComputedTokens = 0 }
@@ -170,6 +178,7 @@ public final class Scheduler {
 
         out.totalNumScheduledTokens = config.maxNumBatchedTokens - budget
         out.blockCopies = kvCacheManager.takePendingCopies()
+        if let tier = kvCacheManager.offloading { (out.offloadStores, out.offloadLoads) = tier.takeTransfers() }
         out.finishedRequestIDs = finishedSinceLastStep
         finishedSinceLastStep = []
         recordKVStats()
@@ -188,6 +197,7 @@ public final class Scheduler {
             guard let request = requests[s.requestID], request.status == .running,
                   let token = sampled[s.requestID] else { continue }
             request.appendOutputToken(token)
+            if request.numOutputTokens == 1 { forkSiblings(of: request) }
             let params = request.samplingParams
             let mayStop = request.numOutputTokens >= params.minTokens  // vLLM: no stop before min_tokens
             if mayStop && ((!params.ignoreEOS && token == request.eosTokenID) || params.stopTokenIDs.contains(token)) {
@@ -210,7 +220,7 @@ public final class Scheduler {
         let pool = kvCacheManager.pool
         var s = SchedulerStats()
         s.numRunning = running.count
-        s.numWaiting = waiting.count
+        s.numWaiting = numWaiting
         s.numPreemptions = numPreemptions
         s.prefixCacheQueries = pool.prefixCacheQueries
         s.prefixCacheHits = pool.prefixCacheHits
@@ -222,6 +232,10 @@ public final class Scheduler {
         s.peakKVBlocksUsed = peakBlocksUsed
         s.kvWaste = allocatedSlotSteps == 0 ? 0 : Double(wastedSlotSteps) / Double(allocatedSlotSteps)
         s.lastStepKVWaste = lastStepWaste
+        if let tier = kvCacheManager.offloading {
+            s.offload = OffloadStats(blocksStored: tier.numStored, blocksLoaded: tier.numLoaded, queries: tier.queries,
+                                     hits: tier.hits, slotsUsed: tier.numUsedSlots, slots: tier.numSlots)
+        }
         s.runningLoRAIDs = Set(running.compactMap(\.loraID))
         s.waitingLoRAIDs = Set(waiting.compactMap(\.loraID))
         return s

@@ -38,6 +38,9 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var maxLoras: Int?
     /// The attention window of each KV cache group (`KVCacheLayout.windows`; nil: full).
     public var kvCacheGroupWindows: [Int?] = [nil]
+    /// Blocks the KV offloading tier holds (`--kv-offloading-size` over the block size); nil:
+    /// no tier.
+    public var kvOffloadingBlocks: Int?
 
     public init(maxNumBatchedTokens: Int = 2048, maxNumSeqs: Int = 256, maxModelLen: Int,
                 blockSize: Int = 16, enableChunkedPrefill: Bool = true, longPrefillTokenThreshold: Int = 0,
@@ -63,6 +66,13 @@ public struct SchedulerConfig: Sendable, Equatable {
         guard longPrefillTokenThreshold >= 0 else { throw .invalidConfig("long_prefill_token_threshold must be at least 0, got \(longPrefillTokenThreshold)") }
         if let m = maxLoras, m < 1 { throw .invalidConfig("max_loras must be at least 1, got \(m)") }
         guard blockSize >= 1 else { throw .invalidConfig("block_size must be at least 1, got \(blockSize)") }
+        if let n = kvOffloadingBlocks {
+            guard n >= 1 else { throw .invalidConfig("the KV offloading tier must hold at least one block, got \(n)") }
+            guard enablePrefixCaching else { throw .invalidConfig("KV offloading needs prefix caching (it is keyed by block hashes)") }
+            guard kvCacheGroupWindows == [nil] else {
+                throw .invalidConfig("KV offloading needs one KV cache group of full attention; this model has sliding-window layers (use --disable-hybrid-kv-cache-manager)")
+            }
+        }
         if !enableChunkedPrefill && maxNumBatchedTokens < maxModelLen {
             throw .invalidConfig("without chunked prefill max_num_batched_tokens (\(maxNumBatchedTokens)) must be at least max_model_len (\(maxModelLen))")
         }

@@ -29,6 +29,10 @@ public struct SchedulerOutput: Sendable, Equatable {
     public var scheduled: [ScheduledRequest] = []
     /// Copy-on-write copies to perform, in order, before the step.
     public var blockCopies: [BlockCopy] = []
+    /// KV offloading: blocks to copy into the tier, then tier slots to copy into blocks, before
+    /// the block copies and the step.
+    public var offloadStores: [BlockTransfer] = []
+    public var offloadLoads: [BlockTransfer] = []
     /// Requests preempted in this step: the worker drops their state; they come back later
     /// as new requests recomputing from position 0 (or a prefix-cache hit).
     public var preemptedRequestIDs: [String] = []
@@ -83,4 +87,17 @@ public struct SchedulerStats: Sendable, Equatable {
     /// LoRA adapter ids of the running and the waiting requests.
     public var runningLoRAIDs: Set<Int> = []
     public var waitingLoRAIDs: Set<Int> = []
+    /// The KV offloading tier's counters; nil without one.
+    public var offload: OffloadStats?
+}
+
+/// What the KV offloading tier has done since the start (blocks and prompt tokens).
+public struct OffloadStats: Sendable, Equatable {
+    public var blocksStored = 0
+    public var blocksLoaded = 0
+    /// Prompt tokens looked up in the tier (those the pool's prefix cache missed), and found.
+    public var queries = 0
+    public var hits = 0
+    public var slotsUsed = 0
+    public var slots = 0
 }

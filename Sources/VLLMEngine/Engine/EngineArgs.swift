@@ -59,6 +59,11 @@ public struct EngineArgs: Sendable, Equatable {
     /// Keep every layer's KV for every position even where a sliding window will never read it
     /// again (`--disable-hybrid-kv-cache-manager`): one KV cache group of all layers.
     public var disableHybridKVCacheManager = false
+    /// Where prefix-cache blocks evicted from the KV cache go (`--kv-offloading-backend`):
+    /// "native", host memory outside the KV cache's budget.
+    public var kvOffloadingBackend = "native"
+    /// GiB of that tier (`--kv-offloading-size`); nil: no tier.
+    public var kvOffloadingSize: Double?
     /// The model reasons between `<think>` and `</think>` (`--reasoning-parser deepseek_r1|qwen3`):
     /// a request's structured-output constraint applies once its reasoning has ended.
     public var reasoningParser: String?
@@ -83,6 +88,14 @@ public struct EngineArgs: Sendable, Equatable {
     /// How these settings group `config`'s layers in the KV cache.
     public func kvCacheLayout(config: ModelConfig) -> KVCacheLayout {
         KVCacheLayout(config: config, hybrid: !disableHybridKVCacheManager)
+    }
+
+    /// Blocks the KV offloading tier holds (nil: no tier), for blocks of `blockBytes`.
+    public func numOffloadingBlocks(blockBytes: Int) throws(EngineArgsError) -> Int? {
+        guard let g = kvOffloadingSize else { return nil }
+        let n = Int(g * 1_073_741_824) / blockBytes
+        guard n > 0 else { throw .invalid("--kv-offloading-size \(g) GiB holds no KV block of \(blockBytes) bytes") }
+        return n
     }
 
     /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
@@ -133,6 +146,13 @@ public struct EngineArgs: Sendable, Equatable {
             throw .invalid("--max-cpu-loras (\(c)) must be at least --max-loras (\(maxLoras))")
         }
         if !enableLoRA && !loraModules.isEmpty { throw .invalid("--lora-modules needs --enable-lora") }
+        if let g = kvOffloadingSize {
+            guard g > 0, g.isFinite else { throw .invalid("--kv-offloading-size must be a positive number of GiB, got \(g)") }
+            guard kvOffloadingBackend == "native" else {
+                throw .invalid("--kv-offloading-backend must be native, got \(kvOffloadingBackend)")
+            }
+            guard enablePrefixCaching else { throw .invalid("--kv-offloading-size needs prefix caching (it keeps evicted prefix-cache blocks)") }
+        }
         if let r = reasoningParser, !Self.reasoningParsers.contains(r) {
             throw .invalid("unknown --reasoning-parser \(r); known: \(Self.reasoningParsers.joined(separator: ", "))")
         }

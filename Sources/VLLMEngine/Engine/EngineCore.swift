@@ -39,13 +39,14 @@ public final class EngineCore: @unchecked Sendable {
         self.structuredOutputs = structuredOutputs
     }
 
-    /// Queues a request, constrained by `grammar` when given; throws (before anything changes)
-    /// when it can never run.
-    public func addRequest(_ request: Request, grammar: CompiledGrammar? = nil) throws {
+    /// Queues a request, constrained by `grammar` when given, as a parallel-sampling sibling of
+    /// `siblingOf` when given (`Scheduler.addSibling`); throws (before anything changes) when it
+    /// can never run.
+    public func addRequest(_ request: Request, grammar: CompiledGrammar? = nil, siblingOf leaderID: String? = nil) throws {
         if grammar != nil && structuredOutputs == nil {
             throw EngineArgsError.invalid("structured outputs need an engine built with a tokenizer")
         }
-        try scheduler.add(request)
+        if let leaderID { try scheduler.addSibling(request, of: leaderID) } else { try scheduler.add(request) }
         executor.addRequest(id: request.requestID, params: request.samplingParams,
                              promptTokenIDs: request.promptTokenIDs, eosTokenID: request.eosTokenID,
                              promptEmbeddings: request.promptEmbeddings)

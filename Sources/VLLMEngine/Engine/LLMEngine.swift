@@ -47,6 +47,8 @@ public final class LLMEngine: @unchecked Sendable {
     let lora: LoRAManager?
     /// Bytes of one KV block (adapters are charged in these units).
     public let kvBlockBytes: Int
+    /// Blocks the KV offloading tier holds (`--kv-offloading-size`); nil: no tier.
+    public let numOffloadingBlocks: Int?
     /// The model's generation_config.json, when `--generation-config` reads one.
     public let generationConfig: GenerationConfig?
     /// The vocabulary as constraints see it (shared with the engine core's structured outputs).
@@ -95,12 +97,18 @@ public final class LLMEngine: @unchecked Sendable {
         guard perRequest <= numKVBlocks else {
             throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) needs \(perRequest) KV blocks but the KV cache holds \(numKVBlocks) (\(numKVBlocks * args.blockSize) tokens); lower --max-model-len or give the KV cache more memory")
         }
-        let scheduler = try Scheduler(config: SchedulerConfig(
+        kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, layout: layout, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        let offloadingBlocks = try args.numOffloadingBlocks(blockBytes: kvBlockBytes)
+        numOffloadingBlocks = offloadingBlocks
+        var schedulerConfig = SchedulerConfig(
             maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
             blockSize: args.blockSize, enableChunkedPrefill: args.enableChunkedPrefill,
             longPrefillTokenThreshold: args.longPrefillTokenThreshold, enablePrefixCaching: args.enablePrefixCaching, policy: args.schedulingPolicy,
-            maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows), numBlocks: numKVBlocks)
-        executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+            maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows)
+        schedulerConfig.kvOffloadingBlocks = offloadingBlocks
+        let scheduler = try Scheduler(config: schedulerConfig, numBlocks: numKVBlocks)
+        executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype,
+                                   offloadingBlocks: offloadingBlocks)
         grammarVocabulary = GrammarVocabulary(tokenizer: tokenizer, vocabSize: config.vocabSize)
         var reasoningEnd: Int?
         if let parser = args.reasoningParser {
@@ -113,7 +121,6 @@ public final class LLMEngine: @unchecked Sendable {
                                 structuredOutputs: StructuredOutputManager(vocabulary: grammarVocabulary, reasoningEndTokenID: reasoningEnd))
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
-        kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, layout: layout, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
                                              maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
         let mib = (numKVBlocks * kvBlockBytes) >> 20
@@ -122,6 +129,9 @@ public final class LLMEngine: @unchecked Sendable {
         let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(held), \(mib) MiB); "
             + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(numKVBlocks * 100 / perRequest) / 100)x\n"
         logInfo(line)
+        if let n = offloadingBlocks {
+            logInfo("KV offloading (\(args.kvOffloadingBackend)): \(n) blocks (\(n * args.blockSize) tokens, \((n * kvBlockBytes) >> 20) MiB)\n")
+        }
         if lora != nil {
             for (i, m) in args.loraModules.enumerated() {
                 do {
@@ -199,8 +209,10 @@ public final class LLMEngine: @unchecked Sendable {
         if params.truncatePromptTokens != nil { throw .badParams("truncate_prompt_tokens is not supported with prompt_embeds.") }
     }
 
-    /// Queues a processed request: `best_of` (default `n`) engine requests whose prompts share
-    /// KV blocks through the prefix cache, or a beam search (`params.isBeamSearch`).
+    /// Queues a processed request: `best_of` (default `n`) engine requests, the first computing
+    /// the prompt and the others forking its blocks (`Scheduler.addSibling`; with prompt
+    /// logprobs each computes the prompt, as every row is needed), or a beam search
+    /// (`params.isBeamSearch`).
     public func add(_ request: EngineCoreRequest) throws(InvalidRequest) {
         let id = request.requestID, params = request.params
         guard !isInUse(id) else { throw .duplicateID(id) }
@@ -219,7 +231,8 @@ public final class LLMEngine: @unchecked Sendable {
                                                   samplingParams: p, eosTokenID: tokenizer.eosTokenID,
                                                   priority: request.priority, loraID: loraID,
                                                   promptEmbeddings: request.promptEmbeddings),
-                                          grammar: request.grammar)
+                                          grammar: request.grammar,
+                                          siblingOf: index == 0 || params.promptLogprobs != nil ? nil : childIDs[0])
             } catch {
                 abortRequest(id: id)
                 throw .badParams("\(error)")

@@ -22,6 +22,8 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     public let model: any CausalLM
     /// Set once by `initializeKVCache`, before the first step.
     public private(set) var kvCache: PagedKVCache!
+    /// The KV offloading tier's bytes; nil without one.
+    private var offloadStore: KVOffloadStore?
     private var states: [String: RequestState] = [:]
     /// Loaded LoRA adapters by engine adapter id (`ScheduledRequest.loraID`).
     private var loras: [Int: LoRAAdapter] = [:]
@@ -43,9 +45,10 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
 
     public init(model: any CausalLM) { self.model = model }
 
-    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?) {
         precondition(kvCache == nil, "the KV cache is allocated once")
         kvCache = PagedKVCache(config: model.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+        offloadStore = offloadingBlocks.map { KVOffloadStore(numSlots: $0, blockBytes: kvCache.packedBlockBytes) }
     }
 
     /// Registers a request's sampling state before it is first scheduled.
@@ -69,6 +72,10 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         // State leaves through `removeRequests` when a request finishes (the engine core calls
         // it at once, so an id may be reused right away); preempted requests keep their random
         // stream so a recomputed request continues the same sample path.
+        if !output.offloadStores.isEmpty || !output.offloadLoads.isEmpty {
+            guard let offloadStore else { preconditionFailure("offloading transfers without an offloading tier") }
+            offloadStore.transfer(stores: output.offloadStores, loads: output.offloadLoads, kv: kvCache)
+        }
         for copy in output.blockCopies { kvCache.copyBlock(from: copy.src, to: copy.dst) }
         guard !output.scheduled.isEmpty else { return [:] }
         let inputs = output.scheduled.map {

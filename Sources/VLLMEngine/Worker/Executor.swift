@@ -8,9 +8,9 @@ public protocol Executor: AnyObject, Sendable {
     var modelConfig: ModelConfig { get }
     /// Bytes the model's weights take, for the KV-cache memory budget.
     var weightBytes: Int { get }
-    /// Allocates every worker's KV cache (vLLM's `initialize_from_config`), once, before the
-    /// first step.
-    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    /// Allocates every worker's KV cache (vLLM's `initialize_from_config`), and its KV
+    /// offloading tier of `offloadingBlocks` blocks when given, once, before the first step.
+    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?)
     /// Registers a request's sampling state: parameters, prompt (for penalties) and EOS (for
     /// min_tokens), and its prompt embeddings when it was given as those.
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
@@ -27,8 +27,8 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public init(worker: any Worker) { self.worker = worker }
     public var modelConfig: ModelConfig { worker.modelConfig }
     public var weightBytes: Int { worker.weightBytes }
-    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
-        worker.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?) {
+        worker.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloadingBlocks: offloadingBlocks)
     }
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
         worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,

@@ -5,7 +5,7 @@ import VLLMModels
 public protocol Worker: AnyObject, Sendable {
     var modelConfig: ModelConfig { get }
     var weightBytes: Int { get }
-    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?)
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     func addLoRA(id: Int, adapter: LoRAAdapter)
@@ -17,7 +17,7 @@ public protocol Worker: AnyObject, Sendable {
 /// into a forward batch and samples.
 public protocol ModelRunner: AnyObject, Sendable {
     var model: any CausalLM { get }
-    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?)
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     func addLoRA(id: Int, adapter: LoRAAdapter)
@@ -31,8 +31,8 @@ public final class CPUWorker: Worker, @unchecked Sendable {
     public init(modelRunner: any ModelRunner) { self.modelRunner = modelRunner }
     public var modelConfig: ModelConfig { modelRunner.model.config }
     public var weightBytes: Int { modelRunner.model.weightBytes }
-    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
-        modelRunner.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?) {
+        modelRunner.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloadingBlocks: offloadingBlocks)
     }
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
         modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,

@@ -1,0 +1,144 @@
+/// One block's KV moved between the primary pool (`blockID`) and a slot of the offloading tier.
+public struct BlockTransfer: Sendable, Hashable {
+    public let blockID: Int
+    public let slot: Int
+
+    public init(blockID: Int, slot: Int) {
+        self.blockID = blockID
+        self.slot = slot
+    }
+}
+
+/// Which block contents the KV offloading tier holds (vLLM's `OffloadingManager` with its LRU
+/// policy): a fixed number of slots, each holding one full block's KV under its content hash.
+/// Pure bookkeeping; the worker's `KVOffloadStore` holds the bytes and moves them as each step's
+/// `offloadStores` and `offloadLoads` say, stores first.
+///
+/// A block leaving the primary pool's prefix cache (its pool block handed out again) is stored
+/// here, in a free slot or else the least recently used one; a prefix lookup that runs past the
+/// pool's cached blocks continues here, and each hit is loaded into a fresh pool block. A slot
+/// being loaded from is pinned until the step's transfers are taken, so no store of the same
+/// step overwrites it.
+public final class KVOffloadingManager {
+    public let numSlots: Int
+    private var slotOf: [BlockHash: Int] = [:]
+    private var hashIn: [BlockHash?]
+    // Used slots as a doubly linked list, least recently used first (-1: none).
+    private var prev: [Int], next: [Int]
+    private var head = -1, tail = -1
+    private var freeSlots: [Int]
+    private var pinned: Set<Int> = []
+    private var stores: [BlockTransfer] = []
+    private var loads: [BlockTransfer] = []
+
+    /// Blocks stored and loaded since the start.
+    public private(set) var numStored = 0
+    public private(set) var numLoaded = 0
+    /// Prompt tokens looked up here (those the pool's prefix cache did not cover), and found.
+    public internal(set) var queries = 0
+    public internal(set) var hits = 0
+
+    public init(numSlots: Int) {
+        precondition(numSlots > 0, "an offloading tier needs at least one slot")
+        self.numSlots = numSlots
+        hashIn = Array(repeating: nil, count: numSlots)
+        prev = Array(repeating: -1, count: numSlots)
+        next = Array(repeating: -1, count: numSlots)
+        freeSlots = Array((0..<numSlots).reversed())
+    }
+
+    public var numUsedSlots: Int { slotOf.count }
+
+    public func contains(_ hash: BlockHash) -> Bool { slotOf[hash] != nil }
+
+    /// Records that pool block `blockID`, holding the KV hashed `hash`, is about to be reused:
+    /// its KV is copied into a slot unless the tier already holds it. Dropped when every slot
+    /// is pinned.
+    public func offload(_ hash: BlockHash, fromBlock blockID: Int) {
+        if let slot = slotOf[hash] {
+            moveToTail(slot)
+            return
+        }
+        guard let slot = freeSlots.popLast() ?? leastRecentUnpinned() else { return }
+        if let old = hashIn[slot] {
+            slotOf.removeValue(forKey: old)
+            unlink(slot)
+        }
+        hashIn[slot] = hash
+        slotOf[hash] = slot
+        linkAtTail(slot)
+        stores.append(BlockTransfer(blockID: blockID, slot: slot))
+        numStored += 1
+    }
+
+    /// Pins the slot holding `hash` (which the tier must hold) for a load later in this step,
+    /// and marks it most recently used; returns the slot.
+    public func pin(_ hash: BlockHash) -> Int {
+        guard let slot = slotOf[hash] else { preconditionFailure("the offloading tier does not hold \(hash)") }
+        pinned.insert(slot)
+        moveToTail(slot)
+        return slot
+    }
+
+    /// Records that `slot` (pinned) is copied into pool block `blockID` before the step runs.
+    public func load(slot: Int, intoBlock blockID: Int) {
+        precondition(pinned.contains(slot), "slot \(slot) is loaded without being pinned")
+        loads.append(BlockTransfer(blockID: blockID, slot: slot))
+        numLoaded += 1
+    }
+
+    /// The copies recorded since the last call (stores first, then loads, each in order), which
+    /// the worker performs before the step; unpins every slot.
+    public func takeTransfers() -> (stores: [BlockTransfer], loads: [BlockTransfer]) {
+        defer { stores = []; loads = []; pinned = [] }
+        return (stores, loads)
+    }
+
+    /// Forgets every block (their KV no longer matches what the hashes describe).
+    public func reset() {
+        slotOf.removeAll()
+        hashIn = Array(repeating: nil, count: numSlots)
+        prev = Array(repeating: -1, count: numSlots)
+        next = Array(repeating: -1, count: numSlots)
+        head = -1
+        tail = -1
+        freeSlots = Array((0..<numSlots).reversed())
+        stores = []
+        loads = []
+        pinned = []
+    }
+
+    /// The hashes held, least recently used first.
+    public var lruOrder: [BlockHash] {
+        var out: [BlockHash] = []
+        var s = head
+        while s >= 0 { out.append(hashIn[s]!); s = next[s] }
+        return out
+    }
+
+    private func leastRecentUnpinned() -> Int? {
+        var s = head
+        while s >= 0 && pinned.contains(s) { s = next[s] }
+        return s >= 0 ? s : nil
+    }
+
+    private func unlink(_ s: Int) {
+        if prev[s] >= 0 { next[prev[s]] = next[s] } else { head = next[s] }
+        if next[s] >= 0 { prev[next[s]] = prev[s] } else { tail = prev[s] }
+        prev[s] = -1
+        next[s] = -1
+    }
+
+    private func linkAtTail(_ s: Int) {
+        prev[s] = tail
+        next[s] = -1
+        if tail >= 0 { next[tail] = s } else { head = s }
+        tail = s
+    }
+
+    private func moveToTail(_ s: Int) {
+        guard tail != s else { return }
+        unlink(s)
+        linkAtTail(s)
+    }
+}

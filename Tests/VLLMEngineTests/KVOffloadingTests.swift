@@ -1,0 +1,114 @@
+import Testing
+import VLLMCompute
+@testable import VLLMEngine
+
+/// The offloading tier's bookkeeping against a plain LRU list: random stores, pinned loads and
+/// step boundaries; every load reads the contents its hash was stored with.
+@Suite struct KVOffloadingManagerTests {
+    @Test(arguments: 0..<4)
+    func randomOperationsFollowTheReferenceLRU(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed) &* 7919 &+ 3)
+        let numSlots = Int.random(in: 1...6, using: &rng)
+        let tier = KVOffloadingManager(numSlots: numSlots)
+        let universe = (0..<(numSlots * 3)).map { BlockHash(parent: nil, tokenIDs: [$0]) }
+        var reference: [BlockHash] = []  // least recently used first
+        var pinnedHashes: Set<BlockHash> = []
+        var slotContents = [BlockHash?](repeating: nil, count: numSlots)
+        var blockContents: [Int: BlockHash] = [:]
+        var expectedLoads: [(slot: Int, hash: BlockHash)] = []
+        var expectedStores = 0, nextBlock = 0, loadsSeen = 0
+        for _ in 0..<400 {
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<5:
+                let h = universe.randomElement(using: &rng)!
+                let block = nextBlock
+                nextBlock += 1
+                blockContents[block] = h
+                if let i = reference.firstIndex(of: h) {
+                    reference.append(reference.remove(at: i))
+                } else if reference.count < numSlots {
+                    reference.append(h)
+                    expectedStores += 1
+                } else if let i = reference.firstIndex(where: { !pinnedHashes.contains($0) }) {
+                    reference.remove(at: i)
+                    reference.append(h)
+                    expectedStores += 1
+                }
+                tier.offload(h, fromBlock: block)
+            case 5..<8:
+                guard let h = reference.randomElement(using: &rng) else { continue }
+                #expect(tier.contains(h))
+                let slot = tier.pin(h)
+                reference.append(reference.remove(at: reference.firstIndex(of: h)!))
+                pinnedHashes.insert(h)
+                let block = nextBlock
+                nextBlock += 1
+                tier.load(slot: slot, intoBlock: block)
+                expectedLoads.append((slot, h))
+            default:
+                let (stores, loads) = tier.takeTransfers()
+                #expect(stores.count == expectedStores)
+                for s in stores { slotContents[s.slot] = blockContents[s.blockID] }
+                #expect(loads.map(\.slot) == expectedLoads.map(\.slot))
+                // Stores run first: one that overwrote a pinned slot would show here.
+                for l in expectedLoads { #expect(slotContents[l.slot] == l.hash, "a load read other contents") }
+                loadsSeen += loads.count
+                expectedStores = 0
+                expectedLoads = []
+                pinnedHashes = []
+            }
+            #expect(tier.lruOrder == reference)
+            #expect(tier.numUsedSlots == reference.count && reference.count <= numSlots)
+        }
+        #expect(loadsSeen > 0 && tier.numStored > numSlots)
+    }
+
+    @Test func resetForgetsEverything() {
+        let tier = KVOffloadingManager(numSlots: 2)
+        let h = BlockHash(parent: nil, tokenIDs: [1])
+        tier.offload(h, fromBlock: 0)
+        tier.reset()
+        #expect(!tier.contains(h) && tier.numUsedSlots == 0 && tier.takeTransfers().stores.isEmpty)
+    }
+}
+
+/// The tier inside the scheduler: a prefix evicted from a small pool comes back from the tier.
+@Suite struct KVOffloadingSchedulerTests {
+    @Test func anEvictedPrefixIsLoadedBackInsteadOfRecomputed() throws {
+        var config = SchedulerConfig(maxNumBatchedTokens: 64, maxModelLen: 64, blockSize: 4)
+        config.kvOffloadingBlocks = 16
+        let scheduler = try Scheduler(config: config, numBlocks: 6)
+        let prompt = Array(0..<17)  // four full blocks and one token
+        func run(_ id: String, _ tokens: [Int]) throws -> [SchedulerOutput] {
+            var outs: [SchedulerOutput] = []
+            try scheduler.add(Request(requestID: id, promptTokenIDs: tokens, samplingParams: SamplingParams(maxTokens: 1)))
+            while scheduler.hasUnfinishedRequests {
+                let out = scheduler.schedule()
+                outs.append(out)
+                _ = scheduler.update(output: out, sampled: Dictionary(uniqueKeysWithValues: out.scheduled.map { ($0.requestID, 1) }))
+            }
+            return outs
+        }
+        _ = try run("a", prompt)
+        // Another prompt of five blocks takes every pool block, evicting a's four cached ones.
+        let b = try run("b", Array(100..<121))
+        #expect(b.flatMap(\.offloadStores).count == 4)
+        let c = try run("c", prompt)
+        #expect(c[0].offloadLoads.count == 4)
+        #expect(c[0].scheduled[0].startPosition == 16 && c[0].scheduled[0].numTokens == 1)
+        let stores = Dictionary(uniqueKeysWithValues: b.flatMap(\.offloadStores).map { ($0.slot, $0) })
+        #expect(c[0].offloadLoads.allSatisfy { stores[$0.slot] != nil }, "every load reads a stored slot")
+        let stats = try #require(scheduler.stats.offload)
+        #expect(stats.hits == 16 && stats.blocksLoaded == 4 && stats.blocksStored >= 4)
+    }
+
+    @Test func flagsThatCannotWorkAreRefused() {
+        var config = SchedulerConfig(maxModelLen: 64)
+        config.kvOffloadingBlocks = 4
+        config.enablePrefixCaching = false
+        #expect(throws: SchedulerError.self) { try Scheduler(config: config, numBlocks: 8) }
+        config.enablePrefixCaching = true
+        config.kvCacheGroupWindows = [nil, 32]
+        #expect(throws: SchedulerError.self) { try Scheduler(config: config, numBlocks: 8) }
+    }
+}

@@ -1,0 +1,49 @@
+"""The KV offloading tier through the real server: with a KV cache too small to keep a shared
+system prompt, a later request loads its blocks back from the tier (counted in /metrics) and
+answers exactly as a server without the tier does."""
+import requests
+
+from conftest import MODEL, Server, assert_idle, metric
+
+SYSTEM = " ".join(f"Rule {i}: answer politely and keep every reply short." for i in range(60))
+FILLER = " ".join(f"Entry {i} of the unrelated log reads fine." for i in range(80))
+
+
+def complete(url, prompt):
+    r = requests.post(url + "/v1/completions", json={"model": MODEL, "prompt": prompt, "max_tokens": 12, "temperature": 0},
+                      timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()["choices"][0]["text"]
+
+
+def test_an_evicted_system_prompt_comes_back_from_the_tier():
+    # 64 blocks of 16 tokens: the filler prompt needs most of them, evicting the system prompt.
+    tiered = Server("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1")
+    plain = Server("--num-gpu-blocks-override", "64")
+    try:
+        complete(tiered.url, SYSTEM + "\nQ: first?\nA:")
+        complete(tiered.url, FILLER)
+        assert metric(tiered.url, "vllm:kv_offload_blocks_stored_total") > 0
+        answer = complete(tiered.url, SYSTEM + "\nQ: second?\nA:")
+        assert metric(tiered.url, "vllm:kv_offload_blocks_loaded_total") > 0
+        assert metric(tiered.url, "vllm:external_prefix_cache_hits_total") >= 16
+        assert metric(tiered.url, "vllm:kv_offload_bytes_total") > 0
+        assert 0 < metric(tiered.url, "vllm:kv_offload_usage_perc") <= 1
+        assert answer == complete(plain.url, SYSTEM + "\nQ: second?\nA:")
+        text = requests.get(tiered.url + "/metrics", timeout=10).text
+        assert 'num_cpu_blocks="' in text and 'num_cpu_blocks="None"' not in text
+        assert_idle(tiered.url)
+    finally:
+        assert tiered.stop() == 0, "".join(tiered.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
+def test_offloading_flags_that_cannot_work_are_one_line_errors():
+    import subprocess
+    from conftest import BINARY
+    for flags, message in [(["--kv-offloading-size", "-1"], "--kv-offloading-size"),
+                           (["--kv-offloading-size", "1", "--kv-offloading-backend", "lmcache"], "--kv-offloading-backend"),
+                           (["--kv-offloading-size", "1", "--no-enable-prefix-caching"], "prefix caching")]:
+        r = subprocess.run([BINARY, "serve", MODEL, "--port", "0", *flags], capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0
+        assert message in r.stderr, r.stderr
