@@ -4,6 +4,6 @@ extension AsyncLLM {
     public convenience init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
         let loaded = try LoadedModel(path: model, args: args)
         self.init(engine: try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args,
-                                        generationConfig: loaded.generationConfig))
+                                        generationConfig: loaded.generationConfig, modelIdentity: loaded.identity))
     }
 }

@@ -14,8 +14,10 @@ public final class LLM: @unchecked Sendable {
     public init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
         loaded = try LoadedModel(path: model, args: args)
         engine = try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args,
-                               generationConfig: loaded.generationConfig)
+                               generationConfig: loaded.generationConfig, modelIdentity: loaded.identity)
     }
+
+    deinit { engine.persistKVOffloading() }
 
     public var tokenizer: Tokenizer { loaded.tokenizer }
 

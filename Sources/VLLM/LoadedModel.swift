@@ -49,6 +49,21 @@ public struct LoadedModel: Sendable {
         }
     }
 
+    /// What tells these weights from others (the disk KV offloading tier keys on it): the path
+    /// with each weight file's size and modification time.
+    public var identity: String {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let files = fm.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+            ? ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted().map { (path as NSString).appendingPathComponent($0) }
+            : [path]
+        return ([path] + files.map { f in
+            let a = (try? fm.attributesOfItem(atPath: f)) ?? [:]
+            let mtime = (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            return "\((f as NSString).lastPathComponent) \(a[.size] as? Int ?? -1) \(mtime)"
+        }).joined(separator: "\n")
+    }
+
     /// Loads `path` (or the default model) as the engine settings `args` ask.
     public init(path: String?, args: EngineArgs) throws {
         try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,

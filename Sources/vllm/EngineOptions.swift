@@ -53,8 +53,11 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Keep every layer's KV for every position, even behind a sliding window (one KV cache group of all layers).")
     var disableHybridKvCacheManager = false
 
-    @Option(help: "The KV offloading tier, used with --kv-offloading-size: native (host memory outside the KV cache's budget).")
+    @Option(help: "The KV offloading tier, used with --kv-offloading-size: native (host memory outside the KV cache's budget) or disk (a file in --kv-offloading-path, reused after a restart).")
     var kvOffloadingBackend = "native"
+
+    @Option(help: "The directory of the disk KV offloading tier (--kv-offloading-backend disk).")
+    var kvOffloadingPath: String?
 
     @Option(help: "GiB of KV offloading tier: prefix-cache blocks evicted from the KV cache are kept there and loaded back on a later hit (off when not given).")
     var kvOffloadingSize: Double?
@@ -103,6 +106,7 @@ struct EngineOptions: ParsableArguments {
             a.disableHybridKVCacheManager = disableHybridKvCacheManager
             a.kvOffloadingBackend = kvOffloadingBackend
             a.kvOffloadingSize = kvOffloadingSize
+            a.kvOffloadingPath = kvOffloadingPath
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras

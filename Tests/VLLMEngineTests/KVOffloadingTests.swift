@@ -18,7 +18,7 @@ import VLLMCompute
         var expectedLoads: [(slot: Int, hash: BlockHash)] = []
         var expectedStores = 0, nextBlock = 0, loadsSeen = 0
         for _ in 0..<400 {
-            switch Int.random(in: 0..<10, using: &rng) {
+            switch Int.random(in: 0..<11, using: &rng) {
             case 0..<5:
                 let h = universe.randomElement(using: &rng)!
                 let block = nextBlock
@@ -45,10 +45,20 @@ import VLLMCompute
                 nextBlock += 1
                 tier.load(slot: slot, intoBlock: block)
                 expectedLoads.append((slot, h))
+            case 8:
+                // A slot whose content proved unreadable.
+                guard let h = reference.filter({ !pinnedHashes.contains($0) }).randomElement(using: &rng) else { continue }
+                tier.forget(h)
+                reference.removeAll { $0 == h }
+                #expect(!tier.contains(h))
             default:
                 let (stores, loads) = tier.takeTransfers()
                 #expect(stores.count == expectedStores)
-                for s in stores { slotContents[s.slot] = blockContents[s.blockID] }
+                for s in stores {
+                    #expect(s.hash == blockContents[s.blockID])
+                    slotContents[s.slot] = blockContents[s.blockID]
+                }
+                #expect(loads.map(\.hash) == expectedLoads.map(\.hash))
                 #expect(loads.map(\.slot) == expectedLoads.map(\.slot))
                 // Stores run first: one that overwrote a pinned slot would show here.
                 for l in expectedLoads { #expect(slotContents[l.slot] == l.hash, "a load read other contents") }
@@ -61,6 +71,19 @@ import VLLMCompute
             #expect(tier.numUsedSlots == reference.count && reference.count <= numSlots)
         }
         #expect(loadsSeen > 0 && tier.numStored > numSlots)
+    }
+
+    @Test func restoredSlotsKeepTheirOrderAndAreNotReused() {
+        let tier = KVOffloadingManager(numSlots: 3)
+        let a = BlockHash(parent: nil, tokenIDs: [1]), b = BlockHash(parent: nil, tokenIDs: [2])
+        let c = BlockHash(parent: nil, tokenIDs: [3]), d = BlockHash(parent: nil, tokenIDs: [4])
+        tier.restore([(slot: 2, hash: a), (slot: 0, hash: b)])
+        #expect(tier.lruOrder == [a, b])
+        tier.offload(c, fromBlock: 7)
+        #expect(tier.takeTransfers().stores == [BlockTransfer(blockID: 7, slot: 1, hash: c)])
+        tier.offload(d, fromBlock: 8)  // full: the least recently used, a, goes
+        #expect(tier.takeTransfers().stores == [BlockTransfer(blockID: 8, slot: 2, hash: d)])
+        #expect(tier.lruOrder == [b, c, d])
     }
 
     @Test func resetForgetsEverything() {

@@ -38,12 +38,43 @@ def test_an_evicted_system_prompt_comes_back_from_the_tier():
         assert plain.stop() == 0, "".join(plain.log[-30:])
 
 
+def test_a_restarted_server_reuses_the_disk_tier(tmp_path):
+    flags = ("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1",
+             "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path))
+    plain = Server("--num-gpu-blocks-override", "64")
+    first = Server(*flags)
+    try:
+        complete(first.url, SYSTEM + "\nQ: first?\nA:")
+        # A second server can't take the same tier while the first holds it.
+        import subprocess
+        from conftest import BINARY
+        r = subprocess.run([BINARY, "serve", "--port", "0", "--max-model-len", "1024", *flags],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0 and "in use by another process" in r.stderr, r.stderr
+    finally:
+        # A graceful stop writes the prefix cache to the tier.
+        assert first.stop() == 0, "".join(first.log[-30:])
+    second = Server(*flags)
+    try:
+        assert any("kept from the last run" in line for line in second.log), "".join(second.log[-30:])
+        answer = complete(second.url, SYSTEM + "\nQ: second?\nA:")
+        assert metric(second.url, "vllm:kv_offload_blocks_loaded_total") > 0
+        assert metric(second.url, "vllm:external_prefix_cache_hits_total") >= 16
+        assert answer == complete(plain.url, SYSTEM + "\nQ: second?\nA:")
+        assert_idle(second.url)
+    finally:
+        assert second.stop() == 0, "".join(second.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
 def test_offloading_flags_that_cannot_work_are_one_line_errors():
     import subprocess
     from conftest import BINARY
     for flags, message in [(["--kv-offloading-size", "-1"], "--kv-offloading-size"),
                            (["--kv-offloading-size", "1", "--kv-offloading-backend", "lmcache"], "--kv-offloading-backend"),
-                           (["--kv-offloading-size", "1", "--no-enable-prefix-caching"], "prefix caching")]:
+                           (["--kv-offloading-size", "1", "--no-enable-prefix-caching"], "prefix caching"),
+                           (["--kv-offloading-size", "1", "--kv-offloading-backend", "disk"], "--kv-offloading-path"),
+                           (["--kv-offloading-path", "/tmp"], "--kv-offloading-path")]:
         r = subprocess.run([BINARY, "serve", MODEL, "--port", "0", *flags], capture_output=True, text=True, timeout=120)
         assert r.returncode != 0
         assert message in r.stderr, r.stderr

@@ -128,6 +128,20 @@ public final class BlockPool {
         enableCaching ? cached[hash] : nil
     }
 
+    /// Copies every cached block's KV that the offloading tier lacks into it, least recently
+    /// used first (free blocks in eviction order, then held ones), as a persistent tier does
+    /// before the engine stops. Only between steps, when every cached block's KV is written.
+    public func offloadCachedBlocks() {
+        guard let offloading else { return }
+        let free = freeQueue.blocks
+        let freeIDs = Set(free.map(\.blockID))
+        let held = blocks.filter { $0.blockHash != nil && !freeIDs.contains($0.blockID) }
+        for block in free + held {
+            guard let hash = block.blockHash, cached[hash] === block, !offloading.contains(hash) else { continue }
+            offloading.offload(hash, fromBlock: block.blockID)
+        }
+    }
+
     /// Forgets every cached hash, the offloading tier's too (e.g. after weights change). Held
     /// blocks stay held.
     public func resetPrefixCache() {

@@ -1,11 +1,14 @@
-/// One block's KV moved between the primary pool (`blockID`) and a slot of the offloading tier.
+/// One block's KV, hashed `hash`, moved between the primary pool (`blockID`) and a slot of the
+/// offloading tier (the hash lets a persistent tier label and check what a slot holds).
 public struct BlockTransfer: Sendable, Hashable {
     public let blockID: Int
     public let slot: Int
+    public let hash: BlockHash
 
-    public init(blockID: Int, slot: Int) {
+    public init(blockID: Int, slot: Int, hash: BlockHash) {
         self.blockID = blockID
         self.slot = slot
+        self.hash = hash
     }
 }
 
@@ -22,11 +25,11 @@ public struct BlockTransfer: Sendable, Hashable {
 public final class KVOffloadingManager {
     public let numSlots: Int
     private var slotOf: [BlockHash: Int] = [:]
-    private var hashIn: [BlockHash?]
+    private var hashIn: [BlockHash?] = []
     // Used slots as a doubly linked list, least recently used first (-1: none).
-    private var prev: [Int], next: [Int]
+    private var prev: [Int] = [], next: [Int] = []
     private var head = -1, tail = -1
-    private var freeSlots: [Int]
+    private var freeSlots: [Int] = []
     private var pinned: Set<Int> = []
     private var stores: [BlockTransfer] = []
     private var loads: [BlockTransfer] = []
@@ -35,16 +38,38 @@ public final class KVOffloadingManager {
     public private(set) var numStored = 0
     public private(set) var numLoaded = 0
     /// Prompt tokens looked up here (those the pool's prefix cache did not cover), and found.
+    /// Blocks whose KV failed its check when loaded (they were recomputed).
+    public internal(set) var numFailedLoads = 0
     public internal(set) var queries = 0
     public internal(set) var hits = 0
 
     public init(numSlots: Int) {
         precondition(numSlots > 0, "an offloading tier needs at least one slot")
         self.numSlots = numSlots
-        hashIn = Array(repeating: nil, count: numSlots)
-        prev = Array(repeating: -1, count: numSlots)
-        next = Array(repeating: -1, count: numSlots)
-        freeSlots = Array((0..<numSlots).reversed())
+        reset()
+    }
+
+    /// Takes over what a persistent tier held before a restart: `slot` holds `hash`, least
+    /// recently used first. Only before anything else happens.
+    public func restore(_ entries: [(slot: Int, hash: BlockHash)]) {
+        precondition(slotOf.isEmpty, "a tier is restored only when empty")
+        for (slot, hash) in entries {
+            precondition(slot >= 0 && slot < numSlots && hashIn[slot] == nil && slotOf[hash] == nil, "bad restored slot \(slot)")
+            hashIn[slot] = hash
+            slotOf[hash] = slot
+            linkAtTail(slot)
+        }
+        let used = Set(entries.map(\.slot))
+        freeSlots.removeAll { used.contains($0) }
+    }
+
+    /// Forgets `hash` (its slot's content proved unreadable); its slot becomes free.
+    public func forget(_ hash: BlockHash) {
+        guard let slot = slotOf.removeValue(forKey: hash) else { return }
+        hashIn[slot] = nil
+        unlink(slot)
+        pinned.remove(slot)
+        freeSlots.append(slot)
     }
 
     public var numUsedSlots: Int { slotOf.count }
@@ -67,7 +92,7 @@ public final class KVOffloadingManager {
         hashIn[slot] = hash
         slotOf[hash] = slot
         linkAtTail(slot)
-        stores.append(BlockTransfer(blockID: blockID, slot: slot))
+        stores.append(BlockTransfer(blockID: blockID, slot: slot, hash: hash))
         numStored += 1
     }
 
@@ -83,7 +108,7 @@ public final class KVOffloadingManager {
     /// Records that `slot` (pinned) is copied into pool block `blockID` before the step runs.
     public func load(slot: Int, intoBlock blockID: Int) {
         precondition(pinned.contains(slot), "slot \(slot) is loaded without being pinned")
-        loads.append(BlockTransfer(blockID: blockID, slot: slot))
+        loads.append(BlockTransfer(blockID: blockID, slot: slot, hash: hashIn[slot]!))
         numLoaded += 1
     }
 

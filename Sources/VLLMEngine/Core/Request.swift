@@ -82,9 +82,13 @@ public final class Request {
         self.promptEmbeddings = promptEmbeddings
         // Two adapters, or two prompts of embeddings, compute different KV for the same tokens:
         // they must never share blocks.
-        let keys = [loraID.map { "lora:\($0)" }, promptEmbeddings.map { "embeds:\(Self.digest($0))" }, blockHashExtraKey]
+        // Adapter ids are per process: the nonce keeps a persisted block of one run's adapter from
+        // matching another run's adapter with the same id.
+        let keys = [loraID.map { "lora:\($0)@\(Self.processNonce)" }, promptEmbeddings.map { "embeds:\(Self.digest($0))" }, blockHashExtraKey]
         self.blockHashExtraKey = keys.allSatisfy { $0 == nil } ? nil : keys.compactMap { $0 }.joined(separator: "|")
     }
+
+    static let processNonce = UInt64.random(in: .min ... .max)
 
     /// A 128-bit digest of the embeddings' values and shape (prefix caching keys on it).
     static func digest(_ e: PromptEmbeddings) -> BlockHash {

@@ -216,6 +216,28 @@ public final class Scheduler {
         return updates
     }
 
+    /// The step `output` did not run because the KV of `invalidBlockIDs` failed to load from
+    /// the offloading tier: those hashes leave the tier and the prefix cache, so do blocks the
+    /// step would have filled (other requests may have hit them), and every request of the step
+    /// is preempted to recompute what is no longer cached.
+    public func recoverFromFailedLoads(_ output: SchedulerOutput, invalidBlockIDs: Set<Int>) {
+        let pool = kvCacheManager.pool
+        for load in output.offloadLoads where invalidBlockIDs.contains(load.blockID) {
+            kvCacheManager.offloading?.forget(load.hash)
+        }
+        kvCacheManager.offloading?.numFailedLoads += invalidBlockIDs.count
+        for id in invalidBlockIDs { pool.evict(pool.blocks[id]) }
+        for s in output.scheduled {
+            for table in s.blockTables where s.startPosition / config.blockSize < table.count {
+                for id in table[(s.startPosition / config.blockSize)...] { pool.evict(pool.blocks[id]) }
+            }
+        }
+        for s in output.scheduled {
+            guard let request = requests[s.requestID], let i = running.firstIndex(where: { $0 === request }) else { continue }
+            preempt(at: i, numWrittenTokens: s.startPosition)
+        }
+    }
+
     public var stats: SchedulerStats {
         let pool = kvCacheManager.pool
         var s = SchedulerStats()

@@ -200,10 +200,14 @@ public final class AsyncLLM: @unchecked Sendable {
                 let pending = inbox
                 listeners = [:]
                 inbox = []
-                running = false
-                condition.broadcast()
                 condition.unlock()
                 for l in open { l.continuation.finish(throwing: AsyncLLMError.shutDown) }
+                // Before `shutdown` returns (the process may exit right after).
+                engine.persistKVOffloading()
+                condition.withLock {
+                    running = false
+                    condition.broadcast()
+                }
                 // Adapter calls waiting for an answer must get one.
                 let gone = LoRALoadError.badRequest(AsyncLLMError.shutDown.description)
                 for command in pending {

@@ -60,8 +60,11 @@ public struct EngineArgs: Sendable, Equatable {
     /// again (`--disable-hybrid-kv-cache-manager`): one KV cache group of all layers.
     public var disableHybridKVCacheManager = false
     /// Where prefix-cache blocks evicted from the KV cache go (`--kv-offloading-backend`):
-    /// "native", host memory outside the KV cache's budget.
+    /// "native", host memory outside the KV cache's budget, or "disk", a file in
+    /// `kvOffloadingPath` that a restarted server reuses.
     public var kvOffloadingBackend = "native"
+    /// The directory of the disk tier (`--kv-offloading-path`).
+    public var kvOffloadingPath: String?
     /// GiB of that tier (`--kv-offloading-size`); nil: no tier.
     public var kvOffloadingSize: Double?
     /// The model reasons between `<think>` and `</think>` (`--reasoning-parser deepseek_r1|qwen3`):
@@ -148,10 +151,16 @@ public struct EngineArgs: Sendable, Equatable {
         if !enableLoRA && !loraModules.isEmpty { throw .invalid("--lora-modules needs --enable-lora") }
         if let g = kvOffloadingSize {
             guard g > 0, g.isFinite else { throw .invalid("--kv-offloading-size must be a positive number of GiB, got \(g)") }
-            guard kvOffloadingBackend == "native" else {
-                throw .invalid("--kv-offloading-backend must be native, got \(kvOffloadingBackend)")
+            guard ["native", "disk"].contains(kvOffloadingBackend) else {
+                throw .invalid("--kv-offloading-backend must be native or disk, got \(kvOffloadingBackend)")
+            }
+            if kvOffloadingBackend == "disk" && (kvOffloadingPath ?? "").isEmpty {
+                throw .invalid("--kv-offloading-backend disk needs --kv-offloading-path DIR")
             }
             guard enablePrefixCaching else { throw .invalid("--kv-offloading-size needs prefix caching (it keeps evicted prefix-cache blocks)") }
+        }
+        if kvOffloadingPath != nil && (kvOffloadingBackend != "disk" || kvOffloadingSize == nil) {
+            throw .invalid("--kv-offloading-path is for --kv-offloading-backend disk with --kv-offloading-size")
         }
         if let r = reasoningParser, !Self.reasoningParsers.contains(r) {
             throw .invalid("unknown --reasoning-parser \(r); known: \(Self.reasoningParsers.joined(separator: ", "))")

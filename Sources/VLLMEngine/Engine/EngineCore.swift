@@ -1,3 +1,4 @@
+import VLLMCompute
 import VLLMStructuredOutput
 
 /// What one step did to one request, as the engine core reports it.
@@ -73,13 +74,29 @@ public final class EngineCore: @unchecked Sendable {
 
     public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests }
 
+    /// Copies the prefix cache's blocks into the offloading tier (before a persistent tier's
+    /// engine stops, so a restart finds them); between steps only.
+    public func offloadPrefixCache() {
+        guard let tier = scheduler.kvCacheManager.offloading else { return }
+        scheduler.kvCacheManager.pool.offloadCachedBlocks()
+        var flush = SchedulerOutput()
+        (flush.offloadStores, flush.offloadLoads) = tier.takeTransfers()
+        guard !flush.offloadStores.isEmpty else { return }
+        _ = executor.executeModel(flush)
+    }
+
     /// One iteration: schedule → execute → update. Returns the requests that changed.
     public func step() -> [EngineCoreOutput] {
         var output = scheduler.schedule()
         if let so = structuredOutputs { output.grammarBitmasks = so.bitmasks(for: output) }
         lastScheduledIDs = output.scheduled.map(\.requestID)
         lastStepTokens = output.totalNumScheduledTokens
-        let sampled = executor.executeModel(output)
+        let result = executor.executeModel(output)
+        if !result.invalidBlockIDs.isEmpty {
+            logInfo("warning: \(result.invalidBlockIDs.count) KV blocks failed their check when loaded from the offloading tier; their requests are recomputed")
+            scheduler.recoverFromFailedLoads(output, invalidBlockIDs: result.invalidBlockIDs)
+        }
+        let sampled = result.sampled
         let updates = scheduler.update(output: output, sampled: sampled.mapValues(\.tokenID))
         structuredOutputs?.accept(updates)
         let finished = updates.filter(\.isFinished).map(\.requestID)

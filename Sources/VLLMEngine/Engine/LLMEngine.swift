@@ -1,3 +1,4 @@
+import Foundation
 import VLLMCompute
 import VLLMModels
 import VLLMStructuredOutput
@@ -54,6 +55,28 @@ public final class LLMEngine: @unchecked Sendable {
     /// The vocabulary as constraints see it (shared with the engine core's structured outputs).
     let grammarVocabulary: GrammarVocabulary
 
+    /// The tier `args` ask for. The disk tier's identity holds everything that changes a block's
+    /// KV for the same tokens: the weights, the model's configuration, weight, activation and KV
+    /// dtypes, block size and KV layout.
+    static func offloadingBackend(args: EngineArgs, config: ModelConfig, modelIdentity: String?) throws(EngineArgsError) -> KVOffloadingBackend {
+        guard args.kvOffloadingBackend == "disk" else { return .memory }
+        guard let modelIdentity else {
+            throw .invalid("--kv-offloading-backend disk needs a model loaded from a file or directory (its identity keys the stored blocks)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let configJSON = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "\(config)"
+        let identity = [modelIdentity, configJSON, "dtype=\(args.dtype)", "activation=\(args.activationDtype)",
+                        "kv=\(args.kvCacheDtype)", "block=\(args.blockSize)", "hybrid=\(!args.disableHybridKVCacheManager)"]
+        return .disk(directory: args.kvOffloadingPath!, identity: identity.joined(separator: "\n"))
+    }
+
+    /// Before the engine stops: a disk offloading tier takes the prefix cache's blocks, so a
+    /// restarted engine finds them.
+    public func persistKVOffloading() {
+        if args.kvOffloadingBackend == "disk" { engineCore.offloadPrefixCache() }
+    }
+
     /// vLLM's `get_default_sampling_params`: vLLM's defaults with the model's generation-config
     /// values over them (max_new_tokens becomes max_tokens).
     public var defaultSamplingParams: SamplingParams {
@@ -70,15 +93,17 @@ public final class LLMEngine: @unchecked Sendable {
 
     /// An engine on one CPU worker running `model`.
     public convenience init(model: any CausalLM, tokenizer: Tokenizer, args: EngineArgs,
-                            generationConfig: GenerationConfig? = nil) throws {
+                            generationConfig: GenerationConfig? = nil, modelIdentity: String? = nil) throws {
         try self.init(executor: UniProcExecutor(model: model), tokenizer: tokenizer, args: args,
-                      generationConfig: generationConfig)
+                      generationConfig: generationConfig, modelIdentity: modelIdentity)
     }
 
     /// An engine driving `executor` (built by the caller: one worker here, several processes or
     /// another device elsewhere); its KV cache is sized here and allocated through it.
+    /// `modelIdentity` names the weights (`LoadedModel.identity`); the disk KV offloading tier
+    /// needs it to tell its own blocks from another model's.
     public init(executor: any Executor, tokenizer: Tokenizer, args: EngineArgs,
-                generationConfig: GenerationConfig? = nil) throws {
+                generationConfig: GenerationConfig? = nil, modelIdentity: String? = nil) throws {
         try args.validate()
         self.args = args
         self.generationConfig = generationConfig
@@ -107,8 +132,12 @@ public final class LLMEngine: @unchecked Sendable {
             maxLoras: args.enableLoRA ? args.maxLoras : nil, kvCacheGroupWindows: layout.windows)
         schedulerConfig.kvOffloadingBlocks = offloadingBlocks
         let scheduler = try Scheduler(config: schedulerConfig, numBlocks: numKVBlocks)
-        executor.initializeKVCache(layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype,
-                                   offloadingBlocks: offloadingBlocks)
+        let restored = try executor.initializeKVCache(
+            layout: layout, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype,
+            offloading: try offloadingBlocks.map { n throws(EngineArgsError) in
+                KVOffloadingConfig(numBlocks: n, backend: try Self.offloadingBackend(args: args, config: config, modelIdentity: modelIdentity))
+            })
+        scheduler.kvCacheManager.offloading?.restore(restored.map { ($0.slot, $0.hash) })
         grammarVocabulary = GrammarVocabulary(tokenizer: tokenizer, vocabSize: config.vocabSize)
         var reasoningEnd: Int?
         if let parser = args.reasoningParser {
@@ -130,7 +159,8 @@ public final class LLMEngine: @unchecked Sendable {
             + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(numKVBlocks * 100 / perRequest) / 100)x\n"
         logInfo(line)
         if let n = offloadingBlocks {
-            logInfo("KV offloading (\(args.kvOffloadingBackend)): \(n) blocks (\(n * args.blockSize) tokens, \((n * kvBlockBytes) >> 20) MiB)\n")
+            let kept = restored.isEmpty ? "" : "; \(restored.count) blocks kept from the last run"
+            logInfo("KV offloading (\(args.kvOffloadingBackend)): \(n) blocks (\(n * args.blockSize) tokens, \((n * kvBlockBytes) >> 20) MiB)\(kept)\n")
         }
         if lora != nil {
             for (i, m) in args.loraModules.enumerated() {

@@ -15,6 +15,19 @@ public struct SampledToken: Sendable {
     public var promptLogprobRanks: [Int]?
 }
 
+/// What a step produced (vLLM's `ModelRunnerOutput`).
+public struct ModelRunnerOutput: Sendable {
+    public var sampled: [String: SampledToken] = [:]
+    /// Pool blocks whose KV failed to load from the offloading tier. When any did, the step ran
+    /// nothing else (`Scheduler.recoverFromFailedLoads` reschedules its requests).
+    public var invalidBlockIDs: Set<Int> = []
+
+    public init(sampled: [String: SampledToken] = [:], invalidBlockIDs: Set<Int> = []) {
+        self.sampled = sampled
+        self.invalidBlockIDs = invalidBlockIDs
+    }
+}
+
 /// Turns a scheduler step into one flat forward batch, runs the model over the paged KV cache
 /// and samples the next token of every request whose chunk reached its last known token.
 /// Holds per-request sampling state (parameters, random stream) across steps.
@@ -23,7 +36,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     /// Set once by `initializeKVCache`, before the first step.
     public private(set) var kvCache: PagedKVCache!
     /// The KV offloading tier's bytes; nil without one.
-    private var offloadStore: KVOffloadStore?
+    private var offloadStore: (any KVOffloadStore)?
     private var states: [String: RequestState] = [:]
     /// Loaded LoRA adapters by engine adapter id (`ScheduledRequest.loraID`).
     private var loras: [Int: LoRAAdapter] = [:]
@@ -45,10 +58,19 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
 
     public init(model: any CausalLM) { self.model = model }
 
-    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?) {
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
+                                  offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
         precondition(kvCache == nil, "the KV cache is allocated once")
         kvCache = PagedKVCache(config: model.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
-        offloadStore = offloadingBlocks.map { KVOffloadStore(numSlots: $0, blockBytes: kvCache.packedBlockBytes) }
+        switch offloading?.backend {
+        case nil: return []
+        case .memory:
+            offloadStore = HostKVOffloadStore(numSlots: offloading!.numBlocks, blockBytes: kvCache.packedBlockBytes)
+        case let .disk(directory, identity):
+            offloadStore = try DiskKVOffloadStore(directory: directory, identity: identity, numSlots: offloading!.numBlocks,
+                                                  blockBytes: kvCache.packedBlockBytes)
+        }
+        return offloadStore!.restored
     }
 
     /// Registers a request's sampling state before it is first scheduled.
@@ -68,16 +90,18 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     /// Forgets adapter `id`; the engine only removes adapters no request uses.
     public func removeLoRA(id: Int) { loras[id] = nil }
 
-    public func execute(_ output: SchedulerOutput) -> [String: SampledToken] {
+    public func execute(_ output: SchedulerOutput) -> ModelRunnerOutput {
         // State leaves through `removeRequests` when a request finishes (the engine core calls
         // it at once, so an id may be reused right away); preempted requests keep their random
         // stream so a recomputed request continues the same sample path.
         if !output.offloadStores.isEmpty || !output.offloadLoads.isEmpty {
             guard let offloadStore else { preconditionFailure("offloading transfers without an offloading tier") }
-            offloadStore.transfer(stores: output.offloadStores, loads: output.offloadLoads, kv: kvCache)
+            let failed = offloadStore.transfer(stores: output.offloadStores, loads: output.offloadLoads, kv: kvCache)
+            // Requests of this step may read blocks others write in it: none of them runs.
+            if !failed.isEmpty { return ModelRunnerOutput(invalidBlockIDs: failed) }
         }
         for copy in output.blockCopies { kvCache.copyBlock(from: copy.src, to: copy.dst) }
-        guard !output.scheduled.isEmpty else { return [:] }
+        guard !output.scheduled.isEmpty else { return ModelRunnerOutput() }
         let inputs = output.scheduled.map {
             SequenceInput(tokens: $0.tokenIDs, firstPosition: $0.startPosition,
                           blockTables: $0.blockTables.map { $0.map(Int32.init) }, needsLogits: $0.samplesAfterStep,
@@ -115,7 +139,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
             states[req.requestID] = state
             sampled[req.requestID] = out
         }
-        return sampled
+        return ModelRunnerOutput(sampled: sampled)
     }
 
     private func sample(_ row: UnsafeBufferPointer<Float>, _ state: inout RequestState) -> (Int, Double, StepLogprobs?) {

@@ -9,8 +9,10 @@ public protocol Executor: AnyObject, Sendable {
     /// Bytes the model's weights take, for the KV-cache memory budget.
     var weightBytes: Int { get }
     /// Allocates every worker's KV cache (vLLM's `initialize_from_config`), and its KV
-    /// offloading tier of `offloadingBlocks` blocks when given, once, before the first step.
-    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?)
+    /// offloading tier when given, once, before the first step. Returns the blocks a persistent
+    /// tier kept from before (least recently used first).
+    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
+                           offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock]
     /// Registers a request's sampling state: parameters, prompt (for penalties) and EOS (for
     /// min_tokens), and its prompt embeddings when it was given as those.
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
@@ -18,7 +20,7 @@ public protocol Executor: AnyObject, Sendable {
     /// Makes a LoRA adapter available under engine adapter id `id` on every worker.
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
-    func executeModel(_ output: SchedulerOutput) -> [String: SampledToken]
+    func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
 }
 
 /// One worker in this process.
@@ -27,8 +29,9 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public init(worker: any Worker) { self.worker = worker }
     public var modelConfig: ModelConfig { worker.modelConfig }
     public var weightBytes: Int { worker.weightBytes }
-    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?) {
-        worker.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloadingBlocks: offloadingBlocks)
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
+                           offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
+        try worker.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloading: offloading)
     }
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
         worker.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
@@ -37,7 +40,7 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public func removeRequests(_ ids: [String]) { worker.removeRequests(ids) }
     public func addLoRA(id: Int, adapter: LoRAAdapter) { worker.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { worker.removeLoRA(id: id) }
-    public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { worker.executeModel(output) }
+    public func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { worker.executeModel(output) }
 
     /// The usual setup: one CPU worker running `model`.
     public convenience init(model: any CausalLM) {

@@ -1,11 +1,47 @@
 import VLLMModels
 
-/// The bytes of the KV offloading tier in host memory (`--kv-offloading-backend native`): one
-/// packed block (`PagedKVCache.exportBlock`) per slot of `KVOffloadingManager`. Memory is
-/// reserved up front and only touched as slots are written.
-public final class KVOffloadStore: @unchecked Sendable {
+/// Where the KV offloading tier keeps its bytes (`--kv-offloading-backend`).
+public enum KVOffloadingBackend: Sendable, Equatable {
+    /// Host memory outside the KV cache's budget (`native`).
+    case memory
+    /// A file in `directory`, kept across restarts of a server whose KV would be identical:
+    /// `identity` names the model and every setting that changes KV content.
+    case disk(directory: String, identity: String)
+}
+
+/// The offloading tier a worker allocates next to its KV cache.
+public struct KVOffloadingConfig: Sendable, Equatable {
+    public var numBlocks: Int
+    public var backend: KVOffloadingBackend
+
+    public init(numBlocks: Int, backend: KVOffloadingBackend) {
+        self.numBlocks = numBlocks
+        self.backend = backend
+    }
+}
+
+/// A slot a persistent tier found intact at start-up.
+public struct RestoredBlock: Sendable, Equatable {
+    public let slot: Int
+    public let hash: BlockHash
+}
+
+/// The bytes of the KV offloading tier: one packed block (`PagedKVCache.exportBlock`) per slot
+/// of `KVOffloadingManager`.
+public protocol KVOffloadStore: AnyObject {
+    var numSlots: Int { get }
+    /// What the tier held before this process, least recently used first (empty for memory).
+    var restored: [RestoredBlock] { get }
+    /// Runs a step's transfers: stores first (they read blocks about to be reused), then loads.
+    /// Returns the pool blocks whose load failed (their KV is not what the hash says).
+    func transfer(stores: [BlockTransfer], loads: [BlockTransfer], kv: PagedKVCache) -> Set<Int>
+}
+
+/// The tier in host memory, reserved up front and only touched as slots are written.
+public final class HostKVOffloadStore: KVOffloadStore, @unchecked Sendable {
     public let numSlots: Int
     public let blockBytes: Int
+    public var restored: [RestoredBlock] { [] }
     private let base: UnsafeMutableRawPointer
 
     public init(numSlots: Int, blockBytes: Int) {
@@ -17,11 +53,11 @@ public final class KVOffloadStore: @unchecked Sendable {
 
     deinit { base.deallocate() }
 
-    /// Runs a step's transfers: stores first (they read blocks about to be reused), then loads.
-    public func transfer(stores: [BlockTransfer], loads: [BlockTransfer], kv: PagedKVCache) {
+    public func transfer(stores: [BlockTransfer], loads: [BlockTransfer], kv: PagedKVCache) -> Set<Int> {
         precondition(kv.packedBlockBytes == blockBytes, "the offloading tier was sized for another KV cache")
         for s in stores { kv.exportBlock(s.blockID, to: slot(s.slot)) }
         for l in loads { kv.importBlock(l.blockID, from: slot(l.slot)) }
+        return []
     }
 
     private func slot(_ i: Int) -> UnsafeMutableRawPointer {

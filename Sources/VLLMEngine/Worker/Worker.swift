@@ -5,24 +5,26 @@ import VLLMModels
 public protocol Worker: AnyObject, Sendable {
     var modelConfig: ModelConfig { get }
     var weightBytes: Int { get }
-    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?)
+    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
+                           offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock]
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
-    func executeModel(_ output: SchedulerOutput) -> [String: SampledToken]
+    func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
 }
 
 /// What a worker drives (vLLM's `GPUModelRunner` / `CPUModelRunner`): turns a scheduler step
 /// into a forward batch and samples.
 public protocol ModelRunner: AnyObject, Sendable {
     var model: any CausalLM { get }
-    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?)
+    func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
+                           offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock]
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?)
     func removeRequests(_ ids: [String])
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
-    func execute(_ output: SchedulerOutput) -> [String: SampledToken]
+    func execute(_ output: SchedulerOutput) -> ModelRunnerOutput
 }
 
 /// A worker on this process's CPU threads.
@@ -31,8 +33,9 @@ public final class CPUWorker: Worker, @unchecked Sendable {
     public init(modelRunner: any ModelRunner) { self.modelRunner = modelRunner }
     public var modelConfig: ModelConfig { modelRunner.model.config }
     public var weightBytes: Int { modelRunner.model.weightBytes }
-    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadingBlocks: Int?) {
-        modelRunner.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloadingBlocks: offloadingBlocks)
+    public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
+                           offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
+        try modelRunner.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloading: offloading)
     }
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
         modelRunner.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
@@ -41,5 +44,5 @@ public final class CPUWorker: Worker, @unchecked Sendable {
     public func removeRequests(_ ids: [String]) { modelRunner.removeRequests(ids) }
     public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { modelRunner.removeLoRA(id: id) }
-    public func executeModel(_ output: SchedulerOutput) -> [String: SampledToken] { modelRunner.execute(output) }
+    public func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { modelRunner.execute(output) }
 }
