@@ -13,8 +13,12 @@ history) is about --pressure times the pool.
 Reported per configuration: prefill tokens computed (`vllm:iteration_tokens_total` minus decode
 steps), prefix-cache and tier hits (from /metrics), TTFT p50/p99 of the turns (streamed
 /v1/chat/completions), output tokens/s over the run, and the wall time.
+
+Tiers: none, native (host memory), disk (a fresh --kv-offloading-path), and disk-restart (a new
+server on the directory the disk run left, replaying the same conversations: what a restarted
+server gains from the prefix cache it had).
 """
-import argparse, asyncio, importlib.util, json, os, random, re, sys, time
+import argparse, asyncio, importlib.util, json, os, random, re, sys, tempfile, time
 import urllib.request
 from pathlib import Path
 
@@ -110,7 +114,7 @@ def main():
     ap.add_argument("--output-len", type=int, default=32)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--pressure", type=float, default=4.0, help="working set / KV pool")
-    ap.add_argument("--tiers", nargs="+", default=["none", "native"], help="none, native")
+    ap.add_argument("--tiers", nargs="+", default=["none", "native"], help="none, native, disk, disk-restart")
     ap.add_argument("--tier-gib", type=float, default=4.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json-out")
@@ -123,8 +127,11 @@ def main():
     print(f"working set ≈ {working:.0f} tokens; KV pool {blocks} blocks ({blocks * 16} tokens)", file=sys.stderr)
 
     results = {}
+    disk_dir = tempfile.mkdtemp(prefix="bench-multiturn-kv-")
     for tier in a.tiers:
-        extra = [] if tier == "none" else ["--kv-offloading-backend", tier, "--kv-offloading-size", str(a.tier_gib)]
+        extra = [] if tier == "none" else ["--kv-offloading-backend", tier.split("-")[0], "--kv-offloading-size", str(a.tier_gib)]
+        if tier.startswith("disk"):
+            extra += ["--kv-offloading-path", disk_dir]
         port = bench_serve.free_port()
         server = bench_serve.ServerProcess(tier, [a.binary, "serve", a.model, "--host", "127.0.0.1", "--port", str(port),
                                                   "--threads", str(a.threads), "--disable-log-requests",
@@ -141,9 +148,9 @@ def main():
           f"{a.output_len} output tokens, concurrency {a.concurrency}, KV pool {blocks} blocks, threads {a.threads}")
     # (Hit counters count every lookup, a request retried while memory is short included, as
     # vLLM's do; they are in the JSON, not in the table.)
-    print(f"{'tier':8} {'prompt tokens':>13} {'prefill computed':>16} {'blocks loaded':>13} {'TTFT p50':>9} {'TTFT p99':>9} {'out tok/s':>9} {'wall s':>7}")
+    print(f"{'tier':12} {'prompt tokens':>13} {'prefill computed':>16} {'blocks loaded':>13} {'TTFT p50':>9} {'TTFT p99':>9} {'out tok/s':>9} {'wall s':>7}")
     for tier, r in results.items():
-        print(f"{tier:8} {r['prompt_tokens']:13.0f} {r['prefill_tokens_computed']:16.0f} {r['blocks_loaded']:13.0f} "
+        print(f"{tier:12} {r['prompt_tokens']:13.0f} {r['prefill_tokens_computed']:16.0f} {r['blocks_loaded']:13.0f} "
               f"{r['ttft_p50_ms']:9.0f} {r['ttft_p99_ms']:9.0f} {r['output_tok_s']:9.1f} {r['wall_s']:7.1f}")
     if "none" in results:
         base = results["none"]

@@ -56,6 +56,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "The KV offloading tier, used with --kv-offloading-size: native (host memory outside the KV cache's budget) or disk (a file in --kv-offloading-path, reused after a restart).")
     var kvOffloadingBackend = "native"
 
+    @Flag(help: "Schedule each step while the previous one computes, hiding the scheduler's and output processing's time (exact: every feature sees the real tokens).")
+    var asyncScheduling = false
+
     @Option(help: "The directory of the disk KV offloading tier (--kv-offloading-backend disk).")
     var kvOffloadingPath: String?
 
@@ -107,6 +110,7 @@ struct EngineOptions: ParsableArguments {
             a.kvOffloadingBackend = kvOffloadingBackend
             a.kvOffloadingSize = kvOffloadingSize
             a.kvOffloadingPath = kvOffloadingPath
+            a.asyncScheduling = asyncScheduling
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras

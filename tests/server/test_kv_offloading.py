@@ -41,7 +41,6 @@ def test_an_evicted_system_prompt_comes_back_from_the_tier():
 def test_a_restarted_server_reuses_the_disk_tier(tmp_path):
     flags = ("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1",
              "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path))
-    plain = Server("--num-gpu-blocks-override", "64")
     first = Server(*flags)
     try:
         complete(first.url, SYSTEM + "\nQ: first?\nA:")
@@ -55,6 +54,7 @@ def test_a_restarted_server_reuses_the_disk_tier(tmp_path):
         # A graceful stop writes the prefix cache to the tier.
         assert first.stop() == 0, "".join(first.log[-30:])
     second = Server(*flags)
+    plain = Server("--num-gpu-blocks-override", "64")
     try:
         assert any("kept from the last run" in line for line in second.log), "".join(second.log[-30:])
         answer = complete(second.url, SYSTEM + "\nQ: second?\nA:")

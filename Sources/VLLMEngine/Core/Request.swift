@@ -54,6 +54,10 @@ public final class Request {
     /// Tokens whose KV is computed or scheduled to be computed in the step in flight: the
     /// scheduler advances it when it schedules, as vLLM does.
     public internal(set) var numComputedTokens = 0
+    /// Tokens being sampled by scheduled steps whose results have not arrived: 0 or 1, and
+    /// only between `Scheduler.schedule` and `update` (with async scheduling, 2 while the next
+    /// step is scheduled before the previous one's token is known).
+    public internal(set) var numOutputPlaceholders = 0
     /// Prompt tokens served by the prefix cache when the request was first scheduled.
     public internal(set) var numCachedTokens = 0
     /// Position in arrival order, set by the scheduler when the request is added (FCFS key).
@@ -96,6 +100,8 @@ public final class Request {
     }
 
     public var numTokens: Int { allTokenIDs.count }
+    /// Known tokens plus the ones being sampled: what the next step continues from.
+    public var numTokensWithPlaceholders: Int { allTokenIDs.count + numOutputPlaceholders }
     public var numPromptTokens: Int { promptTokenIDs.count }
     public var numOutputTokens: Int { outputTokenIDs.count }
 

@@ -47,7 +47,9 @@ extension Scheduler {
     /// and join the front of the waiting queue.
     func forkSiblings(of leader: Request) {
         guard let siblings = awaitingFork.removeValue(forKey: leader.requestID) else { return }
-        for s in siblings { kvCacheManager.fork(parent: leader, child: s, numComputedTokens: leader.numPromptTokens - 1) }
+        // A leader preempted since its step was scheduled (async scheduling) has no blocks to
+        // lend: its siblings start as plain requests (usually prefix-cache hits).
+        for s in siblings where kvCacheManager.holdsBlocks(leader.requestID) { kvCacheManager.fork(parent: leader, child: s, numComputedTokens: leader.numPromptTokens - 1) }
         waiting.insert(contentsOf: siblings, at: 0)
     }
 

@@ -110,8 +110,8 @@ public final class Scheduler {
         var i = 0
         runningLoop: while i < running.count && budget > 0 {
             let request = running[i]
-            let numNew = min(capped(request.numTokens - request.numComputedTokens), budget)
-            guard numNew > 0 else { i += 1; continue }
+            let numNew = min(capped(request.numTokensWithPlaceholders - request.numComputedTokens), budget)
+            guard numNew > 0, !finishesWithTokenInFlight(request) else { i += 1; continue }
             while kvCacheManager.allocateSlots(request, numNewTokens: numNew) == nil {
                 let victimIndex = preemptionVictimIndex()
                 let victim = running[victimIndex]
@@ -119,7 +119,12 @@ public final class Scheduler {
                 // step: it gives its tokens back, and blocks cached for KV it will now never
                 // write must leave the prefix cache.
                 let earlier = given.removeValue(forKey: ObjectIdentifier(victim))
-                if let earlier { budget += earlier.numNew }
+                if let earlier {
+                    budget += earlier.numNew
+                    if out.scheduled.first(where: { $0.requestID == victim.requestID })?.samplesAfterStep == true {
+                        victim.numOutputPlaceholders -= 1
+                    }
+                }
                 preempt(at: victimIndex, numWrittenTokens: earlier?.start ?? victim.numComputedTokens)
                 out.preemptedRequestIDs.append(victim.requestID)
                 if victimIndex < i { i -= 1 }
@@ -147,6 +152,12 @@ public final class Scheduler {
                     passedOver.insert(ObjectIdentifier(request))
                     continue
                 }
+                // Preempted while its last token was being sampled (async scheduling): it
+                // resumes once that token has arrived.
+                if request.numOutputPlaceholders > 0 {
+                    passedOver.insert(ObjectIdentifier(request))
+                    continue
+                }
                 // A forked request starts from its parent's blocks, not from the prefix cache. A
                 // request wanting prompt logprobs computes its whole prompt (as vLLM: cached
                 // blocks would skip the rows they need).
@@ -163,6 +174,15 @@ public final class Scheduler {
                     // Blocks held while waiting could starve everyone: give them back; the
                     // request recomputes later (mostly prefix-cache hits).
                     if forked { kvCacheManager.free(request); request.numComputedTokens = 0 }
+                    // Forked requests further back may hold the blocks this one needs: they
+                    // give them back too (else a queue of them could wait forever), and it tries again.
+                    else if releaseForkedWaiting() { continue }
+                    // With nothing running no block would ever be freed for it (finished beams
+                    // keep theirs until their continuations run): later requests go first.
+                    if running.isEmpty {
+                        passedOver.insert(ObjectIdentifier(request))
+                        continue
+                    }
                     break
                 }
                 waiting.remove(at: w)
@@ -194,8 +214,12 @@ public final class Scheduler {
     public func update(output: SchedulerOutput, sampled: [String: Int]) -> [RequestUpdate] {
         var updates: [RequestUpdate] = []
         for s in output.scheduled where s.samplesAfterStep {
-            guard let request = requests[s.requestID], request.status == .running,
-                  let token = sampled[s.requestID] else { continue }
+            // A request preempted after this step was scheduled (async scheduling schedules the
+            // next step first) still takes its token, as it would have before the preemption.
+            guard let request = requests[s.requestID], request.arrivalIndex == s.arrivalIndex,
+                  request.status == .running || request.status == .preempted else { continue }
+            request.numOutputPlaceholders -= 1
+            guard let token = sampled[s.requestID] else { continue }
             request.appendOutputToken(token)
             if request.numOutputTokens == 1 { forkSiblings(of: request) }
             let params = request.samplingParams
@@ -207,6 +231,7 @@ public final class Scheduler {
             }
             if request.status.isFinished {
                 running.removeAll { $0 === request }
+                waiting.removeAll { $0 === request }
                 if request.keepsBlocksWhenFinished { held[request.requestID] = request } else { kvCacheManager.free(request) }
                 requests.removeValue(forKey: request.requestID)
                 finishedSinceLastStep.append(request.requestID)
@@ -214,6 +239,18 @@ public final class Scheduler {
             updates.append(RequestUpdate(requestID: request.requestID, newTokenIDs: [token], status: request.status))
         }
         return updates
+    }
+
+    /// Async scheduling: `next` was scheduled before the step in flight reported. Its requests
+    /// that finished or were aborted or preempted since then leave it (a request kept for
+    /// forking goes back to the tokens it has KV for), so no step computes past a request's end.
+    public func dropStale(from next: inout SchedulerOutput) {
+        next.scheduled.removeAll { s in
+            if let r = requests[s.requestID], r.arrivalIndex == s.arrivalIndex, r.status == .running { return false }
+            if let kept = held[s.requestID], kept.arrivalIndex == s.arrivalIndex { kept.numComputedTokens = s.startPosition }
+            next.totalNumScheduledTokens -= s.numTokens
+            return true
+        }
     }
 
     /// The step `output` did not run because the KV of `invalidBlockIDs` failed to load from
@@ -268,12 +305,33 @@ public final class Scheduler {
     private func scheduleChunk(_ request: Request, numNew: Int) -> ScheduledRequest {
         let start = request.numComputedTokens
         request.numComputedTokens += numNew
-        return ScheduledRequest(requestID: request.requestID,
-                                tokenIDs: Array(request.allTokenIDs[start ..< start + numNew]),
-                                startPosition: start,
+        let known = min(start + numNew, request.numTokens)
+        let tokens = Array(request.allTokenIDs[start ..< known])
+            + Array(repeating: ScheduledRequest.placeholderTokenID, count: start + numNew - known)
+        let samples = start + numNew == request.numTokensWithPlaceholders
+        if samples { request.numOutputPlaceholders += 1 }
+        return ScheduledRequest(requestID: request.requestID, tokenIDs: tokens, startPosition: start,
                                 blockTables: kvCacheManager.blockTables(request.requestID),
-                                samplesAfterStep: start + numNew == request.numTokens,
-                                loraID: request.loraID)
+                                samplesAfterStep: samples, loraID: request.loraID, arrivalIndex: request.arrivalIndex)
+    }
+
+    /// Whether the token in flight is certainly the request's last (its length limit), so
+    /// async scheduling gives it no further step.
+    private func finishesWithTokenInFlight(_ request: Request) -> Bool {
+        let n = request.numOutputPlaceholders
+        return n > 0 && (request.numOutputTokens + n >= request.samplingParams.maxTokens
+                         || request.numTokens + n >= config.maxModelLen)
+    }
+
+    /// Frees the blocks of waiting forked requests, which then recompute (mostly prefix-cache
+    /// hits); whether there were any.
+    private func releaseForkedWaiting() -> Bool {
+        let holders = waiting.filter { kvCacheManager.holdsBlocks($0.requestID) }
+        for r in holders {
+            kvCacheManager.free(r)
+            r.numComputedTokens = 0
+        }
+        return !holders.isEmpty
     }
 
     /// FCFS: the last admitted. Priority: the highest priority value, latest arrival first.

@@ -19,8 +19,14 @@ public struct ScheduledRequest: Sendable, Equatable {
     public let samplesAfterStep: Bool
     /// The request's LoRA adapter id (`Request.loraID`); nil: the base model.
     public var loraID: Int? = nil
+    /// The request's `arrivalIndex`: tells it from a later request reusing its id.
+    public var arrivalIndex = -1
 
     public var numTokens: Int { tokenIDs.count }
+
+    /// Stands in `tokenIDs` for the token sampled by the step in flight (async scheduling); the
+    /// worker puts that token there.
+    public static let placeholderTokenID = -1
 }
 
 /// Everything the model runner needs for one step (vLLM's `SchedulerOutput`).

@@ -67,6 +67,8 @@ public struct EngineArgs: Sendable, Equatable {
     public var kvOffloadingPath: String?
     /// GiB of that tier (`--kv-offloading-size`); nil: no tier.
     public var kvOffloadingSize: Double?
+    /// Schedule each step while the previous one computes (`--async-scheduling`).
+    public var asyncScheduling = false
     /// The model reasons between `<think>` and `</think>` (`--reasoning-parser deepseek_r1|qwen3`):
     /// a request's structured-output constraint applies once its reasoning has ended.
     public var reasoningParser: String?

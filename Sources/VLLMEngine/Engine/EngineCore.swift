@@ -30,13 +30,20 @@ public final class EngineCore: @unchecked Sendable {
     /// token masks from.
     let structuredOutputs: StructuredOutputManager?
 
-    public convenience init(scheduler: Scheduler, executor: any Executor) {
-        self.init(scheduler: scheduler, executor: executor, structuredOutputs: nil)
+    /// With async scheduling: the worker queue, and the step running on it.
+    private let asyncExecutor: AsyncExecutor?
+    private var inFlight: (output: SchedulerOutput, step: PendingStep)?
+
+    /// `asyncScheduling`: each step is scheduled while the previous one computes (vLLM's
+    /// `--async-scheduling`); see `step()`.
+    public convenience init(scheduler: Scheduler, executor: any Executor, asyncScheduling: Bool = false) {
+        self.init(scheduler: scheduler, executor: executor, structuredOutputs: nil, asyncScheduling: asyncScheduling)
     }
 
-    init(scheduler: Scheduler, executor: any Executor, structuredOutputs: StructuredOutputManager?) {
+    init(scheduler: Scheduler, executor: any Executor, structuredOutputs: StructuredOutputManager?, asyncScheduling: Bool = false) {
         self.scheduler = scheduler
-        self.executor = executor
+        asyncExecutor = asyncScheduling ? AsyncExecutor(executor) : nil
+        self.executor = asyncExecutor ?? executor
         self.structuredOutputs = structuredOutputs
     }
 
@@ -72,7 +79,13 @@ public final class EngineCore: @unchecked Sendable {
         structuredOutputs?.remove(ids)
     }
 
-    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests }
+    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests || inFlight != nil }
+
+    /// A step is computing (async scheduling); the next `step()` collects it.
+    public var hasStepInFlight: Bool { inFlight != nil }
+
+    // The step still computing uses the model, which another engine may share.
+    deinit { _ = inFlight?.step.wait() }
 
     /// Copies the prefix cache's blocks into the offloading tier (before a persistent tier's
     /// engine stops, so a restart finds them); between steps only.
@@ -86,12 +99,55 @@ public final class EngineCore: @unchecked Sendable {
     }
 
     /// One iteration: schedule → execute → update. Returns the requests that changed.
+    ///
+    /// With async scheduling the step after the one computing is scheduled first (a request
+    /// whose token is still being sampled gets a placeholder, which the worker replaces with
+    /// that token), then the computing step's tokens are applied, requests that finished leave
+    /// the scheduled step, its grammar masks are computed, and it starts; the caller's output
+    /// processing then overlaps its forward pass. What a step's sampling reads (penalties, bad
+    /// words, min_tokens, grammar) is the real history; tokens of a request that finished
+    /// or was aborted meanwhile are dropped. A step loading blocks from the offloading tier is
+    /// awaited before the next is scheduled (a failed load reschedules its requests).
     public func step() -> [EngineCoreOutput] {
-        var output = scheduler.schedule()
-        if let so = structuredOutputs { output.grammarBitmasks = so.bitmasks(for: output) }
+        guard let asyncExecutor else {
+            let output = schedule()
+            return apply(output, executor.executeModel(withMasks(output)))
+        }
+        guard let (current, pending) = inFlight else {
+            start(schedule(), on: asyncExecutor)
+            return []
+        }
+        var early: ModelRunnerOutput?
+        if !current.offloadLoads.isEmpty { early = pending.wait() }
+        var next = schedule()
+        let outputs = apply(current, early ?? pending.wait())
+        scheduler.dropStale(from: &next)
+        start(next, on: asyncExecutor)
+        return outputs
+    }
+
+    private func schedule() -> SchedulerOutput {
+        let output = scheduler.schedule()
         lastScheduledIDs = output.scheduled.map(\.requestID)
         lastStepTokens = output.totalNumScheduledTokens
-        let result = executor.executeModel(output)
+        return output
+    }
+
+    private func withMasks(_ output: SchedulerOutput) -> SchedulerOutput {
+        guard let so = structuredOutputs else { return output }
+        var out = output
+        out.grammarBitmasks = so.bitmasks(for: output)
+        return out
+    }
+
+    private func start(_ output: SchedulerOutput, on asyncExecutor: AsyncExecutor) {
+        let hasWork = !output.scheduled.isEmpty || !output.offloadStores.isEmpty || !output.offloadLoads.isEmpty
+            || !output.blockCopies.isEmpty
+        inFlight = hasWork ? (output, asyncExecutor.submit(withMasks(output))) : nil
+    }
+
+    /// Applies a step's result to the scheduler and reports what changed.
+    private func apply(_ output: SchedulerOutput, _ result: ModelRunnerOutput) -> [EngineCoreOutput] {
         if !result.invalidBlockIDs.isEmpty {
             logInfo("warning: \(result.invalidBlockIDs.count) KV blocks failed their check when loaded from the offloading tier; their requests are recomputed")
             scheduler.recoverFromFailedLoads(output, invalidBlockIDs: result.invalidBlockIDs)

@@ -147,7 +147,8 @@ public final class LLMEngine: @unchecked Sendable {
             reasoningEnd = end
         }
         engineCore = EngineCore(scheduler: scheduler, executor: executor,
-                                structuredOutputs: StructuredOutputManager(vocabulary: grammarVocabulary, reasoningEndTokenID: reasoningEnd))
+                                structuredOutputs: StructuredOutputManager(vocabulary: grammarVocabulary, reasoningEndTokenID: reasoningEnd),
+                                asyncScheduling: args.asyncScheduling)
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
@@ -286,7 +287,8 @@ public final class LLMEngine: @unchecked Sendable {
         outputs.forget(parent: id)
     }
 
-    public var hasUnfinishedRequests: Bool { outputs.hasRequests || beams.hasSearches }
+    /// Requests in progress, or a step still computing (async scheduling) that a `step()` collects.
+    public var hasUnfinishedRequests: Bool { outputs.hasRequests || beams.hasSearches || engineCore.hasStepInFlight }
 
     /// One engine iteration; returns the outputs of requests that progressed (beam searches
     /// report once, when done).

@@ -54,6 +54,8 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         var promptLogprobs: [StepLogprobs?] = []
         var promptLogprobRanks: [Int] = []
         var promptEmbeddings: PromptEmbeddings?
+        /// The token sampled last (what a placeholder in the next chunk stands for).
+        var lastSampled: Int?
     }
 
     public init(model: any CausalLM) { self.model = model }
@@ -103,7 +105,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         for copy in output.blockCopies { kvCache.copyBlock(from: copy.src, to: copy.dst) }
         guard !output.scheduled.isEmpty else { return ModelRunnerOutput() }
         let inputs = output.scheduled.map {
-            SequenceInput(tokens: $0.tokenIDs, firstPosition: $0.startPosition,
+            SequenceInput(tokens: withSampledToken($0), firstPosition: $0.startPosition,
                           blockTables: $0.blockTables.map { $0.map(Int32.init) }, needsLogits: $0.samplesAfterStep,
                           needsAllLogits: states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false,
                           lora: $0.loraID.map { id in
@@ -142,10 +144,19 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         return ModelRunnerOutput(sampled: sampled)
     }
 
+    /// The chunk's tokens with a placeholder (async scheduling: scheduled before the token was
+    /// known) replaced by the token the request sampled last.
+    private func withSampledToken(_ req: ScheduledRequest) -> [Int] {
+        guard req.tokenIDs.last == ScheduledRequest.placeholderTokenID else { return req.tokenIDs }
+        guard let token = states[req.requestID]?.lastSampled else { preconditionFailure("no sampled token for \(req.requestID)'s placeholder") }
+        return req.tokenIDs.dropLast() + [token]
+    }
+
     private func sample(_ row: UnsafeBufferPointer<Float>, _ state: inout RequestState) -> (Int, Double, StepLogprobs?) {
         let token = Sampler.sample(logits: row, params: state.params, history: state.history,
                                    workspace: workspace, using: &state.rng)
         state.history.append(token)
+        state.lastSampled = token
         let lp = state.params.logprobs.map { Sampler.logprobs(logits: row, chosen: token, k: $0) }
         return (token, lp?[0].logprob ?? Sampler.logprob(logits: row, of: token), lp)
     }
