@@ -143,6 +143,9 @@ def build_parser():
     ap.add_argument("--output-len", type=int, default=128)
     ap.add_argument("--skip-llamacpp", action="store_true")
     ap.add_argument("--vllm-args", default="", help="extra arguments for vllm serve")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS",
+                    help="another swift-vllm server with these extra arguments, measured in the same run "
+                         "(e.g. async=--async-scheduling); repeatable")
     return ap
 
 
@@ -158,6 +161,12 @@ def run(a):
         port = free_port()
         servers.append(ServerProcess("swift-vllm", [a.binary, "serve", a.model, "--host", "127.0.0.1", "--port", str(port),
                                                     "--threads", str(a.threads), "--disable-log-requests", *a.vllm_args.split()], port))
+        for v in a.variant:
+            name, _, extra = v.partition("=")
+            port = free_port()
+            servers.append(ServerProcess(name, [a.binary, "serve", a.model, "--host", "127.0.0.1", "--port", str(port),
+                                                "--threads", str(a.threads), "--disable-log-requests",
+                                                *a.vllm_args.split(), *extra.split()], port))
         if not a.skip_llamacpp:
             port = free_port()
             slots = max(a.concurrency)
@@ -200,11 +209,15 @@ def main():
     for r in rows:
         print(f"{r['server']:11} {r['concurrency']:4d} {r['requests']:4d} {r['output_tok_s']:9.1f} {r['ttft_p50_ms']:7.0f}ms"
               f" {r['ttft_p99_ms']:7.0f}ms {r['itl_p50_ms']:6.1f}ms {r['itl_p99_ms']:6.1f}ms")
-    if len(res["servers"]) == 2:
+    # Ratios: swift-vllm ÷ llama.cpp, and each variant ÷ plain swift-vllm.
+    for name in res["servers"][1:]:
         for c in a.concurrency:
-            ours, theirs = (next(r for r in rows if r["server"] == name and r["concurrency"] == c) for name in res["servers"])
-            print(f"ratio c={c}: output tok/s {ours['output_tok_s'] / theirs['output_tok_s']:.2f}×, "
-                  f"ITL p99 {ours['itl_p99_ms'] / theirs['itl_p99_ms']:.2f}×, TTFT p50 {ours['ttft_p50_ms'] / theirs['ttft_p50_ms']:.2f}×")
+            row = {n: next(r for r in rows if r["server"] == n and r["concurrency"] == c) for n in ("swift-vllm", name)}
+            ours, theirs = (row["swift-vllm"], row[name]) if name == "llama.cpp" else (row[name], row["swift-vllm"])
+            label = "ratio" if name == "llama.cpp" else f"{name} vs swift-vllm"
+            print(f"{label} c={c}: output tok/s {ours['output_tok_s'] / theirs['output_tok_s']:.2f}×, "
+                  f"ITL p50 {ours['itl_p50_ms'] / theirs['itl_p50_ms']:.2f}×, ITL p99 {ours['itl_p99_ms'] / theirs['itl_p99_ms']:.2f}×, "
+                  f"TTFT p50 {ours['ttft_p50_ms'] / theirs['ttft_p50_ms']:.2f}×")
     print(json.dumps({k: res[k] for k in ("rows", "ready_s", "peak_rss_bytes", "kv_pool_bytes")}))
 
 

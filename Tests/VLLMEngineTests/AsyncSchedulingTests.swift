@@ -1,10 +1,11 @@
 import Testing
 import VLLMCompute
 import VLLMModels
+import VLLMStructuredOutput
 @testable import VLLMEngine
 
 /// `--async-scheduling` against the synchronous engine: random workloads (sampling parameters
-/// of every kind, parallel sampling, beam search, aborts, arrivals while running, pools small
+/// of every kind, grammar constraints, parallel sampling, beam search, aborts, arrivals while running, pools small
 /// enough to preempt, chunked prefill, prefix caching, the offloading tier) give the same
 /// outputs token for token, logprobs and finish reasons included.
 @Suite struct AsyncSchedulingTests {
@@ -43,6 +44,8 @@ import VLLMModels
         if w.args.enablePrefixCaching && chance(0.3) { w.args.kvOffloadingSize = 1e-5 }
         let prefixes = [tokens(Int.random(in: 8...40, using: &rng)), tokens(Int.random(in: 8...40, using: &rng))]
         var hasBeamSearch = false
+        // Grammars in one workload in ten (the vocabulary tables cost each engine ~0.1 s).
+        let constrained = chance(0.1)
         for i in 0..<Int.random(in: 1...10, using: &rng) {
             var prompt = chance(0.5) ? pick(prefixes) : []
             prompt += tokens(Int.random(in: 1...(60 - prompt.count), using: &rng))
@@ -65,6 +68,7 @@ import VLLMModels
             if chance(0.2) { p.logitBias = [pick(active): Float.random(in: -5...5, using: &rng)] }
             if chance(0.15) { p.badWords = [tokenizer.decode([pick(active)])] }
             if chance(0.25) { p.n = Int.random(in: 2...3, using: &rng) }
+            if constrained && chance(0.3) { p.structuredOutputs = StructuredOutputsParams(regex: "(yes|no|maybe)!{1,6}") }
             if p.temperature > 0 && chance(0.15) { p.bestOf = p.n + Int.random(in: 0...1, using: &rng) }
             // Beam search only in a roomy pool, one per workload: finished beams keep their
             // blocks until their continuations run, and two searches in a pool that cannot

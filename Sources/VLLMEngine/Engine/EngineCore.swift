@@ -100,14 +100,16 @@ public final class EngineCore: @unchecked Sendable {
 
     /// One iteration: schedule → execute → update. Returns the requests that changed.
     ///
-    /// With async scheduling the step after the one computing is scheduled first (a request
-    /// whose token is still being sampled gets a placeholder, which the worker replaces with
-    /// that token), then the computing step's tokens are applied, requests that finished leave
-    /// the scheduled step, its grammar masks are computed, and it starts; the caller's output
-    /// processing then overlaps its forward pass. What a step's sampling reads (penalties, bad
-    /// words, min_tokens, grammar) is the real history; tokens of a request that finished
-    /// or was aborted meanwhile are dropped. A step loading blocks from the offloading tier is
-    /// awaited before the next is scheduled (a failed load reschedules its requests).
+    /// With async scheduling the step after the one computing is scheduled and queued behind it
+    /// at once (a request whose token is still being sampled gets a placeholder, which the
+    /// worker replaces with that token), so the worker goes from one step to the next without
+    /// waiting; then the computing step's tokens are applied and the caller's output processing
+    /// overlaps the queued step. What sampling reads (penalties, bad words, min_tokens, seeds) is
+    /// the worker's real history. A request that finished or was aborted meanwhile computes one
+    /// token in the queued step that is dropped; one whose token in flight is certainly its last
+    /// gets no further step. The queued step waits for the computing one's result first when a
+    /// grammar mask needs the token in flight (the stale requests then leave it) or when the
+    /// computing step loads blocks from the offloading tier (a failed load reschedules).
     public func step() -> [EngineCoreOutput] {
         guard let asyncExecutor else {
             let output = schedule()
@@ -117,13 +119,28 @@ public final class EngineCore: @unchecked Sendable {
             start(schedule(), on: asyncExecutor)
             return []
         }
-        var early: ModelRunnerOutput?
-        if !current.offloadLoads.isEmpty { early = pending.wait() }
+        if !current.offloadLoads.isEmpty {
+            let outputs = apply(current, pending.wait())
+            start(schedule(), on: asyncExecutor)
+            return outputs
+        }
         var next = schedule()
-        let outputs = apply(current, early ?? pending.wait())
-        scheduler.dropStale(from: &next)
+        if needsTokenInFlight(next) {
+            let outputs = apply(current, pending.wait())
+            scheduler.dropStale(from: &next)
+            start(next, on: asyncExecutor)
+            return outputs
+        }
         start(next, on: asyncExecutor)
-        return outputs
+        return apply(current, pending.wait())
+    }
+
+    /// Whether a constrained request of `output` samples after a token still in flight.
+    private func needsTokenInFlight(_ output: SchedulerOutput) -> Bool {
+        guard let so = structuredOutputs, so.count > 0 else { return false }
+        return output.scheduled.contains {
+            $0.samplesAfterStep && $0.tokenIDs.last == ScheduledRequest.placeholderTokenID && so.isConstrained($0.requestID)
+        }
     }
 
     private func schedule() -> SchedulerOutput {

@@ -56,6 +56,9 @@ final class StructuredOutputManager {
 
     var count: Int { matchers.count }
 
+    /// Whether `requestID` is constrained.
+    func isConstrained(_ requestID: String) -> Bool { matchers[requestID] != nil }
+
     /// Masks for the constrained requests that sample after this step; a grammar that has
     /// ended (its stop token was accepted under `ignore_eos`) no longer constrains.
     func bitmasks(for output: SchedulerOutput) -> [String: TokenBitmask] {

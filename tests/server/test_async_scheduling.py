@@ -1,0 +1,81 @@
+"""`--async-scheduling` through the real server and the official `openai` client: the same
+requests, sent concurrently, get the same answers token for token (text, logprobs, finish
+reasons) as from a server without it — with stop strings, penalties, min_tokens, seeds,
+n > 1, streaming and an aborted stream among them — and nothing is left running."""
+import concurrent.futures as cf
+
+from openai import OpenAI
+
+from conftest import MODEL, Server, assert_idle
+
+PROMPTS = [f"Item {i}: the river, the mountain and the quiet garden" + " again" * i for i in range(6)]
+
+
+def requests_of(client):
+    """Callables that each return a comparable summary of one request's answer."""
+    def completion(i, **kw):
+        def call():
+            r = client.completions.create(model=MODEL, prompt=PROMPTS[i], max_tokens=kw.pop("max_tokens", 24), **kw)
+            return [(c.index, c.text, c.finish_reason, c.logprobs and c.logprobs.token_logprobs) for c in r.choices]
+        return call
+
+    def streamed(i, **kw):
+        def call():
+            parts = {}
+            for chunk in client.completions.create(model=MODEL, prompt=PROMPTS[i], max_tokens=20, stream=True, **kw):
+                for c in chunk.choices:
+                    text, reason = parts.get(c.index, ("", None))
+                    parts[c.index] = (text + c.text, c.finish_reason or reason)
+            return sorted(parts.items())
+        return call
+
+    def abandoned(i):
+        def call():
+            stream = client.completions.create(model=MODEL, prompt=PROMPTS[i], max_tokens=200, stream=True, temperature=0)
+            first = next(iter(stream)).choices[0].text
+            stream.close()
+            return first
+        return call
+
+    def chat(i, **kw):
+        def call():
+            r = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": PROMPTS[i]}],
+                                               max_tokens=16, **kw)
+            c = r.choices[0]
+            return (c.message.content, c.finish_reason,
+                    c.logprobs and [(t.token, t.logprob) for t in c.logprobs.content])
+        return call
+
+    return [
+        completion(0, temperature=0, logprobs=3),
+        completion(1, temperature=0.8, seed=7, presence_penalty=0.5, frequency_penalty=0.3),
+        completion(2, temperature=0.9, seed=3, n=3, logprobs=1),
+        completion(3, temperature=0, stop=[" the", "."], max_tokens=40),
+        completion(4, temperature=1.0, seed=11, extra_body={"min_tokens": 10, "repetition_penalty": 1.2, "top_k": 20}),
+        completion(5, temperature=0.7, seed=5, best_of=3, n=2),
+        streamed(0, temperature=0.5, seed=9, n=2),
+        abandoned(1),
+        chat(2, temperature=0, logprobs=True, top_logprobs=2),
+        chat(3, temperature=0.6, seed=21, stop=["e"]),
+    ]
+
+
+def answers(url):
+    client = OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=120)
+    calls = requests_of(client)
+    with cf.ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result() for f in [pool.submit(c) for c in calls]]
+
+
+def test_async_scheduling_answers_as_the_synchronous_engine_does():
+    plain = Server("--max-num-seqs", "6")
+    overlapped = Server("--max-num-seqs", "6", "--async-scheduling")
+    try:
+        expected = answers(plain.url)
+        assert answers(overlapped.url) == expected
+        assert answers(overlapped.url) == expected  # and again, on a warm prefix cache
+        assert_idle(overlapped.url)
+        assert_idle(plain.url)
+    finally:
+        assert overlapped.stop() == 0, "".join(overlapped.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
