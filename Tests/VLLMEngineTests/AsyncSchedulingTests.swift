@@ -158,3 +158,27 @@ extension EngineTests {
         }
     }
 }
+
+extension EngineTests {
+    /// Async scheduling with LoRA adapters and the offloading tier together (a pool too small
+    /// for the shared prefix of every adapter): the same tokens as the synchronous engine.
+    @Test func asyncSchedulingWithLoRAAndTheTierAnswersAsTheSyncEngine() throws {
+        let a = try TestAdapter.write(rank: 8, seed: 1, config: Self.model.config)
+        let b = try TestAdapter.write(rank: 4, seed: 2, config: Self.model.config)
+        let adapters: [LoRARequest?] = [LoRARequest(loraName: "a", loraIntId: 1, loraPath: a),
+                                        LoRARequest(loraName: "b", loraIntId: 2, loraPath: b), nil]
+        var rng = SplitMix64(seed: 3)
+        let shared = (0..<48).map { _ in Int(100 + rng.next() % 30000) }
+        let prompts = (0..<12).map { i in shared + (0..<(5 + i)).map { _ in Int(100 + rng.next() % 30000) } }
+        func run(async: Bool) throws -> [[Int]] {
+            let e = try Self.engine {
+                $0.enableLoRA = true; $0.maxLoras = 2; $0.maxLoraRank = 16; $0.asyncScheduling = async
+                $0.numGpuBlocksOverride = 20; $0.maxModelLen = 128; $0.maxNumSeqs = 2; $0.kvOffloadingSize = 0.05
+            }
+            let out = try Self.runLoRA(e, prompts, prompts.indices.map { adapters[$0 % 3] })
+            #expect(e.stats.offload!.blocksStored > 0)
+            return out
+        }
+        #expect(try run(async: true) == run(async: false))
+    }
+}
