@@ -43,10 +43,10 @@ extension EngineTests {
     }
 
     /// The tier file an engine of `diskTierEngine` uses.
-    static func diskTierFile(_ dir: String, _ engine: LLMEngine) -> String {
-        guard case let .disk(_, identity) = try! LLMEngine.offloadingBackend(args: engine.args, config: engine.config, modelIdentity: "test-model")
+    static func diskTierFile(_ dir: String, _ engine: LLMEngine, identity: String = "test-model") -> String {
+        guard case let .disk(_, kvIdentity) = try! LLMEngine.offloadingBackend(args: engine.args, config: engine.config, modelIdentity: identity)
         else { fatalError("not a disk tier") }
-        return DiskKVOffloadStore.filePath(directory: dir, identity: identity)
+        return DiskKVOffloadStore.filePath(directory: dir, identity: kvIdentity)
     }
 
     /// Runs the first prompt and the long one, then stops the engine (the prefix cache goes to
@@ -115,11 +115,7 @@ extension EngineTests {
         (file, stored) = try Self.fillDiskTier(dir, w)
         e = try Self.diskTierEngine(dir, identity: "another-model")
         #expect(e.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots == 0)
-        let foreign = DiskKVOffloadStore.filePath(directory: dir, identity: {
-            guard case let .disk(_, id) = try! LLMEngine.offloadingBackend(args: e.args, config: e.config, modelIdentity: "another-model")
-            else { fatalError() }
-            return id
-        }())
+        let foreign = Self.diskTierFile(dir, e, identity: "another-model")
         e = try Self.engine()  // the other engine's lock goes with it
         try FileManager.default.removeItem(atPath: foreign)
         try FileManager.default.copyItem(atPath: file, toPath: foreign)
