@@ -76,6 +76,15 @@ final class ServerMetrics: Sendable {
         } else {
             offloadUsage = nil
         }
+        if let spec = args.speculativeConfig {
+            totals.append((counter("vllm:spec_decode_num_drafts", "Number of spec decoding drafts."), { $0.specDecoding.numDrafts }))
+            totals.append((counter("vllm:spec_decode_num_draft_tokens", "Number of draft tokens."), { $0.specDecoding.numDraftTokens }))
+            totals.append((counter("vllm:spec_decode_num_accepted_tokens", "Number of accepted tokens."), { $0.specDecoding.numAcceptedTokens }))
+            for p in 0..<spec.numSpeculativeTokens {
+                let c = counter("vllm:spec_decode_num_accepted_tokens_per_pos", "Accepted tokens per draft position.", [("position", String(p))])
+                totals.append((c, { s in p < s.specDecoding.acceptedPerPosition.count ? s.specDecoding.acceptedPerPosition[p] : 0 }))
+            }
+        }
         self.totals = totals
         seen = Mutex(Array(repeating: 0, count: totals.count))
         promptTokens = counter("vllm:prompt_tokens", "Number of prefill tokens processed.")

@@ -59,6 +59,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Schedule each step while the previous one computes, hiding the scheduler's and output processing's time (exact: every feature sees the real tokens).")
     var asyncScheduling = false
 
+    @Option(help: "Speculative decoding, as a JSON object: {\"method\": \"ngram\", \"num_speculative_tokens\": K, \"prompt_lookup_max\": N, \"prompt_lookup_min\": M} proposes the continuation of an earlier occurrence of the last N..M tokens; the model verifies K proposed tokens per step, exactly (the output is what it would be without). Optional \"disable_by_batch_size\": no proposals while more requests run.")
+    var speculativeConfig: String?
+
     @Option(help: "The directory of the disk KV offloading tier (--kv-offloading-backend disk).")
     var kvOffloadingPath: String?
 
@@ -111,6 +114,7 @@ struct EngineOptions: ParsableArguments {
             a.kvOffloadingSize = kvOffloadingSize
             a.kvOffloadingPath = kvOffloadingPath
             a.asyncScheduling = asyncScheduling
+            a.speculativeConfig = try speculativeConfig.map { json throws(EngineArgsError) in try SpeculativeConfig.parse(json: json) }
             a.maxLoraRank = maxLoraRank
             a.maxLoras = maxLoras
             a.maxCPULoras = maxCpuLoras

@@ -194,6 +194,15 @@ enum OutputJSON {
                 ("slots_used", .int(o.slotsUsed)), ("slots", .int(o.slots)),
             ])))
         }
+        if engine.args.speculativeConfig != nil {
+            let d = s.specDecoding
+            fields.append(("spec_decode", .object([
+                ("num_drafts", .int(d.numDrafts)), ("num_draft_tokens", .int(d.numDraftTokens)),
+                ("num_accepted_tokens", .int(d.numAcceptedTokens)), ("acceptance_rate", .double(d.acceptanceRate)),
+                ("mean_acceptance_length", .double(d.meanAcceptanceLength)),
+                ("accepted_per_position", .array(d.acceptedPerPosition.map { .int($0) })),
+            ])))
+        }
         return .object([("stats", .object(fields))])
     }
 }

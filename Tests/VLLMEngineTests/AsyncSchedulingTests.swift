@@ -90,7 +90,12 @@ import VLLMStructuredOutput
     static func run(_ w: Workload, async: Bool, model: any CausalLM) throws -> [String: String] {
         var args = w.args
         args.asyncScheduling = async
-        let engine = try LLMEngine(model: model, tokenizer: tokenizer, args: args)
+        return try drive(LLMEngine(model: model, tokenizer: tokenizer, args: args), w)
+    }
+
+    /// Runs the workload on `engine` (`onFinish` sees each finished output); each request's
+    /// last output, as text that shows every field compared.
+    static func drive(_ engine: LLMEngine, _ w: Workload, onFinish: (RequestOutput) -> Void = { _ in }) throws -> [String: String] {
         var pending = w.requests.sorted { $0.arrival < $1.arrival }
         var last: [String: RequestOutput] = [:]
         var aborted = Set<String>()
@@ -104,6 +109,7 @@ import VLLMStructuredOutput
             }
             for out in engine.step() {
                 last[out.requestID] = out
+                if out.finished { onFinish(out) }
                 let r = w.requests.first { $0.id == out.requestID }!
                 if let m = r.abortAfter, !out.finished, out.outputs[0].tokenIDs.count >= m {
                     engine.abortRequest(id: r.id)
@@ -111,7 +117,7 @@ import VLLMStructuredOutput
                 }
             }
             step += 1
-            guard step < 20_000 else { Issue.record("the workload does not finish (async: \(async))"); break }
+            guard step < 20_000 else { Issue.record("the workload does not finish (async: \(engine.args.asyncScheduling))"); break }
         }
         #expect(engine.engineCore.scheduler.kvCacheManager.pool.numFreeBlocks == engine.numKVBlocks, "KV blocks leaked")
         return rejected.merging(last.mapValues { o in

@@ -10,18 +10,20 @@ import Glibc
 /// that is damaged, torn or another model's (an extension of `EngineTests` for its
 /// serialization and model).
 extension EngineTests {
-    /// A shared system prompt, a prompt long enough to push it out of a 24-block pool, and a
-    /// second question after the system prompt.
+    /// A shared system prompt, a prompt long enough to push it out of a 24-block pool, a
+    /// second question after the system prompt, and its answer from an engine without a tier.
     struct DiskTierWorkload {
         let first: [Int], other: [Int], second: [Int]
         let params = SamplingParams(temperature: 0, maxTokens: 8, ignoreEOS: true)
-        init() {
+        let alone: [Int]
+        init() throws {
             var rng = SplitMix64(seed: 8)
             func tokens(_ n: Int) -> [Int] { (0..<n).map { _ in Int(100 + rng.next() % 30000) } }
             let system = tokens(200)
             first = system + tokens(5)
             other = tokens(360)
             second = system + tokens(7)
+            alone = try EngineTests.run(EngineTests.engine(), [second], params)[0]
         }
     }
 
@@ -49,14 +51,15 @@ extension EngineTests {
         return DiskKVOffloadStore.filePath(directory: dir, identity: kvIdentity)
     }
 
-    /// Runs the first prompt and the long one, then stops the engine (the prefix cache goes to
-    /// disk); returns the tier's file and the blocks it holds.
-    static func fillDiskTier(_ dir: String, _ w: DiskTierWorkload) throws -> (file: String, blocks: Int) {
+    /// Runs the first prompt and the long one in a fresh directory's tier, then stops the
+    /// engine; returns the directory, the tier's file and the blocks it holds.
+    static func fillDiskTier(_ w: DiskTierWorkload) throws -> (dir: String, file: String, blocks: Int) {
+        let dir = tempDirectory()
         let e = try diskTierEngine(dir)
         _ = try run(e, [w.first], w.params)
         _ = try run(e, [w.other], w.params)
         e.persistKVOffloading()
-        return (diskTierFile(dir, e), e.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots)
+        return (dir, diskTierFile(dir, e), e.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots)
     }
 
     /// Overwrites 8 payload bytes of every record in `path`'s first `slots` slots.
@@ -69,12 +72,8 @@ extension EngineTests {
     }
 
     @Test func aRestartedEngineReusesTheDiskTier() throws {
-        let w = DiskTierWorkload()
-        let alone = try Self.run(Self.engine(), [w.second], w.params)[0]
-        let dir = Self.tempDirectory()
-        _ = try Self.fillDiskTier(dir, w)
-
-        let e = try Self.diskTierEngine(dir)
+        let w = try DiskTierWorkload()
+        let e = try Self.diskTierEngine(Self.fillDiskTier(w).dir)
         let tier = try #require(e.engineCore.scheduler.kvCacheManager.offloading)
         #expect(tier.numUsedSlots > 0)
         let out = try Self.run(e, [w.second], w.params)[0]
@@ -82,37 +81,33 @@ extension EngineTests {
         // The system prompt's 12 full blocks all come back from disk.
         #expect(stats.hits == 192)
         #expect(stats.blocksLoaded == 12)
-        #expect(out == alone)
+        #expect(out == w.alone)
     }
 
     @Test func damagedTornOrForeignDiskBlocksAreNeverLoaded() throws {
-        let w = DiskTierWorkload()
-        let alone = try Self.run(Self.engine(), [w.second], w.params)[0]
+        let w = try DiskTierWorkload()
 
         // Damaged at rest: found at start-up, those slots are free.
-        var dir = Self.tempDirectory()
-        var (file, stored) = try Self.fillDiskTier(dir, w)
+        var (dir, file, stored) = try Self.fillDiskTier(w)
         let blockBytes = try Self.engine().kvBlockBytes
         Self.damageRecords(file, blockBytes: blockBytes, slots: 3)
         var e = try Self.diskTierEngine(dir)
         #expect(e.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots == stored - 3)
-        #expect(try Self.run(e, [w.second], w.params)[0] == alone)
+        #expect(try Self.run(e, [w.second], w.params)[0] == w.alone)
 
         // Truncated (a crash while the file grew, or a full disk): the records cut off are gone.
-        dir = Self.tempDirectory()
-        (file, stored) = try Self.fillDiskTier(dir, w)
+        (dir, file, stored) = try Self.fillDiskTier(w)
         let full = try #require(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int)
         // Cut in the middle of the fifth record.
         #expect(truncate(file, off_t(4096 + 4 * DiskKVOffloadStore.recordBytes(blockBytes: blockBytes) + blockBytes / 2)) == 0)
         e = try Self.diskTierEngine(dir)
         #expect(e.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots == 4)
-        #expect(try Self.run(e, [w.second], w.params)[0] == alone)
+        #expect(try Self.run(e, [w.second], w.params)[0] == w.alone)
         #expect(try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int == full)
 
         // Another model (or dtype, block size, tier size) has its own file, and a file whose
         // header names another model is started afresh.
-        dir = Self.tempDirectory()
-        (file, stored) = try Self.fillDiskTier(dir, w)
+        (dir, file, stored) = try Self.fillDiskTier(w)
         e = try Self.diskTierEngine(dir, identity: "another-model")
         #expect(e.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots == 0)
         let foreign = Self.diskTierFile(dir, e, identity: "another-model")
@@ -121,21 +116,19 @@ extension EngineTests {
         try FileManager.default.copyItem(atPath: file, toPath: foreign)
         let other = try Self.diskTierEngine(dir, identity: "another-model")
         #expect(other.engineCore.scheduler.kvCacheManager.offloading!.numUsedSlots == 0)
-        #expect(try Self.run(other, [w.second], w.params)[0] == alone)
+        #expect(try Self.run(other, [w.second], w.params)[0] == w.alone)
     }
 
     @Test func aBlockDamagedWhileRunningIsRecomputed() throws {
-        let w = DiskTierWorkload()
-        let alone = try Self.run(Self.engine(), [w.second], w.params)[0]
-        let dir = Self.tempDirectory()
-        _ = try Self.fillDiskTier(dir, w)
+        let w = try DiskTierWorkload()
+        let dir = try Self.fillDiskTier(w).dir
         let e = try Self.diskTierEngine(dir)
         let tier = try #require(e.engineCore.scheduler.kvCacheManager.offloading)
         #expect(tier.numUsedSlots > 0)
         Self.damageRecords(Self.diskTierFile(dir, e), blockBytes: e.kvBlockBytes, slots: tier.numSlots)
         let out = try Self.run(e, [w.second], w.params)[0]
         #expect(tier.numFailedLoads > 0)
-        #expect(out == alone)
+        #expect(out == w.alone)
         #expect(e.engineCore.scheduler.kvCacheManager.pool.numFreeBlocks == e.numKVBlocks)
     }
 

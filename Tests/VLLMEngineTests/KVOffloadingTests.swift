@@ -2,8 +2,9 @@ import Testing
 import VLLMCompute
 @testable import VLLMEngine
 
-/// The offloading tier's bookkeeping against a plain LRU list: random stores, pinned loads and
-/// step boundaries; every load reads the contents its hash was stored with.
+/// The offloading tier's bookkeeping against a plain LRU list: random stores, touches, withdrawn
+/// stores, pinned loads and step boundaries; every load reads the contents its hash was stored
+/// with.
 @Suite struct KVOffloadingManagerTests {
     @Test(arguments: 0..<4)
     func randomOperationsFollowTheReferenceLRU(seed: Int) {
@@ -16,9 +17,10 @@ import VLLMCompute
         var slotContents = [BlockHash?](repeating: nil, count: numSlots)
         var blockContents: [Int: BlockHash] = [:]
         var expectedLoads: [(slot: Int, hash: BlockHash)] = []
-        var expectedStores = 0, nextBlock = 0, loadsSeen = 0
+        var pendingStores: [(block: Int, hash: BlockHash)] = []
+        var nextBlock = 0, loadsSeen = 0
         for _ in 0..<400 {
-            switch Int.random(in: 0..<11, using: &rng) {
+            switch Int.random(in: 0..<13, using: &rng) {
             case 0..<5:
                 let h = universe.randomElement(using: &rng)!
                 let block = nextBlock
@@ -28,16 +30,18 @@ import VLLMCompute
                     reference.append(reference.remove(at: i))
                 } else if reference.count < numSlots {
                     reference.append(h)
-                    expectedStores += 1
+                    pendingStores.append((block, h))
                 } else if let i = reference.firstIndex(where: { !pinnedHashes.contains($0) }) {
+                    pendingStores.removeAll { $0.hash == reference[i] }
                     reference.remove(at: i)
                     reference.append(h)
-                    expectedStores += 1
+                    pendingStores.append((block, h))
                 }
                 tier.offload(h, fromBlock: block)
             case 5..<8:
-                guard let h = reference.randomElement(using: &rng) else { continue }
-                #expect(tier.contains(h))
+                // A store not taken yet runs after the step: its slot can't be loaded before it.
+                guard let h = reference.filter({ h in !pendingStores.contains { $0.hash == h } }).randomElement(using: &rng) else { continue }
+                #expect(tier.contains(h) && tier.isLoadable(h))
                 let slot = tier.pin(h)
                 reference.append(reference.remove(at: reference.firstIndex(of: h)!))
                 pinnedHashes.insert(h)
@@ -50,20 +54,36 @@ import VLLMCompute
                 guard let h = reference.filter({ !pinnedHashes.contains($0) }).randomElement(using: &rng) else { continue }
                 tier.forget(h)
                 reference.removeAll { $0 == h }
+                pendingStores.removeAll { $0.hash == h }
                 #expect(!tier.contains(h))
+            case 9:
+                // The pool used or evicted a block: a held hash becomes the most recent.
+                let h = universe.randomElement(using: &rng)!
+                tier.touch(h)
+                if let i = reference.firstIndex(of: h) { reference.append(reference.remove(at: i)) }
+            case 10:
+                // A block whose KV will not be written after all: only a store not yet taken goes.
+                guard let s = pendingStores.randomElement(using: &rng) else {
+                    tier.cancelStore(universe[0], fromBlock: -1)
+                    continue
+                }
+                tier.cancelStore(s.hash, fromBlock: s.block)
+                pendingStores.removeAll { $0.block == s.block }
+                reference.removeAll { $0 == s.hash }
+                #expect(!tier.contains(s.hash))
             default:
                 let (stores, loads) = tier.takeTransfers()
-                #expect(stores.count == expectedStores)
+                #expect(stores.map(\.blockID) == pendingStores.map(\.block))
+                #expect(loads.map(\.hash) == expectedLoads.map(\.hash))
+                #expect(loads.map(\.slot) == expectedLoads.map(\.slot))
+                // Loads run before the step, stores after it.
+                for l in expectedLoads { #expect(slotContents[l.slot] == l.hash, "a load read other contents") }
                 for s in stores {
                     #expect(s.hash == blockContents[s.blockID])
                     slotContents[s.slot] = blockContents[s.blockID]
                 }
-                #expect(loads.map(\.hash) == expectedLoads.map(\.hash))
-                #expect(loads.map(\.slot) == expectedLoads.map(\.slot))
-                // Stores run first: one that overwrote a pinned slot would show here.
-                for l in expectedLoads { #expect(slotContents[l.slot] == l.hash, "a load read other contents") }
                 loadsSeen += loads.count
-                expectedStores = 0
+                pendingStores = []
                 expectedLoads = []
                 pinnedHashes = []
             }
@@ -112,17 +132,20 @@ import VLLMCompute
             }
             return outs
         }
-        _ = try run("a", prompt)
-        // Another prompt of five blocks takes every pool block, evicting a's four cached ones.
+        // The tier is written through: a's four full blocks are stored by the step that fills them.
+        let a = try run("a", prompt)
+        #expect(a[0].offloadStores.count == 4)
+        // Another prompt of five blocks takes every pool block, evicting a's four cached ones
+        // (nothing is copied then).
         let b = try run("b", Array(100..<121))
-        #expect(b.flatMap(\.offloadStores).count == 4)
+        #expect(b.flatMap(\.offloadStores).count == 5)
         let c = try run("c", prompt)
-        #expect(c[0].offloadLoads.count == 4)
+        #expect(c[0].offloadLoads.count == 4 && c[0].offloadStores.isEmpty)
         #expect(c[0].scheduled[0].startPosition == 16 && c[0].scheduled[0].numTokens == 1)
-        let stores = Dictionary(uniqueKeysWithValues: b.flatMap(\.offloadStores).map { ($0.slot, $0) })
-        #expect(c[0].offloadLoads.allSatisfy { stores[$0.slot] != nil }, "every load reads a stored slot")
+        let stores = Dictionary(uniqueKeysWithValues: a[0].offloadStores.map { ($0.slot, $0) })
+        #expect(c[0].offloadLoads.allSatisfy { stores[$0.slot]?.hash == $0.hash }, "every load reads what a stored")
         let stats = try #require(scheduler.stats.offload)
-        #expect(stats.hits == 16 && stats.blocksLoaded == 4 && stats.blocksStored >= 4)
+        #expect(stats.hits == 16 && stats.blocksLoaded == 4 && stats.blocksStored == 9)
     }
 
     @Test func flagsThatCannotWorkAreRefused() {

@@ -219,13 +219,7 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
             return fail("free queue contents")
         }
 
-        // The tier's transfers, stores first, then the fake model over the step.
-        for t in out.offloadStores {
-            for k in 0..<blockSize {
-                tierPos[t.slot * blockSize + k] = kvPos[t.blockID * blockSize + k]
-                tierRow[t.slot * blockSize + k] = kvRow[t.blockID * blockSize + k]
-            }
-        }
+        // The tier's loads, the fake model over the step, then the tier's stores.
         for t in out.offloadLoads {
             for k in 0..<blockSize {
                 kvPos[t.blockID * blockSize + k] = tierPos[t.slot * blockSize + k]
@@ -270,6 +264,12 @@ func runWorkload(seed: UInt64) -> WorkloadTotals? {
                 kvStep[slot] = step
             }
             if s.samplesAfterStep { sampled[s.requestID] = FakeModel.sample(row) }
+        }
+        for t in out.offloadStores {
+            for k in 0..<blockSize {
+                tierPos[t.slot * blockSize + k] = kvPos[t.blockID * blockSize + k]
+                tierRow[t.slot * blockSize + k] = kvRow[t.blockID * blockSize + k]
+            }
         }
         let updates = scheduler.update(output: out, sampled: sampled)
         if updates.map(\.requestID) != out.scheduled.filter(\.samplesAfterStep).map(\.requestID) { return fail("updates") }

@@ -67,6 +67,31 @@ def test_a_restarted_server_reuses_the_disk_tier(tmp_path):
         assert plain.stop() == 0, "".join(plain.log[-30:])
 
 
+def test_a_killed_server_leaves_its_blocks_in_the_disk_tier(tmp_path):
+    # The tier is written through as blocks are computed, so even a server that never gets to
+    # stop gracefully leaves the system prompt's blocks for the next one.
+    flags = ("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1",
+             "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path))
+    first = Server(*flags)
+    try:
+        complete(first.url, SYSTEM + "\nQ: first?\nA:")
+        assert metric(first.url, "vllm:kv_offload_blocks_stored_total") >= 16
+    finally:
+        first.proc.kill()
+        first.proc.wait()
+    second = Server(*flags)
+    plain = Server("--num-gpu-blocks-override", "64")
+    try:
+        assert any("kept from the last run" in line for line in second.log), "".join(second.log[-30:])
+        answer = complete(second.url, SYSTEM + "\nQ: second?\nA:")
+        assert metric(second.url, "vllm:external_prefix_cache_hits_total") >= 16 * 16
+        assert answer == complete(plain.url, SYSTEM + "\nQ: second?\nA:")
+        assert_idle(second.url)
+    finally:
+        assert second.stop() == 0, "".join(second.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
 def test_offloading_flags_that_cannot_work_are_one_line_errors():
     import subprocess
     from conftest import BINARY

@@ -23,7 +23,7 @@ public final class BlockPool {
     /// Blocks set aside for other uses (LoRA adapter weights, S-LoRA's unified pool): held,
     /// never in a block table, not counted as KV waste.
     public private(set) var numReservedBlocks = 0
-    /// The second KV tier that cached blocks go to when handed out again; nil: none.
+    /// The second KV tier, written through with every block that is cached here; nil: none.
     public let offloading: KVOffloadingManager?
 
     public init(numBlocks: Int, enableCaching: Bool, offloading: KVOffloadingManager? = nil) {
@@ -43,15 +43,15 @@ public final class BlockPool {
     public var usage: Double { Double(numBlocks - numFreeBlocks) / Double(numBlocks) }
 
     /// Takes `n` blocks from the head of the free queue, each with `refCount` 1. A block that
-    /// still holds cached contents is evicted from the hash map first, its KV offered to the
-    /// offloading tier.
+    /// still holds cached contents is evicted from the hash map first (the offloading tier,
+    /// which was written through, counts that as a use).
     public func getNewBlocks(_ n: Int) -> [KVCacheBlock] {
         precondition(n <= numFreeBlocks, "asked for \(n) blocks with \(numFreeBlocks) free")
         var out: [KVCacheBlock] = []
         out.reserveCapacity(n)
         for _ in 0..<n {
             let block = freeQueue.popFront()!
-            if let hash = block.blockHash { offloading?.offload(hash, fromBlock: block.blockID) }
+            if let hash = block.blockHash { offloading?.touch(hash) }
             evict(block)
             block.refCount = 1
             block.numFilledSlots = 0
@@ -110,8 +110,9 @@ public final class BlockPool {
         block.numFilledSlots = n
     }
 
-    /// Registers full blocks under their content hashes so later requests can reuse them.
-    /// `blocks[i]` must hold the tokens hashed into `hashes[i]`. Blocks already hashed are
+    /// Registers full blocks under their content hashes so later requests can reuse them, and
+    /// offers them to the offloading tier. `blocks[i]` must hold the tokens hashed into
+    /// `hashes[i]`, written by the end of the step being scheduled. Blocks already hashed are
     /// skipped; a hash already owned by another block leaves this block unhashed.
     public func cacheFullBlocks(_ blocks: ArraySlice<KVCacheBlock>, hashes: ArraySlice<BlockHash>) {
         guard enableCaching else { return }
@@ -120,6 +121,7 @@ public final class BlockPool {
             guard cached[hash] == nil else { continue }
             block.blockHash = hash
             cached[hash] = block
+            offloading?.offload(hash, fromBlock: block.blockID)
         }
     }
 
@@ -128,9 +130,10 @@ public final class BlockPool {
         enableCaching ? cached[hash] : nil
     }
 
-    /// Copies every cached block's KV that the offloading tier lacks into it, least recently
-    /// used first (free blocks in eviction order, then held ones), as a persistent tier does
-    /// before the engine stops. Only between steps, when every cached block's KV is written.
+    /// Copies every cached block's KV that the offloading tier lacks (a store dropped while
+    /// every slot was pinned, or evicted from the tier first) into it, least recently used
+    /// first (free blocks in eviction order, then held ones), as a persistent tier does before
+    /// the engine stops. Only between steps, when every cached block's KV is written.
     public func offloadCachedBlocks() {
         guard let offloading else { return }
         let free = freeQueue.blocks
@@ -148,6 +151,13 @@ public final class BlockPool {
         offloading?.reset()
         for block in cached.values { block.blockHash = nil }
         cached.removeAll()
+    }
+
+    /// Removes the block from the hash map because its KV will not be written after all; a
+    /// store of it to the offloading tier that has not been handed out is withdrawn.
+    func invalidate(_ block: KVCacheBlock) {
+        if let hash = block.blockHash { offloading?.cancelStore(hash, fromBlock: block.blockID) }
+        evict(block)
     }
 
     /// Removes the block from the hash map (its contents are about to change or are invalid).

@@ -113,7 +113,9 @@ public final class KVCacheManager {
         pool.prefixCacheHits += n * blockSize
         var offloaded: [BlockHash] = []
         if let tier = offloading {
-            offloaded = Array(hashes[n...].prefix { tier.contains($0) })
+            // The tier's copies of the pool's hits are used too (the prefix's tail least).
+            for h in hashes[..<n].reversed() { tier.touch(h) }
+            offloaded = Array(hashes[n...].prefix { tier.isLoadable($0) })
             tier.queries += request.numTokens - n * blockSize
             tier.hits += offloaded.count * blockSize
         }
@@ -259,7 +261,7 @@ public final class KVCacheManager {
             if let written = numWrittenTokens {
                 for (i, block) in t.blocks.enumerated()
                 where (i + 1) * blockSize > written && block != nil && block!.refCount == 1 && block!.blockHash != nil {
-                    pool.evict(block!)
+                    pool.invalidate(block!)
                 }
             }
             let held = t.blocks.compactMap { $0 }
@@ -268,6 +270,20 @@ public final class KVCacheManager {
             if !dropped.isEmpty { pendingCopies.removeAll { dropped.contains($0.dst) } }
             pool.freeBlocks(held.reversed())
         }
+    }
+
+    /// Gives back the request's blocks past those its first `numTokens` positions need (the
+    /// slots of rejected proposed tokens).
+    public func truncate(_ request: Request, numTokens: Int) {
+        guard var entry = entries[request.requestID] else { return }
+        let keep = (numTokens + blockSize - 1) / blockSize
+        for g in entry.groups.indices where entry.groups[g].blocks.count > keep {
+            let dropped = entry.groups[g].blocks[keep...].compactMap { $0 }
+            entry.groups[g].blocks.removeLast(entry.groups[g].blocks.count - keep)
+            entry.groups[g].numCachedBlocks = min(entry.groups[g].numCachedBlocks, keep)
+            pool.freeBlocks(dropped.reversed())
+        }
+        entries[request.requestID] = entry
     }
 
     /// Whether the request holds any block.

@@ -15,13 +15,15 @@ public struct BlockTransfer: Sendable, Hashable {
 /// Which block contents the KV offloading tier holds (vLLM's `OffloadingManager` with its LRU
 /// policy): a fixed number of slots, each holding one full block's KV under its content hash.
 /// Pure bookkeeping; the worker's `KVOffloadStore` holds the bytes and moves them as each step's
-/// `offloadStores` and `offloadLoads` say, stores first.
+/// `offloadLoads` and `offloadStores` say.
 ///
-/// A block leaving the primary pool's prefix cache (its pool block handed out again) is stored
-/// here, in a free slot or else the least recently used one; a prefix lookup that runs past the
-/// pool's cached blocks continues here, and each hit is loaded into a fresh pool block. A slot
-/// being loaded from is pinned until the step's transfers are taken, so no store of the same
-/// step overwrites it.
+/// The tier is written through: a block entering the primary pool's prefix cache is stored
+/// here (in a free slot, else the least recently used one) once the step that fills it has
+/// run, while the pool keeps it, so the copy runs beside later steps and an eviction from the
+/// pool copies nothing. A prefix lookup that runs past the pool's cached blocks continues here,
+/// and each hit is loaded into a fresh pool block before its step. A slot being loaded from is
+/// pinned until the step's transfers are taken, so no store of the same step takes it, and a
+/// slot whose store is not taken yet can't be loaded in the same step.
 public final class KVOffloadingManager {
     public let numSlots: Int
     private var slotOf: [BlockHash: Int] = [:]
@@ -69,6 +71,7 @@ public final class KVOffloadingManager {
         hashIn[slot] = nil
         unlink(slot)
         pinned.remove(slot)
+        dropPendingStore(slot)
         freeSlots.append(slot)
     }
 
@@ -76,9 +79,9 @@ public final class KVOffloadingManager {
 
     public func contains(_ hash: BlockHash) -> Bool { slotOf[hash] != nil }
 
-    /// Records that pool block `blockID`, holding the KV hashed `hash`, is about to be reused:
-    /// its KV is copied into a slot unless the tier already holds it. Dropped when every slot
-    /// is pinned.
+    /// Records that pool block `blockID` is cached under `hash` by the step being scheduled:
+    /// its KV is copied into a slot after that step unless the tier already holds it. Dropped
+    /// when every slot is pinned.
     public func offload(_ hash: BlockHash, fromBlock blockID: Int) {
         if let slot = slotOf[hash] {
             moveToTail(slot)
@@ -88,6 +91,7 @@ public final class KVOffloadingManager {
         if let old = hashIn[slot] {
             slotOf.removeValue(forKey: old)
             unlink(slot)
+            dropPendingStore(slot)
         }
         hashIn[slot] = hash
         slotOf[hash] = slot
@@ -96,10 +100,35 @@ public final class KVOffloadingManager {
         numStored += 1
     }
 
-    /// Pins the slot holding `hash` (which the tier must hold) for a load later in this step,
+    /// Marks `hash` most recently used, if held (the pool used or evicted its block).
+    public func touch(_ hash: BlockHash) {
+        if let slot = slotOf[hash] { moveToTail(slot) }
+    }
+
+    /// Withdraws a store not yet taken of pool block `blockID` (its KV will never be written):
+    /// the tier forgets `hash`.
+    public func cancelStore(_ hash: BlockHash, fromBlock blockID: Int) {
+        guard stores.contains(where: { $0.blockID == blockID && $0.hash == hash }) else { return }
+        forget(hash)
+    }
+
+    /// Whether `hash` can be loaded in the step being scheduled (held, and not only by a store
+    /// that runs after it).
+    public func isLoadable(_ hash: BlockHash) -> Bool {
+        guard let slot = slotOf[hash] else { return false }
+        return !stores.contains { $0.slot == slot }
+    }
+
+    private func dropPendingStore(_ slot: Int) {
+        let n = stores.count
+        stores.removeAll { $0.slot == slot }
+        numStored -= n - stores.count
+    }
+
+    /// Pins the slot holding `hash` (which must be loadable) for a load before this step,
     /// and marks it most recently used; returns the slot.
     public func pin(_ hash: BlockHash) -> Int {
-        guard let slot = slotOf[hash] else { preconditionFailure("the offloading tier does not hold \(hash)") }
+        guard let slot = slotOf[hash], isLoadable(hash) else { preconditionFailure("the offloading tier can't load \(hash) now") }
         pinned.insert(slot)
         moveToTail(slot)
         return slot
@@ -112,8 +141,8 @@ public final class KVOffloadingManager {
         numLoaded += 1
     }
 
-    /// The copies recorded since the last call (stores first, then loads, each in order), which
-    /// the worker performs before the step; unpins every slot.
+    /// The copies recorded since the last call, each in order: the worker performs the loads
+    /// before the step and the stores after it. Unpins every slot.
     public func takeTransfers() -> (stores: [BlockTransfer], loads: [BlockTransfer]) {
         defer { stores = []; loads = []; pinned = [] }
         return (stores, loads)

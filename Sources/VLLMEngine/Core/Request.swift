@@ -60,6 +60,9 @@ public final class Request {
     public internal(set) var numOutputPlaceholders = 0
     /// Prompt tokens served by the prefix cache when the request was first scheduled.
     public internal(set) var numCachedTokens = 0
+    /// Speculative decoding: tokens proposed to follow the request's known ones, verified by
+    /// its next step (vLLM's `spec_token_ids`); not part of its tokens.
+    public internal(set) var specTokenIDs: [Int] = []
     /// Position in arrival order, set by the scheduler when the request is added (FCFS key).
     public internal(set) var arrivalIndex = -1
     public internal(set) var status: RequestStatus = .waiting

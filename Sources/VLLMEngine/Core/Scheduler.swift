@@ -29,6 +29,8 @@ public final class Scheduler {
     private var wastedSlotSteps = 0
     private var allocatedSlotSteps = 0
     private var lastStepWaste = 0.0
+    /// Speculative decoding's verifications so far.
+    public private(set) var specStats = SpecDecodingStats()
 
     public init(config: SchedulerConfig, numBlocks: Int) throws(SchedulerError) {
         try config.validate()
@@ -110,9 +112,17 @@ public final class Scheduler {
         var i = 0
         runningLoop: while i < running.count && budget > 0 {
             let request = running[i]
-            let numNew = min(capped(request.numTokensWithPlaceholders - request.numComputedTokens), budget)
+            var numNew = min(capped(request.numTokensWithPlaceholders - request.numComputedTokens), budget)
             guard numNew > 0, !finishesWithTokenInFlight(request) else { i += 1; continue }
+            var drafts = numNew == 1 ? specTokensToVerify(request, budget: budget - 1) : []
+            numNew += drafts.count
             while kvCacheManager.allocateSlots(request, numNewTokens: numNew) == nil {
+                // Proposed tokens are the first to go when memory is short.
+                if !drafts.isEmpty {
+                    numNew -= drafts.count
+                    drafts = []
+                    continue
+                }
                 let victimIndex = preemptionVictimIndex()
                 let victim = running[victimIndex]
                 // Under the priority policy the victim may have been scheduled earlier in this
@@ -131,7 +141,7 @@ public final class Scheduler {
                 if victim === request { break runningLoop }
             }
             given[ObjectIdentifier(request)] = (numNew, request.numComputedTokens)
-            out.scheduled.append(scheduleChunk(request, numNew: numNew))
+            out.scheduled.append(scheduleChunk(request, numNew: numNew, drafts: drafts))
             budget -= numNew
             i += 1
         }
@@ -212,6 +222,14 @@ public final class Scheduler {
     /// allowed one reports "stop". Stop strings are not checked here: only the detokenizer
     /// sees text, and it calls `abort`. Requests aborted since `schedule()` are skipped.
     public func update(output: SchedulerOutput, sampled: [String: Int]) -> [RequestUpdate] {
+        update(output: output, sampled: sampled.mapValues { [$0] })
+    }
+
+    /// `update` for steps that verified proposed tokens: each request's sampled tokens are its
+    /// accepted proposals and one more, applied in order until one finishes the request.
+    /// Computed tokens past the accepted ones are rolled back and whole blocks of rejected
+    /// proposals freed.
+    public func update(output: SchedulerOutput, sampled: [String: [Int]]) -> [RequestUpdate] {
         var updates: [RequestUpdate] = []
         for s in output.scheduled where s.samplesAfterStep {
             // A request preempted after this step was scheduled (async scheduling schedules the
@@ -219,16 +237,22 @@ public final class Scheduler {
             guard let request = requests[s.requestID], request.arrivalIndex == s.arrivalIndex,
                   request.status == .running || request.status == .preempted else { continue }
             request.numOutputPlaceholders -= 1
-            guard let token = sampled[s.requestID] else { continue }
-            request.appendOutputToken(token)
-            if request.numOutputTokens == 1 { forkSiblings(of: request) }
-            let params = request.samplingParams
-            let mayStop = request.numOutputTokens >= params.minTokens  // vLLM: no stop before min_tokens
-            if mayStop && ((!params.ignoreEOS && token == request.eosTokenID) || params.stopTokenIDs.contains(token)) {
-                request.status = .finishedStopped
-            } else if request.numOutputTokens >= params.maxTokens || request.numTokens >= config.maxModelLen {
-                request.status = .finishedLength
+            guard let tokens = sampled[s.requestID], !tokens.isEmpty else { continue }
+            precondition(tokens.count <= s.numSpecTokens + 1, "\(s.requestID): more tokens than proposals plus one")
+            var taken: [Int] = []
+            for token in tokens where !request.status.isFinished {
+                request.appendOutputToken(token)
+                taken.append(token)
+                if request.numOutputTokens == 1 { forkSiblings(of: request) }
+                let params = request.samplingParams
+                let mayStop = request.numOutputTokens >= params.minTokens  // vLLM: no stop before min_tokens
+                if mayStop && ((!params.ignoreEOS && token == request.eosTokenID) || params.stopTokenIDs.contains(token)) {
+                    request.status = .finishedStopped
+                } else if request.numOutputTokens >= params.maxTokens || request.numTokens >= config.maxModelLen {
+                    request.status = .finishedLength
+                }
             }
+            if s.numSpecTokens > 0 { recordVerification(request, s, numAccepted: tokens.count - 1) }
             if request.status.isFinished {
                 running.removeAll { $0 === request }
                 waiting.removeAll { $0 === request }
@@ -236,7 +260,7 @@ public final class Scheduler {
                 requests.removeValue(forKey: request.requestID)
                 finishedSinceLastStep.append(request.requestID)
             }
-            updates.append(RequestUpdate(requestID: request.requestID, newTokenIDs: [token], status: request.status))
+            updates.append(RequestUpdate(requestID: request.requestID, newTokenIDs: taken, status: request.status))
         }
         return updates
     }
@@ -255,13 +279,14 @@ public final class Scheduler {
 
     /// The step `output` did not run because the KV of `invalidBlockIDs` failed to load from
     /// the offloading tier: those hashes leave the tier and the prefix cache, so do blocks the
-    /// step would have filled (other requests may have hit them), and every request of the step
-    /// is preempted to recompute what is no longer cached.
+    /// step would have filled (other requests may have hit them) and the stores it would have
+    /// made, and every request of the step is preempted to recompute what is no longer cached.
     public func recoverFromFailedLoads(_ output: SchedulerOutput, invalidBlockIDs: Set<Int>) {
         let pool = kvCacheManager.pool
         for load in output.offloadLoads where invalidBlockIDs.contains(load.blockID) {
             kvCacheManager.offloading?.forget(load.hash)
         }
+        for store in output.offloadStores { kvCacheManager.offloading?.forget(store.hash) }
         kvCacheManager.offloading?.numFailedLoads += invalidBlockIDs.count
         for id in invalidBlockIDs { pool.evict(pool.blocks[id]) }
         for s in output.scheduled {
@@ -295,6 +320,7 @@ public final class Scheduler {
             s.offload = OffloadStats(blocksStored: tier.numStored, blocksLoaded: tier.numLoaded, queries: tier.queries,
                                      hits: tier.hits, slotsUsed: tier.numUsedSlots, slots: tier.numSlots)
         }
+        s.specDecoding = specStats
         s.runningLoRAIDs = Set(running.compactMap(\.loraID))
         s.waitingLoRAIDs = Set(waiting.compactMap(\.loraID))
         return s
@@ -302,17 +328,47 @@ public final class Scheduler {
 
     // MARK: - Helpers
 
-    private func scheduleChunk(_ request: Request, numNew: Int) -> ScheduledRequest {
+    /// `numNew` tokens of `request` from its computed ones, the last `drafts.count` of them
+    /// proposed tokens to verify.
+    private func scheduleChunk(_ request: Request, numNew: Int, drafts: [Int] = []) -> ScheduledRequest {
         let start = request.numComputedTokens
         request.numComputedTokens += numNew
-        let known = min(start + numNew, request.numTokens)
+        let end = start + numNew - drafts.count
+        let known = min(end, request.numTokens)
         let tokens = Array(request.allTokenIDs[start ..< known])
-            + Array(repeating: ScheduledRequest.placeholderTokenID, count: start + numNew - known)
-        let samples = start + numNew == request.numTokensWithPlaceholders
+            + Array(repeating: ScheduledRequest.placeholderTokenID, count: end - known) + drafts
+        let samples = end == request.numTokensWithPlaceholders
         if samples { request.numOutputPlaceholders += 1 }
         return ScheduledRequest(requestID: request.requestID, tokenIDs: tokens, startPosition: start,
                                 blockTables: kvCacheManager.blockTables(request.requestID),
-                                samplesAfterStep: samples, loraID: request.loraID, arrivalIndex: request.arrivalIndex)
+                                samplesAfterStep: samples, loraID: request.loraID, arrivalIndex: request.arrivalIndex,
+                                numSpecTokens: drafts.count)
+    }
+
+    /// The request's proposed tokens this step can verify: as many as the budget allows and no
+    /// more than could be accepted before `maxTokens` or `maxModelLen` (one token always follows
+    /// the accepted ones).
+    private func specTokensToVerify(_ request: Request, budget: Int) -> [Int] {
+        guard !request.specTokenIDs.isEmpty, request.numOutputPlaceholders == 0 else { return [] }
+        let room = min(budget, request.samplingParams.maxTokens - request.numOutputTokens - 1,
+                       config.maxModelLen - request.numTokens - 1)
+        return Array(request.specTokenIDs.prefix(max(0, room)))
+    }
+
+    /// Counts a verification, rolls the request's computed tokens back to its accepted ones and
+    /// frees the blocks only rejected proposals used.
+    private func recordVerification(_ request: Request, _ s: ScheduledRequest, numAccepted: Int) {
+        specStats.numDrafts += 1
+        specStats.numDraftTokens += s.numSpecTokens
+        specStats.numAcceptedTokens += numAccepted
+        if specStats.acceptedPerPosition.count < s.numSpecTokens {
+            specStats.acceptedPerPosition += Array(repeating: 0, count: s.numSpecTokens - specStats.acceptedPerPosition.count)
+        }
+        for p in 0..<numAccepted { specStats.acceptedPerPosition[p] += 1 }
+        request.specTokenIDs = []
+        guard request.status == .running else { return }
+        request.numComputedTokens -= s.numSpecTokens - numAccepted
+        kvCacheManager.truncate(request, numTokens: request.numComputedTokens)
     }
 
     /// Whether the token in flight is certainly the request's last (its length limit), so

@@ -21,6 +21,9 @@ public struct ScheduledRequest: Sendable, Equatable {
     public var loraID: Int? = nil
     /// The request's `arrivalIndex`: tells it from a later request reusing its id.
     public var arrivalIndex = -1
+    /// Speculative decoding: the last this many of `tokenIDs` are proposed tokens, not the
+    /// request's own; the step verifies them and samples up to this many plus one tokens.
+    public var numSpecTokens = 0
 
     public var numTokens: Int { tokenIDs.count }
 
@@ -35,10 +38,10 @@ public struct SchedulerOutput: Sendable, Equatable {
     public var scheduled: [ScheduledRequest] = []
     /// Copy-on-write copies to perform, in order, before the step.
     public var blockCopies: [BlockCopy] = []
-    /// KV offloading: blocks to copy into the tier, then tier slots to copy into blocks, before
-    /// the block copies and the step.
-    public var offloadStores: [BlockTransfer] = []
+    /// KV offloading: tier slots to copy into blocks before the block copies and the step, and
+    /// blocks to copy into the tier once the step has written them.
     public var offloadLoads: [BlockTransfer] = []
+    public var offloadStores: [BlockTransfer] = []
     /// Requests preempted in this step: the worker drops their state; they come back later
     /// as new requests recomputing from position 0 (or a prefix-cache hit).
     public var preemptedRequestIDs: [String] = []
@@ -95,6 +98,24 @@ public struct SchedulerStats: Sendable, Equatable {
     public var waitingLoRAIDs: Set<Int> = []
     /// The KV offloading tier's counters; nil without one.
     public var offload: OffloadStats?
+    /// Speculative decoding's counters (all zero without it).
+    public var specDecoding = SpecDecodingStats()
+}
+
+/// Speculative decoding's verifications since the start (vLLM's `SpecDecodingStats`).
+public struct SpecDecodingStats: Sendable, Equatable {
+    /// Steps in which a request verified proposed tokens, the tokens it verified, and those
+    /// accepted.
+    public var numDrafts = 0
+    public var numDraftTokens = 0
+    public var numAcceptedTokens = 0
+    /// Accepted tokens by their position in the proposal.
+    public var acceptedPerPosition: [Int] = []
+
+    /// Accepted ÷ proposed tokens.
+    public var acceptanceRate: Double { numDraftTokens == 0 ? 0 : Double(numAcceptedTokens) / Double(numDraftTokens) }
+    /// Tokens a verifying step produced on average: its accepted proposals and one more.
+    public var meanAcceptanceLength: Double { numDrafts == 0 ? 0 : 1 + Double(numAcceptedTokens) / Double(numDrafts) }
 }
 
 /// What the KV offloading tier has done since the start (blocks and prompt tokens).

@@ -69,6 +69,8 @@ public struct EngineArgs: Sendable, Equatable {
     public var kvOffloadingSize: Double?
     /// Schedule each step while the previous one computes (`--async-scheduling`).
     public var asyncScheduling = false
+    /// Speculative decoding (`--speculative-config`); nil: off.
+    public var speculativeConfig: SpeculativeConfig?
     /// The model reasons between `<think>` and `</think>` (`--reasoning-parser deepseek_r1|qwen3`):
     /// a request's structured-output constraint applies once its reasoning has ended.
     public var reasoningParser: String?

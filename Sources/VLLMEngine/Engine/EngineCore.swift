@@ -30,21 +30,36 @@ public final class EngineCore: @unchecked Sendable {
     /// token masks from.
     let structuredOutputs: StructuredOutputManager?
 
+    /// Speculative decoding's settings and proposer; nil without it.
+    let speculativeConfig: SpeculativeConfig?
+    var proposer: (any SpeculativeProposer)?
+
     /// With async scheduling: the worker queue, and the step running on it.
     private let asyncExecutor: AsyncExecutor?
     private var inFlight: (output: SchedulerOutput, step: PendingStep)?
 
     /// `asyncScheduling`: each step is scheduled while the previous one computes (vLLM's
     /// `--async-scheduling`); see `step()`.
-    public convenience init(scheduler: Scheduler, executor: any Executor, asyncScheduling: Bool = false) {
-        self.init(scheduler: scheduler, executor: executor, structuredOutputs: nil, asyncScheduling: asyncScheduling)
+    /// `speculativeConfig`: proposed tokens are verified each step (proposals need the real
+    /// tokens, so steps are then scheduled one after the other even with `asyncScheduling`).
+    public convenience init(scheduler: Scheduler, executor: any Executor, asyncScheduling: Bool = false,
+                            speculativeConfig: SpeculativeConfig? = nil) {
+        self.init(scheduler: scheduler, executor: executor, structuredOutputs: nil, asyncScheduling: asyncScheduling,
+                  speculativeConfig: speculativeConfig)
     }
 
-    init(scheduler: Scheduler, executor: any Executor, structuredOutputs: StructuredOutputManager?, asyncScheduling: Bool = false) {
+    init(scheduler: Scheduler, executor: any Executor, structuredOutputs: StructuredOutputManager?, asyncScheduling: Bool = false,
+         speculativeConfig: SpeculativeConfig? = nil) {
         self.scheduler = scheduler
-        asyncExecutor = asyncScheduling ? AsyncExecutor(executor) : nil
+        asyncExecutor = asyncScheduling && speculativeConfig == nil ? AsyncExecutor(executor) : nil
         self.executor = asyncExecutor ?? executor
         self.structuredOutputs = structuredOutputs
+        self.speculativeConfig = speculativeConfig
+        proposer = speculativeConfig.map { c in
+            switch c.method {
+            case let .ngram(lo, hi): NgramProposer(minN: lo, maxN: hi)
+            }
+        }
     }
 
     /// Queues a request, constrained by `grammar` when given, as a parallel-sampling sibling of
@@ -119,20 +134,15 @@ public final class EngineCore: @unchecked Sendable {
             start(schedule(), on: asyncExecutor)
             return []
         }
-        if !current.offloadLoads.isEmpty {
-            let outputs = apply(current, pending.wait())
-            start(schedule(), on: asyncExecutor)
-            return outputs
+        var next = current.offloadLoads.isEmpty ? schedule() : nil
+        if let n = next, !needsTokenInFlight(n) {
+            start(n, on: asyncExecutor)
+            return apply(current, pending.wait())
         }
-        var next = schedule()
-        if needsTokenInFlight(next) {
-            let outputs = apply(current, pending.wait())
-            scheduler.dropStale(from: &next)
-            start(next, on: asyncExecutor)
-            return outputs
-        }
-        start(next, on: asyncExecutor)
-        return apply(current, pending.wait())
+        let outputs = apply(current, pending.wait())
+        if next != nil { scheduler.dropStale(from: &next!) }
+        start(next ?? schedule(), on: asyncExecutor)
+        return outputs
     }
 
     /// Whether a constrained request of `output` samples after a token still in flight.
@@ -170,16 +180,32 @@ public final class EngineCore: @unchecked Sendable {
             scheduler.recoverFromFailedLoads(output, invalidBlockIDs: result.invalidBlockIDs)
         }
         let sampled = result.sampled
-        let updates = scheduler.update(output: output, sampled: sampled.mapValues(\.tokenID))
+        let updates = scheduler.update(output: output, sampled: sampled.mapValues { $0.map(\.tokenID) })
         structuredOutputs?.accept(updates)
         let finished = updates.filter(\.isFinished).map(\.requestID)
         if !finished.isEmpty { executor.removeRequests(finished) }
+        if let proposer, let k = speculativeConfig?.numSpeculativeTokens { propose(with: proposer, k: k) }
         return updates.map { u in
-            let s = u.newTokenIDs.isEmpty ? nil : sampled[u.requestID]
+            // The tokens the scheduler took (a finish inside an accepted run drops the rest).
+            let s = sampled[u.requestID]?.prefix(u.newTokenIDs.count) ?? []
+            let lp = s.compactMap(\.logprobs)
             return EngineCoreOutput(requestID: u.requestID, newTokenIDs: u.newTokenIDs,
-                                    newLogprobs: s?.logprobs.map { [$0] }, newTokenLogprobs: s.map { [$0.logprob] } ?? [],
-                                    promptLogprobs: s?.promptLogprobs, promptLogprobRanks: s?.promptLogprobRanks,
+                                    newLogprobs: lp.isEmpty ? nil : lp, newTokenLogprobs: s.map(\.logprob),
+                                    promptLogprobs: s.first?.promptLogprobs, promptLogprobRanks: s.first?.promptLogprobRanks,
                                     finishReason: u.finishReason)
+        }
+    }
+
+    /// Proposes the next tokens of every running request whose next step samples, for that
+    /// step to verify; none for constrained requests (proposals would have to pass the
+    /// grammar) or while more requests run than `disableByBatchSize` allows.
+    private func propose(with proposer: any SpeculativeProposer, k: Int) {
+        let running = scheduler.running
+        let off = speculativeConfig?.disableByBatchSize.map { running.count > $0 } ?? false
+        for r in running {
+            let decoding = r.numComputedTokens == r.numTokens - 1 && r.numOutputPlaceholders == 0
+            let constrained = structuredOutputs?.isConstrained(r.requestID) ?? false
+            r.specTokenIDs = off || !decoding || constrained ? [] : proposer.propose(r.allTokenIDs[...], limit: k)
         }
     }
 }

@@ -148,7 +148,7 @@ public final class LLMEngine: @unchecked Sendable {
         }
         engineCore = EngineCore(scheduler: scheduler, executor: executor,
                                 structuredOutputs: StructuredOutputManager(vocabulary: grammarVocabulary, reasoningEndTokenID: reasoningEnd),
-                                asyncScheduling: args.asyncScheduling)
+                                asyncScheduling: args.asyncScheduling, speculativeConfig: args.speculativeConfig)
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,

@@ -62,46 +62,50 @@ final class OutputProcessor {
     /// forgotten) and the engine requests to abort because a stop string matched.
     func process(_ updates: [EngineCoreOutput]) -> (outputs: [RequestOutput], abort: [String]) {
         var changed: [String] = [], abort: [String] = []
-        for u in updates {
-            guard var c = completions[u.requestID], c.output.finishReason == nil else { continue }
-            // Every candidate computes them; the first to report gives the parent's.
-            if let pl = u.promptLogprobs, parents[c.parentID]?.promptLogprobs == nil {
-                parents[c.parentID]?.promptLogprobs = [nil] + pl.map { Optional($0) }
-                parents[c.parentID]?.promptLogprobRanks = u.promptLogprobRanks.map { [nil] + $0.map { Optional($0) } }
-            }
-            c.output.tokenIDs += u.newTokenIDs
-            if !u.newTokenIDs.isEmpty, var p = parents[c.parentID] {
-                let now = ContinuousClock.now
-                if p.metrics.firstTokenTime == nil { p.metrics.firstTokenTime = now }
-                p.metrics.lastTokenTime = now
-                parents[c.parentID] = p
-            }
-            if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
-            c.output.cumulativeLogprob? += u.newTokenLogprobs.reduce(0, +)
-            // detokenize=false: no text at all (vLLM refuses stop strings for such requests).
-            var text = ""
-            if c.params.detokenize { for id in u.newTokenIDs { text += c.detokenizer.feed(id) } }
-            if let reason = u.finishReason {
-                if c.params.detokenize { text += c.detokenizer.finish() }
-                c.output.finishReason = reason
-                if reason == "stop", let last = u.newTokenIDs.last, c.params.stopTokenIDs.contains(last) {
-                    c.output.stopReason = String(last)
+        // Several tokens of one step (accepted proposals) are taken one at a time, so a stop
+        // string ends the output where it would without speculation.
+        for update in updates {
+            for u in Self.perToken(update) {
+                guard var c = completions[u.requestID], c.output.finishReason == nil else { continue }
+                // Every candidate computes them; the first to report gives the parent's.
+                if let pl = u.promptLogprobs, parents[c.parentID]?.promptLogprobs == nil {
+                    parents[c.parentID]?.promptLogprobs = [nil] + pl.map { Optional($0) }
+                    parents[c.parentID]?.promptLogprobRanks = u.promptLogprobRanks.map { [nil] + $0.map { Optional($0) } }
                 }
+                c.output.tokenIDs += u.newTokenIDs
+                if !u.newTokenIDs.isEmpty, var p = parents[c.parentID] {
+                    let now = ContinuousClock.now
+                    if p.metrics.firstTokenTime == nil { p.metrics.firstTokenTime = now }
+                    p.metrics.lastTokenTime = now
+                    parents[c.parentID] = p
+                }
+                if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
+                c.output.cumulativeLogprob? += u.newTokenLogprobs.reduce(0, +)
+                // detokenize=false: no text at all (vLLM refuses stop strings for such requests).
+                var text = ""
+                if c.params.detokenize { for id in u.newTokenIDs { text += c.detokenizer.feed(id) } }
+                if let reason = u.finishReason {
+                    if c.params.detokenize { text += c.detokenizer.finish() }
+                    c.output.finishReason = reason
+                    if reason == "stop", let last = u.newTokenIDs.last, c.params.stopTokenIDs.contains(last) {
+                        c.output.stopReason = String(last)
+                    }
+                }
+                // A stop string can end in the new text while starting in the old: search from the
+                // longest stop's length before the old end (counting only when there are stops).
+                let searchFrom = c.params.stop.isEmpty ? 0 : max(0, c.output.text.count - c.params.stop.map(\.count).max()!)
+                c.output.text += text
+                // As vLLM's detokenizer: stop strings count only after min_tokens.
+                if c.output.tokenIDs.count > c.params.minTokens,
+                   let (range, stop) = Self.firstStop(in: c.output.text, from: searchFrom, stops: c.params.stop) {
+                    c.output.text = String(c.output.text[..<(c.params.includeStopStrInOutput ? range.upperBound : range.lowerBound)])
+                    if c.output.finishReason == nil && update.finishReason == nil { abort.append(u.requestID) }
+                    c.output.finishReason = "stop"
+                    c.output.stopReason = stop
+                }
+                completions[u.requestID] = c
+                if !changed.contains(c.parentID) { changed.append(c.parentID) }
             }
-            // A stop string can end in the new text while starting in the old: search from the
-            // longest stop's length before the old end (counting only when there are stops).
-            let searchFrom = c.params.stop.isEmpty ? 0 : max(0, c.output.text.count - c.params.stop.map(\.count).max()!)
-            c.output.text += text
-            // As vLLM's detokenizer: stop strings count only after min_tokens.
-            if c.output.tokenIDs.count > c.params.minTokens,
-               let (range, stop) = Self.firstStop(in: c.output.text, from: searchFrom, stops: c.params.stop) {
-                c.output.text = String(c.output.text[..<(c.params.includeStopStrInOutput ? range.upperBound : range.lowerBound)])
-                if c.output.finishReason == nil { abort.append(u.requestID) }
-                c.output.finishReason = "stop"
-                c.output.stopReason = stop
-            }
-            completions[u.requestID] = c
-            if !changed.contains(c.parentID) { changed.append(c.parentID) }
         }
         var outputs: [RequestOutput] = []
         for id in changed {
@@ -112,6 +116,18 @@ final class OutputProcessor {
             if done { forget(parent: id) }
         }
         return (outputs, abort)
+    }
+
+    /// `u` split into one update per new token (the prompt logprobs with the first, the finish
+    /// reason with the last).
+    static func perToken(_ u: EngineCoreOutput) -> [EngineCoreOutput] {
+        guard u.newTokenIDs.count > 1 else { return [u] }
+        let last = u.newTokenIDs.count - 1
+        return u.newTokenIDs.indices.map { i in
+            EngineCoreOutput(requestID: u.requestID, newTokenIDs: [u.newTokenIDs[i]], newLogprobs: u.newLogprobs.map { [$0[i]] },
+                             newTokenLogprobs: [u.newTokenLogprobs[i]], promptLogprobs: i == 0 ? u.promptLogprobs : nil,
+                             promptLogprobRanks: i == 0 ? u.promptLogprobRanks : nil, finishReason: i == last ? u.finishReason : nil)
+        }
     }
 
     /// Drops a parent and its completions (finished, or aborted by the caller).

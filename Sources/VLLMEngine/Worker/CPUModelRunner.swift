@@ -17,12 +17,13 @@ public struct SampledToken: Sendable {
 
 /// What a step produced (vLLM's `ModelRunnerOutput`).
 public struct ModelRunnerOutput: Sendable {
-    public var sampled: [String: SampledToken] = [:]
+    /// Per request: its sampled token, or with proposed tokens, the accepted ones and one more.
+    public var sampled: [String: [SampledToken]] = [:]
     /// Pool blocks whose KV failed to load from the offloading tier. When any did, the step ran
     /// nothing else (`Scheduler.recoverFromFailedLoads` reschedules its requests).
     public var invalidBlockIDs: Set<Int> = []
 
-    public init(sampled: [String: SampledToken] = [:], invalidBlockIDs: Set<Int> = []) {
+    public init(sampled: [String: [SampledToken]] = [:], invalidBlockIDs: Set<Int> = []) {
         self.sampled = sampled
         self.invalidBlockIDs = invalidBlockIDs
     }
@@ -35,8 +36,8 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     public let model: any CausalLM
     /// Set once by `initializeKVCache`, before the first step.
     public private(set) var kvCache: PagedKVCache!
-    /// The KV offloading tier's bytes; nil without one.
-    private var offloadStore: (any KVOffloadStore)?
+    /// Moves KV to and from the offloading tier; nil without one.
+    private var offloadCopier: KVOffloadCopier?
     private var states: [String: RequestState] = [:]
     /// Loaded LoRA adapters by engine adapter id (`ScheduledRequest.loraID`).
     private var loras: [Int: LoRAAdapter] = [:]
@@ -64,15 +65,17 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                                   offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
         precondition(kvCache == nil, "the KV cache is allocated once")
         kvCache = PagedKVCache(config: model.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+        let store: any KVOffloadStore
         switch offloading?.backend {
         case nil: return []
         case .memory:
-            offloadStore = HostKVOffloadStore(numSlots: offloading!.numBlocks, blockBytes: kvCache.packedBlockBytes)
+            store = HostKVOffloadStore(numSlots: offloading!.numBlocks, blockBytes: kvCache.packedBlockBytes)
         case let .disk(directory, identity):
-            offloadStore = try DiskKVOffloadStore(directory: directory, identity: identity, numSlots: offloading!.numBlocks,
-                                                  blockBytes: kvCache.packedBlockBytes)
+            store = try DiskKVOffloadStore(directory: directory, identity: identity, numSlots: offloading!.numBlocks,
+                                           blockBytes: kvCache.packedBlockBytes)
         }
-        return offloadStore!.restored
+        offloadCopier = KVOffloadCopier(store)
+        return store.restored
     }
 
     /// Registers a request's sampling state before it is first scheduled.
@@ -96,18 +99,28 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         // State leaves through `removeRequests` when a request finishes (the engine core calls
         // it at once, so an id may be reused right away); preempted requests keep their random
         // stream so a recomputed request continues the same sample path.
-        if !output.offloadStores.isEmpty || !output.offloadLoads.isEmpty {
-            guard let offloadStore else { preconditionFailure("offloading transfers without an offloading tier") }
-            let failed = offloadStore.transfer(stores: output.offloadStores, loads: output.offloadLoads, kv: kvCache)
-            // Requests of this step may read blocks others write in it: none of them runs.
-            if !failed.isEmpty { return ModelRunnerOutput(invalidBlockIDs: failed) }
+        precondition(offloadCopier != nil || (output.offloadStores.isEmpty && output.offloadLoads.isEmpty),
+                     "offloading transfers without an offloading tier")
+        if let offloadCopier {
+            if !output.offloadLoads.isEmpty {
+                let failed = offloadCopier.load(output.offloadLoads, into: kvCache)
+                // Requests of this step may read blocks others write in it: none of them runs,
+                // and the blocks it would have filled are not stored.
+                if !failed.isEmpty { return ModelRunnerOutput(invalidBlockIDs: failed) }
+            }
+            offloadCopier.waitForStores(reading: blocksWritten(by: output))
         }
         for copy in output.blockCopies { kvCache.copyBlock(from: copy.src, to: copy.dst) }
-        guard !output.scheduled.isEmpty else { return ModelRunnerOutput() }
+        guard !output.scheduled.isEmpty else {
+            // Nothing to overlap (a flush before the engine stops, or an idle step).
+            offloadCopier?.store(output.offloadStores, from: kvCache)
+            offloadCopier?.waitForStores()
+            return ModelRunnerOutput()
+        }
         let inputs = output.scheduled.map {
             SequenceInput(tokens: withSampledToken($0), firstPosition: $0.startPosition,
                           blockTables: $0.blockTables.map { $0.map(Int32.init) }, needsLogits: $0.samplesAfterStep,
-                          needsAllLogits: states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false,
+                          needsAllLogits: $0.numSpecTokens > 0 || states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false,
                           lora: $0.loraID.map { id in
                               guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded") }
                               return a
@@ -115,33 +128,55 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                           promptEmbeddings: states[$0.requestID]?.promptEmbeddings)
         }
         let logits = model.forward(inputs, kv: kvCache)
-        var sampled: [String: SampledToken] = [:]
+        offloadCopier?.store(output.offloadStores, from: kvCache)
+        var sampled: [String: [SampledToken]] = [:]
         var next = 0
         for (req, input) in zip(output.scheduled, inputs) where input.needsLogits {
             guard var state = states[req.requestID] else { preconditionFailure("no sampling state for \(req.requestID)") }
             if input.needsAllLogits { recordPromptLogprobs(&state, req, logits, firstRow: next) }
             next += input.needsAllLogits ? req.numTokens : 1
             guard req.samplesAfterStep else { states[req.requestID] = state; continue }
-            // A constrained request samples from, and reports logprobs of, the allowed tokens
-            // only (vLLM applies the grammar bitmask to the logits before the sampler).
-            let (token, chosen, lp) = if let mask = output.grammarBitmasks[req.requestID] {
-                Sampler.masked(logits[next - 1], by: mask).withUnsafeBufferPointer { sample($0, &state) }
-            } else {
-                sample(logits[next - 1], &state)
+            // The last 1 + numSpecTokens rows each give the token after their position. Every
+            // one is sampled as without proposals (same distribution, history and random
+            // stream), and a proposal is accepted while it equals the token sampled before it,
+            // so the output is what the request would give without speculation.
+            let firstProposal = req.numTokens - req.numSpecTokens
+            var tokens: [SampledToken] = []
+            for row in (next - 1 - req.numSpecTokens) ..< next {
+                // A constrained request samples from, and reports logprobs of, the allowed
+                // tokens only (vLLM applies the grammar bitmask to the logits before the sampler).
+                let (token, chosen, lp) = if let mask = output.grammarBitmasks[req.requestID] {
+                    Sampler.masked(logits[row], by: mask).withUnsafeBufferPointer { sample($0, &state) }
+                } else {
+                    sample(logits[row], &state)
+                }
+                tokens.append(SampledToken(tokenID: token, logprob: chosen, logprobs: lp))
+                let proposal = firstProposal + tokens.count - 1
+                if proposal == req.numTokens || req.tokenIDs[proposal] != token { break }
             }
-            var out = SampledToken(tokenID: token, logprob: chosen, logprobs: lp)
             if state.prompt != nil {
                 // Reported once, with the first token; later recomputes need no prompt rows.
-                out.promptLogprobs = state.promptLogprobs.map { $0 ?? [] }
-                out.promptLogprobRanks = state.promptLogprobRanks
+                tokens[0].promptLogprobs = state.promptLogprobs.map { $0 ?? [] }
+                tokens[0].promptLogprobRanks = state.promptLogprobRanks
                 state.promptLogprobRanks = []
                 state.prompt = nil
                 state.promptLogprobs = []
             }
             states[req.requestID] = state
-            sampled[req.requestID] = out
+            sampled[req.requestID] = tokens
         }
         return ModelRunnerOutput(sampled: sampled)
+    }
+
+    /// The pool blocks the step writes: copy-on-write targets and the blocks of the scheduled
+    /// tokens' positions.
+    private func blocksWritten(by output: SchedulerOutput) -> [Int] {
+        let size = kvCache.blockSize
+        return output.blockCopies.map(\.dst) + output.scheduled.filter { $0.numTokens > 0 }.flatMap { s in
+            s.blockTables.flatMap { table in
+                table[(s.startPosition / size) ... ((s.startPosition + s.numTokens - 1) / size)]
+            }
+        }
     }
 
     /// The chunk's tokens with a placeholder (async scheduling: scheduled before the token was

@@ -10,9 +10,8 @@ import Glibc
 ///
 /// Layout (this project's own format, little-endian):
 /// - bytes 0..<4096, the header: magic `SVLLMKV1`, format version (u32), identity length
-///   (u32), block bytes (u64), slots (u64), header checksum (u64, over bytes 0..<32 and the
-///   identity), then the identity (UTF-8) — the model file and every setting that changes KV
-///   content.
+///   (u32), block bytes (u64), slots (u64), then the identity (UTF-8) — the model file and
+///   every setting that changes KV content. It must equal the expected header byte for byte.
 /// - slot `i` at `4096 + i * recordBytes` (records padded to 4 KiB): a 64-byte record header —
 ///   magic `SVKVBLK1`, the block hash (two u64), a store sequence number (u64, the LRU order
 ///   to restore), a checksum (u64) over the payload seeded with those fields and the slot —
@@ -38,7 +37,7 @@ public final class DiskKVOffloadStore: KVOffloadStore, @unchecked Sendable {
     static let recordHeaderBytes = 64
     static let fileMagic: UInt64 = 0x3156_4B4D_4C4C_5653  // "SVLLMKV1"
     static let recordMagic: UInt64 = 0x314B_4C42_564B_5653  // "SVKVBLK1"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     /// Bytes from one slot's record to the next.
     static func recordBytes(blockBytes: Int) -> Int { (recordHeaderBytes + blockBytes + 4095) / 4096 * 4096 }
@@ -90,17 +89,21 @@ public final class DiskKVOffloadStore: KVOffloadStore, @unchecked Sendable {
         close(fd)
     }
 
-    public func transfer(stores: [BlockTransfer], loads: [BlockTransfer], kv: PagedKVCache) -> Set<Int> {
+    public func store(_ transfers: [BlockTransfer], from kv: PagedKVCache) {
         precondition(kv.packedBlockBytes == blockBytes, "the offloading tier was sized for another KV cache")
-        for s in stores {
+        for s in transfers {
             kv.exportBlock(s.blockID, to: scratch + Self.recordHeaderBytes)
             writeRecordHeader(slot: s.slot, hash: s.hash, seq: nextSeq)
             nextSeq += 1
             // A failed write leaves a record that fails its check on load: recomputed then.
             _ = pwrite(fd, scratch, Self.recordHeaderBytes + blockBytes, offset(s.slot))
         }
+    }
+
+    public func load(_ transfers: [BlockTransfer], into kv: PagedKVCache) -> Set<Int> {
+        precondition(kv.packedBlockBytes == blockBytes, "the offloading tier was sized for another KV cache")
         var failed = Set<Int>()
-        for l in loads {
+        for l in transfers {
             if readRecord(slot: l.slot)?.hash == l.hash {
                 kv.importBlock(l.blockID, from: scratch + Self.recordHeaderBytes)
             } else {
@@ -157,7 +160,7 @@ public final class DiskKVOffloadStore: KVOffloadStore, @unchecked Sendable {
 
     static func header(identity: String, blockBytes: Int, numSlots: Int) -> [UInt8] {
         var h = [UInt8](repeating: 0, count: headerBytes)
-        let id = Array(identity.utf8.prefix(headerBytes - 40))
+        let id = Array(identity.utf8.prefix(headerBytes - 32))
         func put(_ v: UInt64, at o: Int, bytes: Int) {
             for i in 0..<bytes { h[o + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
         }
@@ -166,9 +169,7 @@ public final class DiskKVOffloadStore: KVOffloadStore, @unchecked Sendable {
         put(UInt64(id.count), at: 12, bytes: 4)
         put(UInt64(blockBytes), at: 16, bytes: 8)
         put(UInt64(numSlots), at: 24, bytes: 8)
-        h.replaceSubrange(40 ..< 40 + id.count, with: id)
-        let sum = (h[0..<32] + id).withUnsafeBytes { KVChecksum.of($0, seed: 0) }
-        put(sum, at: 32, bytes: 8)
+        h.replaceSubrange(32 ..< 32 + id.count, with: id)
         return h
     }
 }

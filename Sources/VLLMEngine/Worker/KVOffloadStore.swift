@@ -27,14 +27,16 @@ public struct RestoredBlock: Sendable, Equatable {
 }
 
 /// The bytes of the KV offloading tier: one packed block (`PagedKVCache.exportBlock`) per slot
-/// of `KVOffloadingManager`.
-public protocol KVOffloadStore: AnyObject {
+/// of `KVOffloadingManager`. Called from one thread at a time (`KVOffloadCopier`'s).
+public protocol KVOffloadStore: AnyObject, Sendable {
     var numSlots: Int { get }
     /// What the tier held before this process, least recently used first (empty for memory).
     var restored: [RestoredBlock] { get }
-    /// Runs a step's transfers: stores first (they read blocks about to be reused), then loads.
-    /// Returns the pool blocks whose load failed (their KV is not what the hash says).
-    func transfer(stores: [BlockTransfer], loads: [BlockTransfer], kv: PagedKVCache) -> Set<Int>
+    /// Copies pool blocks into their slots.
+    func store(_ transfers: [BlockTransfer], from kv: PagedKVCache)
+    /// Copies slots into pool blocks; returns the pool blocks whose load failed (their KV is
+    /// not what the hash says).
+    func load(_ transfers: [BlockTransfer], into kv: PagedKVCache) -> Set<Int>
 }
 
 /// The tier in host memory, reserved up front and only touched as slots are written.
@@ -53,10 +55,14 @@ public final class HostKVOffloadStore: KVOffloadStore, @unchecked Sendable {
 
     deinit { base.deallocate() }
 
-    public func transfer(stores: [BlockTransfer], loads: [BlockTransfer], kv: PagedKVCache) -> Set<Int> {
+    public func store(_ transfers: [BlockTransfer], from kv: PagedKVCache) {
         precondition(kv.packedBlockBytes == blockBytes, "the offloading tier was sized for another KV cache")
-        for s in stores { kv.exportBlock(s.blockID, to: slot(s.slot)) }
-        for l in loads { kv.importBlock(l.blockID, from: slot(l.slot)) }
+        for s in transfers { kv.exportBlock(s.blockID, to: slot(s.slot)) }
+    }
+
+    public func load(_ transfers: [BlockTransfer], into kv: PagedKVCache) -> Set<Int> {
+        precondition(kv.packedBlockBytes == blockBytes, "the offloading tier was sized for another KV cache")
+        for l in transfers { kv.importBlock(l.blockID, from: slot(l.slot)) }
         return []
     }
 

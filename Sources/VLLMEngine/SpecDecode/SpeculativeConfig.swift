@@ -1,0 +1,62 @@
+import Foundation
+
+/// `--speculative-config` (vLLM's `SpeculativeConfig`, given as JSON): which proposer guesses
+/// the next tokens and how many it guesses per step.
+public struct SpeculativeConfig: Sendable, Equatable {
+    public enum Method: Sendable, Equatable {
+        /// Prompt lookup: the continuation of an earlier occurrence of the last n tokens, for n
+        /// from `max` down to `min`.
+        case ngram(min: Int, max: Int)
+    }
+
+    public var method: Method
+    /// Tokens proposed per step (vLLM's `num_speculative_tokens`).
+    public var numSpeculativeTokens: Int
+    /// No proposals while more requests than this are running (vLLM's
+    /// `disable_by_batch_size`): verification then costs more than it saves.
+    public var disableByBatchSize: Int?
+
+    public init(method: Method, numSpeculativeTokens: Int, disableByBatchSize: Int? = nil) {
+        self.method = method
+        self.numSpeculativeTokens = numSpeculativeTokens
+        self.disableByBatchSize = disableByBatchSize
+    }
+
+    /// Parses the flag's JSON object, with vLLM's field names.
+    public static func parse(json: String) throws(EngineArgsError) -> SpeculativeConfig {
+        let flag = "--speculative-config"
+        guard let data = json.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data),
+              let fields = object as? [String: Any] else {
+            throw .invalid("\(flag) must be a JSON object, e.g. {\"method\": \"ngram\", \"num_speculative_tokens\": 4, \"prompt_lookup_max\": 4}")
+        }
+        let known: Set = ["method", "model", "num_speculative_tokens", "prompt_lookup_max", "prompt_lookup_min", "disable_by_batch_size"]
+        if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
+            throw .invalid("\(flag): unknown field \"\(unknown)\"")
+        }
+        // Decoded on its own so that only JSON integers pass (not strings, booleans or 2.5).
+        func int(_ key: String) throws(EngineArgsError) -> Int? {
+            guard let v = fields[key], !(v is NSNull) else { return nil }
+            guard let one = try? JSONSerialization.data(withJSONObject: [v]),
+                  let n = try? JSONDecoder().decode([Int].self, from: one).first,
+                  String(data: one, encoding: .utf8) == "[\(n)]" else {
+                throw .invalid("\(flag): \(key) must be an integer")
+            }
+            return n
+        }
+        let method = fields["method"] as? String ?? (fields["model"] == nil ? nil : "draft_model")
+        guard let method else { throw .invalid("\(flag) needs \"method\" (ngram) or \"model\"") }
+        guard method == "ngram" else {
+            throw .invalid("\(flag): method \"\(method)\" is not supported; supported: ngram")
+        }
+        guard let k = try int("num_speculative_tokens") else { throw .invalid("\(flag) needs num_speculative_tokens") }
+        guard (1...32).contains(k) else { throw .invalid("\(flag): num_speculative_tokens must be between 1 and 32, got \(k)") }
+        // vLLM: when only one bound is given the other takes its value; neither: 5 and 5.
+        let lookupMax = try int("prompt_lookup_max"), lookupMin = try int("prompt_lookup_min")
+        let hi = lookupMax ?? lookupMin ?? 5, lo = lookupMin ?? lookupMax ?? 5
+        guard lo >= 1 else { throw .invalid("\(flag): prompt_lookup_min must be at least 1, got \(lo)") }
+        guard hi >= lo else { throw .invalid("\(flag): prompt_lookup_max (\(hi)) must be at least prompt_lookup_min (\(lo))") }
+        let disable = try int("disable_by_batch_size")
+        if let d = disable, d < 1 { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(d)") }
+        return SpeculativeConfig(method: .ngram(min: lo, max: hi), numSpeculativeTokens: k, disableByBatchSize: disable)
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+import VLLMCompute
+import VLLMModels
+@testable import VLLMEngine
+
+@Suite struct NgramProposerTests {
+    let proposer = NgramProposer(minN: 2, maxN: 3)
+
+    @Test func proposesWhatFollowedTheLongestMostRecentMatch() {
+        // "7 8 9" occurred at the start and is followed by 1 2; "8 9" also occurred later,
+        // followed by 5: the longer match wins.
+        #expect(proposer.propose([7, 8, 9, 1, 2, 3, 8, 9, 5, 6, 7, 8, 9][...], limit: 4) == [1, 2, 3, 8])
+        // Only "8 9" matches: its most recent occurrence.
+        #expect(proposer.propose([8, 9, 1, 4, 8, 9, 5, 6, 0, 8, 9][...], limit: 2) == [5, 6])
+        // The continuation stops at the end of the sequence.
+        #expect(proposer.propose([3, 4, 3, 4][...], limit: 5) == [3, 4])
+        #expect(proposer.propose([1, 2, 3, 4, 5][...], limit: 3) == [])
+        #expect(proposer.propose([1, 2, 1, 2][...], limit: 0) == [])
+        #expect(proposer.propose([1][...], limit: 3) == [])
+    }
+
+    @Test func agreesWithABruteForceSearchOnRandomSequences() {
+        var rng = SplitMix64(seed: 4)
+        for _ in 0..<2000 {
+            let tokens = (0..<Int.random(in: 1...40, using: &rng)).map { _ in Int.random(in: 0..<4, using: &rng) }
+            let lo = Int.random(in: 1...3, using: &rng), hi = lo + Int.random(in: 0...2, using: &rng)
+            let k = Int.random(in: 1...5, using: &rng)
+            var expected: [Int] = []
+            search: for n in stride(from: hi, through: lo, by: -1) where n < tokens.count {
+                for start in stride(from: tokens.count - n - 1, through: 0, by: -1)
+                where Array(tokens[start ..< start + n]) == Array(tokens.suffix(n)) {
+                    expected = Array(tokens[(start + n)...].prefix(k))
+                    break search
+                }
+            }
+            #expect(NgramProposer(minN: lo, maxN: hi).propose(tokens[...], limit: k) == expected, "\(tokens) \(lo)...\(hi)")
+        }
+    }
+}
+
+@Suite struct SpeculativeConfigTests {
+    @Test func parsesVLLMsFields() throws {
+        let c = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 5, "prompt_lookup_min": 1}"#)
+        #expect(c == SpeculativeConfig(method: .ngram(min: 1, max: 5), numSpeculativeTokens: 4))
+        // One bound given: the other takes its value.
+        let one = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}"#)
+        #expect(one.method == .ngram(min: 4, max: 4))
+        let off = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "disable_by_batch_size": 8}"#)
+        #expect(off.disableByBatchSize == 8 && off.method == .ngram(min: 5, max: 5))
+    }
+
+    @Test func badConfigsNameTheirProblem() {
+        let cases: [(String, String)] = [
+            ("not json", "JSON object"),
+            (#"{"num_speculative_tokens": 3}"#, "\"method\""),
+            (#"{"method": "eagle", "num_speculative_tokens": 3}"#, "eagle"),
+            (#"{"method": "ngram"}"#, "num_speculative_tokens"),
+            (#"{"method": "ngram", "num_speculative_tokens": 0}"#, "num_speculative_tokens"),
+            (#"{"method": "ngram", "num_speculative_tokens": "3"}"#, "integer"),
+            (#"{"method": "ngram", "num_speculative_tokens": true}"#, "integer"),
+            (#"{"method": "ngram", "num_speculative_tokens": 2.5}"#, "integer"),
+            (#"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 4, "prompt_lookup_max": 2}"#, "prompt_lookup_max"),
+            (#"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 0}"#, "prompt_lookup_min"),
+            (#"{"method": "ngram", "num_speculative_tokens": 3, "lookahead": 2}"#, "lookahead"),
+        ]
+        for (json, word) in cases {
+            #expect {
+                _ = try SpeculativeConfig.parse(json: json)
+            } throws: { error in
+                "\(error)".contains(word) && "\(error)".contains("--speculative-config")
+            }
+        }
+    }
+}
+
+/// Speculative decoding against the plain engine: on random workloads (sampling parameters of
+/// every kind, seeds, penalties, stop strings and tokens, n > 1, best_of, beam search, grammars,
+/// aborts, pools small enough to preempt, chunked prefill, prefix caching, the offloading tier)
+/// outputs, logprobs and finish reasons are the same token for token, and no block leaks.
+/// Proposals come from the plain run's outputs with random corruptions (so acceptance stops at
+/// random points) or from the n-gram proposer.
+@Suite struct SpecDecodeDifferentialTests {
+    /// Proposes the continuation of a recorded sequence that `tokens` starts, each proposed
+    /// token replaced by another with probability `corruption`.
+    final class OracleProposer: SpeculativeProposer, @unchecked Sendable {
+        let sequences: [[Int]]
+        let corruption: Double
+        var rng: SplitMix64
+        init(sequences: [[Int]], corruption: Double, seed: UInt64) {
+            self.sequences = sequences
+            self.corruption = corruption
+            rng = SplitMix64(seed: seed)
+        }
+        func propose(_ tokens: ArraySlice<Int>, limit: Int) -> [Int] {
+            guard let s = sequences.first(where: { $0.count > tokens.count && $0.starts(with: tokens) }) else { return [] }
+            return s[tokens.count...].prefix(limit).map { t in
+                Double.random(in: 0..<1, using: &rng) < corruption ? AsyncSchedulingTests.active.randomElement(using: &rng)! : t
+            }
+        }
+    }
+
+    static func run(_ w: AsyncSchedulingTests.Workload, spec: SpeculativeConfig?, proposer: (any SpeculativeProposer)?,
+                    model: any CausalLM) throws -> (outputs: [String: String], sequences: [[Int]], stats: SpecDecodingStats) {
+        var args = w.args
+        args.speculativeConfig = spec
+        let engine = try LLMEngine(model: model, tokenizer: AsyncSchedulingTests.tokenizer, args: args)
+        if let proposer { engine.engineCore.proposer = proposer }
+        var sequences: [[Int]] = []
+        let outputs = try AsyncSchedulingTests.drive(engine, w) { out in
+            let prompt = w.requests.first { $0.id == out.requestID }!.prompt
+            sequences += out.outputs.map { prompt + $0.tokenIDs }
+        }
+        return (outputs, sequences, engine.stats.specDecoding)
+    }
+
+    @Test(arguments: 0..<4)
+    func speculationEqualsPlainDecodingOnRandomWorkloads(shard: Int) throws {
+        var rng = SplitMix64(seed: UInt64(shard) &* 0x51ED &+ 5)
+        var total = SpecDecodingStats()
+        for k in 0..<150 {
+            let w = AsyncSchedulingTests.randomWorkload(&rng)
+            let model = ChainModel(vocabSize: AsyncSchedulingTests.tokenizer.vocabSize, activeTokens: AsyncSchedulingTests.active)
+            let plain = try Self.run(w, spec: nil, proposer: nil, model: model)
+            let numSpec = Int.random(in: 1...6, using: &rng)
+            let ngram = k % 4 == 0
+            let spec = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: numSpec,
+                                         disableByBatchSize: Double.random(in: 0..<1, using: &rng) < 0.2 ? 2 : nil)
+            let proposer: any SpeculativeProposer = ngram ? NgramProposer(minN: 1, maxN: 3)
+                : OracleProposer(sequences: plain.sequences, corruption: Double.random(in: 0...0.5, using: &rng), seed: rng.next())
+            let speculated = try Self.run(w, spec: spec, proposer: proposer, model: model)
+            for (id, s) in plain.outputs where speculated.outputs[id] != s {
+                Issue.record("shard \(shard) workload \(k) request \(id) (k = \(numSpec), ngram: \(ngram)):\nplain \(s)\nspec  \(speculated.outputs[id] ?? "none")")
+                return
+            }
+            total.numDrafts += speculated.stats.numDrafts
+            total.numDraftTokens += speculated.stats.numDraftTokens
+            total.numAcceptedTokens += speculated.stats.numAcceptedTokens
+        }
+        // Both outcomes were exercised: some proposals accepted, some rejected.
+        #expect(total.numAcceptedTokens > 100 && total.numAcceptedTokens < total.numDraftTokens)
+    }
+}
+
+/// N-gram speculation on the real model (an extension of `EngineTests` for its serialization
+/// and model): greedy and seeded outputs and their logprobs are those of the plain engine,
+/// batched with requests that find nothing to propose, and under preemption.
+extension EngineTests {
+    static func outputs(_ engine: LLMEngine, _ prompts: [[Int]], _ params: [SamplingParams]) throws -> [CompletionOutput] {
+        for (i, p) in prompts.enumerated() { try engine.addRequest(id: "s\(i)", prompt: .tokenIDs(p), params: params[i]) }
+        var done: [String: CompletionOutput] = [:]
+        while engine.hasUnfinishedRequests {
+            for out in engine.step() where out.finished { done[out.requestID] = out.outputs[0] }
+        }
+        #expect(engine.stats.kvBlocksUsed == 0)
+        return prompts.indices.map { done["s\($0)"]! }
+    }
+
+    /// Reference prompts, and prompts whose continuation repeats what they contain.
+    static var speculationPrompts: [[Int]] {
+        let repeated = (0..<4).map { i in
+            let text = Array(prompts[i].prefix(40))
+            return text + [198] + text + [198] + Array(text.prefix(6))
+        }
+        return Array(prompts.prefix(12)) + repeated
+    }
+
+    @Test func ngramSpeculationKeepsGreedyAndSeededOutputs() throws {
+        let prompts = Self.speculationPrompts
+        let params = prompts.indices.map { i in
+            var p = SamplingParams(temperature: i % 3 == 0 ? 0.8 : 0, maxTokens: 40, ignoreEOS: true)
+            p.seed = UInt64(i)
+            p.logprobs = 2
+            return p
+        }
+        let spec = SpeculativeConfig(method: .ngram(min: 1, max: 4), numSpeculativeTokens: 4)
+        let plain = try Self.outputs(Self.engine(), prompts, params)
+        let speculative = try Self.engine { $0.speculativeConfig = spec }
+        let fast = try Self.outputs(speculative, prompts, params)
+        let stats = speculative.stats.specDecoding
+        #expect(stats.numAcceptedTokens > 40 && stats.numAcceptedTokens < stats.numDraftTokens)
+        // Under preemption too.
+        let tiny = try Self.engine { $0.speculativeConfig = spec; $0.numGpuBlocksOverride = 60; $0.maxModelLen = 900 }
+        let preempted = try Self.outputs(tiny, prompts, params)
+        #expect(tiny.stats.numPreemptions > 0)
+        var worst = 0.0
+        for (i, p) in plain.enumerated() {
+            #expect(fast[i].tokenIDs == p.tokenIDs, "prompt \(i)")
+            #expect(preempted[i].tokenIDs == p.tokenIDs, "prompt \(i) under preemption")
+            for (a, b) in zip(p.logprobs ?? [], fast[i].logprobs ?? []) {
+                #expect(a.map(\.tokenID) == b.map(\.tokenID), "prompt \(i): top tokens")
+                for (x, y) in zip(a, b) { worst = max(worst, abs(x.logprob - y.logprob)) }
+            }
+        }
+        #expect(worst <= 1e-5, "worst logprob difference \(worst)")
+    }
+}

@@ -1,0 +1,44 @@
+"""`--speculative-config` (n-gram prompt lookup) through the real server and the official
+`openai` client: the same concurrent requests as the async-scheduling test get the same
+answers token for token as from a server without speculation (seeded sampling, penalties,
+stop strings, n > 1, best_of, streaming, an abandoned stream, chat logprobs), proposals are
+accepted (vLLM's spec_decode metrics), and a bad config is a one-line error."""
+import subprocess
+
+import requests
+
+from conftest import BINARY, MODEL, Server, assert_idle, metric
+from test_async_scheduling import answers
+
+SPEC = '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 3, "prompt_lookup_min": 1}'
+
+
+def test_speculation_answers_as_plain_decoding_does():
+    plain = Server("--max-num-seqs", "6")
+    speculative = Server("--max-num-seqs", "6", "--speculative-config", SPEC)
+    try:
+        expected = answers(plain.url)
+        assert answers(speculative.url) == expected
+        drafts = metric(speculative.url, "vllm:spec_decode_num_drafts_total")
+        proposed = metric(speculative.url, "vllm:spec_decode_num_draft_tokens_total")
+        accepted = metric(speculative.url, "vllm:spec_decode_num_accepted_tokens_total")
+        per_position = [line for line in requests.get(speculative.url + "/metrics", timeout=10).text.splitlines()
+                        if line.startswith("vllm:spec_decode_num_accepted_tokens_per_pos_total{")]
+        assert len(per_position) == 4, per_position
+        first = next(float(line.rsplit(" ", 1)[1]) for line in per_position if 'position="0"' in line)
+        assert 0 < drafts and 0 < accepted < proposed, (drafts, proposed, accepted)
+        assert 0 < first <= drafts
+        assert_idle(speculative.url)
+    finally:
+        assert speculative.stop() == 0, "".join(speculative.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
+def test_bad_speculative_configs_are_one_line_errors():
+    for config, message in [('{"method": "ngram"}', "num_speculative_tokens"),
+                            ('{"method": "medusa", "num_speculative_tokens": 2}', "medusa"),
+                            ("ngram", "JSON object")]:
+        r = subprocess.run([BINARY, "serve", MODEL, "--port", "0", "--speculative-config", config],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode != 0
+        assert message in r.stderr and "--speculative-config" in r.stderr, r.stderr
