@@ -46,8 +46,9 @@ import VLLMModels
         // One bound given: the other takes its value.
         let one = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}"#)
         #expect(one.method == .ngram(min: 4, max: 4))
-        let off = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "disable_by_batch_size": 8}"#)
-        #expect(off.disableByBatchSize == 8 && off.method == .ngram(min: 5, max: 5))
+        #expect(one.disableByBatchSize == SpeculativeConfig.defaultDisableByBatchSize)
+        let off = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "disable_by_batch_size": 3}"#)
+        #expect(off.disableByBatchSize == 3 && off.method == .ngram(min: 5, max: 5))
     }
 
     @Test func badConfigsNameTheirProblem() {
@@ -63,6 +64,7 @@ import VLLMModels
             (#"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 4, "prompt_lookup_max": 2}"#, "prompt_lookup_max"),
             (#"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 0}"#, "prompt_lookup_min"),
             (#"{"method": "ngram", "num_speculative_tokens": 3, "lookahead": 2}"#, "lookahead"),
+            (#"{"method": "ngram", "num_speculative_tokens": 3, "disable_by_batch_size": 0}"#, "disable_by_batch_size"),
         ]
         for (json, word) in cases {
             #expect {
@@ -173,7 +175,7 @@ extension EngineTests {
             p.logprobs = 2
             return p
         }
-        let spec = SpeculativeConfig(method: .ngram(min: 1, max: 4), numSpeculativeTokens: 4)
+        let spec = SpeculativeConfig(method: .ngram(min: 1, max: 4), numSpeculativeTokens: 4, disableByBatchSize: nil)
         let plain = try Self.outputs(Self.engine(), prompts, params)
         let speculative = try Self.engine { $0.speculativeConfig = spec }
         let fast = try Self.outputs(speculative, prompts, params)

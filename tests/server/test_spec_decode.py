@@ -10,7 +10,8 @@ import requests
 from conftest import BINARY, MODEL, Server, assert_idle, metric
 from test_async_scheduling import answers
 
-SPEC = '{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 3, "prompt_lookup_min": 1}'
+SPEC = ('{"method": "ngram", "num_speculative_tokens": 4, "prompt_lookup_max": 3, "prompt_lookup_min": 1,'
+        ' "disable_by_batch_size": 16}')
 
 
 def test_speculation_answers_as_plain_decoding_does():

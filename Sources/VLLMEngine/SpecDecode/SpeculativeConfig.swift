@@ -13,10 +13,15 @@ public struct SpeculativeConfig: Sendable, Equatable {
     /// Tokens proposed per step (vLLM's `num_speculative_tokens`).
     public var numSpeculativeTokens: Int
     /// No proposals while more requests than this are running (vLLM's
-    /// `disable_by_batch_size`): verification then costs more than it saves.
+    /// `disable_by_batch_size`): a batch that large is bound by compute, where every verified
+    /// token costs as much as a decoded one. nil: never.
     public var disableByBatchSize: Int?
 
-    public init(method: Method, numSpeculativeTokens: Int, disableByBatchSize: Int? = nil) {
+    /// When the flag does not say (vLLM: never): where speculation stopped paying off on a
+    /// 2-core CPU (README, Speculative decoding).
+    public static let defaultDisableByBatchSize = 4
+
+    public init(method: Method, numSpeculativeTokens: Int, disableByBatchSize: Int? = defaultDisableByBatchSize) {
         self.method = method
         self.numSpeculativeTokens = numSpeculativeTokens
         self.disableByBatchSize = disableByBatchSize
@@ -55,8 +60,8 @@ public struct SpeculativeConfig: Sendable, Equatable {
         let hi = lookupMax ?? lookupMin ?? 5, lo = lookupMin ?? lookupMax ?? 5
         guard lo >= 1 else { throw .invalid("\(flag): prompt_lookup_min must be at least 1, got \(lo)") }
         guard hi >= lo else { throw .invalid("\(flag): prompt_lookup_max (\(hi)) must be at least prompt_lookup_min (\(lo))") }
-        let disable = try int("disable_by_batch_size")
-        if let d = disable, d < 1 { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(d)") }
+        let disable = try int("disable_by_batch_size") ?? defaultDisableByBatchSize
+        guard disable >= 1 else { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(disable)") }
         return SpeculativeConfig(method: .ngram(min: lo, max: hi), numSpeculativeTokens: k, disableByBatchSize: disable)
     }
 }
