@@ -3,7 +3,6 @@ extension AsyncLLM {
     /// starts the engine loop.
     public convenience init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
         let loaded = try LoadedModel(path: model, args: args)
-        self.init(engine: try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args,
-                                        generationConfig: loaded.generationConfig, modelIdentity: loaded.identity))
+        self.init(engine: try loaded.engine(args: args))
     }
 }

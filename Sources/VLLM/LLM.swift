@@ -13,8 +13,7 @@ public final class LLM: @unchecked Sendable {
     /// Loads `model` (a GGUF path; nil: the default model) with the engine settings `args`.
     public init(model: String? = nil, args: EngineArgs = EngineArgs()) throws {
         loaded = try LoadedModel(path: model, args: args)
-        engine = try LLMEngine(model: loaded.model, tokenizer: loaded.tokenizer, args: args,
-                               generationConfig: loaded.generationConfig, modelIdentity: loaded.identity)
+        engine = try loaded.engine(args: args)
     }
 
     deinit { engine.persistKVOffloading() }

@@ -10,14 +10,14 @@ public struct LoadedModel: Sendable {
     /// The model's generation_config.json as `--generation-config` asks (nil: none or "vllm").
     public let generationConfig: GenerationConfig?
 
-    /// Loads `path` (or the default model) with `threads` compute threads.
+    /// Loads `path` (or the default model) with `threads` compute threads (or on `pool`).
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
-                revision: String? = nil, maxModelLen: Int? = nil) throws {
+                revision: String? = nil, maxModelLen: Int? = nil, pool: ThreadPool? = nil) throws {
         let source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
         self.path = source.path
-        let pool = ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
+        let pool = pool ?? ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
         // The architecture check comes first: its error says more than a tokenizer complaint.
         var gguf: GGUFFile?
         switch source {
@@ -65,10 +65,26 @@ public struct LoadedModel: Sendable {
     }
 
     /// Loads `path` (or the default model) as the engine settings `args` ask.
-    public init(path: String?, args: EngineArgs) throws {
+    public init(path: String?, args: EngineArgs, pool: ThreadPool? = nil) throws {
         try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                       activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
-                      generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen)
+                      generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen,
+                      pool: pool)
+    }
+
+    /// The draft model a draft-model `--speculative-config` names, on this model's threads (the
+    /// two run one after the other); nil for other configs.
+    public func draftModel(args: EngineArgs) throws -> DecoderModel? {
+        guard case let .draftModel(name) = args.speculativeConfig?.method else { return nil }
+        var draftArgs = args
+        draftArgs.tokenizer = nil
+        return try LoadedModel(path: name, args: draftArgs, pool: model.pool).model
+    }
+
+    /// An engine on this model, with its draft model when the config names one.
+    public func engine(args: EngineArgs) throws -> LLMEngine {
+        try LLMEngine(model: model, tokenizer: tokenizer, args: args, generationConfig: generationConfig,
+                      modelIdentity: identity, draftModel: draftModel(args: args))
     }
 
     /// The tokenizer of a checkpoint directory (tokenizer.json), a GGUF file (its metadata) or

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import VLLMCompute
 import VLLMModels
+import VLLMTestSupport
 @testable import VLLMEngine
 
 @Suite struct NgramProposerTests {
@@ -94,26 +95,31 @@ import VLLMModels
             self.corruption = corruption
             rng = SplitMix64(seed: seed)
         }
-        func propose(_ tokens: ArraySlice<Int>, limit: Int) -> [Int] {
-            guard let s = sequences.first(where: { $0.count > tokens.count && $0.starts(with: tokens) }) else { return [] }
-            return s[tokens.count...].prefix(limit).map { t in
-                Double.random(in: 0..<1, using: &rng) < corruption ? AsyncSchedulingTests.active.randomElement(using: &rng)! : t
+        func propose(_ requests: [ProposalRequest], limit: Int) -> [String: [Int]] {
+            var out: [String: [Int]] = [:]
+            for r in requests {
+                guard let s = sequences.first(where: { $0.count > r.tokens.count && $0.starts(with: r.tokens) }) else { continue }
+                out[r.id] = s[r.tokens.count...].prefix(limit).map { t in
+                    Double.random(in: 0..<1, using: &rng) < corruption ? AsyncSchedulingTests.active.randomElement(using: &rng)! : t
+                }
             }
+            return out
         }
     }
 
     static func run(_ w: AsyncSchedulingTests.Workload, spec: SpeculativeConfig?, proposer: (any SpeculativeProposer)?,
-                    model: any CausalLM) throws -> (outputs: [String: String], sequences: [[Int]], stats: SpecDecodingStats) {
+                    draftModel: (any CausalLM)? = nil, model: any CausalLM)
+        throws -> (outputs: [String: String], sequences: [[Int]], stats: SpecDecodingStats, engine: LLMEngine) {
         var args = w.args
         args.speculativeConfig = spec
-        let engine = try LLMEngine(model: model, tokenizer: AsyncSchedulingTests.tokenizer, args: args)
+        let engine = try LLMEngine(model: model, tokenizer: AsyncSchedulingTests.tokenizer, args: args, draftModel: draftModel)
         if let proposer { engine.engineCore.proposer = proposer }
         var sequences: [[Int]] = []
         let outputs = try AsyncSchedulingTests.drive(engine, w) { out in
             let prompt = w.requests.first { $0.id == out.requestID }!.prompt
             sequences += out.outputs.map { prompt + $0.tokenIDs }
         }
-        return (outputs, sequences, engine.stats.specDecoding)
+        return (outputs, sequences, engine.stats.specDecoding, engine)
     }
 
     @Test(arguments: 0..<4)
@@ -195,5 +201,69 @@ extension EngineTests {
             }
         }
         #expect(worst <= 1e-5, "worst logprob difference \(worst)")
+    }
+}
+
+/// The draft-model proposer: a draft that is the target itself proposes exactly the target's
+/// greedy tokens, so every proposal of a greedy request is accepted — which needs the draft's
+/// KV to follow each request through acceptance, rollback, preemption and finishing (a KV
+/// mistake poisons the chain model's proposals). Outputs stay those of plain decoding.
+@Suite struct DraftModelProposerTests {
+    @Test(arguments: 0..<2)
+    func aDraftThatIsTheTargetIsAlwaysRight(shard: Int) throws {
+        var rng = SplitMix64(seed: UInt64(shard) &+ 77)
+        var accepted = 0
+        for k in 0..<40 {
+            var w = AsyncSchedulingTests.randomWorkload(&rng)
+            // Greedy, and no aborts: a client aborting after m tokens sees several per step here.
+            w.requests = w.requests.map { r in
+                AsyncSchedulingTests.Submitted(id: r.id, prompt: r.prompt,
+                                               params: SamplingParams(temperature: 0, maxTokens: r.params.maxTokens, ignoreEOS: r.params.ignoreEOS),
+                                               priority: r.priority, arrival: r.arrival, abortAfter: nil)
+            }
+            let model = ChainModel(vocabSize: AsyncSchedulingTests.tokenizer.vocabSize, activeTokens: AsyncSchedulingTests.active)
+            let draft = ChainModel(vocabSize: AsyncSchedulingTests.tokenizer.vocabSize, activeTokens: AsyncSchedulingTests.active)
+            let plain = try SpecDecodeDifferentialTests.run(w, spec: nil, proposer: nil, model: model)
+            let numSpec = Int.random(in: 1...5, using: &rng)
+            let spec = SpeculativeConfig(method: .draftModel("chain"), numSpeculativeTokens: numSpec, disableByBatchSize: nil)
+            let speculated = try SpecDecodeDifferentialTests.run(w, spec: spec, proposer: nil, draftModel: draft, model: model)
+            #expect(speculated.outputs == plain.outputs, "workload \(k)")
+            #expect(speculated.stats.numAcceptedTokens == speculated.stats.numDraftTokens, "workload \(k): \(speculated.stats)")
+            let proposer = try #require(speculated.engine.engineCore.proposer as? DraftModelProposer)
+            _ = proposer.propose([], limit: numSpec)
+            #expect(proposer.numFreeBlocks == speculated.engine.numKVBlocks, "draft blocks leaked")
+            accepted += speculated.stats.numAcceptedTokens
+        }
+        #expect(accepted > 300)
+    }
+}
+
+extension EngineTests {
+    /// A draft that is the same file with one-term int8 activations (close to the model, not
+    /// equal): greedy outputs and logprobs stay those of plain decoding, most proposals pass.
+    @Test func aDraftModelKeepsGreedyOutputs() throws {
+        let draft = try DecoderModel(gguf: GGUFFile(path: TestPaths.defaultModel), pool: Self.model.pool, maxBatchTokens: 512,
+                                     activationPrecision: .int8)
+        let prompts = Self.speculationPrompts
+        var params = SamplingParams(temperature: 0, maxTokens: 32, ignoreEOS: true)
+        params.logprobs = 1
+        let all = Array(repeating: params, count: prompts.count)
+        let plain = try Self.outputs(Self.engine(), prompts, all)
+        var args = EngineArgs()
+        args.kvCacheMemory = 256 << 20
+        args.maxModelLen = 2048
+        args.speculativeConfig = SpeculativeConfig(method: .draftModel(TestPaths.defaultModel), numSpeculativeTokens: 3, disableByBatchSize: nil)
+        let engine = try LLMEngine(model: Self.model, tokenizer: Self.tokenizer, args: args, draftModel: draft)
+        let fast = try Self.outputs(engine, prompts, all)
+        for (i, p) in plain.enumerated() {
+            #expect(fast[i].tokenIDs == p.tokenIDs, "prompt \(i)")
+            for (a, b) in zip(p.logprobs ?? [], fast[i].logprobs ?? []) {
+                #expect(abs(a[0].logprob - b[0].logprob) <= 1e-5, "prompt \(i)")
+            }
+        }
+        let stats = engine.stats.specDecoding
+        #expect(stats.acceptanceRate > 0.5, "\(stats)")
+        // Without the draft loaded, or with another vocabulary, the engine refuses to start.
+        #expect(throws: EngineArgsError.self) { try LLMEngine(model: Self.model, tokenizer: Self.tokenizer, args: args) }
     }
 }

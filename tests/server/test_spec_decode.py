@@ -3,6 +3,7 @@
 answers token for token as from a server without speculation (seeded sampling, penalties,
 stop strings, n > 1, best_of, streaming, an abandoned stream, chat logprobs), proposals are
 accepted (vLLM's spec_decode metrics), and a bad config is a one-line error."""
+import os
 import subprocess
 
 import requests
@@ -43,3 +44,22 @@ def test_bad_speculative_configs_are_one_line_errors():
                            capture_output=True, text=True, timeout=120)
         assert r.returncode != 0
         assert message in r.stderr and "--speculative-config" in r.stderr, r.stderr
+
+
+def test_a_draft_model_answers_as_plain_decoding_does():
+    # The default model drafting for itself (greedy proposals: sampled requests accept fewer), the answers
+    # (seeded sampling included) are those of the plain server.
+    default_model = os.path.join(os.environ.get("SWIFT_VLLM_MODEL_DIR", os.path.expanduser("~/.cache/swift-vllm/models")),
+                                 "SmolLM2-135M-Instruct.Q4_1.gguf")
+    draft = '{"model": "%s", "num_speculative_tokens": 3, "disable_by_batch_size": 16}' % default_model
+    plain = Server("--max-num-seqs", "6")
+    speculative = Server("--max-num-seqs", "6", "--speculative-config", draft)
+    try:
+        assert answers(speculative.url) == answers(plain.url)
+        accepted = metric(speculative.url, "vllm:spec_decode_num_accepted_tokens_total")
+        proposed = metric(speculative.url, "vllm:spec_decode_num_draft_tokens_total")
+        assert 0 < accepted < proposed, (accepted, proposed)
+        assert_idle(speculative.url)
+    finally:
+        assert speculative.stop() == 0, "".join(speculative.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])

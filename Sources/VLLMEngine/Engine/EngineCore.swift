@@ -48,18 +48,20 @@ public final class EngineCore: @unchecked Sendable {
                   speculativeConfig: speculativeConfig)
     }
 
+    /// `proposer`: what proposes tokens (default: n-gram lookup for an n-gram config).
     init(scheduler: Scheduler, executor: any Executor, structuredOutputs: StructuredOutputManager?, asyncScheduling: Bool = false,
-         speculativeConfig: SpeculativeConfig? = nil) {
+         speculativeConfig: SpeculativeConfig? = nil, proposer: (any SpeculativeProposer)? = nil) {
         self.scheduler = scheduler
         asyncExecutor = asyncScheduling && speculativeConfig == nil ? AsyncExecutor(executor) : nil
         self.executor = asyncExecutor ?? executor
         self.structuredOutputs = structuredOutputs
         self.speculativeConfig = speculativeConfig
-        proposer = speculativeConfig.map { c in
-            switch c.method {
-            case let .ngram(lo, hi): NgramProposer(minN: lo, maxN: hi)
-            }
+        if let proposer {
+            self.proposer = proposer
+        } else if case let .ngram(lo, hi) = speculativeConfig?.method {
+            self.proposer = NgramProposer(minN: lo, maxN: hi)
         }
+        precondition((speculativeConfig == nil) == (self.proposer == nil), "speculative decoding needs a proposer")
     }
 
     /// Queues a request, constrained by `grammar` when given, as a parallel-sampling sibling of
@@ -198,14 +200,16 @@ public final class EngineCore: @unchecked Sendable {
 
     /// Proposes the next tokens of every running request whose next step samples, for that
     /// step to verify; none for constrained requests (proposals would have to pass the
-    /// grammar) or while more requests run than `disableByBatchSize` allows.
+    /// grammar), prompts given as embeddings (a draft model can't read them) or while more
+    /// requests run than `disableByBatchSize` allows.
     private func propose(with proposer: any SpeculativeProposer, k: Int) {
         let running = scheduler.running
         let off = speculativeConfig?.disableByBatchSize.map { running.count > $0 } ?? false
-        for r in running {
-            let decoding = r.numComputedTokens == r.numTokens - 1 && r.numOutputPlaceholders == 0
-            let constrained = structuredOutputs?.isConstrained(r.requestID) ?? false
-            r.specTokenIDs = off || !decoding || constrained ? [] : proposer.propose(r.allTokenIDs[...], limit: k)
+        let eligible = off ? [] : running.filter { r in
+            r.numComputedTokens == r.numTokens - 1 && r.numOutputPlaceholders == 0 && r.promptEmbeddings == nil
+                && !(structuredOutputs?.isConstrained(r.requestID) ?? false)
         }
+        let proposals = proposer.propose(eligible.map { ProposalRequest(id: $0.requestID, tokens: $0.allTokenIDs[...]) }, limit: k)
+        for r in running { r.specTokenIDs = proposals[r.requestID] ?? [] }
     }
 }

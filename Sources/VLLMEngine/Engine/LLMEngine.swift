@@ -93,17 +93,20 @@ public final class LLMEngine: @unchecked Sendable {
 
     /// An engine on one CPU worker running `model`.
     public convenience init(model: any CausalLM, tokenizer: Tokenizer, args: EngineArgs,
-                            generationConfig: GenerationConfig? = nil, modelIdentity: String? = nil) throws {
+                            generationConfig: GenerationConfig? = nil, modelIdentity: String? = nil,
+                            draftModel: (any CausalLM)? = nil) throws {
         try self.init(executor: UniProcExecutor(model: model), tokenizer: tokenizer, args: args,
-                      generationConfig: generationConfig, modelIdentity: modelIdentity)
+                      generationConfig: generationConfig, modelIdentity: modelIdentity, draftModel: draftModel)
     }
 
     /// An engine driving `executor` (built by the caller: one worker here, several processes or
     /// another device elsewhere); its KV cache is sized here and allocated through it.
     /// `modelIdentity` names the weights (`LoadedModel.identity`); the disk KV offloading tier
-    /// needs it to tell its own blocks from another model's.
+    /// needs it to tell its own blocks from another model's. `draftModel`: the draft of a
+    /// draft-model `--speculative-config`, loaded by the caller.
     public init(executor: any Executor, tokenizer: Tokenizer, args: EngineArgs,
-                generationConfig: GenerationConfig? = nil, modelIdentity: String? = nil) throws {
+                generationConfig: GenerationConfig? = nil, modelIdentity: String? = nil,
+                draftModel: (any CausalLM)? = nil) throws {
         try args.validate()
         self.args = args
         self.generationConfig = generationConfig
@@ -146,9 +149,18 @@ public final class LLMEngine: @unchecked Sendable {
             }
             reasoningEnd = end
         }
+        var proposer: (any SpeculativeProposer)?
+        if case let .draftModel(name) = args.speculativeConfig?.method {
+            guard let draftModel else { throw EngineArgsError.invalid("--speculative-config: the draft model \(name) is not loaded") }
+            guard draftModel.config.vocabSize == config.vocabSize else {
+                throw EngineArgsError.invalid("--speculative-config: the draft model \(name) has \(draftModel.config.vocabSize) tokens in its vocabulary, the model \(config.vocabSize); a draft needs the model's tokenizer")
+            }
+            // As many token slots as the model's KV cache.
+            proposer = DraftModelProposer(model: draftModel, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        }
         engineCore = EngineCore(scheduler: scheduler, executor: executor,
                                 structuredOutputs: StructuredOutputManager(vocabulary: grammarVocabulary, reasoningEndTokenID: reasoningEnd),
-                                asyncScheduling: args.asyncScheduling, speculativeConfig: args.speculativeConfig)
+                                asyncScheduling: args.asyncScheduling, speculativeConfig: args.speculativeConfig, proposer: proposer)
         outputs = OutputProcessor(tokenizer: tokenizer)
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,

@@ -1,7 +1,19 @@
-/// What guesses a request's next tokens for speculative decoding to verify.
+/// A request whose next tokens are to be guessed: its prompt and output so far.
+public struct ProposalRequest: Sendable {
+    public let id: String
+    public let tokens: ArraySlice<Int>
+
+    public init(id: String, tokens: ArraySlice<Int>) {
+        self.id = id
+        self.tokens = tokens
+    }
+}
+
+/// What guesses requests' next tokens for speculative decoding to verify.
 public protocol SpeculativeProposer: Sendable {
-    /// Up to `limit` tokens guessed to follow `tokens` (a request's prompt and output).
-    func propose(_ tokens: ArraySlice<Int>, limit: Int) -> [Int]
+    /// Up to `limit` tokens guessed to follow each request's tokens, by request id (none: no
+    /// entry). A proposer keeping state per request forgets the requests not passed.
+    func propose(_ requests: [ProposalRequest], limit: Int) -> [String: [Int]]
 }
 
 /// Prompt-lookup speculation (vLLM's `NgramProposer`): when the last n tokens of a sequence
@@ -15,6 +27,15 @@ public struct NgramProposer: SpeculativeProposer {
         precondition(1 <= minN && minN <= maxN)
         self.minN = minN
         self.maxN = maxN
+    }
+
+    public func propose(_ requests: [ProposalRequest], limit: Int) -> [String: [Int]] {
+        var out: [String: [Int]] = [:]
+        for r in requests {
+            let p = propose(r.tokens, limit: limit)
+            if !p.isEmpty { out[r.id] = p }
+        }
+        return out
     }
 
     /// Up to `limit` tokens that followed the most recent earlier occurrence of the longest

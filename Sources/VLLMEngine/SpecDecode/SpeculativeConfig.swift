@@ -7,6 +7,9 @@ public struct SpeculativeConfig: Sendable, Equatable {
         /// Prompt lookup: the continuation of an earlier occurrence of the last n tokens, for n
         /// from `max` down to `min`.
         case ngram(min: Int, max: Int)
+        /// A draft model (a GGUF file, checkpoint directory or hub repo id) with the target's
+        /// tokenizer, run ahead greedily.
+        case draftModel(String)
     }
 
     public var method: Method
@@ -50,18 +53,25 @@ public struct SpeculativeConfig: Sendable, Equatable {
         }
         let method = fields["method"] as? String ?? (fields["model"] == nil ? nil : "draft_model")
         guard let method else { throw .invalid("\(flag) needs \"method\" (ngram) or \"model\"") }
-        guard method == "ngram" else {
-            throw .invalid("\(flag): method \"\(method)\" is not supported; supported: ngram")
+        guard method == "ngram" || method == "draft_model" else {
+            throw .invalid("\(flag): method \"\(method)\" is not supported; supported: ngram, draft_model (with \"model\")")
         }
         guard let k = try int("num_speculative_tokens") else { throw .invalid("\(flag) needs num_speculative_tokens") }
         guard (1...32).contains(k) else { throw .invalid("\(flag): num_speculative_tokens must be between 1 and 32, got \(k)") }
+        let disable = try int("disable_by_batch_size") ?? defaultDisableByBatchSize
+        guard disable >= 1 else { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(disable)") }
+        if method == "draft_model" {
+            guard let model = fields["model"] as? String, !model.isEmpty else {
+                throw .invalid("\(flag): the draft_model method needs \"model\" (a GGUF file, checkpoint directory or repo id)")
+            }
+            return SpeculativeConfig(method: .draftModel(model), numSpeculativeTokens: k, disableByBatchSize: disable)
+        }
+        guard fields["model"] == nil else { throw .invalid("\(flag): \"model\" is for the draft_model method, not ngram") }
         // vLLM: when only one bound is given the other takes its value; neither: 5 and 5.
         let lookupMax = try int("prompt_lookup_max"), lookupMin = try int("prompt_lookup_min")
         let hi = lookupMax ?? lookupMin ?? 5, lo = lookupMin ?? lookupMax ?? 5
         guard lo >= 1 else { throw .invalid("\(flag): prompt_lookup_min must be at least 1, got \(lo)") }
         guard hi >= lo else { throw .invalid("\(flag): prompt_lookup_max (\(hi)) must be at least prompt_lookup_min (\(lo))") }
-        let disable = try int("disable_by_batch_size") ?? defaultDisableByBatchSize
-        guard disable >= 1 else { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(disable)") }
         return SpeculativeConfig(method: .ngram(min: lo, max: hi), numSpeculativeTokens: k, disableByBatchSize: disable)
     }
 }
