@@ -22,7 +22,12 @@
 // Below this many activation rows, per-row dot kernels beat dequantize + GEMM (measured on the
 // 2-core Zen 3 machine with the kernels' own benchmark): Q8_0's multi-row dots share each
 // unpacked block between 4 rows; the other types' dots dequantize chunks as the GEMM does.
-static int64_t gemm_min_m(int type) { return type == VK_TYPE_Q8_0 ? 9 : 4; }
+// 16-bit and fp32 weights need no dequantizing in the dots, which stream them once per 4 rows:
+// up to 8 rows that beats the GEMM (a 135M F16 model's forward: 4 rows 31 ms in the GEMM,
+// measured with `vllm bench latency --input-len`; README, Speculative decoding).
+static int64_t gemm_min_m(int type) {
+    return type == VK_TYPE_Q8_0 || type == VK_TYPE_F16 || type == VK_TYPE_BF16 || type == VK_TYPE_F32 ? 9 : 4;
+}
 
 // Int8 mode on stored weights: the multi-row int8 dots up to VK_INT8_MAX_M rows; beyond that the
 // fp32 GEMM is as fast (measured with the kernels' benchmark on Zen 3 and Zen 5).
