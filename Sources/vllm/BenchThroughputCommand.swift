@@ -54,6 +54,10 @@ struct BenchThroughputCommand: ParsableCommand {
         print("requests: \(outputs.count), prompt tokens: \(promptTokens), output tokens: \(outputTokens), time: \(format(seconds)) s")
         print("throughput: \(format(Double(outputs.count) / seconds)) requests/s, \(format(Double(outputTokens) / seconds)) output tokens/s, \(format(Double(promptTokens + outputTokens) / seconds)) total tokens/s")
         print("peak KV usage: \(format(peak * 100))% of \(llm.engine.numKVBlocks) blocks, KV waste: \(format(s.kvWaste * 100))%, preemptions: \(s.numPreemptions)")
+        let spec = s.specDecoding
+        if llm.engine.args.speculativeConfig != nil {
+            print("speculative decoding: acceptance rate \(format(spec.acceptanceRate * 100))%, mean acceptance length \(format(spec.meanAcceptanceLength)) (\(spec.numAcceptedTokens) of \(spec.numDraftTokens) proposed tokens in \(spec.numDrafts) verifications)")
+        }
         if json {
             print(JSON.object([
                 ("requests_per_s", .double(Double(outputs.count) / seconds)),
@@ -68,6 +72,8 @@ struct BenchThroughputCommand: ParsableCommand {
                 ("lora_preallocation_bytes", .int(llm.engine.loraPreallocationBytes)),
                 ("kv_block_bytes", .int(llm.engine.kvBlockBytes)),
                 ("structured_outputs", .bool(structuredOutputs != nil)),
+                ("spec_decode_acceptance_rate", .double(spec.acceptanceRate)),
+                ("spec_decode_mean_acceptance_length", .double(spec.meanAcceptanceLength)),
             ]).encoded)
         }
     }

@@ -188,6 +188,16 @@ def test_bench_throughput_json_last_line():
     assert r["output_tokens"] == 16
 
 
+def test_bench_throughput_reports_speculative_decoding():
+    spec = '{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_min": 1, "disable_by_batch_size": 8}'
+    out = run("bench", "throughput", "--num-prompts", "4", "--input-len", "16", "--output-len", "12", "--json",
+              "--speculative-config", spec).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    assert r["output_tokens"] == 48
+    assert 0 <= r["spec_decode_acceptance_rate"] <= 1 and r["spec_decode_mean_acceptance_length"] >= 1
+    assert "speculative decoding: acceptance rate" in out
+
+
 def test_bench_throughput_with_a_constraint():
     # 200 characters cannot be written in 6 tokens: every request runs to --output-len.
     args = ["bench", "throughput", "--num-prompts", "4", "--input-len", "16", "--output-len", "6", "--json"]
