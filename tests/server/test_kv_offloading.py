@@ -38,9 +38,30 @@ def test_an_evicted_system_prompt_comes_back_from_the_tier():
         assert plain.stop() == 0, "".join(plain.log[-30:])
 
 
+def disk_tier_flags(path):
+    return ("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1",
+            "--kv-offloading-backend", "disk", "--kv-offloading-path", str(path))
+
+
+def assert_a_new_server_reuses_the_tier(flags, min_hits):
+    """A server started on the tier the last one left loads the system prompt's blocks from it
+    and answers as a server without a tier does."""
+    second = Server(*flags)
+    plain = Server("--num-gpu-blocks-override", "64")
+    try:
+        assert any("kept from the last run" in line for line in second.log), "".join(second.log[-30:])
+        answer = complete(second.url, SYSTEM + "\nQ: second?\nA:")
+        assert metric(second.url, "vllm:kv_offload_blocks_loaded_total") > 0
+        assert metric(second.url, "vllm:external_prefix_cache_hits_total") >= min_hits
+        assert answer == complete(plain.url, SYSTEM + "\nQ: second?\nA:")
+        assert_idle(second.url)
+    finally:
+        assert second.stop() == 0, "".join(second.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
 def test_a_restarted_server_reuses_the_disk_tier(tmp_path):
-    flags = ("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1",
-             "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path))
+    flags = disk_tier_flags(tmp_path)
     first = Server(*flags)
     try:
         complete(first.url, SYSTEM + "\nQ: first?\nA:")
@@ -53,25 +74,13 @@ def test_a_restarted_server_reuses_the_disk_tier(tmp_path):
     finally:
         # A graceful stop writes the prefix cache to the tier.
         assert first.stop() == 0, "".join(first.log[-30:])
-    second = Server(*flags)
-    plain = Server("--num-gpu-blocks-override", "64")
-    try:
-        assert any("kept from the last run" in line for line in second.log), "".join(second.log[-30:])
-        answer = complete(second.url, SYSTEM + "\nQ: second?\nA:")
-        assert metric(second.url, "vllm:kv_offload_blocks_loaded_total") > 0
-        assert metric(second.url, "vllm:external_prefix_cache_hits_total") >= 16
-        assert answer == complete(plain.url, SYSTEM + "\nQ: second?\nA:")
-        assert_idle(second.url)
-    finally:
-        assert second.stop() == 0, "".join(second.log[-30:])
-        assert plain.stop() == 0, "".join(plain.log[-30:])
+    assert_a_new_server_reuses_the_tier(flags, min_hits=16)
 
 
 def test_a_killed_server_leaves_its_blocks_in_the_disk_tier(tmp_path):
     # The tier is written through as blocks are computed, so even a server that never gets to
     # stop gracefully leaves the system prompt's blocks for the next one.
-    flags = ("--num-gpu-blocks-override", "64", "--kv-offloading-size", "0.1",
-             "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path))
+    flags = disk_tier_flags(tmp_path)
     first = Server(*flags)
     try:
         complete(first.url, SYSTEM + "\nQ: first?\nA:")
@@ -79,17 +88,7 @@ def test_a_killed_server_leaves_its_blocks_in_the_disk_tier(tmp_path):
     finally:
         first.proc.kill()
         first.proc.wait()
-    second = Server(*flags)
-    plain = Server("--num-gpu-blocks-override", "64")
-    try:
-        assert any("kept from the last run" in line for line in second.log), "".join(second.log[-30:])
-        answer = complete(second.url, SYSTEM + "\nQ: second?\nA:")
-        assert metric(second.url, "vllm:external_prefix_cache_hits_total") >= 16 * 16
-        assert answer == complete(plain.url, SYSTEM + "\nQ: second?\nA:")
-        assert_idle(second.url)
-    finally:
-        assert second.stop() == 0, "".join(second.log[-30:])
-        assert plain.stop() == 0, "".join(plain.log[-30:])
+    assert_a_new_server_reuses_the_tier(flags, min_hits=16 * 16)
 
 
 def test_offloading_flags_that_cannot_work_are_one_line_errors():
