@@ -9,7 +9,8 @@ the prompts one at a time (batch 1, greedy, streamed) and reports decode tokens/
 the first over the time after the first), the acceptance rate and mean acceptance length (from
 the server's vllm:spec_decode_* counters) and whether the texts equal the plain server's. Then
 throughput (all output tokens over wall time) with 8 and 32 concurrent clients on both
-workloads mixed.
+workloads mixed. `--reference` adds a third batch-1 workload: the reference prompts of the
+default model (token ids from ../shared/reference, sent raw to /v1/completions).
 """
 import argparse, asyncio, json, os, re, sys, time
 import urllib.request
@@ -59,20 +60,29 @@ def spec_counters(url):
     return out
 
 
+def reference_prompts(path):
+    with open(path) as f:
+        return [json.loads(line)["prompt_token_ids"] for line in f if line.strip()]
+
+
 async def one(client, model, prompt, max_tokens):
+    """A chat message (str) or raw token ids (list, through /v1/completions)."""
     start = time.perf_counter()
     first, text, tokens = None, "", 0
-    stream = await client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt}],
-                                                  max_tokens=max_tokens, temperature=0, stream=True,
-                                                  stream_options={"include_usage": True})
+    common = dict(model=model, max_tokens=max_tokens, temperature=0, stream=True, stream_options={"include_usage": True})
+    if isinstance(prompt, list):
+        stream = await client.completions.create(prompt=prompt, **common)
+    else:
+        stream = await client.chat.completions.create(messages=[{"role": "user", "content": prompt}], **common)
     async for chunk in stream:
         if chunk.usage:
             tokens = chunk.usage.completion_tokens
         for c in chunk.choices:
-            if c.delta.content:
+            piece = c.text if isinstance(prompt, list) else c.delta.content
+            if piece:
                 if first is None:
                     first = time.perf_counter()
-                text += c.delta.content
+                text += piece
     end = time.perf_counter()
     return text, tokens, (first or end) - start, end - (first or end)
 
@@ -108,9 +118,14 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=200)
     ap.add_argument("--concurrency", type=int, nargs="*", default=[8, 32])
     ap.add_argument("--vllm-args", default="", help="extra arguments for both servers")
+    ap.add_argument("--reference", nargs="?", const="../shared/reference/smollm2-135m-instruct-q4_1/generation.jsonl",
+                    help="also run the reference prompts (a generation.jsonl with prompt_token_ids)")
     args = ap.parse_args()
+    workloads = [("input-heavy", INPUT_HEAVY), ("plain chat", PLAIN_CHAT)]
+    if args.reference:
+        workloads.append(("reference", reference_prompts(args.reference)))
 
-    variants = [("plain", []), ("ngram", ["--speculative-config", args.speculative_config])]
+    variants = [("plain", []), ("spec", ["--speculative-config", args.speculative_config])]
     rows, texts = {}, {}
     for name, extra in variants:
         port = bench_serve.free_port()
@@ -119,7 +134,7 @@ def main():
                                                   *args.vllm_args.split(), *extra], port)
         try:
             model = json.load(urllib.request.urlopen(server.url + "/v1/models"))["data"][0]["id"]
-            for workload, prompts in (("input-heavy", INPUT_HEAVY), ("plain chat", PLAIN_CHAT)):
+            for workload, prompts in workloads:
                 before = spec_counters(server.url)
                 out, tps = asyncio.run(sequential(server.url, model, prompts, args.max_tokens))
                 after = spec_counters(server.url)
@@ -133,15 +148,15 @@ def main():
             server.stop()
 
     print(f"model {os.path.basename(args.model)}, threads {args.threads}, speculative config {args.speculative_config}")
-    print(f"{'workload':<14}{'plain tok/s':>12}{'ngram tok/s':>12}{'speedup':>9}{'accept rate':>13}{'mean acc len':>14}  same text")
-    for workload in ("input-heavy", "plain chat"):
-        (p, _), (s, d) = rows[("plain", workload)], rows[("ngram", workload)]
+    print(f"{'workload':<14}{'plain tok/s':>12}{'spec tok/s':>12}{'speedup':>9}{'accept rate':>13}{'mean acc len':>14}  same text")
+    for workload, _ in workloads:
+        (p, _), (s, d) = rows[("plain", workload)], rows[("spec", workload)]
         rate = d["num_accepted_tokens"] / d["num_draft_tokens"] if d["num_draft_tokens"] else 0
         length = 1 + d["num_accepted_tokens"] / d["num_drafts"] if d["num_drafts"] else 0
-        same = texts[("plain", workload)] == texts[("ngram", workload)]
+        same = texts[("plain", workload)] == texts[("spec", workload)]
         print(f"{workload + ' (b=1)':<14}{p:>12.1f}{s:>12.1f}{s / p:>8.2f}×{rate:>13.2f}{length:>14.2f}  {same}")
     for c in args.concurrency:
-        (p, _), (s, _) = rows[("plain", f"c={c}")], rows[("ngram", f"c={c}")]
+        (p, _), (s, _) = rows[("plain", f"c={c}")], rows[("spec", f"c={c}")]
         print(f"{f'mixed c={c}':<14}{p:>12.1f}{s:>12.1f}{s / p:>8.2f}×")
 
 

@@ -34,6 +34,7 @@ static const vk_kernels vk_avx2 = {
     .dequantize_row = vk_dequantize_row_avx2,
     .dot_row = vk_dot_row_avx2,
     .dot_row_multi = vk_dot_row_multi_avx2,
+    .dot_float_rows = vk_dot_float_rows_avx2,
     .quantize_act_q8_terms = vk_quantize_act_q8_terms_avx2,
     .dot_q8act_multi = vk_dot_q8act_multi_avx2,
     .gemm_rp = vk_gemm_rp_avx2,

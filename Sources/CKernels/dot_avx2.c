@@ -177,28 +177,91 @@ static inline float sc_f32(const void *p, int64_t i) { return ((const float *)p)
 static inline float sc_f16(const void *p, int64_t i) { return vk_fp16_to_fp32(((const uint16_t *)p)[i]); }
 static inline float sc_bf16(const void *p, int64_t i) { return vk_bf16_to_fp32(((const uint16_t *)p)[i]); }
 
-#define VK_FLOAT_DOT(NAME)                                                                    \
-    VK_AVX2 __attribute__((noinline)) static float NAME##_dot(const void *w, const float *x, int64_t n) {               \
-        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                           \
-        int64_t i = 0;                                                                        \
-        for (; i + 32 <= n; i += 32) {                                                        \
-            a0 = _mm256_fmadd_ps(ld_##NAME(w, i), _mm256_loadu_ps(x + i), a0);                \
-            a1 = _mm256_fmadd_ps(ld_##NAME(w, i + 8), _mm256_loadu_ps(x + i + 8), a1);        \
-            a2 = _mm256_fmadd_ps(ld_##NAME(w, i + 16), _mm256_loadu_ps(x + i + 16), a2);      \
-            a3 = _mm256_fmadd_ps(ld_##NAME(w, i + 24), _mm256_loadu_ps(x + i + 24), a3);      \
-        }                                                                                     \
-        for (; i + 8 <= n; i += 8) a0 = _mm256_fmadd_ps(ld_##NAME(w, i), _mm256_loadu_ps(x + i), a0); \
-        float s = vk_hsum256(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));    \
-        for (; i < n; i++) s += sc_##NAME(w, i) * x[i];                                       \
-        return s;                                                                             \
+// Tiles of R stored rows x C activation rows. Each (row, activation row) pair has one 8-lane
+// accumulator over the elements in order, then its horizontal sum, then the scalar tail: the
+// same order whatever the tile's shape, so a row's result does not depend on the rows batched
+// with it (verifying speculated tokens in one pass reproduces single-token decoding's logits bit
+// for bit). R x C accumulators hide the FMA latency; each widened weight vector serves C rows
+// and each activation vector R rows, which keeps the loads below the FMAs.
+typedef void (*vk_tile_fn)(const char *w, int64_t rowbytes, const float *x, int64_t ldx, int64_t n,
+                           float *y, int64_t ldy);
+#define VK_FLOAT_TILE(NAME, ES, R, C)                                                               \
+    VK_AVX2 __attribute__((noinline)) static void NAME##_tile##R##x##C(                           \
+        const char *w, int64_t rowbytes, const float *x, int64_t ldx, int64_t n, float *y, int64_t ldy) { \
+        __m256 acc[R][C];                                                                         \
+        for (int r = 0; r < R; r++)                                                               \
+            for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();                          \
+        int64_t i = 0;                                                                            \
+        const char *ahead = w + 2 * R * rowbytes;                                                 \
+        const int64_t step = R * 8 * (int64_t)sizeof(ES);                                         \
+        for (; i + 8 <= n; i += 8, ahead += step) {                                               \
+            for (int64_t p = 0; p < step; p += 64) _mm_prefetch(ahead + p, _MM_HINT_T0);          \
+            __m256 wv[R];                                                                         \
+            for (int r = 0; r < R; r++) wv[r] = ld_##NAME(w + r * rowbytes, i);                   \
+            for (int c = 0; c < C; c++) {                                                         \
+                const __m256 xv = _mm256_loadu_ps(x + c * ldx + i);                               \
+                for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(wv[r], xv, acc[r][c]);    \
+            }                                                                                     \
+        }                                                                                         \
+        for (int r = 0; r < R; r++)                                                               \
+            for (int c = 0; c < C; c++) {                                                         \
+                float s = vk_hsum256(acc[r][c]);                                                  \
+                for (int64_t j = i; j < n; j++) s += sc_##NAME(w + r * rowbytes, j) * x[c * ldx + j]; \
+                y[c * ldy + r] = s;                                                               \
+            }                                                                                     \
     }
+// Per activation-row count C = 1..4: the main tile (R x C near 8 accumulators) and a one-row
+// tile for the rows left over.
+#define VK_FLOAT_TILES(NAME, ES)                                                                    \
+    VK_FLOAT_TILE(NAME, ES, 4, 1) VK_FLOAT_TILE(NAME, ES, 4, 2) VK_FLOAT_TILE(NAME, ES, 2, 3)                 \
+    VK_FLOAT_TILE(NAME, ES, 2, 4) VK_FLOAT_TILE(NAME, ES, 1, 1) VK_FLOAT_TILE(NAME, ES, 1, 2)                 \
+    VK_FLOAT_TILE(NAME, ES, 1, 3) VK_FLOAT_TILE(NAME, ES, 1, 4)                                           \
+    static const vk_tile_fn NAME##_main[4] = {NAME##_tile4x1, NAME##_tile4x2, NAME##_tile2x3,     \
+                                              NAME##_tile2x4};                                    \
+    static const vk_tile_fn NAME##_one[4] = {NAME##_tile1x1, NAME##_tile1x2, NAME##_tile1x3,      \
+                                             NAME##_tile1x4};
+VK_FLOAT_TILES(f32, float)
+VK_FLOAT_TILES(f16, uint16_t)
+VK_FLOAT_TILES(bf16, uint16_t)
+static const int tile_rows[4] = {4, 4, 2, 2};
 
-VK_FLOAT_DOT(f32)
-VK_FLOAT_DOT(f16)
-VK_FLOAT_DOT(bf16)
+// The tile kernels of a float type; NULL for the others.
+static const vk_tile_fn *float_tiles(int type, int one) {
+    switch (type) {
+    case VK_TYPE_F32: return one ? f32_one : f32_main;
+    case VK_TYPE_F16: return one ? f16_one : f16_main;
+    case VK_TYPE_BF16: return one ? bf16_one : bf16_main;
+    default: return NULL;
+    }
+}
+
+// Blocks of 8 stored rows (the tiles' common multiple) stay in L1 while every group of up to 4
+// activation rows passes over them.
+VK_AVX2 int vk_dot_float_rows_avx2(int type, const void *w, int64_t rowbytes, int64_t nr, const float *x,
+                                   int64_t ldx, int64_t m, int64_t n, float *y, int64_t ldy) {
+    const vk_tile_fn *main = float_tiles(type, 0), *one = float_tiles(type, 1);
+    if (main == NULL) return 0;
+    const char *wb = (const char *)w;
+    for (int64_t r0 = 0; r0 < nr; r0 += 8) {
+        const int64_t r1 = nr - r0 < 8 ? nr : r0 + 8;
+        for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {
+            const int c = m - i < VK_MULTI_MAX ? (int)(m - i) : VK_MULTI_MAX, rt = tile_rows[c - 1];
+            int64_t r = r0;
+            for (; r + rt <= r1; r += rt) main[c - 1](wb + r * rowbytes, rowbytes, x + i * ldx, ldx, n, y + i * ldy + r, ldy);
+            for (; r < r1; r++) one[c - 1](wb + r * rowbytes, rowbytes, x + i * ldx, ldx, n, y + i * ldy + r, ldy);
+        }
+    }
+    return 1;
+}
+
+static float float_dot(int type, const void *w, const float *x, int64_t n) {
+    float out;
+    float_tiles(type, 1)[0](w, 0, x, 0, n, &out, 0);
+    return out;
+}
 
 VK_AVX2 float vk_dot_f32_avx2(const float *a, const float *b, int64_t n) {
-    return n > 0 ? f32_dot(a, b, n) : 0.0f;
+    return n > 0 ? float_dot(VK_TYPE_F32, a, b, n) : 0.0f;
 }
 
 VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n) {
@@ -207,9 +270,7 @@ VK_AVX2 float vk_dot_row_avx2(int type, const void *w, const float *x, int64_t n
     const int64_t nb = n / be;
     float out = 0.0f;
     switch (type) {
-    case VK_TYPE_F32: return f32_dot(w, x, n);
-    case VK_TYPE_F16: return f16_dot(w, x, n);
-    case VK_TYPE_BF16: return bf16_dot(w, x, n);
+    case VK_TYPE_F32: case VK_TYPE_F16: case VK_TYPE_BF16: return float_dot(type, w, x, n);
     case VK_TYPE_Q8_0: q8_0_x1(w, nb, x, 0, &out, 0); return out;
     case VK_TYPE_Q2_K: q2_K_x1(w, nb, x, 0, &out, 0); return out;
     case VK_TYPE_Q3_K: q3_K_x1(w, nb, x, 0, &out, 0); return out;
@@ -232,6 +293,9 @@ VK_AVX2 void vk_dot_row_multi_avx2(int type, const void *w, const float *x, int6
     case VK_TYPE_Q8_0: q8_0_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q2_K: q2_K_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
     case VK_TYPE_Q3_K: q3_K_fns[nx - 1](w, nb, x, ldx, out, ldout); return;
+    case VK_TYPE_F32: case VK_TYPE_F16: case VK_TYPE_BF16:
+        float_tiles(type, 1)[nx - 1](w, 0, x, ldx, n, out, ldout);
+        return;
     default:
         if (chunked_type(type)) {
             chunk_dot_nx(type, w, x, ldx, nx, n, out, ldout);

@@ -22,11 +22,11 @@
 // Below this many activation rows, per-row dot kernels beat dequantize + GEMM (measured on the
 // 2-core Zen 3 machine with the kernels' own benchmark): Q8_0's multi-row dots share each
 // unpacked block between 4 rows; the other types' dots dequantize chunks as the GEMM does.
-// 16-bit and fp32 weights need no dequantizing in the dots, which stream them once per 4 rows:
-// up to 8 rows that beats the GEMM (a 135M F16 model's forward: 4 rows 31 ms in the GEMM,
-// measured with `vllm bench latency --input-len`; README, Speculative decoding).
+// 16-bit and fp32 weights go through tiles of stored rows x activation rows that need no
+// dequantizing (dot_float_rows); they beat the GEMM up to 16 rows (README, Speculative decoding).
 static int64_t gemm_min_m(int type) {
-    return type == VK_TYPE_Q8_0 || type == VK_TYPE_F16 || type == VK_TYPE_BF16 || type == VK_TYPE_F32 ? 9 : 4;
+    if (type == VK_TYPE_F16 || type == VK_TYPE_BF16 || type == VK_TYPE_F32) return 17;
+    return type == VK_TYPE_Q8_0 ? 9 : 4;
 }
 
 // Int8 mode on stored weights: the multi-row int8 dots up to VK_INT8_MAX_M rows; beyond that the
@@ -111,6 +111,8 @@ static void matmul_int8_dots(const vk_kernels *kt, int type, const char *wb, int
 static void matmul_dots(const vk_kernels *kt, int type, const char *wb, int64_t rowbytes, int64_t k,
                         int64_t r0, int64_t r1, const float *x, int64_t ldx, int64_t m, float *y,
                         int64_t ldy) {
+    if (kt->dot_float_rows != NULL && kt->dot_float_rows(type, wb + r0 * rowbytes, rowbytes, r1 - r0, x, ldx, m, k, y, ldy))
+        return;
     for (int64_t r = r0; r < r1; r++) {
         const char *wr = wb + r * rowbytes;
         for (int64_t i = 0; i < m; i += VK_MULTI_MAX) {

@@ -48,6 +48,10 @@ typedef struct {
     // out[i * ldout] = dot(w, x + i * ldx) for i < nx (nx <= VK_MULTI_MAX).
     void (*dot_row_multi)(int type, const void *w, const float *x, int64_t ldx, int64_t nx,
                           int64_t n, float *out, int64_t ldout);
+    // y[i * ldy + r] = dot(row r, x + i * ldx) for r < nr stored rows rowbytes apart and i < m,
+    // for the float types (returns 0 for the others: the caller runs dot_row_multi). NULL: none.
+    int (*dot_float_rows)(int type, const void *w, int64_t rowbytes, int64_t nr, const float *x, int64_t ldx,
+                          int64_t m, int64_t n, float *y, int64_t ldy);
     // vk_quantize_act_q8_terms, bit for bit the same at every level.
     void (*quantize_act_q8_terms)(const float *x, int64_t k, int terms, void *out);
     // out[i * ldout] = dot(w, dequantized a[i]) for i < nx (<= VK_MULTI_MAX), for the types
@@ -191,6 +195,8 @@ void vk_rope_rotate_half_avx2(float *x, int64_t n_heads, int64_t head_dim, const
 void vk_rope_adjacent_avx2(float *x, int64_t n_heads, int64_t head_dim, const float *c,
                            const float *s);
 float vk_dot_f32_avx2(const float *a, const float *b, int64_t n);
+int vk_dot_float_rows_avx2(int type, const void *w, int64_t rowbytes, int64_t nr, const float *x, int64_t ldx,
+                           int64_t m, int64_t n, float *y, int64_t ldy);
 void vk_axpy_f32_avx2(float a, const float *x, float *y, int64_t n);
 void vk_f32_to_f16_avx2(const float *src, uint16_t *dst, int64_t n);
 // Attention of g query heads over the n positions `kv` describes (hd % 32 == 0); see attention.c.

@@ -15,7 +15,8 @@ struct MatmulTests {
     func matmulMatchesDotReference(_ type: KType) {
         var rng = SplitMix64(seed: 0x5EED &+ UInt64(type.rawValue))
         let rows = 37
-        for k in [256, 512] {
+        // Float types have no blocks: a length that is not a multiple of 8 exercises their tails.
+        for k in type.blockElements == 1 ? [256, 512, 203] : [256, 512] {
             let rowBytes = k / type.blockElements * type.blockBytes
             let w = randomRow(type, rows * k, &rng)
             let wf = dequantRef(type, w, rows * k)
@@ -71,6 +72,44 @@ struct MatmulTests {
                     #expect(bad == 0, "\(type.description) level \(level) packed \(usePacked) k \(k) shape \(shape)")
                     #expect(untouched, "\(type.description) level \(level) wrote outside its columns")
                 } }
+            }
+        }
+    }
+}
+}
+
+extension KernelTests {
+@Suite
+struct FloatDotBatchInvarianceTests {
+    /// Speculative verification computes a token's logits in a batch of rows; they must equal
+    /// what single-row decoding computes, bit for bit, on every level.
+    @Test(arguments: [KType.f32, .f16, .bf16])
+    func rowsEqualSingleRowResultsExactly(_ type: KType) {
+        var rng = SplitMix64(seed: 0xB17 &+ UInt64(type.rawValue))
+        for k in [64, 203, 576] {
+            let rows = 21
+            let w = randomRow(type, rows * k, &rng)
+            for m in [2, 3, 4, 5, 8, 13, 16] {
+                let x = randomFloats(m * k, &rng)
+                forEachSimdLevel { level in
+                    var batched = [Float](repeating: .nan, count: m * rows)
+                    var scratch = [Float](repeating: .nan, count: Int(vk_matmul_scratch_floats(Int64(k))))
+                    w.withUnsafeBytes { wb in
+                        vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), x, Int64(k), Int64(m), nil,
+                                  &batched, Int64(rows), &scratch, Int32(VK_ACT_F32.rawValue))
+                    }
+                    for i in 0..<m {
+                        var single = [Float](repeating: .nan, count: rows)
+                        w.withUnsafeBytes { wb in
+                            x.withUnsafeBufferPointer { xb in
+                                vk_matmul(type.id, wb.baseAddress, Int64(k), 0, Int64(rows), xb.baseAddress! + i * k,
+                                          Int64(k), 1, nil, &single, Int64(rows), &scratch, Int32(VK_ACT_F32.rawValue))
+                            }
+                        }
+                        let same = (0..<rows).allSatisfy { single[$0].bitPattern == batched[i * rows + $0].bitPattern }
+                        #expect(same, "\(type.description) level \(level) k \(k) m \(m) row \(i)")
+                    }
+                }
             }
         }
     }
