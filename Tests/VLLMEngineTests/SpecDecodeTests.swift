@@ -254,6 +254,9 @@ extension EngineTests {
         args.maxModelLen = 2048
         args.speculativeConfig = SpeculativeConfig(method: .draftModel(TestPaths.defaultModel), numSpeculativeTokens: 3, disableByBatchSize: nil)
         let engine = try LLMEngine(model: Self.model, tokenizer: Self.tokenizer, args: args, draftModel: draft)
+        // The draft's KV comes out of the same budget: every block costs both models' bytes.
+        let perBlock = args.kvBlockBytes(config: Self.model.config) + args.kvBlockBytes(config: draft.config)
+        #expect(engine.numKVBlocks == (256 << 20) / perBlock)
         let fast = try Self.outputs(engine, prompts, all)
         for (i, p) in plain.enumerated() {
             #expect(fast[i].tokenIDs == p.tokenIDs, "prompt \(i)")

@@ -106,9 +106,12 @@ public struct EngineArgs: Sendable, Equatable {
     }
 
     /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
-    public func numKVBlocks(config: ModelConfig, weightBytes: Int) throws(EngineArgsError) -> Int {
-        let perBlock = PagedKVCache.bytesPerBlock(config: config, layout: kvCacheLayout(config: config), blockSize: blockSize,
-                                                  dtype: kvCacheDtype)
+    /// A draft model's KV takes as many blocks as the model's (one block table serves both), so
+    /// each block costs both models' bytes and the budget is shared, as in vLLM; its weights
+    /// count with the model's.
+    public func numKVBlocks(config: ModelConfig, weightBytes: Int, draft: (any CausalLM)? = nil) throws(EngineArgsError) -> Int {
+        let perBlock = kvBlockBytes(config: config) + (draft.map { kvBlockBytes(config: $0.config) } ?? 0)
+        let weightBytes = weightBytes + (draft?.weightBytes ?? 0)
         if let n = numGpuBlocksOverride {
             guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }
             return n
@@ -137,6 +140,11 @@ public struct EngineArgs: Sendable, Equatable {
             throw .invalid("the KV cache budget (\(bytes) bytes) holds no block of \(perBlock) bytes; raise --kv-cache-memory or --gpu-memory-utilization")
         }
         return n
+    }
+
+    /// Bytes of one KV cache block of a model with `config`.
+    public func kvBlockBytes(config: ModelConfig) -> Int {
+        PagedKVCache.bytesPerBlock(config: config, layout: kvCacheLayout(config: config), blockSize: blockSize, dtype: kvCacheDtype)
     }
 
     public func validate() throws(EngineArgsError) {

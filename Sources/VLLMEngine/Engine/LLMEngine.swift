@@ -117,7 +117,7 @@ public final class LLMEngine: @unchecked Sendable {
         guard maxModelLen <= config.contextLength else {
             throw EngineArgsError.invalid("--max-model-len \(maxModelLen) exceeds the model's context length \(config.contextLength)")
         }
-        numKVBlocks = try args.numKVBlocks(config: config, weightBytes: executor.weightBytes)
+        numKVBlocks = try args.numKVBlocks(config: config, weightBytes: executor.weightBytes, draft: draftModel)
         let layout = args.kvCacheLayout(config: config)
         // Blocks one request of max_model_len tokens may hold (sliding-window groups: the window).
         let perRequest = KVCacheManager.maxBlocksNeeded(windows: layout.windows, blockSize: args.blockSize, tokens: maxModelLen,
@@ -125,7 +125,7 @@ public final class LLMEngine: @unchecked Sendable {
         guard perRequest <= numKVBlocks else {
             throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) needs \(perRequest) KV blocks but the KV cache holds \(numKVBlocks) (\(numKVBlocks * args.blockSize) tokens); lower --max-model-len or give the KV cache more memory")
         }
-        kvBlockBytes = PagedKVCache.bytesPerBlock(config: config, layout: layout, blockSize: args.blockSize, dtype: args.kvCacheDtype)
+        kvBlockBytes = args.kvBlockBytes(config: config)
         let offloadingBlocks = try args.numOffloadingBlocks(blockBytes: kvBlockBytes)
         numOffloadingBlocks = offloadingBlocks
         var schedulerConfig = SchedulerConfig(
@@ -155,7 +155,7 @@ public final class LLMEngine: @unchecked Sendable {
             guard draftModel.config.vocabSize == config.vocabSize else {
                 throw EngineArgsError.invalid("--speculative-config: the draft model \(name) has \(draftModel.config.vocabSize) tokens in its vocabulary, the model \(config.vocabSize); a draft needs the model's tokenizer")
             }
-            // As many token slots as the model's KV cache.
+            // As many token slots as the model's KV cache, from the same budget (numKVBlocks).
             proposer = DraftModelProposer(model: draftModel, numBlocks: numKVBlocks, blockSize: args.blockSize, dtype: args.kvCacheDtype)
         }
         engineCore = EngineCore(scheduler: scheduler, executor: executor,
@@ -165,10 +165,11 @@ public final class LLMEngine: @unchecked Sendable {
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
                                              maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
+        let draftMiB = draftModel.map { ", draft model's KV \((numKVBlocks * args.kvBlockBytes(config: $0.config)) >> 20) MiB" } ?? ""
         let mib = (numKVBlocks * kvBlockBytes) >> 20
         let held = layout.groupCount == 1 ? "\(numKVBlocks * args.blockSize) tokens"
             : "\(layout.groupCount) KV cache groups of \(layout.slotsPerBlock) layers"
-        let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(held), \(mib) MiB); "
+        let line = "KV cache: \(numKVBlocks) blocks of \(args.blockSize) tokens (\(held), \(mib) MiB\(draftMiB)); "
             + "maximum concurrency for \(maxModelLen) tokens per request: \(Double(numKVBlocks * 100 / perRequest) / 100)x\n"
         logInfo(line)
         if let n = offloadingBlocks {
