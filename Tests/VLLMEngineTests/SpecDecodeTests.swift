@@ -270,3 +270,121 @@ extension EngineTests {
         #expect(throws: EngineArgsError.self) { try LLMEngine(model: Self.model, tokenizer: Self.tokenizer, args: args) }
     }
 }
+
+/// The distribution of sampled outputs under speculation, checked against the exact one: a
+/// chi-square goodness-of-fit test on the first three tokens of many requests (one seed each)
+/// whose proposals are the most likely continuation, accepted or not. Checked to fail when the
+/// worker accepts every proposal (chi-square 3362) and when it keeps a rejected proposal for a
+/// fifth of the tokens sampled (71 against the critical 66).
+@Suite struct SpecDecodeDistributionTests {
+    static let active = Array(1000..<1005)
+    static let temperature: Float = 0.9
+
+    /// Proposes the most likely continuation after the prompt, from the exact distributions.
+    final class LikelyProposer: SpeculativeProposer, @unchecked Sendable {
+        let promptCount: Int
+        let next: [[Int]: [Int: Double]]
+        init(promptCount: Int, next: [[Int]: [Int: Double]]) {
+            self.promptCount = promptCount
+            self.next = next
+        }
+        func propose(_ requests: [ProposalRequest], limit: Int) -> [String: [Int]] {
+            var out: [String: [Int]] = [:]
+            for r in requests {
+                var generated = Array(r.tokens.dropFirst(promptCount))
+                var proposal: [Int] = []
+                while proposal.count < limit, let d = next[generated] {
+                    let t = d.max { $0.value < $1.value }!.key
+                    proposal.append(t)
+                    generated.append(t)
+                }
+                if !proposal.isEmpty { out[r.id] = proposal }
+            }
+            return out
+        }
+    }
+
+    static func engine(spec: SpeculativeConfig?) throws -> LLMEngine {
+        var args = EngineArgs()
+        args.kvCacheDtype = .float32
+        args.numGpuBlocksOverride = 400
+        args.maxModelLen = 64
+        args.maxNumSeqs = 16
+        args.speculativeConfig = spec
+        let model = ChainModel(vocabSize: AsyncSchedulingTests.tokenizer.vocabSize, activeTokens: active)
+        return try LLMEngine(model: model, tokenizer: AsyncSchedulingTests.tokenizer, args: args)
+    }
+
+    /// The sampling distribution (temperature, top-k over the active tokens) of the token after
+    /// prompt + each prefix, from the raw logprobs of plain decoding.
+    static func nextDistributions(_ prompt: [Int], prefixes: [[Int]]) throws -> [[Int]: [Int: Double]] {
+        let engine = try engine(spec: nil)
+        var params = SamplingParams(temperature: 0, maxTokens: 1, ignoreEOS: true)
+        params.logprobs = active.count
+        for (i, p) in prefixes.enumerated() { try engine.addRequest(id: "\(i)", prompt: .tokenIDs(prompt + p), params: params) }
+        var out: [[Int]: [Int: Double]] = [:]
+        while engine.hasUnfinishedRequests {
+            for o in engine.step() where o.finished {
+                let top = o.outputs[0].logprobs![0].dropFirst()
+                #expect(Set(top.map(\.tokenID)) == Set(active), "the active tokens are the most likely")
+                let weights = top.map { ($0.tokenID, exp($0.logprob / Double(temperature))) }
+                let z = weights.reduce(0) { $0 + $1.1 }
+                out[prefixes[Int(o.requestID)!]] = Dictionary(uniqueKeysWithValues: weights.map { ($0.0, $0.1 / z) })
+            }
+        }
+        return out
+    }
+
+    @Test func sampledSpeculationKeepsTheOutputDistribution() throws {
+        let prompt = [1001, 1003, 1000, 1004, 1002]
+        let active = Self.active
+        let firsts = active.map { [$0] }
+        let seconds = active.flatMap { a in active.map { [a, $0] } }
+        let next = try Self.nextDistributions(prompt, prefixes: [[]] + firsts + seconds)
+        var expected: [[Int]: Double] = [:]
+        for s in seconds {
+            for (t, p) in next[s]! { expected[s + [t]] = next[[]]![s[0]]! * next[[s[0]]]![s[1]]! * p }
+        }
+
+        let spec = SpeculativeConfig(method: .ngram(min: 1, max: 1), numSpeculativeTokens: 2, disableByBatchSize: nil)
+        let engine = try Self.engine(spec: spec)
+        engine.engineCore.proposer = LikelyProposer(promptCount: prompt.count, next: next)
+        let n = 12000
+        var counts: [[Int]: Int] = [:]
+        var submitted = 0, finished = 0
+        while submitted < n || engine.hasUnfinishedRequests {
+            while submitted < n && submitted - finished < 16 {
+                var params = SamplingParams(temperature: Self.temperature, maxTokens: 3, ignoreEOS: true)
+                params.topK = Self.active.count
+                params.seed = UInt64(submitted)
+                try engine.addRequest(id: "r\(submitted)", prompt: .tokenIDs(prompt), params: params)
+                submitted += 1
+            }
+            for o in engine.step() where o.finished {
+                counts[o.outputs[0].tokenIDs, default: 0] += 1
+                finished += 1
+            }
+        }
+        let stats = engine.stats.specDecoding
+        #expect(stats.numAcceptedTokens > 0 && stats.numAcceptedTokens < stats.numDraftTokens, "\(stats)")
+        #expect(counts.values.reduce(0, +) == n)
+        #expect(counts.keys.allSatisfy { expected[$0] != nil }, "only active tokens are sampled")
+
+        // Cells expecting fewer than 5 are pooled into one.
+        var chi2 = 0.0, cells = 0, pooledObserved = 0, pooledExpected = 0.0
+        for (seq, p) in expected {
+            let e = p * Double(n), o = counts[seq] ?? 0
+            if e < 5 { pooledObserved += o; pooledExpected += e; continue }
+            chi2 += (Double(o) - e) * (Double(o) - e) / e
+            cells += 1
+        }
+        if pooledExpected > 0 {
+            chi2 += (Double(pooledObserved) - pooledExpected) * (Double(pooledObserved) - pooledExpected) / pooledExpected
+            cells += 1
+        }
+        // The chi-square quantile at p = 1e-4 (Wilson–Hilferty).
+        let df = Double(cells - 1), z = 3.719
+        let critical = df * pow(1 - 2 / (9 * df) + z * (2 / (9 * df)).squareRoot(), 3)
+        #expect(chi2 < critical, "chi-square \(chi2) over \(cells) cells, critical \(critical), acceptance \(stats.acceptanceRate)")
+    }
+}
