@@ -52,6 +52,19 @@ import VLLMTestSupport
         #expect(off.disableByBatchSize == 3 && off.method == .ngram(min: 5, max: 5))
     }
 
+    @Test func largerBatchesGetFewerProposals() {
+        let seven = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 7, disableByBatchSize: 8)
+        #expect([1, 2, 3, 4, 5, 6, 8, 9].map { seven.proposalsPerRequest(running: $0) } == [7, 7, 4, 3, 2, 1, 1, 0])
+        // The default turns speculation off past 4 requests.
+        let auto = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 7)
+        #expect((1...5).map { auto.proposalsPerRequest(running: $0) } == [7, 7, 4, 3, 0])
+        // A lone request gets what the flag asks for, beyond the budget; without a limit, all do.
+        let twenty = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 20, disableByBatchSize: 100)
+        #expect(twenty.proposalsPerRequest(running: 1) == 20 && twenty.proposalsPerRequest(running: 2) == 9)
+        let never = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 7, disableByBatchSize: nil)
+        #expect(never.proposalsPerRequest(running: 64) == 7)
+    }
+
     @Test func badConfigsNameTheirProblem() {
         let cases: [(String, String)] = [
             ("not json", "JSON object"),

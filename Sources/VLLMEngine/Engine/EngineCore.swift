@@ -186,7 +186,7 @@ public final class EngineCore: @unchecked Sendable {
         structuredOutputs?.accept(updates)
         let finished = updates.filter(\.isFinished).map(\.requestID)
         if !finished.isEmpty { executor.removeRequests(finished) }
-        if let proposer, let k = speculativeConfig?.numSpeculativeTokens { propose(with: proposer, k: k) }
+        if let proposer, let config = speculativeConfig { propose(with: proposer, config: config) }
         return updates.map { u in
             // The tokens the scheduler took (a finish inside an accepted run drops the rest).
             let s = sampled[u.requestID]?.prefix(u.newTokenIDs.count) ?? []
@@ -201,11 +201,12 @@ public final class EngineCore: @unchecked Sendable {
     /// Proposes the next tokens of every running request whose next step samples, for that
     /// step to verify; none for constrained requests (proposals would have to pass the
     /// grammar), prompts given as embeddings (a draft model can't read them) or while more
-    /// requests run than `disableByBatchSize` allows.
-    private func propose(with proposer: any SpeculativeProposer, k: Int) {
+    /// requests run than `disableByBatchSize` allows; fewer per request in larger batches
+    /// (`proposalsPerRequest`).
+    private func propose(with proposer: any SpeculativeProposer, config: SpeculativeConfig) {
         let running = scheduler.running
-        let off = speculativeConfig?.disableByBatchSize.map { running.count > $0 } ?? false
-        let eligible = off ? [] : running.filter { r in
+        let k = config.proposalsPerRequest(running: running.count)
+        let eligible = k == 0 ? [] : running.filter { r in
             r.numComputedTokens == r.numTokens - 1 && r.numOutputPlaceholders == 0 && r.promptEmbeddings == nil
                 && !(structuredOutputs?.isConstrained(r.requestID) ?? false)
         }

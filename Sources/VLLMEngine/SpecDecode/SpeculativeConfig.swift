@@ -24,6 +24,22 @@ public struct SpeculativeConfig: Sendable, Equatable {
     /// 2-core CPU (README, Speculative decoding).
     public static let defaultDisableByBatchSize = 4
 
+    /// Tokens a step verifies across its batch (each speculating request's 1 + proposals) before
+    /// requests get fewer proposals than `numSpeculativeTokens`: up to 16 rows the per-row dot
+    /// kernels run a 16-bit or fp32 pass, each row costing a fraction of a decode step; past
+    /// that the GEMM takes over and every verified row costs about a decoded one (README,
+    /// Speculative decoding). A lone request always gets its `numSpeculativeTokens`, and so does
+    /// every request when `disableByBatchSize` is nil (speculation never turned down).
+    public static let verifiedTokenBudget = 16
+
+    /// Proposals per request in a step of `running` requests (0 past `disableByBatchSize`).
+    public func proposalsPerRequest(running: Int) -> Int {
+        guard let limit = disableByBatchSize else { return numSpeculativeTokens }
+        if running > limit { return 0 }
+        let budget = max(Self.verifiedTokenBudget, 1 + numSpeculativeTokens)
+        return min(numSpeculativeTokens, max(0, budget / max(1, running) - 1))
+    }
+
     public init(method: Method, numSpeculativeTokens: Int, disableByBatchSize: Int? = defaultDisableByBatchSize) {
         self.method = method
         self.numSpeculativeTokens = numSpeculativeTokens
