@@ -59,7 +59,7 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Schedule each step while the previous one computes, hiding the scheduler's and output processing's time (exact: every feature sees the real tokens).")
     var asyncScheduling = false
 
-    @Option(help: "Speculative decoding, as a JSON object: {\"method\": \"ngram\", \"num_speculative_tokens\": K, \"prompt_lookup_max\": N, \"prompt_lookup_min\": M} proposes the continuation of an earlier occurrence of the last N..M tokens, {\"model\": DRAFT, \"num_speculative_tokens\": K} the greedy tokens of a draft model with the same tokenizer (e.g. a 4-bit GGUF of this model); the model verifies K proposed tokens per step, exactly (the output is what it would be without). Optional \"disable_by_batch_size\" (default 4): no proposals while more requests run.")
+    @Option(help: "Speculative decoding, as a JSON object: {\"method\": \"ngram\", \"num_speculative_tokens\": K, \"prompt_lookup_max\": N, \"prompt_lookup_min\": M} proposes the continuation of an earlier occurrence of the last N..M tokens, {\"model\": DRAFT, \"num_speculative_tokens\": K} the greedy tokens of a draft model with the same tokenizer (e.g. a 4-bit GGUF of this model); the model verifies K proposed tokens per step, exactly (the output is what it would be without). Optional \"disable_by_batch_size\" (default 4 for ngram, 2 for a draft model): no proposals while more requests run.")
     var speculativeConfig: String?
 
     @Option(help: "The directory of the disk KV offloading tier (--kv-offloading-backend disk).")

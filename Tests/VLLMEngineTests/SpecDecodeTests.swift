@@ -47,17 +47,22 @@ import VLLMTestSupport
         // One bound given: the other takes its value.
         let one = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 4}"#)
         #expect(one.method == .ngram(min: 4, max: 4))
-        #expect(one.disableByBatchSize == SpeculativeConfig.defaultDisableByBatchSize)
+        #expect(one.disableByBatchSize == 4)
+        // A draft model stops paying off in smaller batches.
+        let draft = try SpeculativeConfig.parse(json: #"{"model": "d.gguf", "num_speculative_tokens": 3}"#)
+        #expect(draft.disableByBatchSize == 2 && draft.method == .draftModel("d.gguf"))
         let off = try SpeculativeConfig.parse(json: #"{"method": "ngram", "num_speculative_tokens": 3, "disable_by_batch_size": 3}"#)
         #expect(off.disableByBatchSize == 3 && off.method == .ngram(min: 5, max: 5))
     }
 
     @Test func largerBatchesGetFewerProposals() {
         let seven = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 7, disableByBatchSize: 8)
-        #expect([1, 2, 3, 4, 5, 6, 8, 9].map { seven.proposalsPerRequest(running: $0) } == [7, 7, 4, 3, 2, 1, 1, 0])
+        #expect([1, 2, 3, 4, 5, 8, 9].map { seven.proposalsPerRequest(running: $0) } == [7, 3, 1, 1, 0, 0, 0])
         // The default turns speculation off past 4 requests.
-        let auto = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 7)
-        #expect((1...5).map { auto.proposalsPerRequest(running: $0) } == [7, 7, 4, 3, 0])
+        let auto = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 2)
+        #expect((1...5).map { auto.proposalsPerRequest(running: $0) } == [2, 2, 1, 1, 0])
+        let draft = SpeculativeConfig(method: .draftModel("d.gguf"), numSpeculativeTokens: 7)
+        #expect((1...3).map { draft.proposalsPerRequest(running: $0) } == [7, 3, 0])
         // A lone request gets what the flag asks for, beyond the budget; without a limit, all do.
         let twenty = SpeculativeConfig(method: .ngram(min: 1, max: 3), numSpeculativeTokens: 20, disableByBatchSize: 100)
         #expect(twenty.proposalsPerRequest(running: 1) == 20 && twenty.proposalsPerRequest(running: 2) == 9)

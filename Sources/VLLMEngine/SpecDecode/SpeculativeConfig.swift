@@ -21,16 +21,20 @@ public struct SpeculativeConfig: Sendable, Equatable {
     public var disableByBatchSize: Int?
 
     /// When the flag does not say (vLLM: never): where speculation stopped paying off on a
-    /// 2-core CPU (README, Speculative decoding).
-    public static let defaultDisableByBatchSize = 4
+    /// 2-core CPU (README, Speculative decoding). A draft model costs a forward pass per
+    /// proposed token, so it stops paying off sooner than prompt lookup.
+    public static func defaultDisableByBatchSize(_ method: Method) -> Int {
+        if case .draftModel = method { return 2 }
+        return 4
+    }
 
     /// Tokens a step verifies across its batch (each speculating request's 1 + proposals) before
-    /// requests get fewer proposals than `numSpeculativeTokens`: up to 16 rows the per-row dot
-    /// kernels run a 16-bit or fp32 pass, each row costing a fraction of a decode step; past
-    /// that the GEMM takes over and every verified row costs about a decoded one (README,
-    /// Speculative decoding). A lone request always gets its `numSpeculativeTokens`, and so does
-    /// every request when `disableByBatchSize` is nil (speculation never turned down).
-    public static let verifiedTokenBudget = 16
+    /// requests get fewer proposals than `numSpeculativeTokens`: a pass over 8 rows costs about
+    /// two decode steps on a 2-core CPU, and past that it is bound by compute, every verified
+    /// row costing a sizeable part of a decode step (README, Speculative decoding). A lone
+    /// request always gets its `numSpeculativeTokens`, and so does every request when
+    /// `disableByBatchSize` is nil (speculation never turned down).
+    public static let verifiedTokenBudget = 8
 
     /// Proposals per request in a step of `running` requests (0 past `disableByBatchSize`).
     public func proposalsPerRequest(running: Int) -> Int {
@@ -40,10 +44,15 @@ public struct SpeculativeConfig: Sendable, Equatable {
         return min(numSpeculativeTokens, max(0, budget / max(1, running) - 1))
     }
 
-    public init(method: Method, numSpeculativeTokens: Int, disableByBatchSize: Int? = defaultDisableByBatchSize) {
+    public init(method: Method, numSpeculativeTokens: Int, disableByBatchSize: Int?) {
         self.method = method
         self.numSpeculativeTokens = numSpeculativeTokens
         self.disableByBatchSize = disableByBatchSize
+    }
+
+    /// With the method's default `disableByBatchSize`.
+    public init(method: Method, numSpeculativeTokens: Int) {
+        self.init(method: method, numSpeculativeTokens: numSpeculativeTokens, disableByBatchSize: Self.defaultDisableByBatchSize(method))
     }
 
     /// Parses the flag's JSON object, with vLLM's field names.
@@ -74,13 +83,14 @@ public struct SpeculativeConfig: Sendable, Equatable {
         }
         guard let k = try int("num_speculative_tokens") else { throw .invalid("\(flag) needs num_speculative_tokens") }
         guard (1...32).contains(k) else { throw .invalid("\(flag): num_speculative_tokens must be between 1 and 32, got \(k)") }
-        let disable = try int("disable_by_batch_size") ?? defaultDisableByBatchSize
-        guard disable >= 1 else { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(disable)") }
+        let disable = try int("disable_by_batch_size")
+        if let disable, disable < 1 { throw .invalid("\(flag): disable_by_batch_size must be at least 1, got \(disable)") }
         if method == "draft_model" {
             guard let model = fields["model"] as? String, !model.isEmpty else {
                 throw .invalid("\(flag): the draft_model method needs \"model\" (a GGUF file, checkpoint directory or repo id)")
             }
-            return SpeculativeConfig(method: .draftModel(model), numSpeculativeTokens: k, disableByBatchSize: disable)
+            let draft = Method.draftModel(model)
+            return SpeculativeConfig(method: draft, numSpeculativeTokens: k, disableByBatchSize: disable ?? Self.defaultDisableByBatchSize(draft))
         }
         guard fields["model"] == nil else { throw .invalid("\(flag): \"model\" is for the draft_model method, not ngram") }
         // vLLM: when only one bound is given the other takes its value; neither: 5 and 5.
@@ -88,6 +98,7 @@ public struct SpeculativeConfig: Sendable, Equatable {
         let hi = lookupMax ?? lookupMin ?? 5, lo = lookupMin ?? lookupMax ?? 5
         guard lo >= 1 else { throw .invalid("\(flag): prompt_lookup_min must be at least 1, got \(lo)") }
         guard hi >= lo else { throw .invalid("\(flag): prompt_lookup_max (\(hi)) must be at least prompt_lookup_min (\(lo))") }
-        return SpeculativeConfig(method: .ngram(min: lo, max: hi), numSpeculativeTokens: k, disableByBatchSize: disable)
+        let ngram = Method.ngram(min: lo, max: hi)
+        return SpeculativeConfig(method: ngram, numSpeculativeTokens: k, disableByBatchSize: disable ?? Self.defaultDisableByBatchSize(ngram))
     }
 }
