@@ -210,8 +210,10 @@ typedef void (*vk_tile_fn)(const char *w, int64_t rowbytes, const float *x, int6
                 y[c * ldy + r] = s;                                                               \
             }                                                                                     \
     }
-// Per activation-row count C = 1..4: the main tile (R x C near 8 accumulators) and a one-row
-// tile for the rows left over.
+// Per activation-row count C = 1..4: the main tile (4 stored rows for 1-2 activation rows, 2 for
+// 3-4: the fastest shapes that keep the accumulators in registers) and a one-row tile for the
+// rows left over. Each tile prefetches the rows two tiles ahead: hardware prefetchers lose track
+// of several interleaved row streams.
 #define VK_FLOAT_TILES(NAME, ES)                                                                    \
     VK_FLOAT_TILE(NAME, ES, 4, 1) VK_FLOAT_TILE(NAME, ES, 4, 2) VK_FLOAT_TILE(NAME, ES, 2, 3)                 \
     VK_FLOAT_TILE(NAME, ES, 2, 4) VK_FLOAT_TILE(NAME, ES, 1, 1) VK_FLOAT_TILE(NAME, ES, 1, 2)                 \
