@@ -106,11 +106,12 @@ public struct EngineArgs: Sendable, Equatable {
     }
 
     /// The number of KV blocks these settings give for `config`, with `weightBytes` of weights.
-    /// A draft model's KV takes as many blocks as the model's (one block table serves both), so
-    /// each block costs both models' bytes and the budget is shared, as in vLLM; its weights
-    /// count with the model's.
+    /// A draft model's KV has as many blocks as the model's (DraftModelProposer), so each block
+    /// costs both models' bytes and the budget is shared, as in vLLM; its weights count with the
+    /// model's.
     public func numKVBlocks(config: ModelConfig, weightBytes: Int, draft: (any CausalLM)? = nil) throws(EngineArgsError) -> Int {
-        let perBlock = kvBlockBytes(config: config) + (draft.map { kvBlockBytes(config: $0.config) } ?? 0)
+        let perBlock = kvBlockBytes(config: config)
+            + (draft.map { DraftModelProposer.bytesPerBlock($0, blockSize: blockSize, dtype: kvCacheDtype) } ?? 0)
         let weightBytes = weightBytes + (draft?.weightBytes ?? 0)
         if let n = numGpuBlocksOverride {
             guard n > 0 else { throw .invalid("--num-gpu-blocks-override must be positive, got \(n)") }

@@ -165,7 +165,9 @@ public final class LLMEngine: @unchecked Sendable {
         beams = BeamSearchDriver(core: engineCore, tokenizer: tokenizer, ids: coreIDs)
         lora = args.enableLoRA ? LoRAManager(maxRank: args.maxLoraRank, maxLoras: args.maxLoras,
                                              maxCPULoras: args.maxCPULoras ?? args.maxLoras, blockBytes: kvBlockBytes) : nil
-        let draftMiB = draftModel.map { ", draft model's KV \((numKVBlocks * args.kvBlockBytes(config: $0.config)) >> 20) MiB" } ?? ""
+        let draftMiB = draftModel.map {
+            ", draft model's KV \((numKVBlocks * DraftModelProposer.bytesPerBlock($0, blockSize: args.blockSize, dtype: args.kvCacheDtype)) >> 20) MiB"
+        } ?? ""
         let mib = (numKVBlocks * kvBlockBytes) >> 20
         let held = layout.groupCount == 1 ? "\(numKVBlocks * args.blockSize) tokens"
             : "\(layout.groupCount) KV cache groups of \(layout.slotsPerBlock) layers"

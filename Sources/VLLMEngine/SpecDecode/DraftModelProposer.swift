@@ -23,11 +23,19 @@ public final class DraftModelProposer: SpeculativeProposer, @unchecked Sendable 
     /// `numBlocks` blocks of `blockSize` tokens for the draft's KV.
     public init(model: any CausalLM, numBlocks: Int, blockSize: Int, dtype: KVCacheDType) {
         self.model = model
-        kv = PagedKVCache(config: model.config, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+        kv = PagedKVCache(config: model.config, layout: Self.layout(model), numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
         freeBlocks = (0..<Int32(numBlocks)).reversed().map { $0 }
     }
 
     public var numFreeBlocks: Int { freeBlocks.count }
+
+    /// Every layer of the draft in every block: its block tables are its own, one per request.
+    private static func layout(_ model: any CausalLM) -> KVCacheLayout { KVCacheLayout(config: model.config, hybrid: false) }
+
+    /// Bytes one block of the draft's KV takes.
+    public static func bytesPerBlock(_ model: any CausalLM, blockSize: Int, dtype: KVCacheDType) -> Int {
+        PagedKVCache.bytesPerBlock(config: model.config, layout: layout(model), blockSize: blockSize, dtype: dtype)
+    }
 
     public func propose(_ requests: [ProposalRequest], limit: Int) -> [String: [Int]] {
         let wanted = Set(requests.map(\.id))
