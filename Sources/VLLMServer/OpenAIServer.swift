@@ -2,11 +2,13 @@ import Hummingbird
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import VLLM
 
 /// The OpenAI-compatible HTTP server (`vllm serve`): Hummingbird on SwiftNIO, run in a
-/// `ServiceGroup` so SIGTERM/SIGINT shut it down gracefully: it stops accepting, lets
-/// in-flight requests finish (up to `gracefulShutdownSeconds`, then aborts them) and returns.
+/// `ServiceGroup` so SIGTERM/SIGINT shut it down gracefully: it drains (`/health` 503, new
+/// generation requests refused, the engine's requests run to their end), stops accepting, lets
+/// in-flight responses finish (all within `gracefulShutdownSeconds`, then aborts them) and returns.
 public enum OpenAIServer {
     /// Serves `engine` until a shutdown signal, then stops the engine and returns.
     /// - Parameter modelName: the model argument as given (the default served name).
@@ -31,10 +33,31 @@ public enum OpenAIServer {
                 logger.notice("Serving \(context.modelNames[0]) on http://\(host):\(channel.localAddress?.port ?? port)")
             },
             logger: logger)
-        var config = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A group shuts its services down last to first: draining comes before the listener closes.
+        var config = ServiceGroupConfiguration(services: [app, Drain(context: context)],
+                                               gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         config.maximumGracefulShutdownDuration = .seconds(options.gracefulShutdownSeconds)
         let group = ServiceGroup(configuration: config)
         defer { engine.shutdown() }
         try await group.run()
+    }
+}
+
+/// The first step of a graceful shutdown: with the listener still open, so load balancers and
+/// probes see it, `/health` turns 503 and new generation requests get 503 while the engine
+/// finishes what it has.
+private struct Drain: Service {
+    let context: ServerContext
+
+    func run() async throws {
+        try await gracefulShutdown()
+        context.draining.store(true, ordering: .relaxed)
+        let stats = context.engine.stats
+        context.logger.notice("Draining: \(stats.numRunning + stats.numWaiting) engine requests in flight; /health answers 503")
+        while !Task.isCancelled {
+            let now = context.engine.stats
+            if now.numRunning + now.numWaiting == 0 { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 }

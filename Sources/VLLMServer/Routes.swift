@@ -1,12 +1,13 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 import VLLM
 
 /// The HTTP routes of the OpenAI-compatible server.
 enum Routes {
     static func register(on router: Router<BasicRequestContext>, _ ctx: ServerContext) {
-        router.get("/health") { _, _ in Response(status: .ok) }
+        router.get("/health") { _, _ in Response(status: ctx.healthy ? .ok : .serviceUnavailable) }
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
@@ -38,6 +39,7 @@ enum Routes {
         for endpoint in GenerationEndpoint.allCases {
             v1.post(RouterPath(stringLiteral: endpoint.route)) { request, _ in
                 await answer {
+                    if ctx.draining.load(ordering: .relaxed) { throw APIError.unavailable("The server is shutting down.") }
                     var request = request
                     let body = try await readBody(&request, ctx)
                     let call = try await Offload.run { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }

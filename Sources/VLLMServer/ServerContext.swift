@@ -27,6 +27,9 @@ final class ServerContext: Sendable {
     let loras: LoRARegistry
     let logger: Logger
     let startTime = Int(Date().timeIntervalSince1970)
+    /// Set by a shutdown signal: `/health` answers 503 and new generation requests are refused
+    /// while the ones in flight finish.
+    let draining = Atomic<Bool>(false)
     private let nextEngineKey = Mutex<UInt64>(0)
 
     /// - Parameters:
@@ -74,6 +77,9 @@ final class ServerContext: Sendable {
             return "srv-\(next)"
         }
     }
+
+    /// What `/health` reports: the engine runs and the server is not draining.
+    var healthy: Bool { !draining.load(ordering: .relaxed) && engine.isRunning }
 
     var now: Int { Int(Date().timeIntervalSince1970) }
 

@@ -59,6 +59,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "vLLM's name for --log-level (it sets uvicorn's); the same values.")
     var uvicornLogLevel: String?
 
+    @Option(help: "Log lines as plain text or as one JSON object per line (time, level, logger, message, fields), for log shippers: \(LogFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var logFormat: LogFormat = .text
+
     private var level: String { uvicornLogLevel ?? logLevel }
 
     func validate() throws {
@@ -81,6 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        LogFormat.current = logFormat
+        if logFormat == .json { JSONLogHandler.bootstrap() }
         let model = modelTag ?? engine.modelOptions.model
         var options = try requests.serverOptions(engine: engine, compatibility: compatibility)
         options.host = host
@@ -105,6 +110,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}
 
 /// As vLLM does at start: raise the soft limit on open files to the hard one (at most 65,536),
 /// so the connection cap, not the default of 1,024 descriptors, decides how many clients fit.

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 import requests
@@ -96,6 +97,51 @@ def test_sigterm_finishes_in_flight_requests_and_exits_0():
     assert s.proc.wait(60) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(s.url + "/health", timeout=5)
+
+
+def test_draining_answers_503_until_in_flight_requests_finish():
+    """After SIGTERM the listener stays open while the engine drains: probes and load balancers
+    see /health 503, a new generation request gets an OpenAI-style 503, the stream in flight
+    runs to its end, and then the process exits 0."""
+    s = Server()
+    r = requests.post(s.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 300, "ignore_eos": True,
+                                                       "stream": True}, stream=True, timeout=120)
+    events = r.iter_lines(decode_unicode=True)
+    assert next(e for e in events if e).startswith("data: {")
+    assert requests.get(s.url + "/health", timeout=5).status_code == 200
+    s.proc.send_signal(signal.SIGTERM)
+    deadline = time.time() + 10
+    while requests.get(s.url + "/health", timeout=5).status_code == 200:
+        assert time.time() < deadline, "/health never turned 503"
+        time.sleep(0.02)
+    refused = requests.post(s.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 2}, timeout=30)
+    assert refused.status_code == 503
+    assert refused.json()["error"] == {"message": "The server is shutting down.", "type": "ServiceUnavailableError",
+                                       "param": None, "code": 503}
+    rest = [e for e in events if e]
+    assert rest[-1] == "data: [DONE]" and len(rest) == 300  # 299 more tokens, then [DONE]
+    assert s.proc.wait(60) == 0
+    assert any("Draining: 1 engine requests in flight" in line for line in s.log), "".join(s.log)
+
+
+def test_json_log_format_writes_one_object_per_line():
+    s = Server("--log-format", "json")
+    requests.post(s.url + "/v1/completions", json={"prompt": "Hi \"there\"\n", "max_tokens": 2}, timeout=60)
+    assert s.stop() == 0
+    time.sleep(0.2)
+    records = [json.loads(line) for line in s.log]
+    assert all({"time", "level", "logger", "message"} <= r.keys() for r in records), s.log
+    messages = [r["message"] for r in records]
+    assert any(m.startswith("KV cache: ") for m in messages)  # the engine's own line
+    assert any(m.startswith("Serving ") for m in messages)  # swift-log's
+    [received] = [r for r in records if r["message"].startswith("Received request")]
+    assert 'prompt: "Hi \\"there\\"\\n"' in received["message"] and received["source"] == "VLLMServer"
+    assert time.strptime(records[0]["time"], "%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_unknown_log_format_is_refused():
+    p = subprocess.run([BINARY, "serve", "--log-format", "xml"], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "xml" in p.stderr
 
 
 def test_unknown_flag_is_named():

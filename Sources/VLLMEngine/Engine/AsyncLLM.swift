@@ -172,6 +172,9 @@ public final class AsyncLLM: @unchecked Sendable {
         return latestStats
     }
 
+    /// False once `shutdown` has begun: the engine takes no more requests.
+    public var isRunning: Bool { condition.withLock { !stopping } }
+
     /// Stops the loop after its current step and waits for it; open streams end with
     /// `AsyncLLMError.shutDown`.
     public func shutdown() {
