@@ -8,6 +8,8 @@ let package = Package(
         .library(name: "VLLM", targets: ["VLLM"]),
         .library(name: "VLLMServer", targets: ["VLLMServer"]),
         .executable(name: "vllm", targets: ["vllm"]),
+        // The shared library the Python package loads (libSwiftVLLM.so).
+        .library(name: "SwiftVLLM", type: .dynamic, targets: ["VLLMCAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -61,8 +63,24 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // The engine's command-line flags (vLLM's names), shared by the `vllm` command and the
+        // Python binding, which turns `LLM(**kwargs)` into the same flags.
+        .target(name: "VLLMCommandLine", dependencies: [
+            "VLLM",
+            "VLLMServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The C ABI of the Python binding (python/): opaque handles and JSON text.
+        .target(name: "VLLMCAPI", dependencies: [
+            "VLLM",
+            "VLLMCommandLine",
+            "VLLMServer",
+            "VLLMJinja",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "vllm", dependencies: [
             "VLLM",
+            "VLLMCommandLine",
             "VLLMJinja",
             "VLLMServer",
             "VLLMToolParsers",

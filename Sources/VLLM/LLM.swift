@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The offline API (vLLM's `LLM`): load a model once, then generate for many prompts at a time
 /// through continuous batching. `AsyncLLM` is the streaming counterpart.
 ///
@@ -41,10 +43,7 @@ public final class LLM: @unchecked Sendable {
                 throw error
             }
         }
-        var finished: [String: RequestOutput] = [:]
-        while finished.count < prompts.count {
-            for out in engine.step() where out.finished { finished[out.requestID] = out }
-        }
+        let finished = try runToCompletion(ids)
         return ids.map { finished[$0]! }
     }
 
@@ -65,10 +64,7 @@ public final class LLM: @unchecked Sendable {
                 throw error
             }
         }
-        var finished: [String: RequestOutput] = [:]
-        while finished.count < prompts.count {
-            for out in engine.step() where out.finished { finished[out.requestID] = out }
-        }
+        let finished = try runToCompletion(ids)
         return ids.map { id in
             let out = finished[id]!
             return BeamSearchOutput(sequences: out.outputs.map { o in
@@ -85,6 +81,34 @@ public final class LLM: @unchecked Sendable {
 
     public func beamSearch(_ prompts: [String], _ params: BeamSearchParams) throws -> [BeamSearchOutput] {
         try beamSearch(prompts.map(PromptInput.text), params)
+    }
+
+    /// Stops the `generate` or `beamSearch` running on another thread: its requests are
+    /// aborted (their KV blocks freed) and it throws `CancellationError`.
+    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    /// How many requests of the running `generate` or `beamSearch` have finished, for progress
+    /// bars on another thread.
+    public var finishedRequests: Int { finishedCount.load(ordering: .relaxed) }
+
+    private let cancelled = Atomic<Bool>(false)
+    private let finishedCount = Atomic<Int>(0)
+
+    private func runToCompletion(_ ids: [String]) throws -> [String: RequestOutput] {
+        finishedCount.store(0, ordering: .relaxed)
+        cancelled.store(false, ordering: .relaxed)
+        var finished: [String: RequestOutput] = [:]
+        while finished.count < ids.count {
+            if cancelled.exchange(false, ordering: .relaxed) {
+                for id in ids where finished[id] == nil { engine.abortRequest(id: id) }
+                throw CancellationError()
+            }
+            for out in engine.step() where out.finished {
+                finished[out.requestID] = out
+                finishedCount.store(finished.count, ordering: .relaxed)
+            }
+        }
+        return finished
     }
 
     private func nextRequestID() -> String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VLLM
+import VLLMCommandLine
 
 /// Decode attention through the paged KV cache against the same keys and values stored
 /// contiguously: the cost of the block table, per context length (see `AttentionBenchmark`).

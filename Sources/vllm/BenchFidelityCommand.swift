@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMCommandLine
 
 /// How far the engine's activation mode moves the next-token distribution from the exact pass
 /// (`--activation-dtype exact`: fp32 activations times exactly dequantized weights, which the

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMCommandLine
 
 /// The machine's limits, measured in this run: memory bandwidth (STREAM-style triad) and peak
 /// fp32 FLOP/s, plus the decode ceiling they put on the model (every weight byte is read once

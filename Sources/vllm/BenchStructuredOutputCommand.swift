@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMCommandLine
 import VLLMJinja
 
 /// What structured outputs cost per token: each schema is compiled (uncached), then `--batch-size`

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMCommandLine
 import VLLMServer
 
 /// Offline throughput: every prompt submitted at once, continuous batching does the rest.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMCommandLine
 import VLLMJinja
 
 struct ChatTemplateCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VLLM
+import VLLMCommandLine
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import VLLM
+import VLLMCommandLine
 import VLLMServer
 
 /// The request-handling flags `vllm serve` and `vllm run-batch` share, and the server options

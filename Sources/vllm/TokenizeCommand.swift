@@ -1,5 +1,6 @@
 import ArgumentParser
 import VLLM
+import VLLMCommandLine
 
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

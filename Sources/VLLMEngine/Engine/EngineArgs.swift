@@ -75,6 +75,9 @@ public struct EngineArgs: Sendable, Equatable {
     /// a request's structured-output constraint applies once its reasoning has ended.
     public var reasoningParser: String?
     public static let reasoningParsers = ["deepseek_r1", "qwen3"]
+    /// vLLM's engine `seed`: requests that bring no seed of their own draw from a stream made
+    /// from it, so a run repeats exactly with the same requests in the same order (nil: unseeded).
+    public var seed: UInt64?
 
     public init() {}
 

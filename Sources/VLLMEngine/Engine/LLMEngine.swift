@@ -44,6 +44,8 @@ public final class LLMEngine: @unchecked Sendable {
     let outputs: OutputProcessor
     let beams: BeamSearchDriver
     let coreIDs = CoreRequestIDs()
+    /// Seeds for requests without one, from `EngineArgs.seed`.
+    private var engineSeeds: SplitMix64?
     /// Loaded LoRA adapters; nil without `--enable-lora`.
     let lora: LoRAManager?
     /// Bytes of one KV block (adapters are charged in these units).
@@ -109,6 +111,7 @@ public final class LLMEngine: @unchecked Sendable {
                 draftModel: (any CausalLM)? = nil) throws {
         try args.validate()
         self.args = args
+        engineSeeds = args.seed.map { SplitMix64(seed: $0) }
         self.generationConfig = generationConfig
         let config = executor.modelConfig
         self.config = config
@@ -266,11 +269,12 @@ public final class LLMEngine: @unchecked Sendable {
         let loraID = try resolveLoRA(request.lora)
         let childIDs = (0..<params.numCandidates).map { _ in coreIDs.make() }
         outputs.addParent(id: id, promptTokenIDs: request.promptTokenIDs, childIDs: childIDs, n: params.n)
+        let seed = params.seed ?? engineSeeds?.next()
         for (index, child) in childIDs.enumerated() {
             var p = params
             p.n = 1
             p.bestOf = nil
-            if let seed = params.seed { p.seed = seed &+ UInt64(index) }
+            if let seed { p.seed = seed &+ UInt64(index) }
             outputs.addChild(id: child, parentID: id, index: index, params: p)
             do {
                 try engineCore.addRequest(Request(requestID: child, promptTokenIDs: request.promptTokenIDs,

@@ -3,32 +3,34 @@ import ArgumentParser
 /// vLLM engine flags that deployments pass by habit (`docker run vllm/vllm-openai … --dtype auto
 /// --trust-remote-code`). Each is accepted where its vLLM meaning holds on this engine and
 /// refused with a reason where it cannot, never silently dropped.
-struct CompatibilityOptions: ParsableArguments {
+public struct CompatibilityOptions: ParsableArguments {
+    public init() {}
+
     @Flag(help: "Accepted for vLLM compatibility: GGUF models carry no code to trust.")
-    var trustRemoteCode = false
+    public var trustRemoteCode = false
 
     @Flag(help: "Accepted for vLLM compatibility: the CPU engine always runs eagerly (no graphs to capture).")
-    var enforceEager = false
+    public var enforceEager = false
 
     @Option(help: "Devices to split the model over; only 1 on one CPU host.")
-    var tensorParallelSize = 1
+    public var tensorParallelSize = 1
 
     @Option(help: "Pipeline stages; only 1 on one CPU host.")
-    var pipelineParallelSize = 1
+    public var pipelineParallelSize = 1
 
     @Option(help: "Engine replicas; only 1 on one CPU host.")
-    var dataParallelSize = 1
+    public var dataParallelSize = 1
 
     @Option(help: "Weight format: auto, safetensors or gguf.")
-    var loadFormat = "auto"
+    public var loadFormat = "auto"
 
     @Option(help: "Weight quantization: read from the GGUF file (gguf or unset; checkpoints are unquantized).")
-    var quantization: String?
+    public var quantization: String?
 
     @Option(help: "Most logprobs a request may ask for per token (vLLM's default 20).")
-    var maxLogprobs = 20
+    public var maxLogprobs = 20
 
-    func validate() throws {
+    public func validate() throws {
         guard tensorParallelSize == 1 else {
             throw ValidationError("--tensor-parallel-size \(tensorParallelSize) is not supported: this build runs on one CPU host (use 1)")
         }

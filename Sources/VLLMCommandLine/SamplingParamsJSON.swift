@@ -6,9 +6,9 @@ import VLLMServer
 /// `SamplingParams` from the command line's JSON: `--sampling-params` and `--prompts-file`
 /// lines, with vLLM's snake_case keys, decoded by `SamplingParams`' own `Codable`, and
 /// vLLM's `structured_outputs` object read as the server reads it.
-enum SamplingParamsJSON {
+public enum SamplingParamsJSON {
     /// `object` (parsed from `text`) laid over `base`, with `text`'s `structured_outputs`.
-    static func parameters(_ object: [String: Any], text: String, over base: SamplingParams, context: String) throws -> SamplingParams {
+    public static func parameters(_ object: [String: Any], text: String, over base: SamplingParams, context: String) throws -> SamplingParams {
         var object = object
         object.removeValue(forKey: "structured_outputs")
         var p = try merge(object, over: base, context: context)
@@ -42,7 +42,7 @@ enum SamplingParamsJSON {
     }
 
     /// A JSON object from text, or an error saying what `context` should hold.
-    static func object(_ text: String, context: String) throws -> [String: Any] {
+    public static func object(_ text: String, context: String) throws -> [String: Any] {
         guard let v = try? JSONSerialization.jsonObject(with: Data(text.utf8)), let o = v as? [String: Any] else {
             throw ValidationError("\(context) must be a JSON object")
         }

@@ -2,89 +2,91 @@ import ArgumentParser
 import VLLM
 
 /// The engine flags every model command accepts, with vLLM's names and meanings.
-struct EngineOptions: ParsableArguments {
-    @OptionGroup var modelOptions: ModelOptions
+public struct EngineOptions: ParsableArguments {
+    public init() {}
+
+    @OptionGroup public var modelOptions: ModelOptions
 
     @Option(help: "Token slots per KV cache block.")
-    var blockSize = 16
+    public var blockSize = 16
 
     @Option(help: "Fraction of system memory the engine may use (weights + KV cache).")
-    var gpuMemoryUtilization: Double?
+    public var gpuMemoryUtilization: Double?
 
     @Option(help: "KV cache size in bytes (suffixes K, M, G, KiB, MiB, GiB accepted).")
-    var kvCacheMemory: String?
+    public var kvCacheMemory: String?
 
     @Option(help: "Use exactly this many KV cache blocks.")
-    var numGpuBlocksOverride: Int?
+    public var numGpuBlocksOverride: Int?
 
     @Option(help: "Longest prompt + output a request may have (default: the model's context length).")
-    var maxModelLen: Int?
+    public var maxModelLen: Int?
 
     @Option(help: "Tokens computed per engine step across all requests.")
-    var maxNumBatchedTokens = 2048
+    public var maxNumBatchedTokens = 2048
 
     @Option(help: "Requests running at once.")
-    var maxNumSeqs = 256
+    public var maxNumSeqs = 256
 
     @Flag(inversion: .prefixedNo, help: "Split long prompts over several steps.")
-    var enableChunkedPrefill = true
+    public var enableChunkedPrefill = true
 
     @Option(help: "Most prompt tokens one request computes per step (0: no limit); lower keeps decodes moving while long prompts prefill.")
-    var longPrefillTokenThreshold = 0
+    public var longPrefillTokenThreshold = 0
 
     @Flag(inversion: .prefixedNo, help: "Reuse the KV cache of shared prompt prefixes.")
-    var enablePrefixCaching = true
+    public var enablePrefixCaching = true
 
     @Option(help: "fcfs or priority.")
-    var schedulingPolicy = "fcfs"
+    public var schedulingPolicy = "fcfs"
 
     @Option(help: "KV cache element type: auto (float16), float16 or float32.")
-    var kvCacheDtype = "auto"
+    public var kvCacheDtype = "auto"
 
     @Option(help: "Activations in the matmuls: float32 (the default: two int8 terms, within 1e-5 nats of an exact forward pass), int8 (opt-in: one term; faster, within 1e-3) or exact (fp32 throughout; slowest).")
-    var activationDtype = "float32"
+    public var activationDtype = "float32"
 
     @Flag(help: "Serve LoRA adapters.")
-    var enableLora = false
+    public var enableLora = false
 
     @Flag(help: "Accept prompts given as embeddings (the completions API's prompt_embeds).")
-    var enablePromptEmbeds = false
+    public var enablePromptEmbeds = false
 
     @Flag(help: "Keep every layer's KV for every position, even behind a sliding window (one KV cache group of all layers).")
-    var disableHybridKvCacheManager = false
+    public var disableHybridKvCacheManager = false
 
     @Option(help: "The KV offloading tier, used with --kv-offloading-size: native (host memory outside the KV cache's budget) or disk (a file in --kv-offloading-path, reused after a restart).")
-    var kvOffloadingBackend = "native"
+    public var kvOffloadingBackend = "native"
 
     @Flag(help: "Schedule each step while the previous one computes, hiding the scheduler's and output processing's time (exact: every feature sees the real tokens).")
-    var asyncScheduling = false
+    public var asyncScheduling = false
 
     @Option(help: "Speculative decoding, as a JSON object: {\"method\": \"ngram\", \"num_speculative_tokens\": K, \"prompt_lookup_max\": N, \"prompt_lookup_min\": M} proposes the continuation of an earlier occurrence of the last N..M tokens, {\"model\": DRAFT, \"num_speculative_tokens\": K} the greedy tokens of a draft model with the same tokenizer (e.g. a 4-bit GGUF of this model); the model verifies K proposed tokens per step, exactly (the output is what it would be without). Optional \"disable_by_batch_size\" (default 4 for ngram, 2 for a draft model): no proposals while more requests run.")
-    var speculativeConfig: String?
+    public var speculativeConfig: String?
 
     @Option(help: "The directory of the disk KV offloading tier (--kv-offloading-backend disk).")
-    var kvOffloadingPath: String?
+    public var kvOffloadingPath: String?
 
     @Option(help: "GiB of KV offloading tier: prefix-cache blocks evicted from the KV cache are kept there and loaded back on a later hit (off when not given).")
-    var kvOffloadingSize: Double?
+    public var kvOffloadingSize: Double?
 
     @Option(help: "Largest LoRA rank accepted.")
-    var maxLoraRank = 16
+    public var maxLoraRank = 16
 
     @Option(help: "Distinct LoRA adapters in one batch.")
-    var maxLoras = 1
+    public var maxLoras = 1
 
     @Option(help: "LoRA adapters kept loaded (default: --max-loras).")
-    var maxCpuLoras: Int?
+    public var maxCpuLoras: Int?
 
     @Option(parsing: .upToNextOption, help: "LoRA adapters to load at start: name=path (several, space- or comma-separated) or {\"name\": ..., \"path\": ..., \"base_model_name\": ...}.")
-    var loraModules: [String] = []
+    public var loraModules: [String] = []
 
-    func validate() throws {
+    public func validate() throws {
         do { _ = try engineArgs; try engineArgs.validate() } catch { throw ValidationError("\(error)") }
     }
 
-    var engineArgs: EngineArgs {
+    public var engineArgs: EngineArgs {
         get throws {
             var a = EngineArgs()
             a.threads = modelOptions.threads
@@ -128,7 +130,7 @@ struct EngineOptions: ParsableArguments {
         }
     }
 
-    static func parseBytes(_ s: String) throws -> Int {
+    public static func parseBytes(_ s: String) throws -> Int {
         let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("K", 1e3), ("M", 1e6), ("G", 1e9), ("B", 1)]
         for (suffix, scale) in units where s.hasSuffix(suffix) {
             if let v = Double(s.dropLast(suffix.count)), v > 0 { return Int(v * scale) }
@@ -140,7 +142,7 @@ struct EngineOptions: ParsableArguments {
     /// `model` and `--tokenizer` as local paths (hub repo ids found in the cache or downloaded),
     /// with the engine settings: for the async commands, whose threads must not block on a
     /// download.
-    func resolved(_ model: String?) async throws -> (model: String?, args: EngineArgs) {
+    public func resolved(_ model: String?) async throws -> (model: String?, args: EngineArgs) {
         var args = try engineArgs
         let locator = ModelLocator()
         var path: String?
@@ -149,10 +151,10 @@ struct EngineOptions: ParsableArguments {
         return (path, args)
     }
 
-    func loadLLM() throws -> LLM { try LLM(model: modelOptions.model, args: engineArgs) }
+    public func loadLLM() throws -> LLM { try LLM(model: modelOptions.model, args: engineArgs) }
 
     /// The `LoRARequest` for a `--lora-modules` name (as the server resolves the `model` field).
-    func loraRequest(named name: String) throws -> LoRARequest {
+    public func loraRequest(named name: String) throws -> LoRARequest {
         let modules = try engineArgs.loraModules
         guard let i = modules.firstIndex(where: { $0.name == name }) else {
             throw ValidationError("LoRA adapter '\(name)' is not among --lora-modules (\(modules.map(\.name).joined(separator: ", ")))")
@@ -161,12 +163,12 @@ struct EngineOptions: ParsableArguments {
     }
 
     /// The model alone, for benchmarks that drive it without the engine.
-    func loadModel() throws -> LoadedModel {
+    public func loadModel() throws -> LoadedModel {
         try LoadedModel(path: modelOptions.model, args: engineArgs)
     }
 
     /// `--kv-cache-dtype`: auto (the engine's default), float16 or float32.
-    static func kvCacheDType(_ value: String) throws -> KVCacheDType {
+    public static func kvCacheDType(_ value: String) throws -> KVCacheDType {
         if value == "auto" { return EngineArgs().kvCacheDtype }
         guard let dtype = KVCacheDType(rawValue: value) else {
             throw ValidationError("--kv-cache-dtype must be auto, float16 or float32, got \(value)")

@@ -1,0 +1,28 @@
+"""PEP 517 backend of the vllm shim: a pure-Python wheel holding swift_vllm_shim/vllm/ (this
+directory's vllm/) and the .pth line that appends swift_vllm_shim to sys.path."""
+import importlib.util
+import pathlib
+
+HERE = pathlib.Path(__file__).resolve().parent
+_spec = importlib.util.spec_from_file_location("swift_vllm_build", HERE.parent / "build_backend" / "swift_vllm_build.py")
+_build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_build)
+NAME = "swift_vllm_vllm_shim"
+SUMMARY = "`import vllm` as swift_vllm where vLLM itself is not installed"
+
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    info = pathlib.Path(metadata_directory) / f"{NAME}-{_build.VERSION}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(_build.metadata(NAME, SUMMARY))
+    return info.name
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    files = {f"swift_vllm_shim/{p.relative_to(HERE)}": p.read_bytes() for p in sorted((HERE / "vllm").rglob("*.py"))}
+    files[f"{NAME}.pth"] = b"swift_vllm_shim\n"
+    return _build.write_wheel(wheel_directory, NAME, _build.VERSION, _build.metadata(NAME, SUMMARY), files, "any", purelib=True)

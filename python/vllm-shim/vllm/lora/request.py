@@ -1,0 +1,1 @@
+from swift_vllm.lora import LoRARequest  # noqa: F401

@@ -1,0 +1,1 @@
+from swift_vllm.outputs import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from swift_vllm.sampling_params import *  # noqa: F401,F403
