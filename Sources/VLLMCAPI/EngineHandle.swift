@@ -16,6 +16,8 @@ struct BindingEngineArguments: ParsableArguments {
 final class EngineHandle: @unchecked Sendable {
     let llm: LLM
     private let lock = NSLock()
+    /// How long the engine itself took for the last generate (the binding's overhead is the rest).
+    private var lastEngineSeconds = 0.0
 
     /// `json`: {"argv": [flags], "seed": N?}.
     init(json: String) throws {
@@ -36,7 +38,8 @@ final class EngineHandle: @unchecked Sendable {
         llm = try LLM(model: parsed.engine.modelOptions.model, args: args)
     }
 
-    /// The operations: generate, beam_search, chat_prompts, encode, decode, info.
+    /// The operations: generate, beam_search, chat_prompts, encode, decode, default_sampling_params,
+    /// last_call, info.
     func call(_ method: String, _ json: String) throws -> String {
         lock.lock()
         defer { lock.unlock() }
@@ -45,7 +48,9 @@ final class EngineHandle: @unchecked Sendable {
         switch method {
         case "generate":
             let (prompts, params, loras) = try OfflineRequests.generation(request, text: json)
+            let start = ContinuousClock.now
             let outputs = try llm.generate(prompts, params, loraRequest: loras)
+            lastEngineSeconds = (ContinuousClock.now - start) / .seconds(1)
             return OfflineRequests.encode(outputs, prompts: request["prompts"] as? [[String: Any]] ?? [], params: params,
                                           tokenizer: tokenizer).text()
         case "beam_search":
@@ -72,6 +77,8 @@ final class EngineHandle: @unchecked Sendable {
         case "default_sampling_params":
             // vLLM's defaults with the model's generation config over them (LLM.get_default_sampling_params).
             return String(decoding: try JSONEncoder().encode(llm.engine.defaultSamplingParams), as: UTF8.self)
+        case "last_call":
+            return OrderedJSON.object([("engine_seconds", .double(lastEngineSeconds))]).text()
         case "info":
             return OrderedJSON.object([
                 ("model", .string(llm.loaded.path)),

@@ -1,6 +1,6 @@
 """A PEP 517 build backend for the swift_vllm wheel: runs the Swift release build of the
-SwiftVLLM library (the Swift runtime linked in statically, so the wheel needs no toolchain at run
-time) and writes a wheel (PEP 427) holding python/swift_vllm and the library.
+SwiftVLLM library, links it with the Swift runtime static (so the wheel needs no toolchain at
+run time) and writes a wheel (PEP 427) holding python/swift_vllm and the library.
 
 SWIFT_VLLM_LIBRARY=PATH packs an already built libSwiftVLLM.so instead of building one (the test
 suite uses its own build: that library loads the Swift runtime from the toolchain)."""
@@ -44,10 +44,31 @@ def library():
     if given:
         return pathlib.Path(given)
     scratch = ROOT / ".build-python"
-    cmd = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "SwiftVLLM", "--scratch-path", str(scratch)]
+    swift = shutil.which("swift")
+    if swift is None:
+        sys.exit("swift_vllm: building it needs the Swift toolchain (swift) on PATH")
+    static_dir = pathlib.Path(swift).resolve().parents[1] / "lib" / "swift_static" / "linux"
+    # --static-swift-stdlib compiles the objects for the static runtime, but SwiftPM still links
+    # a dynamic library against the shared one (the flag covers executables; the static-only
+    # Foundation parts are found through -L). So the same objects are linked again below with
+    # the runtime and Foundation static: the wheel then needs only libc, libstdc++ and zlib.
+    run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "SwiftVLLM", "--scratch-path", str(scratch),
+         "-Xlinker", "-L" + str(static_dir)])
+    release = scratch / "release"
+    objects = release / "SwiftVLLM.product" / "Objects.LinkFileList"
+    if not objects.exists():
+        sys.exit(f"swift_vllm: {objects} is missing: this SwiftPM lays out its build differently")
+    out = scratch / "libSwiftVLLM-static.so"
+    run(["swiftc", "-emit-library", "-static-stdlib", "-module-name", "SwiftVLLM", "-o", str(out), f"@{objects}",
+         "-L", str(release), "-lstdc++", "-lm", "-lz", "-Xlinker", "--gc-sections"])
+    if shutil.which("strip"):
+        run(["strip", str(out)])
+    return out
+
+
+def run(cmd):
     print("swift_vllm: " + " ".join(cmd), file=sys.stderr, flush=True)
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=sys.stderr)
-    return scratch / "release" / "libSwiftVLLM.so"
 
 
 def write_wheel(directory, name, version, metadata_text, files, tag, purelib=False):
