@@ -248,3 +248,17 @@ def test_the_shim_never_shadows_a_real_vllm(venv, tmp_path):
         assert found == "True"
     finally:
         (site / "vllm").unlink()
+
+
+def test_engine_seed_makes_unseeded_sampling_repeat(swift_vllm):
+    params = swift_vllm.SamplingParams(temperature=1.0, max_tokens=12)
+    prompts = ["Once upon a time", "Once upon a time", "The sky is"]
+
+    def run(seed):
+        llm = swift_vllm.LLM(MODEL, seed=seed, max_model_len=256, kv_cache_memory="64MiB")
+        return [o.outputs[0].token_ids for o in llm.generate(prompts, params, use_tqdm=False)]
+
+    first, again, other = run(5), run(5), run(6)
+    assert first == again
+    assert first[0] != first[1]  # two requests of one run draw different streams
+    assert first != other
