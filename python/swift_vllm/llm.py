@@ -96,6 +96,8 @@ class LLM:
     kv_cache_memory, dtype, tokenizer, …), read as `vllm serve` reads its flags."""
 
     def __init__(self, model: Optional[str] = None, *, seed: Optional[int] = None, **kwargs):
+        if seed is not None and not (isinstance(seed, int) and not isinstance(seed, bool) and -(2 ** 63) <= seed < 2 ** 63):
+            raise ValueError(f"seed must be a 64-bit signed integer, got {seed!r}")
         argv = [] if model is None else ["--model", str(model)]
         for key, value in kwargs.items():
             if key not in _NO_OP:

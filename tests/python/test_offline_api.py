@@ -149,6 +149,10 @@ def test_bad_parameters_raise_vllms_exceptions(swift_vllm):
         swift_vllm.LLM(MODEL, not_an_engine_arg=1)
     with pytest.raises(ValueError, match="max_num_seqs"):
         swift_vllm.LLM(MODEL, max_num_seqs=0)
+    with pytest.raises(ValueError, match="max_model_len"):
+        swift_vllm.LLM(MODEL, max_model_len="abc")
+    with pytest.raises(ValueError, match="seed"):
+        swift_vllm.LLM(MODEL, seed=2 ** 64)
 
 
 def test_bad_requests_raise_and_leave_the_engine_usable(swift_vllm, llm):
