@@ -1,5 +1,6 @@
 """PEP 517 backend of the vllm shim: a pure-Python wheel holding swift_vllm_shim/vllm/ (this
-directory's vllm/) and the .pth line that appends swift_vllm_shim to sys.path."""
+directory's vllm/) and the .pth line that appends swift_vllm_shim to sys.path. Only the
+mandatory hook: pip takes the metadata from the wheel, which is cheap to build."""
 import importlib.util
 import pathlib
 
@@ -9,17 +10,6 @@ _build = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_build)
 NAME = "swift_vllm_vllm_shim"
 SUMMARY = "`import vllm` as swift_vllm where vLLM itself is not installed"
-
-
-def get_requires_for_build_wheel(config_settings=None):
-    return []
-
-
-def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
-    info = pathlib.Path(metadata_directory) / f"{NAME}-{_build.VERSION}.dist-info"
-    info.mkdir(parents=True, exist_ok=True)
-    (info / "METADATA").write_text(_build.metadata(NAME, SUMMARY))
-    return info.name
 
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
