@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import VLLM
-import VLLMCommandLine
 import VLLMServer
 
 /// A Swift error as the Python exception vLLM raises in its place: ValueError for bad

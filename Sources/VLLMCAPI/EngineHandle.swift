@@ -47,7 +47,7 @@ final class EngineHandle: @unchecked Sendable {
         let tokenizer = llm.tokenizer
         switch method {
         case "generate":
-            let (prompts, params, loras) = try OfflineRequests.generation(request, text: json)
+            let (prompts, params, loras) = try OfflineRequests.generation(request)
             let start = ContinuousClock.now
             let outputs = try llm.generate(prompts, params, loraRequest: loras)
             lastEngineSeconds = (ContinuousClock.now - start) / .seconds(1)

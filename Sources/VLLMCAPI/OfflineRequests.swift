@@ -22,7 +22,7 @@ enum OfflineRequests {
 
     /// {"prompts": [...], "params": [SamplingParams JSON text, one or one per prompt],
     ///  "lora_requests": [null or {"lora_name", "lora_int_id", "lora_path", "base_model_name"}, …]}
-    static func generation(_ request: [String: Any], text: String) throws
+    static func generation(_ request: [String: Any]) throws
         -> (prompts: [PromptInput], params: [SamplingParams], loras: [LoRARequest?]) {
         let prompts = try Self.prompts(request)
         let params = try (request["params"] as? [String] ?? []).map(samplingParams)
