@@ -100,12 +100,12 @@ enum OfflineRequests {
                 ("prompt_token_ids", .array(r.promptTokenIDs.map { .int($0) })),
                 ("prompt_logprobs", promptLogprobs),
                 ("outputs", .array(r.outputs.map { o in
-                    // The chosen token's rank among all tokens is known only when it is among the top.
+                    // Beam search reports no ranks: there the chosen token's is known only when it is among the top.
                     let logprobs: OrderedJSON = o.logprobs.map { steps in
-                        .array(steps.map { step in
+                        .array(steps.enumerated().map { k, step in
+                            if let ranks = o.logprobRanks, k < ranks.count { return entries(step, chosenRank: ranks[k]) }
                             let chosen = step.first?.tokenID
-                            let j = step.dropFirst().firstIndex { $0.tokenID == chosen }
-                            return entries(step, chosenRank: j)
+                            return entries(step, chosenRank: step.dropFirst().firstIndex { $0.tokenID == chosen })
                         })
                     } ?? .null
                     let stopToken = o.stopReason.flatMap(Int.init).flatMap { p.stopTokenIDs.contains($0) ? $0 : nil }

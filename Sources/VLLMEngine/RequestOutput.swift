@@ -5,6 +5,9 @@ public struct CompletionOutput: Sendable {
     public var tokenIDs: [Int]
     /// One entry per generated token, when logprobs were requested.
     public var logprobs: [StepLogprobs]?
+    /// With `logprobs`, from the engine's sampler: each generated token's rank among all tokens
+    /// (1 = the most likely). Nil for beam search, which ranks beams, not tokens.
+    public var logprobRanks: [Int]?
     /// Sum of the raw logprobs of `tokenIDs` (vLLM's `cumulative_logprob`).
     public var cumulativeLogprob: Double?
     /// "stop" (EOS, a stop token or string), "length" (max_tokens) or "abort"; nil while running.
@@ -13,12 +16,13 @@ public struct CompletionOutput: Sendable {
     public var stopReason: String?
 
     public init(index: Int, text: String = "", tokenIDs: [Int] = [], logprobs: [StepLogprobs]? = nil,
-                finishReason: String? = nil, stopReason: String? = nil, cumulativeLogprob: Double? = nil) {
+                logprobRanks: [Int]? = nil, finishReason: String? = nil, stopReason: String? = nil, cumulativeLogprob: Double? = nil) {
         self.cumulativeLogprob = cumulativeLogprob
         self.index = index
         self.text = text
         self.tokenIDs = tokenIDs
         self.logprobs = logprobs
+        self.logprobRanks = logprobRanks
         self.finishReason = finishReason
         self.stopReason = stopReason
     }

@@ -108,12 +108,72 @@ def test_request_output_shapes(swift_vllm, llm):
     for token, step in zip(out.token_ids, out.logprobs):
         assert token in step and 3 <= len(step) <= 4
         assert all(isinstance(l, swift_vllm.Logprob) and l.logprob <= 0 for l in step.values())
-        # The top 3 ranked 1..3; the chosen token, when not among them, without a rank.
-        assert sorted(l.rank for l in step.values() if l.rank is not None) == [1, 2, 3]
+        # The top 3 ranked 1..3, the chosen token (greedy: the most likely) by its rank.
+        assert sorted(l.rank for l in step.values()) == [1, 2, 3] and step[token].rank == 1
     assert abs(out.cumulative_logprob - sum(step[t].logprob for t, step in zip(out.token_ids, out.logprobs))) < 1e-6
     assert first.prompt_logprobs[0] is None
     for token, step in zip(first.prompt_token_ids[1:], first.prompt_logprobs[1:]):
         assert step[token].rank >= 1 and step[token].decoded_token == llm.get_tokenizer().decode([token])
+
+
+def test_sampled_token_ranks_are_their_ranks_among_all_tokens(swift_vllm, llm):
+    # Sampled hot with one alternative, most chosen tokens are not the top one; re-reading the
+    # text as a prompt ranks each token again from the same model (prompt logprobs).
+    params = swift_vllm.SamplingParams(temperature=1.5, seed=11, max_tokens=24, logprobs=1, ignore_eos=True)
+    [out] = llm.generate(["My favourite"], params, use_tqdm=False)
+    o = out.outputs[0]
+    ranks = [step[t].rank for t, step in zip(o.token_ids, o.logprobs)]
+    assert all(r >= 1 for r in ranks) and sum(r > 2 for r in ranks) >= 3, ranks
+    for t, step in zip(o.token_ids, o.logprobs):
+        if step[t].rank == 1:
+            assert len(step) == 1
+        else:
+            assert len(step) == 2 and [l.rank for l in step.values()].count(1) == 1
+    [again] = llm.generate([{"prompt_token_ids": out.prompt_token_ids + o.token_ids}],
+                           swift_vllm.SamplingParams(max_tokens=1, prompt_logprobs=0), use_tqdm=False)
+    n = len(out.prompt_token_ids)
+    assert [step[t].rank for t, step in zip(o.token_ids, again.prompt_logprobs[n:])] == ranks
+
+
+def test_beam_search_outputs_equal_the_swift_apis(swift_vllm, llm):
+    prompt = "The capital of France is"
+    fields = dict(n=2, best_of=4, use_beam_search=True, temperature=0, max_tokens=16)
+    [ours] = llm.generate([prompt], swift_vllm.SamplingParams(**fields), use_tqdm=False)
+    theirs = swift_generate(prompt, "--sampling-params", json.dumps(fields))
+    assert [o.token_ids for o in ours.outputs] == [o["token_ids"] for o in theirs["outputs"]]
+    assert [o.text for o in ours.outputs] == [o["text"] for o in theirs["outputs"]]
+    assert [o.cumulative_logprob for o in ours.outputs] == pytest.approx([o["cumulative_logprob"] for o in theirs["outputs"]], abs=1e-9)
+    # LLM.beam_search: each sequence's cumulative logprob is what the model gives its tokens
+    # read back as a prompt, and the sequences come best score first.
+    [beams] = llm.beam_search([prompt], swift_vllm.BeamSearchParams(beam_width=3, max_tokens=8))
+    n = len(ours.prompt_token_ids)
+    for seq in beams.sequences:
+        assert seq.tokens[:n] == ours.prompt_token_ids
+        [scored] = llm.generate([{"prompt_token_ids": seq.tokens}], swift_vllm.SamplingParams(max_tokens=1, prompt_logprobs=0),
+                                use_tqdm=False)
+        total = sum(step[t].logprob for t, step in zip(seq.tokens[n:], scored.prompt_logprobs[n:]))
+        assert seq.cum_logprob == pytest.approx(total, abs=2e-3)
+    eos = llm.get_tokenizer().eos_token_id
+    scores = [s.cum_logprob / (len(s.tokens) - (s.tokens[-1] == eos)) for s in beams.sequences]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_lora_outputs_equal_the_swift_apis(swift_vllm, tmp_path):
+    made = subprocess.run([sys.executable, str(ROOT / "tests/lora/make_adapters.py"), "--plain", str(tmp_path), "2", "8"],
+                          capture_output=True, text=True, check=True).stdout.split()
+    paths = [pair.split("=", 1)[1] for pair in made]
+    lora_llm = swift_vllm.LLM(MODEL, max_model_len=512, kv_cache_memory="256MiB", enable_lora=True, max_lora_rank=8, max_loras=2)
+    prompts = ["Tell me a joke:"] * 3
+    loras = [swift_vllm.LoRARequest("a", 1, paths[0]), swift_vllm.LoRARequest("b", 2, paths[1]), None]
+    ours = lora_llm.generate(prompts, swift_vllm.SamplingParams(temperature=0, max_tokens=12), lora_request=loras, use_tqdm=False)
+    texts = []
+    for prompt, lora, out in zip(prompts, loras, ours):
+        flags = ["--enable-lora", "--max-lora-rank", "8", "--lora-path", lora.lora_path] if lora else []
+        theirs = swift_generate(prompt, "--temperature", "0", "--max-tokens", "12", *flags)
+        assert out.outputs[0].token_ids == theirs["outputs"][0]["token_ids"], lora
+        texts.append(out.outputs[0].text)
+    # (These small random adapters move some greedy continuations, not all.)
+    assert texts[0] != texts[2] or texts[1] != texts[2], "the adapters changed nothing"
 
 
 def test_chat_beam_search_and_tokenizer(swift_vllm, llm):

@@ -7,6 +7,8 @@ public struct EngineCoreOutput: Sendable {
     public let newTokenIDs: [Int]
     /// One entry per new token, when the request asked for logprobs.
     public let newLogprobs: [StepLogprobs]?
+    /// With `newLogprobs`: each new token's rank among all tokens.
+    public var newLogprobRanks: [Int]? = nil
     /// The raw logprob of each new token.
     public let newTokenLogprobs: [Double]
     /// With the first token of a request that asked for them: prompt logprobs for each prompt
@@ -192,7 +194,8 @@ public final class EngineCore: @unchecked Sendable {
             let s = sampled[u.requestID]?.prefix(u.newTokenIDs.count) ?? []
             let lp = s.compactMap(\.logprobs)
             return EngineCoreOutput(requestID: u.requestID, newTokenIDs: u.newTokenIDs,
-                                    newLogprobs: lp.isEmpty ? nil : lp, newTokenLogprobs: s.map(\.logprob),
+                                    newLogprobs: lp.isEmpty ? nil : lp, newLogprobRanks: lp.isEmpty ? nil : s.compactMap(\.rank),
+                                    newTokenLogprobs: s.map(\.logprob),
                                     promptLogprobs: s.first?.promptLogprobs, promptLogprobRanks: s.first?.promptLogprobRanks,
                                     finishReason: u.finishReason)
         }

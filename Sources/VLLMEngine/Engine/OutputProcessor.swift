@@ -53,7 +53,8 @@ final class OutputProcessor {
             parentID: parentID, index: index, params: params,
             detokenizer: IncrementalDetokenizer(tokenizer: tokenizer, skipSpecialTokens: params.skipSpecialTokens,
                                                 atSequenceStart: false),
-            output: CompletionOutput(index: index, logprobs: params.logprobs.map { _ in [] }, cumulativeLogprob: 0))
+            output: CompletionOutput(index: index, logprobs: params.logprobs.map { _ in [] }, logprobRanks: params.logprobs.map { _ in [] },
+                                     cumulativeLogprob: 0))
     }
 
     var hasRequests: Bool { !parents.isEmpty }
@@ -80,6 +81,7 @@ final class OutputProcessor {
                     parents[c.parentID] = p
                 }
                 if let lp = u.newLogprobs { c.output.logprobs?.append(contentsOf: lp) }
+                if let ranks = u.newLogprobRanks { c.output.logprobRanks?.append(contentsOf: ranks) }
                 c.output.cumulativeLogprob? += u.newTokenLogprobs.reduce(0, +)
                 // detokenize=false: no text at all (vLLM refuses stop strings for such requests).
                 var text = ""
@@ -125,6 +127,7 @@ final class OutputProcessor {
         let last = u.newTokenIDs.count - 1
         return u.newTokenIDs.indices.map { i in
             EngineCoreOutput(requestID: u.requestID, newTokenIDs: [u.newTokenIDs[i]], newLogprobs: u.newLogprobs.map { [$0[i]] },
+                             newLogprobRanks: u.newLogprobRanks.map { [$0[i]] },
                              newTokenLogprobs: [u.newTokenLogprobs[i]], promptLogprobs: i == 0 ? u.promptLogprobs : nil,
                              promptLogprobRanks: i == 0 ? u.promptLogprobRanks : nil, finishReason: i == last ? u.finishReason : nil)
         }

@@ -8,6 +8,8 @@ public struct SampledToken: Sendable {
     /// `best_of` ranks by).
     public let logprob: Double
     public let logprobs: StepLogprobs?
+    /// With `logprobs`: the chosen token's rank among all tokens (see `Sampler.rank`).
+    public var rank: Int? = nil
     /// With the request's first sampled token, when it asked for prompt logprobs: one entry per
     /// prompt position after the first (the prompt token, then the top alternatives).
     public var promptLogprobs: [StepLogprobs]?
@@ -145,12 +147,13 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
             for row in (next - 1 - req.numSpecTokens) ..< next {
                 // A constrained request samples from, and reports logprobs of, the allowed
                 // tokens only (vLLM applies the grammar bitmask to the logits before the sampler).
-                let (token, chosen, lp) = if let mask = output.grammarBitmasks[req.requestID] {
+                let sampled = if let mask = output.grammarBitmasks[req.requestID] {
                     Sampler.masked(logits[row], by: mask).withUnsafeBufferPointer { sample($0, &state) }
                 } else {
                     sample(logits[row], &state)
                 }
-                tokens.append(SampledToken(tokenID: token, logprob: chosen, logprobs: lp))
+                tokens.append(sampled)
+                let token = sampled.tokenID
                 let proposal = firstProposal + tokens.count - 1
                 if proposal == req.numTokens || req.tokenIDs[proposal] != token { break }
             }
@@ -187,13 +190,16 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         return req.tokenIDs.dropLast() + [token]
     }
 
-    private func sample(_ row: UnsafeBufferPointer<Float>, _ state: inout RequestState) -> (Int, Double, StepLogprobs?) {
+    private func sample(_ row: UnsafeBufferPointer<Float>, _ state: inout RequestState) -> SampledToken {
         let token = Sampler.sample(logits: row, params: state.params, history: state.history,
                                    workspace: workspace, using: &state.rng)
         state.history.append(token)
         state.lastSampled = token
-        let lp = state.params.logprobs.map { Sampler.logprobs(logits: row, chosen: token, k: $0) }
-        return (token, lp?[0].logprob ?? Sampler.logprob(logits: row, of: token), lp)
+        guard let k = state.params.logprobs else {
+            return SampledToken(tokenID: token, logprob: Sampler.logprob(logits: row, of: token), logprobs: nil)
+        }
+        let lp = Sampler.logprobs(logits: row, chosen: token, k: k)
+        return SampledToken(tokenID: token, logprob: lp[0].logprob, logprobs: lp, rank: Sampler.rank(logits: row, of: token))
     }
 
     /// Row j of the chunk predicts the token at position start + j + 1: while that is a prompt
