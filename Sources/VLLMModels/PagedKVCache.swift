@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CKernels
 
 /// Element type of the KV cache (`--kv-cache-dtype`). fp16 halves the bytes attention streams
@@ -45,6 +50,18 @@ public final class PagedKVCache: @unchecked Sendable {
     deinit {
         keys.deallocate()
         values.deallocate()
+    }
+
+    /// Gives the cache's memory pages back to the system (sleep mode): their contents are lost
+    /// and read as zeros until written again. Only pages wholly inside the buffers go.
+    public func releaseMemory() {
+        let bytes = layout.slotsPerBlock * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for buffer in [keys, values] {
+            let lo = (Int(bitPattern: buffer) + page - 1) / page * page
+            let hi = (Int(bitPattern: buffer) + bytes) / page * page
+            if hi > lo { madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_DONTNEED)) }
+        }
     }
 
     /// Bytes one block takes (keys and values of one group's layers).

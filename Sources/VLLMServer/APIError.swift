@@ -72,6 +72,7 @@ struct APIError: Error, CustomStringConvertible {
         case let e as TemplateError: return .badRequest(e.description)
         case let e as AsyncLLMError:
             if case .shutDown = e { return .unavailable(e.description) }
+            if case .asleep = e { return .unavailable(e.description) }
             if case .saturated = e {
                 var busy = APIError.unavailable(e.description)
                 busy.retryAfterSeconds = 1

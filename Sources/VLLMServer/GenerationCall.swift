@@ -1,3 +1,4 @@
+import Foundation
 import VLLM
 
 /// A generation request turned into engine jobs, which also shapes their outputs into the
@@ -31,6 +32,15 @@ enum GenerationEndpoint: String, CaseIterable, Sendable {
 
     /// The route below the `/v1` group.
     var route: String { String(rawValue.dropFirst("/v1/".count)) }
+
+    /// The endpoint a `/invocations` body is for, told by its shape as vLLM does: `messages`
+    /// makes it a chat request, `prompt` a completion.
+    static func forInvocation(body: String) throws -> GenerationEndpoint {
+        let object = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any]
+        if object?["messages"] != nil { return .chatCompletions }
+        if object?["prompt"] != nil { return .completions }
+        throw APIError.badRequest("Cannot find suitable handler for request. Expected one of: [ChatCompletionRequest, CompletionRequest]")
+    }
 
     /// Checks and tokenizes a JSON body for this endpoint. Throws what the client should be
     /// told (see `APIError.from`).

@@ -23,10 +23,12 @@ extension ChatStreamer: ChunkSource {}
 /// connection when done, as watching the inbound side consumes it.
 enum GenerationResponder {
     /// Answers a call as it asked: one JSON body, a stream, or the whole response as one event.
-    static func respond(_ request: Request, _ context: ServerContext, _ call: any GenerationCall) async throws -> Response {
+    /// `holding`: kept until the response is written (a stream's, until its end).
+    static func respond(_ request: Request, _ context: ServerContext, _ call: any GenerationCall,
+                        holding: ServerLoadTicket? = nil) async throws -> Response {
         switch call.delivery {
         case .stream:
-            return try sse(request, context, jobs: call.jobs) { call.makeChunkSource() }
+            return try sse(request, context, jobs: call.jobs, holding: holding) { call.makeChunkSource() }
         case .json:
             let finals = try await collect(request, context, jobs: call.jobs)
             return Response(status: .ok, headers: [.contentType: "application/json", .connection: "close"],
@@ -50,12 +52,13 @@ enum GenerationResponder {
     }
 
     /// Starts the requests now (so a refused one is still a plain 400) and streams their chunks.
-    private static func sse(_ request: Request, _ context: ServerContext, jobs: [EngineJob],
+    private static func sse(_ request: Request, _ context: ServerContext, jobs: [EngineJob], holding: ServerLoadTicket?,
                     makeSource: @escaping @Sendable () -> any ChunkSource) throws -> Response {
         let requests = EngineRequests(engine: context.engine, metrics: context.metrics, jobs: jobs)
         let stream = try requests.start()
         let logger = context.logger
         let body = ResponseBody { writer in
+            defer { withExtendedLifetime(holding) {} }
             do {
                 try await request.body.consumeWithInboundCloseHandler({ _ in
                     let source = makeSource()

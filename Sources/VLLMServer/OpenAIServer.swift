@@ -21,16 +21,19 @@ public enum OpenAIServer {
         let router = Router(context: BasicRequestContext.self)
         Routes.register(on: router, context)
         let host = options.host, port = options.port
+        let address: BindAddress = options.unixSocket.map { .unixDomainSocket(path: $0) } ?? .hostname(host, port: port)
+        let socketURL = options.unixSocket.map { "unix:\($0)" }
         let connections = ConnectionCount()
         let idle = TimeAmount.milliseconds(Int64(options.keepAliveTimeoutSeconds * 1000))
         let app = Application(
-            router: router,
+            responder: FrontDoor(inner: router.buildResponder(), rootPath: options.rootPath,
+                                 requestIDHeaders: options.enableRequestIDHeaders),
             server: .http1(configuration: .init(
                 additionalChannelHandlers: options.maxConnections.map { [ConnectionLimiter(count: connections, limit: $0)] } ?? [],
                 idleTimeout: idle)),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            configuration: .init(address: address, serverName: nil),
             onServerRunning: { channel in
-                logger.notice("Serving \(context.modelNames[0]) on http://\(host):\(channel.localAddress?.port ?? port)")
+                logger.notice("Serving \(context.modelNames[0]) on \(socketURL ?? "http://\(host):\(channel.localAddress?.port ?? port)")")
             },
             logger: logger)
         // A group shuts its services down last to first: draining comes before the listener closes.

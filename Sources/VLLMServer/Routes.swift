@@ -12,7 +12,10 @@ enum Routes {
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
         }
-        router.get("/version") { _, _ in jsonResponse(.object([("version", .string(UtilityHandlers.version))])) }
+        router.get("/version") { _, _ in jsonResponse(.object([("version", .string(UtilityHandlers.vllmAPIVersion))])) }
+        if ctx.options.enableServerLoadTracking {
+            router.get("/load") { _, _ in jsonResponse(.object([("server_load", .int(ctx.serverLoad.load(ordering: .relaxed)))])) }
+        }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats, loras: ctx.engine.loraAdapters))))
@@ -32,6 +35,19 @@ enum Routes {
             await answer { jsonResponse(try UtilityHandlers.detokenize(ctx, try decode(DetokenizeRequest.self, try await readBody(request, ctx)))) }
         }
 
+        if ctx.options.enableTokenizerInfoEndpoint {
+            utility.get("/tokenizer_info") { _, _ in await answer { jsonResponse(try TokenizerInfoEndpoint.json(ctx)) } }
+        }
+        if ctx.options.enableSleepMode { SleepEndpoints.register(on: utility, ctx) }
+        // SageMaker's single route: the body's shape picks the endpoint (vLLM's /invocations).
+        utility.post("/invocations") { request, _ in
+            await answer {
+                var request = request
+                let body = try await readBody(&request, ctx)
+                return try await generate(GenerationEndpoint.forInvocation(body: body), request, body, ctx)
+            }
+        }
+
         let v1 = router.group("v1")
         if let key = ctx.options.apiKey { v1.add(middleware: APIKeyMiddleware(key: key)) }
         v1.get("models") { _, _ in jsonResponse(UtilityHandlers.models(ctx)) }
@@ -39,14 +55,22 @@ enum Routes {
         for endpoint in GenerationEndpoint.allCases {
             v1.post(RouterPath(stringLiteral: endpoint.route)) { request, _ in
                 await answer {
-                    if ctx.draining.load(ordering: .relaxed) { throw APIError.unavailable("The server is shutting down.") }
                     var request = request
                     let body = try await readBody(&request, ctx)
-                    let call = try await Offload.run { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }
-                    return try await GenerationResponder.respond(request, ctx, call)
+                    return try await generate(endpoint, request, body, ctx)
                 }
             }
         }
+    }
+
+    /// One generation request, from its body to the response (JSON or a stream), counted in
+    /// `/load` until the response is written.
+    private static func generate(_ endpoint: GenerationEndpoint, _ request: Request, _ body: String,
+                                 _ ctx: ServerContext) async throws -> Response {
+        if ctx.draining.load(ordering: .relaxed) { throw APIError.unavailable("The server is shutting down.") }
+        let inFlight = ctx.options.enableServerLoadTracking ? ServerLoadTicket(ctx) : nil
+        let call = try await Offload.run { cancel in try endpoint.call(ctx, body: body, cancel: cancel) }
+        return try await GenerationResponder.respond(request, ctx, call, holding: inFlight)
     }
 
     /// Runs a handler; whatever it throws becomes an OpenAI-style error response.

@@ -30,6 +30,8 @@ final class ServerContext: Sendable {
     /// Set by a shutdown signal: `/health` answers 503 and new generation requests are refused
     /// while the ones in flight finish.
     let draining = Atomic<Bool>(false)
+    /// Generation requests whose responses are not finished (`/load`).
+    let serverLoad = Atomic<Int>(0)
     private let nextEngineKey = Mutex<UInt64>(0)
 
     /// - Parameters:

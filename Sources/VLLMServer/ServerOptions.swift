@@ -52,6 +52,22 @@ public struct ServerOptions: Sendable {
     public var loraPathRoot: String?
     /// `--chat-template-timeout`: the wall-clock cap on rendering one chat template (seconds).
     public var chatTemplateTimeoutSeconds = 10.0
+    /// `--uds`: listen on this Unix domain socket instead of host and port.
+    public var unixSocket: String?
+    /// `--root-path`: the prefix (no trailing slash) a proxy serves us under; routes answer
+    /// with and without it.
+    public var rootPath: String?
+    /// `--enable-request-id-headers`: every response carries `X-Request-Id`.
+    public var enableRequestIDHeaders = false
+    /// `--enable-server-load-tracking`: `/load` reports the generation requests in flight.
+    public var enableServerLoadTracking = false
+    /// `--enable-tokenizer-info-endpoint`: serve `/tokenizer_info`.
+    public var enableTokenizerInfoEndpoint = false
+    /// `--return-tokens-as-token-ids`: logprobs tokens are written `token_id:N` unless a
+    /// request sets `return_tokens_as_token_ids` itself.
+    public var returnTokensAsTokenIDs = false
+    /// `--enable-sleep-mode`: serve `/sleep`, `/wake_up`, `/is_sleeping`.
+    public var enableSleepMode = false
 
     /// The body cap in force for a model of `maxModelLen` tokens.
     public func bodyLimit(maxModelLen: Int) -> Int {

@@ -61,6 +61,7 @@ enum UtilityHandlers {
         return .object([("prompt", .string(context.tokenizer.decode(request.tokens)))])
     }
 
-    /// swift-vllm's version (vLLM reports its own package version here).
-    static let version = "0.1.0"
+    /// What `/version` reports: the vLLM release whose server API this one follows (clients
+    /// gate features on it), not swift-vllm's own version (`vllm --version`).
+    static let vllmAPIVersion = "0.11.0"
 }

@@ -51,6 +51,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Limits") var limits: ServerLimitOptions
 
+    @OptionGroup(title: "Optional server features") var features: ServerFeatureOptions
+
     @Flag(help: "Do not log requests.")
     var disableLogRequests = false
 
@@ -101,6 +103,7 @@ struct ServeCommand: AsyncParsableCommand {
         options.toolCallParser = toolCallParser
         options.disableLogRequests = disableLogRequests
         limits.apply(to: &options)
+        features.apply(to: &options)
         raiseOpenFileLimit()
         options.logLevel = level
         options.allowRuntimeLoRAUpdating = ServerOptions.environmentFlag(ProcessInfo.processInfo.environment["VLLM_ALLOW_RUNTIME_LORA_UPDATING"])

@@ -5,6 +5,8 @@ import VLLMModels
 public enum AsyncLLMError: Error, Equatable, CustomStringConvertible {
     /// The engine was shut down while the request ran.
     case shutDown
+    /// Sleep mode: the engine takes no requests until woken (`/wake_up`).
+    case asleep
     /// The engine core refused the request after it passed input checks.
     case rejected(String)
     /// `maxWaitingRequests` requests are already waiting; the same request may succeed later.
@@ -13,6 +15,7 @@ public enum AsyncLLMError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .shutDown: "the engine has shut down"
+        case .asleep: "the engine is sleeping (POST /wake_up wakes it)"
         case let .rejected(m): m
         case let .saturated(w): "the server is saturated: \(w) requests are waiting for the engine (--max-waiting-requests); retry later"
         }
@@ -43,6 +46,13 @@ public final class AsyncLLM: @unchecked Sendable {
         case abort(id: String, serial: Int)
         case loadLoRA(LoRARequest, LoRAAdapter, @Sendable (Result<LoRAAdapterInfo, LoRALoadError>) -> Void)
         case unloadLoRA(String, @Sendable (Result<Void, LoRALoadError>) -> Void)
+        case sleep(level: Int, @Sendable (Result<Void, AsyncLLMError>) -> Void)
+    }
+
+    /// The parts a sleeping engine has put to sleep (vLLM's wake-up tags).
+    public enum SleepTag: String, CaseIterable, Sendable {
+        case weights
+        case kvCache = "kv_cache"
     }
 
     private struct Listener {
@@ -61,6 +71,7 @@ public final class AsyncLLM: @unchecked Sendable {
     private var latestLoRAs: [LoRAAdapterInfo]
     private var waitingCap: Int?
     private var stepObserver: (@Sendable (_ scheduledTokens: Int) -> Void)?
+    private var asleep: Set<SleepTag> = []
 
     /// Called on the engine thread after each step that scheduled work, with its token count.
     public var onStep: (@Sendable (_ scheduledTokens: Int) -> Void)? {
@@ -94,6 +105,7 @@ public final class AsyncLLM: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw AsyncLLMError.shutDown }
+        guard asleep.isEmpty else { throw AsyncLLMError.asleep }
         guard listeners[requestID] == nil else { throw InvalidRequest.duplicateID(requestID) }
         let waiting = listeners.count - latestStats.numRunning
         if let cap = waitingCap, waiting >= cap { throw AsyncLLMError.saturated(waiting: waiting) }
@@ -143,6 +155,23 @@ public final class AsyncLLM: @unchecked Sendable {
         }
     }
 
+    /// vLLM's `/sleep`: once no request is in flight (else `AsyncLLMError.rejected`), the
+    /// engine frees its KV cache memory and takes no requests until every part is woken.
+    public func sleep(level: Int) async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            send(.sleep(level: level, { c.resume(with: $0.mapError { $0 as Error }) }))
+        }
+    }
+
+    /// vLLM's `/wake_up`: wakes the given parts (all when nil). Nothing needs restoring on a
+    /// CPU: the weights stayed, and the KV cache's pages come back as steps write them.
+    public func wakeUp(_ tags: [SleepTag]? = nil) {
+        condition.withLock { asleep.subtract(tags ?? SleepTag.allCases) }
+    }
+
+    /// vLLM's `/is_sleeping`: whether any part is still asleep.
+    public var isSleeping: Bool { condition.withLock { !asleep.isEmpty } }
+
     /// The loaded adapters as of the last step or adapter change (`/v1/models`).
     public var loraAdapters: [LoRAAdapterInfo] {
         condition.lock()
@@ -157,6 +186,7 @@ public final class AsyncLLM: @unchecked Sendable {
             switch command {
             case let .loadLoRA(_, _, reply): reply(.failure(.badRequest(AsyncLLMError.shutDown.description)))
             case let .unloadLoRA(_, reply): reply(.failure(.badRequest(AsyncLLMError.shutDown.description)))
+            case let .sleep(_, reply): reply(.failure(.shutDown))
             default: break
             }
             return
@@ -216,6 +246,7 @@ public final class AsyncLLM: @unchecked Sendable {
                 for command in pending {
                     if case let .loadLoRA(_, _, reply) = command { reply(.failure(gone)) }
                     if case let .unloadLoRA(_, reply) = command { reply(.failure(gone)) }
+                    if case let .sleep(_, reply) = command { reply(.failure(.shutDown)) }
                 }
                 return
             }
@@ -249,6 +280,18 @@ public final class AsyncLLM: @unchecked Sendable {
             let result = Result { () throws(LoRALoadError) in try engine.unloadLoRAAdapter(name: name) }
             updateLoRAs()
             reply(result)
+        case let .sleep(level, reply):
+            // Checked and set at once, so no request slips in between.
+            let inFlight = condition.withLock {
+                if listeners.isEmpty { asleep = Set(SleepTag.allCases) }
+                return listeners.count
+            }
+            guard inFlight == 0 else {
+                reply(.failure(.rejected("cannot sleep while \(inFlight) requests are in flight")))
+                return
+            }
+            engine.sleep(level: level)
+            reply(.success(()))
         }
     }
 

@@ -73,6 +73,14 @@ public final class LLMEngine: @unchecked Sendable {
         return .disk(directory: args.kvOffloadingPath!, identity: identity.joined(separator: "\n"))
     }
 
+    /// vLLM's sleep mode, with no request unfinished: the prefix cache is forgotten and the KV
+    /// cache's memory goes back to the system (pages come back, zeroed, as steps write them).
+    public func sleep(level: Int) {
+        precondition(!hasUnfinishedRequests, "sleep with requests in flight")
+        engineCore.scheduler.kvCacheManager.pool.resetPrefixCache()
+        engineCore.executor.sleep(level: level)
+    }
+
     /// Before the engine stops: a disk offloading tier takes the prefix cache's blocks, so a
     /// restarted engine finds them.
     public func persistKVOffloading() {

@@ -34,6 +34,7 @@ final class AsyncExecutor: Executor, @unchecked Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter) { queue.async { [inner] in inner.addLoRA(id: id, adapter: adapter) } }
     func removeLoRA(id: Int) { queue.async { [inner] in inner.removeLoRA(id: id) } }
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { submit(output).wait() }
+    func sleep(level: Int) { queue.sync { inner.sleep(level: level) } }
 
     /// Starts `output` after every call queued before it.
     func submit(_ output: SchedulerOutput) -> PendingStep {

@@ -96,6 +96,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
 
     /// Forgets adapter `id`; the engine only removes adapters no request uses.
     public func removeLoRA(id: Int) { loras[id] = nil }
+    public func releaseKVCacheMemory() { kvCache?.releaseMemory() }
 
     public func execute(_ output: SchedulerOutput) -> ModelRunnerOutput {
         // State leaves through `removeRequests` when a request finishes (the engine core calls

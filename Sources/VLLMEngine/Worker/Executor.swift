@@ -21,6 +21,8 @@ public protocol Executor: AnyObject, Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
+    /// Every worker's `sleep(level:)`.
+    func sleep(level: Int)
 }
 
 /// One worker in this process.
@@ -41,6 +43,7 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public func addLoRA(id: Int, adapter: LoRAAdapter) { worker.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { worker.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { worker.executeModel(output) }
+    public func sleep(level: Int) { worker.sleep(level: level) }
 
     /// The usual setup: one CPU worker running `model`.
     public convenience init(model: any CausalLM) {

@@ -12,6 +12,9 @@ public protocol Worker: AnyObject, Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
+    /// vLLM's sleep mode: frees the KV cache's memory (its contents are discarded). The
+    /// weights stay: on a CPU there is no faster memory to free them from.
+    func sleep(level: Int)
 }
 
 /// What a worker drives (vLLM's `GPUModelRunner` / `CPUModelRunner`): turns a scheduler step
@@ -25,6 +28,8 @@ public protocol ModelRunner: AnyObject, Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
     func execute(_ output: SchedulerOutput) -> ModelRunnerOutput
+    /// Frees the KV cache's memory pages (contents discarded).
+    func releaseKVCacheMemory()
 }
 
 /// A worker on this process's CPU threads.
@@ -45,4 +50,5 @@ public final class CPUWorker: Worker, @unchecked Sendable {
     public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { modelRunner.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { modelRunner.execute(output) }
+    public func sleep(level: Int) { modelRunner.releaseKVCacheMemory() }
 }
