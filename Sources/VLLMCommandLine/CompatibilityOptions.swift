@@ -27,7 +27,7 @@ public struct CompatibilityOptions: ParsableArguments {
     @Option(help: "Weight quantization: read from the GGUF file (gguf or unset; checkpoints are unquantized).")
     public var quantization: String?
 
-    @Option(help: "Most logprobs a request may ask for per token (vLLM's default 20).")
+    @Option(parsing: .unconditional, help: "Most logprobs a request may ask for per token (vLLM's default 20; -1: the whole vocabulary).")
     public var maxLogprobs = 20
 
     public func validate() throws {
@@ -46,6 +46,6 @@ public struct CompatibilityOptions: ParsableArguments {
         if let q = quantization, q != "gguf" {
             throw ValidationError("--quantization \(q) is not supported: the quantization comes from the GGUF file (leave it unset or use gguf)")
         }
-        guard maxLogprobs >= 0 else { throw ValidationError("--max-logprobs must not be negative, got \(maxLogprobs)") }
+        guard maxLogprobs >= -1 else { throw ValidationError("--max-logprobs must be -1 (the whole vocabulary) or more, got \(maxLogprobs)") }
     }
 }

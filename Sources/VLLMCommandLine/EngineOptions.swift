@@ -46,9 +46,6 @@ public struct EngineOptions: ParsableArguments {
     @Option(help: "Activations in the matmuls: float32 (the default: two int8 terms, within 1e-5 nats of an exact forward pass), int8 (opt-in: one term; faster, within 1e-3) or exact (fp32 throughout; slowest).")
     public var activationDtype = "float32"
 
-    @Option(help: "Engine seed (vLLM's --seed): requests without a seed of their own draw one from it, so a restarted server samples the same sequence of requests alike.")
-    public var seed: Int64?
-
     @Flag(help: "Serve LoRA adapters.")
     public var enableLora = false
 
@@ -112,7 +109,6 @@ public struct EngineOptions: ParsableArguments {
             case "priority": a.schedulingPolicy = .priority
             default: throw ValidationError("--scheduling-policy must be fcfs or priority, got \(schedulingPolicy)")
             }
-            a.seed = seed.map { UInt64(bitPattern: $0) }
             a.enableLoRA = enableLora
             a.enablePromptEmbeds = enablePromptEmbeds
             a.disableHybridKVCacheManager = disableHybridKvCacheManager

@@ -25,8 +25,22 @@ extension SamplingParams: Codable {
     public static var jsonKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
     /// Missing keys and nulls take vLLM's defaults; `stop` may be one string or a list; `seed`
-    /// any 64-bit integer, signed or not (the random stream takes its bits).
+    /// a signed 64-bit integer, as vLLM bounds it (the random stream takes its bits).
     public init(from decoder: any Decoder) throws { try self.init(from: decoder, ignoring: []) }
+
+    /// vLLM's seed field: an integer in the signed 64-bit range, which pydantic checks with
+    /// `ge`/`le` (its error types named in the message, as clients match on them).
+    private static func readSeed(_ c: KeyedDecodingContainer<CodingKeys>, ignoring: Set<String>) throws -> UInt64? {
+        guard !ignoring.contains(CodingKeys.seed.rawValue), c.contains(.seed), try !c.decodeNil(forKey: .seed) else { return nil }
+        if let s = try? c.decode(Int64.self, forKey: .seed) { return UInt64(bitPattern: s) }
+        if let big = try? c.decode(Double.self, forKey: .seed), big.rounded() == big {
+            let message = big > 0
+                ? "Input should be less than or equal to \(Int64.max) (less_than_equal)"
+                : "Input should be greater than or equal to \(Int64.min) (greater_than_equal)"
+            throw DecodingError.dataCorruptedError(forKey: .seed, in: c, debugDescription: message)
+        }
+        return UInt64(bitPattern: try c.decode(Int64.self, forKey: .seed))
+    }
 
     /// As `init(from:)`, leaving the `ignoring` keys at their defaults: for JSON that gives
     /// some keys another meaning (the OpenAI server's chat `logprobs` is a Boolean) and reads
@@ -50,7 +64,7 @@ extension SamplingParams: Codable {
         presencePenalty = try get(.presencePenalty, d.presencePenalty)
         frequencyPenalty = try get(.frequencyPenalty, d.frequencyPenalty)
         repetitionPenalty = try get(.repetitionPenalty, d.repetitionPenalty)
-        if let unsigned = try? read(.seed) as UInt64? { seed = unsigned } else { seed = try (read(.seed) as Int64?).map { UInt64(bitPattern: $0) } }
+        seed = try Self.readSeed(c, ignoring: ignoring)
         if let one = try? read(.stop) as String? { stop = [one] } else { stop = try get(.stop, d.stop) }
         stopTokenIDs = try get(.stopTokenIDs, d.stopTokenIDs)
         includeStopStrInOutput = try get(.includeStopStrInOutput, d.includeStopStrInOutput)

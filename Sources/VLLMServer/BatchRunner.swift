@@ -22,6 +22,19 @@ public enum BatchRunner {
     ///   - modelName: the model argument as given (the default served name).
     ///   - options: the served names and request logging (the HTTP settings are unused).
     ///   - maxInFlight: lines running at once; later lines wait, which bounds memory.
+    /// vLLM validates every line's shape before it runs any: a line that is no JSON object or
+    /// has no `custom_id` fails the whole batch (its output could not be matched to it). Other
+    /// faults (url, body, model) get an error output line. Returns the message for the first
+    /// such line, numbered from 1.
+    public static func firstMalformedLine(_ lines: [String]) -> String? {
+        for (n, text) in lines.enumerated() where !text.allSatisfy(\.isWhitespace) {
+            do { _ = try BatchInputLine(parsing: text) } catch where error.customID == nil {
+                return "line \(n + 1): \(error.message)"
+            } catch {}
+        }
+        return nil
+    }
+
     public static func run(engine: AsyncLLM, modelName: String, options: ServerOptions, lines: [String],
                            maxInFlight: Int, write: (String) throws -> Void) async throws -> Summary {
         var configured = Logger(label: "vllm.run-batch")

@@ -22,21 +22,20 @@ struct ChatCall: GenerationCall {
     let echoText: String?
 
     init(context: ServerContext, request: ChatRequest, body: String, cancel: CancellationFlag? = nil) throws {
+        var request = request
         self.context = context
-        self.request = request
         let served = try context.resolveModel(request.model)
         model = served.name
         if request.streamOptions != nil && !request.stream {
             throw APIError.badRequest("Stream options can only be defined when `stream=True`.", param: "stream_options")
         }
         if let k = request.topLogprobs {
-            guard request.logprobs else { throw APIError.badRequest("when using `top_logprobs`, `logprobs` must be set to true.", param: "top_logprobs") }
-            guard k >= 0 else { throw APIError.badRequest("`top_logprobs` must be a positive value.", param: "top_logprobs") }
-            guard k <= context.options.maxLogprobs else {
-                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(context.options.maxLogprobs)", param: "top_logprobs")
-            }
+            guard k >= 0 || k == -1 else { throw APIError.badRequest("`top_logprobs` must be a positive value or -1.", param: "top_logprobs") }
+            guard request.logprobs || k == 0 else { throw APIError.badRequest("when using `top_logprobs`, `logprobs` must be set to true.", param: "top_logprobs") }
+            request.topLogprobs = try context.checkLogprobs(k, kind: "sample", param: "top_logprobs")
         }
-        try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
+        request.sampling.params.promptLogprobs = try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
+        self.request = request
         var inputs = try ChatInputs(body: body)
         if let effort = request.reasoningEffort {
             guard ["low", "medium", "high"].contains(effort) else {
@@ -115,7 +114,10 @@ struct ChatCall: GenerationCall {
     var delivery: Delivery { request.stream ? .stream : .json }
     func makeChunkSource() -> any ChunkSource { ChatStreamer(self) }
 
-    var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
+    var logprobs: LogprobsFormatter {
+        LogprobsFormatter(tokenizer: context.tokenizer,
+                          tokenIDs: request.tokenIDs.returnTokensAsTokenIDs ?? context.options.returnTokensAsTokenIDs)
+    }
     var toolRequest: ToolCallRequest { ToolCallRequest(toolNames: toolNames) }
 
     func header(_ object: String) -> [(String, JSONOut)] {
@@ -177,12 +179,14 @@ struct ChatCall: GenerationCall {
                 ("logprobs", logprobsJSON(o.logprobs?[...])),
                 ("finish_reason", .string(finishReason)),
                 ("stop_reason", .string(o.stopReason)),
+                ("token_ids", request.tokenIDs.ids(o.tokenIDs)),
             ]))
         }
         let usage = Usage(promptTokens: job.promptTokenIDs.count, completionTokens: completionTokens)
         return .object(header("chat.completion") + [
             ("choices", .array(choices)), ("service_tier", .null), ("system_fingerprint", .null),
-            ("usage", usage.json), ("prompt_logprobs", logprobs.promptLogprobs(final)), ("kv_transfer_params", .null),
+            ("usage", usage.json), ("prompt_logprobs", logprobs.promptLogprobs(final)),
+            ("prompt_token_ids", request.tokenIDs.ids(job.promptTokenIDs)), ("kv_transfer_params", .null),
         ])
     }
 }

@@ -18,6 +18,7 @@ struct ChatRequest: Decodable, Sendable {
     var chatTemplate: String?
     var requestID: String?
     var sampling: SamplingFields
+    var tokenIDs: TokenIDFields
     /// Checked for shape here; the template gets the raw values from `ChatInputs`.
     var messages: [ChatMessageShape]
     var toolChoice: ToolChoice?
@@ -44,23 +45,24 @@ struct ChatRequest: Decodable, Sendable {
         model = try c.decodeIfPresent(String.self, forKey: .model)
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
         maxCompletionTokens = try c.decodeIfPresent(Int.self, forKey: .maxCompletionTokens)
-        logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs) ?? false
+        logprobs = try c.decodeLaxBoolIfPresent(forKey: .logprobs) ?? false
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
-        stream = try c.decodeIfPresent(Bool.self, forKey: .stream) ?? false
+        stream = try c.decodeLaxBoolIfPresent(forKey: .stream) ?? false
         streamOptions = try c.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
-        addGenerationPrompt = try c.decodeIfPresent(Bool.self, forKey: .addGenerationPrompt) ?? true
-        continueFinalMessage = try c.decodeIfPresent(Bool.self, forKey: .continueFinalMessage) ?? false
-        echo = try c.decodeIfPresent(Bool.self, forKey: .echo) ?? false
+        addGenerationPrompt = try c.decodeLaxBoolIfPresent(forKey: .addGenerationPrompt) ?? true
+        continueFinalMessage = try c.decodeLaxBoolIfPresent(forKey: .continueFinalMessage) ?? false
+        echo = try c.decodeLaxBoolIfPresent(forKey: .echo) ?? false
         // The chat template writes the BOS token itself (vLLM's default for chat).
-        addSpecialTokens = try c.decodeIfPresent(Bool.self, forKey: .addSpecialTokens) ?? false
+        addSpecialTokens = try c.decodeLaxBoolIfPresent(forKey: .addSpecialTokens) ?? false
         chatTemplate = try c.decodeIfPresent(String.self, forKey: .chatTemplate)
         requestID = try c.decodeIfPresent(String.self, forKey: .requestID)
         sampling = try SamplingFields(from: decoder)
+        tokenIDs = try TokenIDFields(from: decoder)
         messages = try c.decode([ChatMessageShape].self, forKey: .messages)
         toolChoice = try c.decodeIfPresent(ToolChoice.self, forKey: .toolChoice)
-        parallelToolCalls = try c.decodeIfPresent(Bool.self, forKey: .parallelToolCalls)
+        parallelToolCalls = try c.decodeLaxBoolIfPresent(forKey: .parallelToolCalls)
         reasoningEffort = try c.decodeIfPresent(String.self, forKey: .reasoningEffort)
-        includeReasoning = try c.decodeIfPresent(Bool.self, forKey: .includeReasoning) ?? true
+        includeReasoning = try c.decodeLaxBoolIfPresent(forKey: .includeReasoning) ?? true
     }
 
     /// `max_completion_tokens` wins over the deprecated `max_tokens`.

@@ -14,13 +14,19 @@ final class ChatStreamer {
 
     init(_ call: ChatCall) { self.call = call }
 
+    /// `tokenIDs`: the step's new token ids, sent with `return_token_ids`; `promptTokenIDs`:
+    /// with the opening chunks.
     private func chunk(index: Int, delta: [(String, JSONOut)], logprobs: JSONOut = .null,
-                       finishReason: String? = nil, stopReason: String? = nil) -> JSONOut {
+                       finishReason: String? = nil, stopReason: String? = nil,
+                       tokenIDs: ArraySlice<Int> = [], promptTokenIDs: Bool = false) -> JSONOut {
         var choice: [(String, JSONOut)] = [("index", .int(index)), ("delta", .object(delta)), ("logprobs", logprobs),
                                            ("finish_reason", .string(finishReason))]
         if finishReason != nil { choice.append(("stop_reason", .string(stopReason))) }
+        let ids = call.request.tokenIDs
+        if ids.returnTokenIDs { choice.append(("token_ids", ids.ids(tokenIDs))) }
         var fields = call.header("chat.completion.chunk") + [("choices", .array([.object(choice)]))]
-        if call.request.streamOptions?.continuousUsageStats == true { fields.append(("usage", usage.json)) }
+        if ids.returnTokenIDs && promptTokenIDs { fields.append(("prompt_token_ids", ids.ids(call.job.promptTokenIDs))) }
+        if call.request.streamOptions?.usageOnEveryChunk == true { fields.append(("usage", usage.json)) }
         return .object(fields)
     }
 
@@ -29,7 +35,7 @@ final class ChatStreamer {
         (0..<call.job.params.n).map { i in
             var delta: [(String, JSONOut)] = [("role", .string("assistant")), ("content", .string(""))]
             if let echo = call.echoText, !echo.isEmpty { delta[1] = ("content", .string(echo)) }
-            return chunk(index: i, delta: delta)
+            return chunk(index: i, delta: delta, promptTokenIDs: true)
         }
     }
 
@@ -83,17 +89,21 @@ final class ChatStreamer {
             } else if !answer.isEmpty {
                 deltas.append(DeltaMessage(content: answer))
             }
-            // Logprobs ride on the first piece of the step (or on the finishing chunk).
+            // Logprobs and token ids ride on the first piece of the step (or on the finishing chunk).
             var pendingLogprobs = logprobs
+            var pendingIDs = o.tokenIDs[step.steps.clamped(to: 0..<o.tokenIDs.count)]
             for (i, d) in deltas.enumerated() {
                 let last = i == deltas.count - 1
                 out.append(chunk(index: o.index, delta: Self.fields(d), logprobs: pendingLogprobs,
-                                 finishReason: last ? finishReason : nil, stopReason: last ? o.stopReason : nil))
+                                 finishReason: last ? finishReason : nil, stopReason: last ? o.stopReason : nil,
+                                 tokenIDs: pendingIDs))
                 pendingLogprobs = .null
+                pendingIDs = []
             }
-            if deltas.isEmpty, finishReason != nil || pendingLogprobs.isNull == false {
+            if deltas.isEmpty, finishReason != nil || pendingLogprobs.isNull == false || (call.request.tokenIDs.returnTokenIDs && !pendingIDs.isEmpty) {
                 out.append(chunk(index: o.index, delta: finishReason != nil ? [] : [("content", .string(""))],
-                                 logprobs: pendingLogprobs, finishReason: finishReason, stopReason: o.stopReason))
+                                 logprobs: pendingLogprobs, finishReason: finishReason, stopReason: o.stopReason,
+                                 tokenIDs: pendingIDs))
             }
         }
         return out

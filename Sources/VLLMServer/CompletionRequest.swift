@@ -8,6 +8,9 @@ struct StreamOptions: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case includeUsage = "include_usage", continuousUsageStats = "continuous_usage_stats"
     }
+
+    /// As vLLM: continuous usage only together with `include_usage`.
+    var usageOnEveryChunk: Bool { includeUsage == true && continuousUsageStats == true }
 }
 
 /// A completions prompt: OpenAI accepts a string, a list of strings, a list of token ids or a
@@ -52,6 +55,7 @@ struct CompletionRequest: Decodable, Sendable {
     var addSpecialTokens: Bool
     var requestID: String?
     var sampling: SamplingFields
+    var tokenIDs: TokenIDFields
 
     enum CodingKeys: String, CodingKey {
         case model, prompt, echo, logprobs, stream, suffix
@@ -72,13 +76,14 @@ struct CompletionRequest: Decodable, Sendable {
         // vLLM's client examples send prompt="" beside prompt_embeds: no text prompt then.
         if !promptEmbeds.isEmpty, case .texts([""]) = prompt { prompt = .texts([]) }
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens)
-        echo = try c.decodeIfPresent(Bool.self, forKey: .echo) ?? false
+        echo = try c.decodeLaxBoolIfPresent(forKey: .echo) ?? false
         logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)
-        stream = try c.decodeIfPresent(Bool.self, forKey: .stream) ?? false
+        stream = try c.decodeLaxBoolIfPresent(forKey: .stream) ?? false
         streamOptions = try c.decodeIfPresent(StreamOptions.self, forKey: .streamOptions)
         suffix = try c.decodeIfPresent(String.self, forKey: .suffix)
-        addSpecialTokens = try c.decodeIfPresent(Bool.self, forKey: .addSpecialTokens) ?? true
+        addSpecialTokens = try c.decodeLaxBoolIfPresent(forKey: .addSpecialTokens) ?? true
         requestID = try c.decodeIfPresent(String.self, forKey: .requestID)
         sampling = try SamplingFields(from: decoder)
+        tokenIDs = try TokenIDFields(from: decoder)
     }
 }

@@ -17,8 +17,8 @@ struct CompletionsCall: GenerationCall {
     let echoOnly: Bool
 
     init(context: ServerContext, request: CompletionRequest) throws {
+        var request = request
         self.context = context
-        self.request = request
         let served = try context.resolveModel(request.model)
         model = served.name
         if request.streamOptions != nil && !request.stream {
@@ -29,13 +29,14 @@ struct CompletionsCall: GenerationCall {
         }
         if let k = request.logprobs {
             guard k >= 0 else { throw APIError.badRequest("logprobs must be non-negative, got \(k).", param: "logprobs") }
-            guard k <= context.options.maxLogprobs else {
-                throw APIError.badRequest("Requested sample logprobs of \(k), which is greater than max allowed: \(context.options.maxLogprobs)", param: "logprobs")
-            }
+            _ = try context.checkLogprobs(k, kind: "sample", param: "logprobs")
         }
-        try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
-        guard request.prompt.count + request.promptEmbeds.count > 0 else {
-            throw APIError.badRequest(request.promptEmbeds.isEmpty ? "prompt must not be empty." : "Either prompt or prompt_embeds must be provided and non-empty.", param: "prompt")
+        request.sampling.params.promptLogprobs = try context.checkPromptLogprobs(request.sampling.params.promptLogprobs, stream: request.stream)
+        self.request = request
+        // vLLM's rule: an absent or "" prompt needs embeddings.
+        let noPrompt: Bool = if case .texts([""]) = request.prompt { true } else { request.prompt.count == 0 }
+        guard !noPrompt || !request.promptEmbeds.isEmpty else {
+            throw APIError.badRequest("Either prompt or prompt_embeds must be provided and non-empty.", param: "prompt")
         }
         echoOnly = request.echo && request.maxTokens == 0
         // vLLM: echo brings the prompt's logprobs, at the depth `logprobs` asks for.
@@ -105,7 +106,10 @@ struct CompletionsCall: GenerationCall {
     func makeChunkSource() -> any ChunkSource { Streamer(self) }
 
     var n: Int { jobs.first?.params.n ?? 1 }
-    var logprobs: LogprobsFormatter { LogprobsFormatter(tokenizer: context.tokenizer) }
+    var logprobs: LogprobsFormatter {
+        LogprobsFormatter(tokenizer: context.tokenizer,
+                          tokenIDs: request.tokenIDs.returnTokensAsTokenIDs ?? context.options.returnTokensAsTokenIDs)
+    }
 
     func header(_ object: String) -> [(String, JSONOut)] {
         [("id", .string(id)), ("object", .string(object)), ("created", .int(created)), ("model", .string(model))]
@@ -131,7 +135,9 @@ struct CompletionsCall: GenerationCall {
                 choices.append(.object([
                     ("index", .int(choices.count)), ("text", .string(echoOnly ? echoed : echoed + o.text)), ("logprobs", lp),
                     ("finish_reason", .string(o.finishReason)), ("stop_reason", .string(o.stopReason)),
+                    ("token_ids", request.tokenIDs.ids(o.tokenIDs)),
                     ("prompt_logprobs", logprobs.promptLogprobs(out)),
+                    ("prompt_token_ids", request.tokenIDs.ids(jobs[i].promptTokenIDs)),
                 ]))
             }
         }

@@ -10,6 +10,8 @@ extension CompletionsCall {
         private var textOffsets: [Int: Int] = [:]
         /// Choices whose prompt has been sent (`echo`).
         private var echoed: Set<Int> = []
+        /// Choices whose prompt token ids have been sent (`return_token_ids`).
+        private var promptSent: Set<Int> = []
 
         init(_ call: CompletionsCall) { self.call = call }
 
@@ -35,12 +37,19 @@ extension CompletionsCall {
                     lp = r.json
                     textOffsets[index] = r.end
                 }
-                var chunk = call.header("text_completion") + [("choices", .array([.object([
+                var choice: [(String, JSONOut)] = [
                     ("index", .int(index)), ("text", .string(text)), ("logprobs", lp),
                     ("finish_reason", .string(delta.finishReason)),
                     ("stop_reason", .string(delta.finishReason == nil ? nil : o.stopReason)),
-                ])]))]
-                if call.request.streamOptions?.continuousUsageStats == true { chunk.append(("usage", usage.json)) }
+                ]
+                if call.request.tokenIDs.returnTokenIDs {
+                    // The prompt's ids with a choice's first chunk, then each chunk's new ids.
+                    let first = promptSent.insert(index).inserted
+                    choice += [("prompt_token_ids", first ? call.request.tokenIDs.ids(call.jobs[job].promptTokenIDs) : .null),
+                               ("token_ids", call.request.tokenIDs.ids(o.tokenIDs[delta.steps]))]
+                }
+                var chunk = call.header("text_completion") + [("choices", .array([.object(choice)]))]
+                if call.request.streamOptions?.usageOnEveryChunk == true { chunk.append(("usage", usage.json)) }
                 out.append(.object(chunk))
             }
             return out

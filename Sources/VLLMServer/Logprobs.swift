@@ -19,21 +19,29 @@ struct Usage {
 /// into the two OpenAI shapes.
 struct LogprobsFormatter: Sendable {
     let tokenizer: Tokenizer
+    /// `return_tokens_as_token_ids`: tokens are named `token_id:N` in place of their text.
+    var tokenIDs = false
 
     func text(_ id: Int) -> String { String(decoding: tokenizer.tokenBytes(id), as: UTF8.self) }
+
+    /// How a token is named in logprobs.
+    func label(_ id: Int) -> String { tokenIDs ? "token_id:\(id)" : text(id) }
 
     /// Chat's `{"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}]}` entries for
     /// the given steps; `top` alternatives per step.
     func chatContent(steps: ArraySlice<StepLogprobs>, top: Int) -> [JSONOut] {
         steps.compactMap { step in
             guard let chosen = step.first else { return nil }
-            return .object(entry(chosen) + [("top_logprobs", .array(step.dropFirst().prefix(top).map { .object(entry($0)) }))])
+            return .object(entry(chosen, bytesOfText: true)
+                           + [("top_logprobs", .array(step.dropFirst().prefix(top).map { .object(entry($0, bytesOfText: false)) }))])
         }
     }
 
-    private func entry(_ e: (tokenID: Int, logprob: Double)) -> [(String, JSONOut)] {
-        let bytes = tokenizer.tokenBytes(e.tokenID)
-        return [("token", .string(String(decoding: bytes, as: UTF8.self))), ("logprob", .double(e.logprob)),
+    /// vLLM gives the chosen token the bytes of its text and the alternatives the bytes of
+    /// their label (which differ only under `tokenIDs`).
+    private func entry(_ e: (tokenID: Int, logprob: Double), bytesOfText: Bool) -> [(String, JSONOut)] {
+        let bytes = bytesOfText || !tokenIDs ? tokenizer.tokenBytes(e.tokenID) : Array(label(e.tokenID).utf8)
+        return [("token", .string(label(e.tokenID))), ("logprob", .double(e.logprob)),
                 ("bytes", .array(bytes.map { .int(Int($0)) }))]
     }
 
@@ -45,7 +53,7 @@ struct LogprobsFormatter: Sendable {
         var offsets: [JSONOut] = [], logprobs: [JSONOut] = [], texts: [JSONOut] = [], tops: [JSONOut] = []
         var at = offset
         for (id, step) in tokens {
-            let t = text(id)
+            let t = label(id)
             offsets.append(.int(at))
             at += t.unicodeScalars.count
             texts.append(.string(t))
@@ -59,7 +67,7 @@ struct LogprobsFormatter: Sendable {
             var seen = Set<String>()
             var pairs: [(String, JSONOut)] = []
             for e in step.prefix(top + 1) {
-                let key = text(e.tokenID)
+                let key = label(e.tokenID)
                 if seen.insert(key).inserted { pairs.append((key, .double(e.logprob))) }
             }
             tops.append(.object(pairs))

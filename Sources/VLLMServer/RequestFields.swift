@@ -14,13 +14,13 @@ enum RequestFields {
         "vllm_xargs": "extra arguments for custom logits processors",
         "mm_processor_kwargs": "multimodal inputs",
         "cache_salt": "prefix-cache salting",
-        "return_tokens_as_token_ids": "token ids in place of token strings in logprobs",
     ]
 
     /// Fields each endpoint reads (besides the sampling fields), and OpenAI fields that carry no
     /// meaning for generation here (`user`, `store`, …), which are accepted without a warning.
     /// Structured-output fields (both endpoints; `StructuredOutputFields` reads them). The
     /// backend choice and whitespace pattern are accepted and ignored, as vLLM does.
+    private static let tokenIDKeys: Set<String> = ["return_token_ids", "return_tokens_as_token_ids"]
     private static let structuredOutputKeys: Set<String> = [
         "response_format", "structured_outputs", "guided_json", "guided_regex", "guided_choice", "guided_grammar",
         "guided_decoding_backend", "guided_whitespace_pattern",
@@ -47,7 +47,7 @@ enum RequestFields {
         if let field = shape.keys.sorted().first(where: { unsupported[$0] != nil }) {
             throw APIError.badRequest("'\(field)' asks for \(unsupported[field]!), which this server does not support yet.", param: field)
         }
-        let known = read[endpoint, default: []].union(SamplingParams.jsonKeys).union(structuredOutputKeys)
+        let known = read[endpoint, default: []].union(SamplingParams.jsonKeys).union(structuredOutputKeys).union(tokenIDKeys)
         let ignored = shape.keys.subtracting(known).sorted()
         if !ignored.isEmpty {
             context.logger.warning("The following fields were present in the request but ignored: \(LogText.escaped(ignored.joined(separator: ", "), limit: context.options.maxLogLen))")

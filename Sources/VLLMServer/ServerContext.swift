@@ -102,16 +102,27 @@ final class ServerContext: Sendable {
         logger.info("Received request \(LogText.quoted(id, limit: limit)): prompt: \(LogText.quoted(prompt, limit: limit)), max_tokens: \(params.maxTokens), temperature: \(params.temperature), n: \(params.n)\(adapter)")
     }
 
-    /// vLLM's checks of the `prompt_logprobs` field (both endpoints take it).
-    func checkPromptLogprobs(_ k: Int?, stream: Bool) throws {
-        guard let k else { return }
-        guard k >= 0 else { throw APIError.badRequest("`prompt_logprobs` must be a positive value.", param: "prompt_logprobs") }
-        if stream && k > 0 {
+    /// vLLM's checks of the `prompt_logprobs` field (both endpoints take it); returns the count
+    /// to compute (-1: the whole vocabulary).
+    func checkPromptLogprobs(_ k: Int?, stream: Bool) throws -> Int? {
+        guard let k else { return nil }
+        guard k >= 0 || k == -1 else { throw APIError.badRequest("`prompt_logprobs` must be a positive value or -1.", param: "prompt_logprobs") }
+        if stream && k != 0 {
             throw APIError.badRequest("`prompt_logprobs` are not available when `stream=True`.", param: "prompt_logprobs")
         }
-        guard k <= options.maxLogprobs else {
-            throw APIError.badRequest("Requested prompt logprobs of \(k), which is greater than max allowed: \(options.maxLogprobs)", param: "prompt_logprobs")
+        return try checkLogprobs(k, kind: "prompt", param: "prompt_logprobs")
+    }
+
+    /// A logprobs count against `--max-logprobs` (-1 there: no limit but the vocabulary), as
+    /// vLLM's processor checks it: -1 asks for the whole vocabulary.
+    func checkLogprobs(_ k: Int, kind: String, param: String) throws -> Int {
+        let vocab = tokenizer.vocabSize
+        let wanted = k == -1 ? vocab : k
+        let limit = options.maxLogprobs == -1 ? vocab : options.maxLogprobs
+        guard wanted <= limit else {
+            throw APIError.badRequest("Requested \(kind) logprobs of \(wanted), which is greater than max allowed: \(limit)", param: param)
         }
+        return wanted
     }
 }
 

@@ -26,10 +26,10 @@ struct TokenizeRequest: Decodable {
         guard (prompt != nil) != hasMessages else {
             throw APIError.badRequest("Give exactly one of `prompt` and `messages`.")
         }
-        addSpecialTokens = try c.decodeIfPresent(Bool.self, forKey: .addSpecialTokens)
-        addGenerationPrompt = try c.decodeIfPresent(Bool.self, forKey: .addGenerationPrompt) ?? true
-        continueFinalMessage = try c.decodeIfPresent(Bool.self, forKey: .continueFinalMessage) ?? false
-        returnTokenStrs = try c.decodeIfPresent(Bool.self, forKey: .returnTokenStrs) ?? false
+        addSpecialTokens = try c.decodeLaxBoolIfPresent(forKey: .addSpecialTokens)
+        addGenerationPrompt = try c.decodeLaxBoolIfPresent(forKey: .addGenerationPrompt) ?? true
+        continueFinalMessage = try c.decodeLaxBoolIfPresent(forKey: .continueFinalMessage) ?? false
+        returnTokenStrs = try c.decodeLaxBoolIfPresent(forKey: .returnTokenStrs) ?? false
         chatTemplate = try c.decodeIfPresent(String.self, forKey: .chatTemplate)
     }
 }

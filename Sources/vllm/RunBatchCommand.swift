@@ -37,7 +37,8 @@ struct RunBatchCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let data = FileManager.default.contents(atPath: inputFile) else { throw CLIError("cannot read --input-file \(inputFile)") }
-        let lines = String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
+        let lines = String(decoding: data, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+        if let problem = BatchRunner.firstMalformedLine(lines) { throw CLIError("\(inputFile) \(problem)") }
         let out = try OutputFile(path: outputFile)
         var options = try requests.serverOptions(engine: engine, compatibility: compatibility)
         options.disableLogRequests = !enableLogRequests
@@ -63,10 +64,11 @@ private struct OutputFile {
             isStdout = true
             return
         }
-        guard FileManager.default.createFile(atPath: path, contents: nil), let h = FileHandle(forWritingAtPath: path) else {
-            throw CLIError("cannot write --output-file \(path)")
-        }
-        handle = h
+        // Written in place (vLLM opens the file for writing): a reader holding the file open
+        // sees the lines, which a new file renamed over it would hide.
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw CLIError("cannot write --output-file \(path)") }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         isStdout = false
     }
 

@@ -53,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Optional server features") var features: ServerFeatureOptions
 
+    @Option(parsing: .unconditional, help: "Engine seed (vLLM's --seed): requests without a seed of their own draw one from it, so a restarted server answers the same requests in the same order alike.")
+    var seed: Int64?
+
     @Flag(help: "Do not log requests.")
     var disableLogRequests = false
 
@@ -110,6 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
         let local = try await engine.resolved(model)
         var args = local.args
         args.reasoningParser = reasoningParser
+        args.seed = seed.map { UInt64(bitPattern: $0) }
         let llm = try AsyncLLM(model: local.model, args: args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }

@@ -122,7 +122,7 @@ BAD = {
     "config not json": (lambda d: (d / "adapter_config.json").write_text("{r: 4"), "not a JSON object"),
     "not lora": (lambda d: edit_config(d, peft_type="PREFIX_TUNING"), "peft_type is PREFIX_TUNING"),
     "no weights": (lambda d: (d / "adapter_model.safetensors").unlink(), "adapter_model.safetensors is missing"),
-    "rank too large": (lambda d: edit_config(d, r=32), "rank 32, greater than max_lora_rank 16"),
+    "rank too large": (lambda d: edit_config(d, r=32), "LoRA rank 32 is greater than max_lora_rank 16"),
     "target the model lacks": (lambda d: edit_config(d, target_modules=["q_proj", "c_attn"]), "targets c_attn"),
     "truncated weights": (lambda d: (d / "adapter_model.safetensors").write_bytes(
         (d / "adapter_model.safetensors").read_bytes()[:5000]), "corrupt or truncated safetensors file"),

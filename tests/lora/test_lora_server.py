@@ -227,7 +227,7 @@ BAD_LOADS = {
     "unreadable weights": (lambda a, t: {"lora_path": copy_of(a, t, lambda d: (d / "adapter_model.safetensors").write_bytes(b"\x08" * 64))},
                            400, "safetensors", "BadRequestError"),
     "rank too large": (lambda a, t: {"lora_path": copy_of(a, t, lambda d: edit_config(d, r=32))}, 400,
-                       "rank 32, greater than max_lora_rank 16", "BadRequestError"),
+                       "LoRA rank 32 is greater than max_lora_rank 16", "BadRequestError"),
     "target the model lacks": (lambda a, t: {"lora_path": copy_of(a, t, lambda d: edit_config(d, target_modules=["q_proj", "c_attn"]))},
                                400, "targets c_attn", "BadRequestError"),
     "duplicate name": (lambda a, t: {"lora_name": "qv4"}, 400, "The lora adapter 'qv4' has already been loaded.", "InvalidUserInput"),

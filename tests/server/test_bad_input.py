@@ -45,7 +45,9 @@ def test_wrong_types_in_completions(server, body, fragment):
     ({"messages": [{"content": "no role"}]}, "role"),
     ({"messages": [{"role": "user", "content": 5}]}, "content"),
     ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, "image_url"),
-    ({**CHAT, "logprobs": "yes"}, "logprobs"),
+    # (pydantic's lax booleans, which vLLM accepts, take "yes"; "maybe" is no boolean.)
+    ({**CHAT, "logprobs": "maybe"}, "logprobs"),
+    ({**CHAT, "stream": [True]}, "stream"),
     ({**CHAT, "tool_choice": "sometimes"}, "tool_choice"),
 ])
 def test_wrong_types_in_chat(server, body, fragment):

@@ -177,7 +177,7 @@ def test_connections_beyond_the_cap_are_closed():
         assert s.stop() == 0
 
 
-def test_documents_reach_the_template_and_token_id_logprobs_are_refused(tight):
+def test_documents_reach_the_template_and_logprobs_name_token_ids(tight):
     body = {"messages": [{"role": "user", "content": "hi"}], "documents": [{"title": "Zebra"}, {"title": "Quokka"}],
             "chat_template": "{% for d in documents %}{{ d.title }};{% endfor %}"}
     ids = requests.post(tight.url + "/tokenize", json=body, timeout=30).json()["tokens"]
@@ -185,4 +185,5 @@ def test_documents_reach_the_template_and_token_id_logprobs_are_refused(tight):
     assert text == "Zebra;Quokka;"
     r = requests.post(tight.url + "/v1/completions", json={"prompt": "Hi", "max_tokens": 1, "logprobs": 1,
                                                            "return_tokens_as_token_ids": True}, timeout=30)
-    assert error(r, 400)["param"] == "return_tokens_as_token_ids"
+    lp = r.json()["choices"][0]["logprobs"]
+    assert all(t.startswith("token_id:") and int(t[9:]) >= 0 for t in lp["tokens"] + list(lp["top_logprobs"][0]))

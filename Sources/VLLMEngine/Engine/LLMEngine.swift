@@ -23,7 +23,7 @@ public enum InvalidRequest: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .emptyPrompt: "the prompt is empty (it must contain at least one token)"
-        case let .tokenOutOfRange(id, v): "prompt token id \(id) is outside the vocabulary (0..<\(v))"
+        case let .tokenOutOfRange(id, v): "Token id \(id) is out of vocabulary (ids are 0..<\(v))"
         case let .tooLong(p, m, l):
             "prompt (\(p) tokens) plus max_tokens (\(m)) is \(p + m) tokens, more than max_model_len (\(l))"
         case let .duplicateID(id): "request id \(id) is already in use"

@@ -53,7 +53,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         self.config = config
         guard config.rank <= maxRank else { throw .rankTooLarge(path: path, rank: config.rank, maxRank: maxRank) }
         if model.moe != nil, !config.targets.isDisjoint(with: [.gateProj, .upProj, .downProj]) {
-            throw .unsupported(path: path, reason: "LoRA on the experts of a mixture-of-experts MLP (gate_proj, up_proj, down_proj)")
+            throw .unsupported(path: path, reason: "LoRA on the experts of a mixture-of-experts MLP (gate_proj, up_proj, down_proj) is not supported")
         }
         let weightsPath = path + "/adapter_model.safetensors"
         guard FileManager.default.fileExists(atPath: weightsPath) else {
@@ -128,7 +128,7 @@ public final class LoRAAdapter: @unchecked Sendable {
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         if parts.starts(with: ["base_model", "model"]) { parts.removeFirst(2) }
         if parts.contains(where: { $0.hasPrefix("lora_embedding") }) {
-            throw .unsupported(path: path, reason: "LoRA on embeddings (\(name.clippedForMessage()))")
+            throw .unsupported(path: path, reason: "LoRA on embeddings (\(name.clippedForMessage())) is not supported")
         }
         // model.layers.{i}.{self_attn|mlp}.{module}.lora_{A|B}.weight
         guard parts.count == 7, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]),

@@ -40,14 +40,14 @@ public struct LoRAConfig: Sendable, Equatable {
         useRSLoRA = c["use_rslora"] as? Bool ?? false
         baseModelName = c["base_model_name_or_path"] as? String
 
-        if c["use_dora"] as? Bool == true { throw .unsupported(path: dir, reason: "DoRA (use_dora)") }
-        if c["fan_in_fan_out"] as? Bool == true { throw .unsupported(path: dir, reason: "fan_in_fan_out weights") }
-        if let bias = c["bias"] as? String, bias != "none" { throw .unsupported(path: dir, reason: "bias \"\(bias.clippedForMessage())\"") }
+        if c["use_dora"] as? Bool == true { throw .unsupported(path: dir, reason: "this engine does not yet support DoRA (use_dora)") }
+        if c["fan_in_fan_out"] as? Bool == true { throw .unsupported(path: dir, reason: "fan_in_fan_out weights are not supported") }
+        if let bias = c["bias"] as? String, bias != "none" { throw .unsupported(path: dir, reason: "Adapter bias cannot be used without bias_enabled (bias \"\(bias.clippedForMessage())\"; adapters are served without biases)") }
         for key in ["rank_pattern", "alpha_pattern"] {
-            if let p = c[key] as? [String: Any], !p.isEmpty { throw .unsupported(path: dir, reason: "per-module ranks or alphas (\(key))") }
+            if let p = c[key] as? [String: Any], !p.isEmpty { throw .unsupported(path: dir, reason: "per-module ranks or alphas (\(key)) are not supported") }
         }
         if let m = c["modules_to_save"] as? [Any], !m.isEmpty {
-            throw .unsupported(path: dir, reason: "modules_to_save (\(m.map { "\($0)" }.joined(separator: ", ").clippedForMessage()))")
+            throw .unsupported(path: dir, reason: "this engine only supports modules_to_save being None (it lists \(m.map { "\($0)" }.joined(separator: ", ").clippedForMessage()))")
         }
         targets = try Self.resolveTargets(c["target_modules"], dir: dir)
     }

@@ -10,7 +10,8 @@ public enum LoRAError: Error, Equatable, CustomStringConvertible {
     case unsupportedTargets(path: String, modules: [String])
     /// The weights don't fit the model (shapes, layer indices, missing halves).
     case mismatch(path: String, reason: String)
-    /// A PEFT feature this engine does not implement (DoRA, biases, per-module ranks, …).
+    /// A PEFT feature this engine does not implement (DoRA, biases, per-module ranks, …); the
+    /// reason is a sentence, in vLLM's words where vLLM refuses the same.
     case unsupported(path: String, reason: String)
     /// The weight file itself is unreadable or corrupt.
     case file(ModelLoadError)
@@ -20,11 +21,11 @@ public enum LoRAError: Error, Equatable, CustomStringConvertible {
         case let .notFound(p, r): "no LoRA adapter at \(p): \(r)"
         case let .notAnAdapter(p, r): "\(p) is not a LoRA adapter: \(r)"
         case let .rankTooLarge(p, r, m):
-            "LoRA adapter \(p) has rank \(r), greater than max_lora_rank \(m) (raise --max-lora-rank)"
+            "LoRA rank \(r) is greater than max_lora_rank \(m): adapter \(p) (raise --max-lora-rank)"
         case let .unsupportedTargets(p, m):
             "LoRA adapter \(p) targets \(m.joined(separator: ", ")), which this model does not have (supported: \(LoRATarget.moduleNames.joined(separator: ", ")))"
         case let .mismatch(p, r): "LoRA adapter \(p) does not fit the model: \(r)"
-        case let .unsupported(p, r): "LoRA adapter \(p) uses \(r), which is not supported"
+        case let .unsupported(p, r): "LoRA adapter \(p): \(r)"
         case let .file(e): e.description
         }
     }
