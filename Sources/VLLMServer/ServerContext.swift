@@ -60,7 +60,7 @@ final class ServerContext: Sendable {
         reasoningParser = harmony ? nil : engine.engine.args.reasoningParser.flatMap { ReasoningParser.parsers[$0] }
         metrics = ServerMetrics(modelName: modelNames[0], args: engine.engine.args, numKVBlocks: engine.engine.numKVBlocks,
                                 maxModelLen: maxModelLen, offloadBlocks: engine.engine.numOffloadingBlocks,
-                                blockBytes: engine.engine.kvBlockBytes)
+                                blockBytes: engine.engine.kvBlockBytes, showHidden: options.showHiddenMetrics)
         engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }
         loras = LoRARegistry(modules: options.loraModules)
     }

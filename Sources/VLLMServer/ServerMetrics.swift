@@ -16,6 +16,8 @@ final class ServerMetrics: Sendable {
     private let labels: [(String, String)]
 
     private let running, waiting, kvUsage: Gauge
+    /// `vllm:gpu_cache_usage_perc`, shown with the hidden metrics.
+    private let oldKVUsage: Gauge?
     /// Counters fed from the scheduler's running totals, each with the total it follows.
     private let totals: [(counter: Counter, total: @Sendable (SchedulerStats) -> Int)]
     private let offloadUsage: Gauge?
@@ -31,7 +33,10 @@ final class ServerMetrics: Sendable {
 
     /// `offloadBlocks` and `blockBytes`: the KV offloading tier's size (nil: none) and the
     /// bytes one block moves.
-    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int, offloadBlocks: Int? = nil, blockBytes: Int = 0) {
+    /// `showHidden`: also the metrics vLLM deprecated in its previous minor version
+    /// (`--show-hidden-metrics-for-version 0.10`), under their old names.
+    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int, offloadBlocks: Int? = nil, blockBytes: Int = 0,
+         showHidden: Bool = false) {
         let registry = self.registry
         let labels = [("model_name", modelName), ("engine", "0")]
         self.labels = labels
@@ -57,6 +62,13 @@ final class ServerMetrics: Sendable {
             (counter("vllm:prefix_cache_hits", "Prefix cache hits, in terms of number of cached tokens."), { $0.prefixCacheHits }),
             (counter("vllm:num_preemptions", "Cumulative number of preemption from the engine."), { $0.numPreemptions }),
         ]
+        if showHidden {
+            oldKVUsage = gauge("vllm:gpu_cache_usage_perc", "GPU KV-cache usage. 1 means 100 percent usage. DEPRECATED: use vllm:kv_cache_usage_perc.")
+            totals.append((counter("vllm:gpu_prefix_cache_queries", "GPU prefix cache queries, in terms of number of queried tokens. DEPRECATED: use vllm:prefix_cache_queries."), { $0.prefixCacheQueries }))
+            totals.append((counter("vllm:gpu_prefix_cache_hits", "GPU prefix cache hits, in terms of number of cached tokens. DEPRECATED: use vllm:prefix_cache_hits."), { $0.prefixCacheHits }))
+        } else {
+            oldKVUsage = nil
+        }
         if offloadBlocks != nil {
             // The tier is vLLM's external prefix cache (its KV connector's); block and byte
             // counts have no vLLM name and take the kv_offload_ prefix.
@@ -159,6 +171,7 @@ final class ServerMetrics: Sendable {
         running.set(Double(stats.numRunning))
         waiting.set(Double(stats.numWaiting))
         kvUsage.set(stats.kvUsage)
+        oldKVUsage?.set(stats.kvUsage)
         if let o = stats.offload { offloadUsage?.set(Double(o.slotsUsed) / Double(max(1, o.slots))) }
         seen.withLock { seen in
             // Counters only grow: add what the scheduler counted since the last scrape.

@@ -66,6 +66,9 @@ public struct ServerOptions: Sendable {
     /// `--return-tokens-as-token-ids`: logprobs tokens are written `token_id:N` unless a
     /// request sets `return_tokens_as_token_ids` itself.
     public var returnTokensAsTokenIDs = false
+    /// `--show-hidden-metrics-for-version 0.10`: `/metrics` also has the metrics vLLM 0.11
+    /// hides (deprecated in 0.10), under their old names.
+    public var showHiddenMetrics = false
     /// `--enable-sleep-mode`: serve `/sleep`, `/wake_up`, `/is_sleeping`.
     public var enableSleepMode = false
 

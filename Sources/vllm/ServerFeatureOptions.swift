@@ -22,6 +22,9 @@ struct ServerFeatureOptions: ParsableArguments {
     @Flag(help: "Write logprobs tokens as 'token_id:N' (for tokens that are not valid UTF-8 on their own), unless a request says otherwise.")
     var returnTokensAsTokenIds = false
 
+    @Option(help: "Also serve the metrics deprecated in this earlier version (0.10: vllm:gpu_cache_usage_perc, vllm:gpu_prefix_cache_queries, vllm:gpu_prefix_cache_hits).")
+    var showHiddenMetricsForVersion: String?
+
     @Flag(help: "Serve /sleep, /wake_up and /is_sleeping: a sleeping engine releases its KV cache memory (level 2: and the weights' pages).")
     var enableSleepMode = false
 
@@ -30,6 +33,10 @@ struct ServerFeatureOptions: ParsableArguments {
             throw ValidationError("--root-path must be a path such as /llm, got \(root)")
         }
         if let path = uds, path.isEmpty { throw ValidationError("--uds needs a socket path") }
+        // vLLM shows hidden metrics for the previous minor version only.
+        if let v = showHiddenMetricsForVersion, v != "0.10" {
+            throw ValidationError("--show-hidden-metrics-for-version \(v): only the previous minor version (0.10) has hidden metrics")
+        }
     }
 
     func apply(to options: inout ServerOptions) {
@@ -40,5 +47,6 @@ struct ServerFeatureOptions: ParsableArguments {
         options.enableTokenizerInfoEndpoint = enableTokenizerInfoEndpoint
         options.returnTokensAsTokenIDs = returnTokensAsTokenIds
         options.enableSleepMode = enableSleepMode
+        options.showHiddenMetrics = showHiddenMetricsForVersion != nil
     }
 }

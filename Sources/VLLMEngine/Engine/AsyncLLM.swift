@@ -70,11 +70,12 @@ public final class AsyncLLM: @unchecked Sendable {
     private var latestStats: SchedulerStats
     private var latestLoRAs: [LoRAAdapterInfo]
     private var waitingCap: Int?
-    private var stepObserver: (@Sendable (_ scheduledTokens: Int) -> Void)?
+    private var stepObserver: (@Sendable (_ iterationTokens: Int) -> Void)?
     private var asleep: Set<SleepTag> = []
 
-    /// Called on the engine thread after each step that scheduled work, with its token count.
-    public var onStep: (@Sendable (_ scheduledTokens: Int) -> Void)? {
+    /// Called on the engine thread after each step that produced tokens, with its token count
+    /// as vLLM's `vllm:iteration_tokens` counts them (`EngineCore.lastStepIterationTokens`).
+    public var onStep: (@Sendable (_ iterationTokens: Int) -> Void)? {
         get { condition.withLock { stepObserver } }
         set { condition.withLock { stepObserver = newValue } }
     }
@@ -258,7 +259,7 @@ public final class AsyncLLM: @unchecked Sendable {
             for command in commands { apply(command) }
             let stepped = engine.hasUnfinishedRequests
             let outputs = stepped ? engine.step() : []
-            if stepped, let observer, engine.engineCore.lastStepTokens > 0 { observer(engine.engineCore.lastStepTokens) }
+            if stepped, let observer, engine.engineCore.lastStepIterationTokens > 0 { observer(engine.engineCore.lastStepIterationTokens) }
             deliver(outputs)
         }
     }

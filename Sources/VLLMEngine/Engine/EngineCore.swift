@@ -28,6 +28,9 @@ public final class EngineCore: @unchecked Sendable {
     /// The requests the last step scheduled, and its token count (for metrics).
     public private(set) var lastScheduledIDs: [String] = []
     public private(set) var lastStepTokens = 0
+    /// The last step's tokens as vLLM's `vllm:iteration_tokens` counts them: each new token,
+    /// plus the whole prompt of each request that got its first token.
+    public private(set) var lastStepIterationTokens = 0
     /// Grammar state of constrained requests; nil when the engine has no tokenizer to build
     /// token masks from.
     let structuredOutputs: StructuredOutputManager?
@@ -184,7 +187,14 @@ public final class EngineCore: @unchecked Sendable {
             scheduler.recoverFromFailedLoads(output, invalidBlockIDs: result.invalidBlockIDs)
         }
         let sampled = result.sampled
+        var firstTokenPrompts: [String: Int] = [:]
+        for s in output.scheduled where s.samplesAfterStep {
+            if let r = scheduler.request(s.requestID), r.numOutputTokens == 0 { firstTokenPrompts[s.requestID] = r.numPromptTokens }
+        }
         let updates = scheduler.update(output: output, sampled: sampled.mapValues { $0.map(\.tokenID) })
+        lastStepIterationTokens = updates.reduce(0) { total, u in
+            total + u.newTokenIDs.count + (u.newTokenIDs.isEmpty ? 0 : firstTokenPrompts[u.requestID] ?? 0)
+        }
         structuredOutputs?.accept(updates)
         let finished = updates.filter(\.isFinished).map(\.requestID)
         if !finished.isEmpty { executor.removeRequests(finished) }
