@@ -261,14 +261,21 @@ import VLLMCompute
         #expect(Sampler.rank(logits: [1, 3, 3, 0] as [Float], of: 2) == 2)
     }
 
-    @Test func jsonSeedsMayBeSignedAndKeysLeftToTheCaller() throws {
+    @Test func jsonSeedsAreInt64AndKeysLeftToTheCaller() throws {
         func decode(_ text: String, ignoring: Set<String> = []) throws -> SamplingParams {
             let decoder = JSONDecoder()
             decoder.userInfo[Ignoring.key] = ignoring
             return try decoder.decode(Ignoring.self, from: Data(text.utf8)).params
         }
         #expect(try decode(#"{"seed": -1}"#).seed == UInt64.max)
-        #expect(try decode(#"{"seed": 18446744073709551615}"#).seed == UInt64.max)
+        #expect(try decode(#"{"seed": 9223372036854775807}"#).seed == UInt64(Int64.max))
+        #expect(try decode(#"{"seed": -9223372036854775808}"#).seed == UInt64(bitPattern: Int64.min))
+        // vLLM's int64 bounds, named as pydantic names them.
+        for (text, kind) in [("9223372036854775808", "less_than_equal"), ("18446744073709551615", "less_than_equal"),
+                             ("-9223372036854775809", "greater_than_equal")] {
+            let error = #expect(throws: (any Error).self) { try decode(#"{"seed": \#(text)}"#) }
+            #expect(String(describing: error).contains(kind))
+        }
         #expect(throws: (any Error).self) { try decode(#"{"seed": 1.5}"#) }
         let chat = try decode(#"{"logprobs": true, "max_tokens": 5, "stop": "x", "seed": 3}"#, ignoring: ["logprobs", "max_tokens", "seed"])
         #expect(chat.logprobs == nil && chat.maxTokens == SamplingParams().maxTokens && chat.seed == nil && chat.stop == ["x"])
