@@ -9,24 +9,29 @@ public struct LoadedModel: Sendable {
     public let tokenizer: Tokenizer
     /// The model's generation_config.json as `--generation-config` asks (nil: none or "vllm").
     public let generationConfig: GenerationConfig?
+    /// `--load-format dummy`: every weight zero.
+    public let dummyWeights: Bool
 
     /// Loads `path` (or the default model) with `threads` compute threads (or on `pool`).
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
-                revision: String? = nil, maxModelLen: Int? = nil, pool: ThreadPool? = nil) throws {
+                revision: String? = nil, maxModelLen: Int? = nil, dummyWeights: Bool = false, pool: ThreadPool? = nil) throws {
         let source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
         self.path = source.path
+        self.dummyWeights = dummyWeights
         let pool = pool ?? ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
         // The architecture check comes first: its error says more than a tokenizer complaint.
         var gguf: GGUFFile?
         switch source {
         case let .directory(dir):
+            if dummyWeights { throw TokenizerLoadError(path: dir, reason: "--load-format dummy takes a GGUF file (its shapes with zero weights), not a checkpoint directory") }
             model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
             tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)
         case let .file(file):
-            let file = try GGUFFile(path: file)
+            let real = try GGUFFile(path: file)
+            let file = dummyWeights ? try real.withZeroWeights() : real
             gguf = file
             model = try DecoderModel(gguf: file, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
@@ -57,7 +62,7 @@ public struct LoadedModel: Sendable {
         let files = fm.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
             ? ((try? fm.contentsOfDirectory(atPath: path)) ?? []).sorted().map { (path as NSString).appendingPathComponent($0) }
             : [path]
-        return ([path] + files.map { f in
+        return ([path] + (dummyWeights ? ["dummy weights"] : []) + files.map { f in
             let a = (try? fm.attributesOfItem(atPath: f)) ?? [:]
             let mtime = (a[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
             return "\((f as NSString).lastPathComponent) \(a[.size] as? Int ?? -1) \(mtime)"
@@ -69,7 +74,7 @@ public struct LoadedModel: Sendable {
         try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                       activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
                       generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen,
-                      pool: pool)
+                      dummyWeights: args.dummyWeights, pool: pool)
     }
 
     /// The draft model a draft-model `--speculative-config` names, on this model's threads (the

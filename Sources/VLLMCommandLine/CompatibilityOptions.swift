@@ -21,8 +21,11 @@ public struct CompatibilityOptions: ParsableArguments {
     @Option(help: "Engine replicas; only 1 on one CPU host.")
     public var dataParallelSize = 1
 
-    @Option(help: "Weight format: auto, safetensors or gguf.")
+    @Option(help: "Weight format: auto, safetensors, gguf, or dummy (a GGUF file's shapes and tokenizer with every weight zero, nothing read: for tests).")
     public var loadFormat = "auto"
+
+    /// `--load-format dummy`.
+    public var dummyWeights: Bool { loadFormat == "dummy" }
 
     @Option(help: "Weight quantization: read from the GGUF file (gguf or unset; checkpoints are unquantized).")
     public var quantization: String?
@@ -40,8 +43,8 @@ public struct CompatibilityOptions: ParsableArguments {
         guard dataParallelSize == 1 else {
             throw ValidationError("--data-parallel-size \(dataParallelSize) is not supported: this build runs one engine (use 1)")
         }
-        guard ["auto", "gguf", "safetensors"].contains(loadFormat) else {
-            throw ValidationError("--load-format \(loadFormat) is not supported: models are safetensors checkpoints or GGUF files (use auto, safetensors or gguf)")
+        guard ["auto", "gguf", "safetensors", "dummy"].contains(loadFormat) else {
+            throw ValidationError("--load-format \(loadFormat) is not supported: models are safetensors checkpoints or GGUF files (use auto, safetensors, gguf or dummy)")
         }
         if let q = quantization, q != "gguf" {
             throw ValidationError("--quantization \(q) is not supported: the quantization comes from the GGUF file (leave it unset or use gguf)")

@@ -29,6 +29,13 @@ public final class GGUFFile: @unchecked Sendable {
         try self.init(file: MappedFile(path: path))
     }
 
+    /// The same file with every tensor's bytes zero (vLLM's `--load-format dummy`): zero is a
+    /// valid value in every GGML type (zero scales), so the model runs and gives equal logits.
+    /// The weights are never read; the zero pages take no memory until written.
+    public func withZeroWeights() throws(ModelLoadError) -> GGUFFile {
+        try GGUFFile(file: MappedFile(zeroedFrom: tensors.map(\.fileOffset).min() ?? file.count, of: file))
+    }
+
     public init(file: MappedFile) throws(ModelLoadError) {
         self.file = file
         var c = GGUFCursor(base: file.base, count: file.count, path: file.path)

@@ -10,6 +10,8 @@ public final class MappedFile: @unchecked Sendable {
     public let base: UnsafeRawPointer
     public let count: Int
     private let owned: Bool
+    /// An anonymous mapping (`init(zeroedFrom:of:)`): unmapped, not freed, at the end.
+    private var anonymous = false
 
     public init(path: String) throws(ModelLoadError) {
         self.path = path
@@ -39,11 +41,26 @@ public final class MappedFile: @unchecked Sendable {
         owned = true
     }
 
+    /// A copy of `file` whose bytes from `offset` on are zero: an anonymous mapping (the zero
+    /// pages cost nothing until written) with the first `offset` bytes copied in.
+    public init(zeroedFrom offset: Int, of file: MappedFile) throws(ModelLoadError) {
+        path = file.path
+        count = file.count
+        guard let p = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            throw .cannotOpen(path: path, reason: "mmap failed: \(String(cString: strerror(errno)))")
+        }
+        p.copyMemory(from: file.base, byteCount: min(offset, count))
+        mprotect(p, count, PROT_READ)
+        base = UnsafeRawPointer(p)
+        owned = false
+        anonymous = true
+    }
+
     /// Drops this process's resident pages that lie wholly inside `byteCount` bytes at `start` (a
     /// later read maps them in from the file again): for data the process has copied elsewhere,
     /// such as weights repacked at load, so they do not count twice. Nothing for in-memory copies.
     public func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
-        guard !owned, start >= base, start + byteCount <= base + count else { return }
+        guard !owned, !anonymous, start >= base, start + byteCount <= base + count else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let lo = (Int(bitPattern: start) + page - 1) / page * page
         let hi = (Int(bitPattern: start) + byteCount) / page * page

@@ -43,8 +43,9 @@ struct RunBatchCommand: AsyncParsableCommand {
         var options = try requests.serverOptions(engine: engine, compatibility: compatibility)
         options.disableLogRequests = !enableLogRequests
         let model = engine.modelOptions.model
-        let local = try await engine.resolved(model)
-        let llm = try AsyncLLM(model: local.model, args: local.args)
+        var (path, args) = try await engine.resolved(model)
+        args.dummyWeights = compatibility.dummyWeights
+        let llm = try AsyncLLM(model: path, args: args)
         defer { llm.shutdown() }
         let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,
                                                 lines: lines, maxInFlight: 2 * engine.maxNumSeqs) { try out.write($0 + "\n") }

@@ -114,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         var args = local.args
         args.reasoningParser = reasoningParser
         args.seed = seed.map { UInt64(bitPattern: $0) }
+        args.dummyWeights = compatibility.dummyWeights
         let llm = try AsyncLLM(model: local.model, args: args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }

@@ -1,8 +1,9 @@
 """vLLM's optional server features, each behind its flag: --root-path, --enable-request-id-headers,
 --enable-server-load-tracking (/load), --enable-tokenizer-info-endpoint, --enable-sleep-mode,
---uds; and the routes every server has: /invocations, /version."""
+--uds, --load-format dummy; and the routes every server has: /invocations, /version."""
 import http.client
 import json
+import math
 import socket
 import subprocess
 import threading
@@ -161,3 +162,17 @@ def test_unix_socket(tmp_path):
     finally:
         proc.terminate()
         assert proc.wait(30) == 0, proc.stderr.read()
+
+
+def test_dummy_weights_keep_the_tokenizer_and_give_uniform_logprobs():
+    # --load-format dummy: the model's shapes and tokenizer, every weight zero, so every token
+    # is equally likely: logprob -ln(vocabulary size).
+    s = Server("--load-format", "dummy")
+    try:
+        ids = requests.post(s.url + "/tokenize", json={"prompt": "Hello world"}).json()["tokens"]
+        assert ids == [19556, 905]
+        r = requests.post(s.url + "/v1/completions", json={"prompt": "Hello", "max_tokens": 2, "logprobs": 1,
+                                                           "temperature": 0, "ignore_eos": True}).json()
+        assert all(abs(lp + math.log(49152)) < 1e-4 for lp in r["choices"][0]["logprobs"]["token_logprobs"]), r
+    finally:
+        assert s.stop() == 0

@@ -78,6 +78,9 @@ public struct EngineArgs: Sendable, Equatable {
     /// vLLM's engine `seed`: requests that bring no seed of their own draw from a stream made
     /// from it, so a run repeats exactly with the same requests in the same order (nil: unseeded).
     public var seed: UInt64?
+    /// vLLM's `--load-format dummy`: the model's shapes, tokenizer and settings with every weight
+    /// zero (GGUF files), for testing everything but the numbers without reading the weights.
+    public var dummyWeights = false
 
     public init() {}
 
