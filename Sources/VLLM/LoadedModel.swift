@@ -25,7 +25,7 @@ public struct LoadedModel: Sendable {
         var gguf: GGUFFile?
         switch source {
         case let .directory(dir):
-            if dummyWeights { throw TokenizerLoadError(path: dir, reason: "--load-format dummy takes a GGUF file (its shapes with zero weights), not a checkpoint directory") }
+            if dummyWeights { throw ModelLoadError.unsupported(path: dir, reason: "--load-format dummy takes a GGUF file (its shapes with zero weights), not a checkpoint directory") }
             model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
             tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)

@@ -11,7 +11,7 @@ public final class MappedFile: @unchecked Sendable {
     public let count: Int
     private let owned: Bool
     /// An anonymous mapping (`init(zeroedFrom:of:)`): unmapped, not freed, at the end.
-    private var anonymous = false
+    private let anonymous: Bool
 
     public init(path: String) throws(ModelLoadError) {
         self.path = path
@@ -28,6 +28,7 @@ public final class MappedFile: @unchecked Sendable {
         }
         base = UnsafeRawPointer(p)
         owned = false
+        anonymous = false
     }
 
     /// An in-memory copy of `bytes` that reads like a mapped file (tests, generated models).
@@ -39,6 +40,7 @@ public final class MappedFile: @unchecked Sendable {
         bytes.withUnsafeBytes { if n > 0 { p.copyMemory(from: $0.baseAddress!, byteCount: n) } }
         base = UnsafeRawPointer(p)
         owned = true
+        anonymous = false
     }
 
     /// A copy of `file` whose bytes from `offset` on are zero: an anonymous mapping (the zero
