@@ -63,14 +63,20 @@ public final class MappedFile: @unchecked Sendable {
     /// such as weights repacked at load, so they do not count twice. Nothing for in-memory copies.
     public func releasePages(_ start: UnsafeRawPointer, byteCount: Int) {
         guard !owned, !anonymous, start >= base, start + byteCount <= base + count else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let lo = (Int(bitPattern: start) + page - 1) / page * page
-        let hi = (Int(bitPattern: start) + byteCount) / page * page
-        if hi > lo { madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_DONTNEED)) }
+        dropWholePages(start, byteCount: byteCount)
     }
 
     deinit {
         if owned { UnsafeMutableRawPointer(mutating: base).deallocate() }
         else { munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
+}
+
+/// `madvise(MADV_DONTNEED)` on the pages wholly inside `byteCount` bytes at `start`: a file
+/// mapping reads them from the file again, anonymous memory as zeros.
+func dropWholePages(_ start: UnsafeRawPointer, byteCount: Int) {
+    let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+    let lo = (Int(bitPattern: start) + page - 1) / page * page
+    let hi = (Int(bitPattern: start) + byteCount) / page * page
+    if hi > lo { madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_DONTNEED)) }
 }

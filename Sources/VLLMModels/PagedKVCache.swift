@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CKernels
 
 /// Element type of the KV cache (`--kv-cache-dtype`). fp16 halves the bytes attention streams
@@ -33,6 +28,8 @@ public final class PagedKVCache: @unchecked Sendable {
     public let dtype: KVCacheDType
     let keys: UnsafeMutableRawPointer
     let values: UnsafeMutableRawPointer
+    /// Bytes of each of `keys` and `values`.
+    private let bufferBytes: Int
 
     public init(config: ModelConfig, layout: KVCacheLayout? = nil, numBlocks: Int, blockSize: Int, dtype: KVCacheDType = .float16) {
         precondition(numBlocks > 0 && blockSize > 0)
@@ -42,9 +39,9 @@ public final class PagedKVCache: @unchecked Sendable {
         self.layout = layout ?? KVCacheLayout(config: config, hybrid: false)
         kvHeadCount = config.kvHeadCount
         headDim = config.headDim
-        let bytes = self.layout.slotsPerBlock * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
-        keys = .allocate(byteCount: bytes, alignment: 64)
-        values = .allocate(byteCount: bytes, alignment: 64)
+        bufferBytes = self.layout.slotsPerBlock * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
+        keys = .allocate(byteCount: bufferBytes, alignment: 64)
+        values = .allocate(byteCount: bufferBytes, alignment: 64)
     }
 
     deinit {
@@ -55,13 +52,7 @@ public final class PagedKVCache: @unchecked Sendable {
     /// Gives the cache's memory pages back to the system (sleep mode): their contents are lost
     /// and read as zeros until written again. Only pages wholly inside the buffers go.
     public func releaseMemory() {
-        let bytes = layout.slotsPerBlock * numBlocks * kvHeadCount * blockSize * headDim * dtype.size
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        for buffer in [keys, values] {
-            let lo = (Int(bitPattern: buffer) + page - 1) / page * page
-            let hi = (Int(bitPattern: buffer) + bytes) / page * page
-            if hi > lo { madvise(UnsafeMutableRawPointer(bitPattern: lo), hi - lo, Int32(MADV_DONTNEED)) }
-        }
+        for buffer in [keys, values] { dropWholePages(buffer, byteCount: bufferBytes) }
     }
 
     /// Bytes one block takes (keys and values of one group's layers).
