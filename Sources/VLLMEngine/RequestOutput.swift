@@ -53,11 +53,16 @@ public struct RequestOutput: Sendable {
     public var outputs: [CompletionOutput]
     /// Milestone times (nil for beam searches).
     public var metrics: RequestMetrics?
+    /// Prompt tokens the prefix cache supplied when the request was first scheduled (vLLM's
+    /// `num_cached_tokens`); nil before its first token and for beam searches.
+    public var numCachedTokens: Int?
     public var finished: Bool { outputs.allSatisfy { $0.finishReason != nil } }
 
     public init(requestID: String = "", promptTokenIDs: [Int], promptLogprobs: [StepLogprobs?]? = nil,
-                promptLogprobRanks: [Int?]? = nil, outputs: [CompletionOutput], metrics: RequestMetrics? = nil) {
+                promptLogprobRanks: [Int?]? = nil, outputs: [CompletionOutput], metrics: RequestMetrics? = nil,
+                numCachedTokens: Int? = nil) {
         self.metrics = metrics
+        self.numCachedTokens = numCachedTokens
         self.promptLogprobs = promptLogprobs
         self.promptLogprobRanks = promptLogprobRanks
         self.requestID = requestID

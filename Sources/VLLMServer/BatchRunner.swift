@@ -35,11 +35,16 @@ public enum BatchRunner {
         return nil
     }
 
+    ///   - metricsAddress: with `--enable-metrics`, where `/metrics` is served while the batch runs.
     public static func run(engine: AsyncLLM, modelName: String, options: ServerOptions, lines: [String],
-                           maxInFlight: Int, write: (String) throws -> Void) async throws -> Summary {
+                           maxInFlight: Int, metricsAddress: (host: String, port: Int)? = nil,
+                           write: (String) throws -> Void) async throws -> Summary {
         var configured = Logger(label: "vllm.run-batch")
         configured.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
         let context = try ServerContext(engine: engine, modelName: modelName, options: options, logger: configured)
+        var listener: Task<Void, Never>?
+        if let address = metricsAddress { listener = try await MetricsListener.start(context, host: address.host, port: address.port) }
+        defer { listener?.cancel() }
         let inputs = lines.filter { !$0.allSatisfy(\.isWhitespace) }
         var summary = Summary()
         var done: [Int: (String, Bool)] = [:]

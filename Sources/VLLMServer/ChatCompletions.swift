@@ -182,7 +182,8 @@ struct ChatCall: GenerationCall {
                 ("token_ids", request.tokenIDs.ids(o.tokenIDs)),
             ]))
         }
-        let usage = Usage(promptTokens: job.promptTokenIDs.count, completionTokens: completionTokens)
+        let usage = Usage(promptTokens: job.promptTokenIDs.count, completionTokens: completionTokens,
+                          cachedTokens: final?.numCachedTokens, options: context.options)
         return .object(header("chat.completion") + [
             ("choices", .array(choices)), ("service_tier", .null), ("system_fingerprint", .null),
             ("usage", usage.json), ("prompt_logprobs", logprobs.promptLogprobs(final)),

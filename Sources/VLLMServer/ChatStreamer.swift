@@ -11,6 +11,7 @@ final class ChatStreamer {
     private var harmony: [Int: HarmonyStream] = [:]
     private var reasoning: [Int: ReasoningStream] = [:]
     private var completionTokens: [Int: Int] = [:]
+    private var cachedTokens: Int?
 
     init(_ call: ChatCall) { self.call = call }
 
@@ -26,7 +27,7 @@ final class ChatStreamer {
         if ids.returnTokenIDs { choice.append(("token_ids", ids.ids(tokenIDs))) }
         var fields = call.header("chat.completion.chunk") + [("choices", .array([.object(choice)]))]
         if ids.returnTokenIDs && promptTokenIDs { fields.append(("prompt_token_ids", ids.ids(call.job.promptTokenIDs))) }
-        if call.request.streamOptions?.usageOnEveryChunk == true { fields.append(("usage", usage.json)) }
+        if call.request.streamOptions?.usageOnEveryChunk == true { fields.append(("usage", usage.continuousJSON)) }
         return .object(fields)
     }
 
@@ -41,6 +42,7 @@ final class ChatStreamer {
 
     func chunks(for event: JobOutput) -> [JSONOut] {
         var out: [JSONOut] = []
+        if let n = event.output.numCachedTokens { cachedTokens = n }
         for o in event.output.outputs {
             var cursor = cursors[o.index] ?? ChoiceCursor(params: call.job.params)
             defer { cursors[o.index] = cursor }
@@ -129,7 +131,8 @@ final class ChatStreamer {
     }
 
     private var usage: Usage {
-        Usage(promptTokens: call.job.promptTokenIDs.count, completionTokens: completionTokens.values.reduce(0, +))
+        Usage(promptTokens: call.job.promptTokenIDs.count, completionTokens: completionTokens.values.reduce(0, +),
+              cachedTokens: cachedTokens, options: call.context.options)
     }
 
     /// The usage chunk, when asked for.

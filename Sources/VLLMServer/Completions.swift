@@ -120,7 +120,8 @@ struct CompletionsCall: GenerationCall {
     /// in the engine, which is no choice number).
     func response(finals: [RequestOutput?]) -> JSONOut {
         var choices: [JSONOut] = []
-        var usage = Usage(promptTokens: 0, completionTokens: 0)
+        // vLLM reports the cached tokens of the last prompt.
+        var usage = Usage(promptTokens: 0, completionTokens: 0, cachedTokens: finals.last??.numCachedTokens, options: context.options)
         for (i, out) in finals.enumerated() {
             usage.promptTokens += jobs[i].promptTokenIDs.count
             guard let out else { continue }

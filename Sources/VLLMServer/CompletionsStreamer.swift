@@ -6,6 +6,8 @@ extension CompletionsCall {
         let call: CompletionsCall
         private var cursors: [Int: ChoiceCursor] = [:]
         private var completionTokens: [Int: Int] = [:]
+        /// The last prompt's cached tokens once known (vLLM reports the last prompt's).
+        private var cachedTokens: [Int: Int] = [:]
         /// Per choice: where the next token's `text_offset` starts.
         private var textOffsets: [Int: Int] = [:]
         /// Choices whose prompt has been sent (`echo`).
@@ -17,6 +19,7 @@ extension CompletionsCall {
 
         func chunks(for event: JobOutput) -> [JSONOut] {
             let job = event.job
+            if let n = event.output.numCachedTokens { cachedTokens[job] = n }
             var out: [JSONOut] = []
             for o in event.output.outputs {
                 let index = job * call.n + o.index
@@ -49,7 +52,7 @@ extension CompletionsCall {
                                ("token_ids", call.request.tokenIDs.ids(o.tokenIDs[delta.steps]))]
                 }
                 var chunk = call.header("text_completion") + [("choices", .array([.object(choice)]))]
-                if call.request.streamOptions?.usageOnEveryChunk == true { chunk.append(("usage", usage.json)) }
+                if call.request.streamOptions?.usageOnEveryChunk == true { chunk.append(("usage", usage.continuousJSON)) }
                 out.append(.object(chunk))
             }
             return out
@@ -57,7 +60,8 @@ extension CompletionsCall {
 
         private var usage: Usage {
             Usage(promptTokens: call.jobs.reduce(0) { $0 + $1.promptTokenIDs.count },
-                  completionTokens: completionTokens.values.reduce(0, +))
+                  completionTokens: completionTokens.values.reduce(0, +),
+                  cachedTokens: cachedTokens[call.jobs.count - 1], options: call.context.options)
         }
 
         /// The usage chunk, when asked for with `stream_options.include_usage`.

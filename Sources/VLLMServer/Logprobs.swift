@@ -4,14 +4,31 @@ import VLLM
 struct Usage {
     var promptTokens: Int
     var completionTokens: Int
+    /// `prompt_tokens_details.cached_tokens`: set only under `--enable-prompt-tokens-details`
+    /// and, as vLLM does, only when the prefix cache supplied some.
+    var cachedTokens: Int? = nil
+
+    init(promptTokens: Int, completionTokens: Int, cachedTokens: Int? = nil, options: ServerOptions) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        if options.enablePromptTokensDetails, let n = cachedTokens, n > 0 { self.cachedTokens = n }
+    }
 
     var json: JSONOut {
         .object([
             ("prompt_tokens", .int(promptTokens)),
             ("total_tokens", .int(promptTokens + completionTokens)),
             ("completion_tokens", .int(completionTokens)),
-            ("prompt_tokens_details", .null),
+            ("prompt_tokens_details", cachedTokens.map { .object([("cached_tokens", .int($0))]) } ?? .null),
         ])
+    }
+
+    /// The usage of a stream's intermediate chunks (`continuous_usage_stats`): vLLM gives the
+    /// details only with the final usage.
+    var continuousJSON: JSONOut {
+        var counts = self
+        counts.cachedTokens = nil
+        return counts.json
     }
 }
 

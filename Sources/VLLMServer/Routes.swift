@@ -16,10 +16,7 @@ enum Routes {
         if ctx.options.enableServerLoadTracking {
             router.get("/load") { _, _ in jsonResponse(.object([("server_load", .int(ctx.serverLoad.load(ordering: .relaxed)))])) }
         }
-        router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats, loras: ctx.engine.loraAdapters))))
-        }
+        router.get("/metrics") { _, _ in metricsResponse(ctx) }
         // Unlike vLLM, the key guards these too: they render chat templates a request may bring
         // and tokenize whole bodies, work nobody without the key should be able to ask for.
         let utility = router.group()
@@ -109,5 +106,13 @@ enum Routes {
         let decoder = JSONDecoder()
         if let d = samplingDefaults { decoder.userInfo[SamplingParams.defaultsKey] = d }
         return try decoder.decode(T.self, from: Data(body.utf8))
+    }
+}
+
+extension Routes {
+    /// The Prometheus text exposition of the server's metrics.
+    static func metricsResponse(_ ctx: ServerContext) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats, loras: ctx.engine.loraAdapters))))
     }
 }

@@ -71,6 +71,9 @@ public struct ServerOptions: Sendable {
     public var showHiddenMetrics = false
     /// `--enable-sleep-mode`: serve `/sleep`, `/wake_up`, `/is_sleeping`.
     public var enableSleepMode = false
+    /// `--enable-prompt-tokens-details`: usage reports the prompt tokens the prefix cache
+    /// supplied, as vLLM does only when there were some.
+    public var enablePromptTokensDetails = false
 
     /// The body cap in force for a model of `maxModelLen` tokens.
     public func bodyLimit(maxModelLen: Int) -> Int {

@@ -12,6 +12,9 @@ struct RequestOptions: ParsableArguments {
     @Option(help: "Characters of each prompt shown in request logs (default: all).")
     var maxLogLen: Int?
 
+    @Flag(help: "Report usage.prompt_tokens_details.cached_tokens: the prompt tokens the prefix cache supplied (when any).")
+    var enablePromptTokensDetails = false
+
     func validate() throws {
         if let n = maxLogLen, n < 0 { throw ValidationError("--max-log-len must not be negative") }
     }
@@ -20,6 +23,7 @@ struct RequestOptions: ParsableArguments {
         var options = ServerOptions()
         options.servedModelNames = servedModelName
         options.maxLogLen = maxLogLen
+        options.enablePromptTokensDetails = enablePromptTokensDetails
         options.maxLogprobs = compatibility.maxLogprobs
         options.loraModules = try engine.engineArgs.loraModules
         return options

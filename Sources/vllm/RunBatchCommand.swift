@@ -31,8 +31,17 @@ struct RunBatchCommand: AsyncParsableCommand {
     @Flag(help: "Log each request as it is received.")
     var enableLogRequests = false
 
+    @Flag(help: "Serve the batch's Prometheus metrics over HTTP (--url, --port) while it runs.")
+    var enableMetrics = false
+
+    @Option(help: "Address the metrics listener binds (with --enable-metrics).")
+    var url = "0.0.0.0"
+
+    @Option(help: "Port of the metrics listener (with --enable-metrics; 0 picks a free one).")
+    var port = 8000
 
     func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535, got \(port)") }
     }
 
     func run() async throws {
@@ -48,7 +57,8 @@ struct RunBatchCommand: AsyncParsableCommand {
         let llm = try AsyncLLM(model: path, args: args)
         defer { llm.shutdown() }
         let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,
-                                                lines: lines, maxInFlight: 2 * engine.maxNumSeqs) { try out.write($0 + "\n") }
+                                                lines: lines, maxInFlight: 2 * engine.maxNumSeqs,
+                                                metricsAddress: enableMetrics ? (url, port) : nil) { try out.write($0 + "\n") }
         try out.close()
         FileHandle.standardError.write(Data("run-batch: \(summary.lines) lines, \(summary.failed) failed\n".utf8))
     }

@@ -146,3 +146,46 @@ def test_missing_input_file_is_a_clear_error(tmp_path):
     p = subprocess.run([BINARY, "run-batch", "-i", str(tmp_path / "none.jsonl"), "-o", str(tmp_path / "o.jsonl")],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0 and "cannot read --input-file" in p.stderr
+
+
+def test_metrics_are_served_while_the_batch_runs(tmp_path):
+    import socket
+    import time
+
+    import requests
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    long = {**COMPLETION, "max_tokens": 400, "ignore_eos": True}
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(line(f"r{i}", "/v1/completions", long) for i in range(4)) + "\n")
+    proc = subprocess.Popen([BINARY, "run-batch", "-i", str(src), "-o", str(tmp_path / "out.jsonl"), *ENGINE_FLAGS,
+                             "--enable-metrics", "--url", "127.0.0.1", "--port", str(port)], stderr=subprocess.PIPE, text=True)
+    try:
+        scraped = None
+        while scraped is None and proc.poll() is None:
+            try:
+                # Any path answers, as prometheus_client's server does (vLLM's test polls "/").
+                r = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+                if r.status_code == 200 and "vllm:num_requests_running" in r.text:
+                    scraped = r.text
+            except requests.ConnectionError:
+                time.sleep(0.02)
+        assert scraped is not None, "the batch ended before its metrics listener answered"
+        assert "vllm:prompt_tokens_total" in scraped and "vllm:kv_cache_usage_perc" in scraped
+        assert requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 200
+    finally:
+        _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    assert "4 lines, 0 failed" in err
+
+
+def test_metrics_port_in_use_is_a_clear_error(tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        p = run_batch(tmp_path, [line("a", "/v1/completions", {**COMPLETION, "max_tokens": 2})],
+                      "--enable-metrics", "--url", "127.0.0.1", "--port", str(port))
+    assert p.returncode != 0 and f"cannot serve metrics on 127.0.0.1:{port}" in p.stderr, p.stderr

@@ -127,3 +127,32 @@ def test_prompt_errors_in_vllms_words(server):
     assert r.status_code == 400 and "Either prompt or prompt_embeds must be provided and non-empty." in r.text
     r = post(server, "/v1/completions", {"prompt": [999999], "max_tokens": 2})
     assert r.status_code == 400 and "Token id 999999 is out of vocabulary" in r.text
+
+
+def test_prompt_tokens_details(server):
+    long_prompt = "The history of the printing press begins in the fifteenth century, when " * 6
+    body = {"prompt": long_prompt, "max_tokens": 2, "temperature": 0}
+    # Without the flag: null, even for a prompt the prefix cache holds.
+    for _ in range(2):
+        assert post(server, "/v1/completions", body).json()["usage"]["prompt_tokens_details"] is None
+    s = Server("--enable-prompt-tokens-details")
+    try:
+        first = post(s, "/v1/completions", body).json()["usage"]
+        assert first["prompt_tokens_details"] is None  # nothing cached: vLLM leaves it null
+        second = post(s, "/v1/completions", body).json()["usage"]
+        cached = second["prompt_tokens_details"]["cached_tokens"]
+        assert 0 < cached < second["prompt_tokens"] and cached % 16 == 0, second
+        chat = {"messages": [{"role": "user", "content": long_prompt}], "max_tokens": 3, "temperature": 0, "stream": True,
+                "stream_options": {"include_usage": True, "continuous_usage_stats": True}}
+        for round in range(2):
+            usages = []
+            with requests.post(s.url + "/v1/chat/completions", stream=True, json=chat) as r:
+                for line in r.iter_lines():
+                    if line.startswith(b"data: {"):
+                        usages.append(json.loads(line[6:])["usage"])
+            # The details come with the final usage only, as in vLLM.
+            assert all(u["prompt_tokens_details"] is None for u in usages[:-1])
+            details = usages[-1]["prompt_tokens_details"]
+            assert (details is None) if round == 0 else (details["cached_tokens"] >= cached), usages[-1]
+    finally:
+        assert s.stop() == 0

@@ -18,6 +18,9 @@ public struct EngineCoreOutput: Sendable {
     public var promptLogprobRanks: [Int]? = nil
     /// "stop", "length" or "abort" once finished.
     public let finishReason: String?
+    /// With a request's first token: how many prompt tokens the prefix cache (or the KV
+    /// offloading tier) supplied when it was first scheduled.
+    public var numCachedTokens: Int? = nil
 }
 
 /// The engine's single owner of scheduling state: every step it schedules, executes and
@@ -187,13 +190,15 @@ public final class EngineCore: @unchecked Sendable {
             scheduler.recoverFromFailedLoads(output, invalidBlockIDs: result.invalidBlockIDs)
         }
         let sampled = result.sampled
-        var firstTokenPrompts: [String: Int] = [:]
+        var firstTokenPrompts: [String: (tokens: Int, cached: Int)] = [:]
         for s in output.scheduled where s.samplesAfterStep {
-            if let r = scheduler.request(s.requestID), r.numOutputTokens == 0 { firstTokenPrompts[s.requestID] = r.numPromptTokens }
+            if let r = scheduler.request(s.requestID), r.numOutputTokens == 0 {
+                firstTokenPrompts[s.requestID] = (r.numPromptTokens, r.numCachedTokens)
+            }
         }
         let updates = scheduler.update(output: output, sampled: sampled.mapValues { $0.map(\.tokenID) })
         lastStepIterationTokens = updates.reduce(0) { total, u in
-            total + u.newTokenIDs.count + (u.newTokenIDs.isEmpty ? 0 : firstTokenPrompts[u.requestID] ?? 0)
+            total + u.newTokenIDs.count + (u.newTokenIDs.isEmpty ? 0 : firstTokenPrompts[u.requestID]?.tokens ?? 0)
         }
         structuredOutputs?.accept(updates)
         let finished = updates.filter(\.isFinished).map(\.requestID)
@@ -207,7 +212,8 @@ public final class EngineCore: @unchecked Sendable {
                                     newLogprobs: lp.isEmpty ? nil : lp, newLogprobRanks: lp.isEmpty ? nil : s.compactMap(\.rank),
                                     newTokenLogprobs: s.map(\.logprob),
                                     promptLogprobs: s.first?.promptLogprobs, promptLogprobRanks: s.first?.promptLogprobRanks,
-                                    finishReason: u.finishReason)
+                                    finishReason: u.finishReason,
+                                    numCachedTokens: u.newTokenIDs.isEmpty ? nil : firstTokenPrompts[u.requestID]?.cached)
         }
     }
 

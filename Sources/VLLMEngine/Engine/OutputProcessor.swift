@@ -24,6 +24,7 @@ final class OutputProcessor {
         let n: Int
         var returnsBest: Bool { n < childIDs.count }
         var metrics: RequestMetrics
+        var numCachedTokens: Int?
     }
 
     private let tokenizer: Tokenizer
@@ -72,6 +73,9 @@ final class OutputProcessor {
                 if let pl = u.promptLogprobs, parents[c.parentID]?.promptLogprobs == nil {
                     parents[c.parentID]?.promptLogprobs = [nil] + pl.map { Optional($0) }
                     parents[c.parentID]?.promptLogprobRanks = u.promptLogprobRanks.map { [nil] + $0.map { Optional($0) } }
+                }
+                if let cached = u.numCachedTokens, parents[c.parentID]?.numCachedTokens == nil {
+                    parents[c.parentID]?.numCachedTokens = cached
                 }
                 c.output.tokenIDs += u.newTokenIDs
                 if !u.newTokenIDs.isEmpty, var p = parents[c.parentID] {
@@ -129,7 +133,8 @@ final class OutputProcessor {
             EngineCoreOutput(requestID: u.requestID, newTokenIDs: [u.newTokenIDs[i]], newLogprobs: u.newLogprobs.map { [$0[i]] },
                              newLogprobRanks: u.newLogprobRanks.map { [$0[i]] },
                              newTokenLogprobs: [u.newTokenLogprobs[i]], promptLogprobs: i == 0 ? u.promptLogprobs : nil,
-                             promptLogprobRanks: i == 0 ? u.promptLogprobRanks : nil, finishReason: i == last ? u.finishReason : nil)
+                             promptLogprobRanks: i == 0 ? u.promptLogprobRanks : nil, finishReason: i == last ? u.finishReason : nil,
+                             numCachedTokens: i == 0 ? u.numCachedTokens : nil)
         }
     }
 
@@ -154,7 +159,7 @@ final class OutputProcessor {
         }
         return RequestOutput(requestID: parentID, promptTokenIDs: p.promptTokenIDs, promptLogprobs: p.promptLogprobs,
                              promptLogprobRanks: p.promptLogprobRanks,
-                             outputs: outputs, metrics: p.metrics)
+                             outputs: outputs, metrics: p.metrics, numCachedTokens: p.numCachedTokens)
     }
 
     /// The earliest match of any stop string that ends at or after `from` characters.
