@@ -27,6 +27,8 @@ let package = Package(
     targets: [
         // SIMD hot loops in C with runtime CPU dispatch; no allocation, no threads.
         .target(name: "CKernels"),
+        // Open MPI's library loaded at run time (the parallel modes), so nothing needs MPI to build.
+        .target(name: "CMPI", linkerSettings: [.linkedLibrary("dl")]),
         // Thread pool, dtypes and Swift wrappers over CKernels.
         .target(name: "VLLMCompute", dependencies: ["CKernels"]),
         // Weight files (GGUF), model configs and architectures.
@@ -51,8 +53,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
+        // Tensor parallelism over MPI ranks: the group, its executor and the worker ranks' loop.
+        .target(name: "VLLMDistributed", dependencies: ["CMPI", "VLLMEngine"]),
         // Public Swift API.
-        .target(name: "VLLM", dependencies: ["VLLMEngine", "VLLMHub"]),
+        .target(name: "VLLM", dependencies: ["VLLMEngine", "VLLMHub", "VLLMDistributed"]),
         // The OpenAI-compatible HTTP server (`vllm serve`) on Hummingbird.
         .target(name: "VLLMServer", dependencies: [
             "VLLM",
@@ -92,6 +96,7 @@ let package = Package(
         .target(name: "VLLMTestSupport", dependencies: ["VLLMCompute"], path: "Tests/VLLMTestSupport"),
         .testTarget(name: "VLLMComputeTests", dependencies: ["VLLMCompute"], exclude: ["Fixtures"]),
         .testTarget(name: "VLLMModelsTests", dependencies: ["VLLMModels", "VLLMTestSupport"]),
+        .testTarget(name: "VLLMDistributedTests", dependencies: ["VLLMDistributed"]),
         .testTarget(name: "VLLMTokenizersTests", dependencies: ["VLLMTokenizers", "VLLMTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "VLLMEngineTests", dependencies: ["VLLMEngine", "VLLM", "VLLMTestSupport"]),

@@ -4,3 +4,4 @@
 @_exported import VLLMTokenizers
 @_exported import VLLMHub
 @_exported import VLLMStructuredOutput
+@_exported import VLLMDistributed

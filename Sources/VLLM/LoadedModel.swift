@@ -1,4 +1,5 @@
 import Foundation
+import VLLMDistributed
 
 /// A model loaded for generation: weights, tokenizer, generation defaults and the thread pool
 /// they share. The model is a GGUF file or a Hugging Face checkpoint directory.
@@ -11,30 +12,38 @@ public struct LoadedModel: Sendable {
     public let generationConfig: GenerationConfig?
     /// `--load-format dummy`: every weight zero.
     public let dummyWeights: Bool
+    /// With `--tensor-parallel-size` above 1: this rank's group (`model` is this rank's part).
+    public let tensorParallel: TensorParallelGroup?
 
     /// Loads `path` (or the default model) with `threads` compute threads (or on `pool`).
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
-                revision: String? = nil, maxModelLen: Int? = nil, dummyWeights: Bool = false, pool: ThreadPool? = nil) throws {
+                revision: String? = nil, maxModelLen: Int? = nil, dummyWeights: Bool = false, pool: ThreadPool? = nil,
+                tensorParallel: TensorParallelGroup? = nil) throws {
         let source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
         self.path = source.path
         self.dummyWeights = dummyWeights
-        let pool = pool ?? ThreadPool(threadCount: threads ?? ThreadPool.availableCores)
+        self.tensorParallel = tensorParallel
+        // The ranks on one host share its cores.
+        let pool = pool ?? ThreadPool(threadCount: threads ?? max(1, ThreadPool.availableCores / (tensorParallel?.localRanks ?? 1)))
+        let part = tensorParallel?.communicator
         // The architecture check comes first: its error says more than a tokenizer complaint.
         var gguf: GGUFFile?
         switch source {
         case let .directory(dir):
             if dummyWeights { throw ModelLoadError.unsupported(path: dir, reason: "--load-format dummy takes a GGUF file (its shapes with zero weights), not a checkpoint directory") }
             model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
-                                     activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
+                                     activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
+                                     tensorParallel: part)
             tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)
         case let .file(file):
             let real = try GGUFFile(path: file)
             let file = dummyWeights ? try real.withZeroWeights() : real
             gguf = file
             model = try DecoderModel(gguf: file, pool: pool, maxBatchTokens: maxBatchTokens,
-                                     activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
+                                     activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
+                                     tensorParallel: part)
             tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: file)
         }
         switch (generationConfig, source) {
@@ -69,12 +78,21 @@ public struct LoadedModel: Sendable {
         }).joined(separator: "\n")
     }
 
-    /// Loads `path` (or the default model) as the engine settings `args` ask.
+    /// Loads `path` (or the default model) as the engine settings `args` ask; with
+    /// `--tensor-parallel-size` above 1, this rank's part of it (every rank learns whether all
+    /// loaded theirs).
     public init(path: String?, args: EngineArgs, pool: ThreadPool? = nil) throws {
-        try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
-                      activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
-                      generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen,
-                      dummyWeights: args.dummyWeights, pool: pool)
+        let group = args.tensorParallelSize > 1 ? try TensorParallelGroup.join(size: args.tensorParallelSize) : nil
+        do {
+            try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
+                          activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
+                          generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen,
+                          dummyWeights: args.dummyWeights, pool: pool, tensorParallel: group)
+        } catch {
+            try group?.agreeLoaded(error)
+            throw error
+        }
+        try group?.agreeLoaded(nil)
     }
 
     /// The draft model a draft-model `--speculative-config` names, on this model's threads (the
@@ -83,13 +101,22 @@ public struct LoadedModel: Sendable {
         guard case let .draftModel(name) = args.speculativeConfig?.method else { return nil }
         var draftArgs = args
         draftArgs.tokenizer = nil
+        // The draft runs whole on rank 0.
+        draftArgs.tensorParallelSize = 1
         return try LoadedModel(path: name, args: draftArgs, pool: model.pool).model
     }
 
-    /// An engine on this model, with its draft model when the config names one.
+    /// An engine on this model, with its draft model when the config names one. On a worker
+    /// rank of a tensor-parallel group there is no engine: the rank follows rank 0's steps and
+    /// the process ends when rank 0 stops.
     public func engine(args: EngineArgs) throws -> LLMEngine {
-        try LLMEngine(model: model, tokenizer: tokenizer, args: args, generationConfig: generationConfig,
-                      modelIdentity: identity, draftModel: draftModel(args: args))
+        if let group = tensorParallel {
+            guard group.rank == 0 else { group.runWorker(part: model) }
+            return try LLMEngine(executor: group.executor(part: model), tokenizer: tokenizer, args: args,
+                                 generationConfig: generationConfig, modelIdentity: identity, draftModel: draftModel(args: args))
+        }
+        return try LLMEngine(model: model, tokenizer: tokenizer, args: args, generationConfig: generationConfig,
+                             modelIdentity: identity, draftModel: draftModel(args: args))
     }
 
     /// The tokenizer of a checkpoint directory (tokenizer.json), a GGUF file (its metadata) or

@@ -12,9 +12,6 @@ public struct CompatibilityOptions: ParsableArguments {
     @Flag(help: "Accepted for vLLM compatibility: the CPU engine always runs eagerly (no graphs to capture).")
     public var enforceEager = false
 
-    @Option(help: "Devices to split the model over; only 1 on one CPU host.")
-    public var tensorParallelSize = 1
-
     @Option(help: "Pipeline stages; only 1 on one CPU host.")
     public var pipelineParallelSize = 1
 
@@ -34,9 +31,6 @@ public struct CompatibilityOptions: ParsableArguments {
     public var maxLogprobs = 20
 
     public func validate() throws {
-        guard tensorParallelSize == 1 else {
-            throw ValidationError("--tensor-parallel-size \(tensorParallelSize) is not supported: this build runs on one CPU host (use 1)")
-        }
         guard pipelineParallelSize == 1 else {
             throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize) is not supported: this build runs on one CPU host (use 1)")
         }

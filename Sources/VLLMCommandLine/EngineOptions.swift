@@ -7,6 +7,10 @@ public struct EngineOptions: ParsableArguments {
 
     @OptionGroup public var modelOptions: ModelOptions
 
+    @Option(name: [.customLong("tensor-parallel-size"), .customLong("tp", withSingleDash: true)],
+            help: "Ranks to split each layer over (one process each, under Open MPI's mpirun: started for you unless mpirun started this process).")
+    public var tensorParallelSize = 1
+
     @Option(help: "Token slots per KV cache block.")
     public var blockSize = 16
 
@@ -90,6 +94,7 @@ public struct EngineOptions: ParsableArguments {
         get throws {
             var a = EngineArgs()
             a.threads = modelOptions.threads
+            a.tensorParallelSize = tensorParallelSize
             a.dtype = ModelDType(vllmName: modelOptions.dtype) ?? .auto
             a.tokenizer = modelOptions.tokenizer
             a.revision = modelOptions.revision
@@ -143,6 +148,7 @@ public struct EngineOptions: ParsableArguments {
     /// with the engine settings: for the async commands, whose threads must not block on a
     /// download.
     public func resolved(_ model: String?) async throws -> (model: String?, args: EngineArgs) {
+        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize)
         var args = try engineArgs
         let locator = ModelLocator()
         var path: String?
@@ -151,7 +157,10 @@ public struct EngineOptions: ParsableArguments {
         return (path, args)
     }
 
-    public func loadLLM() throws -> LLM { try LLM(model: modelOptions.model, args: engineArgs) }
+    public func loadLLM() throws -> LLM {
+        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize)
+        return try LLM(model: modelOptions.model, args: engineArgs)
+    }
 
     /// The `LoRARequest` for a `--lora-modules` name (as the server resolves the `model` field).
     public func loraRequest(named name: String) throws -> LoRARequest {
@@ -164,7 +173,10 @@ public struct EngineOptions: ParsableArguments {
 
     /// The model alone, for benchmarks that drive it without the engine.
     public func loadModel() throws -> LoadedModel {
-        try LoadedModel(path: modelOptions.model, args: engineArgs)
+        guard tensorParallelSize == 1 else {
+            throw ValidationError("--tensor-parallel-size applies to the engine's commands (serve, run-batch, generate, bench throughput); this one drives the model alone")
+        }
+        return try LoadedModel(path: modelOptions.model, args: engineArgs)
     }
 
     /// `--kv-cache-dtype`: auto (the engine's default), float16 or float32.

@@ -28,6 +28,12 @@ public struct WeightMatrix: @unchecked Sendable {
 
     public var rowBytes: Int { columns / type.blockElements * type.blockBytes }
 
+    /// Rows `range` of this matrix, in place.
+    public func rows(_ range: Range<Int>) -> WeightMatrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows && repacked == nil)
+        return WeightMatrix(type: type, data: data + range.lowerBound * rowBytes, rows: range.count, columns: columns)
+    }
+
     /// Dequantizes row `r` into `out` (`columns` floats), exactly as ggml defines the values.
     public func dequantizeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         vk_dequantize_row(Int32(type.rawValue), data + r * rowBytes, out, Int64(columns))

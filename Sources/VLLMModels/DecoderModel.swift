@@ -36,35 +36,49 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     let buffers: ForwardBuffers
     /// Working memory of the mixture-of-experts layers (shared: layers run one at a time).
     let moeScratch: MoEScratch?
+    /// The group this rank computes its part of the model with (`TensorParallelShard`); nil: the
+    /// whole model here. `config` is then this rank's shape, the vocabulary excepted.
+    let tensorParallel: (any TensorParallelCommunicator)?
+    /// This rank's logits (its vocabulary rows) before they are gathered.
+    private var localLogits = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var localLogitsCapacity = 1
 
     /// A GGUF model (`general.architecture` picks the registry entry).
     public convenience init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
                             activationPrecision: ActivationPrecision = .float32,
-                            dtype: ModelDType = .auto, maxModelLen: Int? = nil) throws(ModelLoadError) {
+                            dtype: ModelDType = .auto, maxModelLen: Int? = nil,
+                            tensorParallel: (any TensorParallelCommunicator)? = nil) throws(ModelLoadError) {
         try self.init(config: ModelConfig(gguf: gguf), source: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
-                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen)
+                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
+                      tensorParallel: tensorParallel)
     }
 
     /// A Hugging Face checkpoint directory (config.json + safetensors, one file or shards).
     public convenience init(directory: String, pool: ThreadPool, maxBatchTokens: Int = 256,
                             activationPrecision: ActivationPrecision = .float32,
-                            dtype: ModelDType = .auto, maxModelLen: Int? = nil) throws(ModelLoadError) {
+                            dtype: ModelDType = .auto, maxModelLen: Int? = nil,
+                            tensorParallel: (any TensorParallelCommunicator)? = nil) throws(ModelLoadError) {
         let config = try ModelConfig(hfConfigPath: directory + "/config.json")
         try self.init(config: config, source: SafetensorsCheckpoint(directory: directory), pool: pool,
                       maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision, dtype: dtype,
-                      maxModelLen: maxModelLen)
+                      maxModelLen: maxModelLen, tensorParallel: tensorParallel)
     }
 
     /// `maxModelLen` below the model's context shortens it: buffers are sized by it, and
     /// LongRoPE picks its factors by it.
     init(config: ModelConfig, source: some WeightSource, pool: ThreadPool, maxBatchTokens: Int,
-         activationPrecision: ActivationPrecision, dtype: ModelDType, maxModelLen: Int? = nil) throws(ModelLoadError) {
+         activationPrecision: ActivationPrecision, dtype: ModelDType, maxModelLen: Int? = nil,
+         tensorParallel: (any TensorParallelCommunicator)? = nil) throws(ModelLoadError) {
         var config = config
         if let m = maxModelLen, m >= 1 { config.contextLength = min(config.contextLength, m) }
+        let shard = tensorParallel.map { TensorParallelShard(rank: $0.rank, size: $0.size) }
+        let full = config
+        if let shard { config = try shard.config(full, path: source.path) }
         self.config = config
+        self.tensorParallel = tensorParallel
         self.source = source
         path = source.path
-        var weights = try DecoderWeights(source: source, config: config, dtype: dtype)
+        var weights = try DecoderWeights(source: source, config: full, dtype: dtype, shard: shard)
         weights.repack(pool: pool, source: source)
         self.weights = weights
         weightBytes = max(source.byteCount, weights.matrixBytes)
@@ -79,6 +93,8 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                        experts: $0.experts)
         }
     }
+
+    deinit { localLogits.deallocate() }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
     /// next-token logits of each input that asked for them, in input order: one row after its
@@ -117,17 +133,50 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             }
         }
         if logitRows > 0 {
-            matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: buffers.logits)], m: logitRows, precision: .float32)
-            if let cap = config.finalLogitSoftcap { vk_softcap(buffers.logits, Int64(logitRows * v), cap) }
+            if let tp = tensorParallel {
+                gatherLogits(rows: logitRows, tp)
+            } else {
+                matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: buffers.logits)], m: logitRows, precision: .float32)
+                if let cap = config.finalLogitSoftcap { vk_softcap(buffers.logits, Int64(logitRows * v), cap) }
+            }
         }
-        return Logits(base: buffers.logits, count: logitRows, vocabSize: v)
+        // Only rank 0 of a tensor-parallel group has the logits (it samples).
+        return Logits(base: buffers.logits, count: (tensorParallel?.rank ?? 0) == 0 ? logitRows : 0, vocabSize: v)
+    }
+
+    /// Scores this rank's vocabulary rows and gathers every rank's on rank 0, into the rows of
+    /// `buffers.logits`.
+    private func gatherLogits(rows: Int, _ tp: any TensorParallelCommunicator) {
+        let v = config.vocabSize, mine = weights.vocabRows.count
+        if localLogitsCapacity < rows * mine {
+            localLogits.deallocate()
+            localLogitsCapacity = rows * mine
+            localLogits = .allocate(capacity: localLogitsCapacity)
+        }
+        matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: localLogits)], m: rows, precision: .float32)
+        if let cap = config.finalLogitSoftcap { vk_softcap(localLogits, Int64(rows * mine), cap) }
+        let shard = TensorParallelShard(rank: tp.rank, size: tp.size)
+        let parts = (0..<tp.size).map { shard.part(of: v, rank: $0) }
+        let bytes = parts.map { rows * $0.count * MemoryLayout<Float>.stride }
+        guard tp.rank == 0 else { tp.gather(localLogits, bytes: bytes, into: nil); return }
+        // Rank-major blocks (rows × that rank's columns each), then into place row by row.
+        let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * v)
+        defer { staged.deallocate() }
+        tp.gather(localLogits, bytes: bytes, into: staged)
+        var offset = 0
+        for part in parts {
+            for r in 0..<rows {
+                (buffers.logits + r * v + part.lowerBound).update(from: staged + offset + r * part.count, count: part.count)
+            }
+            offset += rows * part.count
+        }
     }
 
     /// The input embeddings the model computes for `tokens` (its embedding rows, scaled as the
     /// architecture scales them): what a `PromptEmbeddings` prompt stands in for.
     public func inputEmbeddings(of tokens: [Int]) -> PromptEmbeddings? {
         let h = config.hiddenSize
-        guard !tokens.isEmpty, tokens.allSatisfy({ (0..<config.vocabSize).contains($0) }) else { return nil }
+        guard tensorParallel == nil, !tokens.isEmpty, tokens.allSatisfy({ (0..<config.vocabSize).contains($0) }) else { return nil }
         var values = [Float](repeating: 0, count: tokens.count * h)
         values.withUnsafeMutableBufferPointer { buf in
             for (i, t) in tokens.enumerated() { weights.embedding.dequantizeRow(t, into: buf.baseAddress! + i * h) }
@@ -149,17 +198,11 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let c = config, b = buffers, h = c.hiddenSize, half = c.headDim / 2
         let t = chunk.tokenCount
         let tokens = chunk.tokens(inputs)
+        embed(chunk, inputs: inputs)
         var i = 0
         for piece in chunk.pieces {
             let s = inputs[piece.input]
             for j in piece.range {
-                let position = s.firstPosition + j
-                if let e = s.promptEmbeddings, position < e.rows {
-                    e.values.withUnsafeBufferPointer { (b.x + i * h).update(from: $0.baseAddress! + position * h, count: h) }
-                } else {
-                    weights.embedding.dequantizeRow(s.tokens[j], into: b.x + i * h)
-                    if let scale = c.embeddingScale { for e in 0..<h { b.x[i * h + e] *= scale } }
-                }
                 rope.angles(position: s.firstPosition + j, cos: b.cos + i * half, sin: b.sin + i * half)
                 localRope?.angles(position: s.firstPosition + j, cos: b.localCos + i * half, sin: b.localSin + i * half)
                 i += 1
@@ -180,6 +223,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                              window: c.slidingWindow(layer: l), sinks: w.sinks)
             matmul.run([MatmulJob(weight: w.o, x: b.attn, y: b.tmp)], m: t, precision: .float32)
             addLoRA(lora, layer: l, [LoRAProduct(target: .oProj, x: b.attn, y: b.tmp)])
+            tensorParallel?.allReduceSum(b.tmp, count: t * h)
             if let ob = w.oBias { FusedMoE.addRows(ob, offset: 0, width: h, to: b.tmp, rows: t) }
             addAndNorm(b.tmp, normedBy: w.postAttnNorm, w.ffnNorm, rows: t)
             switch w.mlp {
@@ -197,8 +241,49 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                 }
                 matmul.run([MatmulJob(weight: down, x: b.gate, y: b.tmp)], m: t)
                 addLoRA(lora, layer: l, [LoRAProduct(target: .downProj, x: b.gate, y: b.tmp)])
+                tensorParallel?.allReduceSum(b.tmp, count: t * h)
             }
             addAndNorm(b.tmp, normedBy: w.postFFNNorm, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
+        }
+    }
+
+    /// The chunk's input rows in `buffers.x`: each token's embedding row (scaled as the
+    /// architecture scales it), or the row of its prompt embeddings. A tensor-parallel rank
+    /// holds only its vocabulary's rows: the others are zero here and come from the other ranks'
+    /// lookups in the sum (adding zeros is exact).
+    private func embed(_ chunk: BatchChunk, inputs: [SequenceInput]) {
+        let h = config.hiddenSize, b = buffers, vocab = weights.vocabRows
+        var i = 0
+        for piece in chunk.pieces {
+            let s = inputs[piece.input]
+            for j in piece.range {
+                let position = s.firstPosition + j, row = b.x + i * h
+                if let e = s.promptEmbeddings, position < e.rows {
+                    if tensorParallel == nil { e.values.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + position * h, count: h) } }
+                    else { row.update(repeating: 0, count: h) }
+                } else if vocab.contains(s.tokens[j]) {
+                    weights.embedding.dequantizeRow(s.tokens[j] - vocab.lowerBound, into: row)
+                    if tensorParallel == nil, let scale = config.embeddingScale { for e in 0..<h { row[e] *= scale } }
+                } else {
+                    row.update(repeating: 0, count: h)
+                }
+                i += 1
+            }
+        }
+        guard let tp = tensorParallel else { return }
+        tp.allReduceSum(b.x, count: chunk.tokenCount * h)
+        i = 0
+        for piece in chunk.pieces {
+            let s = inputs[piece.input]
+            for j in piece.range {
+                let position = s.firstPosition + j, row = b.x + i * h
+                if let e = s.promptEmbeddings, position < e.rows {
+                    e.values.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + position * h, count: h) }
+                } else if let scale = config.embeddingScale {
+                    for e in 0..<h { row[e] *= scale }
+                }
+                i += 1
+            }
         }
     }
 

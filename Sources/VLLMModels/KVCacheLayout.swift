@@ -36,7 +36,7 @@ public struct KVCacheLayout: Sendable, Equatable {
         }
     }
 
-    init(groups: [[Int]], windows: [Int?]) {
+    public init(groups: [[Int]], windows: [Int?]) {
         self.groups = groups
         self.windows = windows
         slotsPerBlock = groups.map(\.count).max()!

@@ -131,9 +131,14 @@ public struct SequenceInput: Sendable {
     /// The sequence's prompt as embeddings: positions below its row count take those rows
     /// instead of their (placeholder) tokens' embeddings.
     public var promptEmbeddings: PromptEmbeddings?
+    /// Names the sequence from step to step (the engine's request id): a tensor-parallel group
+    /// sends only the change of its block tables by it.
+    public var sequenceID: String?
 
     public init(tokens: [Int], firstPosition: Int, blockTables: [[Int32]], needsLogits: Bool = true,
-                needsAllLogits: Bool = false, lora: LoRAAdapter? = nil, promptEmbeddings: PromptEmbeddings? = nil) {
+                needsAllLogits: Bool = false, lora: LoRAAdapter? = nil, promptEmbeddings: PromptEmbeddings? = nil,
+                sequenceID: String? = nil) {
+        self.sequenceID = sequenceID
         self.tokens = tokens
         self.firstPosition = firstPosition
         self.blockTables = blockTables

@@ -6,6 +6,6 @@ struct VLLMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vllm",
         abstract: "swift-vllm: LLM inference and serving on CPU.",
-        version: "swift-vllm 0.1.0 (the server API of vLLM 0.11.0)",
+        version: "swift-vllm \(swiftVLLMVersion) (the server API of vLLM 0.11.0)",
         subcommands: [ServeCommand.self, RunBatchCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, ChatTemplateCommand.self])
 }

@@ -8,6 +8,8 @@ import VLLMModels
 /// Engine settings, with vLLM's flag names and meanings (`--block-size`, `--max-model-len`, …).
 public struct EngineArgs: Sendable, Equatable {
     public var threads: Int?
+    /// `--tensor-parallel-size`: ranks (processes) each layer is split over.
+    public var tensorParallelSize = 1
     /// Token slots per KV block.
     public var blockSize = 16
     /// Fraction of system memory the engine may use (weights + KV cache), as vLLM's
@@ -160,6 +162,10 @@ public struct EngineArgs: Sendable, Equatable {
         guard longPrefillTokenThreshold >= 0 else { throw .invalid("--long-prefill-token-threshold must be 0 (no limit) or positive, got \(longPrefillTokenThreshold)") }
         guard maxNumSeqs > 0 else { throw .invalid("--max-num-seqs must be positive") }
         if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
+        guard tensorParallelSize >= 1 else { throw .invalid("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
+        if tensorParallelSize > 1 && enableLoRA {
+            throw .invalid("LoRA adapters (--enable-lora) with --tensor-parallel-size above 1 are not supported yet")
+        }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
         if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }
         guard maxLoraRank >= 1 else { throw .invalid("--max-lora-rank must be positive, got \(maxLoraRank)") }

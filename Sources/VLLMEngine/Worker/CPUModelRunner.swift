@@ -128,7 +128,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                               guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded") }
                               return a
                           },
-                          promptEmbeddings: states[$0.requestID]?.promptEmbeddings)
+                          promptEmbeddings: states[$0.requestID]?.promptEmbeddings, sequenceID: $0.requestID)
         }
         let logits = model.forward(inputs, kv: kvCache)
         offloadCopier?.store(output.offloadStores, from: kvCache)

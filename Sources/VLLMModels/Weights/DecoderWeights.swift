@@ -49,7 +49,9 @@ enum MLPWeights: @unchecked Sendable {
 
 /// All weights of a decoder-only model, found by role in any `WeightSource`.
 struct DecoderWeights: @unchecked Sendable {
-    let embedding: WeightMatrix
+    /// The embedding rows of `vocabRows` (all of them, unless tensor-parallel).
+    private(set) var embedding: WeightMatrix
+    private(set) var vocabRows: Range<Int>
     private(set) var layers: [DecoderLayerWeights]
     let outputNorm: [Float]
     /// The LM head; the embedding itself when the model ties them.
@@ -58,7 +60,10 @@ struct DecoderWeights: @unchecked Sendable {
     /// Weights converted at load (`--dtype`), kept alive with the matrices that point into them.
     let converted = ConvertedWeights()
 
-    init(source: some WeightSource, config c: ModelConfig, dtype: ModelDType = .auto) throws(ModelLoadError) {
+    /// `c` is the whole model's shape, as the file stores it; with `shard`, only that rank's part
+    /// of each weight is kept (column slices copied, the rest used in place).
+    init(source: some WeightSource, config c: ModelConfig, dtype: ModelDType = .auto,
+         shard: TensorParallelShard? = nil) throws(ModelLoadError) {
         let converted = self.converted
         func matrix(_ role: TensorRole, _ layer: Int = 0, rows: Int, columns: Int) throws(ModelLoadError) -> WeightMatrix {
             try matrix(byName: source.name(role, layer: layer), rows: rows, columns: columns)
@@ -115,6 +120,7 @@ struct DecoderWeights: @unchecked Sendable {
         }
         let h = c.hiddenSize, f = c.intermediateSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
         embedding = try matrix(.embedding, rows: c.vocabSize, columns: h)
+        vocabRows = 0..<c.vocabSize
         var layers: [DecoderLayerWeights] = []
         for i in 0..<c.layerCount {
             let qkv = try has(.q, i) ? [try matrix(.q, i, rows: qDim, columns: h), try matrix(.k, i, rows: kvDim, columns: h),
@@ -174,6 +180,39 @@ struct DecoderWeights: @unchecked Sendable {
             ? embedding : try matrix(.output, rows: c.vocabSize, columns: h)
         ropeFreqFactors = try source.tensor(source.name(.ropeFreqs, layer: 0)) == nil
             ? nil : try vector(.ropeFreqs, count: c.headDim / 2)
+        if let shard, shard.size > 1 { try keepPart(shard, of: c, source: source) }
+    }
+
+    /// Keeps `shard`'s part of every weight (`TensorParallelShard` says which). A row-parallel
+    /// split must fall on the quantization blocks of its matrix's type.
+    private mutating func keepPart(_ shard: TensorParallelShard, of c: ModelConfig, source: some WeightSource) throws(ModelLoadError) {
+        let hd = c.headDim
+        let heads = shard.part(of: c.headCount), kvHeads = shard.kvHeads(of: c.kvHeadCount)
+        let qRows = heads.lowerBound * hd ..< heads.upperBound * hd, kvRows = kvHeads.lowerBound * hd ..< kvHeads.upperBound * hd
+        let mlpRows = shard.part(of: c.intermediateSize)
+        func columns(_ m: WeightMatrix, _ range: Range<Int>, _ name: String) throws(ModelLoadError) -> WeightMatrix {
+            let e = m.type.blockElements
+            guard range.lowerBound % e == 0, range.count % e == 0 else {
+                throw .unsupported(path: source.path, reason: "tensor \(name) (\(m.type), blocks of \(e) values) cannot be split by tensor parallel size \(shard.size): each rank's \(range.count) columns are not whole blocks")
+            }
+            return converted.columns(m, range)
+        }
+        vocabRows = shard.part(of: c.vocabSize)
+        let tied = output.data == embedding.data
+        embedding = embedding.rows(vocabRows)
+        output = tied ? embedding : output.rows(vocabRows)
+        for i in layers.indices {
+            let w = layers[i]
+            guard case let .dense(gate, up, down) = w.mlp else { preconditionFailure("mixture-of-experts models are refused before loading") }
+            layers[i] = DecoderLayerWeights(
+                attnNorm: w.attnNorm, q: w.q.rows(qRows), k: w.k.rows(kvRows), v: w.v.rows(kvRows),
+                o: try columns(w.o, qRows, source.name(.o, layer: i)),
+                qBias: w.qBias.map { Array($0[qRows]) }, kBias: w.kBias.map { Array($0[kvRows]) },
+                vBias: w.vBias.map { Array($0[kvRows]) }, oBias: w.oBias, sinks: w.sinks.map { Array($0[heads]) },
+                qNorm: w.qNorm, kNorm: w.kNorm, postAttnNorm: w.postAttnNorm, ffnNorm: w.ffnNorm, postFFNNorm: w.postFFNNorm,
+                mlp: .dense(gate: gate.rows(mlpRows), up: up.rows(mlpRows),
+                            down: try columns(down, mlpRows, source.name(.down, layer: i))))
+        }
     }
 
     /// Repacks every matrix for the int8 kernels where this CPU has them for its type (which,

@@ -35,6 +35,17 @@ final class ConvertedWeights: @unchecked Sendable {
 
     deinit { buffers.forEach { $0.deallocate() } }
 
+    /// Columns `range` of every row of `m` (whole blocks), copied: a row-parallel rank's part.
+    func columns(_ m: WeightMatrix, _ range: Range<Int>) -> WeightMatrix {
+        let e = m.type.blockElements
+        precondition(range.lowerBound % e == 0 && range.count % e == 0 && range.upperBound <= m.columns)
+        let rowBytes = range.count / e * m.type.blockBytes, skip = range.lowerBound / e * m.type.blockBytes
+        let out = UnsafeMutableRawPointer.allocate(byteCount: max(m.rows * rowBytes, 1), alignment: 64)
+        buffers.append(out)
+        for r in 0..<m.rows { (out + r * rowBytes).copyMemory(from: m.data + r * m.rowBytes + skip, byteCount: rowBytes) }
+        return WeightMatrix(type: m.type, data: UnsafeRawPointer(out), rows: m.rows, columns: range.count)
+    }
+
     /// `t`'s elements converted to `type` (f32, f16 or bf16; round to nearest even).
     func convert(_ t: SourceTensor, to type: GGMLType) -> UnsafeRawPointer {
         let n = t.columns

@@ -1,0 +1,187 @@
+import CMPI
+import Foundation
+import Synchronization
+import VLLMEngine
+import VLLMModels
+
+/// This process's place in a tensor-parallel group: the MPI world started by `mpirun` (one
+/// process per rank; `relaunchUnderMPI` starts them when the user typed a plain command). Rank 0
+/// hosts the engine and the API server; the other ranks run `TensorParallelWorker`.
+public final class TensorParallelGroup: @unchecked Sendable {
+    let world: MPICommunicator
+    let group: MPITensorParallelGroup
+    let channel: WorkerChannel
+    public var rank: Int { world.rank }
+    public var size: Int { world.size }
+    /// What the model's layers exchange through.
+    public var communicator: any TensorParallelCommunicator { group }
+    /// Ranks on this host (compute threads are shared among them).
+    public let localRanks: Int
+
+    private static let current = Mutex<TensorParallelGroup?>(nil)
+
+    private init(world: MPICommunicator) {
+        self.world = world
+        group = MPITensorParallelGroup(comm: world)
+        channel = WorkerChannel(comm: world)
+        localRanks = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
+    }
+
+    /// Whether Open MPI's launcher started this process (it sets these in every rank's environment).
+    public static var launchedByMPI: Bool {
+        let env = ProcessInfo.processInfo.environment
+        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
+    }
+
+    /// The group of `size` ranks this process belongs to: MPI's world, which must be that size,
+    /// and whose ranks must all run this build with the same arguments. Starts MPI once.
+    public static func join(size: Int, arguments: [String] = CommandLine.arguments) throws -> TensorParallelGroup {
+        try current.withLock { current in
+            if let g = current {
+                guard g.size == size else { throw MPIError("this process already belongs to a group of \(g.size) ranks") }
+                return g
+            }
+            guard launchedByMPI else {
+                throw MPIError("--tensor-parallel-size \(size) runs one process per rank under Open MPI's mpirun; start it with `mpirun -n \(size) vllm …` (the vllm command does so itself)")
+            }
+            let world = try MPICommunicator.initializeWorld()
+            let g = TensorParallelGroup(world: world)
+            if world.rank == 0, let file = ProcessInfo.processInfo.environment[rank0PIDFileVariable] {
+                try? String(getpid()).write(toFile: file, atomically: true, encoding: .utf8)
+            }
+            atexit { TensorParallelGroup.finish() }
+            current = g
+            guard world.size == size else {
+                throw MPIError("mpirun started \(world.size) ranks but --tensor-parallel-size is \(size); give mpirun -n \(size)")
+            }
+            let mine = fingerprint(arguments: arguments)
+            let all = g.gatherAll(mine)
+            if let other = all.firstIndex(where: { $0 != all[0] }) {
+                throw MPIError("rank \(other) runs another build of swift-vllm or other arguments than rank 0; every rank needs the same binary version and flags")
+            }
+            return g
+        }
+    }
+
+    /// After each rank has loaded its part of the model: every rank learns whether all did,
+    /// and a failure on any rank fails all of them with each failed rank's reason.
+    public func agreeLoaded(_ error: (any Error)?) throws {
+        var mine = [UInt8](repeating: 0, count: 512)
+        if let error {
+            mine[0] = 1
+            let text = Array("\(error)".utf8.prefix(mine.count - 1))
+            mine.replaceSubrange(1 ..< 1 + text.count, with: text)
+        }
+        let all = gatherAll(mine)
+        let failed = all.enumerated().filter { $0.element[0] == 1 }
+        guard failed.isEmpty else {
+            // Rank 0 says it for all; the others leave quietly (mpirun reports their status).
+            guard rank == 0 else { exit(1) }
+            let reasons = failed.map { String(decoding: $0.element[1...].prefix { $0 != 0 }, as: UTF8.self) }
+            if failed.count == size && Set(reasons).count == 1 { throw MPIError("every rank: \(reasons[0])") }
+            throw MPIError(zip(failed, reasons).map { "rank \($0.offset) could not load its part of the model: \($1)" }.joined(separator: "; "))
+        }
+    }
+
+    /// Rank 0's executor: `driver` runs `part` wrapped so that each step reaches the other ranks.
+    public func executor(part: DecoderModel) -> any Executor {
+        let model = TensorParallelModel(part: part, channel: channel)
+        return MultiProcExecutor(driver: CPUWorker(modelRunner: CPUModelRunner(model: model)), channel: channel)
+    }
+
+    /// A worker rank's life: follows rank 0's steps until it stops, then ends the process.
+    public func runWorker(part: DecoderModel) -> Never {
+        // Signals end rank 0's run (it drains, then tells the workers); a worker killed first
+        // would make mpirun end the job mid-drain.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        TensorParallelWorker(part: part, channel: channel).run()
+        exit(0)
+    }
+
+    /// Every rank's `bytes` (the same length on each), in rank order.
+    private func gatherAll(_ bytes: [UInt8]) -> [[UInt8]] {
+        var out = [UInt8](repeating: 0, count: bytes.count * size)
+        bytes.withUnsafeBytes { mine in out.withUnsafeMutableBytes { world.allGather(mine.baseAddress!, bytes: bytes.count, into: $0.baseAddress!) } }
+        return (0..<size).map { Array(out[$0 * bytes.count ..< ($0 + 1) * bytes.count]) }
+    }
+
+    /// The build and arguments, hashed (FNV-1a) into 8 bytes.
+    private static func fingerprint(arguments: [String]) -> [UInt8] {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        let text = ([swiftVLLMVersion] + arguments.dropFirst()).joined(separator: "\u{0}")
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return withUnsafeBytes(of: h.littleEndian, Array.init)
+    }
+
+    /// At exit: rank 0 tells the workers to stop; every rank leaves MPI.
+    private static func finish() {
+        guard let g = current.withLock({ $0 }) else { return }
+        if g.rank == 0 && g.size > 1 { g.channel.send(.shutdown) }
+        _ = cmpi_finalize()
+    }
+
+    /// Runs this command under `mpirun -n size` and exits with its status, so that a user who
+    /// typed `vllm serve … --tensor-parallel-size 2` gets its ranks; returns at once when MPI
+    /// started this process already or `size` is 1. This process stays as mpirun's parent and
+    /// passes SIGTERM and SIGINT to rank 0 alone, which drains and then stops the workers
+    /// (mpirun itself would signal every rank and kill them all seconds later, mid-drain).
+    public static func relaunchUnderMPI(size: Int) throws {
+        guard size > 1, !launchedByMPI else { return }
+        let env = ProcessInfo.processInfo.environment
+        let path = (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/mpirun" }
+        guard let mpirun = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw MPIError("--tensor-parallel-size \(size) runs one process per rank under Open MPI's mpirun, which is not installed here (Debian: apt-get install openmpi-bin)")
+        }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        // Each rank's threads are its own (no binding to one core); more ranks than cores is allowed.
+        var args = [mpirun, "-n", String(size), "--oversubscribe", "--bind-to", "none"]
+        if getuid() == 0 { args.append("--allow-run-as-root") }
+        args += [exe] + CommandLine.arguments.dropFirst()
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("swift-vllm-rank0-\(getpid()).pid").path
+        setenv(rank0PIDFileVariable, pidFile, 1)
+        defer { unlink(pidFile) }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group (a terminal's Ctrl-C reaches this process only), no signal
+        // blocked, and the usual actions for the signals this process ignores or handles.
+        var none = sigset_t(), reset = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&reset)
+        for s in [SIGTERM, SIGINT, SIGPIPE] { sigaddset(&reset, s) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &reset)
+        var child: pid_t = 0
+        let cArgs = args.map { strdup($0) } + [nil]
+        let rc = posix_spawn(&child, mpirun, nil, &attributes, cArgs, environ)
+        guard rc == 0 else { throw MPIError("cannot start \(mpirun): \(String(cString: strerror(rc)))") }
+        // Signals come to any thread of this process: ignored as such, seen by dispatch sources.
+        let forward = DispatchQueue(label: "vllm.mpirun-signals")
+        let sources = [SIGTERM, SIGINT].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: forward)
+            source.setEventHandler {
+                if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let rank0 = pid_t(text) {
+                    kill(rank0, sig)
+                } else {
+                    kill(child, sig)  // rank 0 has not started: mpirun ends the job
+                }
+            }
+            source.resume()
+            return source
+        }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        sources.forEach { $0.cancel() }
+        unlink(pidFile)
+        // WIFEXITED / WEXITSTATUS / WTERMSIG, spelled out (the C macros are not imported).
+        exit(status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+    }
+
+    /// Where `relaunchUnderMPI` asks rank 0 to write its process id.
+    static let rank0PIDFileVariable = "SWIFT_VLLM_RANK0_PIDFILE"
+}

@@ -1,0 +1,41 @@
+import VLLMModels
+
+/// A worker rank of a tensor-parallel group: it runs its part of the model over its own KV cache
+/// (its KV heads' blocks) for every step rank 0 sends, until rank 0 says to stop.
+struct TensorParallelWorker {
+    let part: DecoderModel
+    let channel: WorkerChannel
+
+    func run() {
+        var kv: PagedKVCache?
+        var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?)] = [:]
+        while true {
+            switch channel.receive() {
+            case let .initializeKVCache(layout, numBlocks, blockSize, dtype):
+                kv = PagedKVCache(config: part.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+            case let .copyBlocks(copies):
+                for c in copies { kv!.copyBlock(from: c.src, to: c.dst) }
+            case let .forward(delta):
+                var kept: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?)] = [:]
+                let inputs = delta.entries.map { e in
+                    var state: (tables: [[Int32]], embeddings: PromptEmbeddings?)
+                    switch e.tables {
+                    case let .replace(tables): state = (tables, e.promptEmbeddings)
+                    case let .append(added):
+                        guard let prior = sequences[e.sequence] else { preconditionFailure("rank 0 extended sequence \(e.sequence), which this rank does not hold") }
+                        state = (zip(prior.tables, added).map { $0 + $1 }, prior.embeddings)
+                    }
+                    kept[e.sequence] = state
+                    return SequenceInput(tokens: e.tokens.map(Int.init), firstPosition: e.firstPosition, blockTables: state.tables,
+                                         needsLogits: e.needsLogits, needsAllLogits: e.needsAllLogits, promptEmbeddings: state.embeddings)
+                }
+                sequences = kept
+                _ = part.forward(inputs, kv: kv!)
+            case .releaseKVCache:
+                kv?.releaseMemory()
+            case .shutdown:
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import VLLMModels
+
+/// What rank 0 tells the worker ranks of a tensor-parallel group, in order, over one MPI tag.
+/// A forward step carries only what changed since the last one (`ForwardDelta`).
+enum WorkerMessage {
+    case initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    case copyBlocks([(src: Int, dst: Int)])
+    case forward(ForwardDelta)
+    /// Sleep mode: drop the KV cache's pages.
+    case releaseKVCache
+    case shutdown
+}
+
+/// One forward step as the worker ranks need it: per sequence, the tokens to run, where they
+/// start, which logits rows the step computes, and the blocks its tables gained since the
+/// sequence's last step. A sequence is named by a number given when it first appears; one that
+/// is absent from a step is forgotten on both sides (it is sent whole when it returns).
+struct ForwardDelta {
+    enum Tables {
+        /// Blocks appended to each table since the sequence's last step.
+        case append([[Int32]])
+        /// The whole tables (a new sequence, or one whose tables changed otherwise).
+        case replace([[Int32]])
+    }
+
+    struct Entry {
+        var sequence: Int64
+        var tokens: [Int32]
+        var firstPosition: Int
+        var needsLogits: Bool
+        var needsAllLogits: Bool
+        var tables: Tables
+        /// A prompt given as embeddings, sent with the sequence's first appearance.
+        var promptEmbeddings: PromptEmbeddings?
+    }
+
+    var entries: [Entry] = []
+}
+
+extension WorkerMessage {
+    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, shutdown }
+
+    var encoded: [UInt8] {
+        var w = ByteWriter()
+        switch self {
+        case let .initializeKVCache(layout, numBlocks, blockSize, dtype):
+            w.byte(Kind.initializeKVCache.rawValue)
+            w.int(numBlocks); w.int(blockSize); w.byte(dtype == .float16 ? 0 : 1)
+            w.int(layout.groups.count)
+            for (group, window) in zip(layout.groups, layout.windows) { w.ints(group); w.int(window ?? -1) }
+        case let .copyBlocks(copies):
+            w.byte(Kind.copyBlocks.rawValue)
+            w.ints(copies.flatMap { [$0.src, $0.dst] })
+        case let .forward(delta):
+            w.byte(Kind.forward.rawValue)
+            w.int(delta.entries.count)
+            for e in delta.entries {
+                w.int(Int(e.sequence)); w.int32s(e.tokens); w.int(e.firstPosition)
+                w.byte((e.needsLogits ? 1 : 0) | (e.needsAllLogits ? 2 : 0) | (e.promptEmbeddings != nil ? 4 : 0))
+                switch e.tables {
+                case let .append(t): w.byte(0); w.int(t.count); t.forEach { w.int32s($0) }
+                case let .replace(t): w.byte(1); w.int(t.count); t.forEach { w.int32s($0) }
+                }
+                if let p = e.promptEmbeddings { w.int(p.rows); w.int(p.hiddenSize); w.floats(p.values) }
+            }
+        case .releaseKVCache: w.byte(Kind.releaseKVCache.rawValue)
+        case .shutdown: w.byte(Kind.shutdown.rawValue)
+        }
+        return w.bytes
+    }
+
+    /// The message `bytes` encode (they come from rank 0 of the same build: a malformed one is
+    /// a bug, not input).
+    init(decoding bytes: [UInt8]) {
+        var r = ByteReader(bytes)
+        switch Kind(rawValue: r.byte()) {
+        case .initializeKVCache:
+            let numBlocks = r.int(), blockSize = r.int(), dtype: KVCacheDType = r.byte() == 0 ? .float16 : .float32
+            var groups: [[Int]] = [], windows: [Int?] = []
+            for _ in 0..<r.int() {
+                groups.append(r.ints())
+                let w = r.int()
+                windows.append(w < 0 ? nil : w)
+            }
+            self = .initializeKVCache(layout: KVCacheLayout(groups: groups, windows: windows), numBlocks: numBlocks,
+                                      blockSize: blockSize, dtype: dtype)
+        case .copyBlocks:
+            let flat = r.ints()
+            self = .copyBlocks(stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) })
+        case .forward:
+            var delta = ForwardDelta()
+            for _ in 0..<r.int() {
+                let sequence = Int64(r.int()), tokens = r.int32s(), first = r.int(), flags = r.byte()
+                let replace = r.byte() == 1
+                let tables = (0..<r.int()).map { _ in r.int32s() }
+                var embeddings: PromptEmbeddings?
+                if flags & 4 != 0 {
+                    let rows = r.int(), hidden = r.int()
+                    embeddings = PromptEmbeddings(rows: rows, hiddenSize: hidden, values: r.floats())
+                }
+                delta.entries.append(.init(sequence: sequence, tokens: tokens, firstPosition: first, needsLogits: flags & 1 != 0,
+                                           needsAllLogits: flags & 2 != 0, tables: replace ? .replace(tables) : .append(tables),
+                                           promptEmbeddings: embeddings))
+            }
+            self = .forward(delta)
+        case .releaseKVCache: self = .releaseKVCache
+        case .shutdown: self = .shutdown
+        case nil: preconditionFailure("unknown worker message")
+        }
+    }
+}
+
+/// Little-endian fixed-width fields, as the ranks of one build read them back.
+struct ByteWriter {
+    private(set) var bytes: [UInt8] = []
+
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
+    mutating func int(_ v: Int) { withUnsafeBytes(of: Int64(v).littleEndian) { bytes += $0 } }
+    mutating func ints(_ v: [Int]) { int(v.count); v.forEach { int($0) } }
+    mutating func int32s(_ v: [Int32]) {
+        int(v.count)
+        for x in v { withUnsafeBytes(of: x.littleEndian) { bytes += $0 } }
+    }
+    mutating func floats(_ v: [Float]) {
+        int(v.count)
+        for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } }
+    }
+}
+
+struct ByteReader {
+    private let bytes: [UInt8]
+    private var at = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    private mutating func fixed<T: FixedWidthInteger>(_: T.Type) -> T {
+        precondition(at + MemoryLayout<T>.size <= bytes.count, "worker message cut short")
+        var v: T = 0
+        withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: bytes[at ..< at + MemoryLayout<T>.size]) }
+        at += MemoryLayout<T>.size
+        return T(littleEndian: v)
+    }
+
+    mutating func byte() -> UInt8 { fixed(UInt8.self) }
+    mutating func int() -> Int { Int(fixed(Int64.self)) }
+    mutating func ints() -> [Int] { (0..<int()).map { _ in int() } }
+    mutating func int32s() -> [Int32] { (0..<int()).map { _ in fixed(Int32.self) } }
+    mutating func floats() -> [Float] { (0..<int()).map { _ in Float(bitPattern: fixed(UInt32.self)) } }
+}

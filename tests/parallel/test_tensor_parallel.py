@@ -1,0 +1,230 @@
+"""Tensor parallelism over Open MPI ranks (`--tensor-parallel-size N`): every rank a process with
+its own threads, oversubscribed on this machine's two cores. Outputs are compared with the same
+command at N=1.
+
+What equal means: the ranks add the row-parallel layers' partial sums in another order than one
+process does, which moves results in the last bits. With fp32 activations and an fp32 KV cache
+(`--activation-dtype exact --kv-cache-dtype float32`) that is all, and top-5 logprobs agree within
+1e-4. In the default mode the activations of the quantized matmuls are rounded to int8 terms and
+the KV cache to fp16: a last-bit change can cross a rounding boundary there and move a value by a
+whole step, so logprobs differ by up to the default mode's own distance from an exact pass (the
+fidelity budget, 0.02); greedy tokens stay the same on the reference prompts.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BINARY = os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm"))
+MODEL = Path(os.environ.get("SWIFT_VLLM_MODEL_DIR", Path.home() / ".cache/swift-vllm/models")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+REF = ROOT.parent / "shared/reference/smollm2-135m-instruct-q4_1"
+EXACT = ["--activation-dtype", "exact", "--kv-cache-dtype", "float32"]
+# 64 blocks of 16 tokens: the reference prompts need 78 at once, so requests are preempted and
+# recomputed (through the prefix cache).
+SMALL_CACHE = ["--max-model-len", "1024", "--num-gpu-blocks-override", "64"]
+
+
+def test_open_mpi_is_installed():
+    # The suite's setup (scripts/test) installs openmpi-bin; without it every test here fails.
+    assert shutil.which("mpirun"), "mpirun not found: apt-get install openmpi-bin"
+
+
+def reference_requests(max_tokens=24):
+    cases = [json.loads(l) for l in (REF / "generation.jsonl").read_text().splitlines() if l.strip()]
+    reqs = [{"prompt_token_ids": c["prompt_token_ids"], "max_tokens": max_tokens, "logprobs": 5, "temperature": 0,
+             "ignore_eos": True} for c in cases]
+    # A repeat of an earlier prompt: its blocks come from the prefix cache.
+    return reqs + [reqs[3]]
+
+
+def generate(tmp_path, model, tp, requests_, *extra):
+    src = tmp_path / "prompts.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in requests_))
+    p = subprocess.run([BINARY, "generate", "--model", str(model), "--prompts-file", str(src), "--tensor-parallel-size", str(tp),
+                        *extra], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return [json.loads(l) for l in p.stdout.splitlines()]
+
+
+def compare(base, parallel):
+    """Asserts the same tokens everywhere; returns the largest top-5 logprob difference."""
+    assert len(base) == len(parallel)
+    worst = 0.0
+    for a, b in zip(base, parallel):
+        oa, ob = a["outputs"][0], b["outputs"][0]
+        assert oa["token_ids"] == ob["token_ids"]
+        for la, lb in zip(oa["logprobs"], ob["logprobs"]):
+            assert la.keys() == lb.keys()
+            worst = max(worst, max(abs(la[k] - lb[k]) for k in la))
+    return worst
+
+
+def test_reference_blocks_exceed_the_small_cache():
+    need = sum(-(-(len(r["prompt_token_ids"]) + r["max_tokens"]) // 16) for r in reference_requests())
+    assert need > 64
+
+
+def test_default_model_tp3_exact_equals_tp1(tmp_path):
+    # The default model has 9 query and 3 KV heads: 3 ranks hold 3 and 1 each.
+    reqs = reference_requests()
+    base = generate(tmp_path, MODEL, 1, reqs, *EXACT, *SMALL_CACHE)
+    assert compare(base, generate(tmp_path, MODEL, 3, reqs, *EXACT, *SMALL_CACHE)) <= 1e-4
+
+
+def test_default_model_tp3_default_mode_within_the_fidelity_budget(tmp_path):
+    reqs = reference_requests()
+    base = generate(tmp_path, MODEL, 1, reqs, *SMALL_CACHE)
+    assert compare(base, generate(tmp_path, MODEL, 3, reqs, *SMALL_CACHE)) <= 0.02
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """Random-weight Llama models whose 8 heads split over 2 and 4 ranks: 4 KV heads (one or two
+    per rank) and 2 KV heads (replicated when 4 ranks share them, untied LM head)."""
+    d = tmp_path_factory.mktemp("tp-models")
+    shapes = {"kv4": ["--kv-heads", "4"], "kv2": ["--kv-heads", "2", "--untied"], "q4k": ["--kv-heads", "4", "--type", "Q4_K_M"]}
+    out = {}
+    procs = []
+    for name, extra in shapes.items():
+        out[name] = d / f"{name}.gguf"
+        args = ["--hidden", "256", "--layers", "2", "--heads", "8", "--ffn", "512", "--type", "Q8_0", "--seed", "3", *extra]
+        procs.append(subprocess.Popen([sys.executable, str(ROOT / "scripts/make-synthetic-gguf.py"), *args, "--out", str(out[name]),
+                                       "--tokenizer-from", str(MODEL)], stderr=subprocess.PIPE))
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err.decode()
+    return out
+
+
+@pytest.mark.parametrize("model, tp", [("kv4", 2), ("kv4", 4), ("kv2", 4)])
+def test_synthetic_models_equal_tp1(tmp_path, synthetic, model, tp):
+    reqs = [{"prompt": p, "max_tokens": 16, "logprobs": 5, "temperature": 0, "ignore_eos": True}
+            for p in ["Hello", "The capital of France is", "1, 2, 3,", "def fib(n):" * 8]]
+    base = generate(tmp_path, synthetic[model], 1, reqs, *EXACT, "--max-model-len", "512")
+    assert compare(base, generate(tmp_path, synthetic[model], tp, reqs, *EXACT, "--max-model-len", "512")) <= 1e-4
+
+
+def refused(*args):
+    p = subprocess.run([BINARY, "generate", "--prompt", "Hi", "--max-tokens", "2", *args], capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0
+    return p.stderr
+
+
+def test_heads_that_do_not_divide_are_refused_once():
+    err = refused("--tensor-parallel-size", "2")
+    # vLLM's words; rank 0 says it for both ranks.
+    assert err.count("Total number of attention heads (9) must be divisible by tensor parallel size (2).") == 1, err
+
+
+def test_a_split_off_block_boundaries_is_refused(synthetic):
+    # 4 ranks of 8 heads of 32 dimensions: 64 columns of attn_output each, a quarter of a Q4_K block.
+    err = refused("--model", str(synthetic["q4k"]), "--tensor-parallel-size", "4")
+    assert re.search(r"tensor blk\.0\.attn_output\.weight \(Q4_K.*cannot be split by tensor parallel size 4", err), err
+
+
+def test_lora_with_tensor_parallelism_is_refused():
+    assert "not supported yet" in refused("--tensor-parallel-size", "3", "--enable-lora")
+
+
+class Serve:
+    """`vllm serve --tensor-parallel-size N`: the command starts mpirun and stays its parent."""
+
+    def __init__(self, *args):
+        self.log = []
+        self.proc = subprocess.Popen([BINARY, "serve", "--host", "127.0.0.1", "--port", "0", "--max-model-len", "2048",
+                                      "--kv-cache-memory", "128MiB", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+        self.port = None
+
+        def pump():
+            for line in self.proc.stdout:
+                self.log.append(line)
+                m = re.search(r"Serving .* on http://[^:]+:(\d+)", line)
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        ready.wait(180)
+        assert self.port, "server did not start:\n" + "".join(self.log)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def complete(self, **body):
+        body = {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "temperature": 0, **body}
+        return requests.post(self.url + "/v1/completions", json=body, timeout=300)
+
+    def ranks(self):
+        """mpirun's children: the rank processes."""
+        mpirun = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(mpirun) == 1, mpirun
+        return [int(p) for p in subprocess.run(["pgrep", "-P", mpirun[0]], capture_output=True, text=True).stdout.split()]
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout)
+
+
+def alive(pids):
+    return [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]
+
+
+def test_serve_tp3_answers_as_tp1_and_drains_on_sigterm(tmp_path):
+    prompt = "The capital of France is"
+    [base] = generate(tmp_path, MODEL, 1, [{"prompt": prompt, "max_tokens": 16, "temperature": 0}])
+    server = Serve("--tensor-parallel-size", "3")
+    try:
+        ranks = server.ranks()
+        assert len(ranks) == 3
+        r = server.complete(prompt=prompt, max_tokens=16)
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["text"] == base["outputs"][0]["text"]
+        # A long request in flight when SIGTERM comes runs to its end; then every rank stops.
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=server.complete(prompt="Once upon a time", max_tokens=600, ignore_eos=True)))
+        t.start()
+        time.sleep(1.0)
+        server.proc.send_signal(signal.SIGTERM)
+        t.join(300)
+        assert result["r"].status_code == 200 and result["r"].json()["usage"]["completion_tokens"] == 600
+        assert server.wait(60) == 0, "".join(server.log[-30:])
+        deadline = time.time() + 10
+        while alive(ranks) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not alive(ranks)
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
+
+
+def test_a_killed_rank_ends_the_server_naming_it():
+    server = Serve("--tensor-parallel-size", "3")
+    try:
+        ranks = server.ranks()
+        def cut_short():
+            with pytest.raises(requests.ConnectionError):
+                server.complete(prompt="Once upon a time", max_tokens=1500, ignore_eos=True)
+
+        threading.Thread(target=cut_short, daemon=True).start()
+        time.sleep(1.0)
+        victim = max(ranks)  # a worker: rank 0 starts first
+        os.kill(victim, signal.SIGKILL)
+        start = time.time()
+        code = server.wait(60)
+        assert code != 0 and time.time() - start < 30
+        time.sleep(0.5)
+        assert re.search(r"process rank \d with PID \d+ .*exited on signal 9", "".join(server.log)), "".join(server.log[-20:])
+        assert not alive(ranks)
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()
