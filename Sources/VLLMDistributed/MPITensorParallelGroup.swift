@@ -10,8 +10,9 @@ final class MPITensorParallelGroup: TensorParallelCommunicator, @unchecked Senda
     var size: Int { comm.size }
     private var gathered = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private var gatheredCapacity = 1
-    /// Bytes this rank sent to and received from the others in collectives (for measurements).
-    private(set) var bytesMoved = 0
+    /// Bytes this rank sent the others in collectives (an all-gather delivers its part to
+    /// every other rank), for the statistics logged at exit.
+    private(set) var bytesSent = 0
 
     init(comm: MPICommunicator) { self.comm = comm }
 
@@ -25,7 +26,7 @@ final class MPITensorParallelGroup: TensorParallelCommunicator, @unchecked Senda
             gathered = .allocate(capacity: gatheredCapacity)
         }
         comm.allGather(buffer, bytes: count * 4, into: gathered)
-        bytesMoved += 2 * (n - 1) * count * 4
+        bytesSent += (n - 1) * count * 4
         buffer.update(from: gathered, count: count)
         for r in 1..<n {
             let part = gathered + r * count
@@ -35,6 +36,6 @@ final class MPITensorParallelGroup: TensorParallelCommunicator, @unchecked Senda
 
     func gather(_ local: UnsafeRawPointer, bytes: [Int], into out: UnsafeMutableRawPointer?) {
         comm.gather(local, bytes: bytes, into: out)
-        bytesMoved += rank == 0 ? bytes.reduce(0, +) - bytes[0] : bytes[rank]
+        if rank != 0 { bytesSent += bytes[rank] }
     }
 }

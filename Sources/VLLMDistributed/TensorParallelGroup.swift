@@ -1,6 +1,7 @@
 import CMPI
 import Foundation
 import Synchronization
+import VLLMCompute
 import VLLMEngine
 import VLLMModels
 
@@ -17,6 +18,8 @@ public final class TensorParallelGroup: @unchecked Sendable {
     public var communicator: any TensorParallelCommunicator { group }
     /// Ranks on this host (compute threads are shared among them).
     public let localRanks: Int
+    /// Forward steps this rank ran and the tokens in them, for the statistics logged at exit.
+    var steps = 0, tokens = 0
 
     private static let current = Mutex<TensorParallelGroup?>(nil)
 
@@ -85,7 +88,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
 
     /// Rank 0's executor: `driver` runs `part` wrapped so that each step reaches the other ranks.
     public func executor(part: DecoderModel) -> any Executor {
-        let model = TensorParallelModel(part: part, channel: channel)
+        let model = TensorParallelModel(part: part, group: self)
         return MultiProcExecutor(driver: CPUWorker(modelRunner: CPUModelRunner(model: model)), channel: channel)
     }
 
@@ -95,7 +98,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
         // would make mpirun end the job mid-drain.
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
-        TensorParallelWorker(part: part, channel: channel).run()
+        TensorParallelWorker(part: part, group: self).run()
         exit(0)
     }
 
@@ -118,6 +121,11 @@ public final class TensorParallelGroup: @unchecked Sendable {
     private static func finish() {
         guard let g = current.withLock({ $0 }) else { return }
         if g.rank == 0 && g.size > 1 { g.channel.send(.shutdown) }
+        if g.steps > 0 {
+            let sent = g.group.bytesSent + g.channel.bytesSent
+            logInfo("tensor parallel rank \(g.rank)/\(g.size): \(g.steps) steps, \(g.tokens) tokens; sent \(sent) bytes "
+                    + "(\(g.channel.bytesSent) of them step messages), \(sent / g.tokens) per token\n")
+        }
         _ = cmpi_finalize()
     }
 

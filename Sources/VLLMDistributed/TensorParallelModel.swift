@@ -6,7 +6,7 @@ import VLLMModels
 /// layers' all-reduces, and the logits are gathered on rank 0, which samples.
 final class TensorParallelModel: CausalLM, @unchecked Sendable {
     let part: DecoderModel
-    let channel: WorkerChannel
+    let group: TensorParallelGroup
     var config: ModelConfig { part.config }
     var pool: ThreadPool { part.pool }
     var weightBytes: Int { part.weightBytes }
@@ -14,9 +14,9 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
     private var sent: [String: (sequence: Int64, tables: [[Int32]])] = [:]
     private var nextSequence: Int64 = 0
 
-    init(part: DecoderModel, channel: WorkerChannel) {
+    init(part: DecoderModel, group: TensorParallelGroup) {
         self.part = part
-        self.channel = channel
+        self.group = group
     }
 
     func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> Logits {
@@ -42,7 +42,9 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
             delta.entries.append(entry)
         }
         sent = kept
-        channel.send(.forward(delta))
+        group.channel.send(.forward(delta))
+        group.steps += 1
+        group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
         return part.forward(inputs, kv: kv)
     }
 

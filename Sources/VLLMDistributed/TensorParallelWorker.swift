@@ -4,13 +4,13 @@ import VLLMModels
 /// (its KV heads' blocks) for every step rank 0 sends, until rank 0 says to stop.
 struct TensorParallelWorker {
     let part: DecoderModel
-    let channel: WorkerChannel
+    let group: TensorParallelGroup
 
     func run() {
         var kv: PagedKVCache?
         var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?)] = [:]
         while true {
-            switch channel.receive() {
+            switch group.channel.receive() {
             case let .initializeKVCache(layout, numBlocks, blockSize, dtype):
                 kv = PagedKVCache(config: part.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
             case let .copyBlocks(copies):
@@ -31,6 +31,8 @@ struct TensorParallelWorker {
                 }
                 sequences = kept
                 _ = part.forward(inputs, kv: kv!)
+                group.steps += 1
+                group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
             case .releaseKVCache:
                 kv?.releaseMemory()
             case .shutdown:

@@ -24,49 +24,12 @@ from pathlib import Path
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-BINARY = os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm"))
-MODEL = Path(os.environ.get("SWIFT_VLLM_MODEL_DIR", Path.home() / ".cache/swift-vllm/models")) / "SmolLM2-135M-Instruct.Q4_1.gguf"
-REF = ROOT.parent / "shared/reference/smollm2-135m-instruct-q4_1"
-EXACT = ["--activation-dtype", "exact", "--kv-cache-dtype", "float32"]
-# 64 blocks of 16 tokens: the reference prompts need 78 at once, so requests are preempted and
-# recomputed (through the prefix cache).
-SMALL_CACHE = ["--max-model-len", "1024", "--num-gpu-blocks-override", "64"]
+from conftest import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests
 
 
 def test_open_mpi_is_installed():
     # The suite's setup (scripts/test) installs openmpi-bin; without it every test here fails.
     assert shutil.which("mpirun"), "mpirun not found: apt-get install openmpi-bin"
-
-
-def reference_requests(max_tokens=24):
-    cases = [json.loads(l) for l in (REF / "generation.jsonl").read_text().splitlines() if l.strip()]
-    reqs = [{"prompt_token_ids": c["prompt_token_ids"], "max_tokens": max_tokens, "logprobs": 5, "temperature": 0,
-             "ignore_eos": True} for c in cases]
-    # A repeat of an earlier prompt: its blocks come from the prefix cache.
-    return reqs + [reqs[3]]
-
-
-def generate(tmp_path, model, tp, requests_, *extra):
-    src = tmp_path / "prompts.jsonl"
-    src.write_text("".join(json.dumps(r) + "\n" for r in requests_))
-    p = subprocess.run([BINARY, "generate", "--model", str(model), "--prompts-file", str(src), "--tensor-parallel-size", str(tp),
-                        *extra], capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
-    return [json.loads(l) for l in p.stdout.splitlines()]
-
-
-def compare(base, parallel):
-    """Asserts the same tokens everywhere; returns the largest top-5 logprob difference."""
-    assert len(base) == len(parallel)
-    worst = 0.0
-    for a, b in zip(base, parallel):
-        oa, ob = a["outputs"][0], b["outputs"][0]
-        assert oa["token_ids"] == ob["token_ids"]
-        for la, lb in zip(oa["logprobs"], ob["logprobs"]):
-            assert la.keys() == lb.keys()
-            worst = max(worst, max(abs(la[k] - lb[k]) for k in la))
-    return worst
 
 
 def test_reference_blocks_exceed_the_small_cache():
@@ -85,25 +48,6 @@ def test_default_model_tp3_default_mode_within_the_fidelity_budget(tmp_path):
     reqs = reference_requests()
     base = generate(tmp_path, MODEL, 1, reqs, *SMALL_CACHE)
     assert compare(base, generate(tmp_path, MODEL, 3, reqs, *SMALL_CACHE)) <= 0.02
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
-    """Random-weight Llama models whose 8 heads split over 2 and 4 ranks: 4 KV heads (one or two
-    per rank) and 2 KV heads (replicated when 4 ranks share them, untied LM head)."""
-    d = tmp_path_factory.mktemp("tp-models")
-    shapes = {"kv4": ["--kv-heads", "4"], "kv2": ["--kv-heads", "2", "--untied"], "q4k": ["--kv-heads", "4", "--type", "Q4_K_M"]}
-    out = {}
-    procs = []
-    for name, extra in shapes.items():
-        out[name] = d / f"{name}.gguf"
-        args = ["--hidden", "256", "--layers", "2", "--heads", "8", "--ffn", "512", "--type", "Q8_0", "--seed", "3", *extra]
-        procs.append(subprocess.Popen([sys.executable, str(ROOT / "scripts/make-synthetic-gguf.py"), *args, "--out", str(out[name]),
-                                       "--tokenizer-from", str(MODEL)], stderr=subprocess.PIPE))
-    for p in procs:
-        _, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err.decode()
-    return out
 
 
 @pytest.mark.parametrize("model, tp", [("kv4", 2), ("kv4", 4), ("kv2", 4)])

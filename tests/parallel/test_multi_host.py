@@ -1,0 +1,72 @@
+"""Tensor parallelism across hosts, played on this machine by two network namespaces joined by a
+veth pair with private addresses that exist only inside them (torn down at the end). mpirun runs
+in the first; its remote-shell agent starts Open MPI's daemon in the namespace named by the host
+(with that host name), and the ranks talk over TCP on the veth link only (no shared-memory
+transport), so every byte between them crosses an interface.
+"""
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import EXACT, compare, generate
+
+SUBNET = "10.231.7.0/24"
+
+
+def ip(*args):
+    subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def hosts(tmp_path_factory):
+    """Two namespaces "hosts" a and b: their names, mpirun's agent, and a link byte counter."""
+    tag = uuid.uuid4().hex[:6]
+    ns = {h: f"svllm-{tag}-{h}" for h in "ab"}
+    link = {"a": f"sv{tag}a", "b": f"sv{tag}b"}
+    ip("netns", "add", ns["a"])
+    try:
+        ip("netns", "add", ns["b"])
+        ip("link", "add", link["a"], "type", "veth", "peer", "name", link["b"])
+        for h, addr in (("a", "10.231.7.1/24"), ("b", "10.231.7.2/24")):
+            ip("link", "set", link[h], "netns", ns[h])
+            ip("-n", ns[h], "addr", "add", addr, "dev", link[h])
+            ip("-n", ns[h], "link", "set", "lo", "up")
+            ip("-n", ns[h], "link", "set", link[h], "up")
+        agent = tmp_path_factory.mktemp("agent") / "netns-agent.sh"
+        # mpirun calls its agent as it would ssh: options, the host, then the command line.
+        agent.write_text("#!/bin/sh\n"
+                         "while [ \"${1#-}\" != \"$1\" ]; do shift; done\n"
+                         "host=$1; shift\n"
+                         f"exec ip netns exec svllm-{tag}-$host unshare --uts /bin/sh -c \"hostname $host; $*\"\n")
+        agent.chmod(0o755)
+
+        def link_bytes():
+            out = subprocess.run(["ip", "-n", ns["b"], "-s", "-j", "link", "show", link["b"]], capture_output=True, text=True).stdout
+            stats = json.loads(out)[0]["stats64"]
+            return stats["rx"]["bytes"] + stats["tx"]["bytes"]
+
+        yield {"ns": ns, "agent": str(agent), "link_bytes": link_bytes}
+    finally:
+        for name in ns.values():
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def mpirun(hosts, ranks):
+    root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    return ["ip", "netns", "exec", hosts["ns"]["a"], "mpirun", *root, "-n", str(ranks), "--host", "a,b",
+            "--mca", "plm_rsh_agent", hosts["agent"], "--mca", "oob_tcp_if_include", SUBNET,
+            "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", SUBNET]
+
+
+def test_two_hosts_equal_one_process(tmp_path, hosts, synthetic):
+    reqs = [{"prompt": p, "max_tokens": 16, "logprobs": 5, "temperature": 0, "ignore_eos": True}
+            for p in ["Hello", "The capital of France is", "def fib(n):" * 8]]
+    base = generate(tmp_path, synthetic["kv4"], 1, reqs, *EXACT, "--max-model-len", "512")
+    before = hosts["link_bytes"]()
+    across = generate(tmp_path, synthetic["kv4"], 2, reqs, *EXACT, "--max-model-len", "512", launcher=mpirun(hosts, 2))
+    assert compare(base, across) <= 1e-4
+    # Each step's all-reduces and the logits went over the veth link: well over a megabyte.
+    assert hosts["link_bytes"]() - before > 1_000_000
