@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import EXACT, compare, generate
+from tp_support import EXACT, compare, generate, synthetic  # noqa: F401 (fixture)
 
 SUBNET = "10.231.7.0/24"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests
+from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests, synthetic  # noqa: F401 (fixture)
 
 
 def test_open_mpi_is_installed():

@@ -1,4 +1,5 @@
-"""Helpers of the parallel tests: the default model and small random ones, `vllm generate` over a
+"""Helpers and fixtures of the parallel tests (no conftest.py here: tests/server's modules import
+theirs by that name): the default model and small random ones, `vllm generate` over a
 prompts file at a given tensor-parallel size, and the comparison of its outputs with size 1's."""
 import json
 import os
