@@ -58,6 +58,18 @@ def test_synthetic_models_equal_tp1(tmp_path, synthetic, model, tp):
     assert compare(base, generate(tmp_path, synthetic[model], tp, reqs, *EXACT, "--max-model-len", "512")) <= 1e-4
 
 
+def test_forks_and_async_scheduling_equal_tp1(tmp_path):
+    # n > 1 shares the prompt's blocks and copies the last partial one (a block copy every rank
+    # makes); async scheduling hands the runner placeholders for the tokens being sampled.
+    reqs = [{"prompt": p, "max_tokens": 12, "n": 3, "temperature": 0.8, "seed": 11, "logprobs": 2}
+            for p in ["Once upon a time there was a", "The three primary colors are"]]
+    flags = [*EXACT, "--max-model-len", "512", "--async-scheduling"]
+    base, parallel = generate(tmp_path, MODEL, 1, reqs, *flags), generate(tmp_path, MODEL, 3, reqs, *flags)
+    for a, b in zip(base, parallel):
+        assert [o["token_ids"] for o in a["outputs"]] == [o["token_ids"] for o in b["outputs"]]
+        assert len({tuple(o["token_ids"]) for o in a["outputs"]}) > 1
+
+
 def refused(*args):
     p = subprocess.run([BINARY, "generate", "--prompt", "Hi", "--max-tokens", "2", *args], capture_output=True, text=True, timeout=300)
     assert p.returncode != 0
