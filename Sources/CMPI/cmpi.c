@@ -20,16 +20,12 @@ static int (*p_init_thread)(int *, char ***, int, int *);
 static int (*p_finalize)(void);
 static int (*p_comm_rank)(void *, int *);
 static int (*p_comm_size)(void *, int *);
-static int (*p_comm_split)(void *, int, int, void **);
 static int (*p_send)(const void *, int, void *, int, int, void *);
 static int (*p_recv)(void *, int, void *, int, int, void *, ompi_status *);
 static int (*p_iprobe)(int, int, void *, int *, ompi_status *);
 static int (*p_get_count)(const ompi_status *, void *, int *);
 static int (*p_allgather)(const void *, int, void *, void *, int, void *, void *);
 static int (*p_gatherv)(const void *, int, void *, void *, const int *, const int *, void *, int, void *);
-static int (*p_bcast)(void *, int, void *, int, void *);
-static int (*p_barrier)(void *);
-static int (*p_abort)(void *, int);
 static int (*p_error_string)(int, char *, int *);
 
 // MPI counts are ints: larger transfers are refused (the callers never need them).
@@ -53,16 +49,12 @@ int cmpi_load(char *err, size_t err_len) {
     SYM(p_finalize, "MPI_Finalize");
     SYM(p_comm_rank, "MPI_Comm_rank");
     SYM(p_comm_size, "MPI_Comm_size");
-    SYM(p_comm_split, "MPI_Comm_split");
     SYM(p_send, "MPI_Send");
     SYM(p_recv, "MPI_Recv");
     SYM(p_iprobe, "MPI_Iprobe");
     SYM(p_get_count, "MPI_Get_count");
     SYM(p_allgather, "MPI_Allgather");
     SYM(p_gatherv, "MPI_Gatherv");
-    SYM(p_bcast, "MPI_Bcast");
-    SYM(p_barrier, "MPI_Barrier");
-    SYM(p_abort, "MPI_Abort");
     SYM(p_error_string, "MPI_Error_string");
 #undef SYM
     lib = h;
@@ -91,8 +83,6 @@ int cmpi_size(cmpi_comm comm) {
     p_comm_size(comm, &n);
     return n;
 }
-
-int cmpi_split(cmpi_comm comm, int color, int key, cmpi_comm *out) { return p_comm_split(comm, color, key, out); }
 
 int cmpi_send(cmpi_comm comm, const void *buf, int64_t bytes, int dest, int tag) {
     CHECK_COUNT(bytes);
@@ -125,15 +115,6 @@ int cmpi_gatherv(cmpi_comm comm, const void *send, int64_t bytes, void *recv, co
     CHECK_COUNT(bytes);
     return p_gatherv(send, (int)bytes, type_byte, recv, counts, displs, type_byte, root, comm);
 }
-
-int cmpi_bcast(cmpi_comm comm, void *buf, int64_t bytes, int root) {
-    CHECK_COUNT(bytes);
-    return p_bcast(buf, (int)bytes, type_byte, root, comm);
-}
-
-int cmpi_barrier(cmpi_comm comm) { return p_barrier(comm); }
-
-void cmpi_abort(cmpi_comm comm, int code) { p_abort(comm, code); }
 
 void cmpi_error_string(int code, char *out, size_t out_len) {
     if (code == CMPI_ERR_TOO_LARGE) { snprintf(out, out_len, "a transfer above 2 GiB"); return; }

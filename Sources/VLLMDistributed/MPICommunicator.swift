@@ -52,13 +52,6 @@ public final class MPICommunicator: @unchecked Sendable {
         guard code == 0 else { fatalError("\(MPIError(call: call, code: code))") }
     }
 
-    /// The ranks of this communicator with the same `color`, ordered by `key`.
-    func split(color: Int, key: Int) throws(MPIError) -> MPICommunicator {
-        var out: cmpi_comm?
-        try Self.check("MPI_Comm_split", cmpi_split(handle, Int32(color), Int32(key), &out))
-        return MPICommunicator(handle: out)
-    }
-
     func send(_ bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) {
         Self.must("MPI_Send", cmpi_send(handle, bytes.baseAddress, Int64(bytes.count), Int32(rank), Int32(tag)))
     }
@@ -84,13 +77,5 @@ public final class MPICommunicator: @unchecked Sendable {
         var displacements = [Int32](repeating: 0, count: bytes.count)
         for r in 1..<max(1, bytes.count) { displacements[r] = displacements[r - 1] + counts[r - 1] }
         Self.must("MPI_Gatherv", cmpi_gatherv(handle, local, Int64(bytes[rank]), out, counts, displacements, Int32(root)))
-    }
-
-    func barrier() { Self.must("MPI_Barrier", cmpi_barrier(handle)) }
-
-    /// Ends every rank of the job (mpirun reports it).
-    func abort(code: Int) -> Never {
-        cmpi_abort(handle, Int32(code))
-        fatalError("MPI_Abort returned")
     }
 }

@@ -17,8 +17,6 @@ int cmpi_finalize(void);
 cmpi_comm cmpi_world(void);
 int cmpi_rank(cmpi_comm comm);
 int cmpi_size(cmpi_comm comm);
-// MPI_Comm_split: ranks with the same color form a communicator, ordered by key.
-int cmpi_split(cmpi_comm comm, int color, int key, cmpi_comm *out);
 int cmpi_send(cmpi_comm comm, const void *buf, int64_t bytes, int dest, int tag);
 int cmpi_recv(cmpi_comm comm, void *buf, int64_t bytes, int source, int tag);
 // Whether a message from `source` with `tag` is waiting, and its size in bytes.
@@ -27,9 +25,6 @@ int cmpi_iprobe(cmpi_comm comm, int source, int tag, int *flag, int64_t *bytes);
 int cmpi_allgather(cmpi_comm comm, const void *send, void *recv, int64_t bytes);
 // Each rank's `bytes` bytes into `recv` at `displs[r]` on `root` (counts and displacements in bytes).
 int cmpi_gatherv(cmpi_comm comm, const void *send, int64_t bytes, void *recv, const int *counts, const int *displs, int root);
-int cmpi_bcast(cmpi_comm comm, void *buf, int64_t bytes, int root);
-int cmpi_barrier(cmpi_comm comm);
-void cmpi_abort(cmpi_comm comm, int code);
 // The error text MPI gives a return code.
 void cmpi_error_string(int code, char *out, size_t out_len);
 
