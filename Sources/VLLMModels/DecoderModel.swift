@@ -39,9 +39,10 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// The group this rank computes its part of the model with (`TensorParallelShard`); nil: the
     /// whole model here. `config` is then this rank's shape, the vocabulary excepted.
     let tensorParallel: (any TensorParallelCommunicator)?
-    /// This rank's logits (its vocabulary rows) before they are gathered.
-    private var localLogits = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private var localLogitsCapacity = 1
+    /// This rank's logits (its vocabulary rows) before they are gathered, then, on rank 0, every
+    /// rank's as they arrive; grown on demand.
+    private var gatherScratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var gatherScratchCapacity = 1
 
     /// A GGUF model (`general.architecture` picks the registry entry).
     public convenience init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
@@ -94,7 +95,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         }
     }
 
-    deinit { localLogits.deallocate() }
+    deinit { gatherScratch.deallocate() }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
     /// next-token logits of each input that asked for them, in input order: one row after its
@@ -148,11 +149,13 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// `buffers.logits`.
     private func gatherLogits(rows: Int, _ tp: any TensorParallelCommunicator) {
         let v = config.vocabSize, mine = weights.vocabRows.count
-        if localLogitsCapacity < rows * mine {
-            localLogits.deallocate()
-            localLogitsCapacity = rows * mine
-            localLogits = .allocate(capacity: localLogitsCapacity)
+        let needed = rows * mine + (tp.rank == 0 ? rows * v : 0)
+        if gatherScratchCapacity < needed {
+            gatherScratch.deallocate()
+            gatherScratchCapacity = needed
+            gatherScratch = .allocate(capacity: needed)
         }
+        let localLogits = gatherScratch
         matmul.run([MatmulJob(weight: weights.output, x: buffers.finalHidden, y: localLogits)], m: rows, precision: .float32)
         if let cap = config.finalLogitSoftcap { vk_softcap(localLogits, Int64(rows * mine), cap) }
         let shard = TensorParallelShard(rank: tp.rank, size: tp.size)
@@ -160,8 +163,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let bytes = parts.map { rows * $0.count * MemoryLayout<Float>.stride }
         guard tp.rank == 0 else { tp.gather(localLogits, bytes: bytes, into: nil); return }
         // Rank-major blocks (rows × that rank's columns each), then into place row by row.
-        let staged = UnsafeMutablePointer<Float>.allocate(capacity: rows * v)
-        defer { staged.deallocate() }
+        let staged = gatherScratch + rows * mine
         tp.gather(localLogits, bytes: bytes, into: staged)
         var offset = 0
         for part in parts {
