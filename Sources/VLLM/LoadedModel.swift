@@ -19,9 +19,16 @@ public struct LoadedModel: Sendable {
     public init(path: String?, threads: Int? = nil, maxBatchTokens: Int = 256,
                 activationPrecision: ActivationPrecision = .float32, dtype: ModelDType = .auto,
                 tokenizer tokenizerPath: String? = nil, generationConfig: String = "auto",
-                revision: String? = nil, maxModelLen: Int? = nil, dummyWeights: Bool = false, pool: ThreadPool? = nil,
-                tensorParallel: TensorParallelGroup? = nil) throws {
-        let source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
+                revision: String? = nil, maxModelLen: Int? = nil, dummyWeights: Bool = false, shardedState: Bool = false,
+                pool: ThreadPool? = nil, tensorParallel: TensorParallelGroup? = nil) throws {
+        let source: ModelSource
+        if shardedState {
+            // The rank's own file of a directory `vllm save-sharded-state` wrote.
+            guard let path else { throw ModelLoadError.cannotOpen(path: "", reason: "--load-format sharded_state needs --model DIR (a directory `vllm save-sharded-state` wrote)") }
+            source = .file(try ShardedState.open(directory: path, rank: tensorParallel?.rank ?? 0, size: tensorParallel?.size ?? 1).path)
+        } else {
+            source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
+        }
         self.path = source.path
         self.dummyWeights = dummyWeights
         self.tensorParallel = tensorParallel
@@ -43,7 +50,7 @@ public struct LoadedModel: Sendable {
             gguf = file
             model = try DecoderModel(gguf: file, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
-                                     tensorParallel: part)
+                                     tensorParallel: part, holdsOnlyShard: shardedState)
             tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: file)
         }
         switch (generationConfig, source) {
@@ -87,7 +94,7 @@ public struct LoadedModel: Sendable {
             try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                           activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
                           generationConfig: args.generationConfig, revision: args.revision, maxModelLen: args.maxModelLen,
-                          dummyWeights: args.dummyWeights, pool: pool, tensorParallel: group)
+                          dummyWeights: args.dummyWeights, shardedState: args.shardedState, pool: pool, tensorParallel: group)
         } catch {
             try group?.agreeLoaded(error)
             throw error

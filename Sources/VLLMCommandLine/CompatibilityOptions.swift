@@ -18,11 +18,13 @@ public struct CompatibilityOptions: ParsableArguments {
     @Option(help: "Engine replicas; only 1 on one CPU host.")
     public var dataParallelSize = 1
 
-    @Option(help: "Weight format: auto, safetensors, gguf, or dummy (a GGUF file's shapes and tokenizer with every weight zero, nothing read: for tests).")
+    @Option(help: "Weight format: auto, safetensors, gguf, sharded_state (a directory `vllm save-sharded-state` wrote: each tensor-parallel rank maps its own file), or dummy (a GGUF file's shapes and tokenizer with every weight zero, nothing read: for tests).")
     public var loadFormat = "auto"
 
     /// `--load-format dummy`.
     public var dummyWeights: Bool { loadFormat == "dummy" }
+    /// `--load-format sharded_state`.
+    public var shardedState: Bool { loadFormat == "sharded_state" }
 
     @Option(help: "Weight quantization: read from the GGUF file (gguf or unset; checkpoints are unquantized).")
     public var quantization: String?
@@ -37,8 +39,8 @@ public struct CompatibilityOptions: ParsableArguments {
         guard dataParallelSize == 1 else {
             throw ValidationError("--data-parallel-size \(dataParallelSize) is not supported: this build runs one engine (use 1)")
         }
-        guard ["auto", "gguf", "safetensors", "dummy"].contains(loadFormat) else {
-            throw ValidationError("--load-format \(loadFormat) is not supported: models are safetensors checkpoints or GGUF files (use auto, safetensors, gguf or dummy)")
+        guard ["auto", "gguf", "safetensors", "sharded_state", "dummy"].contains(loadFormat) else {
+            throw ValidationError("--load-format \(loadFormat) is not supported: models are safetensors checkpoints or GGUF files (use auto, safetensors, gguf, sharded_state or dummy)")
         }
         if let q = quantization, q != "gguf" {
             throw ValidationError("--quantization \(q) is not supported: the quantization comes from the GGUF file (leave it unset or use gguf)")

@@ -44,14 +44,16 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     private var gatherScratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     private var gatherScratchCapacity = 1
 
-    /// A GGUF model (`general.architecture` picks the registry entry).
+    /// A GGUF model (`general.architecture` picks the registry entry); `holdsOnlyShard`: the file
+    /// is this rank's part of it (`ShardedState`).
     public convenience init(gguf: GGUFFile, pool: ThreadPool, maxBatchTokens: Int = 256,
                             activationPrecision: ActivationPrecision = .float32,
                             dtype: ModelDType = .auto, maxModelLen: Int? = nil,
-                            tensorParallel: (any TensorParallelCommunicator)? = nil) throws(ModelLoadError) {
+                            tensorParallel: (any TensorParallelCommunicator)? = nil,
+                            holdsOnlyShard: Bool = false) throws(ModelLoadError) {
         try self.init(config: ModelConfig(gguf: gguf), source: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
                       activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
-                      tensorParallel: tensorParallel)
+                      tensorParallel: tensorParallel, holdsOnlyShard: holdsOnlyShard)
     }
 
     /// A Hugging Face checkpoint directory (config.json + safetensors, one file or shards).
@@ -69,7 +71,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// LongRoPE picks its factors by it.
     init(config: ModelConfig, source: some WeightSource, pool: ThreadPool, maxBatchTokens: Int,
          activationPrecision: ActivationPrecision, dtype: ModelDType, maxModelLen: Int? = nil,
-         tensorParallel: (any TensorParallelCommunicator)? = nil) throws(ModelLoadError) {
+         tensorParallel: (any TensorParallelCommunicator)? = nil, holdsOnlyShard: Bool = false) throws(ModelLoadError) {
         var config = config
         if let m = maxModelLen, m >= 1 { config.contextLength = min(config.contextLength, m) }
         let shard = tensorParallel.map { TensorParallelShard(rank: $0.rank, size: $0.size) }
@@ -79,7 +81,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         self.tensorParallel = tensorParallel
         self.source = source
         path = source.path
-        var weights = try DecoderWeights(source: source, config: full, dtype: dtype, shard: shard)
+        var weights = try DecoderWeights(source: source, config: full, dtype: dtype, shard: shard, holdsOnlyShard: holdsOnlyShard)
         weights.repack(pool: pool, source: source)
         self.weights = weights
         weightBytes = max(source.byteCount, weights.matrixBytes)

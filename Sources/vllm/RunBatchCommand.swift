@@ -54,6 +54,7 @@ struct RunBatchCommand: AsyncParsableCommand {
         let model = engine.modelOptions.model
         var (path, args) = try await engine.resolved(model)
         args.dummyWeights = compatibility.dummyWeights
+        args.shardedState = compatibility.shardedState
         let llm = try AsyncLLM(model: path, args: args)
         defer { llm.shutdown() }
         let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,

@@ -115,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         args.reasoningParser = reasoningParser
         args.seed = seed.map { UInt64(bitPattern: $0) }
         args.dummyWeights = compatibility.dummyWeights
+        args.shardedState = compatibility.shardedState
         let llm = try AsyncLLM(model: local.model, args: args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }

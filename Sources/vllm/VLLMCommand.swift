@@ -7,5 +7,6 @@ struct VLLMCommand: AsyncParsableCommand {
         commandName: "vllm",
         abstract: "swift-vllm: LLM inference and serving on CPU.",
         version: "swift-vllm \(swiftVLLMVersion) (the server API of vLLM 0.11.0)",
-        subcommands: [ServeCommand.self, RunBatchCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, ChatTemplateCommand.self])
+        subcommands: [ServeCommand.self, RunBatchCommand.self, TokenizeCommand.self, GenerateCommand.self, BenchCommand.self, ChatTemplateCommand.self,
+                      SaveShardedStateCommand.self])
 }

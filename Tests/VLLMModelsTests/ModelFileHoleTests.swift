@@ -7,7 +7,7 @@ import VLLMCompute
 /// error it must now give (the file named, the problem said).
 @Suite struct ModelFileHoleTests {
     /// The tiny model with metadata `key` set to `value` (added when absent, dropped when nil).
-    static func tiny(_ key: String, _ value: GGUFValue?, edit: (inout GGUFWriter) -> Void = { _ in }) -> [UInt8] {
+    static func tiny(_ key: String, _ value: GGUFValue?, edit: (inout GGUFBuilder) -> Void = { _ in }) -> [UInt8] {
         var w = TinyLlama.writer()
         if let i = w.metadata.firstIndex(where: { $0.0 == key }) {
             if let value { w.metadata[i].1 = value } else { w.metadata.remove(at: i) }

@@ -37,7 +37,7 @@ import VLLMCompute
 
     /// `f` with every tensor dequantized to F32 (the values ggml defines), as GGUF bytes.
     static func f32Twin(_ f: GGUFFile) -> [UInt8] {
-        var w = GGUFWriter()
+        var w = GGUFBuilder()
         w.metadata = f.metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         for t in f.tensors {
             let columns = t.shape[0], rows = t.elementCount / columns

@@ -24,17 +24,7 @@ import VLLMTestSupport
                              tensorParallel: ThreadRank(rank: r, group: group))
         }
         #expect(parts[0].config.headCount * ranks == whole.config.headCount)
-        let box = Results(count: ranks)
-        let done = DispatchGroup()
-        for r in 0..<ranks {
-            done.enter()
-            Thread.detachNewThread {
-                box.set(r, Self.run(parts[r], rank: r))
-                done.leave()
-            }
-        }
-        done.wait()
-        let results = box.values
+        let results = Self.runRanks(parts)
         #expect(results[0].count == expected.count)
         let worst = zip(results[0], expected).map { abs($0 - $1) }.max() ?? .infinity
         #expect(worst <= 1e-4, "\(arch) over \(ranks) ranks: logits differ by \(worst)")
@@ -47,6 +37,21 @@ import VLLMTestSupport
         #expect(throws: ModelLoadError.unsupported(path: dir, reason: "Total number of attention heads (4) must be divisible by tensor parallel size (3).")) {
             _ = try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 1), tensorParallel: ThreadRank(rank: 0, group: group))
         }
+    }
+
+    /// `run` on each rank's part, each on a thread of its own (they meet in the collectives).
+    static func runRanks(_ parts: [DecoderModel]) -> [[Float]] {
+        let box = Results(count: parts.count)
+        let done = DispatchGroup()
+        for r in parts.indices {
+            done.enter()
+            Thread.detachNewThread {
+                box.set(r, run(parts[r], rank: r))
+                done.leave()
+            }
+        }
+        done.wait()
+        return box.values
     }
 
     /// Two sequences' prefills, then a decode step of each; every logits row of both steps.

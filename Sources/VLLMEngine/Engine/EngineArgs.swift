@@ -83,6 +83,9 @@ public struct EngineArgs: Sendable, Equatable {
     /// vLLM's `--load-format dummy`: the model's shapes, tokenizer and settings with every weight
     /// zero (GGUF files), for testing everything but the numbers without reading the weights.
     public var dummyWeights = false
+    /// vLLM's `--load-format sharded_state`: the model is a directory `vllm save-sharded-state`
+    /// wrote, and each tensor-parallel rank maps only its own file.
+    public var shardedState = false
 
     public init() {}
 

@@ -60,10 +60,19 @@ struct DecoderWeights: @unchecked Sendable {
     /// Weights converted at load (`--dtype`), kept alive with the matrices that point into them.
     let converted = ConvertedWeights()
 
-    /// `c` is the whole model's shape, as the file stores it; with `shard`, only that rank's part
-    /// of each weight is kept (column slices copied, the rest used in place).
-    init(source: some WeightSource, config c: ModelConfig, dtype: ModelDType = .auto,
-         shard: TensorParallelShard? = nil) throws(ModelLoadError) {
+    /// `c` is the whole model's shape; with `shard`, only that rank's part of each weight is
+    /// kept (column slices copied, the rest used in place), or, when the source `holdsOnlyShard`
+    /// (`ShardedState`), the source's tensors are that part.
+    init(source: some WeightSource, config whole: ModelConfig, dtype: ModelDType = .auto,
+         shard: TensorParallelShard? = nil, holdsOnlyShard: Bool = false) throws(ModelLoadError) {
+        let c: ModelConfig
+        if let shard, holdsOnlyShard {
+            var part = try shard.config(whole, path: source.path)
+            part.vocabSize = shard.part(of: whole.vocabSize).count
+            c = part
+        } else {
+            c = whole
+        }
         let converted = self.converted
         func matrix(_ role: TensorRole, _ layer: Int = 0, rows: Int, columns: Int) throws(ModelLoadError) -> WeightMatrix {
             try matrix(byName: source.name(role, layer: layer), rows: rows, columns: columns)
@@ -180,7 +189,9 @@ struct DecoderWeights: @unchecked Sendable {
             ? embedding : try matrix(.output, rows: c.vocabSize, columns: h)
         ropeFreqFactors = try source.tensor(source.name(.ropeFreqs, layer: 0)) == nil
             ? nil : try vector(.ropeFreqs, count: c.headDim / 2)
-        if let shard, shard.size > 1 { try keepPart(shard, of: c, source: source) }
+        if let shard, shard.size > 1 {
+            if holdsOnlyShard { vocabRows = shard.part(of: whole.vocabSize) } else { try keepPart(shard, of: c, source: source) }
+        }
     }
 
     /// Keeps `shard`'s part of every weight (`TensorParallelShard` says which). A row-parallel

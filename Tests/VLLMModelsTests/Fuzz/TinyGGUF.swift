@@ -1,8 +1,8 @@
 @testable import VLLMModels
 
-/// Writes GGUF files (ggml's docs/gguf.md, version 3, little-endian) from metadata and tensors
-/// given in order, so tests can build small models with every field under their control.
-struct GGUFWriter {
+/// GGUF files built in memory from metadata and tensors given in order, so tests can build
+/// small models with every field under their control.
+struct GGUFBuilder {
     struct Tensor {
         let name: String
         /// ggml `ne` order: innermost dimension first.
@@ -16,64 +16,11 @@ struct GGUFWriter {
     var alignment = 32
 
     func bytes() -> [UInt8] {
-        var out: [UInt8] = []
-        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        func string(_ s: String) { u64(UInt64(s.utf8.count)); out += s.utf8 }
-        func typeID(_ v: GGUFValue) -> UInt32 {
-            switch v {
-            case .uint8: 0
-            case .int8: 1
-            case .uint16: 2
-            case .int16: 3
-            case .uint32: 4
-            case .int32: 5
-            case .float32: 6
-            case .bool: 7
-            case .string: 8
-            case .array: 9
-            case .uint64: 10
-            case .int64: 11
-            case .float64: 12
-            }
-        }
-        func value(_ v: GGUFValue) {
-            switch v {
-            case let .uint8(x): out.append(x)
-            case let .int8(x): out.append(UInt8(bitPattern: x))
-            case let .uint16(x): withUnsafeBytes(of: x.littleEndian) { out += $0 }
-            case let .int16(x): withUnsafeBytes(of: x.littleEndian) { out += $0 }
-            case let .uint32(x): u32(x)
-            case let .int32(x): u32(UInt32(bitPattern: x))
-            case let .float32(x): u32(x.bitPattern)
-            case let .bool(x): out.append(x ? 1 : 0)
-            case let .string(x): string(x)
-            case let .array(xs):
-                // Element type of an empty array: uint8, as llama.cpp's writer does for none.
-                u32(xs.first.map(typeID) ?? 0); u64(UInt64(xs.count))
-                xs.forEach(value)
-            case let .uint64(x): u64(x)
-            case let .int64(x): u64(UInt64(bitPattern: x))
-            case let .float64(x): u64(x.bitPattern)
-            }
-        }
-        u32(0x4655_4747); u32(3)
-        u64(UInt64(tensors.count)); u64(UInt64(metadata.count))
-        for (k, v) in metadata { string(k); u32(typeID(v)); value(v) }
-        // Each tensor's data starts aligned, relative to the data section.
-        var offsets: [Int] = [], size = 0
-        for t in tensors {
-            offsets.append(size)
-            size = (size + t.data.count + alignment - 1) / alignment * alignment
-        }
-        for (t, off) in zip(tensors, offsets) {
-            string(t.name); u32(UInt32(t.shape.count))
-            t.shape.forEach { u64(UInt64($0)) }
-            u32(t.type); u64(UInt64(off))
-        }
-        let pad = { out += [UInt8](repeating: 0, count: (alignment - out.count % alignment) % alignment) }
-        pad()
-        for t in tensors { out += t.data; pad() }
+        let writer = GGUFWriter(metadata: metadata, tensors: tensors.map {
+            GGUFWriter.TensorInfo(name: $0.name, shape: $0.shape, type: $0.type, byteCount: $0.data.count)
+        }, alignment: alignment)
+        var out = writer.head()
+        for t in tensors { out += t.data + writer.padding(after: t.data.count) }
         return out
     }
 }
@@ -84,8 +31,8 @@ struct GGUFWriter {
 enum TinyLlama {
     static let hidden = 64, ffn = 96, heads = 2, kvHeads = 1, headDim = 32, vocab = 32, layers = 2
 
-    static func writer() -> GGUFWriter {
-        var w = GGUFWriter()
+    static func writer() -> GGUFBuilder {
+        var w = GGUFBuilder()
         w.metadata = [
             ("general.architecture", .string("llama")),
             ("general.alignment", .uint32(32)),
@@ -105,14 +52,14 @@ enum TinyLlama {
             ("tokenizer.ggml.tokens", .array((0..<vocab).map { .string("t\($0)") })),
             ("tokenizer.ggml.token_type", .array((0..<vocab).map { _ in .int32(1) })),
         ]
-        func matrix(_ name: String, columns: Int, rows: Int) -> GGUFWriter.Tensor {
+        func matrix(_ name: String, columns: Int, rows: Int) -> GGUFBuilder.Tensor {
             // Q8_0 (ggml type 8): 34-byte blocks of 32 elements.
-            GGUFWriter.Tensor(name: name, shape: [columns, rows], type: 8,
+            GGUFBuilder.Tensor(name: name, shape: [columns, rows], type: 8,
                               data: [UInt8](repeating: 0, count: columns / 32 * 34 * rows))
         }
-        func norm(_ name: String) -> GGUFWriter.Tensor {
+        func norm(_ name: String) -> GGUFBuilder.Tensor {
             let one = withUnsafeBytes(of: Float(1).bitPattern.littleEndian, Array.init)
-            return GGUFWriter.Tensor(name: name, shape: [hidden], type: 0, data: Array((0..<hidden).map { _ in one }.joined()))
+            return GGUFBuilder.Tensor(name: name, shape: [hidden], type: 0, data: Array((0..<hidden).map { _ in one }.joined()))
         }
         let q = heads * headDim, kv = kvHeads * headDim
         w.tensors = [matrix("token_embd.weight", columns: hidden, rows: vocab)]
