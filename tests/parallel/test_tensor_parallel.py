@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,54 @@ def test_a_killed_rank_ends_the_server_naming_it():
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
+
+
+def served(server, requests_):
+    """The reference requests sent at once to a server, in generate's output shape."""
+    def one(r):
+        body = {**r, "prompt": r["prompt_token_ids"], "return_tokens_as_token_ids": True}
+        del body["prompt_token_ids"]
+        resp = server.complete(**body)
+        assert resp.status_code == 200, resp.text
+        lp = resp.json()["choices"][0]["logprobs"]
+        return {"outputs": [{"token_ids": [int(t.split(":")[1]) for t in lp["tokens"]],
+                             "logprobs": [{k.split(":")[1]: v for k, v in top.items()} for top in lp["top_logprobs"]]}]}
+    with ThreadPoolExecutor(len(requests_)) as pool:
+        return list(pool.map(one, requests_))
+
+
+def test_sharded_state_serves_as_the_whole_file(tmp_path):
+    # Each rank maps only its file; the answers are TP 1's (preempted and prefix-cached ones included).
+    out = tmp_path / "tp3"
+    p = subprocess.run([BINARY, "save-sharded-state", "--model", str(MODEL), "-tp", "3", "--output", str(out)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    files = sorted(f.name for f in out.iterdir())
+    assert files == [f"model-rank-{r}-part-0.gguf" for r in range(3)]
+    assert all((out / f).stat().st_size < MODEL.stat().st_size / 2 for f in files)
+    reqs = reference_requests()
+    base = generate(tmp_path, MODEL, 1, reqs, *EXACT, *SMALL_CACHE)
+    server = Serve(str(out), "--load-format", "sharded_state", "--tensor-parallel-size", "3", *EXACT, *SMALL_CACHE,
+                   "--served-model-name", "HuggingFaceTB/SmolLM2-135M-Instruct")
+    try:
+        assert compare(base, served(server, reqs)) <= 1e-4
+        metrics = requests.get(server.url + "/metrics", timeout=10).text
+        assert re.search(r"^vllm:num_preemptions_total\{[^}]*\} [1-9]", metrics, re.M), metrics
+    finally:
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait(60) == 0, "".join(server.log[-30:])
+
+
+def test_sharded_state_for_another_size_is_refused(tmp_path):
+    out = tmp_path / "tp3"
+    subprocess.run([BINARY, "save-sharded-state", "--model", str(MODEL), "-tp", "3", "--output", str(out)], check=True,
+                   capture_output=True, timeout=300)
+    p = subprocess.run([BINARY, "serve", str(out), "--load-format", "sharded_state", "--port", "0"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert "saved for tensor parallel size 3; load it with --tensor-parallel-size 3" in p.stderr, p.stderr
+    # Heads that do not divide are refused before anything is written, in vLLM's words.
+    p = subprocess.run([BINARY, "save-sharded-state", "--model", str(MODEL), "-tp", "2", "--output", str(tmp_path / "tp2")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "Total number of attention heads (9) must be divisible by tensor parallel size (2)." in p.stderr
+    assert not (tmp_path / "tp2").exists()

@@ -18,10 +18,13 @@ public enum ShardedState {
     public static func save(_ model: GGUFFile, size: Int, to directory: String,
                             progress: (Int) -> Void = { _ in }) throws(ModelLoadError) {
         let config = try ModelConfig(gguf: model)
-        for rank in 0..<size {
+        // Every rank's part is planned before anything is written: a refusal leaves no files.
+        let plans = try (0..<size).map { (rank) throws(ModelLoadError) -> [Piece] in
             let shard = TensorParallelShard(rank: rank, size: size)
             _ = try shard.config(config, path: model.path)  // refuses what cannot be split, in vLLM's words
-            let pieces = try plan(model, config: config, shard: shard)
+            return try plan(model, config: config, shard: shard)
+        }
+        for (rank, pieces) in plans.enumerated() {
             var metadata = model.metadata.filter { $0.key != sizeKey && $0.key != rankKey }
             metadata[sizeKey] = .uint32(UInt32(size))
             metadata[rankKey] = .uint32(UInt32(rank))
