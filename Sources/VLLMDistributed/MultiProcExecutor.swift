@@ -7,14 +7,16 @@ import VLLMModels
 /// `TensorParallelModel` from inside the runner's forward), sleep and shutdown.
 final class MultiProcExecutor: Executor, @unchecked Sendable {
     let driver: any Worker
-    let channel: WorkerChannel
+    let model: TensorParallelModel
+    var channel: WorkerChannel { model.group.channel }
 
-    init(driver: any Worker, channel: WorkerChannel) {
+    init(driver: any Worker, model: TensorParallelModel) {
         self.driver = driver
-        self.channel = channel
+        self.model = model
     }
 
     var modelConfig: ModelConfig { driver.modelConfig }
+    var adapterShapes: ModelConfig { model.part.wholeConfig }
     var weightBytes: Int { driver.weightBytes }
 
     func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
@@ -31,8 +33,12 @@ final class MultiProcExecutor: Executor, @unchecked Sendable {
     }
 
     func removeRequests(_ ids: [String]) { driver.removeRequests(ids) }
-    func addLoRA(id: Int, adapter: LoRAAdapter) { driver.addLoRA(id: id, adapter: adapter) }
-    func removeLoRA(id: Int) { driver.removeLoRA(id: id) }
+    func addLoRA(id: Int, adapter: LoRAAdapter) { driver.addLoRA(id: id, adapter: model.addLoRA(id: id, adapter: adapter)) }
+
+    func removeLoRA(id: Int) {
+        model.removeLoRA(id: id)
+        driver.removeLoRA(id: id)
+    }
 
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput {
         if !output.blockCopies.isEmpty { channel.send(.copyBlocks(output.blockCopies.map { ($0.src, $0.dst) })) }

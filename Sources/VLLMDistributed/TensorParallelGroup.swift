@@ -89,7 +89,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
     /// Rank 0's executor: `driver` runs `part` wrapped so that each step reaches the other ranks.
     public func executor(part: DecoderModel) -> any Executor {
         let model = TensorParallelModel(part: part, group: self)
-        return MultiProcExecutor(driver: CPUWorker(modelRunner: CPUModelRunner(model: model)), channel: channel)
+        return MultiProcExecutor(driver: CPUWorker(modelRunner: CPUModelRunner(model: model)), model: model)
     }
 
     /// A worker rank's life: follows rank 0's steps until it stops, then ends the process.

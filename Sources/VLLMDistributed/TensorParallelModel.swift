@@ -13,10 +13,26 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
     /// What the workers hold of each sequence of the last step: its number and block tables.
     private var sent: [String: (sequence: Int64, tables: [[Int32]])] = [:]
     private var nextSequence: Int64 = 0
+    /// Rank 0's part of each LoRA adapter the workers hold, by the engine's adapter id.
+    private var loras: [ObjectIdentifier: Int] = [:]
 
     init(part: DecoderModel, group: TensorParallelGroup) {
         self.part = part
         self.group = group
+    }
+
+    /// Tells the workers to read adapter `id` and returns the part rank 0 applies.
+    func addLoRA(id: Int, adapter: LoRAAdapter) -> LoRAAdapter {
+        let mine = adapter.part(TensorParallelShard(rank: group.rank, size: group.size), of: part.wholeConfig)
+        group.channel.send(.addLoRA(id: id, path: adapter.path, maxRank: adapter.rank))
+        loras = loras.filter { $0.value != id }
+        loras[ObjectIdentifier(mine)] = id
+        return mine
+    }
+
+    func removeLoRA(id: Int) {
+        group.channel.send(.removeLoRA(id: id))
+        loras = loras.filter { $0.value != id }
     }
 
     func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> Logits {
@@ -26,7 +42,11 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
             let tables = input.blockTables
             var entry = ForwardDelta.Entry(sequence: 0, tokens: input.tokens.map { Int32($0) }, firstPosition: input.firstPosition,
                                            needsLogits: input.needsLogits, needsAllLogits: input.needsAllLogits,
-                                           tables: .replace(tables), promptEmbeddings: input.promptEmbeddings)
+                                           tables: .replace(tables), promptEmbeddings: input.promptEmbeddings,
+                                           lora: input.lora.map { a in
+                                               guard let id = loras[ObjectIdentifier(a)] else { preconditionFailure("LoRA adapter \(a.path) was not given to the workers") }
+                                               return id
+                                           })
             if let id = input.sequenceID, let prior = sent[id], let added = Self.appended(from: prior.tables, to: tables) {
                 entry.sequence = prior.sequence
                 entry.tables = .append(added)

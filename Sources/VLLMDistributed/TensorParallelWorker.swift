@@ -8,6 +8,7 @@ struct TensorParallelWorker {
 
     func run() {
         var kv: PagedKVCache?
+        var loras: [Int: LoRAAdapter] = [:]
         var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?)] = [:]
         while true {
             switch group.channel.receive() {
@@ -27,7 +28,12 @@ struct TensorParallelWorker {
                     }
                     kept[e.sequence] = state
                     return SequenceInput(tokens: e.tokens.map(Int.init), firstPosition: e.firstPosition, blockTables: state.tables,
-                                         needsLogits: e.needsLogits, needsAllLogits: e.needsAllLogits, promptEmbeddings: state.embeddings)
+                                         needsLogits: e.needsLogits, needsAllLogits: e.needsAllLogits,
+                                         lora: e.lora.map { id in
+                                             guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded on rank \(group.rank)") }
+                                             return a
+                                         },
+                                         promptEmbeddings: state.embeddings)
                 }
                 sequences = kept
                 _ = part.forward(inputs, kv: kv!)
@@ -35,6 +41,17 @@ struct TensorParallelWorker {
                 group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
             case .releaseKVCache:
                 kv?.releaseMemory()
+            case let .addLoRA(id, path, maxRank):
+                // Rank 0 read the same path a moment ago; a rank that cannot (another host
+                // without the file) ends the job, and mpirun names it.
+                do {
+                    loras[id] = try LoRAAdapter(path: path, model: part.wholeConfig, maxRank: maxRank)
+                        .part(TensorParallelShard(rank: group.rank, size: group.size), of: part.wholeConfig)
+                } catch {
+                    fatalError("tensor parallel rank \(group.rank) cannot read LoRA adapter \(path): \(error)")
+                }
+            case let .removeLoRA(id):
+                loras[id] = nil
             case .shutdown:
                 return
             }

@@ -8,6 +8,9 @@ enum WorkerMessage {
     case forward(ForwardDelta)
     /// Sleep mode: drop the KV cache's pages.
     case releaseKVCache
+    /// Read the LoRA adapter at `path` (rank 0 has checked it) and keep this rank's part as `id`.
+    case addLoRA(id: Int, path: String, maxRank: Int)
+    case removeLoRA(id: Int)
     case shutdown
 }
 
@@ -32,13 +35,15 @@ struct ForwardDelta {
         var tables: Tables
         /// A prompt given as embeddings, sent with the sequence's first appearance.
         var promptEmbeddings: PromptEmbeddings?
+        /// The LoRA adapter (`addLoRA`'s id) the sequence runs with.
+        var lora: Int? = nil
     }
 
     var entries: [Entry] = []
 }
 
 extension WorkerMessage {
-    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, shutdown }
+    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, addLoRA, removeLoRA, shutdown }
 
     var encoded: [UInt8] {
         var w = ByteWriter()
@@ -62,8 +67,12 @@ extension WorkerMessage {
                 case let .replace(t): w.byte(1); w.int(t.count); t.forEach { w.int32s($0) }
                 }
                 if let p = e.promptEmbeddings { w.int(p.rows); w.int(p.hiddenSize); w.floats(p.values) }
+                w.int(e.lora ?? -1)
             }
         case .releaseKVCache: w.byte(Kind.releaseKVCache.rawValue)
+        case let .addLoRA(id, path, maxRank):
+            w.byte(Kind.addLoRA.rawValue); w.int(id); w.int(maxRank); w.string(path)
+        case let .removeLoRA(id): w.byte(Kind.removeLoRA.rawValue); w.int(id)
         case .shutdown: w.byte(Kind.shutdown.rawValue)
         }
         return w.bytes
@@ -98,12 +107,17 @@ extension WorkerMessage {
                     let rows = r.int(), hidden = r.int()
                     embeddings = PromptEmbeddings(rows: rows, hiddenSize: hidden, values: r.floats())
                 }
+                let lora = r.int()
                 delta.entries.append(.init(sequence: sequence, tokens: tokens, firstPosition: first, needsLogits: flags & 1 != 0,
                                            needsAllLogits: flags & 2 != 0, tables: replace ? .replace(tables) : .append(tables),
-                                           promptEmbeddings: embeddings))
+                                           promptEmbeddings: embeddings, lora: lora < 0 ? nil : lora))
             }
             self = .forward(delta)
         case .releaseKVCache: self = .releaseKVCache
+        case .addLoRA:
+            let id = r.int(), maxRank = r.int()
+            self = .addLoRA(id: id, path: r.string(), maxRank: maxRank)
+        case .removeLoRA: self = .removeLoRA(id: r.int())
         case .shutdown: self = .shutdown
         case nil: preconditionFailure("unknown worker message")
         }
@@ -121,6 +135,7 @@ struct ByteWriter {
         int(v.count)
         for x in v { withUnsafeBytes(of: x.littleEndian) { bytes += $0 } }
     }
+    mutating func string(_ s: String) { int(s.utf8.count); bytes += s.utf8 }
     mutating func floats(_ v: [Float]) {
         int(v.count)
         for x in v { withUnsafeBytes(of: x.bitPattern.littleEndian) { bytes += $0 } }
@@ -146,4 +161,5 @@ struct ByteReader {
     mutating func ints() -> [Int] { (0..<int()).map { _ in int() } }
     mutating func int32s() -> [Int32] { (0..<int()).map { _ in fixed(Int32.self) } }
     mutating func floats() -> [Float] { (0..<int()).map { _ in Float(bitPattern: fixed(UInt32.self)) } }
+    mutating func string() -> String { String(decoding: (0..<int()).map { _ in byte() }, as: UTF8.self) }
 }

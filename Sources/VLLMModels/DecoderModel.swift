@@ -19,6 +19,8 @@ import VLLMCompute
 /// sequences, each reading and writing the paged KV cache through its block table.
 public final class DecoderModel: CausalLM, @unchecked Sendable {
     public let config: ModelConfig
+    /// The whole model's shape; `config` is this rank's part of it when tensor-parallel.
+    public let wholeConfig: ModelConfig
     /// The file or directory the weights came from.
     public let path: String
     public let weightBytes: Int
@@ -78,6 +80,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let full = config
         if let shard { config = try shard.config(full, path: source.path) }
         self.config = config
+        wholeConfig = full
         self.tensorParallel = tensorParallel
         self.source = source
         path = source.path

@@ -18,7 +18,7 @@ import VLLMModels
                                            tokens: (0..<Int.random(in: 1...9, using: &rng)).map { _ in Int32.random(in: 0..<49152, using: &rng) },
                                            firstPosition: Int.random(in: 0...8192, using: &rng), needsLogits: .random(using: &rng),
                                            needsAllLogits: .random(using: &rng), tables: Bool.random(using: &rng) ? .append(tables) : .replace(tables),
-                                           promptEmbeddings: embeddings))
+                                           promptEmbeddings: embeddings, lora: Bool.random(using: &rng) ? Int.random(in: 1...64, using: &rng) : nil))
             }
             guard case let .forward(back) = WorkerMessage(decoding: WorkerMessage.forward(delta).encoded) else {
                 Issue.record("not a forward step")
@@ -28,6 +28,7 @@ import VLLMModels
             for (a, b) in zip(delta.entries, back.entries) {
                 #expect(a.sequence == b.sequence && a.tokens == b.tokens && a.firstPosition == b.firstPosition)
                 #expect(a.needsLogits == b.needsLogits && a.needsAllLogits == b.needsAllLogits && a.promptEmbeddings == b.promptEmbeddings)
+                #expect(a.lora == b.lora)
                 switch (a.tables, b.tables) {
                 case let (.append(x), .append(y)), let (.replace(x), .replace(y)): #expect(x == y)
                 default: Issue.record("table change kind lost")
@@ -43,6 +44,10 @@ import VLLMModels
         #expect(l == layout && n == 1234 && b == 16 && d == .float32)
         guard case let .copyBlocks(c) = WorkerMessage(decoding: WorkerMessage.copyBlocks([(1, 2), (7, 3)]).encoded) else { Issue.record("kind"); return }
         #expect(c.map(\.src) == [1, 7] && c.map(\.dst) == [2, 3])
+        guard case let .addLoRA(id, path, rank) = WorkerMessage(decoding: WorkerMessage.addLoRA(id: 3, path: "/a/dapter é", maxRank: 64).encoded)
+        else { Issue.record("kind"); return }
+        #expect(id == 3 && path == "/a/dapter é" && rank == 64)
+        guard case .removeLoRA(3) = WorkerMessage(decoding: WorkerMessage.removeLoRA(id: 3).encoded) else { Issue.record("kind"); return }
         guard case .shutdown = WorkerMessage(decoding: WorkerMessage.shutdown.encoded) else { Issue.record("kind"); return }
     }
 

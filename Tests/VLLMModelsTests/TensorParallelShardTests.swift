@@ -31,6 +31,27 @@ import VLLMTestSupport
         #expect(results.dropFirst().allSatisfy { $0.isEmpty }, "only rank 0 receives the logits")
     }
 
+    /// A LoRA adapter on every module (Phi-3's fused QKV and gate/up included) split as the
+    /// layers are: each rank's part corrects its rows, or its partial sums before the all-reduce.
+    /// One sequence has the adapter, the other none.
+    @Test(arguments: [2, 4])
+    func adapterPartsComputeTheWholeAdaptersLogits(ranks: Int) throws {
+        let dir = TestPaths.tinyModels.appendingPathComponent("phi3/hf").path
+        let whole = try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 1), activationPrecision: .exact)
+        let adapter = try LoRAAdapter(path: TestPaths.tinyModels.appendingPathComponent("phi3/lora").path, model: whole.config, maxRank: 8)
+        let expected = Self.run(whole, rank: 0, lora: adapter)
+        #expect(expected != Self.run(whole, rank: 0), "the adapter should move the logits")
+        let group = ThreadGroup(size: ranks)
+        let parts = try (0..<ranks).map { r in
+            try DecoderModel(directory: dir, pool: ThreadPool(threadCount: 1), activationPrecision: .exact,
+                             tensorParallel: ThreadRank(rank: r, group: group))
+        }
+        let adapters = (0..<ranks).map { adapter.part(TensorParallelShard(rank: $0, size: ranks), of: whole.config) }
+        let results = Self.runRanks(parts, loras: adapters)
+        let worst = zip(results[0], expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(results[0].count == expected.count && worst <= 1e-4, "over \(ranks) ranks: logits differ by \(worst)")
+    }
+
     @Test func headsThatDoNotDivideAreRefusedInVLLMsWords() throws {
         let dir = TestPaths.tinyModels.appendingPathComponent("llama/hf").path
         let group = ThreadGroup(size: 3)
@@ -40,13 +61,13 @@ import VLLMTestSupport
     }
 
     /// `run` on each rank's part, each on a thread of its own (they meet in the collectives).
-    static func runRanks(_ parts: [DecoderModel]) -> [[Float]] {
+    static func runRanks(_ parts: [DecoderModel], loras: [LoRAAdapter?]? = nil) -> [[Float]] {
         let box = Results(count: parts.count)
         let done = DispatchGroup()
         for r in parts.indices {
             done.enter()
             Thread.detachNewThread {
-                box.set(r, run(parts[r], rank: r))
+                box.set(r, run(parts[r], rank: r, lora: loras?[r] ?? nil))
                 done.leave()
             }
         }
@@ -55,12 +76,13 @@ import VLLMTestSupport
     }
 
     /// Two sequences' prefills, then a decode step of each; every logits row of both steps.
-    static func run(_ model: DecoderModel, rank: Int) -> [Float] {
+    /// `lora`: the first sequence's adapter.
+    static func run(_ model: DecoderModel, rank: Int, lora: LoRAAdapter? = nil) -> [Float] {
         let kv = PagedKVCache(config: model.config, numBlocks: 16, blockSize: 4, dtype: .float32)
         let a = [1, 17, 33, 250, 9, 12, 80, 7, 300, 41], b = [5, 6, 7, 8, 9, 10, 200]
-        let prefill = [SequenceInput(tokens: a, firstPosition: 0, blockTable: [0, 1, 2], needsAllLogits: true),
+        let prefill = [SequenceInput(tokens: a, firstPosition: 0, blockTable: [0, 1, 2], needsAllLogits: true, lora: lora),
                        SequenceInput(tokens: b, firstPosition: 0, blockTable: [3, 4, 5])]
-        let decode = [SequenceInput(tokens: [42], firstPosition: a.count, blockTable: [0, 1, 2]),
+        let decode = [SequenceInput(tokens: [42], firstPosition: a.count, blockTable: [0, 1, 2], lora: lora),
                       SequenceInput(tokens: [43], firstPosition: b.count, blockTable: [3, 4, 5])]
         var out: [Float] = []
         for step in [prefill, decode] {

@@ -93,6 +93,20 @@ def test_mixed_batch_equals_each_request_alone(adapters, max_loras):
         assert np.allclose(chosen_logprobs(out), chosen_logprobs(alone), atol=1e-4), line
 
 
+def test_tensor_parallel_applies_every_adapter_as_one_process_does(adapters):
+    # Each of 3 ranks (the default model's 9 heads) applies its part of each adapter: B's rows of
+    # Q/K/V/gate/up, A's columns of o/down (partial sums added by the layer's all-reduce).
+    names = ["qv4", "attn8", "mlp32", "all64"]
+    lines = [{"prompt": p, **({"lora": n} if n else {})} for n in names + [None] for p in PROMPTS]
+    flags = lora_flags(adapters, names, 4)
+    one = generate_file(lines, *flags)
+    three = generate_file(lines, *flags, "--tensor-parallel-size", "3")
+    assert len(three) == len(one) == len(lines)
+    for line, a, b in zip(lines, one, three):
+        assert b["outputs"][0]["token_ids"] == a["outputs"][0]["token_ids"], line
+        assert np.allclose(chosen_logprobs(b), chosen_logprobs(a), atol=1e-4), line
+
+
 def test_lora_modules_json_form_and_lora_path(adapters):
     a = adapters["qv4"]
     j = json.dumps({"name": "x", "path": a["path"], "base_model_name": "smol"})

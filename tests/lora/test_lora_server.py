@@ -381,3 +381,20 @@ def test_lora_path_root_confines_runtime_loads(adapters, tmp_path):
         assert r.status_code == 400 and "more than an adapter of rank 16" in r.json()["error"]["message"], r.text
     finally:
         assert s.stop() == 0
+
+
+def test_runtime_loads_reach_every_tensor_parallel_rank(server, client, adapters):
+    # Loaded, unloaded and loaded again under the same name with another adapter, over 3 ranks:
+    # each rank reads the adapter and keeps its part; the answers are those of one process.
+    tp = Server("--served-model-name", MODEL, "--kv-cache-dtype", "float32", "--activation-dtype", "exact", "--enable-lora",
+                "--max-lora-rank", "16", "--tensor-parallel-size", "3", env=ENABLE)
+    try:
+        tp_client = openai_client(tp.url)
+        for path, expected in [(adapters["attn8"]["path"], "attn8"), (adapters["qv4"]["path"], "qv4")]:
+            r = post(tp, "/v1/load_lora_adapter", {"lora_name": "dyn", "lora_path": path})
+            assert r.status_code == 200, r.text
+            same_output(complete(tp_client, "dyn"), complete(client, expected))
+            assert post(tp, "/v1/unload_lora_adapter", {"lora_name": "dyn"}).status_code == 200
+        same_output(complete(tp_client, MODEL), complete(client, MODEL))
+    finally:
+        assert tp.stop() == 0, "".join(tp.log[-30:])

@@ -89,10 +89,6 @@ def test_a_split_off_block_boundaries_is_refused(synthetic):
     assert re.search(r"tensor blk\.0\.attn_output\.weight \(Q4_K.*cannot be split by tensor parallel size 4", err), err
 
 
-def test_lora_with_tensor_parallelism_is_refused():
-    assert "not supported yet" in refused("--tensor-parallel-size", "3", "--enable-lora")
-
-
 class Serve:
     """`vllm serve --tensor-parallel-size N`: the command starts mpirun and stays its parent."""
 

@@ -166,9 +166,6 @@ public struct EngineArgs: Sendable, Equatable {
         guard maxNumSeqs > 0 else { throw .invalid("--max-num-seqs must be positive") }
         if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
         guard tensorParallelSize >= 1 else { throw .invalid("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
-        if tensorParallelSize > 1 && enableLoRA {
-            throw .invalid("LoRA adapters (--enable-lora) with --tensor-parallel-size above 1 are not supported yet")
-        }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
         if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }
         guard maxLoraRank >= 1 else { throw .invalid("--max-lora-rank must be positive, got \(maxLoraRank)") }

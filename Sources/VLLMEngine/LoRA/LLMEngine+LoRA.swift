@@ -8,7 +8,7 @@ extension LLMEngine {
     /// Reads and checks an adapter for this engine's model without touching engine state.
     public func readLoRAAdapter(_ request: LoRARequest) throws(LoRALoadError) -> LoRAAdapter {
         guard let lora else { throw .notEnabled }
-        do { return try LoRAAdapter(path: request.loraPath, model: config, maxRank: lora.maxRank) } catch {
+        do { return try LoRAAdapter(path: request.loraPath, model: engineCore.executor.adapterShapes, maxRank: lora.maxRank) } catch {
             let message = "Loading lora \(request.loraName) failed: \(error.description)"
             if case .notFound = error { throw .adapterMissing(message) }
             throw .adapter(message)

@@ -6,6 +6,9 @@ import VLLMModels
 public protocol Executor: AnyObject, Sendable {
     /// The model's shape (the KV cache and the input processor size themselves by it).
     var modelConfig: ModelConfig { get }
+    /// The whole model's shape, which LoRA adapters are read against (a tensor-parallel
+    /// executor's `modelConfig` is its first rank's part).
+    var adapterShapes: ModelConfig { get }
     /// Bytes the model's weights take, for the KV-cache memory budget.
     var weightBytes: Int { get }
     /// Allocates every worker's KV cache (vLLM's `initialize_from_config`), and its KV
@@ -23,6 +26,10 @@ public protocol Executor: AnyObject, Sendable {
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
     /// Every worker's `sleep(level:)`.
     func sleep(level: Int)
+}
+
+extension Executor {
+    public var adapterShapes: ModelConfig { modelConfig }
 }
 
 /// One worker in this process.

@@ -123,6 +123,41 @@ public final class LoRAAdapter: @unchecked Sendable {
         byteCount = bytes
     }
 
+    private init(path: String, config: LoRAConfig, layers: [[LoRATarget: LoRAWeights]]) {
+        self.path = path
+        self.config = config
+        self.layers = layers
+        byteCount = layers.reduce(0) { $0 + $1.values.reduce(0) { $0 + ($1.a.count + $1.scaledBT.count) * MemoryLayout<Float>.size } }
+    }
+
+    /// The part of this adapter (read for the whole model `whole`) that `shard`'s rank applies,
+    /// split as the model's layers are: B's rows of the column-parallel projections (Q, K, V,
+    /// gate, up), A's columns of the row-parallel ones (the attention output, down), whose
+    /// corrections are then partial sums that the layer's all-reduce adds up with the rest.
+    public func part(_ shard: TensorParallelShard, of whole: ModelConfig) -> LoRAAdapter {
+        guard shard.size > 1 else { return self }
+        let (qRows, kvRows, mlpRows) = shard.rows(whole)
+        func columns(_ m: [Float], width: Int, _ range: Range<Int>) -> [Float] {
+            (0 ..< m.count / width).flatMap { k in m[k * width + range.lowerBound ..< k * width + range.upperBound] }
+        }
+        func slice(_ target: LoRATarget, _ w: LoRAWeights) -> LoRAWeights {
+            switch target {
+            case .qProj, .kProj, .vProj, .gateProj, .upProj:
+                let range = target == .qProj ? qRows : target == .kProj || target == .vProj ? kvRows : mlpRows
+                return LoRAWeights(rank: w.rank, inputs: w.inputs, outputs: range.count, a: w.a,
+                                   scaledBT: columns(w.scaledBT, width: w.outputs, range))
+            case .oProj, .downProj:
+                let range = target == .oProj ? qRows : mlpRows
+                return LoRAWeights(rank: w.rank, inputs: range.count, outputs: w.outputs,
+                                   a: columns(w.a, width: w.inputs, range), scaledBT: w.scaledBT)
+            }
+        }
+        let layers = self.layers.map { modules in
+            Dictionary(uniqueKeysWithValues: modules.map { ($0.key, slice($0.key, $0.value)) })
+        }
+        return LoRAAdapter(path: path, config: config, layers: layers)
+    }
+
     /// Splits a PEFT tensor name into (layer, module, is lora_A).
     static func parseName(_ name: String, path: String, model: ModelConfig) throws(LoRAError) -> (Int, String, Bool) {
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)

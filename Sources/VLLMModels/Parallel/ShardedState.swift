@@ -67,11 +67,8 @@ public enum ShardedState {
     /// rows, the attention output and down by columns, the embedding and LM head by vocabulary
     /// rows, the rest whole. Fused QKV and gate/up are written as separate tensors.
     static func plan(_ model: GGUFFile, config c: ModelConfig, shard: TensorParallelShard) throws(ModelLoadError) -> [Piece] {
-        let hd = c.headDim, f = c.intermediateSize
-        let heads = shard.part(of: c.headCount), kvHeads = shard.kvHeads(of: c.kvHeadCount)
-        let qRows = heads.lowerBound * hd ..< heads.upperBound * hd, kvRows = kvHeads.lowerBound * hd ..< kvHeads.upperBound * hd
-        let qDim = c.headCount * hd, kvDim = c.kvHeadCount * hd
-        let mlpRows = shard.part(of: f), vocabRows = shard.part(of: c.vocabSize)
+        let f = c.intermediateSize, qDim = c.headCount * c.headDim, kvDim = c.kvHeadCount * c.headDim
+        let heads = shard.part(of: c.headCount), (qRows, kvRows, mlpRows) = shard.rows(c), vocabRows = shard.part(of: c.vocabSize)
         var sliced: [String: [Piece]] = [:]
         func tensor(_ name: String) throws(ModelLoadError) -> GGUFTensorInfo {
             guard let t = model.tensor(named: name) else { throw .corrupt(path: model.path, reason: "tensor \(name) is missing") }

@@ -36,6 +36,15 @@ public struct TensorParallelShard: Sendable, Equatable {
         return n * r / size ..< n * (r + 1) / size
     }
 
+    /// The rows this rank holds of Q (its query heads × head size), of K and V (its KV heads ×
+    /// head size) and of the MLP's gate and up (its share of the intermediate size); the same
+    /// ranges are the input columns of the attention output and down projections.
+    func rows(_ c: ModelConfig) -> (q: Range<Int>, kv: Range<Int>, mlp: Range<Int>) {
+        let hd = c.headDim, heads = part(of: c.headCount), kvHeads = kvHeads(of: c.kvHeadCount)
+        return (heads.lowerBound * hd ..< heads.upperBound * hd, kvHeads.lowerBound * hd ..< kvHeads.upperBound * hd,
+                part(of: c.intermediateSize))
+    }
+
     /// The KV heads this rank holds.
     func kvHeads(of count: Int) -> Range<Int> {
         if count >= size { return part(of: count) }

@@ -197,10 +197,7 @@ struct DecoderWeights: @unchecked Sendable {
     /// Keeps `shard`'s part of every weight (`TensorParallelShard` says which). A row-parallel
     /// split must fall on the quantization blocks of its matrix's type.
     private mutating func keepPart(_ shard: TensorParallelShard, of c: ModelConfig, source: some WeightSource) throws(ModelLoadError) {
-        let hd = c.headDim
-        let heads = shard.part(of: c.headCount), kvHeads = shard.kvHeads(of: c.kvHeadCount)
-        let qRows = heads.lowerBound * hd ..< heads.upperBound * hd, kvRows = kvHeads.lowerBound * hd ..< kvHeads.upperBound * hd
-        let mlpRows = shard.part(of: c.intermediateSize)
+        let heads = shard.part(of: c.headCount), (qRows, kvRows, mlpRows) = shard.rows(c)
         func columns(_ m: WeightMatrix, _ range: Range<Int>, _ name: String) throws(ModelLoadError) -> WeightMatrix {
             let e = m.type.blockElements
             guard range.lowerBound % e == 0, range.count % e == 0 else {
