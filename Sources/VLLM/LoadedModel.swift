@@ -102,15 +102,15 @@ public struct LoadedModel: Sendable {
         try group?.agreeLoaded(nil)
     }
 
-    /// The draft model a draft-model `--speculative-config` names, on this model's threads (the
-    /// two run one after the other); nil for other configs.
-    public func draftModel(args: EngineArgs) throws -> DecoderModel? {
+    /// The draft model a draft-model `--speculative-config` names, on this model's threads or
+    /// `pool` (a replica's: the two run one after the other); nil for other configs.
+    public func draftModel(args: EngineArgs, pool: ThreadPool? = nil) throws -> DecoderModel? {
         guard case let .draftModel(name) = args.speculativeConfig?.method else { return nil }
         var draftArgs = args
         draftArgs.tokenizer = nil
         // The draft runs whole on rank 0.
         draftArgs.tensorParallelSize = 1
-        return try LoadedModel(path: name, args: draftArgs, pool: model.pool).model
+        return try LoadedModel(path: name, args: draftArgs, pool: pool ?? model.pool).model
     }
 
     /// An engine on this model, with its draft model when the config names one. On a worker

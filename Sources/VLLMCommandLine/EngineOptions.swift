@@ -11,6 +11,10 @@ public struct EngineOptions: ParsableArguments {
             help: "Ranks to split each layer over (one process each, under Open MPI's mpirun: started for you unless mpirun started this process).")
     public var tensorParallelSize = 1
 
+    @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)],
+            help: "Engine replicas behind the one server (serve, run-batch): each its own scheduler, KV cache and share of the cores, over weights loaded once.")
+    public var dataParallelSize = 1
+
     @Option(help: "Token slots per KV cache block.")
     public var blockSize = 16
 
@@ -95,6 +99,7 @@ public struct EngineOptions: ParsableArguments {
             var a = EngineArgs()
             a.threads = modelOptions.threads
             a.tensorParallelSize = tensorParallelSize
+            a.dataParallelSize = dataParallelSize
             a.dtype = ModelDType(vllmName: modelOptions.dtype) ?? .auto
             a.tokenizer = modelOptions.tokenizer
             a.revision = modelOptions.revision
@@ -158,8 +163,16 @@ public struct EngineOptions: ParsableArguments {
     }
 
     public func loadLLM() throws -> LLM {
+        try refuseDataParallelism()
         try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize)
         return try LLM(model: modelOptions.model, args: engineArgs)
+    }
+
+    /// Replicas serve concurrent requests: the offline commands run one engine.
+    private func refuseDataParallelism() throws {
+        guard dataParallelSize == 1 else {
+            throw ValidationError("--data-parallel-size applies to the serving commands (serve, run-batch); this one runs one engine")
+        }
     }
 
     /// The `LoRARequest` for a `--lora-modules` name (as the server resolves the `model` field).
@@ -173,6 +186,7 @@ public struct EngineOptions: ParsableArguments {
 
     /// The model alone, for benchmarks that drive it without the engine.
     public func loadModel() throws -> LoadedModel {
+        try refuseDataParallelism()
         guard tensorParallelSize == 1 else {
             throw ValidationError("--tensor-parallel-size applies to the engine's commands (serve, run-batch, generate, bench throughput); this one drives the model alone")
         }

@@ -94,11 +94,35 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         attention = CPUAttentionBackend(config: config, pool: pool)
         self.maxBatchTokens = maxBatchTokens
         buffers = ForwardBuffers(config: config, tokens: maxBatchTokens)
-        moeScratch = config.moe.map {
-            MoEScratch(maxRows: maxBatchTokens, hidden: config.hiddenSize, intermediate: max($0.intermediateSize, $0.sharedIntermediateSize ?? 0),
-                       experts: $0.experts)
-        }
+        moeScratch = Self.moeScratch(config, rows: maxBatchTokens)
     }
+
+    private static func moeScratch(_ c: ModelConfig, rows: Int) -> MoEScratch? {
+        c.moe.map { MoEScratch(maxRows: rows, hidden: c.hiddenSize, intermediate: max($0.intermediateSize, $0.sharedIntermediateSize ?? 0), experts: $0.experts) }
+    }
+
+    /// Another instance of `other` over the same weights (a data-parallel replica): its own
+    /// threads and working memory, so the two run steps at the same time.
+    private init(replicaOf other: DecoderModel, pool: ThreadPool) {
+        precondition(other.tensorParallel == nil, "a tensor-parallel part is not replicated")
+        config = other.config
+        wholeConfig = other.wholeConfig
+        path = other.path
+        weightBytes = other.weightBytes
+        source = other.source
+        weights = other.weights
+        rope = other.rope
+        localRope = other.localRope
+        matmul = MatmulRunner(pool: pool, activationPrecision: other.matmul.activationPrecision)
+        attention = CPUAttentionBackend(config: config, pool: pool)
+        maxBatchTokens = other.maxBatchTokens
+        buffers = ForwardBuffers(config: config, tokens: maxBatchTokens)
+        moeScratch = Self.moeScratch(config, rows: maxBatchTokens)
+        tensorParallel = nil
+    }
+
+    /// A replica on `pool`'s threads sharing this model's weights (mapped and repacked once).
+    public func replica(pool: ThreadPool) -> DecoderModel { DecoderModel(replicaOf: self, pool: pool) }
 
     deinit { gatherScratch.deallocate() }
 

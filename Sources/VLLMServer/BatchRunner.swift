@@ -36,7 +36,7 @@ public enum BatchRunner {
     }
 
     ///   - metricsAddress: with `--enable-metrics`, where `/metrics` is served while the batch runs.
-    public static func run(engine: AsyncLLM, modelName: String, options: ServerOptions, lines: [String],
+    public static func run(engine: any EngineClient, modelName: String, options: ServerOptions, lines: [String],
                            maxInFlight: Int, metricsAddress: (host: String, port: Int)? = nil,
                            write: (String) throws -> Void) async throws -> Summary {
         var configured = Logger(label: "vllm.run-batch")

@@ -27,7 +27,7 @@ struct JobOutput: Sendable {
 /// listening, the merged stream's task is cancelled, which ends each per-request stream and so
 /// aborts its request in the engine (freeing its KV blocks).
 struct EngineRequests: Sendable {
-    let engine: AsyncLLM
+    let engine: any EngineClient
     let metrics: ServerMetrics
     let jobs: [EngineJob]
 
@@ -35,12 +35,12 @@ struct EngineRequests: Sendable {
     var requestIDs: [String] { jobs.map(\.requestID) }
 
     func start() throws -> AsyncThrowingStream<JobOutput, Error> {
-        var streams: [AsyncThrowingStream<RequestOutput, Error>] = []
+        var streams: [(replica: Int, outputs: AsyncThrowingStream<RequestOutput, Error>)] = []
         do {
             for job in jobs {
                 let prompt: PromptInput = job.promptEmbeddings.map { .embeddings($0) } ?? .tokenIDs(job.promptTokenIDs)
-                streams.append(try engine.generate(prompt, job.params,
-                                                   requestID: job.requestID, priority: job.priority, lora: job.lora))
+                streams.append(try engine.submit(prompt, job.params,
+                                                 requestID: job.requestID, priority: job.priority, lora: job.lora))
             }
         } catch {
             for job in jobs.prefix(streams.count) { engine.abort(requestID: job.requestID) }
@@ -55,8 +55,8 @@ struct EngineRequests: Sendable {
                     for (i, stream) in streams.enumerated() {
                         let promptTokens = jobs[i].promptTokenIDs.count, params = jobs[i].params
                         group.addTask {
-                            var timer = RequestTimer(metrics: metrics, promptTokens: promptTokens, params: params)
-                            for try await out in stream {
+                            var timer = RequestTimer(metrics: metrics.engines[stream.replica], promptTokens: promptTokens, params: params)
+                            for try await out in stream.outputs {
                                 timer.observe(out)
                                 continuation.yield(JobOutput(job: i, output: out))
                             }

@@ -12,7 +12,7 @@ import VLLM
 public enum OpenAIServer {
     /// Serves `engine` until a shutdown signal, then stops the engine and returns.
     /// - Parameter modelName: the model argument as given (the default served name).
-    public static func run(engine: AsyncLLM, modelName: String, options: ServerOptions) async throws {
+    public static func run(engine: any EngineClient, modelName: String, options: ServerOptions) async throws {
         var configured = Logger(label: "vllm.serve")
         configured.logLevel = Logger.Level(rawValue: options.logLevel) ?? .info
         let logger = configured
@@ -55,11 +55,9 @@ private struct Drain: Service {
     func run() async throws {
         try await gracefulShutdown()
         context.draining.store(true, ordering: .relaxed)
-        let stats = context.engine.stats
-        context.logger.notice("Draining: \(stats.numRunning + stats.numWaiting) engine requests in flight; /health answers 503")
+        context.logger.notice("Draining: \(context.engine.requestsInEngines) engine requests in flight; /health answers 503")
         while !Task.isCancelled {
-            let now = context.engine.stats
-            if now.numRunning + now.numWaiting == 0 { break }
+            if context.engine.requestsInEngines == 0 { break }
             try? await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -113,6 +113,6 @@ extension Routes {
     /// The Prometheus text exposition of the server's metrics.
     static func metricsResponse(_ ctx: ServerContext) -> Response {
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.stats, loras: ctx.engine.loraAdapters))))
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: ctx.metrics.scrape(ctx.engine.replicaStats, loras: ctx.engine.loraAdapters))))
     }
 }

@@ -8,7 +8,7 @@ import VLLMToolParsers
 /// What every handler shares: the engine, the model's names and tokenizer, the chat renderer,
 /// the tool parser, the LoRA adapters and the metrics.
 final class ServerContext: Sendable {
-    let engine: AsyncLLM
+    let engine: any EngineClient
     let tokenizer: Tokenizer
     let maxModelLen: Int
     let modelNames: [String]
@@ -36,7 +36,7 @@ final class ServerContext: Sendable {
 
     /// - Parameters:
     ///   - modelName: the model argument as given (reported when no `--served-model-name`).
-    init(engine: AsyncLLM, modelName: String, options: ServerOptions, logger: Logger) throws {
+    init(engine: any EngineClient, modelName: String, options: ServerOptions, logger: Logger) throws {
         self.engine = engine
         tokenizer = engine.engine.tokenizer
         maxModelLen = engine.engine.maxModelLen
@@ -60,8 +60,9 @@ final class ServerContext: Sendable {
         reasoningParser = harmony ? nil : engine.engine.args.reasoningParser.flatMap { ReasoningParser.parsers[$0] }
         metrics = ServerMetrics(modelName: modelNames[0], args: engine.engine.args, numKVBlocks: engine.engine.numKVBlocks,
                                 maxModelLen: maxModelLen, offloadBlocks: engine.engine.numOffloadingBlocks,
-                                blockBytes: engine.engine.kvBlockBytes, showHidden: options.showHiddenMetrics)
-        engine.onStep = { [metrics] tokens in metrics.recordStep(tokens: tokens) }
+                                blockBytes: engine.engine.kvBlockBytes, showHidden: options.showHiddenMetrics,
+                                replicas: engine.replicaStats.count)
+        engine.observeSteps { [metrics] replica, tokens in metrics.engines[replica].recordStep(tokens: tokens) }
         loras = LoRARegistry(modules: options.loraModules)
     }
 

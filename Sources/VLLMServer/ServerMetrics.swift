@@ -13,7 +13,75 @@ import VLLM
 /// finish reason, as vLLM's child requests do.
 final class ServerMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
-    private let labels: [(String, String)]
+    /// Each engine replica's metrics, under vLLM's `engine` label with its index.
+    let engines: [EngineMetrics]
+    /// `vllm:lora_requests_info` (nil without LoRA): the last label set written, replaced on change.
+    private let loraInfo: Mutex<(labels: [(String, String)], gauge: Gauge)?>
+    private let maxLoras: Int?
+
+    /// `offloadBlocks` and `blockBytes`: the KV offloading tier's size (nil: none) and the
+    /// bytes one block moves.
+    /// `showHidden`: also the metrics vLLM deprecated in its previous minor version
+    /// (`--show-hidden-metrics-for-version 0.10`), under their old names.
+    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int, offloadBlocks: Int? = nil, blockBytes: Int = 0,
+         showHidden: Bool = false, replicas: Int = 1) {
+        let registry = self.registry
+        engines = (0..<replicas).map {
+            EngineMetrics(registry: registry, labels: [("model_name", modelName), ("engine", String($0))], args: args,
+                          maxModelLen: maxModelLen, offloadBlocks: offloadBlocks, blockBytes: blockBytes, showHidden: showHidden)
+        }
+        // vLLM's info gauges: the value is 1 (cache config) or the time of the last update
+        // (LoRA), the facts are in the labels.
+        let cacheInfo: [(String, String)] = [
+            ("block_size", String(args.blockSize)), ("cache_dtype", args.kvCacheDtype.rawValue),
+            ("enable_prefix_caching", args.enablePrefixCaching ? "True" : "False"),
+            ("gpu_memory_utilization", args.gpuMemoryUtilization.map { String($0) } ?? "None"),
+            ("num_cpu_blocks", offloadBlocks.map(String.init) ?? "None"), ("num_gpu_blocks", String(numKVBlocks)),
+            ("num_gpu_blocks_override", args.numGpuBlocksOverride.map(String.init) ?? "None"),
+            ("swap_space", "0"),
+        ]
+        registry.makeGauge(descriptor: .init(metricName: "vllm:cache_config_info", unitName: "", helpText: "Information of the LLMEngine CacheConfig"),
+                           labels: cacheInfo).set(1.0)
+        maxLoras = args.enableLoRA ? args.maxLoras : nil
+        loraInfo = Mutex(nil)
+    }
+
+    /// The exposition text, with each replica's scheduler numbers (`stats`, in replica order)
+    /// brought up to date first.
+    func scrape(_ stats: [SchedulerStats], loras: [LoRAAdapterInfo]) -> [UInt8] {
+        for (metrics, s) in zip(engines, stats) { metrics.update(s) }
+        if let maxLoras {
+            updateLoRAInfo(waiting: stats.reduce([]) { $0.union($1.waitingLoRAIDs) },
+                           running: stats.reduce([]) { $0.union($1.runningLoRAIDs) }, loras, maxLoras)
+        }
+        return registry.emitToBuffer()
+    }
+
+    /// `vllm:lora_requests_info`: one series whose labels name the adapters in use; a change
+    /// of names replaces the series, as vLLM's gauge shows only the current label set.
+    private func updateLoRAInfo(waiting: Set<Int>, running: Set<Int>, _ loras: [LoRAAdapterInfo], _ maxLoras: Int) {
+        func names(_ ids: Set<Int>) -> String {
+            loras.filter { ids.contains($0.intID) }.map(\.name).sorted().joined(separator: ",")
+        }
+        let labels = [("max_lora", String(maxLoras)), ("waiting_lora_adapters", names(waiting)),
+                      ("running_lora_adapters", names(running))]
+        loraInfo.withLock { current in
+            if let c = current, c.labels.elementsEqual(labels, by: ==) {
+                c.gauge.set(Date().timeIntervalSince1970)
+                return
+            }
+            if let old = current?.gauge { registry.unregisterGauge(old) }
+            let gauge = registry.makeGauge(descriptor: .init(metricName: "vllm:lora_requests_info", unitName: "", helpText: "Running stats on lora requests."),
+                                           labels: labels)
+            gauge.set(Date().timeIntervalSince1970)
+            current = (labels, gauge)
+        }
+    }
+}
+
+/// One engine replica's metrics (all of vLLM's but the info gauges): its scheduler's gauges
+/// and totals, read when scraped, and its requests' counters and histograms.
+final class EngineMetrics: Sendable {
 
     private let running, waiting, kvUsage: Gauge
     /// `vllm:gpu_cache_usage_perc`, shown with the hidden metrics.
@@ -25,21 +93,11 @@ final class ServerMetrics: Sendable {
     private let success: [String: Counter]
     let ttft, itl, tpot, e2e, queueTime, inferenceTime, prefillTime, decodeTime: DurationHistogram
     let requestPromptTokens, requestGenerationTokens, maxGenerationTokens, paramsN, paramsMaxTokens, iterationTokens: ValueHistogram
-    /// `vllm:lora_requests_info` (nil without LoRA): the last label set written, replaced on change.
-    private let loraInfo: Mutex<(labels: [(String, String)], gauge: Gauge)?>
-    private let maxLoras: Int?
     /// The scheduler totals already added to `totals`' counters.
     private let seen: Mutex<[Int]>
 
-    /// `offloadBlocks` and `blockBytes`: the KV offloading tier's size (nil: none) and the
-    /// bytes one block moves.
-    /// `showHidden`: also the metrics vLLM deprecated in its previous minor version
-    /// (`--show-hidden-metrics-for-version 0.10`), under their old names.
-    init(modelName: String, args: EngineArgs, numKVBlocks: Int, maxModelLen: Int, offloadBlocks: Int? = nil, blockBytes: Int = 0,
-         showHidden: Bool = false) {
-        let registry = self.registry
-        let labels = [("model_name", modelName), ("engine", "0")]
-        self.labels = labels
+    init(registry: PrometheusCollectorRegistry, labels: [(String, String)], args: EngineArgs, maxModelLen: Int,
+         offloadBlocks: Int?, blockBytes: Int, showHidden: Bool) {
         func gauge(_ name: String, _ help: String, _ extra: [(String, String)] = []) -> Gauge {
             registry.makeGauge(descriptor: .init(metricName: name, unitName: "", helpText: help), labels: labels + extra)
         }
@@ -125,20 +183,6 @@ final class ServerMetrics: Sendable {
         inferenceTime = seconds("vllm:request_inference_time_seconds", "Histogram of time spent in RUNNING phase for request.", latency)
         prefillTime = seconds("vllm:request_prefill_time_seconds", "Histogram of time spent in PREFILL phase for request.", latency)
         decodeTime = seconds("vllm:request_decode_time_seconds", "Histogram of time spent in DECODE phase for request.", latency)
-        // vLLM's info gauges: the value is 1 (cache config) or the time of the last update
-        // (LoRA), the facts are in the labels.
-        let cacheInfo: [(String, String)] = [
-            ("block_size", String(args.blockSize)), ("cache_dtype", args.kvCacheDtype.rawValue),
-            ("enable_prefix_caching", args.enablePrefixCaching ? "True" : "False"),
-            ("gpu_memory_utilization", args.gpuMemoryUtilization.map { String($0) } ?? "None"),
-            ("num_cpu_blocks", offloadBlocks.map(String.init) ?? "None"), ("num_gpu_blocks", String(numKVBlocks)),
-            ("num_gpu_blocks_override", args.numGpuBlocksOverride.map(String.init) ?? "None"),
-            ("swap_space", "0"),
-        ]
-        registry.makeGauge(descriptor: .init(metricName: "vllm:cache_config_info", unitName: "", helpText: "Information of the LLMEngine CacheConfig"),
-                           labels: cacheInfo).set(1.0)
-        maxLoras = args.enableLoRA ? args.maxLoras : nil
-        loraInfo = Mutex(nil)
     }
 
     /// vLLM's `build_1_2_5_buckets`: 1, 2, 5, 10, 20, 50, … up to `limit`.
@@ -166,8 +210,8 @@ final class ServerMetrics: Sendable {
     func recordFinished(reason: String) { success[reason]?.increment() }
     func recordStep(tokens: Int) { iterationTokens.record(Double(tokens)) }
 
-    /// The exposition text, with the scheduler's numbers brought up to date first.
-    func scrape(_ stats: SchedulerStats, loras: [LoRAAdapterInfo]) -> [UInt8] {
+    /// Sets the gauges and advances the counters to the scheduler's numbers.
+    func update(_ stats: SchedulerStats) {
         running.set(Double(stats.numRunning))
         waiting.set(Double(stats.numWaiting))
         kvUsage.set(stats.kvUsage)
@@ -181,35 +225,12 @@ final class ServerMetrics: Sendable {
                 seen[i] = max(seen[i], now)
             }
         }
-        if let maxLoras { updateLoRAInfo(stats, loras, maxLoras) }
-        return registry.emitToBuffer()
-    }
-
-    /// `vllm:lora_requests_info`: one series whose labels name the adapters in use; a change
-    /// of names replaces the series, as vLLM's gauge shows only the current label set.
-    private func updateLoRAInfo(_ stats: SchedulerStats, _ loras: [LoRAAdapterInfo], _ maxLoras: Int) {
-        func names(_ ids: Set<Int>) -> String {
-            loras.filter { ids.contains($0.intID) }.map(\.name).sorted().joined(separator: ",")
-        }
-        let labels = [("max_lora", String(maxLoras)), ("waiting_lora_adapters", names(stats.waitingLoRAIDs)),
-                      ("running_lora_adapters", names(stats.runningLoRAIDs))]
-        loraInfo.withLock { current in
-            if let c = current, c.labels.elementsEqual(labels, by: ==) {
-                c.gauge.set(Date().timeIntervalSince1970)
-                return
-            }
-            if let old = current?.gauge { registry.unregisterGauge(old) }
-            let gauge = registry.makeGauge(descriptor: .init(metricName: "vllm:lora_requests_info", unitName: "", helpText: "Running stats on lora requests."),
-                                           labels: labels)
-            gauge.set(Date().timeIntervalSince1970)
-            current = (labels, gauge)
-        }
     }
 }
 
 /// Times one engine request for the latency histograms and counts its tokens.
 struct RequestTimer {
-    let metrics: ServerMetrics
+    let metrics: EngineMetrics
     private let start = ContinuousClock.now
     private let params: SamplingParams
     private let promptTokens: Int
@@ -220,7 +241,7 @@ struct RequestTimer {
     private var finishReasons: [String] = []
     private var engineTimes: RequestMetrics?
 
-    init(metrics: ServerMetrics, promptTokens: Int, params: SamplingParams) {
+    init(metrics: EngineMetrics, promptTokens: Int, params: SamplingParams) {
         self.metrics = metrics
         self.params = params
         self.promptTokens = promptTokens

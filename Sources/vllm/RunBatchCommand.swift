@@ -55,7 +55,7 @@ struct RunBatchCommand: AsyncParsableCommand {
         var (path, args) = try await engine.resolved(model)
         args.dummyWeights = compatibility.dummyWeights
         args.shardedState = compatibility.shardedState
-        let llm = try AsyncLLM(model: path, args: args)
+        let llm = try makeEngineClient(model: path, args: args)
         defer { llm.shutdown() }
         let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,
                                                 lines: lines, maxInFlight: 2 * engine.maxNumSeqs,

@@ -116,7 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         args.seed = seed.map { UInt64(bitPattern: $0) }
         args.dummyWeights = compatibility.dummyWeights
         args.shardedState = compatibility.shardedState
-        let llm = try AsyncLLM(model: local.model, args: args)
+        let llm = try makeEngineClient(model: local.model, args: args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }
 }

@@ -203,6 +203,12 @@ public final class AsyncLLM: @unchecked Sendable {
         return latestStats
     }
 
+    /// Requests submitted and not yet finished or aborted (counted at once, unlike `stats`).
+    public var requestsInFlight: Int { condition.withLock { listeners.count } }
+
+    /// Whether request `id` was submitted and has not finished or been aborted.
+    public func isInFlight(_ id: String) -> Bool { condition.withLock { listeners[id] != nil } }
+
     /// False once `shutdown` has begun: the engine takes no more requests.
     public var isRunning: Bool { condition.withLock { !stopping } }
 

@@ -10,6 +10,8 @@ public struct EngineArgs: Sendable, Equatable {
     public var threads: Int?
     /// `--tensor-parallel-size`: ranks (processes) each layer is split over.
     public var tensorParallelSize = 1
+    /// Engine replicas (`--data-parallel-size`), served by `DataParallelLLM`.
+    public var dataParallelSize = 1
     /// Token slots per KV block.
     public var blockSize = 16
     /// Fraction of system memory the engine may use (weights + KV cache), as vLLM's
@@ -166,6 +168,13 @@ public struct EngineArgs: Sendable, Equatable {
         guard maxNumSeqs > 0 else { throw .invalid("--max-num-seqs must be positive") }
         if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
         guard tensorParallelSize >= 1 else { throw .invalid("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
+        guard dataParallelSize >= 1 else { throw .invalid("--data-parallel-size must be at least 1, got \(dataParallelSize)") }
+        if dataParallelSize > 1 && tensorParallelSize > 1 {
+            throw .invalid("--data-parallel-size with --tensor-parallel-size above 1 is not supported yet")
+        }
+        if dataParallelSize > 1 && kvOffloadingSize != nil {
+            throw .invalid("KV offloading (--kv-offloading-size) with --data-parallel-size above 1 is not supported yet")
+        }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
         if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }
         guard maxLoraRank >= 1 else { throw .invalid("--max-lora-rank must be positive, got \(maxLoraRank)") }

@@ -27,7 +27,7 @@ public struct LoRAAdapterInfo: Sendable, Equatable {
     public let bytes: Int
     public let kvBlocks: Int
     /// Unfinished requests using it (an adapter in use cannot be unloaded).
-    public let activeRequests: Int
+    public var activeRequests: Int
 }
 
 /// Why a LoRA operation was refused. Messages follow vLLM's where it has one.

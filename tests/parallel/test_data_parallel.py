@@ -1,0 +1,71 @@
+"""Data parallelism (`--data-parallel-size N`): N engine replicas in the server's process, each
+with its own scheduler, KV cache and share of the cores over weights loaded once, behind one
+API server that sends each request to one of them. Answers equal one engine's; every replica's
+metrics carry its index as vLLM's `engine` label; a prompt goes to the replica that has its
+prefix cached unless that one is far busier."""
+import re
+import subprocess
+import threading
+import time
+
+import requests
+
+from test_tensor_parallel import Serve, served
+from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests
+
+
+def metric(url, name, engine):
+    text = requests.get(url + "/metrics", timeout=10).text
+    pattern = re.compile(r"^%s\{[^}]*engine=\"%d\"[^}]*\} (\S+)$" % (re.escape(name), engine), re.M)
+    found = pattern.findall(text)
+    assert found, f"{name} engine={engine} not in /metrics"
+    return float(found[0])
+
+
+def test_two_replicas_answer_as_one_engine_and_share_the_requests(tmp_path):
+    reqs = reference_requests()
+    base = generate(tmp_path, MODEL, 1, reqs, *EXACT, *SMALL_CACHE)
+    server = Serve("--data-parallel-size", "2", *EXACT, *SMALL_CACHE)
+    try:
+        assert compare(base, served(server, reqs)) <= 1e-4
+        tokens = [metric(server.url, "vllm:prompt_tokens_total", e) for e in (0, 1)]
+        assert all(t > 0 for t in tokens), tokens
+        assert sum(tokens) == sum(len(r["prompt_token_ids"]) for r in reqs)
+    finally:
+        server.proc.terminate()
+        assert server.wait(60) == 0, "".join(server.log[-30:])
+
+
+def test_a_shared_prefix_goes_to_the_replica_that_cached_it():
+    server = Serve("--data-parallel-size", "2")
+    prefix = "You are a careful assistant who answers questions about the rivers of Europe in detail. " * 6
+    try:
+        r = server.complete(prompt=prefix + "Which river flows through Vienna?", max_tokens=4)
+        assert r.status_code == 200, r.text
+        assert metric(server.url, "vllm:prompt_tokens_total", 0) > 0  # both idle: the first replica
+        # A long request keeps replica 0 busy; an unrelated prompt then goes to idle replica 1 ...
+        busy = threading.Thread(target=lambda: server.complete(prompt="Count to a thousand:", max_tokens=600, ignore_eos=True))
+        busy.start()
+        deadline = time.time() + 60
+        while metric(server.url, "vllm:num_requests_running", 0) < 1 and time.time() < deadline:
+            time.sleep(0.02)
+        r = server.complete(prompt="Name three colours.", max_tokens=4)
+        assert r.status_code == 200 and metric(server.url, "vllm:prompt_tokens_total", 1) > 0
+        # ... but the shared prefix goes to busy replica 0, whose prefix cache holds it.
+        hits = metric(server.url, "vllm:prefix_cache_hits_total", 0)
+        ones = metric(server.url, "vllm:prompt_tokens_total", 1)
+        r = server.complete(prompt=prefix + "Which river flows through Budapest?", max_tokens=4)
+        assert r.status_code == 200, r.text
+        assert metric(server.url, "vllm:prefix_cache_hits_total", 0) - hits >= 64
+        assert metric(server.url, "vllm:prompt_tokens_total", 1) == ones
+        busy.join(300)
+    finally:
+        server.proc.terminate()
+        assert server.wait(60) == 0, "".join(server.log[-30:])
+
+
+def test_data_parallel_refusals():
+    p = subprocess.run([BINARY, "generate", "--prompt", "Hi", "--data-parallel-size", "2"], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "--data-parallel-size applies to the serving commands" in p.stderr, p.stderr
+    p = subprocess.run([BINARY, "serve", "--port", "0", "-dp", "2", "-tp", "3"], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "not supported yet" in p.stderr, p.stderr
