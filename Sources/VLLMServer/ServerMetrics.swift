@@ -82,7 +82,6 @@ final class ServerMetrics: Sendable {
 /// One engine replica's metrics (all of vLLM's but the info gauges): its scheduler's gauges
 /// and totals, read when scraped, and its requests' counters and histograms.
 final class EngineMetrics: Sendable {
-
     private let running, waiting, kvUsage: Gauge
     /// `vllm:gpu_cache_usage_perc`, shown with the hidden metrics.
     private let oldKVUsage: Gauge?
