@@ -35,8 +35,7 @@ final class EngineHandle: @unchecked Sendable {
         }
         var args = try parsed.engine.engineArgs
         if let seed = request["seed"] as? Int { args.seed = UInt64(bitPattern: Int64(seed)) }
-        args.dummyWeights = parsed.compatibility.dummyWeights
-        args.shardedState = parsed.compatibility.shardedState
+        parsed.compatibility.applyLoadFormat(to: &args)
         llm = try LLM(model: parsed.engine.modelOptions.model, args: args)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VLLM
 
 /// vLLM engine flags that deployments pass by habit (`docker run vllm/vllm-openai … --dtype auto
 /// --trust-remote-code`). Each is accepted where its vLLM meaning holds on this engine and
@@ -18,10 +19,11 @@ public struct CompatibilityOptions: ParsableArguments {
     @Option(help: "Weight format: auto, safetensors, gguf, sharded_state (a directory `vllm save-sharded-state` wrote: each tensor-parallel rank maps its own file), or dummy (a GGUF file's shapes and tokenizer with every weight zero, nothing read: for tests).")
     public var loadFormat = "auto"
 
-    /// `--load-format dummy`.
-    public var dummyWeights: Bool { loadFormat == "dummy" }
-    /// `--load-format sharded_state`.
-    public var shardedState: Bool { loadFormat == "sharded_state" }
+    /// What `--load-format` tells the engine: dummy weights or sharded state.
+    public func applyLoadFormat(to args: inout EngineArgs) {
+        args.dummyWeights = loadFormat == "dummy"
+        args.shardedState = loadFormat == "sharded_state"
+    }
 
     @Option(help: "Weight quantization: read from the GGUF file (gguf or unset; checkpoints are unquantized).")
     public var quantization: String?

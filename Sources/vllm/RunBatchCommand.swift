@@ -53,8 +53,7 @@ struct RunBatchCommand: AsyncParsableCommand {
         options.disableLogRequests = !enableLogRequests
         let model = engine.modelOptions.model
         var (path, args) = try await engine.resolved(model)
-        args.dummyWeights = compatibility.dummyWeights
-        args.shardedState = compatibility.shardedState
+        compatibility.applyLoadFormat(to: &args)
         let llm = try makeEngineClient(model: path, args: args)
         defer { llm.shutdown() }
         let summary = try await BatchRunner.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options,

@@ -114,8 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         var args = local.args
         args.reasoningParser = reasoningParser
         args.seed = seed.map { UInt64(bitPattern: $0) }
-        args.dummyWeights = compatibility.dummyWeights
-        args.shardedState = compatibility.shardedState
+        compatibility.applyLoadFormat(to: &args)
         let llm = try makeEngineClient(model: local.model, args: args)
         try await OpenAIServer.run(engine: llm, modelName: model ?? DefaultModel.servedName, options: options)
     }

@@ -383,11 +383,13 @@ def test_lora_path_root_confines_runtime_loads(adapters, tmp_path):
         assert s.stop() == 0
 
 
-def test_runtime_loads_reach_every_tensor_parallel_rank(server, client, adapters):
-    # Loaded, unloaded and loaded again under the same name with another adapter, over 3 ranks:
-    # each rank reads the adapter and keeps its part; the answers are those of one process.
+@pytest.mark.parametrize("parallel", [["--tensor-parallel-size", "3"], ["--data-parallel-size", "2"]])
+def test_runtime_loads_reach_every_rank_and_replica(server, client, adapters, parallel):
+    # Loaded, unloaded and loaded again under the same name with another adapter, over 3 ranks
+    # (each reads the adapter and keeps its part) or 2 replicas (all get it): the answers are
+    # those of one engine.
     tp = Server("--served-model-name", MODEL, "--kv-cache-dtype", "float32", "--activation-dtype", "exact", "--enable-lora",
-                "--max-lora-rank", "16", "--tensor-parallel-size", "3", env=ENABLE)
+                "--max-lora-rank", "16", *parallel, env=ENABLE)
     try:
         tp_client = openai_client(tp.url)
         for path, expected in [(adapters["attn8"]["path"], "attn8"), (adapters["qv4"]["path"], "qv4")]:

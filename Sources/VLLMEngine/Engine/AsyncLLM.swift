@@ -136,14 +136,23 @@ public final class AsyncLLM: @unchecked Sendable {
     /// are read on a dispatch thread, then the engine loop registers the adapter between
     /// steps, so requests in flight are never disturbed. Throws `LoRALoadError`.
     public func loadLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapterInfo {
-        // Reading and converting the files takes a while: a dispatch thread does it, so neither
-        // the engine loop nor one of Swift's few cooperative threads (the server's) waits on it.
-        let adapter = try await withCheckedThrowingContinuation { (c: CheckedContinuation<LoRAAdapter, Error>) in
+        try await registerLoRAAdapter(request, readLoRAAdapter(request))
+    }
+
+    /// Reads and checks an adapter's files for this engine's model. Reading and converting them
+    /// takes a while: a dispatch thread does it, so neither the engine loop nor one of Swift's
+    /// few cooperative threads (the server's) waits on it. Throws `LoRALoadError`.
+    public func readLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapter {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<LoRAAdapter, Error>) in
             DispatchQueue.global(qos: .userInitiated).async { [engine] in
                 c.resume(with: Result { () throws(LoRALoadError) in try engine.readLoRAAdapter(request) }.mapError { $0 as Error })
             }
         }
-        return try await withCheckedThrowingContinuation { c in
+    }
+
+    /// Registers an adapter `readLoRAAdapter` read, between steps. Throws `LoRALoadError`.
+    public func registerLoRAAdapter(_ request: LoRARequest, _ adapter: LoRAAdapter) async throws -> LoRAAdapterInfo {
+        try await withCheckedThrowingContinuation { c in
             send(.loadLoRA(request, adapter, { c.resume(with: $0.mapError { $0 as Error }) }))
         }
     }

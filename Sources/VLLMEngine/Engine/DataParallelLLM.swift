@@ -92,10 +92,12 @@ public final class DataParallelLLM: EngineClient, @unchecked Sendable {
     public func abort(requestID: String) { replicas.forEach { $0.abort(requestID: requestID) } }
 
     /// Loads the adapter on every replica, or on none (a failure unloads it where it loaded).
+    /// The files are read once; the replicas share the converted weights.
     public func loadLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapterInfo {
+        let adapter = try await replicas[0].readLoRAAdapter(request)
         var infos: [LoRAAdapterInfo] = []
         for r in replicas {
-            do { infos.append(try await r.loadLoRAAdapter(request)) } catch {
+            do { infos.append(try await r.registerLoRAAdapter(request, adapter)) } catch {
                 for loaded in replicas.prefix(infos.count) { try? await loaded.unloadLoRAAdapter(name: request.loraName) }
                 throw error
             }
