@@ -27,6 +27,9 @@ static int (*p_get_count)(const ompi_status *, void *, int *);
 static int (*p_allgather)(const void *, int, void *, void *, int, void *, void *);
 static int (*p_gatherv)(const void *, int, void *, void *, const int *, const int *, void *, int, void *);
 static int (*p_error_string)(int, char *, int *);
+static int (*p_isend)(const void *, int, void *, int, int, void *, void **);
+static int (*p_test)(void **, int *, ompi_status *);
+static int (*p_comm_split)(void *, int, int, void **);
 
 // MPI counts are ints: larger transfers are refused (the callers never need them).
 #define CMPI_ERR_TOO_LARGE (-1000)
@@ -56,6 +59,9 @@ int cmpi_load(char *err, size_t err_len) {
     SYM(p_allgather, "MPI_Allgather");
     SYM(p_gatherv, "MPI_Gatherv");
     SYM(p_error_string, "MPI_Error_string");
+    SYM(p_isend, "MPI_Isend");
+    SYM(p_test, "MPI_Test");
+    SYM(p_comm_split, "MPI_Comm_split");
 #undef SYM
     lib = h;
     return 0;
@@ -115,6 +121,18 @@ int cmpi_gatherv(cmpi_comm comm, const void *send, int64_t bytes, void *recv, co
     CHECK_COUNT(bytes);
     return p_gatherv(send, (int)bytes, type_byte, recv, counts, displs, type_byte, root, comm);
 }
+
+int cmpi_isend(cmpi_comm comm, const void *buf, int64_t bytes, int dest, int tag, cmpi_request *request) {
+    CHECK_COUNT(bytes);
+    return p_isend(buf, (int)bytes, type_byte, dest, tag, comm, request);
+}
+
+int cmpi_test(cmpi_request *request, int *done) {
+    ompi_status st;
+    return p_test(request, done, &st);
+}
+
+int cmpi_comm_split(cmpi_comm comm, int color, int key, cmpi_comm *out) { return p_comm_split(comm, color, key, out); }
 
 void cmpi_error_string(int code, char *out, size_t out_len) {
     if (code == CMPI_ERR_TOO_LARGE) { snprintf(out, out_len, "a transfer above 2 GiB"); return; }

@@ -12,7 +12,8 @@ public struct LoadedModel: Sendable {
     public let generationConfig: GenerationConfig?
     /// `--load-format dummy`: every weight zero.
     public let dummyWeights: Bool
-    /// With `--tensor-parallel-size` above 1: this rank's group (`model` is this rank's part).
+    /// With `--tensor-parallel-size` or `--pipeline-parallel-size` above 1: this rank's groups
+    /// (`model` is this rank's part).
     public let tensorParallel: TensorParallelGroup?
 
     /// Loads `path` (or the default model) with `threads` compute threads (or on `pool`).
@@ -25,6 +26,9 @@ public struct LoadedModel: Sendable {
         if shardedState {
             // The rank's own file of a directory `vllm save-sharded-state` wrote.
             guard let path else { throw ModelLoadError.cannotOpen(path: "", reason: "--load-format sharded_state needs --model DIR (a directory `vllm save-sharded-state` wrote)") }
+            if let stages = tensorParallel?.pipelineCommunicator?.stage.count {
+                throw ModelLoadError.unsupported(path: path, reason: "--load-format sharded_state holds tensor-parallel parts; with --pipeline-parallel-size \(stages) load the model itself")
+            }
             source = .file(try ShardedState.open(directory: path, rank: tensorParallel?.rank ?? 0, size: tensorParallel?.size ?? 1).path)
         } else {
             source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
@@ -34,7 +38,7 @@ public struct LoadedModel: Sendable {
         self.tensorParallel = tensorParallel
         // The ranks on one host share its cores.
         let pool = pool ?? ThreadPool(threadCount: threads ?? max(1, ThreadPool.availableCores / (tensorParallel?.localRanks ?? 1)))
-        let part = tensorParallel?.communicator
+        let part = tensorParallel?.communicator, stage = tensorParallel?.pipelineCommunicator
         // The architecture check comes first: its error says more than a tokenizer complaint.
         var gguf: GGUFFile?
         switch source {
@@ -42,7 +46,7 @@ public struct LoadedModel: Sendable {
             if dummyWeights { throw ModelLoadError.unsupported(path: dir, reason: "--load-format dummy takes a GGUF file (its shapes with zero weights), not a checkpoint directory") }
             model = try DecoderModel(directory: dir, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
-                                     tensorParallel: part)
+                                     tensorParallel: part, pipeline: stage)
             tokenizer = try Self.loadTokenizer(tokenizerPath ?? dir)
         case let .file(file):
             let real = try GGUFFile(path: file)
@@ -50,7 +54,7 @@ public struct LoadedModel: Sendable {
             gguf = file
             model = try DecoderModel(gguf: file, pool: pool, maxBatchTokens: maxBatchTokens,
                                      activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
-                                     tensorParallel: part, holdsOnlyShard: shardedState)
+                                     tensorParallel: part, holdsOnlyShard: shardedState, pipeline: stage)
             tokenizer = try tokenizerPath.map(Self.loadTokenizer) ?? Self.tokenizer(gguf: file)
         }
         switch (generationConfig, source) {
@@ -89,7 +93,8 @@ public struct LoadedModel: Sendable {
     /// `--tensor-parallel-size` above 1, this rank's part of it (every rank learns whether all
     /// loaded theirs).
     public init(path: String?, args: EngineArgs, pool: ThreadPool? = nil) throws {
-        let group = args.tensorParallelSize > 1 ? try TensorParallelGroup.join(size: args.tensorParallelSize) : nil
+        let group = args.tensorParallelSize * args.pipelineParallelSize > 1
+            ? try TensorParallelGroup.join(tensorParallelSize: args.tensorParallelSize, pipelineParallelSize: args.pipelineParallelSize) : nil
         do {
             try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                           activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
@@ -110,6 +115,7 @@ public struct LoadedModel: Sendable {
         draftArgs.tokenizer = nil
         // The draft runs whole on rank 0.
         draftArgs.tensorParallelSize = 1
+        draftArgs.pipelineParallelSize = 1
         return try LoadedModel(path: name, args: draftArgs, pool: pool ?? model.pool).model
     }
 

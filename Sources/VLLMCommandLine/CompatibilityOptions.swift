@@ -13,9 +13,6 @@ public struct CompatibilityOptions: ParsableArguments {
     @Flag(help: "Accepted for vLLM compatibility: the CPU engine always runs eagerly (no graphs to capture).")
     public var enforceEager = false
 
-    @Option(help: "Pipeline stages; only 1 on one CPU host.")
-    public var pipelineParallelSize = 1
-
     @Option(help: "Weight format: auto, safetensors, gguf, sharded_state (a directory `vllm save-sharded-state` wrote: each tensor-parallel rank maps its own file), or dummy (a GGUF file's shapes and tokenizer with every weight zero, nothing read: for tests).")
     public var loadFormat = "auto"
 
@@ -32,9 +29,6 @@ public struct CompatibilityOptions: ParsableArguments {
     public var maxLogprobs = 20
 
     public func validate() throws {
-        guard pipelineParallelSize == 1 else {
-            throw ValidationError("--pipeline-parallel-size \(pipelineParallelSize) is not supported: this build runs on one CPU host (use 1)")
-        }
         guard ["auto", "gguf", "safetensors", "sharded_state", "dummy"].contains(loadFormat) else {
             throw ValidationError("--load-format \(loadFormat) is not supported: models are safetensors checkpoints or GGUF files (use auto, safetensors, gguf, sharded_state or dummy)")
         }

@@ -11,6 +11,10 @@ public struct EngineOptions: ParsableArguments {
             help: "Ranks to split each layer over (one process each, under Open MPI's mpirun: started for you unless mpirun started this process).")
     public var tensorParallelSize = 1
 
+    @Option(name: [.customLong("pipeline-parallel-size"), .customLong("pp", withSingleDash: true)],
+            help: "Pipeline stages to split the layers over (each stage --tensor-parallel-size ranks; one process per rank under Open MPI's mpirun).")
+    public var pipelineParallelSize = 1
+
     @Option(name: [.customLong("data-parallel-size"), .customLong("dp", withSingleDash: true)],
             help: "Engine replicas behind the one server (serve, run-batch): each its own scheduler, KV cache and share of the cores, over weights loaded once.")
     public var dataParallelSize = 1
@@ -99,6 +103,7 @@ public struct EngineOptions: ParsableArguments {
             var a = EngineArgs()
             a.threads = modelOptions.threads
             a.tensorParallelSize = tensorParallelSize
+            a.pipelineParallelSize = pipelineParallelSize
             a.dataParallelSize = dataParallelSize
             a.dtype = ModelDType(vllmName: modelOptions.dtype) ?? .auto
             a.tokenizer = modelOptions.tokenizer
@@ -153,7 +158,7 @@ public struct EngineOptions: ParsableArguments {
     /// with the engine settings: for the async commands, whose threads must not block on a
     /// download.
     public func resolved(_ model: String?) async throws -> (model: String?, args: EngineArgs) {
-        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize)
+        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize * pipelineParallelSize)
         var args = try engineArgs
         let locator = ModelLocator()
         var path: String?
@@ -164,7 +169,7 @@ public struct EngineOptions: ParsableArguments {
 
     public func loadLLM() throws -> LLM {
         try refuseDataParallelism()
-        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize)
+        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize * pipelineParallelSize)
         return try LLM(model: modelOptions.model, args: engineArgs)
     }
 
@@ -187,8 +192,8 @@ public struct EngineOptions: ParsableArguments {
     /// The model alone, for benchmarks that drive it without the engine.
     public func loadModel() throws -> LoadedModel {
         try refuseDataParallelism()
-        guard tensorParallelSize == 1 else {
-            throw ValidationError("--tensor-parallel-size applies to the engine's commands (serve, run-batch, generate, bench throughput); this one drives the model alone")
+        guard tensorParallelSize == 1 && pipelineParallelSize == 1 else {
+            throw ValidationError("--tensor-parallel-size and --pipeline-parallel-size apply to the engine's commands (serve, run-batch, generate, bench throughput); this one drives the model alone")
         }
         return try LoadedModel(path: modelOptions.model, args: engineArgs)
     }

@@ -56,6 +56,27 @@ public final class MPICommunicator: @unchecked Sendable {
         Self.must("MPI_Send", cmpi_send(handle, bytes.baseAddress, Int64(bytes.count), Int32(rank), Int32(tag)))
     }
 
+    /// Starts sending `bytes` (which must stay valid until `test` says so).
+    func startSend(_ bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) -> cmpi_request? {
+        var request: cmpi_request?
+        Self.must("MPI_Isend", cmpi_isend(handle, bytes.baseAddress, Int64(bytes.count), Int32(rank), Int32(tag), &request))
+        return request
+    }
+
+    /// Whether a started send is done (its request is then released).
+    func test(_ request: inout cmpi_request?) -> Bool {
+        var done: Int32 = 0
+        Self.must("MPI_Test", cmpi_test(&request, &done))
+        return done != 0
+    }
+
+    /// The ranks of this communicator with the same `color`, ordered by `key` (collective).
+    func split(color: Int, key: Int) -> MPICommunicator {
+        var out: cmpi_comm?
+        Self.must("MPI_Comm_split", cmpi_comm_split(handle, Int32(color), Int32(key), &out))
+        return MPICommunicator(handle: out)
+    }
+
     /// The size of the message waiting from `rank` with `tag`, if one is.
     func probe(from rank: Int, tag: Int) -> Int? {
         var flag: Int32 = 0, bytes: Int64 = 0

@@ -1,7 +1,7 @@
 import VLLMEngine
 import VLLMModels
 
-/// The executor of a tensor-parallel engine (vLLM's `MultiProcExecutor`, over MPI ranks): the
+/// The executor of a tensor- or pipeline-parallel engine (vLLM's `MultiProcExecutor`, over MPI ranks): the
 /// driver worker on rank 0 runs the model runner and samples; the other ranks follow rank 0's
 /// messages: the KV cache's shape once, each step's block copies and forward delta (sent by
 /// `TensorParallelModel` from inside the runner's forward), sleep and shutdown.
@@ -22,7 +22,7 @@ final class MultiProcExecutor: Executor, @unchecked Sendable {
     func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
                            offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
         guard offloading == nil else {
-            throw .invalid("KV offloading (--kv-offloading-size) with --tensor-parallel-size above 1 is not supported yet")
+            throw .invalid("KV offloading (--kv-offloading-size) with --tensor-parallel-size or --pipeline-parallel-size above 1 is not supported yet")
         }
         channel.send(.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype))
         return try driver.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloading: nil)
@@ -40,9 +40,13 @@ final class MultiProcExecutor: Executor, @unchecked Sendable {
         driver.removeLoRA(id: id)
     }
 
-    func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput {
+    func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { submitModel(output).wait() }
+
+    var maxConcurrentBatches: Int { model.pipelineDepth }
+
+    func submitModel(_ output: SchedulerOutput) -> PendingStep {
         if !output.blockCopies.isEmpty { channel.send(.copyBlocks(output.blockCopies.map { ($0.src, $0.dst) })) }
-        return driver.executeModel(output)
+        return driver.submitModel(output)
     }
 
     func sleep(level: Int) {

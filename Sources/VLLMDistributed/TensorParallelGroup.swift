@@ -5,17 +5,24 @@ import VLLMCompute
 import VLLMEngine
 import VLLMModels
 
-/// This process's place in a tensor-parallel group: the MPI world started by `mpirun` (one
-/// process per rank; `relaunchUnderMPI` starts them when the user typed a plain command). Rank 0
-/// hosts the engine and the API server; the other ranks run `TensorParallelWorker`.
+/// This process's place in the parallel groups: the MPI world started by `mpirun` (one process
+/// per rank; `relaunchUnderMPI` starts them when the user typed a plain command), tensor-parallel
+/// ranks innermost and pipeline stages outermost, as vLLM orders them. Rank 0 hosts the engine
+/// and the API server; the other ranks run `TensorParallelWorker`.
 public final class TensorParallelGroup: @unchecked Sendable {
     let world: MPICommunicator
+    /// This rank's tensor-parallel group (its pipeline stage's ranks).
     let group: MPITensorParallelGroup
     let channel: WorkerChannel
+    /// With more than one pipeline stage: this rank's place in the pipeline.
+    let pipeline: MPIPipelineGroup?
     public var rank: Int { world.rank }
     public var size: Int { world.size }
+    /// This rank's part of each layer (`TensorParallelShard`).
+    public var shard: TensorParallelShard { TensorParallelShard(rank: group.rank, size: group.size) }
     /// What the model's layers exchange through.
     public var communicator: any TensorParallelCommunicator { group }
+    public var pipelineCommunicator: (any PipelineCommunicator)? { pipeline }
     /// Ranks on this host (compute threads are shared among them).
     public let localRanks: Int
     /// Forward steps this rank ran and the tokens in them, for the statistics logged at exit.
@@ -23,9 +30,11 @@ public final class TensorParallelGroup: @unchecked Sendable {
 
     private static let current = Mutex<TensorParallelGroup?>(nil)
 
-    private init(world: MPICommunicator) {
+    private init(world: MPICommunicator, tensorParallelSize: Int, pipelineParallelSize: Int) {
         self.world = world
-        group = MPITensorParallelGroup(comm: world)
+        // Every rank splits the world (a collective), into its stage's ranks.
+        group = MPITensorParallelGroup(comm: pipelineParallelSize > 1 ? world.split(color: world.rank / tensorParallelSize, key: world.rank) : world)
+        pipeline = pipelineParallelSize > 1 ? MPIPipelineGroup(world: world, tensorParallelSize: tensorParallelSize) : nil
         channel = WorkerChannel(comm: world)
         localRanks = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
     }
@@ -36,27 +45,30 @@ public final class TensorParallelGroup: @unchecked Sendable {
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
     }
 
-    /// The group of `size` ranks this process belongs to: MPI's world, which must be that size,
-    /// and whose ranks must all run this build with the same arguments. Starts MPI once.
-    public static func join(size: Int, arguments: [String] = CommandLine.arguments) throws -> TensorParallelGroup {
-        try current.withLock { current in
+    /// The groups this process belongs to: MPI's world, which must have `tensorParallelSize` ×
+    /// `pipelineParallelSize` ranks, all running this build with the same arguments. Starts MPI once.
+    public static func join(tensorParallelSize: Int, pipelineParallelSize: Int = 1,
+                            arguments: [String] = CommandLine.arguments) throws -> TensorParallelGroup {
+        let size = tensorParallelSize * pipelineParallelSize
+        return try current.withLock { current in
             if let g = current {
                 guard g.size == size else { throw MPIError("this process already belongs to a group of \(g.size) ranks") }
                 return g
             }
             guard launchedByMPI else {
-                throw MPIError("--tensor-parallel-size \(size) runs one process per rank under Open MPI's mpirun; start it with `mpirun -n \(size) vllm …` (the vllm command does so itself)")
+                throw MPIError("\(size) parallel ranks run one process each under Open MPI's mpirun; start it with `mpirun -n \(size) vllm …` (the vllm command does so itself)")
             }
             let world = try MPICommunicator.initializeWorld()
-            let g = TensorParallelGroup(world: world)
+            guard world.size == size else {
+                _ = cmpi_finalize()
+                throw MPIError("mpirun started \(world.size) ranks but --tensor-parallel-size × --pipeline-parallel-size is \(size); give mpirun -n \(size)")
+            }
+            let g = TensorParallelGroup(world: world, tensorParallelSize: tensorParallelSize, pipelineParallelSize: pipelineParallelSize)
             if world.rank == 0, let file = ProcessInfo.processInfo.environment[rank0PIDFileVariable] {
                 try? String(getpid()).write(toFile: file, atomically: true, encoding: .utf8)
             }
             atexit { TensorParallelGroup.finish() }
             current = g
-            guard world.size == size else {
-                throw MPIError("mpirun started \(world.size) ranks but --tensor-parallel-size is \(size); give mpirun -n \(size)")
-            }
             let mine = fingerprint(arguments: arguments)
             let all = g.gatherAll(mine)
             if let other = all.firstIndex(where: { $0 != all[0] }) {
@@ -122,9 +134,10 @@ public final class TensorParallelGroup: @unchecked Sendable {
         guard let g = current.withLock({ $0 }) else { return }
         if g.rank == 0 && g.size > 1 { g.channel.send(.shutdown) }
         if g.steps > 0 {
-            let sent = g.group.bytesSent + g.channel.bytesSent
-            logInfo("tensor parallel rank \(g.rank)/\(g.size): \(g.steps) steps, \(g.tokens) tokens; sent \(sent) bytes "
-                    + "(\(g.channel.bytesSent) of them step messages), \(sent / g.tokens) per token\n")
+            let pipelineBytes = g.pipeline?.bytesSent ?? 0
+            let sent = g.group.bytesSent + g.channel.bytesSent + pipelineBytes
+            logInfo("parallel rank \(g.rank)/\(g.size): \(g.steps) steps, \(g.tokens) tokens; sent \(sent) bytes "
+                    + "(\(g.channel.bytesSent) of them step messages, \(pipelineBytes) to other pipeline stages), \(sent / g.tokens) per token\n")
         }
         _ = cmpi_finalize()
     }
@@ -139,7 +152,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
         let env = ProcessInfo.processInfo.environment
         let path = (env["PATH"] ?? "/usr/bin:/bin").split(separator: ":").map { "\($0)/mpirun" }
         guard let mpirun = path.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw MPIError("--tensor-parallel-size \(size) runs one process per rank under Open MPI's mpirun, which is not installed here (Debian: apt-get install openmpi-bin)")
+            throw MPIError("\(size) parallel ranks run one process each under Open MPI's mpirun, which is not installed here (Debian: apt-get install openmpi-bin)")
         }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         // Each rank's threads are its own (no binding to one core); more ranks than cores is allowed.

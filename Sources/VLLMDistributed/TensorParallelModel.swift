@@ -1,18 +1,30 @@
 import VLLMCompute
 import VLLMModels
 
-/// Rank 0's part of a tensor-parallel model: before running its part of each step it tells the
-/// other ranks the step (`ForwardDelta`), so every rank runs the same batch; they meet in the
-/// layers' all-reduces, and the logits are gathered on rank 0, which samples.
-final class TensorParallelModel: CausalLM, @unchecked Sendable {
+/// Rank 0's part of a tensor- or pipeline-parallel model: before running its part of each step
+/// it tells the other ranks the step (`ForwardDelta`), so every rank runs the same batch; a
+/// stage's ranks meet in the layers' all-reduces, stages pass the residual stream on, and the
+/// logits come to rank 0 (gathered, or sent by the last stage), which samples.
+final class TensorParallelModel: PipelinedCausalLM, @unchecked Sendable {
     let part: DecoderModel
     let group: TensorParallelGroup
     var config: ModelConfig { part.config }
     var pool: ThreadPool { part.pool }
     var weightBytes: Int { part.weightBytes }
-    /// What the workers hold of each sequence of the last step: its number and block tables.
-    private var sent: [String: (sequence: Int64, tables: [[Int32]])] = [:]
+    /// What the workers hold of each sequence: its number, block tables and the step that last
+    /// ran it. Step n finds what the `pipelineDepth` steps before it ran; both sides forget the
+    /// rest at its start.
+    private var sent: [String: (sequence: Int64, tables: [[Int32]], step: Int)] = [:]
     private var nextSequence: Int64 = 0
+    private var stepsSent = 0
+    /// The logit rows of each step started and not finished, oldest first.
+    private var pendingRows: [Int] = []
+    /// Rank 0's logits of the oldest step: the part's own (no pipeline), or received from the
+    /// last stage.
+    private var lastLogits: Logits?
+    private var received = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    private var receivedCapacity = 1
+    var pipelineDepth: Int { group.pipeline?.stage.count ?? 1 }
     /// Rank 0's part of each LoRA adapter the workers hold, by the engine's adapter id.
     private var loras: [ObjectIdentifier: Int] = [:]
 
@@ -21,9 +33,13 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
         self.group = group
     }
 
+    deinit { received.deallocate() }
+
+    func kvCacheLayout(_ engineLayout: KVCacheLayout) -> KVCacheLayout { part.kvCacheLayout(engineLayout) }
+
     /// Tells the workers to read adapter `id` and returns the part rank 0 applies.
     func addLoRA(id: Int, adapter: LoRAAdapter) -> LoRAAdapter {
-        let mine = adapter.part(TensorParallelShard(rank: group.rank, size: group.size), of: part.wholeConfig)
+        let mine = adapter.part(group.shard, of: part.wholeConfig)
         group.channel.send(.addLoRA(id: id, path: adapter.path, maxRank: adapter.rank))
         loras = loras.filter { $0.value != id }
         loras[ObjectIdentifier(mine)] = id
@@ -36,8 +52,16 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
     }
 
     func forward(_ inputs: [SequenceInput], kv: PagedKVCache) -> Logits {
+        startForward(inputs, kv: kv)
+        return finishForward()
+    }
+
+    func startForward(_ inputs: [SequenceInput], kv: PagedKVCache) {
         var delta = ForwardDelta()
-        var kept: [String: (sequence: Int64, tables: [[Int32]])] = [:]
+        let step = stepsSent
+        stepsSent += 1
+        sent = sent.filter { $0.value.step >= step - pipelineDepth }
+        var kept = sent
         for input in inputs {
             let tables = input.blockTables
             var entry = ForwardDelta.Entry(sequence: 0, tokens: input.tokens.map { Int32($0) }, firstPosition: input.firstPosition,
@@ -56,8 +80,8 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
                 nextSequence += 1
             }
             if let id = input.sequenceID {
-                precondition(kept[id] == nil, "sequence \(id) twice in one step")
-                kept[id] = (entry.sequence, tables)
+                precondition(kept[id]?.step != step, "sequence \(id) twice in one step")
+                kept[id] = (entry.sequence, tables, step)
             }
             delta.entries.append(entry)
         }
@@ -65,7 +89,25 @@ final class TensorParallelModel: CausalLM, @unchecked Sendable {
         group.channel.send(.forward(delta))
         group.steps += 1
         group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
-        return part.forward(inputs, kv: kv)
+        let logits = part.forward(inputs, kv: kv)
+        if group.pipeline == nil { lastLogits = logits }
+        pendingRows.append(inputs.reduce(0) { $0 + $1.numLogitRows })
+    }
+
+    func finishForward() -> Logits {
+        let rows = pendingRows.removeFirst()
+        if let logits = lastLogits {
+            lastLogits = nil
+            return logits
+        }
+        let v = config.vocabSize
+        if receivedCapacity < rows * v {
+            received.deallocate()
+            receivedCapacity = rows * v
+            received = .allocate(capacity: receivedCapacity)
+        }
+        if rows > 0 { group.pipeline!.receiveLogits(received, count: rows * v) }
+        return Logits(base: received, count: rows, vocabSize: v)
     }
 
     /// The blocks each table gained, when `new` only extends `old`.

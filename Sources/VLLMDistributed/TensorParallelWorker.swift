@@ -1,7 +1,8 @@
 import VLLMModels
 
-/// A worker rank of a tensor-parallel group: it runs its part of the model over its own KV cache
-/// (its KV heads' blocks) for every step rank 0 sends, until rank 0 says to stop.
+/// A worker rank of a tensor- or pipeline-parallel group: it runs its part of the model (its
+/// stage's layers, its KV heads) over its own KV cache for every step rank 0 sends, until rank 0
+/// says to stop.
 struct TensorParallelWorker {
     let part: DecoderModel
     let group: TensorParallelGroup
@@ -9,24 +10,27 @@ struct TensorParallelWorker {
     func run() {
         var kv: PagedKVCache?
         var loras: [Int: LoRAAdapter] = [:]
-        var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?)] = [:]
+        var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?, step: Int)] = [:]
+        var step = 0
+        let depth = group.pipeline?.stage.count ?? 1
         while true {
             switch group.channel.receive() {
             case let .initializeKVCache(layout, numBlocks, blockSize, dtype):
-                kv = PagedKVCache(config: part.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+                kv = PagedKVCache(config: part.config, layout: part.kvCacheLayout(layout), numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
             case let .copyBlocks(copies):
                 for c in copies { kv!.copyBlock(from: c.src, to: c.dst) }
             case let .forward(delta):
-                var kept: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?)] = [:]
+                // Rank 0 forgets the same sequences at the start of its step (`TensorParallelModel`).
+                sequences = sequences.filter { $0.value.step >= step - depth }
                 let inputs = delta.entries.map { e in
-                    var state: (tables: [[Int32]], embeddings: PromptEmbeddings?)
+                    var state: (tables: [[Int32]], embeddings: PromptEmbeddings?, step: Int)
                     switch e.tables {
-                    case let .replace(tables): state = (tables, e.promptEmbeddings)
+                    case let .replace(tables): state = (tables, e.promptEmbeddings, step)
                     case let .append(added):
                         guard let prior = sequences[e.sequence] else { preconditionFailure("rank 0 extended sequence \(e.sequence), which this rank does not hold") }
-                        state = (zip(prior.tables, added).map { $0 + $1 }, prior.embeddings)
+                        state = (zip(prior.tables, added).map { $0 + $1 }, prior.embeddings, step)
                     }
-                    kept[e.sequence] = state
+                    sequences[e.sequence] = state
                     return SequenceInput(tokens: e.tokens.map(Int.init), firstPosition: e.firstPosition, blockTables: state.tables,
                                          needsLogits: e.needsLogits, needsAllLogits: e.needsAllLogits,
                                          lora: e.lora.map { id in
@@ -35,7 +39,7 @@ struct TensorParallelWorker {
                                          },
                                          promptEmbeddings: state.embeddings)
                 }
-                sequences = kept
+                step += 1
                 _ = part.forward(inputs, kv: kv!)
                 group.steps += 1
                 group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
@@ -46,7 +50,7 @@ struct TensorParallelWorker {
                 // without the file) ends the job, and mpirun names it.
                 do {
                     loras[id] = try LoRAAdapter(path: path, model: part.wholeConfig, maxRank: maxRank)
-                        .part(TensorParallelShard(rank: group.rank, size: group.size), of: part.wholeConfig)
+                        .part(group.shard, of: part.wholeConfig)
                 } catch {
                     fatalError("tensor parallel rank \(group.rank) cannot read LoRA adapter \(path): \(error)")
                 }

@@ -17,7 +17,8 @@ enum WorkerMessage {
 /// One forward step as the worker ranks need it: per sequence, the tokens to run, where they
 /// start, which logits rows the step computes, and the blocks its tables gained since the
 /// sequence's last step. A sequence is named by a number given when it first appears; one that
-/// is absent from a step is forgotten on both sides (it is sent whole when it returns).
+/// no step of the last `pipelineDepth` (the stages; 1 without a pipeline) ran is forgotten on
+/// both sides (it is sent whole when it returns).
 struct ForwardDelta {
     enum Tables {
         /// Blocks appended to each table since the sequence's last step.

@@ -41,6 +41,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// The group this rank computes its part of the model with (`TensorParallelShard`); nil: the
     /// whole model here. `config` is then this rank's shape, the vocabulary excepted.
     let tensorParallel: (any TensorParallelCommunicator)?
+    /// The pipeline this rank holds a stage of (`PipelineStage`: its layers; the embedding is
+    /// used on the first stage, the LM head on the last); nil: every layer here.
+    let pipeline: (any PipelineCommunicator)?
     /// This rank's logits (its vocabulary rows) before they are gathered, then, on rank 0, every
     /// rank's as they arrive; grown on demand.
     private var gatherScratch = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -52,29 +55,35 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                             activationPrecision: ActivationPrecision = .float32,
                             dtype: ModelDType = .auto, maxModelLen: Int? = nil,
                             tensorParallel: (any TensorParallelCommunicator)? = nil,
-                            holdsOnlyShard: Bool = false) throws(ModelLoadError) {
+                            holdsOnlyShard: Bool = false, pipeline: (any PipelineCommunicator)? = nil) throws(ModelLoadError) {
         try self.init(config: ModelConfig(gguf: gguf), source: gguf, pool: pool, maxBatchTokens: maxBatchTokens,
                       activationPrecision: activationPrecision, dtype: dtype, maxModelLen: maxModelLen,
-                      tensorParallel: tensorParallel, holdsOnlyShard: holdsOnlyShard)
+                      tensorParallel: tensorParallel, holdsOnlyShard: holdsOnlyShard, pipeline: pipeline)
     }
 
     /// A Hugging Face checkpoint directory (config.json + safetensors, one file or shards).
     public convenience init(directory: String, pool: ThreadPool, maxBatchTokens: Int = 256,
                             activationPrecision: ActivationPrecision = .float32,
                             dtype: ModelDType = .auto, maxModelLen: Int? = nil,
-                            tensorParallel: (any TensorParallelCommunicator)? = nil) throws(ModelLoadError) {
+                            tensorParallel: (any TensorParallelCommunicator)? = nil,
+                            pipeline: (any PipelineCommunicator)? = nil) throws(ModelLoadError) {
         let config = try ModelConfig(hfConfigPath: directory + "/config.json")
         try self.init(config: config, source: SafetensorsCheckpoint(directory: directory), pool: pool,
                       maxBatchTokens: maxBatchTokens, activationPrecision: activationPrecision, dtype: dtype,
-                      maxModelLen: maxModelLen, tensorParallel: tensorParallel)
+                      maxModelLen: maxModelLen, tensorParallel: tensorParallel, pipeline: pipeline)
     }
 
     /// `maxModelLen` below the model's context shortens it: buffers are sized by it, and
     /// LongRoPE picks its factors by it.
     init(config: ModelConfig, source: some WeightSource, pool: ThreadPool, maxBatchTokens: Int,
          activationPrecision: ActivationPrecision, dtype: ModelDType, maxModelLen: Int? = nil,
-         tensorParallel: (any TensorParallelCommunicator)? = nil, holdsOnlyShard: Bool = false) throws(ModelLoadError) {
+         tensorParallel: (any TensorParallelCommunicator)? = nil, holdsOnlyShard: Bool = false,
+         pipeline: (any PipelineCommunicator)? = nil) throws(ModelLoadError) {
         var config = config
+        if let stage = pipeline?.stage, stage.count > config.layerCount {
+            // vLLM's check, in its words' spirit: every stage needs a layer.
+            throw .unsupported(path: source.path, reason: "pipeline parallel size (\(stage.count)) exceeds the model's \(config.layerCount) layers")
+        }
         if let m = maxModelLen, m >= 1 { config.contextLength = min(config.contextLength, m) }
         let shard = tensorParallel.map { TensorParallelShard(rank: $0.rank, size: $0.size) }
         let full = config
@@ -82,9 +91,11 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         self.config = config
         wholeConfig = full
         self.tensorParallel = tensorParallel
+        self.pipeline = pipeline
         self.source = source
         path = source.path
-        var weights = try DecoderWeights(source: source, config: full, dtype: dtype, shard: shard, holdsOnlyShard: holdsOnlyShard)
+        var weights = try DecoderWeights(source: source, config: full, dtype: dtype, shard: shard, holdsOnlyShard: holdsOnlyShard,
+                                         stage: pipeline?.stage)
         weights.repack(pool: pool, source: source)
         self.weights = weights
         weightBytes = max(source.byteCount, weights.matrixBytes)
@@ -104,7 +115,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// Another instance of `other` over the same weights (a data-parallel replica): its own
     /// threads and working memory, so the two run steps at the same time.
     private init(replicaOf other: DecoderModel, pool: ThreadPool) {
-        precondition(other.tensorParallel == nil, "a tensor-parallel part is not replicated")
+        precondition(other.tensorParallel == nil && other.pipeline == nil, "a tensor- or pipeline-parallel part is not replicated")
         config = other.config
         wholeConfig = other.wholeConfig
         path = other.path
@@ -119,12 +130,17 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         buffers = ForwardBuffers(config: config, tokens: maxBatchTokens)
         moeScratch = Self.moeScratch(config, rows: maxBatchTokens)
         tensorParallel = nil
+        pipeline = nil
     }
 
     /// A replica on `pool`'s threads sharing this model's weights (mapped and repacked once).
     public func replica(pool: ThreadPool) -> DecoderModel { DecoderModel(replicaOf: self, pool: pool) }
 
     deinit { gatherScratch.deallocate() }
+
+    public func kvCacheLayout(_ engineLayout: KVCacheLayout) -> KVCacheLayout {
+        pipeline == nil ? engineLayout : engineLayout.restricted(to: weights.firstLayer ..< weights.firstLayer + weights.layers.count)
+    }
 
     /// Runs every input's new tokens, writing their keys and values into `kv`, and returns the
     /// next-token logits of each input that asked for them, in input order: one row after its
@@ -138,11 +154,13 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             precondition(s.firstPosition + s.tokens.count <= config.contextLength, "sequence longer than the context")
         }
         let h = config.hiddenSize, v = config.vocabSize
-        let logitRows = inputs.reduce(0) { $0 + $1.numLogitRows }
+        // Only the last stage of a pipeline computes logits.
+        let logitRows = pipeline?.stage.isLast ?? true ? inputs.reduce(0) { $0 + $1.numLogitRows } : 0
         buffers.reserveLogits(rows: logitRows, hidden: h, vocab: v)
         var row = 0
         for chunk in BatchChunk.split(inputs, maxTokens: maxBatchTokens) {
             runLayers(chunk, inputs: inputs, kv: kv)
+            guard logitRows > 0 else { continue }
             var end = 0
             for piece in chunk.pieces {
                 end += piece.count
@@ -170,8 +188,14 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                 if let cap = config.finalLogitSoftcap { vk_softcap(buffers.logits, Int64(logitRows * v), cap) }
             }
         }
-        // Only rank 0 of a tensor-parallel group has the logits (it samples).
-        return Logits(base: buffers.logits, count: (tensorParallel?.rank ?? 0) == 0 ? logitRows : 0, vocabSize: v)
+        // Only rank 0 of a tensor-parallel group has the logits; a pipeline's last stage sends
+        // them to the rank that samples.
+        let holdsLogits = (tensorParallel?.rank ?? 0) == 0
+        if let pipeline, holdsLogits, logitRows > 0 {
+            pipeline.sendLogits(buffers.logits, count: logitRows * v)
+            return Logits(base: buffers.logits, count: 0, vocabSize: v)
+        }
+        return Logits(base: buffers.logits, count: holdsLogits ? logitRows : 0, vocabSize: v)
     }
 
     /// Scores this rank's vocabulary rows and gathers every rank's on rank 0, into the rows of
@@ -207,7 +231,7 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
     /// architecture scales them): what a `PromptEmbeddings` prompt stands in for.
     public func inputEmbeddings(of tokens: [Int]) -> PromptEmbeddings? {
         let h = config.hiddenSize
-        guard tensorParallel == nil, !tokens.isEmpty, tokens.allSatisfy({ (0..<config.vocabSize).contains($0) }) else { return nil }
+        guard tensorParallel == nil, pipeline?.stage.isFirst ?? true, !tokens.isEmpty, tokens.allSatisfy({ (0..<config.vocabSize).contains($0) }) else { return nil }
         var values = [Float](repeating: 0, count: tokens.count * h)
         values.withUnsafeMutableBufferPointer { buf in
             for (i, t) in tokens.enumerated() { weights.embedding.dequantizeRow(t, into: buf.baseAddress! + i * h) }
@@ -229,7 +253,11 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let c = config, b = buffers, h = c.hiddenSize, half = c.headDim / 2
         let t = chunk.tokenCount
         let tokens = chunk.tokens(inputs)
-        embed(chunk, inputs: inputs)
+        if let pipeline, !pipeline.stage.isFirst {
+            pipeline.receiveFromPreviousStage(b.x, count: t * h)
+        } else {
+            embed(chunk, inputs: inputs)
+        }
         var i = 0
         for piece in chunk.pieces {
             let s = inputs[piece.input]
@@ -242,7 +270,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
         let layers = weights.layers
         let lora = Self.loraRows(chunk, inputs: inputs)
         addAndNorm(nil, layers[0].attnNorm, rows: t)
-        for (l, w) in layers.enumerated() {
+        for (i, w) in layers.enumerated() {
+            // Layers by their place in the whole model (a pipeline stage holds some of them).
+            let l = weights.firstLayer + i
             matmul.run([MatmulJob(weight: w.q, x: b.xn, y: b.q),
                         MatmulJob(weight: w.k, x: b.xn, y: b.k),
                         MatmulJob(weight: w.v, x: b.xn, y: b.v)], m: t, precision: .float32)
@@ -274,8 +304,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
                 addLoRA(lora, layer: l, [LoRAProduct(target: .downProj, x: b.gate, y: b.tmp)])
                 tensorParallel?.allReduceSum(b.tmp, count: t * h)
             }
-            addAndNorm(b.tmp, normedBy: w.postFFNNorm, l + 1 < layers.count ? layers[l + 1].attnNorm : nil, rows: t)
+            addAndNorm(b.tmp, normedBy: w.postFFNNorm, i + 1 < layers.count ? layers[i + 1].attnNorm : nil, rows: t)
         }
+        if let pipeline, !pipeline.stage.isLast { pipeline.sendToNextStage(b.x, count: t * h) }
     }
 
     /// The chunk's input rows in `buffers.x`: each token's embedding row (scaled as the

@@ -40,13 +40,19 @@ public struct KVCacheLayout: Sendable, Equatable {
         self.groups = groups
         self.windows = windows
         slotsPerBlock = groups.map(\.count).max()!
-        let count = groups.reduce(0) { $0 + $1.count }
+        let count = (groups.joined().max() ?? -1) + 1
         var g = [Int](repeating: 0, count: count), s = g
         for (i, group) in groups.enumerated() {
             for (j, layer) in group.enumerated() { g[layer] = i; s[layer] = j }
         }
         groupOfLayer = g
         slotOfLayer = s
+    }
+
+    /// The part a pipeline stage holding `layers` keeps: the same groups (block tables stay the
+    /// engine's), each with only its layers among them, so a block holds only those.
+    public func restricted(to layers: Range<Int>) -> KVCacheLayout {
+        KVCacheLayout(groups: groups.map { $0.filter(layers.contains) }, windows: windows)
     }
 
     public var groupCount: Int { groups.count }

@@ -5,6 +5,12 @@ public struct Logits {
     public let count: Int
     public let vocabSize: Int
 
+    public init(base: UnsafePointer<Float>, count: Int, vocabSize: Int) {
+        self.base = base
+        self.count = count
+        self.vocabSize = vocabSize
+    }
+
     public subscript(row: Int) -> UnsafeBufferPointer<Float> {
         precondition((0..<count).contains(row), "logits row \(row) out of range")
         return UnsafeBufferPointer(start: base + row * vocabSize, count: vocabSize)

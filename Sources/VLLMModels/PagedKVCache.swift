@@ -156,5 +156,5 @@ public struct SequenceInput: Sendable {
     }
 
     /// Logit rows this input produces.
-    var numLogitRows: Int { needsAllLogits ? tokens.count : needsLogits ? 1 : 0 }
+    public var numLogitRows: Int { needsAllLogits ? tokens.count : needsLogits ? 1 : 0 }
 }

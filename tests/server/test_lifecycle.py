@@ -157,7 +157,7 @@ def test_unknown_tool_parser_is_refused():
 
 @pytest.mark.parametrize("flags,named", [
     (["--dtype", "float8"], "--dtype must be"),
-    (["--pipeline-parallel-size", "2"], "--pipeline-parallel-size 2"),
+    (["--pipeline-parallel-size", "0"], "--pipeline-parallel-size must be at least 1"),
     (["--data-parallel-size", "0"], "--data-parallel-size must be at least 1"),
     # The default model's 9 heads split over 3 ranks only (vLLM's words).
     (["--tensor-parallel-size", "4"], "must be divisible by tensor parallel size (4)"),

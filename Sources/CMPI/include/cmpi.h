@@ -8,6 +8,8 @@
 #include <stdint.h>
 
 typedef void *cmpi_comm;
+// An MPI_Request (a pointer in Open MPI's ABI).
+typedef void *cmpi_request;
 
 // Loads libmpi (Open MPI 4 or 5) and its symbols. 0 on success; otherwise a reason in `err`.
 int cmpi_load(char *err, size_t err_len);
@@ -25,6 +27,11 @@ int cmpi_iprobe(cmpi_comm comm, int source, int tag, int *flag, int64_t *bytes);
 int cmpi_allgather(cmpi_comm comm, const void *send, void *recv, int64_t bytes);
 // Each rank's `bytes` bytes into `recv` at `displs[r]` on `root` (counts and displacements in bytes).
 int cmpi_gatherv(cmpi_comm comm, const void *send, int64_t bytes, void *recv, const int *counts, const int *displs, int root);
+// Starts sending without waiting; `cmpi_test` says when the buffer may be reused.
+int cmpi_isend(cmpi_comm comm, const void *buf, int64_t bytes, int dest, int tag, cmpi_request *request);
+int cmpi_test(cmpi_request *request, int *done);
+// MPI_Comm_split: the ranks with the same `color`, ordered by `key`.
+int cmpi_comm_split(cmpi_comm comm, int color, int key, cmpi_comm *out);
 // The error text MPI gives a return code.
 void cmpi_error_string(int code, char *out, size_t out_len);
 

@@ -100,6 +100,12 @@ public final class Scheduler {
         return t > 0 ? min(numNew, t) : numNew
     }
 
+    /// Whether a request whose last token is still being sampled waits for it instead of being
+    /// scheduled with a placeholder: with steps in flight through pipeline stages, its next step
+    /// would need the token at the first stage before the last has sampled it (vLLM's batch
+    /// queue schedules the other requests meanwhile).
+    public var waitsForTokensInFlight = false
+
     /// Picks this step's work and allocates its KV slots; advances each scheduled request's
     /// `numComputedTokens` right away.
     public func schedule() -> SchedulerOutput {
@@ -113,7 +119,8 @@ public final class Scheduler {
         runningLoop: while i < running.count && budget > 0 {
             let request = running[i]
             var numNew = min(capped(request.numTokensWithPlaceholders - request.numComputedTokens), budget)
-            guard numNew > 0, !finishesWithTokenInFlight(request) else { i += 1; continue }
+            guard numNew > 0, !finishesWithTokenInFlight(request),
+                  !(waitsForTokensInFlight && request.numOutputPlaceholders > 0) else { i += 1; continue }
             var drafts = numNew == 1 ? specTokensToVerify(request, budget: budget - 1) : []
             numNew += drafts.count
             while kvCacheManager.allocateSlots(request, numNewTokens: numNew) == nil {

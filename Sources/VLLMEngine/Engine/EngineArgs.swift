@@ -10,6 +10,8 @@ public struct EngineArgs: Sendable, Equatable {
     public var threads: Int?
     /// `--tensor-parallel-size`: ranks (processes) each layer is split over.
     public var tensorParallelSize = 1
+    /// Pipeline stages (each `tensorParallelSize` ranks), one process per rank under MPI.
+    public var pipelineParallelSize = 1
     /// Engine replicas (`--data-parallel-size`), served by `DataParallelLLM`.
     public var dataParallelSize = 1
     /// Token slots per KV block.
@@ -169,8 +171,13 @@ public struct EngineArgs: Sendable, Equatable {
         if let t = threads, t < 1 { throw .invalid("--threads must be at least 1, got \(t)") }
         guard tensorParallelSize >= 1 else { throw .invalid("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
         guard dataParallelSize >= 1 else { throw .invalid("--data-parallel-size must be at least 1, got \(dataParallelSize)") }
-        if dataParallelSize > 1 && tensorParallelSize > 1 {
-            throw .invalid("--data-parallel-size with --tensor-parallel-size above 1 is not supported yet")
+        guard pipelineParallelSize >= 1 else { throw .invalid("--pipeline-parallel-size must be at least 1, got \(pipelineParallelSize)") }
+        if dataParallelSize > 1 && tensorParallelSize * pipelineParallelSize > 1 {
+            throw .invalid("--data-parallel-size with --tensor-parallel-size or --pipeline-parallel-size above 1 is not supported yet")
+        }
+        if pipelineParallelSize > 1 {
+            if asyncScheduling { throw .invalid("--async-scheduling with --pipeline-parallel-size above 1 is not supported yet (the stages already overlap steps)") }
+            if speculativeConfig != nil { throw .invalid("--speculative-config with --pipeline-parallel-size above 1 is not supported yet") }
         }
         if dataParallelSize > 1 && kvOffloadingSize != nil {
             throw .invalid("KV offloading (--kv-offloading-size) with --data-parallel-size above 1 is not supported yet")

@@ -45,6 +45,9 @@ public final class EngineCore: @unchecked Sendable {
     /// With async scheduling: the worker queue, and the step running on it.
     private let asyncExecutor: AsyncExecutor?
     private var inFlight: (output: SchedulerOutput, step: PendingStep)?
+    /// With an executor that runs several steps at once (pipeline stages): the steps in
+    /// flight, oldest first (vLLM's batch queue).
+    private var batchQueue: [(output: SchedulerOutput, step: PendingStep)] = []
 
     /// `asyncScheduling`: each step is scheduled while the previous one computes (vLLM's
     /// `--async-scheduling`); see `step()`.
@@ -62,6 +65,9 @@ public final class EngineCore: @unchecked Sendable {
         self.scheduler = scheduler
         asyncExecutor = asyncScheduling && speculativeConfig == nil ? AsyncExecutor(executor) : nil
         self.executor = asyncExecutor ?? executor
+        precondition(executor.maxConcurrentBatches == 1 || (asyncExecutor == nil && speculativeConfig == nil),
+                     "a pipelined executor runs without async scheduling or speculative decoding")
+        scheduler.waitsForTokensInFlight = executor.maxConcurrentBatches > 1
         self.structuredOutputs = structuredOutputs
         self.speculativeConfig = speculativeConfig
         if let proposer {
@@ -104,13 +110,16 @@ public final class EngineCore: @unchecked Sendable {
         structuredOutputs?.remove(ids)
     }
 
-    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests || inFlight != nil }
+    public var hasUnfinishedRequests: Bool { scheduler.hasUnfinishedRequests || hasStepInFlight }
 
-    /// A step is computing (async scheduling); the next `step()` collects it.
-    public var hasStepInFlight: Bool { inFlight != nil }
+    /// A step is computing (async scheduling, a pipeline); a later `step()` collects it.
+    public var hasStepInFlight: Bool { inFlight != nil || !batchQueue.isEmpty }
 
     // The step still computing uses the model, which another engine may share.
-    deinit { _ = inFlight?.step.wait() }
+    deinit {
+        _ = inFlight?.step.wait()
+        for s in batchQueue { _ = s.step.wait() }
+    }
 
     /// Copies the prefix cache's blocks into the offloading tier (before a persistent tier's
     /// engine stops, so a restart finds them); between steps only.
@@ -136,6 +145,7 @@ public final class EngineCore: @unchecked Sendable {
     /// grammar mask needs the token in flight (the stale requests then leave it) or when the
     /// computing step loads blocks from the offloading tier (a failed load reschedules).
     public func step() -> [EngineCoreOutput] {
+        if executor.maxConcurrentBatches > 1 { return stepWithBatchQueue() }
         guard let asyncExecutor else {
             let output = schedule()
             return apply(output, executor.executeModel(withMasks(output)))
@@ -153,6 +163,23 @@ public final class EngineCore: @unchecked Sendable {
         if next != nil { scheduler.dropStale(from: &next!) }
         start(next ?? schedule(), on: asyncExecutor)
         return outputs
+    }
+
+    /// A step of a pipeline: while fewer steps than its stages are in flight, another is
+    /// scheduled (from the requests not waiting for a token in flight) and started; the oldest
+    /// step is collected when the queue is full or nothing more could be scheduled.
+    private func stepWithBatchQueue() -> [EngineCoreOutput] {
+        var started = false
+        if batchQueue.count < executor.maxConcurrentBatches {
+            let output = schedule()
+            if hasWork(output) {
+                batchQueue.append((output, executor.submitModel(withMasks(output))))
+                started = true
+            }
+        }
+        if batchQueue.isEmpty || (started && batchQueue.count < executor.maxConcurrentBatches) { return [] }
+        let (output, step) = batchQueue.removeFirst()
+        return apply(output, step.wait())
     }
 
     /// Whether a constrained request of `output` samples after a token still in flight.
@@ -178,9 +205,11 @@ public final class EngineCore: @unchecked Sendable {
     }
 
     private func start(_ output: SchedulerOutput, on asyncExecutor: AsyncExecutor) {
-        let hasWork = !output.scheduled.isEmpty || !output.offloadStores.isEmpty || !output.offloadLoads.isEmpty
-            || !output.blockCopies.isEmpty
-        inFlight = hasWork ? (output, asyncExecutor.submit(withMasks(output))) : nil
+        inFlight = hasWork(output) ? (output, asyncExecutor.submit(withMasks(output))) : nil
+    }
+
+    private func hasWork(_ output: SchedulerOutput) -> Bool {
+        !output.scheduled.isEmpty || !output.offloadStores.isEmpty || !output.offloadLoads.isEmpty || !output.blockCopies.isEmpty
     }
 
     /// Applies a step's result to the scheduler and reports what changed.

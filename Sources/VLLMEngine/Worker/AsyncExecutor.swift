@@ -43,20 +43,3 @@ final class AsyncExecutor: Executor, @unchecked Sendable {
         return step
     }
 }
-
-/// The result of a step running on the worker queue.
-final class PendingStep: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: ModelRunnerOutput?
-
-    fileprivate func fulfil(_ r: ModelRunnerOutput) {
-        result = r
-        done.signal()
-    }
-
-    /// Blocks until the step has run; once.
-    func wait() -> ModelRunnerOutput {
-        done.wait()
-        return result!
-    }
-}

@@ -66,7 +66,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
                                   offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
         precondition(kvCache == nil, "the KV cache is allocated once")
-        kvCache = PagedKVCache(config: model.config, layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+        kvCache = PagedKVCache(config: model.config, layout: model.kvCacheLayout(layout), numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
         let store: any KVOffloadStore
         switch offloading?.backend {
         case nil: return []
@@ -82,6 +82,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
 
     /// Registers a request's sampling state before it is first scheduled.
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
+        for i in pendingRemovals.indices { pendingRemovals[i].ids.removeAll { $0 == id } }
         states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)),
                                   history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
                                                            params: params),
@@ -98,7 +99,31 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     public func removeLoRA(id: Int) { loras[id] = nil }
     public func releaseKVCacheMemory() { kvCache?.releaseMemory() }
 
-    public func execute(_ output: SchedulerOutput) -> ModelRunnerOutput {
+    /// A step whose forward has started: what `finish` needs to sample it.
+    public struct StartedStep {
+        let output: SchedulerOutput
+        let inputs: [SequenceInput]
+        /// The logits when the forward ran whole; nil: they come from `PipelinedCausalLM.finishForward`.
+        let logits: Logits?
+        /// The result when the step ends here (nothing scheduled, or a failed offloading load).
+        let early: ModelRunnerOutput?
+    }
+
+    /// Steps started and finished so far; a removal waits for the steps started before it
+    /// (`removeRequests`).
+    private var stepsStarted = 0, stepsFinished = 0
+    private var pendingRemovals: [(afterStep: Int, ids: [String])] = []
+
+    public func execute(_ output: SchedulerOutput) -> ModelRunnerOutput { finish(start(output)) }
+
+    public func submit(_ output: SchedulerOutput) -> PendingStep {
+        let step = start(output)
+        return PendingStep { self.finish(step) }
+    }
+
+    /// Prepares `output`'s batch and runs the model on it: whole, or with a pipelined model this
+    /// process's stage (`finish` collects the logits).
+    public func start(_ output: SchedulerOutput) -> StartedStep {
         // State leaves through `removeRequests` when a request finishes (the engine core calls
         // it at once, so an id may be reused right away); preempted requests keep their random
         // stream so a recomputed request continues the same sample path.
@@ -109,7 +134,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                 let failed = offloadCopier.load(output.offloadLoads, into: kvCache)
                 // Requests of this step may read blocks others write in it: none of them runs,
                 // and the blocks it would have filled are not stored.
-                if !failed.isEmpty { return ModelRunnerOutput(invalidBlockIDs: failed) }
+                if !failed.isEmpty { return started(output, early: ModelRunnerOutput(invalidBlockIDs: failed)) }
             }
             offloadCopier.waitForStores(reading: blocksWritten(by: output))
         }
@@ -118,7 +143,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
             // Nothing to overlap (a flush before the engine stops, or an idle step).
             offloadCopier?.store(output.offloadStores, from: kvCache)
             offloadCopier?.waitForStores()
-            return ModelRunnerOutput()
+            return started(output, early: ModelRunnerOutput())
         }
         let inputs = output.scheduled.map {
             SequenceInput(tokens: withSampledToken($0), firstPosition: $0.startPosition,
@@ -130,7 +155,31 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                           },
                           promptEmbeddings: states[$0.requestID]?.promptEmbeddings, sequenceID: $0.requestID)
         }
-        let logits = model.forward(inputs, kv: kvCache)
+        stepsStarted += 1
+        if let pipelined = model as? any PipelinedCausalLM {
+            pipelined.startForward(inputs, kv: kvCache)
+            return StartedStep(output: output, inputs: inputs, logits: nil, early: nil)
+        }
+        return StartedStep(output: output, inputs: inputs, logits: model.forward(inputs, kv: kvCache), early: nil)
+    }
+
+    private func started(_ output: SchedulerOutput, early: ModelRunnerOutput) -> StartedStep {
+        stepsStarted += 1
+        return StartedStep(output: output, inputs: [], logits: nil, early: early)
+    }
+
+    /// Samples a started step (steps finish in the order they started).
+    public func finish(_ step: StartedStep) -> ModelRunnerOutput {
+        defer {
+            stepsFinished += 1
+            while let first = pendingRemovals.first, first.afterStep <= stepsFinished {
+                for id in first.ids { states[id] = nil }
+                pendingRemovals.removeFirst()
+            }
+        }
+        if let early = step.early { return early }
+        let output = step.output, inputs = step.inputs
+        let logits = step.logits ?? (model as! any PipelinedCausalLM).finishForward()
         offloadCopier?.store(output.offloadStores, from: kvCache)
         var sampled: [String: [SampledToken]] = [:]
         var next = 0
@@ -216,5 +265,8 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         }
     }
 
-    public func removeRequests(_ ids: [String]) { for id in ids { states[id] = nil } }
+    /// With steps in flight (a pipeline), their requests' state stays until they are sampled.
+    public func removeRequests(_ ids: [String]) {
+        if stepsStarted > stepsFinished { pendingRemovals.append((stepsStarted, ids)) } else { for id in ids { states[id] = nil } }
+    }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import VLLMModels
 
 /// Where the engine core sends each step (vLLM's `Executor`). It is handed to `LLMEngine` built;
@@ -24,12 +25,51 @@ public protocol Executor: AnyObject, Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
+    /// Steps the executor runs at once (vLLM's `max_concurrent_batches`): a pipeline's stages.
+    var maxConcurrentBatches: Int { get }
+    /// Starts a step; its result comes from the returned step's `wait()`, in submission order.
+    func submitModel(_ output: SchedulerOutput) -> PendingStep
     /// Every worker's `sleep(level:)`.
     func sleep(level: Int)
 }
 
 extension Executor {
     public var adapterShapes: ModelConfig { modelConfig }
+    public var maxConcurrentBatches: Int { 1 }
+    public func submitModel(_ output: SchedulerOutput) -> PendingStep { PendingStep(result: executeModel(output)) }
+}
+
+/// The result of a step that was started: computed on a worker queue (async scheduling), or
+/// collected when waited for (a pipeline's last stage sends it), or already there.
+public final class PendingStep: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var result: ModelRunnerOutput?
+    private var collect: (() -> ModelRunnerOutput)?
+
+    init() {}
+
+    public init(result: ModelRunnerOutput) {
+        self.result = result
+        done.signal()
+    }
+
+    /// A step whose result `collect` gives on the waiting thread.
+    public init(collect: @escaping () -> ModelRunnerOutput) { self.collect = collect }
+
+    func fulfil(_ r: ModelRunnerOutput) {
+        result = r
+        done.signal()
+    }
+
+    /// Blocks until the step has run; once.
+    public func wait() -> ModelRunnerOutput {
+        if let collect {
+            self.collect = nil
+            return collect()
+        }
+        done.wait()
+        return result!
+    }
 }
 
 /// One worker in this process.
@@ -50,6 +90,8 @@ public final class UniProcExecutor: Executor, @unchecked Sendable {
     public func addLoRA(id: Int, adapter: LoRAAdapter) { worker.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { worker.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { worker.executeModel(output) }
+    public var maxConcurrentBatches: Int { worker.maxConcurrentBatches }
+    public func submitModel(_ output: SchedulerOutput) -> PendingStep { worker.submitModel(output) }
     public func sleep(level: Int) { worker.sleep(level: level) }
 
     /// The usual setup: one CPU worker running `model`.

@@ -12,6 +12,9 @@ public protocol Worker: AnyObject, Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
     func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput
+    /// Steps it runs at once and their start (see `Executor.submitModel`).
+    var maxConcurrentBatches: Int { get }
+    func submitModel(_ output: SchedulerOutput) -> PendingStep
     /// vLLM's sleep mode: frees the KV cache's memory (its contents are discarded). The
     /// weights stay: on a CPU there is no faster memory to free them from.
     func sleep(level: Int)
@@ -28,6 +31,8 @@ public protocol ModelRunner: AnyObject, Sendable {
     func addLoRA(id: Int, adapter: LoRAAdapter)
     func removeLoRA(id: Int)
     func execute(_ output: SchedulerOutput) -> ModelRunnerOutput
+    /// Starts a step, sampled when the returned step is waited for (in submission order).
+    func submit(_ output: SchedulerOutput) -> PendingStep
     /// Frees the KV cache's memory pages (contents discarded).
     func releaseKVCacheMemory()
 }
@@ -50,5 +55,7 @@ public final class CPUWorker: Worker, @unchecked Sendable {
     public func addLoRA(id: Int, adapter: LoRAAdapter) { modelRunner.addLoRA(id: id, adapter: adapter) }
     public func removeLoRA(id: Int) { modelRunner.removeLoRA(id: id) }
     public func executeModel(_ output: SchedulerOutput) -> ModelRunnerOutput { modelRunner.execute(output) }
+    public var maxConcurrentBatches: Int { (modelRunner.model as? any PipelinedCausalLM)?.pipelineDepth ?? 1 }
+    public func submitModel(_ output: SchedulerOutput) -> PendingStep { modelRunner.submit(output) }
     public func sleep(level: Int) { modelRunner.releaseKVCacheMemory() }
 }

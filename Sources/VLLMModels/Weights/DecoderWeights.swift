@@ -52,7 +52,11 @@ struct DecoderWeights: @unchecked Sendable {
     /// The embedding rows of `vocabRows` (all of them, unless tensor-parallel).
     private(set) var embedding: WeightMatrix
     private(set) var vocabRows: Range<Int>
+    /// The layers held (a pipeline stage's; all of them otherwise), from `firstLayer` on.
     private(set) var layers: [DecoderLayerWeights]
+    let firstLayer: Int
+    /// Whether the final norm and LM head are used here (not on a pipeline's earlier stages).
+    let holdsHead: Bool
     let outputNorm: [Float]
     /// The LM head; the embedding itself when the model ties them.
     private(set) var output: WeightMatrix
@@ -63,8 +67,9 @@ struct DecoderWeights: @unchecked Sendable {
     /// `c` is the whole model's shape; with `shard`, only that rank's part of each weight is
     /// kept (column slices copied, the rest used in place), or, when the source `holdsOnlyShard`
     /// (`ShardedState`), the source's tensors are that part.
+    /// `stage`: only that pipeline stage's layers (and the LM head on the last).
     init(source: some WeightSource, config whole: ModelConfig, dtype: ModelDType = .auto,
-         shard: TensorParallelShard? = nil, holdsOnlyShard: Bool = false) throws(ModelLoadError) {
+         shard: TensorParallelShard? = nil, holdsOnlyShard: Bool = false, stage: PipelineStage? = nil) throws(ModelLoadError) {
         let c: ModelConfig
         if let shard, holdsOnlyShard {
             var part = try shard.config(whole, path: source.path)
@@ -131,7 +136,10 @@ struct DecoderWeights: @unchecked Sendable {
         embedding = try matrix(.embedding, rows: c.vocabSize, columns: h)
         vocabRows = 0..<c.vocabSize
         var layers: [DecoderLayerWeights] = []
-        for i in 0..<c.layerCount {
+        let held = stage?.layers(of: c.layerCount) ?? 0..<c.layerCount
+        firstLayer = held.lowerBound
+        holdsHead = stage?.isLast ?? true
+        for i in held {
             let qkv = try has(.q, i) ? [try matrix(.q, i, rows: qDim, columns: h), try matrix(.k, i, rows: kvDim, columns: h),
                                          try matrix(.v, i, rows: kvDim, columns: h)]
                                        : try split(.qkv, i, rows: [qDim, kvDim, kvDim], columns: h)
@@ -185,8 +193,8 @@ struct DecoderWeights: @unchecked Sendable {
         }
         self.layers = layers
         outputNorm = try norm(.outputNorm, count: h)
-        output = try source.tensor(source.name(.output, layer: 0)) == nil
-            ? embedding : try matrix(.output, rows: c.vocabSize, columns: h)
+        let untied = try source.tensor(source.name(.output, layer: 0)) != nil
+        output = holdsHead && untied ? try matrix(.output, rows: c.vocabSize, columns: h) : embedding
         ropeFreqFactors = try source.tensor(source.name(.ropeFreqs, layer: 0)) == nil
             ? nil : try vector(.ropeFreqs, count: c.headDim / 2)
         if let shard, shard.size > 1 {
@@ -214,12 +222,12 @@ struct DecoderWeights: @unchecked Sendable {
             guard case let .dense(gate, up, down) = w.mlp else { preconditionFailure("mixture-of-experts models are refused before loading") }
             layers[i] = DecoderLayerWeights(
                 attnNorm: w.attnNorm, q: w.q.rows(qRows), k: w.k.rows(kvRows), v: w.v.rows(kvRows),
-                o: try columns(w.o, qRows, source.name(.o, layer: i)),
+                o: try columns(w.o, qRows, source.name(.o, layer: firstLayer + i)),
                 qBias: w.qBias.map { Array($0[qRows]) }, kBias: w.kBias.map { Array($0[kvRows]) },
                 vBias: w.vBias.map { Array($0[kvRows]) }, oBias: w.oBias, sinks: w.sinks.map { Array($0[heads]) },
                 qNorm: w.qNorm, kNorm: w.kNorm, postAttnNorm: w.postAttnNorm, ffnNorm: w.ffnNorm, postFFNNorm: w.postFFNNorm,
                 mlp: .dense(gate: gate.rows(mlpRows), up: up.rows(mlpRows),
-                            down: try columns(down, mlpRows, source.name(.down, layer: i))))
+                            down: try columns(down, mlpRows, source.name(.down, layer: firstLayer + i))))
         }
     }
 
@@ -235,7 +243,7 @@ struct DecoderWeights: @unchecked Sendable {
         }
         guard ([output] + layers.flatMap { [$0.q] + $0.mlp.matrices }).contains(where: { RepackedWeight.isPreferred(for: $0.type) }) else { return }
         var progress = ProgressBar("Repacking weights", total: layers.count + 1)
-        output = repacked(output)
+        if holdsHead { output = repacked(output) }
         progress.advance()
         for i in layers.indices {
             for path in [\DecoderLayerWeights.q, \.k, \.v, \.o] {
