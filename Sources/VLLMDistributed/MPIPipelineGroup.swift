@@ -20,10 +20,10 @@ final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
     private var early: [[Float]] = []
     private(set) var bytesSent = 0
 
-    init(world: MPICommunicator, tensorParallelSize: Int) {
+    init(world: MPICommunicator, tensorParallelSize: Int, partition: [Int]?) {
         self.world = world
         self.tensorParallelSize = tensorParallelSize
-        stage = PipelineStage(index: world.rank / tensorParallelSize, count: world.size / tensorParallelSize)
+        stage = PipelineStage(index: world.rank / tensorParallelSize, count: world.size / tensorParallelSize, partition: partition)
     }
 
     var sendsLogits: Bool { stage.isLast && world.rank % tensorParallelSize == 0 }

@@ -30,11 +30,11 @@ public final class TensorParallelGroup: @unchecked Sendable {
 
     private static let current = Mutex<TensorParallelGroup?>(nil)
 
-    private init(world: MPICommunicator, tensorParallelSize: Int, pipelineParallelSize: Int) {
+    private init(world: MPICommunicator, tensorParallelSize: Int, pipelineParallelSize: Int, partition: [Int]?) {
         self.world = world
         // Every rank splits the world (a collective), into its stage's ranks.
         group = MPITensorParallelGroup(comm: pipelineParallelSize > 1 ? world.split(color: world.rank / tensorParallelSize, key: world.rank) : world)
-        pipeline = pipelineParallelSize > 1 ? MPIPipelineGroup(world: world, tensorParallelSize: tensorParallelSize) : nil
+        pipeline = pipelineParallelSize > 1 ? MPIPipelineGroup(world: world, tensorParallelSize: tensorParallelSize, partition: partition) : nil
         channel = WorkerChannel(comm: world)
         localRanks = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
     }
@@ -58,12 +58,14 @@ public final class TensorParallelGroup: @unchecked Sendable {
             guard launchedByMPI else {
                 throw MPIError("\(size) parallel ranks run one process each under Open MPI's mpirun; start it with `mpirun -n \(size) vllm …` (the vllm command does so itself)")
             }
+            let partition = try PipelineStage.partition(from: ProcessInfo.processInfo.environment)
             let world = try MPICommunicator.initializeWorld()
             guard world.size == size else {
                 _ = cmpi_finalize()
                 throw MPIError("mpirun started \(world.size) ranks but --tensor-parallel-size × --pipeline-parallel-size is \(size); give mpirun -n \(size)")
             }
-            let g = TensorParallelGroup(world: world, tensorParallelSize: tensorParallelSize, pipelineParallelSize: pipelineParallelSize)
+            let g = TensorParallelGroup(world: world, tensorParallelSize: tensorParallelSize, pipelineParallelSize: pipelineParallelSize,
+                                        partition: partition)
             if world.rank == 0, let file = ProcessInfo.processInfo.environment[rank0PIDFileVariable] {
                 try? String(getpid()).write(toFile: file, atomically: true, encoding: .utf8)
             }
@@ -132,7 +134,10 @@ public final class TensorParallelGroup: @unchecked Sendable {
     /// At exit: rank 0 tells the workers to stop; every rank leaves MPI.
     private static func finish() {
         guard let g = current.withLock({ $0 }) else { return }
-        if g.rank == 0 && g.size > 1 { g.channel.send(.shutdown) }
+        if g.rank == 0 && g.size > 1 {
+            g.channel.send(.shutdown)
+            g.channel.flush()
+        }
         if g.steps > 0 {
             let pipelineBytes = g.pipeline?.bytesSent ?? 0
             let sent = g.group.bytesSent + g.channel.bytesSent + pipelineBytes

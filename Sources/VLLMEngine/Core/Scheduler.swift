@@ -100,11 +100,12 @@ public final class Scheduler {
         return t > 0 ? min(numNew, t) : numNew
     }
 
-    /// Whether a request whose last token is still being sampled waits for it instead of being
-    /// scheduled with a placeholder: with steps in flight through pipeline stages, its next step
-    /// would need the token at the first stage before the last has sampled it (vLLM's batch
-    /// queue schedules the other requests meanwhile).
-    public var waitsForTokensInFlight = false
+    /// Steps in flight at once (pipeline stages). Above 1, a request whose last token is still
+    /// being sampled waits for it instead of being scheduled with a placeholder (its next step
+    /// would need the token at the first stage before the last has sampled it), and a step takes
+    /// at most its share of the requests, so the steps in flight split them between them and
+    /// every stage has work.
+    public var pipelineDepth = 1
 
     /// Picks this step's work and allocates its KV slots; advances each scheduled request's
     /// `numComputedTokens` right away.
@@ -113,14 +114,15 @@ public final class Scheduler {
         var budget = config.maxNumBatchedTokens
         // Requests scheduled so far in this step: tokens given and computed count before.
         var given: [ObjectIdentifier: (numNew: Int, start: Int)] = [:]
+        let share = pipelineDepth > 1 ? (running.count + waiting.count + pipelineDepth - 1) / pipelineDepth : Int.max
 
         // Running requests, in order.
         var i = 0
-        runningLoop: while i < running.count && budget > 0 {
+        runningLoop: while i < running.count && budget > 0 && out.scheduled.count < share {
             let request = running[i]
             var numNew = min(capped(request.numTokensWithPlaceholders - request.numComputedTokens), budget)
             guard numNew > 0, !finishesWithTokenInFlight(request),
-                  !(waitsForTokensInFlight && request.numOutputPlaceholders > 0) else { i += 1; continue }
+                  !(pipelineDepth > 1 && request.numOutputPlaceholders > 0) else { i += 1; continue }
             var drafts = numNew == 1 ? specTokensToVerify(request, budget: budget - 1) : []
             numNew += drafts.count
             while kvCacheManager.allocateSlots(request, numNewTokens: numNew) == nil {
@@ -163,7 +165,7 @@ public final class Scheduler {
             // request whose adapter would exceed it is passed over (it keeps its place).
             var activeLoRAs = Set(running.compactMap(\.loraID))
             var passedOver = Set<ObjectIdentifier>()
-            while budget > 0, running.count < config.maxNumSeqs, let w = nextWaitingIndex(skipping: passedOver) {
+            while budget > 0, running.count < config.maxNumSeqs, out.scheduled.count < share, let w = nextWaitingIndex(skipping: passedOver) {
                 let request = waiting[w]
                 if let max = config.maxLoras, let lora = request.loraID, !activeLoRAs.contains(lora), activeLoRAs.count >= max {
                     passedOver.insert(ObjectIdentifier(request))

@@ -67,7 +67,7 @@ public final class EngineCore: @unchecked Sendable {
         self.executor = asyncExecutor ?? executor
         precondition(executor.maxConcurrentBatches == 1 || (asyncExecutor == nil && speculativeConfig == nil),
                      "a pipelined executor runs without async scheduling or speculative decoding")
-        scheduler.waitsForTokensInFlight = executor.maxConcurrentBatches > 1
+        scheduler.pipelineDepth = executor.maxConcurrentBatches
         self.structuredOutputs = structuredOutputs
         self.speculativeConfig = speculativeConfig
         if let proposer {

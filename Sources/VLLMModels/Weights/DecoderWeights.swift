@@ -136,7 +136,7 @@ struct DecoderWeights: @unchecked Sendable {
         embedding = try matrix(.embedding, rows: c.vocabSize, columns: h)
         vocabRows = 0..<c.vocabSize
         var layers: [DecoderLayerWeights] = []
-        let held = stage?.layers(of: c.layerCount) ?? 0..<c.layerCount
+        let held = try stage?.layers(of: c.layerCount) ?? 0..<c.layerCount
         firstLayer = held.lowerBound
         holdsHead = stage?.isLast ?? true
         for i in held {
