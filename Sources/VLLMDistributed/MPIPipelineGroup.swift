@@ -26,7 +26,6 @@ final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
         stage = PipelineStage(index: world.rank / tensorParallelSize, count: world.size / tensorParallelSize, partition: partition)
     }
 
-    var sendsLogits: Bool { stage.isLast && world.rank % tensorParallelSize == 0 }
     private var lastStageSender: Int { (stage.count - 1) * tensorParallelSize }
 
     func sendToNextStage(_ buffer: UnsafePointer<Float>, count: Int) {

@@ -146,6 +146,32 @@ import VLLMStructuredOutput
     }
 }
 
+/// The batch queue of a pipeline (`Executor.maxConcurrentBatches` above 1) against the
+/// synchronous engine on the same random workloads (no offloading tier: the parallel executors
+/// refuse it): requests waiting for a token in flight sit out a step while the others run, and
+/// every output is the same, token for token.
+@Suite struct PipelineBatchQueueTests {
+    @Test(arguments: 0..<4, [2, 3])
+    func pipelinedEqualsSyncOnRandomWorkloads(shard: Int, depth: Int) throws {
+        var rng = SplitMix64(seed: UInt64(shard) &* 0x51ED &+ UInt64(depth))
+        var mostInFlight = 0
+        for k in 0..<120 {
+            var w = AsyncSchedulingTests.randomWorkload(&rng)
+            w.args.kvOffloadingSize = nil
+            let model = ChainModel(vocabSize: AsyncSchedulingTests.tokenizer.vocabSize, activeTokens: AsyncSchedulingTests.active)
+            let sync = try AsyncSchedulingTests.run(w, async: false, model: model)
+            let pipelined = PipelinedChainModel(model, depth: depth)
+            let piped = try AsyncSchedulingTests.run(w, async: false, model: pipelined)
+            mostInFlight = max(mostInFlight, pipelined.mostInFlight)
+            for (id, s) in sync where piped[id] != s {
+                Issue.record("shard \(shard) workload \(k) request \(id):\nsync      \(s)\npipelined \(piped[id] ?? "none")")
+                return
+            }
+        }
+        #expect(mostInFlight == depth, "the engine never had \(depth) steps in flight")
+    }
+}
+
 extension EngineTests {
     /// The same comparison through the real model (shorter workloads).
     @Test func asyncEqualsSyncOnTheRealModel() throws {

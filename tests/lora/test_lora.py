@@ -93,14 +93,16 @@ def test_mixed_batch_equals_each_request_alone(adapters, max_loras):
         assert np.allclose(chosen_logprobs(out), chosen_logprobs(alone), atol=1e-4), line
 
 
-def test_tensor_parallel_applies_every_adapter_as_one_process_does(adapters):
+@pytest.mark.parametrize("parallel", [["--tensor-parallel-size", "3"], ["--pipeline-parallel-size", "2"]])
+def test_parallel_ranks_apply_every_adapter_as_one_process_does(adapters, parallel):
     # Each of 3 ranks (the default model's 9 heads) applies its part of each adapter: B's rows of
-    # Q/K/V/gate/up, A's columns of o/down (partial sums added by the layer's all-reduce).
+    # Q/K/V/gate/up, A's columns of o/down (partial sums added by the layer's all-reduce); each of
+    # 2 pipeline stages applies the adapter's layers it holds.
     names = ["qv4", "attn8", "mlp32", "all64"]
     lines = [{"prompt": p, **({"lora": n} if n else {})} for n in names + [None] for p in PROMPTS]
     flags = lora_flags(adapters, names, 4)
     one = generate_file(lines, *flags)
-    three = generate_file(lines, *flags, "--tensor-parallel-size", "3")
+    three = generate_file(lines, *flags, *parallel)
     assert len(three) == len(one) == len(lines)
     for line, a, b in zip(lines, one, three):
         assert b["outputs"][0]["token_ids"] == a["outputs"][0]["token_ids"], line

@@ -383,7 +383,7 @@ def test_lora_path_root_confines_runtime_loads(adapters, tmp_path):
         assert s.stop() == 0
 
 
-@pytest.mark.parametrize("parallel", [["--tensor-parallel-size", "3"], ["--data-parallel-size", "2"]])
+@pytest.mark.parametrize("parallel", [["--tensor-parallel-size", "3"], ["--pipeline-parallel-size", "2"], ["--data-parallel-size", "2"]])
 def test_runtime_loads_reach_every_rank_and_replica(server, client, adapters, parallel):
     # Loaded, unloaded and loaded again under the same name with another adapter, over 3 ranks
     # (each reads the adapter and keeps its part) or 2 replicas (all get it): the answers are

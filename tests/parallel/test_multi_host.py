@@ -55,8 +55,9 @@ def hosts(tmp_path_factory):
 
 
 def mpirun(hosts, ranks):
+    """Half the ranks on each host, in order: a pipeline's first stage on a, its second on b."""
     root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
-    return ["ip", "netns", "exec", hosts["ns"]["a"], "mpirun", *root, "-n", str(ranks), "--host", "a,b",
+    return ["ip", "netns", "exec", hosts["ns"]["a"], "mpirun", *root, "-n", str(ranks), "--host", f"a:{ranks // 2},b:{ranks // 2}",
             "--mca", "plm_rsh_agent", hosts["agent"], "--mca", "oob_tcp_if_include", SUBNET,
             "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", SUBNET]
 
@@ -69,4 +70,18 @@ def test_two_hosts_equal_one_process(tmp_path, hosts, synthetic):
     across = generate(tmp_path, synthetic["kv4"], 2, reqs, *EXACT, "--max-model-len", "512", launcher=mpirun(hosts, 2))
     assert compare(base, across) <= 1e-4
     # Each step's all-reduces and the logits went over the veth link: well over a megabyte.
+    assert hosts["link_bytes"]() - before > 1_000_000
+
+
+@pytest.mark.parametrize("tp, pp", [(1, 2), (2, 2)])
+def test_pipeline_stages_on_two_hosts_equal_one_process(tmp_path, hosts, synthetic, tp, pp):
+    # Stage 0 on host a, stage 1 on b: each step's residual stream crosses the link one way and
+    # the logits the other (with tp 2, each stage's all-reduces stay on its host).
+    reqs = [{"prompt": p, "max_tokens": 16, "logprobs": 5, "temperature": 0, "ignore_eos": True}
+            for p in ["Hello", "The capital of France is", "def fib(n):" * 8]]
+    base = generate(tmp_path, synthetic["kv4"], 1, reqs, *EXACT, "--max-model-len", "512")
+    before = hosts["link_bytes"]()
+    across = generate(tmp_path, synthetic["kv4"], tp, reqs, *EXACT, "--max-model-len", "512", "--pipeline-parallel-size", str(pp),
+                      launcher=mpirun(hosts, tp * pp))
+    assert compare(base, across) <= 1e-4
     assert hosts["link_bytes"]() - before > 1_000_000

@@ -19,13 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
 
-from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests, synthetic  # noqa: F401 (fixture)
+from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, Serve, alive, compare, generate, reference_requests, served, synthetic  # noqa: F401 (fixture)
 
 
 def test_open_mpi_is_installed():
@@ -89,49 +88,6 @@ def test_a_split_off_block_boundaries_is_refused(synthetic):
     assert re.search(r"tensor blk\.0\.attn_output\.weight \(Q4_K.*cannot be split by tensor parallel size 4", err), err
 
 
-class Serve:
-    """`vllm serve --tensor-parallel-size N`: the command starts mpirun and stays its parent."""
-
-    def __init__(self, *args):
-        self.log = []
-        self.proc = subprocess.Popen([BINARY, "serve", "--host", "127.0.0.1", "--port", "0", "--max-model-len", "2048",
-                                      "--kv-cache-memory", "128MiB", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        ready = threading.Event()
-        self.port = None
-
-        def pump():
-            for line in self.proc.stdout:
-                self.log.append(line)
-                m = re.search(r"Serving .* on http://[^:]+:(\d+)", line)
-                if m and self.port is None:
-                    self.port = int(m.group(1))
-                    ready.set()
-            ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        ready.wait(180)
-        assert self.port, "server did not start:\n" + "".join(self.log)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def complete(self, **body):
-        body = {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "temperature": 0, **body}
-        return requests.post(self.url + "/v1/completions", json=body, timeout=300)
-
-    def ranks(self):
-        """mpirun's children: the rank processes."""
-        mpirun = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
-        assert len(mpirun) == 1, mpirun
-        return [int(p) for p in subprocess.run(["pgrep", "-P", mpirun[0]], capture_output=True, text=True).stdout.split()]
-
-    def wait(self, timeout):
-        return self.proc.wait(timeout)
-
-
-def alive(pids):
-    return [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]
-
-
 def test_serve_tp3_answers_as_tp1_and_drains_on_sigterm(tmp_path):
     prompt = "The capital of France is"
     [base] = generate(tmp_path, MODEL, 1, [{"prompt": prompt, "max_tokens": 16, "temperature": 0}])
@@ -181,20 +137,6 @@ def test_a_killed_rank_ends_the_server_naming_it():
     finally:
         if server.proc.poll() is None:
             server.proc.kill()
-
-
-def served(server, requests_):
-    """The reference requests sent at once to a server, in generate's output shape."""
-    def one(r):
-        body = {**r, "prompt": r["prompt_token_ids"], "return_tokens_as_token_ids": True}
-        del body["prompt_token_ids"]
-        resp = server.complete(**body)
-        assert resp.status_code == 200, resp.text
-        lp = resp.json()["choices"][0]["logprobs"]
-        return {"outputs": [{"token_ids": [int(t.split(":")[1]) for t in lp["tokens"]],
-                             "logprobs": [{k.split(":")[1]: v for k, v in top.items()} for top in lp["top_logprobs"]]}]}
-    with ThreadPoolExecutor(len(requests_)) as pool:
-        return list(pool.map(one, requests_))
 
 
 def test_sharded_state_serves_as_the_whole_file(tmp_path):

@@ -3,11 +3,15 @@ theirs by that name): the default model and small random ones, `vllm generate` o
 prompts file at a given tensor-parallel size, and the comparison of its outputs with size 1's."""
 import json
 import os
+import re
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("VLLM_BINARY", str(ROOT / ".build/release/vllm"))
@@ -67,3 +71,60 @@ def synthetic(tmp_path_factory):
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err.decode()
     return out
+
+
+class Serve:
+    """`vllm serve --tensor-parallel-size N`: the command starts mpirun and stays its parent."""
+
+    def __init__(self, *args):
+        self.log = []
+        self.proc = subprocess.Popen([BINARY, "serve", "--host", "127.0.0.1", "--port", "0", "--max-model-len", "2048",
+                                      "--kv-cache-memory", "128MiB", *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        ready = threading.Event()
+        self.port = None
+
+        def pump():
+            for line in self.proc.stdout:
+                self.log.append(line)
+                m = re.search(r"Serving .* on http://[^:]+:(\d+)", line)
+                if m and self.port is None:
+                    self.port = int(m.group(1))
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        ready.wait(180)
+        assert self.port, "server did not start:\n" + "".join(self.log)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def complete(self, **body):
+        body = {"model": "HuggingFaceTB/SmolLM2-135M-Instruct", "temperature": 0, **body}
+        return requests.post(self.url + "/v1/completions", json=body, timeout=300)
+
+    def ranks(self):
+        """mpirun's children: the rank processes."""
+        mpirun = subprocess.run(["pgrep", "-P", str(self.proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(mpirun) == 1, mpirun
+        return [int(p) for p in subprocess.run(["pgrep", "-P", mpirun[0]], capture_output=True, text=True).stdout.split()]
+
+    def wait(self, timeout):
+        return self.proc.wait(timeout)
+
+
+def alive(pids):
+    return [p for p in pids if Path(f"/proc/{p}").exists() and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]
+
+
+def served(server, requests_):
+    """The reference requests sent at once to a server, in generate's output shape."""
+    def one(r):
+        body = {**r, "prompt": r["prompt_token_ids"], "return_tokens_as_token_ids": True}
+        del body["prompt_token_ids"]
+        resp = server.complete(**body)
+        assert resp.status_code == 200, resp.text
+        lp = resp.json()["choices"][0]["logprobs"]
+        return {"outputs": [{"token_ids": [int(t.split(":")[1]) for t in lp["tokens"]],
+                             "logprobs": [{k.split(":")[1]: v for k, v in top.items()} for top in lp["top_logprobs"]]}]}
+    with ThreadPoolExecutor(len(requests_)) as pool:
+        return list(pool.map(one, requests_))

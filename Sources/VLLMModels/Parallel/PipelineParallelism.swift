@@ -53,11 +53,9 @@ public struct PipelineStage: Sendable, Equatable {
 /// logits from the last stage to the rank that samples. Every rank calls these in step order.
 public protocol PipelineCommunicator: AnyObject, Sendable {
     var stage: PipelineStage { get }
-    /// Whether this rank sends the last stage's logits (its tensor-parallel rank 0).
-    var sendsLogits: Bool { get }
     /// Sends `count` floats to the next stage without waiting for it to take them.
     func sendToNextStage(_ buffer: UnsafePointer<Float>, count: Int)
     func receiveFromPreviousStage(_ buffer: UnsafeMutablePointer<Float>, count: Int)
-    /// The last stage's logits, to the rank that samples.
+    /// The last stage's logits (from its tensor-parallel rank 0), to the rank that samples.
     func sendLogits(_ buffer: UnsafePointer<Float>, count: Int)
 }
