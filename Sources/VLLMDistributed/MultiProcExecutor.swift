@@ -3,8 +3,9 @@ import VLLMModels
 
 /// The executor of a tensor- or pipeline-parallel engine (vLLM's `MultiProcExecutor`, over MPI ranks): the
 /// driver worker on rank 0 runs the model runner and samples; the other ranks follow rank 0's
-/// messages: the KV cache's shape once, each step's block copies and forward delta (sent by
-/// `TensorParallelModel` from inside the runner's forward), sleep and shutdown.
+/// messages: the KV cache's shape once, each step's offloading-tier copies, block copies and
+/// forward delta (sent by `TensorParallelModel` from inside the runner's forward), sleep and
+/// shutdown.
 final class MultiProcExecutor: Executor, @unchecked Sendable {
     let driver: any Worker
     let model: TensorParallelModel
@@ -21,11 +22,12 @@ final class MultiProcExecutor: Executor, @unchecked Sendable {
 
     func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
                            offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
-        guard offloading == nil else {
-            throw .invalid("KV offloading (--kv-offloading-size) with --tensor-parallel-size or --pipeline-parallel-size above 1 is not supported yet")
+        if case .disk = offloading?.backend {
+            throw .invalid("the disk KV offloading tier with --tensor-parallel-size or --pipeline-parallel-size above 1 is not supported yet (the memory tier is)")
         }
-        channel.send(.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype))
-        return try driver.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloading: nil)
+        channel.send(.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype,
+                                        offloadSlots: offloading?.numBlocks ?? 0))
+        return try driver.initializeKVCache(layout: layout, numBlocks: numBlocks, blockSize: blockSize, dtype: dtype, offloading: offloading)
     }
 
     func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
@@ -44,9 +46,14 @@ final class MultiProcExecutor: Executor, @unchecked Sendable {
 
     var maxConcurrentBatches: Int { model.pipelineDepth }
 
+    /// The workers' part of a step comes in the order rank 0's runner does it: tier loads, block
+    /// copies, the forward (sent from inside it), tier stores.
     func submitModel(_ output: SchedulerOutput) -> PendingStep {
+        if !output.offloadLoads.isEmpty { channel.send(.loadBlocks(output.offloadLoads.map { ($0.blockID, $0.slot) })) }
         if !output.blockCopies.isEmpty { channel.send(.copyBlocks(output.blockCopies.map { ($0.src, $0.dst) })) }
-        return driver.submitModel(output)
+        let step = driver.submitModel(output)
+        if !output.offloadStores.isEmpty { channel.send(.storeBlocks(output.offloadStores.map { ($0.blockID, $0.slot) })) }
+        return step
     }
 
     func sleep(level: Int) {

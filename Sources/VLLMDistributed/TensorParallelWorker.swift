@@ -1,3 +1,4 @@
+import VLLMEngine
 import VLLMModels
 
 /// A worker rank of a tensor- or pipeline-parallel group: it runs its part of the model (its
@@ -9,16 +10,23 @@ struct TensorParallelWorker {
 
     func run() {
         var kv: PagedKVCache?
+        // The offloading tier's part of this rank (memory only: loads cannot fail).
+        var tier: HostKVOffloadStore?
         var loras: [Int: LoRAAdapter] = [:]
         var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?, step: Int)] = [:]
         var step = 0
         let depth = group.pipeline?.stage.count ?? 1
         while true {
             switch group.channel.receive() {
-            case let .initializeKVCache(layout, numBlocks, blockSize, dtype):
+            case let .initializeKVCache(layout, numBlocks, blockSize, dtype, offloadSlots):
                 kv = PagedKVCache(config: part.config, layout: part.kvCacheLayout(layout), numBlocks: numBlocks, blockSize: blockSize, dtype: dtype)
+                if offloadSlots > 0 { tier = HostKVOffloadStore(numSlots: offloadSlots, blockBytes: kv!.packedBlockBytes) }
             case let .copyBlocks(copies):
                 for c in copies { kv!.copyBlock(from: c.src, to: c.dst) }
+            case let .loadBlocks(transfers):
+                _ = tier!.load(transfers.map { BlockTransfer(blockID: $0.block, slot: $0.slot, hash: BlockHash(high: 0, low: 0)) }, into: kv!)
+            case let .storeBlocks(transfers):
+                tier!.store(transfers.map { BlockTransfer(blockID: $0.block, slot: $0.slot, hash: BlockHash(high: 0, low: 0)) }, from: kv!)
             case let .forward(delta):
                 // Rank 0 forgets the same sequences at the start of its step (`TensorParallelModel`).
                 sequences = sequences.filter { $0.value.step >= step - depth }

@@ -3,8 +3,13 @@ import VLLMModels
 /// What rank 0 tells the worker ranks of a tensor-parallel group, in order, over one MPI tag.
 /// A forward step carries only what changed since the last one (`ForwardDelta`).
 enum WorkerMessage {
-    case initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType)
+    /// `offloadSlots`: the KV offloading tier's slots (0: none), each this rank's part of a block.
+    case initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType, offloadSlots: Int)
     case copyBlocks([(src: Int, dst: Int)])
+    /// Copy offloading-tier slots into pool blocks (before the step's forward) or pool blocks
+    /// into slots (after it).
+    case loadBlocks([(block: Int, slot: Int)])
+    case storeBlocks([(block: Int, slot: Int)])
     case forward(ForwardDelta)
     /// Sleep mode: drop the KV cache's pages.
     case releaseKVCache
@@ -44,19 +49,25 @@ struct ForwardDelta {
 }
 
 extension WorkerMessage {
-    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, addLoRA, removeLoRA, shutdown }
+    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, addLoRA, removeLoRA, shutdown, loadBlocks, storeBlocks }
 
     var encoded: [UInt8] {
         var w = ByteWriter()
         switch self {
-        case let .initializeKVCache(layout, numBlocks, blockSize, dtype):
+        case let .initializeKVCache(layout, numBlocks, blockSize, dtype, offloadSlots):
             w.byte(Kind.initializeKVCache.rawValue)
-            w.int(numBlocks); w.int(blockSize); w.byte(dtype == .float16 ? 0 : 1)
+            w.int(numBlocks); w.int(blockSize); w.byte(dtype == .float16 ? 0 : 1); w.int(offloadSlots)
             w.int(layout.groups.count)
             for (group, window) in zip(layout.groups, layout.windows) { w.ints(group); w.int(window ?? -1) }
         case let .copyBlocks(copies):
             w.byte(Kind.copyBlocks.rawValue)
             w.ints(copies.flatMap { [$0.src, $0.dst] })
+        case let .loadBlocks(transfers):
+            w.byte(Kind.loadBlocks.rawValue)
+            w.ints(transfers.flatMap { [$0.block, $0.slot] })
+        case let .storeBlocks(transfers):
+            w.byte(Kind.storeBlocks.rawValue)
+            w.ints(transfers.flatMap { [$0.block, $0.slot] })
         case let .forward(delta):
             w.byte(Kind.forward.rawValue)
             w.int(delta.entries.count)
@@ -85,7 +96,7 @@ extension WorkerMessage {
         var r = ByteReader(bytes)
         switch Kind(rawValue: r.byte()) {
         case .initializeKVCache:
-            let numBlocks = r.int(), blockSize = r.int(), dtype: KVCacheDType = r.byte() == 0 ? .float16 : .float32
+            let numBlocks = r.int(), blockSize = r.int(), dtype: KVCacheDType = r.byte() == 0 ? .float16 : .float32, slots = r.int()
             var groups: [[Int]] = [], windows: [Int?] = []
             for _ in 0..<r.int() {
                 groups.append(r.ints())
@@ -93,10 +104,16 @@ extension WorkerMessage {
                 windows.append(w < 0 ? nil : w)
             }
             self = .initializeKVCache(layout: KVCacheLayout(groups: groups, windows: windows), numBlocks: numBlocks,
-                                      blockSize: blockSize, dtype: dtype)
+                                      blockSize: blockSize, dtype: dtype, offloadSlots: slots)
         case .copyBlocks:
             let flat = r.ints()
             self = .copyBlocks(stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) })
+        case .loadBlocks:
+            let flat = r.ints()
+            self = .loadBlocks(stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) })
+        case .storeBlocks:
+            let flat = r.ints()
+            self = .storeBlocks(stride(from: 0, to: flat.count, by: 2).map { (flat[$0], flat[$0 + 1]) })
         case .forward:
             var delta = ForwardDelta()
             for _ in 0..<r.int() {

@@ -39,11 +39,15 @@ import VLLMModels
 
     @Test func otherMessagesRoundTrip() {
         let layout = KVCacheLayout(groups: [[0, 2], [1, 3]], windows: [nil, 512])
-        guard case let .initializeKVCache(l, n, b, d) = WorkerMessage(decoding: WorkerMessage.initializeKVCache(
-            layout: layout, numBlocks: 1234, blockSize: 16, dtype: .float32).encoded) else { Issue.record("kind"); return }
-        #expect(l == layout && n == 1234 && b == 16 && d == .float32)
+        guard case let .initializeKVCache(l, n, b, d, slots) = WorkerMessage(decoding: WorkerMessage.initializeKVCache(
+            layout: layout, numBlocks: 1234, blockSize: 16, dtype: .float32, offloadSlots: 77).encoded) else { Issue.record("kind"); return }
+        #expect(l == layout && n == 1234 && b == 16 && d == .float32 && slots == 77)
         guard case let .copyBlocks(c) = WorkerMessage(decoding: WorkerMessage.copyBlocks([(1, 2), (7, 3)]).encoded) else { Issue.record("kind"); return }
         #expect(c.map(\.src) == [1, 7] && c.map(\.dst) == [2, 3])
+        guard case let .loadBlocks(loads) = WorkerMessage(decoding: WorkerMessage.loadBlocks([(4, 0), (9, 12)]).encoded) else { Issue.record("kind"); return }
+        #expect(loads.map(\.block) == [4, 9] && loads.map(\.slot) == [0, 12])
+        guard case let .storeBlocks(stores) = WorkerMessage(decoding: WorkerMessage.storeBlocks([(5, 1)]).encoded) else { Issue.record("kind"); return }
+        #expect(stores.map(\.block) == [5] && stores.map(\.slot) == [1])
         guard case let .addLoRA(id, path, rank) = WorkerMessage(decoding: WorkerMessage.addLoRA(id: 3, path: "/a/dapter é", maxRank: 64).encoded)
         else { Issue.record("kind"); return }
         #expect(id == 3 && path == "/a/dapter é" && rank == 64)

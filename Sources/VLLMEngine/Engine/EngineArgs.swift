@@ -179,8 +179,9 @@ public struct EngineArgs: Sendable, Equatable {
             if asyncScheduling { throw .invalid("--async-scheduling with --pipeline-parallel-size above 1 is not supported yet (the stages already overlap steps)") }
             if speculativeConfig != nil { throw .invalid("--speculative-config with --pipeline-parallel-size above 1 is not supported yet") }
         }
-        if dataParallelSize > 1 && kvOffloadingSize != nil {
-            throw .invalid("KV offloading (--kv-offloading-size) with --data-parallel-size above 1 is not supported yet")
+        if dataParallelSize > 1 && kvOffloadingSize != nil && kvOffloadingBackend == "disk" {
+            // Each replica has a memory tier of its own; disk tiers would share one file.
+            throw .invalid("the disk KV offloading tier with --data-parallel-size above 1 is not supported yet (the memory tier is)")
         }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
         if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }

@@ -137,7 +137,9 @@ public final class LLMEngine: @unchecked Sendable {
             throw EngineArgsError.invalid("max_model_len (\(maxModelLen)) needs \(perRequest) KV blocks but the KV cache holds \(numKVBlocks) (\(numKVBlocks * args.blockSize) tokens); lower --max-model-len or give the KV cache more memory")
         }
         kvBlockBytes = args.kvBlockBytes(config: config)
-        let offloadingBlocks = try args.numOffloadingBlocks(blockBytes: kvBlockBytes)
+        // vLLM's --kv-offloading-size is the tier's size summed over the tensor-parallel ranks,
+        // each of which holds its heads' part of every block.
+        let offloadingBlocks = try args.numOffloadingBlocks(blockBytes: kvBlockBytes * args.tensorParallelSize)
         numOffloadingBlocks = offloadingBlocks
         var schedulerConfig = SchedulerConfig(
             maxNumBatchedTokens: args.maxNumBatchedTokens, maxNumSeqs: args.maxNumSeqs, maxModelLen: maxModelLen,
@@ -187,7 +189,7 @@ public final class LLMEngine: @unchecked Sendable {
         logInfo(line)
         if let n = offloadingBlocks {
             let kept = restored.isEmpty ? "" : "; \(restored.count) blocks kept from the last run"
-            logInfo("KV offloading (\(args.kvOffloadingBackend)): \(n) blocks (\(n * args.blockSize) tokens, \((n * kvBlockBytes) >> 20) MiB)\(kept)\n")
+            logInfo("KV offloading (\(args.kvOffloadingBackend)): \(n) blocks (\(n * args.blockSize) tokens, \((n * kvBlockBytes * args.tensorParallelSize) >> 20) MiB)\(kept)\n")
         }
         if lora != nil {
             for (i, m) in args.loraModules.enumerated() {

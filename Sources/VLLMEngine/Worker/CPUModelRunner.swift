@@ -156,11 +156,16 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
                           promptEmbeddings: states[$0.requestID]?.promptEmbeddings, sequenceID: $0.requestID)
         }
         stepsStarted += 1
+        var logits: Logits?
         if let pipelined = model as? any PipelinedCausalLM {
             pipelined.startForward(inputs, kv: kvCache)
-            return StartedStep(output: output, inputs: inputs, logits: nil, early: nil)
+        } else {
+            logits = model.forward(inputs, kv: kvCache)
         }
-        return StartedStep(output: output, inputs: inputs, logits: model.forward(inputs, kv: kvCache), early: nil)
+        // This process's KV of the step is written: the stores go now, before a later step in
+        // flight loads a slot they fill.
+        offloadCopier?.store(output.offloadStores, from: kvCache)
+        return StartedStep(output: output, inputs: inputs, logits: logits, early: nil)
     }
 
     private func started(_ output: SchedulerOutput, early: ModelRunnerOutput) -> StartedStep {
@@ -180,7 +185,6 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         if let early = step.early { return early }
         let output = step.output, inputs = step.inputs
         let logits = step.logits ?? (model as! any PipelinedCausalLM).finishForward()
-        offloadCopier?.store(output.offloadStores, from: kvCache)
         var sampled: [String: [SampledToken]] = [:]
         var next = 0
         for (req, input) in zip(output.scheduled, inputs) where input.needsLogits {
