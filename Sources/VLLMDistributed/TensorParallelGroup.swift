@@ -20,8 +20,8 @@ public final class TensorParallelGroup: @unchecked Sendable {
     public var size: Int { world.size }
     /// This rank's part of each layer (`TensorParallelShard`).
     public var shard: TensorParallelShard { TensorParallelShard(rank: group.rank, size: group.size) }
-    /// What the model's layers exchange through.
-    public var communicator: any TensorParallelCommunicator { group }
+    /// What the model's layers exchange through; nil when each stage is one rank.
+    public var communicator: (any TensorParallelCommunicator)? { group.size > 1 ? group : nil }
     public var pipelineCommunicator: (any PipelineCommunicator)? { pipeline }
     /// Ranks on this host (compute threads are shared among them).
     public let localRanks: Int

@@ -100,7 +100,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     public func releaseKVCacheMemory() { kvCache?.releaseMemory() }
 
     /// A step whose forward has started: what `finish` needs to sample it.
-    public struct StartedStep {
+    private struct StartedStep {
         let output: SchedulerOutput
         let inputs: [SequenceInput]
         /// The logits when the forward ran whole; nil: they come from `PipelinedCausalLM.finishForward`.
@@ -123,7 +123,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
 
     /// Prepares `output`'s batch and runs the model on it: whole, or with a pipelined model this
     /// process's stage (`finish` collects the logits).
-    public func start(_ output: SchedulerOutput) -> StartedStep {
+    private func start(_ output: SchedulerOutput) -> StartedStep {
         // State leaves through `removeRequests` when a request finishes (the engine core calls
         // it at once, so an id may be reused right away); preempted requests keep their random
         // stream so a recomputed request continues the same sample path.
@@ -174,7 +174,7 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     }
 
     /// Samples a started step (steps finish in the order they started).
-    public func finish(_ step: StartedStep) -> ModelRunnerOutput {
+    private func finish(_ step: StartedStep) -> ModelRunnerOutput {
         defer {
             stepsFinished += 1
             while let first = pendingRemovals.first, first.afterStep <= stepsFinished {
