@@ -8,14 +8,11 @@ parallel tests are; measured: 0); with tensor parallelism inside each stage the 
 in another order, within 1e-4 in exact mode."""
 import json
 import os
-import signal
 import subprocess
-import threading
-import time
 
 import pytest
 
-from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, Serve, alive, compare, generate, reference_requests, synthetic  # noqa: F401 (fixture)
+from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests, serves_as_one_process_and_drains, synthetic  # noqa: F401 (fixture)
 
 
 @pytest.mark.parametrize("pp, exact", [(2, True), (2, False), (3, True)])
@@ -82,26 +79,4 @@ def test_a_bad_layer_partition_is_refused():
 
 
 def test_serve_pp2_answers_as_one_process_and_drains_on_sigterm(tmp_path):
-    prompt = "The capital of France is"
-    [base] = generate(tmp_path, MODEL, 1, [{"prompt": prompt, "max_tokens": 16, "temperature": 0}])
-    server = Serve("--pipeline-parallel-size", "2")
-    try:
-        ranks = server.ranks()
-        assert len(ranks) == 2
-        r = server.complete(prompt=prompt, max_tokens=16)
-        assert r.status_code == 200 and r.json()["choices"][0]["text"] == base["outputs"][0]["text"], r.text
-        result = {}
-        t = threading.Thread(target=lambda: result.update(r=server.complete(prompt="Once upon a time", max_tokens=400, ignore_eos=True)))
-        t.start()
-        time.sleep(1.0)
-        server.proc.send_signal(signal.SIGTERM)
-        t.join(300)
-        assert result["r"].status_code == 200 and result["r"].json()["usage"]["completion_tokens"] == 400
-        assert server.wait(60) == 0, "".join(server.log[-30:])
-        deadline = time.time() + 10
-        while alive(ranks) and time.time() < deadline:
-            time.sleep(0.1)
-        assert not alive(ranks)
-    finally:
-        if server.proc.poll() is None:
-            server.proc.kill()
+    serves_as_one_process_and_drains(tmp_path, ["--pipeline-parallel-size", "2"], ranks=2, long_tokens=400)

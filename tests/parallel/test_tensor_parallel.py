@@ -10,21 +10,19 @@ the KV cache to fp16: a last-bit change can cross a rounding boundary there and 
 whole step, so logprobs differ by up to the default mode's own distance from an exact pass (the
 fidelity budget, 0.02); greedy tokens stay the same on the reference prompts.
 """
-import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, Serve, alive, compare, generate, reference_requests, served, synthetic  # noqa: F401 (fixture)
+from tp_support import (BINARY, EXACT, MODEL, SMALL_CACHE, Serve, alive, compare, generate, reference_requests, served,  # noqa: F401 (fixture)
+                        serves_as_one_process_and_drains, synthetic)
 
 
 def test_open_mpi_is_installed():
@@ -89,31 +87,7 @@ def test_a_split_off_block_boundaries_is_refused(synthetic):
 
 
 def test_serve_tp3_answers_as_tp1_and_drains_on_sigterm(tmp_path):
-    prompt = "The capital of France is"
-    [base] = generate(tmp_path, MODEL, 1, [{"prompt": prompt, "max_tokens": 16, "temperature": 0}])
-    server = Serve("--tensor-parallel-size", "3")
-    try:
-        ranks = server.ranks()
-        assert len(ranks) == 3
-        r = server.complete(prompt=prompt, max_tokens=16)
-        assert r.status_code == 200, r.text
-        assert r.json()["choices"][0]["text"] == base["outputs"][0]["text"]
-        # A long request in flight when SIGTERM comes runs to its end; then every rank stops.
-        result = {}
-        t = threading.Thread(target=lambda: result.update(r=server.complete(prompt="Once upon a time", max_tokens=600, ignore_eos=True)))
-        t.start()
-        time.sleep(1.0)
-        server.proc.send_signal(signal.SIGTERM)
-        t.join(300)
-        assert result["r"].status_code == 200 and result["r"].json()["usage"]["completion_tokens"] == 600
-        assert server.wait(60) == 0, "".join(server.log[-30:])
-        deadline = time.time() + 10
-        while alive(ranks) and time.time() < deadline:
-            time.sleep(0.1)
-        assert not alive(ranks)
-    finally:
-        if server.proc.poll() is None:
-            server.proc.kill()
+    serves_as_one_process_and_drains(tmp_path, ["--tensor-parallel-size", "3"], ranks=3, long_tokens=600)
 
 
 def test_a_killed_rank_ends_the_server_naming_it():

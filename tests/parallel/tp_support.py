@@ -4,9 +4,11 @@ prompts file at a given tensor-parallel size, and the comparison of its outputs 
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -128,3 +130,32 @@ def served(server, requests_):
                              "logprobs": [{k.split(":")[1]: v for k, v in top.items()} for top in lp["top_logprobs"]]}]}
     with ThreadPoolExecutor(len(requests_)) as pool:
         return list(pool.map(one, requests_))
+
+
+def serves_as_one_process_and_drains(tmp_path, flags, ranks, long_tokens):
+    """`vllm serve` with `flags` answers a greedy completion as one process does; a long request
+    in flight when SIGTERM comes runs to its end, the command exits 0 and every rank stops."""
+    prompt = "The capital of France is"
+    [base] = generate(tmp_path, MODEL, 1, [{"prompt": prompt, "max_tokens": 16, "temperature": 0}])
+    server = Serve(*flags)
+    try:
+        pids = server.ranks()
+        assert len(pids) == ranks
+        r = server.complete(prompt=prompt, max_tokens=16)
+        assert r.status_code == 200, r.text
+        assert r.json()["choices"][0]["text"] == base["outputs"][0]["text"]
+        result = {}
+        t = threading.Thread(target=lambda: result.update(r=server.complete(prompt="Once upon a time", max_tokens=long_tokens, ignore_eos=True)))
+        t.start()
+        time.sleep(1.0)
+        server.proc.send_signal(signal.SIGTERM)
+        t.join(300)
+        assert result["r"].status_code == 200 and result["r"].json()["usage"]["completion_tokens"] == long_tokens
+        assert server.wait(60) == 0, "".join(server.log[-30:])
+        deadline = time.time() + 10
+        while alive(pids) and time.time() < deadline:
+            time.sleep(0.1)
+        assert not alive(pids)
+    finally:
+        if server.proc.poll() is None:
+            server.proc.kill()

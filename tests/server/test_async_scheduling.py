@@ -1,7 +1,8 @@
-"""`--async-scheduling` through the real server and the official `openai` client: the same
-requests, sent concurrently, get the same answers token for token (text, logprobs, finish
-reasons) as from a server without it — with stop strings, penalties, min_tokens, seeds,
-n > 1, streaming and an aborted stream among them — and nothing is left running."""
+"""`--async-scheduling`, and a pipeline's steps in flight (`--pipeline-parallel-size 2`), through
+the real server and the official `openai` client: the same requests, sent concurrently, get the
+same answers token for token (text, logprobs, finish reasons) as from a plain server — with stop
+strings, penalties, min_tokens, seeds, n > 1, streaming and an aborted stream among them — and
+nothing is left running."""
 import concurrent.futures as cf
 
 from openai import OpenAI
@@ -78,4 +79,19 @@ def test_async_scheduling_answers_as_the_synchronous_engine_does():
         assert_idle(plain.url)
     finally:
         assert overlapped.stop() == 0, "".join(overlapped.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
+def test_a_pipeline_answers_as_one_process_does():
+    # Two stages with steps in flight through both: the same answers, an abandoned stream
+    # included, and no request or KV block left behind.
+    plain = Server("--max-num-seqs", "6")
+    piped = Server("--max-num-seqs", "6", "--pipeline-parallel-size", "2")
+    try:
+        expected = answers(plain.url)
+        assert answers(piped.url) == expected
+        assert answers(piped.url) == expected
+        assert_idle(piped.url)
+    finally:
+        assert piped.stop() == 0, "".join(piped.log[-30:])
         assert plain.stop() == 0, "".join(plain.log[-30:])
