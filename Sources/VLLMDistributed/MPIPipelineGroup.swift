@@ -1,5 +1,4 @@
 import CMPI
-import Glibc
 import VLLMModels
 
 /// A pipeline over MPI ranks laid out as vLLM lays them: tensor-parallel ranks innermost, so
@@ -34,16 +33,16 @@ final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
         bytesSent += bytes.count
         guard world.rank == 0 else { world.send(bytes, to: next, tag: Self.hiddenTag); return }
         var request = world.startSend(bytes, to: next, tag: Self.hiddenTag)
-        var idle = 0
+        var backoff = PollBackoff(longestSleep: 20)
         while !world.test(&request) {
             if let size = world.probe(from: lastStageSender, tag: Self.logitsTag) {
                 var logits = [Float](repeating: 0, count: size / 4)
                 logits.withUnsafeMutableBytes { world.receive($0, from: lastStageSender, tag: Self.logitsTag) }
                 early.append(logits)
-                idle = 0
+                backoff.reset()
+            } else {
+                backoff.wait()
             }
-            idle += 1
-            if idle > 2000 { usleep(20) }
         }
     }
 

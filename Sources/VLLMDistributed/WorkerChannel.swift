@@ -1,9 +1,8 @@
 import CMPI
-import Glibc
 
 /// Rank 0's ordered messages to the other ranks of its group. Workers wait for the next one by
-/// polling, sleeping longer the longer nothing comes (up to a millisecond), so an idle server's
-/// workers leave the cores alone while a busy one's see each step within microseconds.
+/// polling (`PollBackoff`), so an idle server's workers leave the cores alone while a busy one's
+/// see each step within microseconds.
 final class WorkerChannel: @unchecked Sendable {
     private static let tag = 7
     let comm: MPICommunicator
@@ -41,23 +40,23 @@ final class WorkerChannel: @unchecked Sendable {
 
     /// Waits until every message sent has been taken (before MPI ends).
     func flush() {
+        var backoff = PollBackoff()
         while !inFlight.isEmpty {
             releaseDelivered()
-            if !inFlight.isEmpty { usleep(100) }
+            backoff.wait()
         }
     }
 
     /// The next message from rank 0 (on a worker rank).
     func receive() -> WorkerMessage {
-        var idle = 0
+        var backoff = PollBackoff()
         while true {
             if let size = comm.probe(from: 0, tag: Self.tag) {
                 var bytes = [UInt8](repeating: 0, count: size)
                 bytes.withUnsafeMutableBytes { comm.receive($0, from: 0, tag: Self.tag) }
                 return WorkerMessage(decoding: bytes)
             }
-            idle += 1
-            if idle > 2000 { usleep(UInt32(min(1000, (idle - 2000) * 10))) }
+            backoff.wait()
         }
     }
 }
