@@ -67,10 +67,11 @@ int cmpi_load(char *err, size_t err_len) {
     return 0;
 }
 
-int cmpi_init(void) {
-    int provided = 0;
-    int rc = p_init_thread(NULL, NULL, 2 /* MPI_THREAD_SERIALIZED */, &provided);
-    if (rc == 0 && provided < 2) return CMPI_ERR_TOO_LARGE - 1;
+int cmpi_init(int multiple_threads) {
+    // MPI_THREAD_SERIALIZED is 2, MPI_THREAD_MULTIPLE 3 (the MPI standard's order).
+    int wanted = multiple_threads ? 3 : 2, provided = 0;
+    int rc = p_init_thread(NULL, NULL, wanted, &provided);
+    if (rc == 0 && provided < wanted) return multiple_threads ? CMPI_ERR_TOO_LARGE - 2 : CMPI_ERR_TOO_LARGE - 1;
     return rc;
 }
 
@@ -137,6 +138,7 @@ int cmpi_comm_split(cmpi_comm comm, int color, int key, cmpi_comm *out) { return
 void cmpi_error_string(int code, char *out, size_t out_len) {
     if (code == CMPI_ERR_TOO_LARGE) { snprintf(out, out_len, "a transfer above 2 GiB"); return; }
     if (code == CMPI_ERR_TOO_LARGE - 1) { snprintf(out, out_len, "this MPI library does not support MPI_THREAD_SERIALIZED"); return; }
+    if (code == CMPI_ERR_TOO_LARGE - 2) { snprintf(out, out_len, "this MPI library does not support MPI_THREAD_MULTIPLE"); return; }
     char buf[512];
     int len = 0;
     if (lib && p_error_string(code, buf, &len) == 0) snprintf(out, out_len, "%.*s", len, buf);

@@ -36,7 +36,17 @@ extension DataParallelLLM {
     }
 }
 
-/// The engine the serving commands drive: one, or `--data-parallel-size` replicas.
+/// The engine the serving commands drive: one, or `--data-parallel-size` replicas. When the
+/// replicas are processes of an MPI job, a replica's first rank other than world rank 0 serves
+/// its engine to rank 0 and never returns (nor do the other ranks: they follow their replica's
+/// first rank).
 public func makeEngineClient(model: String?, args: EngineArgs) throws -> any EngineClient {
-    args.dataParallelSize > 1 ? try DataParallelLLM(model: model, args: args) : try AsyncLLM(model: model, args: args)
+    guard args.dataParallelSize > 1 else { return try AsyncLLM(model: model, args: args) }
+    guard TensorParallelGroup.replicasAreProcesses(args) else { return try DataParallelLLM(model: model, args: args) }
+    let loaded = try LoadedModel(path: model, args: args)
+    let group = loaded.tensorParallel!
+    let llm = AsyncLLM(engine: try loaded.engine(args: args))
+    guard group.worldRank == 0 else { group.serveReplica(llm) }
+    logInfo("Data parallel: \(args.dataParallelSize) engine replicas of \(group.size) rank\(group.size == 1 ? "" : "s") each, in \(group.dataParallelSize * group.size) processes\n")
+    return DataParallelLLM(engine: llm.engine, replicas: [llm] + group.remoteReplicas(validator: llm.engine))
 }

@@ -12,8 +12,8 @@ public struct LoadedModel: Sendable {
     public let generationConfig: GenerationConfig?
     /// `--load-format dummy`: every weight zero.
     public let dummyWeights: Bool
-    /// With `--tensor-parallel-size` or `--pipeline-parallel-size` above 1: this rank's groups
-    /// (`model` is this rank's part).
+    /// With `--tensor-parallel-size` or `--pipeline-parallel-size` above 1, or data-parallel
+    /// replicas in processes of their own: this rank's groups (`model` is this rank's part).
     public let tensorParallel: TensorParallelGroup?
 
     /// Loads `path` (or the default model) with `threads` compute threads (or on `pool`).
@@ -93,8 +93,10 @@ public struct LoadedModel: Sendable {
     /// `--tensor-parallel-size` above 1, this rank's part of it (every rank learns whether all
     /// loaded theirs).
     public init(path: String?, args: EngineArgs, pool: ThreadPool? = nil) throws {
-        let group = args.tensorParallelSize * args.pipelineParallelSize > 1
-            ? try TensorParallelGroup.join(tensorParallelSize: args.tensorParallelSize, pipelineParallelSize: args.pipelineParallelSize) : nil
+        let replicas = TensorParallelGroup.replicasAreProcesses(args) ? args.dataParallelSize : 1
+        let group = TensorParallelGroup.worldSize(args) > 1
+            ? try TensorParallelGroup.join(tensorParallelSize: args.tensorParallelSize, pipelineParallelSize: args.pipelineParallelSize,
+                                           dataParallelSize: replicas) : nil
         do {
             try self.init(path: path, threads: args.threads, maxBatchTokens: args.forwardChunkTokens,
                           activationPrecision: args.activationDtype, dtype: args.dtype, tokenizer: args.tokenizer,
@@ -123,7 +125,7 @@ public struct LoadedModel: Sendable {
     /// rank of a tensor-parallel group there is no engine: the rank follows rank 0's steps and
     /// the process ends when rank 0 stops.
     public func engine(args: EngineArgs) throws -> LLMEngine {
-        if let group = tensorParallel {
+        if let group = tensorParallel, group.size > 1 {
             guard group.rank == 0 else { group.runWorker(part: model) }
             return try LLMEngine(executor: group.executor(part: model), tokenizer: tokenizer, args: args,
                                  generationConfig: generationConfig, modelIdentity: identity, draftModel: draftModel(args: args))

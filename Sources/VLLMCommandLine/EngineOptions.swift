@@ -158,8 +158,8 @@ public struct EngineOptions: ParsableArguments {
     /// with the engine settings: for the async commands, whose threads must not block on a
     /// download.
     public func resolved(_ model: String?) async throws -> (model: String?, args: EngineArgs) {
-        try TensorParallelGroup.relaunchUnderMPI(size: tensorParallelSize * pipelineParallelSize)
         var args = try engineArgs
+        try TensorParallelGroup.relaunchUnderMPI(size: TensorParallelGroup.worldSize(args))
         let locator = ModelLocator()
         var path: String?
         if let model { path = try await locator.locate(model, revision: args.revision).path }

@@ -18,8 +18,10 @@ public struct MPIError: Error, CustomStringConvertible {
 }
 
 /// One MPI communicator (Open MPI, through `CMPI`): point-to-point messages of bytes and the
-/// few collectives the parallel modes use. Calls are serialized by their callers (MPI is
-/// initialized at `MPI_THREAD_SERIALIZED`): rank 0's engine loop, or a worker's loop.
+/// few collectives the parallel modes use. Calls on one communicator are serialized by their
+/// callers: rank 0's engine loop, or a worker's loop. MPI is initialized at
+/// `MPI_THREAD_SERIALIZED`, or at `MPI_THREAD_MULTIPLE` when data-parallel replicas span processes
+/// (a replica leader's engine loop and its link to the API server then use MPI at once).
 public final class MPICommunicator: @unchecked Sendable {
     let handle: cmpi_comm?
     public let rank: Int
@@ -32,14 +34,14 @@ public final class MPICommunicator: @unchecked Sendable {
     }
 
     /// Loads Open MPI and initializes it; the world communicator.
-    static func initializeWorld() throws(MPIError) -> MPICommunicator {
+    static func initializeWorld(multipleThreads: Bool) throws(MPIError) -> MPICommunicator {
         var reason = [CChar](repeating: 0, count: 512)
         let loaded = reason.withUnsafeMutableBufferPointer { cmpi_load($0.baseAddress, $0.count) }
         guard loaded == 0 else {
             let text = String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw MPIError("\(text); the parallel modes need Open MPI (Debian: apt-get install openmpi-bin)")
         }
-        try check("MPI_Init_thread", cmpi_init())
+        try check("MPI_Init_thread", cmpi_init(multipleThreads ? 1 : 0))
         return MPICommunicator(handle: cmpi_world())
     }
 

@@ -7,17 +7,25 @@ import VLLMModels
 
 /// This process's place in the parallel groups: the MPI world started by `mpirun` (one process
 /// per rank; `relaunchUnderMPI` starts them when the user typed a plain command), tensor-parallel
-/// ranks innermost and pipeline stages outermost, as vLLM orders them. Rank 0 hosts the engine
-/// and the API server; the other ranks run `TensorParallelWorker`.
+/// ranks innermost, then pipeline stages, then data-parallel replicas, as vLLM orders them. Each
+/// replica's first rank hosts its engine; world rank 0 hosts replica 0's and the API server; the
+/// other ranks of a replica run `TensorParallelWorker`.
 public final class TensorParallelGroup: @unchecked Sendable {
     let world: MPICommunicator
+    /// This rank's replica: the ranks one model spans (the world without data parallelism).
+    let replica: MPICommunicator
     /// This rank's tensor-parallel group (its pipeline stage's ranks).
     let group: MPITensorParallelGroup
     let channel: WorkerChannel
     /// With more than one pipeline stage: this rank's place in the pipeline.
     let pipeline: MPIPipelineGroup?
-    public var rank: Int { world.rank }
-    public var size: Int { world.size }
+    /// This rank's place in its replica, and the replica's ranks.
+    public var rank: Int { replica.rank }
+    public var size: Int { replica.size }
+    public var worldRank: Int { world.rank }
+    /// Which data-parallel replica this rank serves, of how many.
+    public let dataParallelRank: Int
+    public let dataParallelSize: Int
     /// This rank's part of each layer (`TensorParallelShard`).
     public var shard: TensorParallelShard { TensorParallelShard(rank: group.rank, size: group.size) }
     /// What the model's layers exchange through; nil when each stage is one rank.
@@ -32,10 +40,14 @@ public final class TensorParallelGroup: @unchecked Sendable {
 
     private init(world: MPICommunicator, tensorParallelSize: Int, pipelineParallelSize: Int, partition: [Int]?) {
         self.world = world
-        // Every rank splits the world (a collective), into its stage's ranks.
-        group = MPITensorParallelGroup(comm: pipelineParallelSize > 1 ? world.split(color: world.rank / tensorParallelSize, key: world.rank) : world)
-        pipeline = pipelineParallelSize > 1 ? MPIPipelineGroup(world: world, tensorParallelSize: tensorParallelSize, partition: partition) : nil
-        channel = WorkerChannel(comm: world)
+        // Every rank splits the world (collectives): into replicas, a replica into its stages.
+        let perReplica = tensorParallelSize * pipelineParallelSize
+        dataParallelSize = world.size / perReplica
+        dataParallelRank = world.rank / perReplica
+        replica = dataParallelSize > 1 ? world.split(color: dataParallelRank, key: world.rank) : world
+        group = MPITensorParallelGroup(comm: pipelineParallelSize > 1 ? replica.split(color: replica.rank / tensorParallelSize, key: replica.rank) : replica)
+        pipeline = pipelineParallelSize > 1 ? MPIPipelineGroup(world: replica, tensorParallelSize: tensorParallelSize, partition: partition) : nil
+        channel = WorkerChannel(comm: replica)
         localRanks = Int(ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? "") ?? world.size
     }
 
@@ -45,24 +57,39 @@ public final class TensorParallelGroup: @unchecked Sendable {
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
     }
 
+    /// Whether `args`' data-parallel replicas are processes of an MPI job (each replica
+    /// `tensorParallelSize` × `pipelineParallelSize` ranks), rather than engines in one process
+    /// over one copy of the weights: when the replicas are parallel themselves, or when `mpirun`
+    /// started this process (`mpirun -n 2 --host a,b vllm serve … -dp 2` puts a replica on each host).
+    public static func replicasAreProcesses(_ args: EngineArgs) -> Bool {
+        args.dataParallelSize > 1 && (args.tensorParallelSize * args.pipelineParallelSize > 1 || launchedByMPI)
+    }
+
+    /// The ranks `args` need: every replica's when they are processes, else one replica's.
+    public static func worldSize(_ args: EngineArgs) -> Int {
+        args.tensorParallelSize * args.pipelineParallelSize * (replicasAreProcesses(args) ? args.dataParallelSize : 1)
+    }
+
     /// The groups this process belongs to: MPI's world, which must have `tensorParallelSize` ×
-    /// `pipelineParallelSize` ranks, all running this build with the same arguments. Starts MPI once.
-    public static func join(tensorParallelSize: Int, pipelineParallelSize: Int = 1,
+    /// `pipelineParallelSize` × `dataParallelSize` ranks, all running this build with the same
+    /// arguments. Starts MPI once.
+    public static func join(tensorParallelSize: Int, pipelineParallelSize: Int = 1, dataParallelSize: Int = 1,
                             arguments: [String] = CommandLine.arguments) throws -> TensorParallelGroup {
-        let size = tensorParallelSize * pipelineParallelSize
+        let size = tensorParallelSize * pipelineParallelSize * dataParallelSize
         return try current.withLock { current in
             if let g = current {
-                guard g.size == size else { throw MPIError("this process already belongs to a group of \(g.size) ranks") }
+                guard g.world.size == size else { throw MPIError("this process already belongs to a group of \(g.world.size) ranks") }
                 return g
             }
             guard launchedByMPI else {
                 throw MPIError("\(size) parallel ranks run one process each under Open MPI's mpirun; start it with `mpirun -n \(size) vllm …` (the vllm command does so itself)")
             }
             let partition = try PipelineStage.partition(from: ProcessInfo.processInfo.environment)
-            let world = try MPICommunicator.initializeWorld()
+            let world = try MPICommunicator.initializeWorld(multipleThreads: dataParallelSize > 1)
             guard world.size == size else {
                 _ = cmpi_finalize()
-                throw MPIError("mpirun started \(world.size) ranks but --tensor-parallel-size × --pipeline-parallel-size is \(size); give mpirun -n \(size)")
+                let product = dataParallelSize > 1 ? "--data-parallel-size × --tensor-parallel-size × --pipeline-parallel-size" : "--tensor-parallel-size × --pipeline-parallel-size"
+                throw MPIError("mpirun started \(world.size) ranks but \(product) is \(size); give mpirun -n \(size)")
             }
             let g = TensorParallelGroup(world: world, tensorParallelSize: tensorParallelSize, pipelineParallelSize: pipelineParallelSize,
                                         partition: partition)
@@ -93,9 +120,9 @@ public final class TensorParallelGroup: @unchecked Sendable {
         let failed = all.enumerated().filter { $0.element[0] == 1 }
         guard failed.isEmpty else {
             // Rank 0 says it for all; the others leave quietly (mpirun reports their status).
-            guard rank == 0 else { exit(1) }
+            guard worldRank == 0 else { exit(1) }
             let reasons = failed.map { String(decoding: $0.element[1...].prefix { $0 != 0 }, as: UTF8.self) }
-            if failed.count == size && Set(reasons).count == 1 { throw MPIError("every rank: \(reasons[0])") }
+            if failed.count == world.size && Set(reasons).count == 1 { throw MPIError("every rank: \(reasons[0])") }
             throw MPIError(zip(failed, reasons).map { "rank \($0.offset) could not load its part of the model: \($1)" }.joined(separator: "; "))
         }
     }
@@ -116,11 +143,31 @@ public final class TensorParallelGroup: @unchecked Sendable {
         exit(0)
     }
 
-    /// Every rank's `bytes` (the same length on each), in rank order.
+    /// World rank 0: the other data-parallel replicas, each reached through its first rank.
+    /// `validator` is this process's engine (replica 0's), which checks their requests.
+    public func remoteReplicas(validator: LLMEngine) -> [RemoteAsyncLLM] {
+        (1..<dataParallelSize).map { replica in
+            let link = MPIReplicaLink(comm: world, peer: replica * size, sendTag: MPIReplicaLink.toReplicaTag, receiveTag: MPIReplicaLink.toServerTag)
+            return RemoteAsyncLLM(link: link, validator: validator)
+        }
+    }
+
+    /// A data-parallel replica's first rank (not world rank 0): serves `llm` to world rank 0
+    /// until it stops the replica, then ends the process (its workers with it).
+    public func serveReplica(_ llm: AsyncLLM) -> Never {
+        // As on the workers: rank 0 drains on a signal, then stops the replicas.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let link = MPIReplicaLink(comm: world, peer: 0, sendTag: MPIReplicaLink.toServerTag, receiveTag: MPIReplicaLink.toReplicaTag)
+        ReplicaServer(llm: llm, link: link, index: dataParallelRank).run()
+        exit(0)
+    }
+
+    /// Every rank's `bytes` (the same length on each), in world rank order.
     private func gatherAll(_ bytes: [UInt8]) -> [[UInt8]] {
-        var out = [UInt8](repeating: 0, count: bytes.count * size)
+        var out = [UInt8](repeating: 0, count: bytes.count * world.size)
         bytes.withUnsafeBytes { mine in out.withUnsafeMutableBytes { world.allGather(mine.baseAddress!, bytes: bytes.count, into: $0.baseAddress!) } }
-        return (0..<size).map { Array(out[$0 * bytes.count ..< ($0 + 1) * bytes.count]) }
+        return (0..<world.size).map { Array(out[$0 * bytes.count ..< ($0 + 1) * bytes.count]) }
     }
 
     /// The build and arguments, hashed (FNV-1a) into 8 bytes.
@@ -141,7 +188,7 @@ public final class TensorParallelGroup: @unchecked Sendable {
         if g.steps > 0 {
             let pipelineBytes = g.pipeline?.bytesSent ?? 0
             let sent = g.group.bytesSent + g.channel.bytesSent + pipelineBytes
-            logInfo("parallel rank \(g.rank)/\(g.size): \(g.steps) steps, \(g.tokens) tokens; sent \(sent) bytes "
+            logInfo("parallel rank \(g.worldRank)/\(g.world.size): \(g.steps) steps, \(g.tokens) tokens; sent \(sent) bytes "
                     + "(\(g.channel.bytesSent) of them step messages, \(pipelineBytes) to other pipeline stages), \(sent / g.tokens) per token\n")
         }
         _ = cmpi_finalize()

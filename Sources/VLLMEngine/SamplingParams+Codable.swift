@@ -96,7 +96,7 @@ extension SamplingParams: Codable {
         try c.encode(presencePenalty, forKey: .presencePenalty)
         try c.encode(frequencyPenalty, forKey: .frequencyPenalty)
         try c.encode(repetitionPenalty, forKey: .repetitionPenalty)
-        try c.encodeIfPresent(seed, forKey: .seed)
+        try c.encodeIfPresent(seed.map { Int64(bitPattern: $0) }, forKey: .seed)
         try c.encode(stop, forKey: .stop)
         try c.encode(stopTokenIDs, forKey: .stopTokenIDs)
         try c.encode(includeStopStrInOutput, forKey: .includeStopStrInOutput)

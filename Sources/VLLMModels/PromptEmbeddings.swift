@@ -1,7 +1,7 @@
 /// A prompt given as input embeddings instead of tokens (vLLM's `prompt_embeds`): one row of
 /// `hiddenSize` values per prompt position, used where the embedding table's row of a token would
 /// be (after any scaling the architecture applies to looked-up rows, e.g. Gemma's √hidden).
-public struct PromptEmbeddings: Sendable, Equatable {
+public struct PromptEmbeddings: Sendable, Equatable, Codable {
     public let rows: Int
     public let hiddenSize: Int
     /// rows × hiddenSize, row-major.

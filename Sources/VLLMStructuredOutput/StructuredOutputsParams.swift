@@ -2,7 +2,7 @@ import Synchronization
 
 /// A request's output constraint as vLLM's `StructuredOutputsParams` spells it: exactly one of
 /// `json` (a JSON Schema), `regex`, `choice`, `grammar` (EBNF or Lark) or `jsonObject`.
-public struct StructuredOutputsParams: Sendable, Hashable {
+public struct StructuredOutputsParams: Sendable, Hashable, Codable {
     /// A JSON Schema as JSON text.
     public var json: String?
     public var regex: String?

@@ -2,6 +2,7 @@
 adapter (or BASE:ADAPTER) and gets the merged model's greedy tokens, /v1/models lists adapters
 with their parents, and VLLM_ALLOW_RUNTIME_LORA_UPDATING adds load/unload routes whose every
 refusal is a 4xx that leaves the server, its KV cache and requests in flight untouched."""
+from concurrent.futures import ThreadPoolExecutor
 import importlib.util
 import json
 import shutil
@@ -383,11 +384,12 @@ def test_lora_path_root_confines_runtime_loads(adapters, tmp_path):
         assert s.stop() == 0
 
 
-@pytest.mark.parametrize("parallel", [["--tensor-parallel-size", "3"], ["--pipeline-parallel-size", "2"], ["--data-parallel-size", "2"]])
+@pytest.mark.parametrize("parallel", [["--tensor-parallel-size", "3"], ["--pipeline-parallel-size", "2"], ["--data-parallel-size", "2"],
+                                      ["--data-parallel-size", "2", "--pipeline-parallel-size", "2"]])
 def test_runtime_loads_reach_every_rank_and_replica(server, client, adapters, parallel):
     # Loaded, unloaded and loaded again under the same name with another adapter, over 3 ranks
-    # (each reads the adapter and keeps its part) or 2 replicas (all get it): the answers are
-    # those of one engine.
+    # (each reads the adapter and keeps its part) or 2 replicas (all get it; two requests at
+    # once go one to each): the answers are those of one engine.
     tp = Server("--served-model-name", MODEL, "--kv-cache-dtype", "float32", "--activation-dtype", "exact", "--enable-lora",
                 "--max-lora-rank", "16", *parallel, env=ENABLE)
     try:
@@ -395,7 +397,11 @@ def test_runtime_loads_reach_every_rank_and_replica(server, client, adapters, pa
         for path, expected in [(adapters["attn8"]["path"], "attn8"), (adapters["qv4"]["path"], "qv4")]:
             r = post(tp, "/v1/load_lora_adapter", {"lora_name": "dyn", "lora_path": path})
             assert r.status_code == 200, r.text
-            same_output(complete(tp_client, "dyn"), complete(client, expected))
+            with ThreadPoolExecutor(2) as pool:
+                pair = list(pool.map(lambda _: complete(tp_client, "dyn"), range(2)))
+            want = complete(client, expected)
+            for got in pair:
+                same_output(got, want)
             assert post(tp, "/v1/unload_lora_adapter", {"lora_name": "dyn"}).status_code == 200
         same_output(complete(tp_client, MODEL), complete(client, MODEL))
     finally:

@@ -1,8 +1,11 @@
-"""Data parallelism (`--data-parallel-size N`): N engine replicas in the server's process, each
-with its own scheduler, KV cache and share of the cores over weights loaded once, behind one
-API server that sends each request to one of them. Answers equal one engine's; every replica's
-metrics carry its index as vLLM's `engine` label; a prompt goes to the replica that has its
-prefix cached unless that one is far busier."""
+"""Data parallelism (`--data-parallel-size N`): N engine replicas behind one API server that sends
+each request to one of them — in the server's process, each with its own scheduler, KV cache and
+share of the cores over weights loaded once; or, when each replica is itself tensor- or
+pipeline-parallel, as MPI processes (replica k's first rank runs its engine and exchanges requests
+and outputs with the server's rank). Answers equal one engine's; every replica's metrics carry its
+index as vLLM's `engine` label; a prompt goes to the replica that has its prefix cached unless
+that one is far busier."""
+import os
 import re
 import subprocess
 import threading
@@ -11,7 +14,7 @@ import time
 import requests
 
 from test_tensor_parallel import Serve, served
-from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests
+from tp_support import BINARY, EXACT, MODEL, SMALL_CACHE, compare, generate, reference_requests, serves_as_one_process_and_drains
 
 
 def metric(url, name, engine):
@@ -64,8 +67,34 @@ def test_a_shared_prefix_goes_to_the_replica_that_cached_it():
         assert server.wait(60) == 0, "".join(server.log[-30:])
 
 
+def test_replicas_of_pipelines_answer_as_one_engine_and_share_the_requests(tmp_path):
+    # Two replicas of two pipeline stages each: four processes; 64 KV blocks per replica, so the
+    # replica given more requests preempts and recomputes through its prefix cache.
+    reqs = reference_requests()
+    base = generate(tmp_path, MODEL, 1, reqs, *EXACT, *SMALL_CACHE)
+    server = Serve("--data-parallel-size", "2", "--pipeline-parallel-size", "2", *EXACT, *SMALL_CACHE)
+    try:
+        assert len(server.ranks()) == 4
+        assert compare(base, served(server, reqs)) <= 1e-4
+        tokens = [metric(server.url, "vllm:prompt_tokens_total", e) for e in (0, 1)]
+        assert all(t > 0 for t in tokens), tokens
+        assert sum(tokens) == sum(len(r["prompt_token_ids"]) for r in reqs)
+        assert sum(metric(server.url, "vllm:num_requests_running", e) for e in (0, 1)) == 0
+    finally:
+        server.proc.terminate()
+        assert server.wait(60) == 0, "".join(server.log[-30:])
+
+
+def test_serve_dp2_tp3_answers_as_one_process_and_drains_on_sigterm(tmp_path):
+    serves_as_one_process_and_drains(tmp_path, ["--data-parallel-size", "2", "--tensor-parallel-size", "3"], ranks=6, long_tokens=200)
+
+
 def test_data_parallel_refusals():
     p = subprocess.run([BINARY, "generate", "--prompt", "Hi", "--data-parallel-size", "2"], capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "--data-parallel-size applies to the serving commands" in p.stderr, p.stderr
-    p = subprocess.run([BINARY, "serve", "--port", "0", "-dp", "2", "-tp", "3"], capture_output=True, text=True, timeout=120)
-    assert p.returncode != 0 and "not supported yet" in p.stderr, p.stderr
+    # Under mpirun the world must hold every replica's ranks.
+    root = ["--allow-run-as-root"] if os.geteuid() == 0 else []
+    p = subprocess.run(["mpirun", *root, "--oversubscribe", "-n", "3", BINARY, "serve", "--port", "0", "-dp", "2"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0, p.stderr
+    assert "mpirun started 3 ranks but --data-parallel-size × --tensor-parallel-size × --pipeline-parallel-size is 2; give mpirun -n 2" in p.stderr + p.stdout

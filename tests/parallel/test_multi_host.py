@@ -6,12 +6,13 @@ transport), so every byte between them crosses an interface.
 """
 import json
 import os
+import re
 import subprocess
 import uuid
 
 import pytest
 
-from tp_support import EXACT, compare, generate, synthetic  # noqa: F401 (fixture)
+from tp_support import BINARY, EXACT, compare, generate, synthetic  # noqa: F401 (fixture)
 
 SUBNET = "10.231.7.0/24"
 
@@ -85,3 +86,35 @@ def test_pipeline_stages_on_two_hosts_equal_one_process(tmp_path, hosts, synthet
                       launcher=mpirun(hosts, tp * pp))
     assert compare(base, across) <= 1e-4
     assert hosts["link_bytes"]() - before > 1_000_000
+
+
+def run_batch(tmp_path, model, lines, *extra, launcher=()):
+    """`vllm run-batch` over completion `lines`; each line's first choice, in input order."""
+    src, out = tmp_path / "batch.jsonl", tmp_path / "results.jsonl"
+    src.write_text("".join(json.dumps(l) + "\n" for l in lines))
+    p = subprocess.run([*launcher, BINARY, "run-batch", "-i", str(src), "-o", str(out), "--model", str(model), *extra],
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return [json.loads(l)["response"]["body"]["choices"][0] for l in out.read_text().splitlines()], p.stderr
+
+
+@pytest.mark.parametrize("tp", [1, 2])
+def test_data_parallel_replicas_on_two_hosts_equal_one_process(tmp_path, hosts, synthetic, tp):
+    # Replica 0 (with the server's rank) on host a, replica 1 on b: replica 1's requests and
+    # outputs cross the link; with tp 2 each replica's all-reduces stay on its host.
+    model = synthetic["kv4"]
+    lines = [{"custom_id": str(i), "method": "POST", "url": "/v1/completions",
+              "body": {"model": str(model), "prompt": p, "max_tokens": 16, "logprobs": 5, "temperature": 0, "ignore_eos": True}}
+             for i, p in enumerate(["Hello", "The capital of France is", "def fib(n):" * 8, "1, 2, 3,", "Once upon a time", "Zürich"])]
+    base, _ = run_batch(tmp_path, model, lines, *EXACT, "--max-model-len", "512")
+    before = hosts["link_bytes"]()
+    across, log = run_batch(tmp_path, model, lines, *EXACT, "--max-model-len", "512", "--data-parallel-size", "2",
+                            "--tensor-parallel-size", str(tp), launcher=mpirun(hosts, 2 * tp))
+    assert f"Data parallel: 2 engine replicas of {tp} rank" in log, log
+    served = re.search(r"data-parallel replica 1: (\d+) requests, (\d+) tokens", log)
+    assert served and int(served[1]) > 0 and int(served[2]) == 16 * int(served[1]), log
+    for a, b in zip(base, across):
+        assert a["text"] == b["text"] and a["logprobs"]["tokens"] == b["logprobs"]["tokens"]
+        for x, y in zip(a["logprobs"]["top_logprobs"], b["logprobs"]["top_logprobs"]):
+            assert x.keys() == y.keys() and max(abs(x[k] - y[k]) for k in x) <= 1e-4
+    assert hosts["link_bytes"]() - before > 20_000

@@ -83,13 +83,19 @@ def metric(url, name):
     raise AssertionError(f"{name} not in /metrics:\n{text}")
 
 
+def metric_values(url, name):
+    """Every series of a metric (one per data-parallel replica)."""
+    text = requests.get(url + "/metrics", timeout=10).text
+    return [float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{") or line.startswith(name + " ")]
+
+
 def assert_idle(url, timeout=30):
-    """Waits until no request runs and no KV block is held, then asserts it (nothing leaked)."""
+    """Waits until no request runs and no KV block is held on any replica, then asserts it
+    (nothing leaked)."""
+    names = ["vllm:num_requests_running", "vllm:kv_cache_usage_perc", "vllm:num_requests_waiting"]
     deadline = time.time() + timeout
-    while time.time() < deadline:
-        if metric(url, "vllm:num_requests_running") == 0 and metric(url, "vllm:kv_cache_usage_perc") == 0:
-            break
+    while time.time() < deadline and any(v != 0 for n in names for v in metric_values(url, n)):
         time.sleep(0.2)
-    assert metric(url, "vllm:kv_cache_usage_perc") == 0
-    assert metric(url, "vllm:num_requests_running") == 0
-    assert metric(url, "vllm:num_requests_waiting") == 0
+    for n in names:
+        values = metric_values(url, n)
+        assert values and all(v == 0 for v in values), (n, values)

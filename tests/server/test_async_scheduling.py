@@ -4,6 +4,9 @@ same answers token for token (text, logprobs, finish reasons) as from a plain se
 strings, penalties, min_tokens, seeds, n > 1, streaming and an aborted stream among them — and
 nothing is left running."""
 import concurrent.futures as cf
+import re
+
+import requests
 
 from openai import OpenAI
 
@@ -94,4 +97,22 @@ def test_a_pipeline_answers_as_one_process_does():
         assert_idle(piped.url)
     finally:
         assert piped.stop() == 0, "".join(piped.log[-30:])
+        assert plain.stop() == 0, "".join(plain.log[-30:])
+
+
+def test_replicas_in_processes_answer_as_one_process_does():
+    # Two data-parallel replicas of two pipeline stages each (four processes): replica 1's
+    # requests and outputs cross between processes as changes; the answers are a plain server's.
+    plain = Server("--max-num-seqs", "6")
+    replicated = Server("--max-num-seqs", "6", "--data-parallel-size", "2", "--pipeline-parallel-size", "2")
+    try:
+        expected = answers(plain.url)
+        assert answers(replicated.url) == expected
+        assert answers(replicated.url) == expected
+        metrics = requests.get(replicated.url + "/metrics", timeout=10).text
+        served = re.findall(r'^vllm:request_success_total\{[^}]*engine="(\d)"[^}]*\} (\S+)$', metrics, re.M)
+        assert {e for e, n in served if float(n) > 0} == {"0", "1"}, served
+        assert_idle(replicated.url)
+    finally:
+        assert replicated.stop() == 0, "".join(replicated.log[-30:])
         assert plain.stop() == 0, "".join(plain.log[-30:])

@@ -13,8 +13,9 @@ typedef void *cmpi_request;
 
 // Loads libmpi (Open MPI 4 or 5) and its symbols. 0 on success; otherwise a reason in `err`.
 int cmpi_load(char *err, size_t err_len);
-// MPI_Init_thread at MPI_THREAD_SERIALIZED (calls from several threads, never at once).
-int cmpi_init(void);
+// MPI_Init_thread at MPI_THREAD_SERIALIZED (calls from several threads, never at once), or at
+// MPI_THREAD_MULTIPLE when `multiple_threads` (threads calling at once, on different communicators).
+int cmpi_init(int multiple_threads);
 int cmpi_finalize(void);
 cmpi_comm cmpi_world(void);
 int cmpi_rank(cmpi_comm comm);

@@ -69,7 +69,7 @@ public struct RequestUpdate: Sendable, Equatable {
 }
 
 /// Counters for logging and metrics.
-public struct SchedulerStats: Sendable, Equatable {
+public struct SchedulerStats: Sendable, Equatable, Codable {
     public var numRunning = 0
     public var numWaiting = 0
     /// Preemptions since the scheduler started.
@@ -100,10 +100,12 @@ public struct SchedulerStats: Sendable, Equatable {
     public var offload: OffloadStats?
     /// Speculative decoding's counters (all zero without it).
     public var specDecoding = SpecDecodingStats()
+
+    public init() {}
 }
 
 /// Speculative decoding's verifications since the start (vLLM's `SpecDecodingStats`).
-public struct SpecDecodingStats: Sendable, Equatable {
+public struct SpecDecodingStats: Sendable, Equatable, Codable {
     /// Steps in which a request verified proposed tokens, the tokens it verified, and those
     /// accepted.
     public var numDrafts = 0
@@ -119,7 +121,7 @@ public struct SpecDecodingStats: Sendable, Equatable {
 }
 
 /// What the KV offloading tier has done since the start (blocks and prompt tokens).
-public struct OffloadStats: Sendable, Equatable {
+public struct OffloadStats: Sendable, Equatable, Codable {
     public var blocksStored = 0
     public var blocksLoaded = 0
     /// Prompt tokens looked up in the tier (those the pool's prefix cache missed), and found.

@@ -2,7 +2,7 @@ import Foundation
 import VLLMModels
 
 /// Why a stream from `AsyncLLM` ended without finishing its request.
-public enum AsyncLLMError: Error, Equatable, CustomStringConvertible {
+public enum AsyncLLMError: Error, Equatable, Codable, CustomStringConvertible {
     /// The engine was shut down while the request ran.
     case shutDown
     /// Sleep mode: the engine takes no requests until woken (`/wake_up`).
@@ -50,7 +50,7 @@ public final class AsyncLLM: @unchecked Sendable {
     }
 
     /// The parts a sleeping engine has put to sleep (vLLM's wake-up tags).
-    public enum SleepTag: String, CaseIterable, Sendable {
+    public enum SleepTag: String, CaseIterable, Sendable, Codable {
         case weights
         case kvCache = "kv_cache"
     }
@@ -143,8 +143,13 @@ public final class AsyncLLM: @unchecked Sendable {
     /// takes a while: a dispatch thread does it, so neither the engine loop nor one of Swift's
     /// few cooperative threads (the server's) waits on it. Throws `LoRALoadError`.
     public func readLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapter {
+        try await Self.readLoRAAdapter(request, engine: engine)
+    }
+
+    /// `readLoRAAdapter` for `engine`'s model.
+    static func readLoRAAdapter(_ request: LoRARequest, engine: LLMEngine) async throws -> LoRAAdapter {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<LoRAAdapter, Error>) in
-            DispatchQueue.global(qos: .userInitiated).async { [engine] in
+            DispatchQueue.global(qos: .userInitiated).async {
                 c.resume(with: Result { () throws(LoRALoadError) in try engine.readLoRAAdapter(request) }.mapError { $0 as Error })
             }
         }

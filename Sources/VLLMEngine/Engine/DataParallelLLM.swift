@@ -1,16 +1,18 @@
 import Foundation
 import Synchronization
 
-/// Data parallelism in one process (vLLM's `--data-parallel-size` on one host): replicas of the
-/// engine, each an `AsyncLLM` with its own scheduler, KV cache and threads over weights they
-/// share, behind one front that sends each request to one of them (vLLM's data-parallel
-/// load-balancing client). The router prefers the replica whose prefix cache most likely holds
+/// Data parallelism (vLLM's `--data-parallel-size`): replicas of the engine, each with its own
+/// scheduler and KV cache, behind one front that sends each request to one of them (vLLM's
+/// data-parallel load-balancing client). On one host the replicas are `AsyncLLM`s in this process
+/// with their own threads over weights they share; as MPI processes (replicas that are parallel
+/// themselves, or on other hosts) all but the first are reached through proxies. The router prefers the replica whose prefix cache most likely holds
 /// the request's prompt (the replica it last sent the same leading blocks to), among those whose
 /// load is within `balanceSlack` requests of the least loaded one; then the least loaded, the
 /// one with the least KV cache in use, and the lowest index.
 public final class DataParallelLLM: EngineClient, @unchecked Sendable {
-    public let replicas: [AsyncLLM]
-    public var engine: LLMEngine { replicas[0].engine }
+    public let replicas: [any EngineReplica]
+    /// The first replica's engine (this process's): every replica runs the same model and settings.
+    public let engine: LLMEngine
     /// How many more requests in flight than the least loaded replica a replica may have and
     /// still be chosen for its prefix cache.
     let balanceSlack: Int
@@ -20,13 +22,20 @@ public final class DataParallelLLM: EngineClient, @unchecked Sendable {
     private let routed: Mutex<(prefixes: [[Int: Int]], clock: Int)>
     private let capacity: Int
 
-    public init(replicas: [AsyncLLM]) {
+    public convenience init(replicas: [AsyncLLM]) {
         precondition(!replicas.isEmpty)
+        self.init(engine: replicas[0].engine, replicas: replicas)
+    }
+
+    /// `replicas` of `engine`'s model and settings (`engine` itself drives one of them).
+    public init(engine: LLMEngine, replicas: [any EngineReplica]) {
+        precondition(!replicas.isEmpty)
+        self.engine = engine
         self.replicas = replicas
-        let args = replicas[0].engine.args
+        let args = engine.args
         blockSize = args.blockSize
         balanceSlack = max(1, args.maxNumSeqs / 4)
-        capacity = max(1, replicas[0].engine.numKVBlocks)
+        capacity = max(1, engine.numKVBlocks)
         routed = Mutex((Array(repeating: [:], count: replicas.count), 0))
     }
 
@@ -92,9 +101,9 @@ public final class DataParallelLLM: EngineClient, @unchecked Sendable {
     public func abort(requestID: String) { replicas.forEach { $0.abort(requestID: requestID) } }
 
     /// Loads the adapter on every replica, or on none (a failure unloads it where it loaded).
-    /// The files are read once; the replicas share the converted weights.
+    /// This process reads the files once; its replicas share the converted weights.
     public func loadLoRAAdapter(_ request: LoRARequest) async throws -> LoRAAdapterInfo {
-        let adapter = try await replicas[0].readLoRAAdapter(request)
+        let adapter = try await AsyncLLM.readLoRAAdapter(request, engine: engine)
         var infos: [LoRAAdapterInfo] = []
         for r in replicas {
             do { infos.append(try await r.registerLoRAAdapter(request, adapter)) } catch {

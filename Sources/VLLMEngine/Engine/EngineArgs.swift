@@ -172,9 +172,6 @@ public struct EngineArgs: Sendable, Equatable {
         guard tensorParallelSize >= 1 else { throw .invalid("--tensor-parallel-size must be at least 1, got \(tensorParallelSize)") }
         guard dataParallelSize >= 1 else { throw .invalid("--data-parallel-size must be at least 1, got \(dataParallelSize)") }
         guard pipelineParallelSize >= 1 else { throw .invalid("--pipeline-parallel-size must be at least 1, got \(pipelineParallelSize)") }
-        if dataParallelSize > 1 && tensorParallelSize * pipelineParallelSize > 1 {
-            throw .invalid("--data-parallel-size with --tensor-parallel-size or --pipeline-parallel-size above 1 is not supported yet")
-        }
         if pipelineParallelSize > 1 {
             if asyncScheduling { throw .invalid("--async-scheduling with --pipeline-parallel-size above 1 is not supported yet (the stages already overlap steps)") }
             if speculativeConfig != nil { throw .invalid("--speculative-config with --pipeline-parallel-size above 1 is not supported yet") }

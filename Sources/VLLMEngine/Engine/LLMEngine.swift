@@ -6,7 +6,7 @@ import VLLMTokenizers
 
 /// A prompt as text (tokenized with special-token parsing), as token ids, or as input
 /// embeddings (with `EngineArgs.enablePromptEmbeds`).
-public enum PromptInput: Sendable, Equatable {
+public enum PromptInput: Sendable, Equatable, Codable {
     case text(String)
     case tokenIDs([Int])
     case embeddings(PromptEmbeddings)

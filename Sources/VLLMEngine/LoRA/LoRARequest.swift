@@ -1,7 +1,7 @@
 /// Asks for a LoRA adapter (vLLM's `LoRARequest`): `loraName` identifies it (the OpenAI
 /// `model` field names it), `loraIntId` is a positive id unique among loaded adapters, and
 /// `loraPath` is the PEFT adapter directory, loaded on first use when not loaded yet.
-public struct LoRARequest: Sendable, Hashable {
+public struct LoRARequest: Sendable, Hashable, Codable {
     public let loraName: String
     public let loraIntId: Int
     public let loraPath: String
@@ -17,7 +17,7 @@ public struct LoRARequest: Sendable, Hashable {
 }
 
 /// A loaded adapter as the engine reports it (for `/v1/models` and logs).
-public struct LoRAAdapterInfo: Sendable, Equatable {
+public struct LoRAAdapterInfo: Sendable, Equatable, Codable {
     public let name: String
     public let intID: Int
     public let path: String
@@ -31,7 +31,7 @@ public struct LoRAAdapterInfo: Sendable, Equatable {
 }
 
 /// Why a LoRA operation was refused. Messages follow vLLM's where it has one.
-public enum LoRALoadError: Error, Equatable, CustomStringConvertible {
+public enum LoRALoadError: Error, Equatable, Codable, CustomStringConvertible {
     case notEnabled
     case badRequest(String)
     /// Nothing exists at the adapter's path (the server answers 404, as vLLM does).
