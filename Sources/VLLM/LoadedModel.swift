@@ -26,10 +26,8 @@ public struct LoadedModel: Sendable {
         if shardedState {
             // The rank's own file of a directory `vllm save-sharded-state` wrote.
             guard let path else { throw ModelLoadError.cannotOpen(path: "", reason: "--load-format sharded_state needs --model DIR (a directory `vllm save-sharded-state` wrote)") }
-            if let stages = tensorParallel?.pipelineCommunicator?.stage.count {
-                throw ModelLoadError.unsupported(path: path, reason: "--load-format sharded_state holds tensor-parallel parts; with --pipeline-parallel-size \(stages) load the model itself")
-            }
-            source = .file(try ShardedState.open(directory: path, rank: tensorParallel?.rank ?? 0, size: tensorParallel?.size ?? 1).path)
+            source = .file(try ShardedState.open(directory: path, rank: tensorParallel?.rank ?? 0, size: tensorParallel?.shard.size ?? 1,
+                                                 stage: tensorParallel?.pipelineCommunicator?.stage).path)
         } else {
             source = try path.map { try ModelLocator().locate($0, revision: revision) } ?? .file(DefaultModel.resolve())
         }

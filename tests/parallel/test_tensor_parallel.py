@@ -113,19 +113,21 @@ def test_a_killed_rank_ends_the_server_naming_it():
             server.proc.kill()
 
 
-def test_sharded_state_serves_as_the_whole_file(tmp_path):
-    # Each rank maps only its file; the answers are TP 1's (preempted and prefix-cached ones included).
-    out = tmp_path / "tp3"
-    p = subprocess.run([BINARY, "save-sharded-state", "--model", str(MODEL), "-tp", "3", "--output", str(out)],
+@pytest.mark.parametrize("pp", [1, 2])
+def test_sharded_state_serves_as_the_whole_file(tmp_path, pp):
+    # Each rank maps only its file (with pp 2, only its stage's layers); the answers are TP 1's
+    # (preempted and prefix-cached ones included).
+    out = tmp_path / "sharded"
+    p = subprocess.run([BINARY, "save-sharded-state", "--model", str(MODEL), "-tp", "3", "-pp", str(pp), "--output", str(out)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     files = sorted(f.name for f in out.iterdir())
-    assert files == [f"model-rank-{r}-part-0.gguf" for r in range(3)]
-    assert all((out / f).stat().st_size < MODEL.stat().st_size / 2 for f in files)
+    assert files == sorted(f"model-rank-{r}-part-0.gguf" for r in range(3 * pp))
+    assert all((out / f).stat().st_size < MODEL.stat().st_size / (2 * pp) for f in files)
     reqs = reference_requests()
     base = generate(tmp_path, MODEL, 1, reqs, *EXACT, *SMALL_CACHE)
-    server = Serve(str(out), "--load-format", "sharded_state", "--tensor-parallel-size", "3", *EXACT, *SMALL_CACHE,
-                   "--served-model-name", "HuggingFaceTB/SmolLM2-135M-Instruct")
+    server = Serve(str(out), "--load-format", "sharded_state", "--tensor-parallel-size", "3", "--pipeline-parallel-size", str(pp),
+                   *EXACT, *SMALL_CACHE, "--served-model-name", "HuggingFaceTB/SmolLM2-135M-Instruct")
     try:
         assert compare(base, served(server, reqs)) <= 1e-4
         metrics = requests.get(server.url + "/metrics", timeout=10).text

@@ -1,45 +1,72 @@
 import Foundation
 
 /// Sharded state (vLLM's `--load-format sharded_state` and its `save_sharded_state` example):
-/// a GGUF model saved as one file per tensor-parallel rank, each holding that rank's part of
-/// every weight, so that a rank maps only its own file and copies nothing at load (the
-/// row-parallel matrices' column slices are contiguous there). Each file is a GGUF file of its
-/// own (ggml's docs/gguf.md, version 3): the model's metadata (tokenizer included) with the
-/// group's size and the rank added, and the rank's tensors under the model's tensor names with
-/// their sliced shapes and unchanged types.
+/// a GGUF model saved as one file per rank of a model's group (tensor-parallel ranks, within
+/// pipeline stages), each holding that rank's part of every weight of its stage's layers, so that
+/// a rank maps only its own file and copies nothing at load (the row-parallel matrices' column
+/// slices are contiguous there). Each file is a GGUF file of its own (ggml's docs/gguf.md,
+/// version 3): the model's metadata (tokenizer included) with the group's sizes, the rank and
+/// the stage's layers added, and the rank's tensors under the model's tensor names with their
+/// sliced shapes and unchanged types. The tensors outside the layers (embedding, final norm, LM
+/// head) are in every stage's file.
 public enum ShardedState {
     static let sizeKey = "swift_vllm.tensor_parallel.size"
     static let rankKey = "swift_vllm.tensor_parallel.rank"
+    static let stagesKey = "swift_vllm.pipeline_parallel.size"
+    static let firstLayerKey = "swift_vllm.pipeline_parallel.first_layer"
+    static let layerCountKey = "swift_vllm.pipeline_parallel.layer_count"
 
-    /// vLLM's file name pattern (one part per rank here).
+    /// vLLM's file name pattern (one part per rank here; ranks numbered as vLLM numbers them,
+    /// tensor-parallel innermost: rank = stage × size + tensor-parallel rank).
     public static func fileName(rank: Int) -> String { "model-rank-\(rank)-part-0.gguf" }
 
-    /// Writes `model`'s parts for a group of `size` ranks into `directory` (created if need be).
-    public static func save(_ model: GGUFFile, size: Int, to directory: String,
+    /// Writes `model`'s parts for `stages` pipeline stages (split as `partition` says, vLLM's
+    /// even split when nil) of `size` tensor-parallel ranks each into `directory` (created if
+    /// need be).
+    public static func save(_ model: GGUFFile, size: Int, stages: Int = 1, partition: [Int]? = nil, to directory: String,
                             progress: (Int) -> Void = { _ in }) throws(ModelLoadError) {
         let config = try ModelConfig(gguf: model)
-        // Every rank's part is planned before anything is written: a refusal leaves no files.
-        let plans = try (0..<size).map { (rank) throws(ModelLoadError) -> [Piece] in
-            let shard = TensorParallelShard(rank: rank, size: size)
-            _ = try shard.config(config, path: model.path)  // refuses what cannot be split, in vLLM's words
-            return try plan(model, config: config, shard: shard)
+        guard stages <= config.layerCount else {
+            throw .unsupported(path: model.path, reason: "pipeline parallel size (\(stages)) exceeds the model's \(config.layerCount) layers")
         }
-        for (rank, pieces) in plans.enumerated() {
-            var metadata = model.metadata.filter { $0.key != sizeKey && $0.key != rankKey }
+        // Every rank's part is planned before anything is written: a refusal leaves no files.
+        let plans = try (0..<stages * size).map { (rank) throws(ModelLoadError) -> (pieces: [Piece], layers: Range<Int>) in
+            let shard = TensorParallelShard(rank: rank % size, size: size)
+            _ = try shard.config(config, path: model.path)  // refuses what cannot be split, in vLLM's words
+            let layers = try PipelineStage(index: rank / size, count: stages, partition: partition).layers(of: config.layerCount)
+            return (try plan(model, config: config, shard: shard).filter { layer(of: $0.name).map(layers.contains) ?? true }, layers)
+        }
+        for (rank, plan) in plans.enumerated() {
+            let ours = [sizeKey, rankKey, stagesKey, firstLayerKey, layerCountKey]
+            var metadata = model.metadata.filter { !ours.contains($0.key) }
             metadata[sizeKey] = .uint32(UInt32(size))
             metadata[rankKey] = .uint32(UInt32(rank))
+            if stages > 1 {
+                metadata[stagesKey] = .uint32(UInt32(stages))
+                metadata[firstLayerKey] = .uint32(UInt32(plan.layers.lowerBound))
+                metadata[layerCountKey] = .uint32(UInt32(plan.layers.count))
+            }
             if let arch = model.metadata["general.architecture"]?.string { metadata["\(arch).vocab_size"] = .uint32(UInt32(config.vocabSize)) }
-            try write(pieces, metadata: metadata.sorted { $0.key < $1.key }, alignment: model.alignment,
+            try write(plan.pieces, metadata: metadata.sorted { $0.key < $1.key }, alignment: model.alignment,
                       to: directory + "/" + fileName(rank: rank), source: model)
             progress(rank + 1)
         }
     }
 
-    /// Rank `rank`'s file of a group of `size` in `directory`, checked to be that rank's part.
-    public static func open(directory: String, rank: Int, size: Int) throws(ModelLoadError) -> GGUFFile {
+    /// The layer a GGUF tensor belongs to ("blk.N."), nil for the tensors outside the layers.
+    static func layer(of name: String) -> Int? {
+        guard name.hasPrefix("blk.") else { return nil }
+        return Int(name.dropFirst(4).prefix { $0 != "." })
+    }
+
+    /// Rank `rank`'s file of a group of `size` tensor-parallel ranks per stage (of `stage`'s
+    /// pipeline, if any) in `directory`, checked to be that rank's part.
+    public static func open(directory: String, rank: Int, size: Int, stage: PipelineStage? = nil) throws(ModelLoadError) -> GGUFFile {
         let path = directory + "/" + fileName(rank: rank)
+        let stages = stage?.count ?? 1
         guard FileManager.default.fileExists(atPath: path) else {
-            throw .cannotOpen(path: path, reason: "no such file: --load-format sharded_state takes a directory written by `vllm save-sharded-state` with --tensor-parallel-size \(size)")
+            let flags = "--tensor-parallel-size \(size)" + (stages > 1 ? " --pipeline-parallel-size \(stages)" : "")
+            throw .cannotOpen(path: path, reason: "no such file: --load-format sharded_state takes a directory written by `vllm save-sharded-state` with \(flags)")
         }
         let file = try GGUFFile(path: path)
         guard let saved = file.metadata[sizeKey]?.int, file.metadata[rankKey]?.int == rank else {
@@ -47,6 +74,17 @@ public enum ShardedState {
         }
         guard saved == size else {
             throw .unsupported(path: path, reason: "saved for tensor parallel size \(saved); load it with --tensor-parallel-size \(saved) or save it again for \(size)")
+        }
+        let savedStages = file.metadata[stagesKey]?.int ?? 1
+        guard savedStages == stages else {
+            throw .unsupported(path: path, reason: "saved for pipeline parallel size \(savedStages); load it with --pipeline-parallel-size \(savedStages) or save it again for \(stages)")
+        }
+        if let stage, stages > 1 {
+            let layers = try stage.layers(of: try ModelConfig(gguf: file).layerCount)
+            let first = file.metadata[firstLayerKey]?.int ?? -1, count = file.metadata[layerCountKey]?.int ?? -1
+            guard first == layers.lowerBound && count == layers.count else {
+                throw .unsupported(path: path, reason: "holds layers \(first)..<\(first + count), but pipeline stage \(stage.index) runs layers \(layers.lowerBound)..<\(layers.upperBound); save it again with the VLLM_PP_LAYER_PARTITION it is served with")
+            }
         }
         return file
     }
