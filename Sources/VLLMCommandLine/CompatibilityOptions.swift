@@ -28,7 +28,31 @@ public struct CompatibilityOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Most logprobs a request may ask for per token (vLLM's default 20; -1: the whole vocabulary).")
     public var maxLogprobs = 20
 
+    @Option(help: "vLLM's data-parallel backend: mp (replicas as processes, here MPI's); ray is not used.")
+    public var dataParallelBackend = "mp"
+
+    @Option(help: "vLLM's multi-node data-parallel launch (refused: mpirun starts every host's replicas, see --data-parallel-size).")
+    public var dataParallelAddress: String?
+
+    @Option(help: "vLLM's multi-node data-parallel launch (refused, as --data-parallel-address).")
+    public var dataParallelRpcPort: Int?
+
+    @Option(help: "vLLM's multi-node data-parallel launch (refused, as --data-parallel-address).")
+    public var dataParallelStartRank: Int?
+
+    @Flag(help: "vLLM's multi-node data-parallel launch (refused, as --data-parallel-address).")
+    public var headless = false
+
     public func validate() throws {
+        guard ["mp", "ray"].contains(dataParallelBackend) else { throw ValidationError("--data-parallel-backend must be mp or ray, got \(dataParallelBackend)") }
+        if dataParallelBackend == "ray" {
+            throw ValidationError("--data-parallel-backend ray is not supported: data-parallel replicas run as processes of one MPI job (mp)")
+        }
+        let multiNode = [dataParallelAddress.map { _ in "--data-parallel-address" }, dataParallelRpcPort.map { _ in "--data-parallel-rpc-port" },
+                         dataParallelStartRank.map { _ in "--data-parallel-start-rank" }, headless ? "--headless" : nil].compactMap { $0 }
+        if let flag = multiNode.first {
+            throw ValidationError("\(flag) is not needed: replicas on several hosts are started together by mpirun and find each other through MPI, e.g. `mpirun -n 2 --host node1,node2 vllm serve MODEL --data-parallel-size 2`")
+        }
         guard ["auto", "gguf", "safetensors", "sharded_state", "dummy"].contains(loadFormat) else {
             throw ValidationError("--load-format \(loadFormat) is not supported: models are safetensors checkpoints or GGUF files (use auto, safetensors, gguf, sharded_state or dummy)")
         }

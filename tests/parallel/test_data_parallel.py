@@ -98,3 +98,13 @@ def test_data_parallel_refusals():
                        capture_output=True, text=True, timeout=120)
     assert p.returncode != 0, p.stderr
     assert "mpirun started 3 ranks but --data-parallel-size × --tensor-parallel-size × --pipeline-parallel-size is 2; give mpirun -n 2" in p.stderr + p.stdout
+
+
+def test_vllm_multi_node_launch_flags_point_to_mpirun():
+    # vLLM starts each node's replicas with a command of its own; here one mpirun starts them all.
+    for flags in (["--data-parallel-address", "10.0.0.1"], ["--data-parallel-rpc-port", "13345"], ["--data-parallel-start-rank", "2"], ["--headless"]):
+        p = subprocess.run([BINARY, "serve", "--port", "0", "-dp", "4", *flags], capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0
+        assert f"{flags[0]} is not needed: replicas on several hosts are started together by mpirun" in p.stderr, p.stderr
+    p = subprocess.run([BINARY, "serve", "--port", "0", "-dp", "2", "--data-parallel-backend", "ray"], capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "--data-parallel-backend ray is not supported" in p.stderr, p.stderr
