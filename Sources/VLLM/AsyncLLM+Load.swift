@@ -20,10 +20,12 @@ extension DataParallelLLM {
         var replicas: [AsyncLLM] = []
         do {
             replicas.append(AsyncLLM(engine: try loaded.engine(args: args)))
-            for _ in 1..<count {
+            for rank in 1..<count {
                 let pool = ThreadPool(threadCount: threads)
+                var replicaArgs = args
+                replicaArgs.dataParallelRank = rank
                 replicas.append(AsyncLLM(engine: try LLMEngine(
-                    model: loaded.model.replica(pool: pool), tokenizer: loaded.tokenizer, args: args,
+                    model: loaded.model.replica(pool: pool), tokenizer: loaded.tokenizer, args: replicaArgs,
                     generationConfig: loaded.generationConfig, modelIdentity: loaded.identity,
                     draftModel: loaded.draftModel(args: args, pool: pool))))
             }
@@ -45,6 +47,8 @@ public func makeEngineClient(model: String?, args: EngineArgs) throws -> any Eng
     guard TensorParallelGroup.replicasAreProcesses(args) else { return try DataParallelLLM(model: model, args: args) }
     let loaded = try LoadedModel(path: model, args: args)
     let group = loaded.tensorParallel!
+    var args = args
+    args.dataParallelRank = group.dataParallelRank
     let llm = AsyncLLM(engine: try loaded.engine(args: args))
     guard group.worldRank == 0 else { group.serveReplica(llm) }
     logInfo("Data parallel: \(args.dataParallelSize) engine replicas of \(group.size) rank\(group.size == 1 ? "" : "s") each, in \(group.dataParallelSize * group.size) processes\n")

@@ -1,6 +1,7 @@
 """The KV offloading tier (memory) under tensor, pipeline and data parallelism: each rank keeps
 its part of every offloaded block (its KV heads, its stage's layers) in a tier of its own, and
-copies in and out in step with rank 0; each data-parallel replica has a tier of its own. With a
+copies in and out in step with rank 0; each data-parallel replica has a tier of its own (on disk,
+a file of its own, restored to it alone when the server restarts). With a
 KV cache too small to keep a shared system prompt, a later request loads its blocks back from
 the tier and answers exactly as one process without a tier does."""
 import re
@@ -44,6 +45,40 @@ def test_an_evicted_prompt_comes_back_from_every_ranks_tier(parallel):
     finally:
         tiered.proc.terminate()
         assert tiered.wait(60) == 0, "".join(tiered.log[-30:])
+
+
+@pytest.mark.parametrize("replicas", [["-dp", "2"], ["-dp", "2", "-pp", "2"]])
+def test_each_replica_keeps_a_disk_tier_of_its_own(tmp_path, replicas):
+    if "-pp" in replicas:
+        # Pipeline stages keep no disk tier yet: refused, as without data parallelism.
+        p = subprocess.run([BINARY, "serve", "--port", "0", *replicas, "--kv-offloading-size", "0.1", "--kv-offloading-backend", "disk",
+                            "--kv-offloading-path", str(tmp_path)], capture_output=True, text=True, timeout=300)
+        assert p.returncode != 0 and "the disk KV offloading tier with --tensor-parallel-size or --pipeline-parallel-size" in p.stdout + p.stderr
+        return
+    plain = Serve("--num-gpu-blocks-override", "64", "--max-model-len", "1024")
+    try:
+        expected = answer(plain, SYSTEM + "\nQ: second?\nA:")
+    finally:
+        plain.proc.terminate()
+        assert plain.wait(60) == 0
+    flags = ["--num-gpu-blocks-override", "64", "--max-model-len", "1024", "--kv-offloading-size", "0.1",
+             "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path), *replicas]
+    tiered = Serve(*flags)
+    try:
+        answer(tiered, SYSTEM + "\nQ: first?\nA:")  # replica 0 (both idle)
+        assert metric(tiered, "vllm:kv_offload_blocks_stored_total") > 0
+    finally:
+        tiered.proc.terminate()
+        assert tiered.wait(60) == 0, "".join(tiered.log[-30:])
+    assert len(list(tmp_path.iterdir())) == 2, list(tmp_path.iterdir())  # a file per replica
+    # Restarted, replica 0 finds the system prompt in its file.
+    again = Serve(*flags)
+    try:
+        assert answer(again, SYSTEM + "\nQ: second?\nA:") == expected
+        assert metric(again, "vllm:kv_offload_blocks_loaded_total") > 0
+    finally:
+        again.proc.terminate()
+        assert again.wait(60) == 0, "".join(again.log[-30:])
 
 
 def test_the_disk_tier_is_refused_with_parallel_ranks(tmp_path):

@@ -90,8 +90,10 @@ def test_serve_tp3_answers_as_tp1_and_drains_on_sigterm(tmp_path):
     serves_as_one_process_and_drains(tmp_path, ["--tensor-parallel-size", "3"], ranks=3, long_tokens=600)
 
 
-def test_a_killed_rank_ends_the_server_naming_it():
-    server = Serve("--tensor-parallel-size", "3")
+@pytest.mark.parametrize("layout", [["--tensor-parallel-size", "3"], ["--data-parallel-size", "2", "--pipeline-parallel-size", "2"]])
+def test_a_killed_rank_ends_the_server_naming_it(layout):
+    # With data parallelism the victim is a rank of replica 1 (rank 0 starts first).
+    server = Serve(*layout)
     try:
         ranks = server.ranks()
         def cut_short():

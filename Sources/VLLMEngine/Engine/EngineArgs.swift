@@ -14,6 +14,9 @@ public struct EngineArgs: Sendable, Equatable {
     public var pipelineParallelSize = 1
     /// Engine replicas (`--data-parallel-size`), served by `DataParallelLLM`.
     public var dataParallelSize = 1
+    /// Which replica an engine is (vLLM's `data_parallel_rank`): each keeps a disk KV offloading
+    /// tier of its own.
+    public var dataParallelRank = 0
     /// Token slots per KV block.
     public var blockSize = 16
     /// Fraction of system memory the engine may use (weights + KV cache), as vLLM's
@@ -175,10 +178,6 @@ public struct EngineArgs: Sendable, Equatable {
         if pipelineParallelSize > 1 {
             if asyncScheduling { throw .invalid("--async-scheduling with --pipeline-parallel-size above 1 is not supported yet (the stages already overlap steps)") }
             if speculativeConfig != nil { throw .invalid("--speculative-config with --pipeline-parallel-size above 1 is not supported yet") }
-        }
-        if dataParallelSize > 1 && kvOffloadingSize != nil && kvOffloadingBackend == "disk" {
-            // Each replica has a memory tier of its own; disk tiers would share one file.
-            throw .invalid("the disk KV offloading tier with --data-parallel-size above 1 is not supported yet (the memory tier is)")
         }
         if let m = maxModelLen, m < 1 { throw .invalid("--max-model-len must be positive, got \(m)") }
         if let b = kvCacheMemory, b < 1 { throw .invalid("--kv-cache-memory must be positive, got \(b)") }

@@ -59,7 +59,8 @@ public final class LLMEngine: @unchecked Sendable {
 
     /// The tier `args` ask for. The disk tier's identity holds everything that changes a block's
     /// KV for the same tokens: the weights, the model's configuration, weight, activation and KV
-    /// dtypes, block size and KV layout.
+    /// dtypes, block size and KV layout; and the data-parallel replica, whose blocks are its own
+    /// (its own file, restored to it alone).
     static func offloadingBackend(args: EngineArgs, config: ModelConfig, modelIdentity: String?) throws(EngineArgsError) -> KVOffloadingBackend {
         guard args.kvOffloadingBackend == "disk" else { return .memory }
         guard let modelIdentity else {
@@ -70,6 +71,7 @@ public final class LLMEngine: @unchecked Sendable {
         let configJSON = (try? encoder.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "\(config)"
         let identity = [modelIdentity, configJSON, "dtype=\(args.dtype)", "activation=\(args.activationDtype)",
                         "kv=\(args.kvCacheDtype)", "block=\(args.blockSize)", "hybrid=\(!args.disableHybridKVCacheManager)"]
+            + (args.dataParallelSize > 1 ? ["replica=\(args.dataParallelRank)"] : [])
         return .disk(directory: args.kvOffloadingPath!, identity: identity.joined(separator: "\n"))
     }
 
