@@ -3,20 +3,20 @@ import VLLMModels
 
 /// A pipeline over MPI ranks laid out as vLLM lays them: tensor-parallel ranks innermost, so
 /// stage s holds world ranks s·tp ..< (s+1)·tp and each sends its residual stream to the rank
-/// tp above it. The last stage's tensor-parallel rank 0 sends the logits to world rank 0, which
-/// samples.
+/// tp above it. The last stage's tensor-parallel rank 0 samples (it holds a copy of the
+/// sampling state, `RequestSampler`) and sends world rank 0 the tokens.
 ///
 /// Rank 0 starts a step's send without waiting and, until the next stage has taken it, takes
-/// any logits the last stage sends meanwhile (kept for `receiveLogits`): the last stage may be
-/// sending an earlier step's logits while the next stage still works on that step, and two
+/// any tokens the last stage sends meanwhile (kept for `receiveSampled`): the last stage may be
+/// sending an earlier step's tokens while the next stage still works on that step, and two
 /// blocking sends would wait for each other.
 final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
-    private static let hiddenTag = 11, logitsTag = 12
+    private static let hiddenTag = 11, sampledTag = 12
     let world: MPICommunicator
     let stage: PipelineStage
     let tensorParallelSize: Int
-    /// Logits that arrived before rank 0 asked for them, oldest first.
-    private var early: [[Float]] = []
+    /// Sampled tokens that arrived before rank 0 asked for them, oldest first.
+    private var early: [[UInt8]] = []
     private(set) var bytesSent = 0
 
     init(world: MPICommunicator, tensorParallelSize: Int, partition: [Int]?) {
@@ -26,6 +26,9 @@ final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
     }
 
     private var lastStageSender: Int { (stage.count - 1) * tensorParallelSize }
+    /// Whether this rank samples: the last stage's tensor-parallel rank 0.
+    var samples: Bool { world.rank == lastStageSender }
+    var sendsLogits: Bool { false }
 
     func sendToNextStage(_ buffer: UnsafePointer<Float>, count: Int) {
         let bytes = UnsafeRawBufferPointer(start: buffer, count: count * 4)
@@ -35,10 +38,8 @@ final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
         var request = world.startSend(bytes, to: next, tag: Self.hiddenTag)
         var backoff = PollBackoff(longestSleep: 20)
         while !world.test(&request) {
-            if let size = world.probe(from: lastStageSender, tag: Self.logitsTag) {
-                var logits = [Float](repeating: 0, count: size / 4)
-                logits.withUnsafeMutableBytes { world.receive($0, from: lastStageSender, tag: Self.logitsTag) }
-                early.append(logits)
+            if let message = takeSampled() {
+                early.append(message)
                 backoff.reset()
             } else {
                 backoff.wait()
@@ -51,18 +52,29 @@ final class MPIPipelineGroup: PipelineCommunicator, @unchecked Sendable {
     }
 
     func sendLogits(_ buffer: UnsafePointer<Float>, count: Int) {
-        bytesSent += count * 4
-        world.send(UnsafeRawBufferPointer(start: buffer, count: count * 4), to: 0, tag: Self.logitsTag)
+        preconditionFailure("the last stage samples: it sends tokens, not logits")
     }
 
-    /// On rank 0: the oldest step's logits (`count` floats) into `buffer`.
-    func receiveLogits(_ buffer: UnsafeMutablePointer<Float>, count: Int) {
-        if !early.isEmpty {
-            let logits = early.removeFirst()
-            precondition(logits.count == count, "the last stage sent \(logits.count) logits, rank 0 expected \(count)")
-            buffer.update(from: logits, count: count)
-            return
+    /// On the sampling rank: a step's tokens (encoded) to rank 0.
+    func sendSampled(_ message: [UInt8]) {
+        bytesSent += message.count
+        message.withUnsafeBytes { world.send($0, to: 0, tag: Self.sampledTag) }
+    }
+
+    /// On rank 0: the oldest step's tokens (encoded).
+    func receiveSampled() -> [UInt8] {
+        if !early.isEmpty { return early.removeFirst() }
+        var backoff = PollBackoff(longestSleep: 20)
+        while true {
+            if let message = takeSampled() { return message }
+            backoff.wait()
         }
-        world.receive(UnsafeMutableRawBufferPointer(start: buffer, count: count * 4), from: lastStageSender, tag: Self.logitsTag)
+    }
+
+    private func takeSampled() -> [UInt8]? {
+        guard let size = world.probe(from: lastStageSender, tag: Self.sampledTag) else { return nil }
+        var message = [UInt8](repeating: 0, count: size)
+        message.withUnsafeMutableBytes { world.receive($0, from: lastStageSender, tag: Self.sampledTag) }
+        return message
     }
 }

@@ -38,15 +38,10 @@ enum ReplicaReply: Codable, Equatable, Sendable {
 
 extension Array where Element: Codable {
     /// One link message.
-    var encodedMessage: [UInt8] { [UInt8]((try? JSONEncoder().encode(self)) ?? Data("[]".utf8)) }
+    var encodedMessage: [UInt8] { WireJSON.encode(self) }
 
-    /// A link message; a message that does not decode is a bug between two builds the world
-    /// checked to be the same, so it stops the process.
-    init(message bytes: [UInt8]) {
-        do { self = try JSONDecoder().decode(Self.self, from: Data(bytes)) } catch {
-            fatalError("data-parallel link: undecodable message (\(error))")
-        }
-    }
+    /// A link message.
+    init(message bytes: [UInt8]) { self = WireJSON.decode(Self.self, from: bytes) }
 }
 
 /// An array as the last one sent and what replaces it: the first `keep` elements stay and

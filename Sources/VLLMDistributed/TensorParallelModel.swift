@@ -1,11 +1,13 @@
 import VLLMCompute
+import VLLMEngine
 import VLLMModels
 
 /// Rank 0's part of a tensor- or pipeline-parallel model: before running its part of each step
 /// it tells the other ranks the step (`ForwardDelta`), so every rank runs the same batch; a
-/// stage's ranks meet in the layers' all-reduces, stages pass the residual stream on, and the
-/// logits come to rank 0 (gathered, or sent by the last stage), which samples.
-final class TensorParallelModel: PipelinedCausalLM, @unchecked Sendable {
+/// stage's ranks meet in the layers' all-reduces, stages pass the residual stream on. Without a
+/// pipeline the logits are gathered on rank 0, which samples; with one the last stage samples
+/// (its copy of the sampling state follows rank 0's) and sends rank 0 the tokens.
+final class TensorParallelModel: LastStageSampling, @unchecked Sendable {
     let part: DecoderModel
     let group: TensorParallelGroup
     var config: ModelConfig { part.config }
@@ -17,14 +19,10 @@ final class TensorParallelModel: PipelinedCausalLM, @unchecked Sendable {
     private var sent: [String: (sequence: Int64, tables: [[Int32]], step: Int)] = [:]
     private var nextSequence: Int64 = 0
     private var stepsSent = 0
-    /// The logit rows of each step started and not finished, oldest first.
-    private var pendingRows: [Int] = []
-    /// Rank 0's logits of the oldest step: the part's own (no pipeline), or received from the
-    /// last stage.
+    /// Rank 0's logits of the last step (without a pipeline).
     private var lastLogits: Logits?
-    private var received = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-    private var receivedCapacity = 1
     var pipelineDepth: Int { group.pipeline?.stage.count ?? 1 }
+    var samplesOnLastStage: Bool { group.pipeline != nil }
     /// Rank 0's part of each LoRA adapter the workers hold, by the engine's adapter id.
     private var loras: [ObjectIdentifier: Int] = [:]
 
@@ -32,8 +30,6 @@ final class TensorParallelModel: PipelinedCausalLM, @unchecked Sendable {
         self.part = part
         self.group = group
     }
-
-    deinit { received.deallocate() }
 
     func kvCacheLayout(_ engineLayout: KVCacheLayout) -> KVCacheLayout { part.kvCacheLayout(engineLayout) }
 
@@ -91,23 +87,28 @@ final class TensorParallelModel: PipelinedCausalLM, @unchecked Sendable {
         group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
         let logits = part.forward(inputs, kv: kv)
         if group.pipeline == nil { lastLogits = logits }
-        pendingRows.append(inputs.reduce(0) { $0 + $1.numLogitRows })
     }
 
     func finishForward() -> Logits {
-        let rows = pendingRows.removeFirst()
-        if let logits = lastLogits {
-            lastLogits = nil
-            return logits
-        }
-        let v = config.vocabSize
-        if receivedCapacity < rows * v {
-            received.deallocate()
-            receivedCapacity = rows * v
-            received = .allocate(capacity: receivedCapacity)
-        }
-        if rows > 0 { group.pipeline!.receiveLogits(received, count: rows * v) }
-        return Logits(base: received, count: rows, vocabSize: v)
+        guard let logits = lastLogits else { preconditionFailure("with a pipeline the last stage samples: finishSampled") }
+        lastLogits = nil
+        return logits
+    }
+
+    func addSamplingRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?) {
+        group.channel.send(.sampling(.addRequest(id: id, params: params, badWordsTokenIDs: params.badWordsTokenIDs,
+                                                 promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)))
+    }
+
+    func removeSamplingRequests(_ ids: [String]) { group.channel.send(.sampling(.removeRequests(ids))) }
+
+    func startForward(_ inputs: [SequenceInput], kv: PagedKVCache, sampling: SamplingStep) {
+        group.channel.send(.sampling(.step(sampling)))
+        startForward(inputs, kv: kv)
+    }
+
+    func finishSampled() -> [String: [SampledToken]] {
+        WireJSON.decode([String: [SampledToken]].self, from: group.pipeline!.receiveSampled())
     }
 
     /// The blocks each table gained, when `new` only extends `old`.

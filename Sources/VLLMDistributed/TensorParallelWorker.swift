@@ -16,6 +16,9 @@ struct TensorParallelWorker {
         var sequences: [Int64: (tables: [[Int32]], embeddings: PromptEmbeddings?, step: Int)] = [:]
         var step = 0
         let depth = group.pipeline?.stage.count ?? 1
+        // The last stage's tensor-parallel rank 0 samples, with its copy of the sampling state.
+        let sampler = group.pipeline?.samples == true ? RequestSampler(vocabSize: part.config.vocabSize) : nil
+        var samplingSteps: [SamplingStep] = []
         while true {
             switch group.channel.receive() {
             case let .initializeKVCache(layout, numBlocks, blockSize, dtype, offloadSlots):
@@ -48,7 +51,11 @@ struct TensorParallelWorker {
                                          promptEmbeddings: state.embeddings)
                 }
                 step += 1
-                _ = part.forward(inputs, kv: kv!)
+                let logits = part.forward(inputs, kv: kv!)
+                if let sampler {
+                    let sampled = sampler.sample(samplingSteps.removeFirst(), logits: logits)
+                    group.pipeline!.sendSampled(WireJSON.encode(sampled))
+                }
                 group.steps += 1
                 group.tokens += inputs.reduce(0) { $0 + $1.tokens.count }
             case .releaseKVCache:
@@ -64,6 +71,16 @@ struct TensorParallelWorker {
                 }
             case let .removeLoRA(id):
                 loras[id] = nil
+            case let .sampling(message):
+                guard let sampler else { break }
+                switch message {
+                case let .addRequest(id, params, badWords, prompt, eos):
+                    var params = params
+                    params.badWordsTokenIDs = badWords
+                    sampler.addRequest(id: id, params: params, promptTokenIDs: prompt, eosTokenID: eos)
+                case let .removeRequests(ids): sampler.remove(ids)
+                case let .step(s): samplingSteps.append(s)
+                }
             case .shutdown:
                 return
             }

@@ -1,3 +1,4 @@
+import VLLMEngine
 import VLLMModels
 
 /// What rank 0 tells the worker ranks of a tensor-parallel group, in order, over one MPI tag.
@@ -16,7 +17,20 @@ enum WorkerMessage {
     /// Read the LoRA adapter at `path` (rank 0 has checked it) and keep this rank's part as `id`.
     case addLoRA(id: Int, path: String, maxRank: Int)
     case removeLoRA(id: Int)
+    /// For the rank that samples (a pipeline's last stage): its copy of the sampling state.
+    case sampling(SamplingMessage)
     case shutdown
+}
+
+/// What rank 0's runner tells the last pipeline stage's sampler (`RequestSampler`), in order
+/// with the steps.
+enum SamplingMessage: Codable, Equatable {
+    /// `params` with the seed rank 0 drew; the bad words' token ids travel beside them (their
+    /// JSON form leaves them out).
+    case addRequest(id: String, params: SamplingParams, badWordsTokenIDs: [[Int]], promptTokenIDs: [Int], eosTokenID: Int?)
+    case removeRequests([String])
+    /// The rows of the next forward step.
+    case step(SamplingStep)
 }
 
 /// One forward step as the worker ranks need it: per sequence, the tokens to run, where they
@@ -49,7 +63,7 @@ struct ForwardDelta {
 }
 
 extension WorkerMessage {
-    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, addLoRA, removeLoRA, shutdown, loadBlocks, storeBlocks }
+    private enum Kind: UInt8 { case initializeKVCache = 1, copyBlocks, forward, releaseKVCache, addLoRA, removeLoRA, shutdown, loadBlocks, storeBlocks, sampling }
 
     var encoded: [UInt8] {
         var w = ByteWriter()
@@ -85,6 +99,9 @@ extension WorkerMessage {
         case let .addLoRA(id, path, maxRank):
             w.byte(Kind.addLoRA.rawValue); w.int(id); w.int(maxRank); w.string(path)
         case let .removeLoRA(id): w.byte(Kind.removeLoRA.rawValue); w.int(id)
+        case let .sampling(message):
+            w.byte(Kind.sampling.rawValue)
+            w.string(String(decoding: WireJSON.encode(message), as: UTF8.self))
         case .shutdown: w.byte(Kind.shutdown.rawValue)
         }
         return w.bytes
@@ -136,6 +153,8 @@ extension WorkerMessage {
             let id = r.int(), maxRank = r.int()
             self = .addLoRA(id: id, path: r.string(), maxRank: maxRank)
         case .removeLoRA: self = .removeLoRA(id: r.int())
+        case .sampling:
+            self = .sampling(WireJSON.decode(SamplingMessage.self, from: Array(r.string().utf8)))
         case .shutdown: self = .shutdown
         case nil: preconditionFailure("unknown worker message")
         }

@@ -189,9 +189,9 @@ public final class DecoderModel: CausalLM, @unchecked Sendable {
             }
         }
         // Only rank 0 of a tensor-parallel group has the logits; a pipeline's last stage sends
-        // them to the rank that samples.
+        // them to the rank that samples, unless it samples itself.
         let holdsLogits = (tensorParallel?.rank ?? 0) == 0
-        if let pipeline, holdsLogits, logitRows > 0 {
+        if let pipeline, pipeline.sendsLogits, holdsLogits, logitRows > 0 {
             pipeline.sendLogits(buffers.logits, count: logitRows * v)
             return Logits(base: buffers.logits, count: 0, vocabSize: v)
         }

@@ -33,7 +33,10 @@ import VLLMStructuredOutput
                         o.tokenIDs.append(Int.random(in: 0..<50_000, using: &rng))
                         o.text += words.randomElement(using: &rng)!
                         if withLogprobs {
-                            let top = (0..<Int.random(in: 1...3, using: &rng)).map { _ in (tokenID: Int.random(in: 0..<50_000, using: &rng), logprob: -Double.random(in: 0...20, using: &rng)) }
+                            // A token a grammar or bias rules out has logprob -inf.
+                            let top = (0..<Int.random(in: 1...3, using: &rng)).map { _ in
+                                (tokenID: Int.random(in: 0..<50_000, using: &rng), logprob: Int.random(in: 0..<8, using: &rng) == 0 ? -.infinity : -Double.random(in: 0...20, using: &rng))
+                            }
                             o.logprobs = (o.logprobs ?? []) + [top]
                             o.logprobRanks = (o.logprobRanks ?? []) + [Int.random(in: 1...100, using: &rng)]
                         }

@@ -151,8 +151,11 @@ import VLLMStructuredOutput
 /// refuse it): requests waiting for a token in flight sit out a step while the others run, and
 /// every output is the same, token for token.
 @Suite struct PipelineBatchQueueTests {
-    @Test(arguments: 0..<4, [2, 3])
-    func pipelinedEqualsSyncOnRandomWorkloads(shard: Int, depth: Int) throws {
+    /// `lastStageSamples`: the last stage samples with its copy of the sampling state (as with
+    /// MPI ranks) instead of handing rank 0 the logits.
+    @Test(arguments: 0..<4, [(2, false), (3, false), (2, true), (3, true)])
+    func pipelinedEqualsSyncOnRandomWorkloads(shard: Int, layout: (depth: Int, lastStageSamples: Bool)) throws {
+        let depth = layout.depth
         var rng = SplitMix64(seed: UInt64(shard) &* 0x51ED &+ UInt64(depth))
         var mostInFlight = 0
         for k in 0..<120 {
@@ -160,9 +163,16 @@ import VLLMStructuredOutput
             w.args.kvOffloadingSize = nil
             let model = ChainModel(vocabSize: AsyncSchedulingTests.tokenizer.vocabSize, activeTokens: AsyncSchedulingTests.active)
             let sync = try AsyncSchedulingTests.run(w, async: false, model: model)
-            let pipelined = PipelinedChainModel(model, depth: depth)
-            let piped = try AsyncSchedulingTests.run(w, async: false, model: pipelined)
-            mostInFlight = max(mostInFlight, pipelined.mostInFlight)
+            let piped: [String: String]
+            if layout.lastStageSamples {
+                let pipelined = SamplingPipelinedChainModel(model, depth: depth)
+                piped = try AsyncSchedulingTests.run(w, async: false, model: pipelined)
+                mostInFlight = max(mostInFlight, pipelined.mostInFlight)
+            } else {
+                let pipelined = PipelinedChainModel(model, depth: depth)
+                piped = try AsyncSchedulingTests.run(w, async: false, model: pipelined)
+                mostInFlight = max(mostInFlight, pipelined.mostInFlight)
+            }
             for (id, s) in sync where piped[id] != s {
                 Issue.record("shard \(shard) workload \(k) request \(id):\nsync      \(s)\npipelined \(piped[id] ?? "none")")
                 return

@@ -40,28 +40,18 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     public private(set) var kvCache: PagedKVCache!
     /// Moves KV to and from the offloading tier; nil without one.
     private var offloadCopier: KVOffloadCopier?
-    private var states: [String: RequestState] = [:]
+    private let sampler: RequestSampler
+    /// The model's last pipeline stage, when it samples there: it gets the sampling state and
+    /// each step's rows, and this runner its tokens.
+    private let lastStage: (any LastStageSampling)?
     /// Loaded LoRA adapters by engine adapter id (`ScheduledRequest.loraID`).
     private var loras: [Int: LoRAAdapter] = [:]
 
-    private let workspace = SamplerWorkspace()
-
-    struct RequestState {
-        let params: SamplingParams
-        var rng: SplitMix64
-        /// Prompt and sampled tokens, for penalties and min_tokens.
-        var history: SamplingHistory
-        /// Kept only for prompt logprobs, until they are reported.
-        var prompt: [Int]?
-        /// Prompt logprobs by position - 1, filled chunk by chunk (again after a preemption).
-        var promptLogprobs: [StepLogprobs?] = []
-        var promptLogprobRanks: [Int] = []
-        var promptEmbeddings: PromptEmbeddings?
-        /// The token sampled last (what a placeholder in the next chunk stands for).
-        var lastSampled: Int?
+    public init(model: any CausalLM) {
+        self.model = model
+        sampler = RequestSampler(vocabSize: model.config.vocabSize)
+        lastStage = (model as? any LastStageSampling).flatMap { $0.samplesOnLastStage ? $0 : nil }
     }
-
-    public init(model: any CausalLM) { self.model = model }
 
     public func initializeKVCache(layout: KVCacheLayout, numBlocks: Int, blockSize: Int, dtype: KVCacheDType,
                                   offloading: KVOffloadingConfig?) throws(EngineArgsError) -> [RestoredBlock] {
@@ -83,13 +73,11 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     /// Registers a request's sampling state before it is first scheduled.
     public func addRequest(id: String, params: SamplingParams, promptTokenIDs: [Int], eosTokenID: Int?, promptEmbeddings: PromptEmbeddings?) {
         for i in pendingRemovals.indices { pendingRemovals[i].ids.removeAll { $0 == id } }
-        states[id] = RequestState(params: params, rng: SplitMix64(seed: params.seed ?? .random(in: .min ... .max)),
-                                  history: SamplingHistory(promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID,
-                                                           params: params),
-                                  prompt: params.promptLogprobs == nil ? nil : promptTokenIDs,
-                                  promptLogprobs: Array(repeating: nil, count: max(0, promptTokenIDs.count - 1)),
-                                  promptLogprobRanks: Array(repeating: 0, count: max(0, promptTokenIDs.count - 1)),
-                                  promptEmbeddings: promptEmbeddings)
+        var params = params
+        // The last stage's copy must draw the same random stream.
+        if lastStage != nil && params.seed == nil { params.seed = .random(in: .min ... .max) }
+        sampler.addRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID, promptEmbeddings: promptEmbeddings)
+        lastStage?.addSamplingRequest(id: id, params: params, promptTokenIDs: promptTokenIDs, eosTokenID: eosTokenID)
     }
 
     /// Makes adapter `id` available to scheduled requests (vLLM's `add_lora`).
@@ -148,16 +136,18 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         let inputs = output.scheduled.map {
             SequenceInput(tokens: withSampledToken($0), firstPosition: $0.startPosition,
                           blockTables: $0.blockTables.map { $0.map(Int32.init) }, needsLogits: $0.samplesAfterStep,
-                          needsAllLogits: $0.numSpecTokens > 0 || states[$0.requestID]?.prompt.map { $0.count > 1 } ?? false,
+                          needsAllLogits: $0.numSpecTokens > 0 || sampler.needsPromptLogits($0.requestID),
                           lora: $0.loraID.map { id in
                               guard let a = loras[id] else { preconditionFailure("LoRA adapter \(id) is not loaded") }
                               return a
                           },
-                          promptEmbeddings: states[$0.requestID]?.promptEmbeddings, sequenceID: $0.requestID)
+                          promptEmbeddings: sampler.states[$0.requestID]?.promptEmbeddings, sequenceID: $0.requestID)
         }
         stepsStarted += 1
         var logits: Logits?
-        if let pipelined = model as? any PipelinedCausalLM {
+        if let lastStage {
+            lastStage.startForward(inputs, kv: kvCache, sampling: Self.samplingStep(output, inputs))
+        } else if let pipelined = model as? any PipelinedCausalLM {
             pipelined.startForward(inputs, kv: kvCache)
         } else {
             logits = model.forward(inputs, kv: kvCache)
@@ -178,51 +168,23 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
         defer {
             stepsFinished += 1
             while let first = pendingRemovals.first, first.afterStep <= stepsFinished {
-                for id in first.ids { states[id] = nil }
+                sampler.remove(first.ids)
                 pendingRemovals.removeFirst()
             }
         }
         if let early = step.early { return early }
-        let output = step.output, inputs = step.inputs
-        let logits = step.logits ?? (model as! any PipelinedCausalLM).finishForward()
-        var sampled: [String: [SampledToken]] = [:]
-        var next = 0
-        for (req, input) in zip(output.scheduled, inputs) where input.needsLogits {
-            guard var state = states[req.requestID] else { preconditionFailure("no sampling state for \(req.requestID)") }
-            if input.needsAllLogits { recordPromptLogprobs(&state, req, logits, firstRow: next) }
-            next += input.needsAllLogits ? req.numTokens : 1
-            guard req.samplesAfterStep else { states[req.requestID] = state; continue }
-            // The last 1 + numSpecTokens rows each give the token after their position. Every
-            // one is sampled as without proposals (same distribution, history and random
-            // stream), and a proposal is accepted while it equals the token sampled before it,
-            // so the output is what the request would give without speculation.
-            let firstProposal = req.numTokens - req.numSpecTokens
-            var tokens: [SampledToken] = []
-            for row in (next - 1 - req.numSpecTokens) ..< next {
-                // A constrained request samples from, and reports logprobs of, the allowed
-                // tokens only (vLLM applies the grammar bitmask to the logits before the sampler).
-                let sampled = if let mask = output.grammarBitmasks[req.requestID] {
-                    Sampler.masked(logits[row], by: mask).withUnsafeBufferPointer { sample($0, &state) }
-                } else {
-                    sample(logits[row], &state)
-                }
-                tokens.append(sampled)
-                let token = sampled.tokenID
-                let proposal = firstProposal + tokens.count - 1
-                if proposal == req.numTokens || req.tokenIDs[proposal] != token { break }
-            }
-            if state.prompt != nil {
-                // Reported once, with the first token; later recomputes need no prompt rows.
-                tokens[0].promptLogprobs = state.promptLogprobs.map { $0 ?? [] }
-                tokens[0].promptLogprobRanks = state.promptLogprobRanks
-                state.promptLogprobRanks = []
-                state.prompt = nil
-                state.promptLogprobs = []
-            }
-            states[req.requestID] = state
-            sampled[req.requestID] = tokens
+        if let lastStage {
+            let sampled = lastStage.finishSampled()
+            sampler.record(sampled)
+            return ModelRunnerOutput(sampled: sampled)
         }
-        return ModelRunnerOutput(sampled: sampled)
+        let logits = step.logits ?? (model as! any PipelinedCausalLM).finishForward()
+        return ModelRunnerOutput(sampled: sampler.sample(Self.samplingStep(step.output, step.inputs), logits: logits))
+    }
+
+    private static func samplingStep(_ output: SchedulerOutput, _ inputs: [SequenceInput]) -> SamplingStep {
+        SamplingStep(rows: zip(output.scheduled, inputs).map { SamplingRow($0, $1) },
+                     grammarBitmasks: output.grammarBitmasks.mapValues(\.words))
     }
 
     /// The pool blocks the step writes: copy-on-write targets and the blocks of the scheduled
@@ -240,37 +202,14 @@ public final class CPUModelRunner: ModelRunner, @unchecked Sendable {
     /// known) replaced by the token the request sampled last.
     private func withSampledToken(_ req: ScheduledRequest) -> [Int] {
         guard req.tokenIDs.last == ScheduledRequest.placeholderTokenID else { return req.tokenIDs }
-        guard let token = states[req.requestID]?.lastSampled else { preconditionFailure("no sampled token for \(req.requestID)'s placeholder") }
+        guard let token = sampler.states[req.requestID]?.lastSampled else { preconditionFailure("no sampled token for \(req.requestID)'s placeholder") }
         return req.tokenIDs.dropLast() + [token]
-    }
-
-    private func sample(_ row: UnsafeBufferPointer<Float>, _ state: inout RequestState) -> SampledToken {
-        let token = Sampler.sample(logits: row, params: state.params, history: state.history,
-                                   workspace: workspace, using: &state.rng)
-        state.history.append(token)
-        state.lastSampled = token
-        guard let k = state.params.logprobs else {
-            return SampledToken(tokenID: token, logprob: Sampler.logprob(logits: row, of: token), logprobs: nil)
-        }
-        let lp = Sampler.logprobs(logits: row, chosen: token, k: k)
-        return SampledToken(tokenID: token, logprob: lp[0].logprob, logprobs: lp, rank: Sampler.rank(logits: row, of: token))
-    }
-
-    /// Row j of the chunk predicts the token at position start + j + 1: while that is a prompt
-    /// position, its logprob (and the top alternatives) is a prompt logprob.
-    private func recordPromptLogprobs(_ state: inout RequestState, _ req: ScheduledRequest, _ logits: Logits, firstRow: Int) {
-        guard let prompt = state.prompt, let k = state.params.promptLogprobs else { return }
-        for j in 0..<req.numTokens {
-            let target = req.startPosition + j + 1
-            guard target < prompt.count else { break }
-            let row = logits[firstRow + j]
-            state.promptLogprobs[target - 1] = Sampler.logprobs(logits: row, chosen: prompt[target], k: k)
-            state.promptLogprobRanks[target - 1] = Sampler.rank(logits: row, of: prompt[target])
-        }
     }
 
     /// With steps in flight (a pipeline), their requests' state stays until they are sampled.
     public func removeRequests(_ ids: [String]) {
-        if stepsStarted > stepsFinished { pendingRemovals.append((stepsStarted, ids)) } else { for id in ids { states[id] = nil } }
+        // The last stage takes steps in order: its copy can go once the steps before are sent.
+        lastStage?.removeSamplingRequests(ids)
+        if stepsStarted > stepsFinished { pendingRemovals.append((stepsStarted, ids)) } else { sampler.remove(ids) }
     }
 }

@@ -58,4 +58,10 @@ public protocol PipelineCommunicator: AnyObject, Sendable {
     func receiveFromPreviousStage(_ buffer: UnsafeMutablePointer<Float>, count: Int)
     /// The last stage's logits (from its tensor-parallel rank 0), to the rank that samples.
     func sendLogits(_ buffer: UnsafePointer<Float>, count: Int)
+    /// False when the last stage samples itself: its forward returns the logits instead.
+    var sendsLogits: Bool { get }
+}
+
+extension PipelineCommunicator {
+    public var sendsLogits: Bool { true }
 }
