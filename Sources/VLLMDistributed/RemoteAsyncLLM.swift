@@ -48,11 +48,8 @@ public final class RemoteAsyncLLM: EngineReplica, @unchecked Sendable {
         let (stream, continuation) = Stream.makeStream()
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping else { throw AsyncLLMError.shutDown }
-        guard asleep.isEmpty else { throw AsyncLLMError.asleep }
-        guard listeners[requestID] == nil else { throw InvalidRequest.duplicateID(requestID) }
-        let waiting = listeners.count - latestStats.numRunning
-        if let cap = waitingCap, waiting >= cap { throw AsyncLLMError.saturated(waiting: waiting) }
+        try AsyncLLM.admit(requestID, stopping: stopping, asleep: !asleep.isEmpty, inFlight: listeners.keys.contains(requestID),
+                           waiting: listeners.count - latestStats.numRunning, cap: waitingCap)
         let serial = nextSerial
         nextSerial += 1
         listeners[requestID] = Listener(serial: serial, continuation: continuation, arrival: .now)

@@ -27,14 +27,19 @@ def answer(server, prompt):
     return r.json()["choices"][0]["text"]
 
 
-@pytest.mark.parametrize("parallel", [["-tp", "3"], ["-pp", "2"], ["-dp", "2"]])
-def test_an_evicted_prompt_comes_back_from_every_ranks_tier(parallel):
+def plain_answer():
+    """The second question's answer from one process without a tier."""
     plain = Serve("--num-gpu-blocks-override", "64", "--max-model-len", "1024")
     try:
-        expected = answer(plain, SYSTEM + "\nQ: second?\nA:")
+        return answer(plain, SYSTEM + "\nQ: second?\nA:")
     finally:
         plain.proc.terminate()
         assert plain.wait(60) == 0
+
+
+@pytest.mark.parametrize("parallel", [["-tp", "3"], ["-pp", "2"], ["-dp", "2"]])
+def test_an_evicted_prompt_comes_back_from_every_ranks_tier(parallel):
+    expected = plain_answer()
     tiered = Serve("--num-gpu-blocks-override", "64", "--max-model-len", "1024", "--kv-offloading-size", "0.1", *parallel)
     try:
         answer(tiered, SYSTEM + "\nQ: first?\nA:")
@@ -55,12 +60,7 @@ def test_each_replica_keeps_a_disk_tier_of_its_own(tmp_path, replicas):
                             "--kv-offloading-path", str(tmp_path)], capture_output=True, text=True, timeout=300)
         assert p.returncode != 0 and "the disk KV offloading tier with --tensor-parallel-size or --pipeline-parallel-size" in p.stdout + p.stderr
         return
-    plain = Serve("--num-gpu-blocks-override", "64", "--max-model-len", "1024")
-    try:
-        expected = answer(plain, SYSTEM + "\nQ: second?\nA:")
-    finally:
-        plain.proc.terminate()
-        assert plain.wait(60) == 0
+    expected = plain_answer()
     flags = ["--num-gpu-blocks-override", "64", "--max-model-len", "1024", "--kv-offloading-size", "0.1",
              "--kv-offloading-backend", "disk", "--kv-offloading-path", str(tmp_path), *replicas]
     tiered = Serve(*flags)

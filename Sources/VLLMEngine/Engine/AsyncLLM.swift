@@ -105,11 +105,8 @@ public final class AsyncLLM: @unchecked Sendable {
         let (stream, continuation) = Stream.makeStream()
         condition.lock()
         defer { condition.unlock() }
-        guard !stopping else { throw AsyncLLMError.shutDown }
-        guard asleep.isEmpty else { throw AsyncLLMError.asleep }
-        guard listeners[requestID] == nil else { throw InvalidRequest.duplicateID(requestID) }
-        let waiting = listeners.count - latestStats.numRunning
-        if let cap = waitingCap, waiting >= cap { throw AsyncLLMError.saturated(waiting: waiting) }
+        try Self.admit(requestID, stopping: stopping, asleep: !asleep.isEmpty, inFlight: listeners.keys.contains(requestID),
+                       waiting: listeners.count - latestStats.numRunning, cap: waitingCap)
         let serial = nextSerial
         nextSerial += 1
         listeners[requestID] = Listener(serial: serial, continuation: continuation)
@@ -120,6 +117,15 @@ public final class AsyncLLM: @unchecked Sendable {
             if case .cancelled = reason { self?.abort(requestID: requestID, serial: serial) }
         }
         return stream
+    }
+
+    /// Throws why a new request is refused at once, if it is (an engine shutting down or asleep,
+    /// its id in flight, `cap` requests waiting); shared with replicas in other processes.
+    public static func admit(_ id: String, stopping: Bool, asleep: Bool, inFlight: Bool, waiting: Int, cap: Int?) throws {
+        guard !stopping else { throw AsyncLLMError.shutDown }
+        guard !asleep else { throw AsyncLLMError.asleep }
+        guard !inFlight else { throw InvalidRequest.duplicateID(id) }
+        if let cap, waiting >= cap { throw AsyncLLMError.saturated(waiting: waiting) }
     }
 
     /// Aborts a request in flight; its stream ends after the last output already produced.
