@@ -18,8 +18,6 @@ final class MPIReplicaLink: ReplicaLink, @unchecked Sendable {
     private let peer: Int
     private let sendTag: Int, receiveTag: Int
     private var inFlight: [(bytes: UnsafeMutableRawBufferPointer, request: cmpi_request?)] = []
-    /// Bytes sent to the peer (for measurements).
-    private(set) var bytesSent = 0
 
     /// Tags of the world communicator, which no other message of the parallel modes uses
     /// (their own traffic is on each replica's communicator).
@@ -36,7 +34,6 @@ final class MPIReplicaLink: ReplicaLink, @unchecked Sendable {
         let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, message.count), alignment: 8)
         message.withUnsafeBytes { bytes.copyMemory(from: $0) }
         inFlight.append((bytes, comm.startSend(UnsafeRawBufferPointer(rebasing: bytes[..<message.count]), to: peer, tag: sendTag)))
-        bytesSent += message.count
         releaseSent()
     }
 
