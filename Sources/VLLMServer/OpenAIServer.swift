@@ -55,9 +55,11 @@ private struct Drain: Service {
     func run() async throws {
         try await gracefulShutdown()
         context.draining.store(true, ordering: .relaxed)
-        context.logger.notice("Draining: \(context.engine.requestsInEngines) engine requests in flight; /health answers 503")
+        context.logger.notice("Draining: \(context.engine.requestsInFlight) engine requests in flight; /health answers 503")
         while !Task.isCancelled {
-            if context.engine.requestsInEngines == 0 { break }
+            // Requests as submitted, not as of the last step: the first step of a request that
+            // just came may still be running.
+            if context.engine.requestsInFlight == 0 { break }
             try? await Task.sleep(for: .milliseconds(50))
         }
     }

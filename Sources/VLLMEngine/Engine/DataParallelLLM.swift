@@ -143,6 +143,7 @@ public final class DataParallelLLM: EngineClient, @unchecked Sendable {
     }
 
     public var replicaStats: [SchedulerStats] { replicas.map(\.stats) }
+    public var requestsInFlight: Int { replicas.reduce(0) { $0 + $1.requestsInFlight } }
 
     public func observeSteps(_ observer: @escaping @Sendable (_ replica: Int, _ iterationTokens: Int) -> Void) {
         for (i, r) in replicas.enumerated() { r.onStep = { observer(i, $0) } }

@@ -16,6 +16,9 @@ public protocol EngineClient: AnyObject, Sendable {
     var loraAdapters: [LoRAAdapterInfo] { get }
     /// Each replica's scheduler counters as of its last step, in replica order.
     var replicaStats: [SchedulerStats] { get }
+    /// Requests submitted and not yet finished or aborted, over every replica (counted at once,
+    /// unlike `replicaStats`, which a step still running has not updated).
+    var requestsInFlight: Int { get }
     /// `observer` is called on a replica's engine thread after each of its steps that produced
     /// tokens, with the replica and the step's iteration tokens.
     func observeSteps(_ observer: @escaping @Sendable (_ replica: Int, _ iterationTokens: Int) -> Void)
@@ -23,11 +26,6 @@ public protocol EngineClient: AnyObject, Sendable {
     var maxWaitingRequests: Int? { get set }
     var isRunning: Bool { get }
     func shutdown()
-}
-
-extension EngineClient {
-    /// Requests waiting or running in every replica, as of their last steps.
-    public var requestsInEngines: Int { replicaStats.reduce(0) { $0 + $1.numRunning + $1.numWaiting } }
 }
 
 extension AsyncLLM: EngineClient {
